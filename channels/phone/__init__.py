@@ -1,0 +1,1 @@
+"""The phone channel: Twilio voice webhooks, IVR, live queue and callbacks."""

@@ -1,0 +1,1 @@
+"""The service-centre channel: numbered queue tickets, display board, counters."""

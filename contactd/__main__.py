@@ -1,0 +1,3 @@
+from contactd.cli import main
+
+main()

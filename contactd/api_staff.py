@@ -1,0 +1,73 @@
+"""The admin API for staff: who may sign in, with which role."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import pydantic
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from contactd import auth, staff
+from contactd.appkeys import POOL
+from contactd.http_errors import ApiError, invalid_body, read_json
+from contactd.staff import Role, Staff
+
+routes = web.RouteTableDef()
+
+
+class NewStaffBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    login: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    role: Role
+
+
+@routes.get("/api/me")
+@auth.require(Role.AGENT, Role.FRONTDESK, Role.SUPERVISOR)
+async def me(request: web.Request) -> web.Response:
+    return web.json_response(staff_json(auth.current(request)))
+
+
+@routes.get("/api/staff")
+@auth.require(Role.ADMIN)
+async def list_staff(request: web.Request) -> web.Response:
+    people = await staff.list_all(request.app[POOL])
+    return web.json_response({"staff": [staff_json(p) for p in people]})
+
+
+@routes.post("/api/staff")
+@auth.require(Role.ADMIN)
+async def add_staff(request: web.Request) -> web.Response:
+    try:
+        body = NewStaffBody.model_validate(await read_json(request))
+    except pydantic.ValidationError as exc:
+        raise invalid_body(exc) from None
+    try:
+        person, token = await staff.add(
+            request.app[POOL], login=body.login, name=body.name, role=body.role
+        )
+    except staff.StaffError as exc:
+        raise ApiError(409, "conflict", str(exc)) from None
+    return web.json_response({**staff_json(person), "token": token}, status=201)
+
+
+@routes.post("/api/staff/{login}/disable")
+@auth.require(Role.ADMIN)
+async def disable_staff(request: web.Request) -> web.Response:
+    try:
+        person = await staff.disable(request.app[POOL], request.match_info["login"])
+    except staff.StaffError as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    return web.json_response(staff_json(person))
+
+
+def staff_json(p: Staff) -> dict[str, Any]:
+    return {
+        "login": p.login,
+        "name": p.name,
+        "role": p.role,
+        "created_at": p.created_at.isoformat(),
+        "disabled": p.disabled_at is not None,
+    }

@@ -1,0 +1,135 @@
+"""The composition root: builds the aiohttp application and every resource it holds.
+
+Resources open in cleanup contexts in order (database, listener, leadership) and close in
+reverse, so shutdown stops taking work first, drains, then releases the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import asyncpg
+import structlog
+from aiohttp import web
+
+from contactd import __version__, api_contacts, api_staff, database, embedded, migrations, queries
+from contactd.appkeys import (
+    DATABASE_URL,
+    INTAKE,
+    LEADERSHIP,
+    LISTENER,
+    POOL,
+    SETTINGS,
+    SUPERVISOR,
+)
+from contactd.http_errors import error_middleware
+from contactd.intake import Intake
+from contactd.leader import Leadership
+from contactd.listener import Listener
+from contactd.settings import Settings
+from contactd.tasks import Supervisor
+
+log = structlog.get_logger(__name__)
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(
+        middlewares=[error_middleware], client_max_size=settings.daemon.max_body_bytes
+    )
+    app[SETTINGS] = settings
+    app.cleanup_ctx.extend([_database, _background])
+    app.router.add_get("/health", health)
+    app.router.add_get("/ready", ready)
+    app.add_routes(api_contacts.routes)
+    app.add_routes(api_staff.routes)
+    return app
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    """The database URL (starting the embedded server if none is set), migrated, and a pool."""
+    settings = app[SETTINGS]
+    async with contextlib.AsyncExitStack() as stack:
+        url = settings.database_url
+        if url is None:
+            url = await _start_embedded(stack, settings)
+        pool = await database.wait_for_pool(
+            url,
+            min_size=settings.database.pool_min_size,
+            max_size=settings.database.pool_max_size,
+            give_up_after=settings.database.connect_timeout_seconds,
+            statement_timeout=settings.database.statement_timeout_seconds,
+        )
+        stack.push_async_callback(pool.close)
+        async with pool.acquire() as conn:
+            await migrations.migrate(conn)
+        app[DATABASE_URL] = url
+        app[POOL] = pool
+        app[INTAKE] = Intake(pool, settings)
+        yield
+
+
+async def _start_embedded(stack: contextlib.AsyncExitStack, settings: Settings) -> str:
+    data_dir = settings.daemon.data_dir or embedded.default_data_dir()
+    owner = stack.enter_context(embedded.data_dir_lock(data_dir, wait_seconds=10))
+    if not owner:
+        raise embedded.already_running(data_dir)
+    server = await asyncio.to_thread(embedded.start, data_dir)
+    stack.callback(server.stop)
+    return server.url
+
+
+async def _background(app: web.Application) -> AsyncIterator[None]:
+    """The LISTEN connection and the contest for leadership, as supervised tasks."""
+    settings = app[SETTINGS]
+    supervisor = Supervisor()
+    listener = Listener(app[DATABASE_URL])
+    leadership = Leadership(
+        app[DATABASE_URL],
+        app[POOL],
+        lock_retry_seconds=settings.leader.lock_retry_seconds,
+        heartbeat_seconds=settings.leader.heartbeat_seconds,
+    )
+    app[SUPERVISOR] = supervisor
+    app[LISTENER] = listener
+    app[LEADERSHIP] = leadership
+    supervisor.start("listener", listener.run)
+    supervisor.start("leadership", leadership.run)
+    try:
+        yield
+    finally:
+        await supervisor.stop_all(grace=settings.daemon.shutdown_grace_seconds)
+
+
+async def health(request: web.Request) -> web.Response:
+    """Liveness: the process answers. Says whether this instance leads."""
+    app = request.app
+    leadership = app.get(LEADERSHIP)
+    return web.json_response(
+        {
+            "status": "ok",
+            "version": __version__,
+            "instance": leadership.instance_id if leadership else None,
+            "leader": bool(leadership and leadership.is_leader),
+            "tasks": app[SUPERVISOR].running if SUPERVISOR in app else [],
+        }
+    )
+
+
+async def ready(request: web.Request) -> web.Response:
+    """Readiness: the database answers and has the schema this code needs."""
+    try:
+        version = await asyncio.wait_for(
+            request.app[POOL].fetchval(queries.get("schema_ready")), timeout=2
+        )
+    except (*database.TRANSIENT, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        return web.json_response(
+            {"status": "unavailable", "database": f"unreachable: {type(exc).__name__}"}, status=503
+        )
+    wanted = migrations.latest_version()
+    if version != wanted:
+        return web.json_response(
+            {"status": "unavailable", "database": f"schema {version}, needs {wanted}"}, status=503
+        )
+    return web.json_response({"status": "ready", "schema": version})

@@ -1,0 +1,20 @@
+"""Typed keys for what the aiohttp application holds (no module-level singletons)."""
+
+from __future__ import annotations
+
+import asyncpg
+from aiohttp import web
+
+from contactd.intake import Intake
+from contactd.leader import Leadership
+from contactd.listener import Listener
+from contactd.settings import Settings
+from contactd.tasks import Supervisor
+
+SETTINGS = web.AppKey("settings", Settings)
+DATABASE_URL = web.AppKey("database_url", str)
+POOL = web.AppKey("pool", asyncpg.Pool)
+LISTENER = web.AppKey("listener", Listener)
+LEADERSHIP = web.AppKey("leadership", Leadership)
+SUPERVISOR = web.AppKey("supervisor", Supervisor)
+INTAKE = web.AppKey("intake", Intake)

@@ -1,0 +1,176 @@
+"""The `contactd` command: run the daemon, migrate, check the configuration, manage staff.
+
+Exit status: 0 success, 1 a runtime failure (database unreachable, port taken, ...),
+2 bad configuration or bad command-line usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+import structlog
+from aiohttp import web
+
+from contactd import __version__, database, embedded, logs, migrations, settings, staff
+from contactd.app import create_app
+from contactd.staff import Role
+
+log = structlog.get_logger(__name__)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    sys.exit(run_cli(argv))
+
+
+def run_cli(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        config = settings.load(args.config)
+    except settings.ConfigError as exc:
+        print(f"contactd: bad configuration:\n{exc}", file=sys.stderr)
+        return 2
+    overrides = {
+        k: v for k in ("host", "port", "data_dir") if (v := getattr(args, k, None)) is not None
+    }
+    config = config.with_overrides(**overrides)
+    if args.command == "check-config":
+        queues = ", ".join(q.code for q in config.queues)
+        print(f"{config.path}: ok ({len(config.case_types)} case types; queues {queues})")
+        return 0
+    daemon = args.command == "run"
+    logs.configure(
+        format=config.daemon.log_format,
+        level=config.daemon.log_level,
+        stream=sys.stdout if daemon else sys.stderr,
+    )
+    command = _serve(config) if daemon else _admin(config, args)
+    try:
+        return asyncio.run(command)
+    except (database.DatabaseUnavailable, embedded.EmbeddedError, OSError) as exc:
+        print(f"contactd: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="contactd", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=f"contactd {__version__}")
+    parser.add_argument(
+        "--config", type=Path, help="contactd.toml (default: $CONTACTD_CONFIG or config/)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_data_dir(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument(
+            "--data-dir",
+            type=Path,
+            help="the embedded PostgreSQL's data (when CONTACTD_DATABASE_URL is not set)",
+        )
+        return p
+
+    run = with_data_dir(sub.add_parser("run", help="run the daemon"))
+    run.add_argument("--host", help="address to serve HTTP on")
+    run.add_argument("--port", type=int, help="port to serve HTTP on (0: any free port)")
+    with_data_dir(sub.add_parser("migrate", help="apply database migrations and exit"))
+    sub.add_parser("check-config", help="validate the configuration and exit")
+
+    staff_cmd = with_data_dir(sub.add_parser("staff", help="manage staff sign-in"))
+    staff_sub = staff_cmd.add_subparsers(dest="staff_command", required=True, metavar="ACTION")
+    add = staff_sub.add_parser("add", help="add a person; prints their token once")
+    add.add_argument("login")
+    add.add_argument("--name", required=True)
+    add.add_argument("--role", required=True, choices=[r.value for r in Role])
+    staff_sub.add_parser("list", help="list staff")
+    disable = staff_sub.add_parser("disable", help="disable a person at once")
+    disable.add_argument("login")
+    token = staff_sub.add_parser("token", help="issue a new token (the old one stops working)")
+    token.add_argument("login")
+    return parser
+
+
+async def _serve(config: settings.Settings) -> int:
+    app = create_app(config)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, config.daemon.host, config.daemon.port)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        print(f"contactd {__version__} ready on http://{host}:{port}", flush=True)
+        log.info("daemon.ready", host=host, port=port)
+        await stop.wait()
+        log.info("daemon.stopping")
+    finally:
+        await runner.cleanup()
+    log.info("daemon.stopped")
+    return 0
+
+
+@contextlib.asynccontextmanager
+async def _admin_database(config: settings.Settings) -> AsyncIterator[database.Conn]:
+    """A migrated connection for a CLI command: to CONTACTD_DATABASE_URL, or to the embedded
+    server in the data directory, started for the command if no daemon runs there."""
+    async with contextlib.AsyncExitStack() as stack:
+        url = config.database_url
+        if url is None:
+            data_dir = config.daemon.data_dir or embedded.default_data_dir()
+            owner = stack.enter_context(embedded.data_dir_lock(data_dir))
+            server = await asyncio.to_thread(embedded.start, data_dir)
+            if owner:
+                stack.callback(server.stop)
+            url = server.url
+        pool = await database.wait_for_pool(
+            url,
+            min_size=1,
+            max_size=1,
+            give_up_after=config.database.connect_timeout_seconds,
+            statement_timeout=config.database.statement_timeout_seconds,
+        )
+        stack.push_async_callback(pool.close)
+        async with pool.acquire() as conn:
+            await migrations.migrate(conn)
+            yield conn
+
+
+async def _admin(config: settings.Settings, args: argparse.Namespace) -> int:
+    async with _admin_database(config) as conn:
+        if args.command == "migrate":
+            print(f"database at schema version {migrations.latest_version()}")
+            return 0
+        try:
+            return await _staff(conn, args)
+        except staff.StaffError as exc:
+            print(f"contactd: {exc}", file=sys.stderr)
+            return 1
+
+
+async def _staff(conn: database.Conn, args: argparse.Namespace) -> int:
+    match args.staff_command:
+        case "add":
+            person, token = await staff.add(
+                conn, login=args.login, name=args.name, role=Role(args.role)
+            )
+            print(f"added {person.login} ({person.role}); token, shown only now:\n{token}")
+        case "token":
+            person, token = await staff.replace_token(conn, args.login)
+            print(f"new token for {person.login}, shown only now (the old one no longer works):")
+            print(token)
+        case "disable":
+            person = await staff.disable(conn, args.login)
+            print(f"disabled {person.login}")
+        case "list":
+            for p in await staff.list_all(conn):
+                state = "disabled" if p.disabled_at else "active"
+                print(f"{p.login}\t{p.role}\t{state}\t{p.name}")
+    return 0

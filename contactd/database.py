@@ -1,0 +1,98 @@
+"""Connections to PostgreSQL: the pool, single connections, and waiting for a server at start."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+from typing import Any
+
+import asyncpg
+import structlog
+
+log = structlog.get_logger(__name__)
+
+# Errors that mean "the server is not there (yet)": worth waiting for at start-up.
+TRANSIENT = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.ConnectionDoesNotExistError,
+)
+
+
+# A connection of one's own or one borrowed from the pool: both run queries alike.
+Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not be reached within the configured time."""
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", url)
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    # jsonb in and out as Python objects (event reasons, outbox payloads).
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def connect(url: str, **kwargs: Any) -> asyncpg.Connection:
+    """A dedicated connection (leader lock, LISTEN), with the same codecs as the pool."""
+    conn: asyncpg.Connection = await asyncpg.connect(url, **kwargs)
+    await _init_connection(conn)
+    return conn
+
+
+async def wait_for_pool(
+    url: str,
+    *,
+    min_size: int,
+    max_size: int,
+    give_up_after: float,
+    statement_timeout: float,
+) -> asyncpg.Pool:
+    """Open a pool, retrying with capped exponential backoff while the server is unreachable.
+
+    One log line per attempt, no traceback; DatabaseUnavailable after `give_up_after` seconds.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + give_up_after
+    delay = 0.25
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            pool: asyncpg.Pool = await asyncpg.create_pool(
+                url,
+                min_size=min_size,
+                max_size=max_size,
+                init=_init_connection,
+                timeout=min(10.0, give_up_after),
+                server_settings={
+                    "application_name": "contactd",
+                    "statement_timeout": str(int(statement_timeout * 1000)),
+                },
+            )
+            return pool
+        except TRANSIENT as exc:
+            left = deadline - loop.time()
+            reason = f"{type(exc).__name__}: {exc}"
+            if left <= 0:
+                raise DatabaseUnavailable(
+                    f"database at {redact(url)} unreachable after {attempt} attempts "
+                    f"over {give_up_after:g} s: {reason}"
+                ) from None
+            wait = min(delay, left) * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not crypto
+            log.warning(
+                "database.unavailable",
+                attempt=attempt,
+                retry_in_seconds=round(wait, 2),
+                error=reason,
+            )
+            await asyncio.sleep(wait)
+            delay = min(delay * 2, 5.0)

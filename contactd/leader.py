@@ -1,0 +1,110 @@
+"""Leadership: of all daemons on one database, the one holding an advisory lock runs the
+loops that must run once (routing, expiry, retries, outbox, statistics, IMAP polling).
+
+The lock lives on a dedicated connection. If the leader dies, PostgreSQL drops that
+connection and frees the lock; a follower, trying every `lock_retry_seconds`, takes over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+import structlog
+
+from contactd import __version__, database, queries
+from contactd.tasks import Supervisor
+
+log = structlog.get_logger(__name__)
+
+LEADER_LOCK = 0x636F6E74_0002  # "cont" + 2; see migrations.MIGRATION_LOCK
+
+LeaderLoop = Callable[[], Awaitable[None]]
+
+
+class Leadership:
+    def __init__(
+        self,
+        url: str,
+        pool: asyncpg.Pool,
+        *,
+        lock_retry_seconds: float,
+        heartbeat_seconds: float,
+    ) -> None:
+        self.instance_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self._url = url
+        self._pool = pool
+        self._retry = lock_retry_seconds
+        self._heartbeat = heartbeat_seconds
+        self._loops: dict[str, LeaderLoop] = {}
+        self._supervisor = Supervisor()
+        self.is_leader = False
+        self.became_leader = asyncio.Event()
+
+    def add_loop(self, name: str, loop: LeaderLoop) -> None:
+        """Register a loop that only the leader runs. Call before `run` starts."""
+        self._loops[name] = loop
+
+    async def run(self) -> None:
+        """Contend for leadership for ever; lead while holding the lock."""
+        try:
+            while True:
+                conn: asyncpg.Connection | None = None
+                try:
+                    conn = await database.connect(self._url, timeout=10)
+                    while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK):
+                        await self._beat()
+                        await asyncio.sleep(self._retry)
+                    await self._lead(conn)
+                except (*database.TRANSIENT, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                    log.warning("leader.connection_lost", error=f"{type(exc).__name__}: {exc}")
+                finally:
+                    await self._step_down()
+                    if conn is not None and not conn.is_closed():
+                        conn.terminate()
+                await asyncio.sleep(self._retry)
+        finally:
+            with contextlib.suppress(Exception):
+                await self._pool.execute(queries.get("instance_gone"), self.instance_id)
+
+    async def _lead(self, conn: asyncpg.Connection) -> None:
+        self.is_leader = True
+        self.became_leader.set()
+        log.info("leader.elected", instance=self.instance_id)
+        for name, loop in self._loops.items():
+            self._supervisor.start(name, loop)
+        while True:
+            # If the lock connection is gone we are no longer leader: this raises and we stop.
+            await asyncio.wait_for(conn.fetchval("SELECT 1"), timeout=self._heartbeat)
+            await self._beat()
+            await asyncio.sleep(self._heartbeat)
+
+    async def _step_down(self) -> None:
+        if self.is_leader:
+            log.warning("leader.stepped_down", instance=self.instance_id)
+        self.is_leader = False
+        self.became_leader.clear()
+        await self._supervisor.stop_all()
+
+    async def _beat(self) -> None:
+        """Record this instance as alive (and whether it leads), so operators can see it."""
+        try:
+            await self._pool.execute(
+                queries.get("instance_heartbeat"),
+                self.instance_id,
+                socket.gethostname(),
+                os.getpid(),
+                __version__,
+                self.is_leader,
+            )
+            if self.is_leader:
+                await self._pool.execute(
+                    queries.get("forget_stale_instances"), max(60.0, 10 * self._heartbeat)
+                )
+        except (*database.TRANSIENT, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("instance.heartbeat_failed", error=f"{type(exc).__name__}: {exc}")

@@ -1,0 +1,85 @@
+"""LISTEN/NOTIFY on a dedicated connection, reconnecting when it drops.
+
+A notification is only a hint to wake a loop at once; every loop also polls, so a lost
+notification (while reconnecting, say) delays work by one poll interval and loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import asyncpg
+import structlog
+
+from contactd import database
+
+log = structlog.get_logger(__name__)
+
+CONTACTS_CHANNEL = "contactd_contacts"
+
+
+class Listener:
+    def __init__(self, url: str, channels: tuple[str, ...] = (CONTACTS_CHANNEL,)) -> None:
+        self._url = url
+        self._channels = channels
+        self._events = {c: asyncio.Event() for c in channels}
+        self.connected = asyncio.Event()
+        self.reconnects = 0
+
+    async def wait(self, channel: str, within: float) -> bool:
+        """Wait for a notification on `channel` or `within` seconds; True if notified."""
+        event = self._events[channel]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), within)
+        notified = event.is_set()
+        event.clear()
+        return notified
+
+    def _on_notify(self, conn: Any, pid: int, channel: str, payload: object) -> None:
+        self._events[channel].set()
+
+    async def run(self) -> None:
+        """Keep a LISTEN connection open for ever; the supervisor runs this as a task."""
+        delay = 0.5
+        while True:
+            conn: asyncpg.Connection | None = None
+            try:
+                conn = await database.connect(self._url, timeout=10)
+                lost = asyncio.Event()
+                conn.add_termination_listener(lambda _c, lost=lost: lost.set())
+                for channel in self._channels:
+                    await conn.add_listener(channel, self._on_notify)
+                self.connected.set()
+                log.info("listener.connected", channels=list(self._channels))
+                delay = 0.5
+                # Wake every loop once: anything notified while we were away is picked up.
+                for event in self._events.values():
+                    event.set()
+                while not lost.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(lost.wait(), 5)
+                    if not lost.is_set() and not conn.is_closed():
+                        await conn.execute("SELECT 1")  # find a silently dead socket
+                raise ConnectionError("the LISTEN connection was closed")
+            except (*database.TRANSIENT, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                self.connected.clear()
+                self.reconnects += 1
+                log.warning(
+                    "listener.disconnected",
+                    error=f"{type(exc).__name__}: {exc}",
+                    retry_in_seconds=delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10)
+            finally:
+                if conn is not None and not conn.is_closed():
+                    await _close(conn)
+
+
+async def _close(conn: asyncpg.Connection) -> None:
+    try:
+        await asyncio.wait_for(conn.close(), 2)
+    except (TimeoutError, *database.TRANSIENT, asyncpg.PostgresError):
+        conn.terminate()

@@ -1,0 +1,394 @@
+"""Settings: config/contactd.toml and case_types.toml, overridden by CONTACTD_* variables.
+
+Everything is validated at start. A bad value raises ConfigError, whose message names the
+file (or variable), the key, the value and what is allowed; the CLI turns it into exit 2.
+Secrets (the database URL) come only from the environment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from datetime import date, time
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field
+
+from routing.calendar import WEEKDAYS, BusinessCalendar, Interval
+from routing.contact import Channel
+from routing.goals import ServiceGoal, Threshold
+from routing.queues import CaseType, Queue
+
+ENV_PREFIX = "CONTACTD_"
+M = TypeVar("M", bound=BaseModel)
+# Variables that are not overrides of a config key.
+ENV_SPECIAL = {"CONTACTD_CONFIG", "CONTACTD_DATABASE_URL", "CONTACTD_TEST_DATABASE_URL"}
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "contactd.toml"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says where and why."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DaemonConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 8080
+    data_dir: Path | None = None
+    timezone: str = "Europe/Copenhagen"
+    max_body_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1024 * 1024
+    shutdown_grace_seconds: Annotated[float, Field(gt=0, le=300)] = 10
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @pydantic.field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("must be an IANA time zone such as 'Europe/Copenhagen'") from exc
+        return value
+
+
+class DatabaseConfig(_Strict):
+    pool_min_size: Annotated[int, Field(ge=1, le=100)] = 2
+    pool_max_size: Annotated[int, Field(ge=1, le=500)] = 20
+    connect_timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = 60
+    statement_timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = 30
+
+
+class LeaderConfig(_Strict):
+    lock_retry_seconds: Annotated[float, Field(gt=0, le=60)] = 1
+    heartbeat_seconds: Annotated[float, Field(gt=0, le=300)] = 5
+    poll_seconds: Annotated[float, Field(gt=0, le=300)] = 5
+
+
+_HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+_MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
+
+
+def _interval(text: str) -> Interval:
+    match = _HOURS.match(text)
+    if not match:
+        raise ValueError("must look like '09:00-15:00'")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    try:
+        start, end = time(h1, m1), time(h2, m2)
+    except ValueError as exc:
+        raise ValueError("must look like '09:00-15:00' with real clock times") from exc
+    if end <= start:
+        raise ValueError("must end after it starts")
+    return Interval(start=start, end=end)
+
+
+def _closed_day(text: str) -> str:
+    if _MONTH_DAY.match(text):
+        month, day = (int(g) for g in text.split("-"))
+        date(2024, month, day)  # a leap year, so 02-29 is allowed
+        return text
+    date.fromisoformat(text)
+    return text
+
+
+class CalendarConfig(_Strict):
+    mon: list[str] = []
+    tue: list[str] = []
+    wed: list[str] = []
+    thu: list[str] = []
+    fri: list[str] = []
+    sat: list[str] = []
+    sun: list[str] = []
+    holidays: str | None = "DK"
+    closed_days: list[str] = Field(
+        default=[], description="'MM-DD' every year or 'YYYY-MM-DD' once"
+    )
+
+    @pydantic.field_validator("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    @classmethod
+    def _hours(cls, value: list[str]) -> list[str]:
+        intervals = [_interval(v) for v in value]
+        for a, b in itertools.pairwise(intervals):
+            if b.start < a.end:
+                raise ValueError("intervals must be in order and must not overlap")
+        return value
+
+    @pydantic.field_validator("closed_days")
+    @classmethod
+    def _closed(cls, value: list[str]) -> list[str]:
+        for v in value:
+            try:
+                _closed_day(v)
+            except ValueError as exc:
+                raise ValueError(f"{v!r} must be 'MM-DD' or 'YYYY-MM-DD'") from exc
+        return value
+
+    @pydantic.field_validator("holidays")
+    @classmethod
+    def _country(cls, value: str | None) -> str | None:
+        import holidays as holiday_lib
+
+        if value is not None and value not in holiday_lib.list_supported_countries():
+            raise ValueError("must be a country code known to the holidays package, e.g. 'DK'")
+        return value
+
+    def build(self, tz: ZoneInfo) -> BusinessCalendar:
+        hours = {
+            i: tuple(_interval(t) for t in getattr(self, name)) for i, name in enumerate(WEEKDAYS)
+        }
+        dates = frozenset(date.fromisoformat(d) for d in self.closed_days if len(d) == 10)
+        month_days = frozenset((int(d[:2]), int(d[3:])) for d in self.closed_days if len(d) == 5)
+        return BusinessCalendar(
+            timezone=tz,
+            hours=hours,
+            holiday_country=self.holidays,
+            closed_dates=dates,
+            closed_month_days=month_days,
+        )
+
+
+class GoalConfig(_Strict):
+    threshold: str
+    target: Annotated[float, Field(gt=0, le=1)]
+    sl_variant: Annotated[int, Field(ge=1, le=5)] = 1
+    calendar: str | None = None  # default: the queue's calendar
+
+    @pydantic.field_validator("threshold")
+    @classmethod
+    def _threshold(cls, value: str) -> str:
+        Threshold.parse(value)
+        return value
+
+
+class QueueConfig(_Strict):
+    name_da: str
+    name_en: str
+    case_types: list[str] = Field(min_length=1)
+    channels: list[Channel] = Field(min_length=1)
+    priority: Annotated[int, Field(ge=0, le=100)] = 0
+    calendar: str
+    goals: dict[Channel, GoalConfig]
+    overflow_to: list[str] = []
+    overflow_after_seconds: Annotated[int, Field(gt=0)] | None = None
+
+
+class CaseTypeConfig(_Strict):
+    da: str
+    en: str
+    scope: str = ""
+    processing_goal: str
+    checklist_url: Annotated[str, Field(pattern=r"^https://\S+$")]
+
+
+class FileConfig(_Strict):
+    case_types_file: str = "case_types.toml"
+    daemon: DaemonConfig = DaemonConfig()
+    database: DatabaseConfig = DatabaseConfig()
+    leader: LeaderConfig = LeaderConfig()
+    calendars: dict[str, CalendarConfig] = Field(min_length=1)
+    queues: dict[str, QueueConfig] = Field(min_length=1)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Settings:
+    """The validated configuration the daemon runs with."""
+
+    path: Path
+    daemon: DaemonConfig
+    database: DatabaseConfig
+    leader: LeaderConfig
+    database_url: str | None
+    timezone: ZoneInfo
+    case_types: Mapping[str, CaseType]
+    queues: tuple[Queue, ...]
+
+    def with_overrides(self, **daemon: Any) -> Settings:
+        """A copy with daemon settings replaced, e.g. from command-line flags."""
+        return dataclasses.replace(self, daemon=self.daemon.model_copy(update=daemon))
+
+
+def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    path = Path(path or env.get("CONTACTD_CONFIG") or DEFAULT_CONFIG)
+    raw = _read_toml(path)
+    if "database_url" in raw or "url" in raw.get("database", {}):
+        raise ConfigError(
+            f"{path}: database url: secrets are not read from files; "
+            "set the environment variable CONTACTD_DATABASE_URL instead"
+        )
+    from_env = _apply_env(raw, env)
+    file_config = _validate(FileConfig, raw, path, from_env)
+
+    case_types_path = path.parent / file_config.case_types_file
+    raw_types = _read_toml(case_types_path)
+    types = {
+        code: _validate(CaseTypeConfig, value, case_types_path, {}, prefix=(code,))
+        for code, value in raw_types.items()
+    }
+    if "general" not in types:
+        raise ConfigError(f"{case_types_path}: the case type 'general' (triage) is required")
+
+    tz = ZoneInfo(file_config.daemon.timezone)
+    queues = _build_queues(file_config, types, tz, path)
+    url = env.get("CONTACTD_DATABASE_URL") or None
+    return Settings(
+        path=path,
+        daemon=file_config.daemon,
+        database=file_config.database,
+        leader=file_config.leader,
+        database_url=url,
+        timezone=tz,
+        case_types={
+            code: CaseType(
+                code=code,
+                name_da=t.da,
+                name_en=t.en,
+                processing_goal=t.processing_goal,
+                checklist_url=t.checklist_url,
+            )
+            for code, t in types.items()
+        },
+        queues=queues,
+    )
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> dict[tuple[str, ...], str]:
+    """Overlay CONTACTD_SECTION__KEY=value on the file; return which keys came from where."""
+    origins: dict[tuple[str, ...], str] = {}
+    for name, text in env.items():
+        if not name.startswith(ENV_PREFIX) or name in ENV_SPECIAL:
+            continue
+        keys = tuple(k.lower() for k in name[len(ENV_PREFIX) :].split("__"))
+        if len(keys) < 2 or not all(keys):
+            raise ConfigError(
+                f"environment {name}: not a configuration key; "
+                "use CONTACTD_<SECTION>__<KEY>, e.g. CONTACTD_DAEMON__PORT=8080"
+            )
+        try:
+            value: Any = tomllib.loads(f"v = {text}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = text  # a bare word is a string
+        node = raw
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"environment {name}: {'.'.join(keys)} is not a table key")
+        node[keys[-1]] = value
+        origins[keys] = name
+    return origins
+
+
+def _validate(
+    model: type[M],
+    raw: Any,
+    path: Path,
+    from_env: Mapping[tuple[str, ...], str],
+    prefix: tuple[str, ...] = (),
+) -> M:
+    try:
+        return model.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = prefix + tuple(str(p) for p in err["loc"])
+            key = ".".join(loc)
+            where = next(
+                (f"environment {v}" for keys, v in from_env.items() if loc[: len(keys)] == keys),
+                str(path),
+            )
+            message = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "missing":
+                lines.append(f"{where}: {key}: missing; this key is required")
+            elif err["type"] == "extra_forbidden":
+                lines.append(f"{where}: {key}: unknown key")
+            else:
+                lines.append(f"{where}: {key} = {err['input']!r}: {message}")
+        raise ConfigError("\n".join(lines)) from None
+
+
+def _build_queues(
+    config: FileConfig, types: Mapping[str, CaseTypeConfig], tz: ZoneInfo, path: Path
+) -> tuple[Queue, ...]:
+    calendars = {name: c.build(tz) for name, c in config.calendars.items()}
+    problems = []
+    for code, q in config.queues.items():
+        where = f"{path}: queues.{code}"
+        for ct in q.case_types:
+            if ct not in types:
+                problems.append(
+                    f"{where}.case_types = {ct!r}: unknown case type; known: {', '.join(types)}"
+                )
+        if q.calendar not in calendars:
+            problems.append(
+                f"{where}.calendar = {q.calendar!r}: unknown calendar; "
+                f"known: {', '.join(calendars)}"
+            )
+        for target in q.overflow_to:
+            if target not in config.queues or target == code:
+                problems.append(f"{where}.overflow_to = {target!r}: must name another queue")
+        for channel in q.channels:
+            if channel not in q.goals:
+                problems.append(f"{where}.goals.{channel}: missing; every channel needs a goal")
+        for channel, goal in q.goals.items():
+            if goal.calendar is not None and goal.calendar not in calendars:
+                problems.append(
+                    f"{where}.goals.{channel}.calendar = {goal.calendar!r}: unknown calendar; "
+                    f"known: {', '.join(calendars)}"
+                )
+            if channel not in q.channels:
+                problems.append(f"{where}.goals.{channel}: the queue does not take {channel}")
+    for ct in types:
+        for channel in Channel:
+            queues = config.queues.values()
+            if not any(ct in q.case_types and channel in q.channels for q in queues):
+                problems.append(
+                    f"{path}: queues: no queue takes case type {ct!r} on channel {channel}; "
+                    "add it to a queue (the 'general' queue, for example)"
+                )
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return tuple(
+        Queue(
+            code=code,
+            name_da=q.name_da,
+            name_en=q.name_en,
+            case_types=frozenset(q.case_types),
+            channels=frozenset(q.channels),
+            goals={
+                ch: ServiceGoal(
+                    threshold=Threshold.parse(g.threshold), target=g.target, sl_variant=g.sl_variant
+                )
+                for ch, g in q.goals.items()
+            },
+            priority=q.priority,
+            calendar=calendars[q.calendar],
+            overflow_to=tuple(q.overflow_to),
+            overflow_after_seconds=q.overflow_after_seconds,
+            channel_calendars={
+                ch: calendars[g.calendar] for ch, g in q.goals.items() if g.calendar is not None
+            },
+        )
+        for code, q in config.queues.items()
+    )

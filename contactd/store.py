@@ -1,0 +1,212 @@
+"""The contact store: every change of a contact is one transaction that also logs an event."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+import asyncpg
+
+from contactd import database, queries
+from routing.contact import (
+    TRANSITIONS,
+    Action,
+    CaseTypeSource,
+    Channel,
+    Contact,
+    Event,
+    IllegalTransition,
+    Language,
+    State,
+    new_reference,
+)
+
+Executor = database.Conn | asyncpg.Pool
+
+
+class ContactNotFound(LookupError):
+    pass
+
+
+def contact_from_row(row: asyncpg.Record) -> Contact:
+    return Contact(
+        id=row["id"],
+        reference=row["reference"],
+        channel=Channel(row["channel"]),
+        case_type=row["case_type"],
+        case_type_source=CaseTypeSource(row["case_type_source"]),
+        confidence=row["confidence"],
+        language=Language(row["language"]),
+        queue=row["queue"],
+        priority=row["priority"],
+        state=State(row["state"]),
+        created_at=row["created_at"],
+        state_changed_at=row["state_changed_at"],
+        due_at=row["due_at"],
+        external_id=row["external_id"],
+        client_address=row["client_address"],
+        subject=row["subject"],
+        text=row["body"],
+        agent_id=row["agent_id"],
+        attempts=row["attempts"],
+        outcome=row["outcome"],
+    )
+
+
+async def insert_contact(
+    db: Executor,
+    *,
+    channel: Channel,
+    external_id: str | None,
+    case_type: str,
+    case_type_source: CaseTypeSource,
+    confidence: float | None,
+    language: Language,
+    queue: str,
+    priority: int,
+    due_at: datetime,
+    created_at: datetime,
+    client_address: str | None,
+    subject: str | None,
+    text: str | None,
+    actor: str,
+    reason: Mapping[str, object],
+) -> tuple[Contact, bool]:
+    """Insert a queued contact with its 'created' event and wake the router.
+
+    Returns (contact, created). A known (channel, external_id) returns the existing contact
+    with created False, so a retried webhook or a re-read mail never makes a second one.
+    """
+    for _ in range(5):
+        try:
+            row = await db.fetchrow(
+                queries.get("insert_contact"),
+                new_reference(),
+                channel,
+                external_id,
+                case_type,
+                case_type_source,
+                confidence,
+                language,
+                queue,
+                priority,
+                due_at,
+                client_address,
+                subject,
+                text,
+                created_at,
+                actor,
+                dict(reason),
+            )
+        except asyncpg.UniqueViolationError as exc:
+            if exc.constraint_name == "contacts_reference_key":
+                continue  # a random reference collided (1 in 5e10): draw another
+            raise
+        if row is not None:
+            return contact_from_row(row), True
+        existing = await db.fetchrow(queries.get("contact_by_external_id"), channel, external_id)
+        if existing is not None:
+            return contact_from_row(existing), False
+        # The other contact was deleted between our insert and read; try again.
+    raise RuntimeError("could not insert the contact after 5 attempts")
+
+
+async def get_by_reference(db: Executor, reference: str) -> Contact:
+    row = await db.fetchrow(queries.get("contact_by_reference"), reference)
+    if row is None:
+        raise ContactNotFound(reference)
+    return contact_from_row(row)
+
+
+async def get_by_id(db: Executor, contact_id: int) -> Contact:
+    row = await db.fetchrow(queries.get("contact_by_id"), contact_id)
+    if row is None:
+        raise ContactNotFound(str(contact_id))
+    return contact_from_row(row)
+
+
+async def events(db: Executor, contact_id: int) -> list[Event]:
+    rows = await db.fetch(queries.get("events_of_contact"), contact_id)
+    return [
+        Event(
+            at=r["at"],
+            action=r["action"],
+            from_state=State(r["from_state"]) if r["from_state"] else None,
+            to_state=State(r["to_state"]),
+            actor=r["actor"],
+            reason=r["reason"],
+        )
+        for r in rows
+    ]
+
+
+async def transition(
+    db: Executor,
+    contact_id: int,
+    action: Action,
+    *,
+    actor: str,
+    reason: Mapping[str, object] | None = None,
+    agent_id: int | None = None,
+    outcome: str | None = None,
+) -> Contact:
+    """Apply `action` to the contact in one statement that also appends the event.
+
+    Raises IllegalTransition when the contact's state does not allow the action (nothing
+    changes then), ContactNotFound when there is no such contact.
+    """
+    rule = TRANSITIONS[action]
+    if action is Action.OFFER and agent_id is None:
+        raise ValueError("an offer needs the agent it is made to")
+    row = await db.fetchrow(
+        queries.get("transition_contact"),
+        contact_id,
+        rule.to,
+        sorted(rule.allowed_from),
+        action,
+        actor,
+        dict(reason or {}),
+        agent_id,
+        action is Action.ACCEPT,  # an attempt: an agent took it (a callback: a dial)
+        outcome,
+    )
+    if row is not None:
+        return contact_from_row(row)
+    current = await get_by_id(db, contact_id)
+    raise IllegalTransition(reference=current.reference, action=action, state=current.state)
+
+
+# Named helpers for the transitions, so callers read as the state diagram does.
+
+
+async def offer(
+    db: Executor, contact_id: int, *, agent_id: int, reason: Mapping[str, object]
+) -> Contact:
+    return await transition(
+        db, contact_id, Action.OFFER, actor="router", agent_id=agent_id, reason=reason
+    )
+
+
+async def accept(db: Executor, contact_id: int, *, actor: str) -> Contact:
+    return await transition(db, contact_id, Action.ACCEPT, actor=actor)
+
+
+async def finish(db: Executor, contact_id: int, *, actor: str, outcome: str) -> Contact:
+    return await transition(db, contact_id, Action.FINISH, actor=actor, outcome=outcome)
+
+
+async def abandon(db: Executor, contact_id: int, *, actor: str, why: str) -> Contact:
+    return await transition(
+        db, contact_id, Action.ABANDON, actor=actor, reason={"why": why}, outcome="abandoned"
+    )
+
+
+async def cancel(db: Executor, contact_id: int, *, actor: str, merged_into: str) -> Contact:
+    return await transition(
+        db,
+        contact_id,
+        Action.CANCEL,
+        actor=actor,
+        reason={"merged_into": merged_into},
+        outcome="merged",
+    )

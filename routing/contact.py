@@ -1,0 +1,166 @@
+"""The contact: one inquiry through one channel, and the rules of its life cycle."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import secrets
+from collections.abc import Mapping
+from datetime import datetime
+
+
+class Channel(enum.StrEnum):
+    CALL = "call"
+    CALLBACK = "callback"
+    EMAIL = "email"
+    TICKET = "ticket"
+
+
+class State(enum.StrEnum):
+    QUEUED = "queued"
+    OFFERED = "offered"
+    ACTIVE = "active"
+    DONE = "done"
+    ABANDONED = "abandoned"
+    CANCELLED = "cancelled"
+
+
+LIVE_STATES = frozenset({State.QUEUED, State.OFFERED, State.ACTIVE})
+
+
+class CaseTypeSource(enum.StrEnum):
+    IVR = "ivr"
+    CLASSIFIER = "classifier"
+    STAFF = "staff"
+    FORM = "form"
+
+
+class Language(enum.StrEnum):
+    DA = "da"
+    EN = "en"
+
+
+class Action(enum.StrEnum):
+    """What can happen to a contact; each names one transition of DESIGN.md."""
+
+    OFFER = "offer"
+    ACCEPT = "accept"
+    DECLINE = "decline"
+    EXPIRE = "expire"  # an offer that timed out
+    FINISH = "finish"
+    REQUEUE = "requeue"  # transfer, or a callback attempt that must be retried
+    ABANDON = "abandon"
+    CANCEL = "cancel"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Transition:
+    allowed_from: frozenset[State]
+    to: State
+
+
+TRANSITIONS: Mapping[Action, Transition] = {
+    Action.OFFER: Transition(allowed_from=frozenset({State.QUEUED}), to=State.OFFERED),
+    Action.ACCEPT: Transition(allowed_from=frozenset({State.OFFERED}), to=State.ACTIVE),
+    Action.DECLINE: Transition(allowed_from=frozenset({State.OFFERED}), to=State.QUEUED),
+    Action.EXPIRE: Transition(allowed_from=frozenset({State.OFFERED}), to=State.QUEUED),
+    Action.FINISH: Transition(allowed_from=frozenset({State.ACTIVE}), to=State.DONE),
+    Action.REQUEUE: Transition(allowed_from=frozenset({State.ACTIVE}), to=State.QUEUED),
+    Action.ABANDON: Transition(
+        allowed_from=frozenset({State.QUEUED, State.OFFERED}), to=State.ABANDONED
+    ),
+    Action.CANCEL: Transition(allowed_from=frozenset({State.QUEUED}), to=State.CANCELLED),
+}
+
+
+class IllegalTransition(Exception):
+    """The contact is not in a state from which the action may happen."""
+
+    def __init__(self, *, reference: str, action: Action, state: State) -> None:
+        allowed = ", ".join(sorted(TRANSITIONS[action].allowed_from))
+        super().__init__(
+            f"cannot {action} contact {reference}: it is {state}; {action} needs {allowed}"
+        )
+        self.reference = reference
+        self.action = action
+        self.state = state
+
+
+def next_state(action: Action, current: State) -> State:
+    """The state after `action`, or raise ValueError when the action is not allowed now."""
+    transition = TRANSITIONS[action]
+    if current not in transition.allowed_from:
+        raise ValueError(f"{action} is not allowed from {current}")
+    return transition.to
+
+
+# Letters and digits that cannot be confused when read aloud or from a ticket
+# (no 0/O, 1/I/L, 2/Z, 5/S, 8/B, G/6).
+REFERENCE_ALPHABET = "ACDEFHJKMNPRTUVWXY3479"
+REFERENCE_LENGTH = 8
+
+
+def new_reference() -> str:
+    """A short random reference shown to clients, e.g. 'K7MA-P3XR'."""
+    chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+    return f"{chars[:4]}-{chars[4:]}"
+
+
+def normalise_reference(text: str) -> str:
+    """Accept a reference as people type it: any case, with or without the dash or spaces."""
+    chars = "".join(c for c in text.upper() if c.isalnum())
+    if len(chars) != REFERENCE_LENGTH or any(c not in REFERENCE_ALPHABET for c in chars):
+        raise ValueError(f"not a contact reference: {text!r}")
+    return f"{chars[:4]}-{chars[4:]}"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class NewContact:
+    """What a channel hands to intake. case_type None asks intake to classify `text`."""
+
+    channel: Channel
+    language: Language
+    case_type: str | None = None
+    case_type_source: CaseTypeSource | None = None
+    confidence: float | None = None
+    queue: str | None = None  # staff may name the queue; otherwise config picks it
+    priority: int = 0
+    external_id: str | None = None
+    client_address: str | None = None
+    subject: str | None = None
+    text: str | None = None
+    received_at: datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Contact:
+    id: int
+    reference: str
+    channel: Channel
+    case_type: str
+    case_type_source: CaseTypeSource
+    confidence: float | None
+    language: Language
+    queue: str
+    priority: int
+    state: State
+    created_at: datetime
+    state_changed_at: datetime
+    due_at: datetime
+    external_id: str | None
+    client_address: str | None
+    subject: str | None
+    text: str | None
+    agent_id: int | None
+    attempts: int
+    outcome: str | None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Event:
+    at: datetime
+    action: str  # 'created' or an Action
+    from_state: State | None
+    to_state: State
+    actor: str
+    reason: Mapping[str, object]
