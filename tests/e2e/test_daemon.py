@@ -1,0 +1,178 @@
+"""The daemon as an operator runs it: real processes, the embedded PostgreSQL, signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.daemon import Daemon, contactd
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def daemons(tmp_path: Path) -> Iterator[list[Daemon]]:
+    started: list[Daemon] = []
+    yield started
+    for d in started:
+        d.close()
+
+
+def _postmaster_running(data_dir: Path) -> bool:
+    pidfile = data_dir / "pgdata" / "postmaster.pid"
+    if not pidfile.exists():
+        return False
+    pid = int(pidfile.read_text().split()[0])
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.timeout(120)
+def test_run_starts_its_own_postgres_keeps_the_data_and_stops_it_on_ctrl_c(
+    tmp_path: Path, daemons: list[Daemon]
+) -> None:
+    data = tmp_path / "data"
+    # The operator creates the first admin before the daemon ever ran.
+    added = contactd(
+        "staff", "add", "admin", "--name", "Ada Admin", "--role", "admin", "--data-dir", str(data)
+    )
+    assert added.returncode == 0, added.stderr
+    token = added.stdout.strip().splitlines()[-1]
+    assert token.startswith("cdt_")
+    assert not _postmaster_running(data), "a CLI command stops the server it started"
+
+    first = Daemon(["run", "--data-dir", str(data), "--port", "0"], tmp_path / "first.log")
+    daemons.append(first)
+    first.wait_ready()
+    assert first.get("/ready")[0] == 200
+    assert first.get("/api/me", token) == (
+        200,
+        {
+            "login": "admin",
+            "name": "Ada Admin",
+            "role": "admin",
+            "created_at": first.get("/api/me", token)[1]["created_at"],
+            "disabled": False,
+        },
+    )
+
+    # While it runs, the operator adds a caseworker on the same data directory.
+    agent = contactd(
+        "staff", "add", "karin", "--name", "Karin", "--role", "agent", "--data-dir", str(data)
+    )
+    assert agent.returncode == 0, agent.stderr
+    agent_token = agent.stdout.strip().splitlines()[-1]
+    assert first.get("/api/me", agent_token)[0] == 200, "the CLI left the daemon's server running"
+
+    assert first.interrupt() == 0
+    assert not _postmaster_running(data)
+    assert "daemon.stopped" in first.output()
+
+    second = Daemon(["run", "--data-dir", str(data), "--port", "0"], tmp_path / "second.log")
+    daemons.append(second)
+    second.wait_ready()
+    assert second.get("/api/me", agent_token)[0] == 200
+    listed = contactd("staff", "list", "--data-dir", str(data))
+    assert listed.stdout.splitlines() == [
+        "admin\tadmin\tactive\tAda Admin",
+        "karin\tagent\tactive\tKarin",
+    ]
+    assert second.interrupt() == 0
+
+
+@pytest.mark.timeout(60)
+def test_a_second_daemon_on_the_same_data_dir_is_refused(
+    tmp_path: Path, daemons: list[Daemon]
+) -> None:
+    data = tmp_path / "data"
+    first = Daemon(["run", "--data-dir", str(data), "--port", "0"], tmp_path / "a.log")
+    daemons.append(first)
+    first.wait_ready()
+    second = Daemon(["run", "--data-dir", str(data), "--port", "0"], tmp_path / "b.log")
+    daemons.append(second)
+    assert second.process.wait(30) == 1
+    assert "another contactd is already running" in second.output()
+    assert "Traceback" not in second.output()
+    assert first.get("/ready")[0] == 200
+
+
+@pytest.mark.timeout(90)
+def test_a_follower_takes_over_within_5_seconds_when_the_leader_is_killed(
+    db_url: str, tmp_path: Path, daemons: list[Daemon]
+) -> None:
+    env = {"CONTACTD_DATABASE_URL": db_url}
+    a = Daemon(["run", "--port", "0"], tmp_path / "a.log", env)
+    b = Daemon(["run", "--port", "0"], tmp_path / "b.log", env)
+    daemons.extend([a, b])
+    a.wait_ready()
+    b.wait_ready()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        leaders = [d for d in (a, b) if d.get("/health")[1]["leader"]]
+        if leaders:
+            break
+        time.sleep(0.05)
+    assert len(leaders) == 1
+    leader = leaders[0]
+    follower = b if leader is a else a
+
+    leader.process.send_signal(signal.SIGKILL)
+    killed_at = time.monotonic()
+    while not follower.get("/health")[1]["leader"]:
+        assert time.monotonic() - killed_at < 5, "the follower did not take over within 5 s"
+        time.sleep(0.05)
+    assert follower.get("/ready")[0] == 200
+    assert follower.interrupt() == 0
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.timeout(60)
+def test_an_unreachable_database_is_retried_then_reported_without_traceback(
+    tmp_path: Path,
+) -> None:
+    result = contactd(
+        "run",
+        "--port",
+        "0",
+        env={
+            "CONTACTD_DATABASE_URL": f"postgresql://contactd:secret@127.0.0.1:{_closed_port()}/x",
+            "CONTACTD_DATABASE__CONNECT_TIMEOUT_SECONDS": "2",
+            "CONTACTD_DAEMON__LOG_FORMAT": "json",
+        },
+    )
+    assert result.returncode == 1
+    assert "unreachable after" in result.stderr
+    assert "secret" not in result.stderr + result.stdout, "the password must not be shown"
+    assert result.stdout.count('"database.unavailable"') >= 2
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_a_bad_configuration_stops_the_daemon_with_status_2() -> None:
+    result = contactd("run", env={"CONTACTD_DAEMON__PORT": "eighty"})
+    assert result.returncode == 2
+    assert "environment CONTACTD_DAEMON__PORT: daemon.port = 'eighty'" in result.stderr
+
+
+def test_version() -> None:
+    result = contactd("--version")
+    assert result.returncode == 0 and result.stdout.startswith("contactd ")
+
+
+def test_staff_commands_report_unknown_people(tmp_path: Path) -> None:
+    result = contactd("staff", "disable", "nobody", "--data-dir", str(tmp_path / "d"))
+    assert result.returncode == 1
+    assert "no staff member with login 'nobody'" in result.stderr

@@ -1,0 +1,157 @@
+"""The contact life cycle in the database: every transition is one transaction with its event."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+
+from contactd import staff, store
+from contactd.staff import Role
+from routing.contact import (
+    Action,
+    CaseTypeSource,
+    Channel,
+    Contact,
+    IllegalTransition,
+    Language,
+    State,
+)
+
+
+async def _contact(pool: asyncpg.Pool, external_id: str | None = None) -> Contact:
+    now = datetime.now(UTC)
+    contact, created = await store.insert_contact(
+        pool,
+        channel=Channel.EMAIL,
+        external_id=external_id,
+        case_type="family",
+        case_type_source=CaseTypeSource.STAFF,
+        confidence=None,
+        language=Language.DA,
+        queue="family",
+        priority=0,
+        due_at=now + timedelta(days=2),
+        created_at=now,
+        client_address="someone@example.org",
+        subject="Ægtefællesammenføring",
+        text="Hvor langt er min sag?",
+        actor="test",
+        reason={},
+    )
+    assert created
+    return contact
+
+
+@pytest.fixture
+async def agent_id(pool: asyncpg.Pool) -> int:
+    person, _ = await staff.add(pool, login="karin", name="Karin Holm", role=Role.AGENT)
+    return person.id
+
+
+async def test_a_contact_goes_through_its_whole_life_with_an_event_each_step(
+    pool: asyncpg.Pool, agent_id: int
+) -> None:
+    c = await _contact(pool)
+    assert c.state is State.QUEUED
+    c = await store.offer(pool, c.id, agent_id=agent_id, reason={"rule": "skill", "level": 3})
+    assert (c.state, c.agent_id) == (State.OFFERED, agent_id)
+    c = await store.transition(pool, c.id, Action.DECLINE, actor="staff:karin")
+    assert (c.state, c.agent_id) == (State.QUEUED, None)
+    c = await store.offer(pool, c.id, agent_id=agent_id, reason={"rule": "skill"})
+    c = await store.accept(pool, c.id, actor="staff:karin")
+    assert c.state is State.ACTIVE and c.attempts == 1
+    c = await store.finish(pool, c.id, actor="staff:karin", outcome="answered")
+    assert (c.state, c.outcome) == (State.DONE, "answered")
+
+    history = await store.events(pool, c.id)
+    assert [(e.action, e.from_state, e.to_state) for e in history] == [
+        ("created", None, State.QUEUED),
+        ("offer", State.QUEUED, State.OFFERED),
+        ("decline", State.OFFERED, State.QUEUED),
+        ("offer", State.QUEUED, State.OFFERED),
+        ("accept", State.OFFERED, State.ACTIVE),
+        ("finish", State.ACTIVE, State.DONE),
+    ]
+    assert history[1].reason == {"rule": "skill", "level": 3}
+    assert history[-1].actor == "staff:karin"
+    row = await pool.fetchrow("SELECT answered_at, closed_at FROM contacts WHERE id = $1", c.id)
+    assert row["answered_at"] is not None and row["closed_at"] is not None
+
+
+async def test_an_illegal_transition_is_refused_and_changes_nothing(
+    pool: asyncpg.Pool,
+) -> None:
+    c = await _contact(pool)
+    with pytest.raises(IllegalTransition) as refused:
+        await store.finish(pool, c.id, actor="staff:karin", outcome="answered")
+    assert c.reference in str(refused.value) and "it is queued" in str(refused.value)
+    after = await store.get_by_id(pool, c.id)
+    assert after.state is State.QUEUED
+    assert [e.action for e in await store.events(pool, c.id)] == ["created"]
+
+
+async def test_a_closed_contact_cannot_be_reopened(pool: asyncpg.Pool) -> None:
+    c = await _contact(pool)
+    await store.abandon(pool, c.id, actor="twilio", why="caller hung up")
+    for action in Action:
+        with pytest.raises((IllegalTransition, ValueError)):
+            await store.transition(pool, c.id, action, actor="x", agent_id=1)
+    assert (await store.get_by_id(pool, c.id)).state is State.ABANDONED
+
+
+async def test_cancel_records_the_contact_it_was_merged_into(pool: asyncpg.Pool) -> None:
+    first, second = await _contact(pool), await _contact(pool)
+    c = await store.cancel(pool, second.id, actor="intake", merged_into=first.reference)
+    assert (c.state, c.outcome) == (State.CANCELLED, "merged")
+    assert (await store.events(pool, c.id))[-1].reason == {"merged_into": first.reference}
+
+
+async def test_the_same_external_id_never_makes_a_second_contact(pool: asyncpg.Pool) -> None:
+    first = await _contact(pool, external_id="<abc@mail.example>")
+    now = datetime.now(UTC)
+    again, created = await store.insert_contact(
+        pool,
+        channel=Channel.EMAIL,
+        external_id="<abc@mail.example>",
+        case_type="visa",
+        case_type_source=CaseTypeSource.CLASSIFIER,
+        confidence=0.9,
+        language=Language.EN,
+        queue="visa",
+        priority=0,
+        due_at=now,
+        created_at=now,
+        client_address=None,
+        subject=None,
+        text=None,
+        actor="imap",
+        reason={},
+    )
+    assert not created
+    assert again.reference == first.reference and again.case_type == "family"
+    assert await pool.fetchval("SELECT count(*) FROM contacts") == 1
+    assert await pool.fetchval("SELECT count(*) FROM contact_events") == 1
+
+
+async def test_concurrent_offers_of_one_contact_let_exactly_one_win(
+    pool: asyncpg.Pool, agent_id: int
+) -> None:
+    c = await _contact(pool)
+    other, _ = await staff.add(pool, login="jens", name="Jens", role=Role.AGENT)
+    results = await asyncio.gather(
+        store.offer(pool, c.id, agent_id=agent_id, reason={}),
+        store.offer(pool, c.id, agent_id=other.id, reason={}),
+        return_exceptions=True,
+    )
+    won = [r for r in results if isinstance(r, Contact)]
+    lost = [r for r in results if isinstance(r, IllegalTransition)]
+    assert len(won) == 1 and len(lost) == 1
+    assert [e.action for e in await store.events(pool, c.id)] == ["created", "offer"]
+
+
+async def test_an_unknown_contact_is_reported_as_not_found(pool: asyncpg.Pool) -> None:
+    with pytest.raises(store.ContactNotFound):
+        await store.transition(pool, 123456, Action.ACCEPT, actor="x")
