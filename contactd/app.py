@@ -120,9 +120,8 @@ async def health(request: web.Request) -> web.Response:
 async def ready(request: web.Request) -> web.Response:
     """Readiness: the database answers and has the schema this code needs."""
     try:
-        version = await asyncio.wait_for(
-            request.app[POOL].fetchval(queries.get("schema_ready")), timeout=2
-        )
+        async with asyncio.timeout(2):
+            version = await request.app[POOL].fetchval(queries.get("schema_ready"))
     except (*database.TRANSIENT, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         return web.json_response(
             {"status": "unavailable", "database": f"unreachable: {type(exc).__name__}"}, status=503

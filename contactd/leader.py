@@ -80,7 +80,9 @@ class Leadership:
             self._supervisor.start(name, loop)
         while True:
             # If the lock connection is gone we are no longer leader: this raises and we stop.
-            await asyncio.wait_for(conn.fetchval("SELECT 1"), timeout=self._heartbeat)
+            # (asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation.)
+            async with asyncio.timeout(self._heartbeat):
+                await conn.fetchval("SELECT 1")
             await self._beat()
             await asyncio.sleep(self._heartbeat)
 

@@ -32,7 +32,8 @@ class Listener:
         """Wait for a notification on `channel` or `within` seconds; True if notified."""
         event = self._events[channel]
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), within)
+            async with asyncio.timeout(within):
+                await event.wait()
         notified = event.is_set()
         event.clear()
         return notified
@@ -59,7 +60,8 @@ class Listener:
                     event.set()
                 while not lost.is_set():
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(lost.wait(), 5)
+                        async with asyncio.timeout(5):
+                            await lost.wait()
                     if not lost.is_set() and not conn.is_closed():
                         await conn.execute("SELECT 1")  # find a silently dead socket
                 raise ConnectionError("the LISTEN connection was closed")
@@ -80,6 +82,7 @@ class Listener:
 
 async def _close(conn: asyncpg.Connection) -> None:
     try:
-        await asyncio.wait_for(conn.close(), 2)
+        async with asyncio.timeout(2):
+            await conn.close()
     except (TimeoutError, *database.TRANSIENT, asyncpg.PostgresError):
         conn.terminate()

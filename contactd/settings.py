@@ -76,6 +76,7 @@ class LeaderConfig(_Strict):
 
 _HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 _MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def _interval(text: str) -> Interval:
@@ -97,6 +98,8 @@ def _closed_day(text: str) -> str:
         month, day = (int(g) for g in text.split("-"))
         date(2024, month, day)  # a leap year, so 02-29 is allowed
         return text
+    if not _DATE.match(text):
+        raise ValueError(text)
     date.fromisoformat(text)
     return text
 

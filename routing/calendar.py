@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator, Mapping
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -61,7 +61,9 @@ class BusinessCalendar:
         for _ in range(370):
             for start, end in self.intervals_on(day):
                 if end > local:
-                    yield max(start, local), end
+                    # In UTC: arithmetic between two datetimes of one ZoneInfo ignores a DST
+                    # change between them, and an open interval may span one.
+                    yield max(start, local).astimezone(UTC), end.astimezone(UTC)
             day += timedelta(days=1)
 
     def next_open(self, at: datetime) -> datetime | None:

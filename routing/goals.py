@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from routing.calendar import BusinessCalendar
 
@@ -47,13 +47,14 @@ class Threshold:
         Wall-clock units count every second (a caller waits on the line whether or not the
         office is open); working units count only the queue's open time.
         """
+        elapsed = start.astimezone(UTC)  # in UTC, so that a DST change counts real seconds
         match self.unit:
             case Unit.SECONDS:
-                return start + timedelta(seconds=self.amount)
+                return elapsed + timedelta(seconds=self.amount)
             case Unit.MINUTES:
-                return start + timedelta(minutes=self.amount)
+                return elapsed + timedelta(minutes=self.amount)
             case Unit.HOURS:
-                return start + timedelta(hours=self.amount)
+                return elapsed + timedelta(hours=self.amount)
             case Unit.WORKING_HOURS:
                 return calendar.add_business_time(start, timedelta(hours=self.amount))
             case Unit.WORKING_DAYS:

@@ -52,6 +52,11 @@ def template_url(pg_server_url: str) -> str:
     async def build() -> None:
         admin = await asyncpg.connect(pg_server_url)
         try:
+            if not os.environ.get("CONTACTD_TEST_DATABASE_URL"):
+                # A throw-away server: durability buys nothing, and cloning gets faster.
+                await admin.execute("ALTER SYSTEM SET fsync = off")
+                await admin.execute("ALTER SYSTEM SET full_page_writes = off")
+                await admin.execute("SELECT pg_reload_conf()")
             await admin.execute(f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)")
             await admin.execute(f"CREATE DATABASE {TEMPLATE}")
         finally:

@@ -169,7 +169,8 @@ def test_a_bad_configuration_stops_the_daemon_with_status_2() -> None:
 
 def test_version() -> None:
     result = contactd("--version")
-    assert result.returncode == 0 and result.stdout.startswith("contactd ")
+    assert result.returncode == 0
+    assert result.stdout.startswith("contactd ")
 
 
 def test_staff_commands_report_unknown_people(tmp_path: Path) -> None:

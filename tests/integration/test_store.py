@@ -62,7 +62,8 @@ async def test_a_contact_goes_through_its_whole_life_with_an_event_each_step(
     assert (c.state, c.agent_id) == (State.QUEUED, None)
     c = await store.offer(pool, c.id, agent_id=agent_id, reason={"rule": "skill"})
     c = await store.accept(pool, c.id, actor="staff:karin")
-    assert c.state is State.ACTIVE and c.attempts == 1
+    assert c.state is State.ACTIVE
+    assert c.attempts == 1
     c = await store.finish(pool, c.id, actor="staff:karin", outcome="answered")
     assert (c.state, c.outcome) == (State.DONE, "answered")
 
@@ -78,7 +79,8 @@ async def test_a_contact_goes_through_its_whole_life_with_an_event_each_step(
     assert history[1].reason == {"rule": "skill", "level": 3}
     assert history[-1].actor == "staff:karin"
     row = await pool.fetchrow("SELECT answered_at, closed_at FROM contacts WHERE id = $1", c.id)
-    assert row["answered_at"] is not None and row["closed_at"] is not None
+    assert row["answered_at"] is not None
+    assert row["closed_at"] is not None
 
 
 async def test_an_illegal_transition_is_refused_and_changes_nothing(
@@ -87,7 +89,8 @@ async def test_an_illegal_transition_is_refused_and_changes_nothing(
     c = await _contact(pool)
     with pytest.raises(IllegalTransition) as refused:
         await store.finish(pool, c.id, actor="staff:karin", outcome="answered")
-    assert c.reference in str(refused.value) and "it is queued" in str(refused.value)
+    assert c.reference in str(refused.value)
+    assert "it is queued" in str(refused.value)
     after = await store.get_by_id(pool, c.id)
     assert after.state is State.QUEUED
     assert [e.action for e in await store.events(pool, c.id)] == ["created"]
@@ -131,7 +134,8 @@ async def test_the_same_external_id_never_makes_a_second_contact(pool: asyncpg.P
         reason={},
     )
     assert not created
-    assert again.reference == first.reference and again.case_type == "family"
+    assert again.reference == first.reference
+    assert again.case_type == "family"
     assert await pool.fetchval("SELECT count(*) FROM contacts") == 1
     assert await pool.fetchval("SELECT count(*) FROM contact_events") == 1
 
@@ -148,7 +152,8 @@ async def test_concurrent_offers_of_one_contact_let_exactly_one_win(
     )
     won = [r for r in results if isinstance(r, Contact)]
     lost = [r for r in results if isinstance(r, IllegalTransition)]
-    assert len(won) == 1 and len(lost) == 1
+    assert len(won) == 1
+    assert len(lost) == 1
     assert [e.action for e in await store.events(pool, c.id)] == ["created", "offer"]
 
 
