@@ -71,14 +71,15 @@ def _import() -> Any:
 def start(data_dir: Path) -> EmbeddedServer:
     """Start (or reuse) the server in `data_dir/pgdata` and return how to reach it."""
     ep = _import()
-    data_dir.mkdir(parents=True, exist_ok=True)
     pgdata = (data_dir / "pgdata").resolve()
+    pgdata.mkdir(parents=True, exist_ok=True)
     running_before = _is_running(pgdata)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            # cleanup_mode None: the wheel must not stop the server at exit; we decide.
-            server = ep.get_server(pgdata, cleanup_mode=None)
+            # Not get_server(): it caches a handle per directory and would hand back a stale
+            # one after a stop. cleanup_mode None: the wheel must not stop it at exit; we do.
+            server = ep.PostgresServer(pgdata, cleanup_mode=None)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
         logfile = pgdata / "log"
         raise EmbeddedError(

@@ -52,22 +52,32 @@ class Leadership:
 
     async def run(self) -> None:
         """Contend for leadership for ever; lead while holding the lock."""
+        pause = self._retry
         try:
             while True:
                 conn: asyncpg.Connection | None = None
                 try:
                     conn = await database.connect(self._url, timeout=10)
+                    pause = self._retry
                     while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK):
                         await self._beat()
                         await asyncio.sleep(self._retry)
                     await self._lead(conn)
                 except (*database.TRANSIENT, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                    log.warning("leader.connection_lost", error=f"{type(exc).__name__}: {exc}")
+                    # Back off while the database is away; a follower whose lock attempt
+                    # merely failed retries at the normal pace (pause was reset on connect).
+                    log.warning(
+                        "leader.connection_lost",
+                        error=f"{type(exc).__name__}: {exc}",
+                        retry_in_seconds=pause,
+                    )
+                    await self._step_down(why="connection lost")
                 finally:
-                    await self._step_down()
+                    await self._step_down(why="shutdown")
                     if conn is not None and not conn.is_closed():
                         conn.terminate()
-                await asyncio.sleep(self._retry)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 10.0)
         finally:
             with contextlib.suppress(Exception):
                 await self._pool.execute(queries.get("instance_gone"), self.instance_id)
@@ -86,9 +96,9 @@ class Leadership:
             await self._beat()
             await asyncio.sleep(self._heartbeat)
 
-    async def _step_down(self) -> None:
+    async def _step_down(self, *, why: str) -> None:
         if self.is_leader:
-            log.warning("leader.stepped_down", instance=self.instance_id)
+            log.info("leader.stepped_down", instance=self.instance_id, why=why)
         self.is_leader = False
         self.became_leader.clear()
         await self._supervisor.stop_all()

@@ -70,3 +70,6 @@ def configure(
     # Libraries that use the standard logging module (aiohttp, asyncpg) go to the same place.
     logging.basicConfig(level=logging.WARNING, stream=stream, format="%(name)s %(message)s")
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # asyncpg logs a traceback each time it fails to refill the pool while the database is
+    # down; our own lines (database.unavailable, leader.connection_lost, ...) say it once.
+    logging.getLogger("asyncpg.pool").setLevel(logging.ERROR)

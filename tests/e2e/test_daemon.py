@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from contactd import embedded
 from tests.e2e.daemon import Daemon, contactd
 
 pytestmark = pytest.mark.slow
@@ -210,3 +211,45 @@ def test_personal_data_never_reaches_the_log_even_at_debug_level(
     assert reference in log, "the log names the contact by its reference"
     for value in [*personal.values(), token, "010190-1234"]:
         assert value not in log
+
+
+@pytest.mark.timeout(90)
+def test_when_the_database_goes_away_clients_get_503_and_service_resumes_after(
+    tmp_path: Path, daemons: list[Daemon]
+) -> None:
+    server = embedded.start(tmp_path / "pg")
+    try:
+        daemon = Daemon(
+            ["run", "--port", "0"], tmp_path / "d.log", {"CONTACTD_DATABASE_URL": server.url}
+        )
+        daemons.append(daemon)
+        daemon.wait_ready()
+        token = contactd(
+            "staff",
+            "add",
+            "ada",
+            "--name",
+            "Ada",
+            "--role",
+            "admin",
+            env={"CONTACTD_DATABASE_URL": server.url},
+        ).stdout.split()[-1]
+        assert daemon.get("/api/me", token)[0] == 200
+
+        server.stop()
+        status, body = daemon.get("/ready")
+        assert status == 503
+        assert body["status"] == "unavailable"
+        status, body = daemon.get("/api/me", token)
+        assert (status, body["error"]["code"]) == (503, "database_unavailable")
+
+        server = embedded.start(tmp_path / "pg")
+        deadline = time.monotonic() + 30
+        while daemon.get("/ready")[0] != 200:
+            assert time.monotonic() < deadline, "the daemon did not recover"
+            time.sleep(0.2)
+        assert daemon.get("/api/me", token)[0] == 200
+        assert "Traceback" not in daemon.output()
+        assert daemon.interrupt() == 0
+    finally:
+        server.stop()
