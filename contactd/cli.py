@@ -38,7 +38,11 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
     overrides = {
         k: v for k in ("host", "port", "data_dir") if (v := getattr(args, k, None)) is not None
     }
-    config = config.with_overrides(**overrides)
+    try:
+        config = config.with_overrides(**overrides)
+    except settings.ConfigError as exc:
+        print(f"contactd: bad option:\n{exc}", file=sys.stderr)
+        return 2
     if args.command == "check-config":
         queues = ", ".join(q.code for q in config.queues)
         print(f"{config.path}: ok ({len(config.case_types)} case types; queues {queues})")

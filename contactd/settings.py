@@ -216,8 +216,10 @@ class Settings:
     queues: tuple[Queue, ...]
 
     def with_overrides(self, **daemon: Any) -> Settings:
-        """A copy with daemon settings replaced, e.g. from command-line flags."""
-        return dataclasses.replace(self, daemon=self.daemon.model_copy(update=daemon))
+        """A copy with daemon settings replaced (from command-line flags), validated alike."""
+        merged = {**self.daemon.model_dump(), **daemon}
+        validated = _validate(DaemonConfig, merged, Path("command line"), {}, prefix=("daemon",))
+        return dataclasses.replace(self, daemon=validated)
 
 
 def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:

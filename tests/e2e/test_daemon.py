@@ -253,3 +253,9 @@ def test_when_the_database_goes_away_clients_get_503_and_service_resumes_after(
         assert daemon.interrupt() == 0
     finally:
         server.stop()
+
+
+def test_a_bad_command_line_option_is_refused_with_status_2() -> None:
+    result = contactd("run", "--port", "70000")
+    assert result.returncode == 2
+    assert "daemon.port = 70000: Input should be less than or equal to 65535" in result.stderr
