@@ -29,7 +29,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def run_cli(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         config = settings.load(args.config)
     except settings.ConfigError as exc:
@@ -63,11 +63,14 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="contactd", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"contactd {__version__}")
     parser.add_argument(
-        "--config", type=Path, help="contactd.toml (default: $CONTACTD_CONFIG or config/)"
+        "--config",
+        type=Path,
+        help="contactd.toml (default: $CONTACTD_CONFIG, else config/ of the source tree, "
+        "else /etc/contactd/contactd.toml)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

@@ -30,7 +30,14 @@ ENV_PREFIX = "CONTACTD_"
 M = TypeVar("M", bound=BaseModel)
 # Variables that are not overrides of a config key.
 ENV_SPECIAL = {"CONTACTD_CONFIG", "CONTACTD_DATABASE_URL", "CONTACTD_TEST_DATABASE_URL"}
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "contactd.toml"
+# Where the configuration is looked for when CONTACTD_CONFIG is not set: the source tree's
+# config/ (a checkout), then the system-wide place (a package install, the container image).
+SOURCE_CONFIG = Path(__file__).resolve().parent.parent / "config" / "contactd.toml"
+SYSTEM_CONFIG = Path("/etc/contactd/contactd.toml")
+
+
+def default_config() -> Path:
+    return SOURCE_CONFIG if SOURCE_CONFIG.exists() else SYSTEM_CONFIG
 
 
 class ConfigError(Exception):
@@ -224,7 +231,7 @@ class Settings:
 
 def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
-    path = Path(path or env.get("CONTACTD_CONFIG") or DEFAULT_CONFIG)
+    path = Path(path or env.get("CONTACTD_CONFIG") or default_config())
     raw = _read_toml(path)
     if "database_url" in raw or "url" in raw.get("database", {}):
         raise ConfigError(

@@ -1,0 +1,631 @@
+"""The container files in docker/, checked as text: no Docker engine runs in the tests.
+
+The Dockerfile and compose.yaml must agree with the project: what they copy exists, the
+entrypoint is the console script, every CONTACTD_* variable names a real setting, the ports
+are the configured port, and the compose file is portable and runs this Dockerfile.
+PyYAML is not a dependency, so compose.yaml is read by a small parser for the subset of
+YAML it uses; anything outside that subset fails the tests instead of being skipped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import json
+import re
+import shlex
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from pydantic import BaseModel
+
+from contactd import cli, settings
+from contactd.app import create_app
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCKER = ROOT / "docker"
+DOCKERFILE = DOCKER / "Dockerfile"
+COMPOSE = DOCKER / "compose.yaml"
+README = DOCKER / "README.md"
+PYPROJECT = ROOT / "pyproject.toml"
+SHIPPED_CONFIG = ROOT / "config" / "contactd.toml"
+
+# Variables that are not CONTACTD_<SECTION>__<KEY> overrides but may be set for a container.
+SPECIAL_VARIABLES = {"CONTACTD_CONFIG", "CONTACTD_DATABASE_URL"}
+CONTACTD_NAME = re.compile(r"\bCONTACTD_[A-Za-z0-9_]+")
+
+
+# --- reading the Dockerfile -------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Instruction:
+    line: int
+    keyword: str
+    args: str
+
+
+def dockerfile_stages() -> list[list[Instruction]]:
+    """The Dockerfile's instructions, continuation lines joined, comments dropped, one list
+    per stage (each starting with its FROM)."""
+    instructions: list[Instruction] = []
+    pending: str | None = None
+    start = 0
+    for number, raw in enumerate(DOCKERFILE.read_text(encoding="utf-8").splitlines(), 1):
+        stripped = raw.strip()
+        if not stripped or stripped.startswith("#"):
+            continue  # also inside a continued instruction, as Docker does
+        if pending is None:
+            start, pending = number, ""
+        if stripped.endswith("\\"):
+            pending += stripped[:-1] + " "
+            continue
+        keyword, _, args = (pending + stripped).partition(" ")
+        instructions.append(Instruction(start, keyword.upper(), args.strip()))
+        pending = None
+    assert pending is None, "the Dockerfile ends inside a continued instruction"
+    assert instructions, "the Dockerfile is empty"
+    assert instructions[0].keyword in {"FROM", "ARG"}, "no FROM first"
+    stages: list[list[Instruction]] = []
+    for ins in instructions:
+        if ins.keyword == "FROM":
+            stages.append([])
+        if stages:
+            stages[-1].append(ins)
+    return stages
+
+
+def all_instructions(keyword: str) -> list[Instruction]:
+    return [i for stage in dockerfile_stages() for i in stage if i.keyword == keyword]
+
+
+def final_stage(keyword: str) -> list[Instruction]:
+    return [i for i in dockerfile_stages()[-1] if i.keyword == keyword]
+
+
+def exec_form(ins: Instruction) -> list[str]:
+    """The JSON array of an exec-form instruction (ENTRYPOINT, CMD, HEALTHCHECK ... CMD)."""
+    args = ins.args
+    if ins.keyword == "HEALTHCHECK":
+        parts = re.split(r"(?:^|\s)CMD\s+", args, maxsplit=1)
+        args = parts[1] if len(parts) == 2 else ""
+    try:
+        value = json.loads(args)
+    except json.JSONDecodeError:
+        pytest.fail(f"Dockerfile line {ins.line}: {ins.keyword} is not in exec (JSON) form")
+    assert isinstance(value, list), f"Dockerfile line {ins.line}: not a JSON array"
+    assert value, f"Dockerfile line {ins.line}: empty array"
+    assert all(isinstance(v, str) for v in value), f"line {ins.line}: not all strings"
+    return value
+
+
+def copy_operands(ins: Instruction) -> tuple[dict[str, str], list[str], str]:
+    """(flags, sources, destination) of a COPY or ADD."""
+    flags: dict[str, str] = {}
+    rest = ins.args
+    while rest.startswith("--"):
+        flag, _, rest = rest.partition(" ")
+        name, _, value = flag[2:].partition("=")
+        flags[name] = value
+        rest = rest.strip()
+    paths = json.loads(rest) if rest.startswith("[") else shlex.split(rest)
+    assert len(paths) >= 2, f"Dockerfile line {ins.line}: {ins.keyword} needs source and dest"
+    return flags, paths[:-1], paths[-1]
+
+
+def env_of(instructions: list[Instruction]) -> dict[str, str]:
+    """The variables the ENV instructions set (values as written, $VARS not expanded)."""
+    env: dict[str, str] = {}
+    for ins in instructions:
+        tokens = shlex.split(ins.args)
+        if "=" not in tokens[0]:  # the old form: ENV NAME value with spaces
+            env[tokens[0]] = ins.args.split(None, 1)[1]
+            continue
+        for token in tokens:
+            name, sep, value = token.partition("=")
+            assert sep, f"Dockerfile line {ins.line}: {token!r} is not NAME=value"
+            env[name] = value
+    return env
+
+
+def image_env() -> dict[str, str]:
+    return env_of(final_stage("ENV"))
+
+
+def ignored_by_git(relative: str) -> bool:
+    """Whether .gitignore excludes the path (the simple patterns this project uses)."""
+    parts = PurePosixPath(relative).parts
+    for line in (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines():
+        pattern = line.strip().rstrip("/")
+        if not pattern or pattern.startswith(("#", "!")):
+            continue
+        if "/" in pattern:
+            if relative == pattern or relative.startswith(pattern + "/"):
+                return True
+        elif any(fnmatch.fnmatch(part, pattern) for part in parts):
+            return True
+    return False
+
+
+def repository_file_in_image(image_path: str) -> Path | None:
+    """The repository file that a COPY from the build context puts at `image_path`."""
+    target = PurePosixPath(image_path)
+    for ins in final_stage("COPY"):
+        flags, sources, dest = copy_operands(ins)
+        if "from" in flags or not dest.startswith("/"):
+            continue
+        for source in sources:
+            src = ROOT / source
+            if src.is_dir():
+                if target.is_relative_to(dest):
+                    candidate = src / target.relative_to(dest)
+                    if candidate.is_file():
+                        return candidate
+            elif target == (PurePosixPath(dest) / src.name if dest.endswith("/") else dest):
+                return src
+    return None
+
+
+# --- reading compose.yaml ---------------------------------------------------------------------
+
+
+class YamlSubsetError(ValueError):
+    """compose.yaml uses YAML this test's parser does not know; extend the parser."""
+
+
+def _strip_comment(line: str) -> str:
+    quote = None
+    for i, char in enumerate(line):
+        if quote:
+            if char == quote:
+                quote = None
+        elif char in "\"'":
+            quote = char
+        elif char == "#" and (i == 0 or line[i - 1] in " \t"):
+            return line[:i]
+    return line
+
+
+def _scalar(text: str, line: int) -> Any:
+    if text[0] in "&*|>{!%@`":
+        raise YamlSubsetError(
+            f"line {line}: {text!r}: anchors, aliases, tags, block or flow "
+            "mappings are outside the supported subset"
+        )
+    if text.startswith(("[", '"')):
+        try:
+            value = json.loads(text)  # flow sequences and "strings" written as JSON
+        except json.JSONDecodeError:
+            raise YamlSubsetError(f"line {line}: {text!r}: write it as JSON") from None
+        if isinstance(value, list) and not all(isinstance(v, str) for v in value):
+            raise YamlSubsetError(f"line {line}: {text!r}: quote every item")
+        return value
+    if text.startswith("'"):
+        if len(text) < 2 or not text.endswith("'"):
+            raise YamlSubsetError(f"line {line}: {text!r}: unterminated quote")
+        return text[1:-1].replace("''", "'")
+    if ": " in text:
+        raise YamlSubsetError(f"line {line}: {text!r}: quote a plain scalar holding ': '")
+    return text  # plain scalars stay strings; the tests convert numbers themselves
+
+
+_KEY = re.compile(r"(?P<key>[^\s:\"'#\[\]{},&*!|>%@`-][^\s:\"'#]*):(?:\s+(?P<rest>.*))?")
+
+
+def parse_yaml_subset(text: str) -> Any:
+    """Block mappings and sequences, scalars, JSON-style flow sequences: the YAML of
+    compose.yaml. Raises YamlSubsetError on anything else rather than misread it."""
+    lines: list[tuple[int, int, str]] = []
+    for number, raw in enumerate(text.splitlines(), 1):
+        content = _strip_comment(raw).rstrip()
+        if not content.strip():
+            continue
+        indent = len(content) - len(content.lstrip(" "))
+        if content[indent] == "\t":
+            raise YamlSubsetError(f"line {number}: tab in indentation")
+        lines.append((number, indent, content.strip()))
+
+    def is_item(i: int, indent: int) -> bool:
+        return lines[i][1] == indent and (lines[i][2] == "-" or lines[i][2].startswith("- "))
+
+    def block(i: int, indent: int) -> tuple[Any, int]:
+        if is_item(i, indent):
+            items: list[Any] = []
+            while i < len(lines) and is_item(i, indent):
+                number, _, content = lines[i]
+                rest = content[1:].strip()
+                if not rest or _KEY.fullmatch(rest):
+                    raise YamlSubsetError(f"line {number}: nested items are not supported")
+                items.append(_scalar(rest, number))
+                i += 1
+            value: Any = items
+        else:
+            mapping: dict[str, Any] = {}
+            while i < len(lines) and lines[i][1] == indent and not is_item(i, indent):
+                number, _, content = lines[i]
+                match = _KEY.fullmatch(content)
+                if not match:
+                    raise YamlSubsetError(f"line {number}: {content!r} is not 'key: value'")
+                key, rest = match["key"], match["rest"]
+                if key in mapping:
+                    raise YamlSubsetError(f"line {number}: duplicate key {key!r}")
+                i += 1
+                if rest:
+                    mapping[key] = _scalar(rest, number)
+                elif i < len(lines) and (lines[i][1] > indent or is_item(i, indent)):
+                    mapping[key], i = block(i, lines[i][1])
+                else:
+                    mapping[key] = None
+            value = mapping
+        if i < len(lines) and lines[i][1] > indent:
+            raise YamlSubsetError(f"line {lines[i][0]}: unexpected indentation")
+        return value, i
+
+    if not lines:
+        raise YamlSubsetError("empty document")
+    document, end = block(0, lines[0][1])
+    if end != len(lines):
+        raise YamlSubsetError(f"line {lines[end][0]}: unexpected indentation")
+    return document
+
+
+def compose() -> dict[str, Any]:
+    document = parse_yaml_subset(COMPOSE.read_text(encoding="utf-8"))
+    assert isinstance(document, dict)
+    assert isinstance(document.get("services"), dict)
+    return document
+
+
+def service(name: str) -> dict[str, Any]:
+    services = compose()["services"]
+    assert name in services, f"compose.yaml has no service {name!r}"
+    assert isinstance(services[name], dict)
+    return services[name]
+
+
+def interpolate(value: str) -> str:
+    """Compose's ${VAR} and ${VAR:-default}, with no variables set (a fresh checkout)."""
+    return re.sub(r"\$\{\w+(?::?-(?P<default>[^}]*))?\}", lambda m: m["default"] or "", value)
+
+
+def environment(svc: dict[str, Any]) -> dict[str, str]:
+    env = svc.get("environment") or {}
+    if isinstance(env, list):  # the `- NAME=value` form
+        env = dict(item.partition("=")[::2] for item in env)
+    return {name: interpolate(value or "") for name, value in env.items()}
+
+
+def walk(node: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], str]]:
+    """Every scalar of a parsed document with the keys that lead to it."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from walk(value, (*path, key))
+    elif isinstance(node, list):
+        for value in node:
+            yield from walk(value, path)
+    elif node is not None:
+        yield path, node
+
+
+# --- the project's side -----------------------------------------------------------------------
+
+
+def pyproject() -> dict[str, Any]:
+    return tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))
+
+
+def settings_sections() -> dict[str, type[BaseModel]]:
+    """The sections of contactd.toml that are a model of their own (daemon, database, leader):
+    the ones CONTACTD_<SECTION>__<KEY> may override from a container's environment."""
+    sections = {}
+    for name, field in settings.FileConfig.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            sections[name] = annotation
+    return sections
+
+
+def image_settings() -> settings.Settings:
+    """The settings the image's contactd starts with: its config file, its environment."""
+    config = repository_file_in_image(image_env()["CONTACTD_CONFIG"])
+    assert config is not None
+    env = {k: v for k, v in image_env().items() if k.startswith("CONTACTD_")}
+    return settings.load(config, environ=env)
+
+
+def parses(argv: list[str]) -> Any:
+    """contactd's own command-line parser applied to argv; fails the test if it refuses."""
+    try:
+        return cli.build_parser().parse_args(argv)
+    except SystemExit:
+        pytest.fail(f"`contactd {' '.join(argv)}` is not a valid command line")
+
+
+# --- the Dockerfile ---------------------------------------------------------------------------
+
+
+def test_every_copy_source_exists_in_the_repository() -> None:
+    checked = 0
+    for keyword in ("COPY", "ADD"):
+        for ins in all_instructions(keyword):
+            flags, sources, _ = copy_operands(ins)
+            if "from" in flags:
+                continue  # from another stage or image, not from the build context
+            for source in sources:
+                relative = source.lstrip("/").rstrip("/") or "."
+                assert ".." not in PurePosixPath(relative).parts, f"line {ins.line}: {source}"
+                matches = (
+                    list(ROOT.glob(relative))
+                    if any(c in relative for c in "*?[")
+                    else [p for p in [ROOT / relative] if p.exists()]
+                )
+                assert matches, f"Dockerfile line {ins.line}: {source} is not in the repository"
+                assert not ignored_by_git(relative), f"line {ins.line}: {source} is git-ignored"
+                checked += 1
+    assert checked, "the Dockerfile copies nothing from the build context"
+
+
+def test_the_wheel_stage_copies_everything_the_wheel_is_made_of() -> None:
+    stage = next((s for s in dockerfile_stages() if any("pip wheel" in i.args for i in s)), None)
+    assert stage is not None, "no stage builds the wheel with `pip wheel`"
+    copied = {
+        src.rstrip("/") for ins in stage if ins.keyword == "COPY" for src in copy_operands(ins)[1]
+    }
+    project = pyproject()
+    packages = [
+        p.rstrip("*.") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]
+    ]
+    readme = project["project"].get("readme", [])
+    readme = [readme] if isinstance(readme, str) else [readme["file"]] if "file" in readme else []
+    wanted = {"pyproject.toml", *packages, *readme}
+    assert wanted <= copied, f"not copied: {sorted(wanted - copied)}"
+
+
+def test_the_image_is_multi_stage_on_a_python_the_project_supports() -> None:
+    stages = dockerfile_stages()
+    assert len(stages) >= 2, "build the wheel in a stage of its own"
+    names = set()
+    minimum = re.search(r">=\s*3\.(\d+)", pyproject()["project"]["requires-python"])
+    assert minimum
+    for stage in stages:
+        words = stage[0].args.split()
+        image = next(w for w in words if not w.startswith("--"))
+        if image not in names:
+            match = re.fullmatch(r"python:3\.(\d+)-slim-bookworm", image)
+            assert match, f"line {stage[0].line}: base image {image}"
+            assert int(match[1]) >= int(minimum[1]), f"{image} is older than requires-python"
+        if len(words) >= 3 and words[-2].upper() == "AS":
+            names.add(words[-1])
+
+
+def test_entrypoint_is_the_console_script_and_the_default_command_runs_the_daemon() -> None:
+    scripts = pyproject()["project"]["scripts"]
+    [entrypoint] = final_stage("ENTRYPOINT")[-1:]
+    [cmd] = final_stage("CMD")[-1:]
+    program, *arguments = exec_form(entrypoint)
+    assert program in scripts, f"ENTRYPOINT {program!r}; console scripts: {sorted(scripts)}"
+    assert scripts[program] == "contactd.cli:main"
+    assert parses([*arguments, *exec_form(cmd)]).command == "run"
+
+
+def test_the_container_runs_as_an_unprivileged_user() -> None:
+    users = final_stage("USER")
+    assert users, "the final stage has no USER: it would run as root"
+    user = users[-1].args.split(":")[0]
+    assert user not in {"root", "0"}
+
+
+def test_the_config_file_named_by_contactd_config_is_copied_into_the_image() -> None:
+    path = image_env().get("CONTACTD_CONFIG")
+    assert path, "the image must set CONTACTD_CONFIG: the wheel carries no config/"
+    source = repository_file_in_image(path)
+    assert source is not None, f"no COPY puts a repository file at {path}"
+    case_types = settings.FileConfig.model_fields["case_types_file"].default
+    assert repository_file_in_image(str(PurePosixPath(path).parent / case_types)) is not None
+
+
+def test_the_image_settings_listen_outside_and_keep_data_in_the_volume() -> None:
+    loaded = image_settings()
+    assert loaded.daemon.host == "0.0.0.0"  # noqa: S104  # a container must listen outside
+    assert loaded.daemon.data_dir is not None
+    volumes: list[str] = []
+    for ins in final_stage("VOLUME"):
+        volumes += json.loads(ins.args) if ins.args.startswith("[") else ins.args.split()
+    assert str(loaded.daemon.data_dir) in volumes, f"data dir not in VOLUME {volumes}"
+
+
+# --- CONTACTD_* variables ---------------------------------------------------------------------
+
+
+def check_variable(name: str) -> str | None:
+    """Why `name` is not a variable contactd reads, or None if it is."""
+    if name in SPECIAL_VARIABLES:
+        return None
+    sections = settings_sections()
+    parts = name.removeprefix(settings.ENV_PREFIX).lower().split("__")
+    if len(parts) != 2:
+        return "not CONTACTD_<SECTION>__<KEY>"
+    section, key = parts
+    if section not in sections:
+        return f"no section {section!r}; these may be set: {sorted(sections)}"
+    if key not in sections[section].model_fields:
+        return f"no key {key!r} in [{section}]: {sorted(sections[section].model_fields)}"
+    return None
+
+
+@pytest.mark.parametrize("path", [DOCKERFILE, COMPOSE, README], ids=lambda p: p.name)
+def test_every_contactd_variable_maps_to_a_setting(path: Path) -> None:
+    names = set(CONTACTD_NAME.findall(path.read_text(encoding="utf-8")))
+    assert names, f"{path.name} names no CONTACTD_* variable"
+    problems = {n: why for n in sorted(names) if (why := check_variable(n))}
+    assert not problems, f"{path.name}: {problems}"
+
+
+def test_the_variables_set_are_the_ones_checked() -> None:
+    dockerfile_text = DOCKERFILE.read_text(encoding="utf-8")
+    compose_text = COMPOSE.read_text(encoding="utf-8")
+    set_in_dockerfile = {n for n in env_of(all_instructions("ENV")) if n.startswith("CONTACTD_")}
+    assert set_in_dockerfile <= set(CONTACTD_NAME.findall(dockerfile_text))
+    assert {"CONTACTD_CONFIG", "CONTACTD_DAEMON__HOST"} <= set_in_dockerfile
+    for variable in set_in_dockerfile:
+        assert check_variable(variable) is None, f"Dockerfile: {variable}"
+    for name, svc in compose()["services"].items():
+        for variable in environment(svc):
+            if variable.startswith("CONTACTD_"):
+                assert variable in compose_text, name
+                assert check_variable(variable) is None, f"{name}: {variable}"
+
+
+def test_the_checker_refuses_unknown_variables() -> None:
+    assert check_variable("CONTACTD_DAEMON__PORT") is None
+    assert check_variable("CONTACTD_DAEMON__PROT")
+    assert check_variable("CONTACTD_DEAMON__PORT")
+    assert check_variable("CONTACTD_DAEMON_PORT")
+    assert check_variable("CONTACTD_QUEUES__VISA__PRIORITY")
+    assert check_variable("CONTACTD_TEST_DATABASE_URL")
+
+
+# --- ports and health -------------------------------------------------------------------------
+
+
+def test_expose_and_healthcheck_use_the_configured_port() -> None:
+    port = image_settings().daemon.port
+    assert port == settings.DaemonConfig.model_fields["port"].default
+    exposed = {int(p.split("/")[0]) for i in final_stage("EXPOSE") for p in i.args.split()}
+    assert exposed == {port}
+
+    [check] = final_stage("HEALTHCHECK")[-1:]
+    command = exec_form(check)
+    text = " ".join(command)
+    assert not {"curl", "wget"} & set(re.findall(r"\w+", text)), "the slim image has neither"
+    assert command[0] in {"python", "python3", "/opt/contactd/bin/python"}
+    urls = re.findall(r"http://(?:127\.0\.0\.1|localhost):(\d+)(/[\w/-]*)", text)
+    assert urls, f"no http://127.0.0.1:PORT/ URL in {text!r}"
+    routes = {r.canonical for r in create_app(image_settings()).router.resources()}
+    for url_port, url_path in urls:
+        assert int(url_port) == port
+        assert url_path == "/ready", "readiness is /ready: the database answers, migrated"
+        assert url_path in routes
+
+
+def test_compose_publishes_the_configured_port_for_every_replica() -> None:
+    port = image_settings().daemon.port
+    svc = service("contactd")
+    replicas = int(svc.get("deploy", {}).get("replicas", 1))
+    for mapping in svc.get("ports") or []:
+        assert isinstance(mapping, str), "use the short 'host:container' syntax"
+        host, _, container = mapping.rpartition(":")
+        assert int(container.split("/")[0]) == port, mapping
+        host_ports = host.rpartition(":")[2]
+        if host_ports:
+            first, _, last = host_ports.partition("-")
+            count = int(last or first) - int(first) + 1
+            assert count >= replicas, f"{mapping}: {count} host port(s) for {replicas} replicas"
+
+
+# --- compose.yaml -----------------------------------------------------------------------------
+
+
+def test_the_contactd_services_build_this_dockerfile_from_the_repository_root() -> None:
+    builders = {n: s for n, s in compose()["services"].items() if "build" in s}
+    assert "contactd" in builders
+    for name, svc in builders.items():
+        build = svc["build"]
+        assert isinstance(build, dict), f"{name}: give build a context and a dockerfile"
+        context = (DOCKER / build["context"]).resolve()
+        assert context == ROOT, f"{name}: build context {context}, not the repository root"
+        assert (context / build.get("dockerfile", "Dockerfile")).resolve() == DOCKERFILE
+    images = {svc.get("image") for svc in builders.values()}
+    assert len(images) == 1, f"services building the Dockerfile tag it differently: {images}"
+
+
+def test_compose_has_no_host_specific_paths() -> None:
+    document = compose()
+    named_volumes = set(document.get("volumes") or {})
+    host_path_keys = {"context", "dockerfile", "env_file", "file"}
+
+    def portable(path: str) -> bool:
+        absolute = path.startswith(("/", "~", "\\")) or re.match(r"^[A-Za-z]:[\\/]", path)
+        return not absolute and (DOCKER / path).resolve().is_relative_to(ROOT)
+
+    for keys, value in walk(document):
+        where = ".".join(keys)
+        for local in {str(ROOT), str(Path.home()), "/home/", "/Users/", "C:\\"} - {"/"}:
+            assert local not in value, f"{where}: {value!r} names a path of this machine"
+        if keys and keys[-1] in host_path_keys:
+            assert portable(value), f"{where}: {value!r} is not relative to the repository"
+    for name, svc in document["services"].items():
+        for volume in svc.get("volumes") or []:
+            assert isinstance(volume, str), f"{name}: use the short volume syntax"
+            source = volume.split(":")[0]
+            if source.startswith("."):
+                assert portable(source), f"{name}: {volume}"
+            else:
+                assert source in named_volumes, f"{name}: {volume}: not a declared named volume"
+
+
+def test_postgres_is_version_18_with_a_health_check_and_a_named_volume() -> None:
+    pg = service("postgres")
+    assert pg["image"].startswith("postgres:18")
+    assert "pg_isready" in pg["healthcheck"]["test"]
+    mounts = {v.split(":")[1] for v in pg["volumes"]}
+    # From 18 on, the official image keeps its data in /var/lib/postgresql/<major>/docker.
+    assert "/var/lib/postgresql" in mounts
+    password = pg["environment"]["POSTGRES_PASSWORD"]
+    assert re.fullmatch(r"\$\{POSTGRES_PASSWORD:-[^}]+\}", password), "from the environment"
+
+
+def test_contactd_runs_several_instances_on_the_postgres_service() -> None:
+    svc = service("contactd")
+    pg_env = environment(service("postgres"))
+    assert int(svc["deploy"]["replicas"]) == 2
+    assert svc["depends_on"]["postgres"]["condition"] == "service_healthy"
+    url = urlsplit(environment(svc)["CONTACTD_DATABASE_URL"])
+    assert url.scheme in {"postgres", "postgresql"}
+    assert url.hostname == "postgres"
+    assert url.port in {None, 5432}
+    assert url.username == pg_env["POSTGRES_USER"]
+    assert url.password == pg_env["POSTGRES_PASSWORD"]
+    assert url.path == f"/{pg_env['POSTGRES_DB']}"
+
+
+def test_the_admin_service_adds_an_admin_to_the_same_database_on_demand() -> None:
+    admin = service("contactd-admin")
+    assert admin.get("profiles"), "a profile keeps `up` from running it"
+    assert admin["depends_on"]["postgres"]["condition"] == "service_healthy"
+    url = environment(admin)["CONTACTD_DATABASE_URL"]
+    assert url == environment(service("contactd"))["CONTACTD_DATABASE_URL"]
+    command = admin["command"]
+    assert isinstance(command, list), "write the command as a list"
+    args = parses(command)
+    assert (args.command, args.staff_command, args.role) == ("staff", "add", "admin")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: &x 1\nb: *x\n",
+        "a: |\n  text\n",
+        "a: {b: 1}\n",
+        "a:\n  - b: 1\n",
+        "a: 1\na: 2\n",
+        "a:\n  b: 1\n    c: 2\n",
+        "a: [1, 2]\n",
+    ],
+)
+def test_the_yaml_reader_refuses_what_it_does_not_understand(text: str) -> None:
+    with pytest.raises(YamlSubsetError):
+        parse_yaml_subset(text)
+
+
+def test_the_yaml_reader_reads_the_subset() -> None:
+    text = 'a:\n  b: "x: y"  # note\n  c:\n  - p:/q\n  - "r"\nd: ["e", "f"]\ng:\n'
+    assert parse_yaml_subset(text) == {
+        "a": {"b": "x: y", "c": ["p:/q", "r"]},
+        "d": ["e", "f"],
+        "g": None,
+    }
