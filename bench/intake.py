@@ -70,6 +70,12 @@ def pgbench_script(token_hash_hex: str) -> str:
     )
 
 
+def psql(socket_dir: str, query: str) -> str:
+    """One value from the daemon's embedded server, through the wheel's psql."""
+    command = [pg_bin("psql"), "-h", socket_dir, "-U", "postgres", "-d", "postgres", "-Atc", query]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=20)
@@ -109,22 +115,9 @@ def main() -> None:
         # The same statements, straight to PostgreSQL over the same socket.
         pgdata = data / "pgdata"
         socket_dir = (pgdata / "postmaster.pid").read_text().splitlines()[4]
-        token_hash = subprocess.run(
-            [
-                pg_bin("psql"),
-                "-h",
-                socket_dir,
-                "-U",
-                "postgres",
-                "-d",
-                "postgres",
-                "-Atc",
-                "SELECT encode(token_hash, 'hex') FROM staff WHERE login = 'bench'",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        token_hash = psql(
+            socket_dir, "SELECT encode(token_hash, 'hex') FROM staff WHERE login = 'bench'"
+        )
         sql = Path(tempfile.mkstemp(suffix=".sql")[1])
         sql.write_text(pgbench_script(token_hash))
         bench = subprocess.run(
@@ -154,22 +147,7 @@ def main() -> None:
         if bench.returncode:
             raise SystemExit(f"pgbench failed:\n{bench.stderr}")
         pg_rate = float(re.search(r"tps = ([\d.]+)", bench.stdout).group(1))  # type: ignore[union-attr]
-        stored = subprocess.run(
-            [
-                pg_bin("psql"),
-                "-h",
-                socket_dir,
-                "-U",
-                "postgres",
-                "-d",
-                "postgres",
-                "-Atc",
-                "SELECT count(*) FROM contacts",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        stored = psql(socket_dir, "SELECT count(*) FROM contacts")
     finally:
         daemon.stop()
 

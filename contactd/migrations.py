@@ -16,6 +16,10 @@ log = structlog.get_logger(__name__)
 MIGRATION_LOCK = 0x636F6E74_0001  # "cont" + 1
 
 
+class MigrationError(Exception):
+    """The database's schema cannot be brought to what this code needs."""
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Migration:
     version: int
@@ -65,7 +69,7 @@ async def migrate(conn: database.Conn) -> list[int]:
         done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
         newest = latest_version()
         if done and max(done) > newest:
-            raise RuntimeError(
+            raise MigrationError(
                 f"the database is at schema version {max(done)}, newer than this contactd "
                 f"knows ({newest}); upgrade contactd"
             )

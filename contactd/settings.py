@@ -74,11 +74,19 @@ class DatabaseConfig(_Strict):
     connect_timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = 60
     statement_timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = 30
 
+    @pydantic.model_validator(mode="after")
+    def _pool_sizes(self) -> DatabaseConfig:
+        if self.pool_min_size > self.pool_max_size:
+            raise ValueError(
+                f"pool_min_size ({self.pool_min_size}) must not exceed "
+                f"pool_max_size ({self.pool_max_size})"
+            )
+        return self
+
 
 class LeaderConfig(_Strict):
     lock_retry_seconds: Annotated[float, Field(gt=0, le=60)] = 1
     heartbeat_seconds: Annotated[float, Field(gt=0, le=300)] = 5
-    poll_seconds: Annotated[float, Field(gt=0, le=300)] = 5
 
 
 _HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
@@ -148,9 +156,19 @@ class CalendarConfig(_Strict):
     def _country(cls, value: str | None) -> str | None:
         import holidays as holiday_lib
 
-        if value is not None and value not in holiday_lib.list_supported_countries():
-            raise ValueError("must be a country code known to the holidays package, e.g. 'DK'")
+        if value is None or value == "none":  # TOML has no null: "none" switches them off
+            return None
+        if value not in holiday_lib.list_supported_countries():
+            raise ValueError(
+                "must be a country code known to the holidays package, e.g. 'DK', or 'none'"
+            )
         return value
+
+    @pydantic.model_validator(mode="after")
+    def _some_hours(self) -> CalendarConfig:
+        if not any(getattr(self, day) for day in WEEKDAYS):
+            raise ValueError("a calendar needs opening hours on at least one weekday")
+        return self
 
     def build(self, tz: ZoneInfo) -> BusinessCalendar:
         hours = {
@@ -302,6 +320,8 @@ def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> dict[tuple[str, .
             value: Any = tomllib.loads(f"v = {text}")["v"]
         except tomllib.TOMLDecodeError:
             value = text  # a bare word is a string
+        if isinstance(value, date | time):
+            value = text  # a bare date or time is meant as written, e.g. a closed day
         node = raw
         for key in keys[:-1]:
             node = node.setdefault(key, {})
@@ -335,6 +355,8 @@ def _validate(
                 lines.append(f"{where}: {key}: missing; this key is required")
             elif err["type"] == "extra_forbidden":
                 lines.append(f"{where}: {key}: unknown key")
+            elif isinstance(err["input"], dict):  # a check across the keys of a section
+                lines.append(f"{where}: {key}: {message}")
             else:
                 lines.append(f"{where}: {key} = {err['input']!r}: {message}")
         raise ConfigError("\n".join(lines)) from None

@@ -259,3 +259,57 @@ def test_a_bad_command_line_option_is_refused_with_status_2() -> None:
     result = contactd("run", "--port", "70000")
     assert result.returncode == 2
     assert "daemon.port = 70000: Input should be less than or equal to 65535" in result.stderr
+
+
+def test_a_database_that_refuses_us_is_reported_at_once(db_url: str) -> None:
+    missing = db_url.replace("/test_", "/missing_", 1)
+    result = contactd("migrate", env={"CONTACTD_DATABASE_URL": missing})
+    assert result.returncode == 1
+    assert "refused the connection" in result.stderr
+    assert "does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_url_that_is_not_postgresql_is_reported() -> None:
+    result = contactd("migrate", env={"CONTACTD_DATABASE_URL": "mysql://db.example/contactd"})
+    assert result.returncode == 1
+    assert "CONTACTD_DATABASE_URL is not a PostgreSQL URL" in result.stderr
+
+
+@pytest.mark.timeout(60)
+def test_ctrl_c_while_waiting_for_the_database_stops_at_once(
+    tmp_path: Path, daemons: list[Daemon]
+) -> None:
+    daemon = Daemon(
+        ["run", "--port", "0"],
+        tmp_path / "d.log",
+        {"CONTACTD_DATABASE_URL": f"postgresql://x@127.0.0.1:{_closed_port()}/x"},
+    )
+    daemons.append(daemon)
+    deadline = time.monotonic() + 20
+    while "database.unavailable" not in daemon.output():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    interrupted = time.monotonic()
+    assert daemon.interrupt(within=10) == 130
+    assert time.monotonic() - interrupted < 5, "start-up must not hold Ctrl-C back"
+    assert "Traceback" not in daemon.output()
+
+
+@pytest.mark.timeout(120)
+def test_a_daemon_stops_the_postgres_a_killed_daemon_left_running(
+    tmp_path: Path, daemons: list[Daemon]
+) -> None:
+    data = tmp_path / "data"
+    killed = Daemon(["run", "--data-dir", str(data), "--port", "0"], tmp_path / "a.log")
+    daemons.append(killed)
+    killed.wait_ready()
+    killed.kill()
+    assert _postmaster_running(data), "SIGKILL leaves the embedded server behind"
+
+    successor = Daemon(["run", "--data-dir", str(data), "--port", "0"], tmp_path / "b.log")
+    daemons.append(successor)
+    successor.wait_ready()
+    assert successor.get("/ready")[0] == 200
+    assert successor.interrupt() == 0
+    assert not _postmaster_running(data)

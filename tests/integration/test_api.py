@@ -218,3 +218,9 @@ async def test_health_and_ready(client: Client) -> None:
 async def test_a_sane_request_id_is_echoed(client: Client) -> None:
     response = await client.get("/health", headers={"X-Request-Id": "abc-123"})
     assert response.headers["X-Request-Id"] == "abc-123"
+
+
+async def test_errors_made_by_the_router_carry_the_request_id_too(client: Client) -> None:
+    response = await client.get("/no/such/page", headers={"X-Request-Id": "req-404"})
+    assert response.status == 404
+    assert response.headers["X-Request-Id"] == "req-404"
