@@ -49,6 +49,15 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Pool connections are not reset on release.
+
+    asyncpg's default reset costs a round trip per borrow (UNLISTEN, RESET ALL, advisory
+    unlock). Nothing borrowed from the pool keeps session state: LISTEN and the leader's lock
+    live on dedicated connections, and migrations release their lock themselves.
+    """
+
+
 async def connect(url: str, **kwargs: Any) -> asyncpg.Connection:
     """A dedicated connection (leader lock, LISTEN), with the same codecs as the pool."""
     conn: asyncpg.Connection = await asyncpg.connect(url, **kwargs)
@@ -85,6 +94,7 @@ async def wait_for_pool(
                 min_size=min_size,
                 max_size=max_size,
                 init=_init_connection,
+                reset=_keep_session,
                 timeout=min(10.0, give_up_after),
                 server_settings={
                     "application_name": "contactd",

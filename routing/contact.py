@@ -101,9 +101,18 @@ REFERENCE_LENGTH = 8
 
 
 def new_reference() -> str:
-    """A short random reference shown to clients, e.g. 'K7MA-P3XR'."""
-    chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
-    return f"{chars[:4]}-{chars[4:]}"
+    """A short random reference shown to clients, e.g. 'K7MA-P3XR'.
+
+    One read of 64 random bits, written in base 22: 22**8 is 5.5e10, so the bias of the
+    modulo is below 1e-8, and one system call is cheaper than eight.
+    """
+    number = int.from_bytes(secrets.token_bytes(8), "big")
+    base = len(REFERENCE_ALPHABET)
+    chars = []
+    for _ in range(REFERENCE_LENGTH):
+        number, digit = divmod(number, base)
+        chars.append(REFERENCE_ALPHABET[digit])
+    return f"{''.join(chars[:4])}-{''.join(chars[4:])}"
 
 
 def normalise_reference(text: str) -> str:
