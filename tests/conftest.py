@@ -19,7 +19,6 @@ import pytest
 from contactd import database, embedded, migrations, settings
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
 TEMPLATE = "contactd_template"
 
 
@@ -126,12 +125,3 @@ async def verify_no_tasks_left() -> AsyncIterator[None]:
     for task in left:
         task.cancel()
     assert not left, f"tasks left running: {[t.get_name() for t in left]}"
-
-
-def require_part(available: bool, reason: str) -> None:
-    """Skip when a real part is missing on a developer's machine; fail under CI."""
-    if available:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI must have every real part)")
-    pytest.skip(reason)
