@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contactd import auth, store
 from contactd.appkeys import INTAKE, POOL
-from contactd.http_errors import ApiError, invalid_body, read_json
+from contactd.http_errors import ApiError, Text, invalid_body, read_json
 from contactd.intake import IntakeError
 from contactd.staff import Role
 from routing.contact import (
@@ -33,13 +33,13 @@ class NewContactBody(BaseModel):
 
     channel: Channel
     language: Language = Language.DA
-    case_type: Annotated[str, Field(max_length=40)] | None = None
-    queue: Annotated[str, Field(max_length=40)] | None = None
+    case_type: Annotated[Text, Field(max_length=40)] | None = None
+    queue: Annotated[Text, Field(max_length=40)] | None = None
     priority: Annotated[int, Field(ge=0, le=10)] = 0
-    external_id: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    client_address: Annotated[str, Field(max_length=320)] | None = None
-    subject: Annotated[str, Field(max_length=998)] | None = None
-    text: Annotated[str, Field(max_length=100_000)] | None = None
+    external_id: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
+    client_address: Annotated[Text, Field(max_length=320)] | None = None
+    subject: Annotated[Text, Field(max_length=998)] | None = None
+    text: Annotated[Text, Field(max_length=100_000)] | None = None
 
 
 @routes.post("/api/contacts")

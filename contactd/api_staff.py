@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contactd import auth, staff
 from contactd.appkeys import POOL
-from contactd.http_errors import ApiError, invalid_body, read_json
+from contactd.http_errors import ApiError, Text, invalid_body, read_json
 from contactd.staff import Role, Staff
 
 routes = web.RouteTableDef()
@@ -20,7 +20,7 @@ class NewStaffBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     login: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")]
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Annotated[Text, Field(min_length=1, max_length=200)]
     role: Role
 
 

@@ -61,23 +61,29 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
             give_up_after=settings.database.connect_timeout_seconds,
             statement_timeout=settings.database.statement_timeout_seconds,
         )
-        stack.push_async_callback(pool.close)
-        async with pool.acquire() as conn:
-            await migrations.migrate(conn)
+        stack.push_async_callback(_close_pool, pool, settings.daemon.shutdown_grace_seconds)
+        await migrations.migrate_database(url)
         app[DATABASE_URL] = url
         app[POOL] = pool
         app[INTAKE] = Intake(pool, settings)
         yield
 
 
+async def _close_pool(pool: asyncpg.Pool, grace: float) -> None:
+    try:
+        async with asyncio.timeout(grace):
+            await pool.close()
+    except TimeoutError:
+        log.error("database.pool_close_timeout", grace_seconds=grace)
+        pool.terminate()
+
+
 async def _start_embedded(stack: contextlib.AsyncExitStack, settings: Settings) -> str:
     data_dir = settings.daemon.data_dir or embedded.default_data_dir()
-    owner = stack.enter_context(embedded.data_dir_lock(data_dir, wait_seconds=10))
-    if not owner:
+    lock = embedded.data_dir_lock(data_dir, wait_seconds=10)
+    if not await asyncio.to_thread(stack.enter_context, lock):  # waits; keep the loop free
         raise embedded.already_running(data_dir)
-    server = await asyncio.to_thread(embedded.start, data_dir)
-    stack.callback(server.stop)
-    return server.url
+    return await embedded.start_owned(stack, data_dir)
 
 
 async def _background(app: web.Application) -> AsyncIterator[None]:
@@ -122,7 +128,7 @@ async def ready(request: web.Request) -> web.Response:
     try:
         async with asyncio.timeout(2):
             version = await request.app[POOL].fetchval(queries.get("schema_ready"))
-    except (*database.TRANSIENT, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+    except database.ANY_ERROR as exc:
         return web.json_response(
             {"status": "unavailable", "database": f"unreachable: {type(exc).__name__}"}, status=503
         )

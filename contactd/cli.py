@@ -14,6 +14,7 @@ import sys
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
+import asyncpg
 import structlog
 from aiohttp import web
 
@@ -63,6 +64,9 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
         OSError,
     ) as exc:
         print(f"contactd: {exc}", file=sys.stderr)
+        return 1
+    except asyncpg.PostgresError as exc:
+        print(f"contactd: the database refused: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -152,11 +156,11 @@ async def _admin_database(config: settings.Settings) -> AsyncIterator[database.C
         url = config.database_url
         if url is None:
             data_dir = config.daemon.data_dir or embedded.default_data_dir()
-            owner = stack.enter_context(embedded.data_dir_lock(data_dir))
-            server = await asyncio.to_thread(embedded.start, data_dir)
-            if owner:  # no daemon runs on this data directory: stop what we use
-                stack.callback(server.stop)
-            url = server.url
+            if stack.enter_context(embedded.data_dir_lock(data_dir)):
+                # No daemon runs on this data directory: we own the server while we work.
+                url = await embedded.start_owned(stack, data_dir)
+            else:
+                url = (await asyncio.to_thread(embedded.start, data_dir)).url
         pool = await database.wait_for_pool(
             url,
             min_size=1,
@@ -165,8 +169,8 @@ async def _admin_database(config: settings.Settings) -> AsyncIterator[database.C
             statement_timeout=config.database.statement_timeout_seconds,
         )
         stack.push_async_callback(pool.close)
+        await migrations.migrate_database(url)
         async with pool.acquire() as conn:
-            await migrations.migrate(conn)
             yield conn
 
 

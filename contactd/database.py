@@ -23,6 +23,18 @@ TRANSIENT = (
 )
 
 
+# The database is away or overloaded right now (while running): a client may retry.
+UNAVAILABLE = (
+    *TRANSIENT,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.AdminShutdownError,
+    asyncpg.QueryCanceledError,  # statement_timeout
+)
+
+# Anything the driver or the server may raise: loops that must outlive an outage catch these.
+ANY_ERROR = (*TRANSIENT, asyncpg.PostgresError, asyncpg.InterfaceError)
+
 # A connection of one's own or one borrowed from the pool: both run queries alike.
 Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 

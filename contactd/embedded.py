@@ -8,6 +8,7 @@ while a daemon holds the lock uses the daemon's server and leaves it running.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import fcntl
@@ -85,6 +86,24 @@ def start(data_dir: Path) -> EmbeddedServer:
     url = str(server.get_uri())
     log.info("embedded_postgres.ready", pgdata=str(pgdata))
     return EmbeddedServer(pgdata=pgdata, url=url, _handle=server)
+
+
+async def start_owned(stack: contextlib.AsyncExitStack, data_dir: Path) -> str:
+    """Start the server for an owner of the data directory, which stops it on leaving `stack`.
+
+    Starting runs in a thread and cannot be interrupted half way; if the caller is cancelled
+    meanwhile (Ctrl-C during start-up) we wait for the start to finish and stop it again,
+    so that no server is left running without an owner.
+    """
+    starting = asyncio.ensure_future(asyncio.to_thread(start, data_dir))
+    try:
+        server = await asyncio.shield(starting)
+    except asyncio.CancelledError:
+        with contextlib.suppress(EmbeddedError):
+            (await starting).stop()
+        raise
+    stack.callback(server.stop)
+    return server.url
 
 
 @contextlib.contextmanager

@@ -11,12 +11,14 @@ import json
 import re
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
 import pydantic
 import structlog
 from aiohttp import web
+
+from contactd import database
 
 log = structlog.get_logger(__name__)
 
@@ -41,6 +43,16 @@ def _body(code: str, message: str, details: list[Any] | None = None) -> dict[str
     if details:
         error["details"] = details
     return {"error": error}
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain the NUL character (\\u0000)")
+    return value
+
+
+# Text from a request body: PostgreSQL cannot store NUL, so refuse it here with a 422.
+Text = Annotated[str, pydantic.AfterValidator(_no_nul)]
 
 
 def invalid_body(exc: pydantic.ValidationError) -> ApiError:
@@ -101,13 +113,27 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         code = _STATUS_CODES.get(exc.status, "http_error")
         message = exc.reason if exc.status != 413 else "the request body is too large"
         error = ApiError(exc.status, code, message)
+        if "Allow" in exc.headers:  # a 405 says which methods are allowed
+            error.headers["Allow"] = exc.headers["Allow"]
         error.headers["X-Request-Id"] = request_id
         raise error from None
-    except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError) as exc:
+    except database.UNAVAILABLE as exc:
         # The database went away under us: say so, briefly, and let the client retry.
         log.warning("http.database_unavailable", path=request.path, error=type(exc).__name__)
         error = ApiError(503, "database_unavailable", "the database is unavailable; retry shortly")
         error.headers["Retry-After"] = "5"
+        error.headers["X-Request-Id"] = request_id
+        raise error from None
+    except asyncpg.PostgresError as exc:
+        # The server's message may quote the row (DETAIL: Failing row contains ...): log its
+        # code, never its text.
+        log.error(
+            "http.database_error",
+            path=request.path,
+            error=type(exc).__name__,
+            sqlstate=exc.sqlstate,
+        )
+        error = ApiError(500, "internal_error", f"internal error; request id {request_id}")
         error.headers["X-Request-Id"] = request_id
         raise error from None
     except Exception:

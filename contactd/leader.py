@@ -26,6 +26,15 @@ LEADER_LOCK = 0x636F6E74_0002  # "cont" + 2; see migrations.MIGRATION_LOCK
 
 LeaderLoop = Callable[[], Awaitable[None]]
 
+# On TCP, notice a vanished peer within seconds rather than the kernel's default of hours,
+# so a leader whose host or network died frees its lock quickly. Ignored on Unix sockets.
+KEEPALIVE = {
+    "tcp_keepalives_idle": "5",
+    "tcp_keepalives_interval": "2",
+    "tcp_keepalives_count": "3",
+    "tcp_user_timeout": "10000",
+}
+
 
 class Leadership:
     def __init__(
@@ -56,24 +65,25 @@ class Leadership:
         try:
             while True:
                 conn: asyncpg.Connection | None = None
+                why = "shutdown"
                 try:
-                    conn = await database.connect(self._url, timeout=10)
+                    conn = await database.connect(self._url, timeout=10, server_settings=KEEPALIVE)
                     pause = self._retry
-                    while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK):
-                        await self._beat()
-                        await asyncio.sleep(self._retry)
-                    await self._lead(conn)
-                except (*database.TRANSIENT, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                    lost = asyncio.Event()
+                    conn.add_termination_listener(lambda _c, lost=lost: lost.set())
+                    await self._follow(conn)
+                    await self._lead(conn, lost)
+                except database.ANY_ERROR as exc:
                     # Back off while the database is away; a follower whose lock attempt
                     # merely failed retries at the normal pace (pause was reset on connect).
+                    why = "connection lost"
                     log.warning(
                         "leader.connection_lost",
                         error=f"{type(exc).__name__}: {exc}",
                         retry_in_seconds=pause,
                     )
-                    await self._step_down(why="connection lost")
                 finally:
-                    await self._step_down(why="shutdown")
+                    await self._step_down(why=why)
                     if conn is not None and not conn.is_closed():
                         conn.terminate()
                 await asyncio.sleep(pause)
@@ -82,19 +92,37 @@ class Leadership:
             with contextlib.suppress(Exception):
                 await self._pool.execute(queries.get("instance_gone"), self.instance_id)
 
-    async def _lead(self, conn: asyncpg.Connection) -> None:
+    async def _follow(self, conn: asyncpg.Connection) -> None:
+        """Try for the lock every `lock_retry_seconds` until we hold it."""
+        loop = asyncio.get_running_loop()
+        next_beat = 0.0
+        while True:
+            async with asyncio.timeout(self._heartbeat):  # a silently dead socket must not hang
+                if await conn.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK):
+                    return
+            if loop.time() >= next_beat:
+                await self._beat()
+                next_beat = loop.time() + self._heartbeat
+            await asyncio.sleep(self._retry)
+
+    async def _lead(self, conn: asyncpg.Connection, lost: asyncio.Event) -> None:
         self.is_leader = True
         self.became_leader.set()
         log.info("leader.elected", instance=self.instance_id)
         for name, loop in self._loops.items():
             self._supervisor.start(name, loop)
         while True:
-            # If the lock connection is gone we are no longer leader: this raises and we stop.
+            # The lock connection closing (seen at once through `lost`) or not answering ends
+            # leadership: the loops stop before another instance can have taken the lock.
             # (asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation.)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._heartbeat):
+                    await lost.wait()
+            if lost.is_set():
+                raise ConnectionError("the leader lock connection was closed")
             async with asyncio.timeout(self._heartbeat):
                 await conn.fetchval("SELECT 1")
             await self._beat()
-            await asyncio.sleep(self._heartbeat)
 
     async def _step_down(self, *, why: str) -> None:
         if self.is_leader:
@@ -118,5 +146,5 @@ class Leadership:
                 await self._pool.execute(
                     queries.get("forget_stale_instances"), max(60.0, 10 * self._heartbeat)
                 )
-        except (*database.TRANSIENT, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except database.ANY_ERROR as exc:
             log.warning("instance.heartbeat_failed", error=f"{type(exc).__name__}: {exc}")

@@ -20,26 +20,46 @@ log = structlog.get_logger(__name__)
 CONTACTS_CHANNEL = "contactd_contacts"
 
 
+class Wakeup:
+    """One loop's wake-up hint. Each loop has its own, so one loop taking a hint never
+    hides it from another."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    async def wait(self, within: float) -> bool:
+        """Wait for a notification or `within` seconds (the poll); True if notified."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(within):
+                await self._event.wait()
+        notified = self._event.is_set()
+        self._event.clear()
+        return notified
+
+
 class Listener:
     def __init__(self, url: str, channels: tuple[str, ...] = (CONTACTS_CHANNEL,)) -> None:
         self._url = url
         self._channels = channels
-        self._events = {c: asyncio.Event() for c in channels}
+        self._wakeups: dict[str, list[Wakeup]] = {c: [] for c in channels}
         self.connected = asyncio.Event()
         self.reconnects = 0
 
-    async def wait(self, channel: str, within: float) -> bool:
-        """Wait for a notification on `channel` or `within` seconds; True if notified."""
-        event = self._events[channel]
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(within):
-                await event.wait()
-        notified = event.is_set()
-        event.clear()
-        return notified
+    def subscribe(self, channel: str) -> Wakeup:
+        """A wake-up set by every notification on `channel` from now on."""
+        wakeup = Wakeup()
+        self._wakeups[channel].append(wakeup)
+        return wakeup
+
+    def _wake(self, channel: str) -> None:
+        for wakeup in self._wakeups[channel]:
+            wakeup.set()
 
     def _on_notify(self, conn: Any, pid: int, channel: str, payload: object) -> None:
-        self._events[channel].set()
+        self._wake(channel)
 
     async def run(self) -> None:
         """Keep a LISTEN connection open for ever; the supervisor runs this as a task."""
@@ -56,16 +76,17 @@ class Listener:
                 log.info("listener.connected", channels=list(self._channels))
                 delay = 0.5
                 # Wake every loop once: anything notified while we were away is picked up.
-                for event in self._events.values():
-                    event.set()
+                for channel in self._channels:
+                    self._wake(channel)
                 while not lost.is_set():
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(5):
                             await lost.wait()
                     if not lost.is_set() and not conn.is_closed():
-                        await conn.execute("SELECT 1")  # find a silently dead socket
+                        async with asyncio.timeout(5):  # find a silently dead socket
+                            await conn.execute("SELECT 1")
                 raise ConnectionError("the LISTEN connection was closed")
-            except (*database.TRANSIENT, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except database.ANY_ERROR as exc:
                 self.connected.clear()
                 self.reconnects += 1
                 log.warning(
@@ -84,5 +105,5 @@ async def _close(conn: asyncpg.Connection) -> None:
     try:
         async with asyncio.timeout(2):
             await conn.close()
-    except (TimeoutError, *database.TRANSIENT, asyncpg.PostgresError):
+    except database.ANY_ERROR:
         conn.terminate()

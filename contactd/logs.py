@@ -50,26 +50,41 @@ def configure(
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if as_json
-        else structlog.dev.ConsoleRenderer(colors=stream.isatty())
+        # Plain tracebacks: rich's pretty ones print local variables, which hold personal data.
+        else structlog.dev.ConsoleRenderer(
+            colors=stream.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
     )
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        scrub,
+    ]
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            scrub,
-            structlog.processors.format_exc_info,
-            renderer,
-        ],
+        processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
         logger_factory=structlog.PrintLoggerFactory(stream),
         cache_logger_on_first_use=False,
     )
-    # Libraries that use the standard logging module (aiohttp, asyncpg) go to the same place.
-    logging.basicConfig(level=logging.WARNING, stream=stream, format="%(name)s %(message)s")
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # Libraries that log with the standard logging module (aiohttp, asyncpg, asyncio) are
+    # rendered by the same processors, so every line has one format and is scrubbed alike.
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                renderer,
+            ],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
     # asyncpg logs a traceback each time it fails to refill the pool while the database is
     # down; our own lines (database.unavailable, leader.connection_lost, ...) say it once.
     logging.getLogger("asyncpg.pool").setLevel(logging.ERROR)

@@ -51,6 +51,16 @@ def latest_version() -> int:
     return len(shipped())
 
 
+async def migrate_database(url: str) -> list[int]:
+    """Migrate on a connection of its own: no statement timeout, since waiting for another
+    daemon's migration, or a long migration, is expected."""
+    conn = await database.connect(url, timeout=30)
+    try:
+        return await migrate(conn)
+    finally:
+        await conn.close()
+
+
 async def migrate(conn: database.Conn) -> list[int]:
     """Apply the migrations not yet applied; return their versions.
 

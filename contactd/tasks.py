@@ -33,8 +33,10 @@ class Supervisor:
         return sorted(n for n, t in self._tasks.items() if not t.done())
 
     async def _run(self, name: str, factory: TaskFactory) -> None:
+        loop = asyncio.get_running_loop()
         backoff = 0.5
         while True:
+            started = loop.time()
             try:
                 await factory()
                 log.info("task.finished", task=name)
@@ -42,6 +44,8 @@ class Supervisor:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                if loop.time() - started > 60:
+                    backoff = 0.5  # it ran well for a while: this is a new failure
                 log.error(
                     "task.crashed",
                     task=name,

@@ -25,9 +25,6 @@ class State(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
-LIVE_STATES = frozenset({State.QUEUED, State.OFFERED, State.ACTIVE})
-
-
 class CaseTypeSource(enum.StrEnum):
     IVR = "ivr"
     CLASSIFIER = "classifier"

@@ -224,3 +224,25 @@ async def test_errors_made_by_the_router_carry_the_request_id_too(client: Client
     response = await client.get("/no/such/page", headers={"X-Request-Id": "req-404"})
     assert response.status == 404
     assert response.headers["X-Request-Id"] == "req-404"
+
+
+async def test_a_nul_character_is_refused_with_422_not_a_crash(
+    client: Client, app_pool: asyncpg.Pool
+) -> None:
+    auth = await token_for(app_pool, "anna", Role.AGENT)
+    response = await client.post(
+        "/api/contacts", json={"channel": "email", "text": "hello\u0000world"}, headers=auth
+    )
+    status, code, _ = await _error(response)
+    assert (status, code) == (422, "invalid_body")
+    body = await response.json()
+    assert body["error"]["details"] == [
+        {"field": "text", "problem": "must not contain the NUL character (\\u0000)"}
+    ]
+    assert await app_pool.fetchval("SELECT count(*) FROM contacts") == 0
+
+
+async def test_405_says_which_methods_are_allowed(client: Client) -> None:
+    response = await client.delete("/health")
+    assert response.status == 405
+    assert "GET" in response.headers["Allow"]
