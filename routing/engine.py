@@ -1,0 +1,232 @@
+"""The routing engine: which waiting contacts to offer to which free agents, and why.
+
+A pure function of the waiting contacts, the free agents, the queues and the time:
+
+- contacts are taken most urgent first: higher priority, then the earliest due_at (the
+  contact closest to breaking its promise), then the longest wait, across all channels;
+- an agent is eligible when they have free capacity on the contact's channel, speak its
+  language, and have its case type at or above the level the contact requires now;
+- the required level relaxes with waiting time in the queue's bullseye steps;
+- after the queue's overflow time, agents of its overflow queues are eligible too;
+- among eligible agents: the highest skill, then the longest idle.
+
+The pass is greedy in urgency order and runs in about O(contacts + agents × skills):
+agents are indexed per (channel, language, case type) in preference order, and an index
+only moves forward as agents run out of capacity, because capacity only shrinks in a pass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+from routing.agents import AgentView
+from routing.contact import Channel, Language
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BullseyeStep:
+    after_seconds: int
+    level: int
+
+
+DEFAULT_BULLSEYE = (BullseyeStep(after_seconds=0, level=1),)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class QueueRules:
+    """What the engine needs of a queue."""
+
+    code: str
+    case_types: frozenset[str]
+    bullseye: tuple[BullseyeStep, ...] = DEFAULT_BULLSEYE
+    overflow_to: tuple[str, ...] = ()
+    overflow_after_seconds: int | None = None
+
+    def step_at(self, waited_seconds: float) -> int:
+        """The index of the bullseye step in force after waiting this long."""
+        index = 0
+        for i, step in enumerate(self.bullseye):
+            if waited_seconds >= step.after_seconds:
+                index = i
+        return index
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class WaitingContact:
+    id: int
+    channel: Channel
+    language: Language
+    case_type: str
+    queue: str
+    priority: int
+    due_at: datetime
+    waiting_since: datetime  # entry into the queue; kept when an offer is declined
+
+
+class Reason(NamedTuple):
+    """Why this agent got this contact, stored with the offer.
+
+    (Named tuples rather than frozen dataclasses: a pass makes thousands of offers, and a
+    tuple is built several times faster.)
+    """
+
+    rule: str  # "skill" or "overflow"
+    step: int  # the bullseye step in force
+    required_level: int
+    skill: int  # the agent's level in the contact's case type (0: none, via overflow)
+    waited_seconds: float
+    via_queue: str  # the queue whose agents took it (its own, or an overflow queue)
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(self._asdict())
+
+
+class Offer(NamedTuple):
+    contact_id: int
+    agent_id: int
+    reason: Reason
+
+
+class _Index:
+    """Agents in preference order under one key, consumed from the front, per channel.
+
+    The order does not depend on the channel, so one list serves all channels, each with
+    its own position: an agent out of room on a channel is passed for good on that channel.
+    """
+
+    __slots__ = ("agents", "positions")
+
+    def __init__(self, agents: list[AgentView]) -> None:
+        self.agents = agents
+        self.positions: dict[Channel, int] = {}
+
+    def head(self, channel: Channel, free: Mapping[tuple[int, Channel], int]) -> AgentView | None:
+        agents = self.agents
+        position = self.positions.get(channel, 0)
+        while position < len(agents):
+            agent = agents[position]
+            if free.get((agent.id, channel), 0) > 0:
+                self.positions[channel] = position
+                return agent
+            position += 1
+        self.positions[channel] = position
+        return None
+
+
+def route(
+    contacts: Iterable[WaitingContact],
+    agents: Sequence[AgentView],
+    queues: Mapping[str, QueueRules],
+    now: datetime,
+) -> list[Offer]:
+    free: dict[tuple[int, Channel], int] = {}
+    by_skill: dict[tuple[Language, str], list[AgentView]] = defaultdict(list)
+    by_queue: dict[tuple[Language, str], list[AgentView]] = defaultdict(list)
+    queues_of_case_type: dict[str, list[str]] = defaultdict(list)
+    for queue in queues.values():
+        for case_type in queue.case_types:
+            queues_of_case_type[case_type].append(queue.code)
+    for view in agents:
+        room = False
+        for channel, n in view.free.items():
+            if n > 0:
+                free[(view.id, channel)] = n
+                room = True
+        if not room:
+            continue
+        member_of = {q for ct in view.skills for q in queues_of_case_type.get(ct, ())}
+        for language in view.languages:
+            for case_type in view.skills:
+                by_skill[(language, case_type)].append(view)
+            for queue_code in member_of:
+                by_queue[(language, queue_code)].append(view)
+    skill_index = {key: _Index(_by_skill(group, key[1])) for key, group in by_skill.items()}
+    queue_index = {
+        key: _Index(sorted(group, key=lambda a: (a.idle_since, a.id)))
+        for key, group in by_queue.items()
+    }
+    left: dict[Channel, int] = defaultdict(int)
+    for (_, channel), n in free.items():
+        left[channel] += n
+
+    # Per queue, the moments a contact must have entered it by to be at each bullseye step
+    # (from the last step back) and to overflow: comparing datetimes is cheaper than
+    # computing every contact's wait, and one lookup per contact finds all of it.
+    plan = {
+        code: (
+            [
+                (i, step.level, now - timedelta(seconds=step.after_seconds))
+                for i, step in reversed(list(enumerate(q.bullseye)))
+            ],
+            now - timedelta(seconds=q.overflow_after_seconds)
+            if q.overflow_after_seconds is not None and q.overflow_to
+            else None,
+            q.overflow_to,
+        )
+        for code, q in queues.items()
+    }
+    offers = []
+    for contact in sorted(contacts, key=_urgency):
+        channel = contact.channel
+        if left[channel] <= 0:
+            continue
+        since = contact.waiting_since
+        steps, overflow_since, overflow_to = plan[contact.queue]
+        step, required = 0, steps[-1][1]
+        for i, level, moment in steps:
+            if since <= moment:
+                step, required = i, level
+                break
+        index = skill_index.get((contact.language, contact.case_type))
+        agent = index.head(channel, free) if index is not None else None
+        rule, via = "skill", contact.queue
+        if agent is None or agent.skills[contact.case_type] < required:
+            if overflow_since is None or since > overflow_since:
+                continue
+            agent, via = _longest_idle_of(overflow_to, contact, queue_index, free)
+            rule = "overflow"
+            if agent is None:
+                continue
+        free[(agent.id, channel)] -= 1
+        left[channel] -= 1
+        reason = Reason(  # positional: a hot path
+            rule,
+            step,
+            required,
+            agent.skills.get(contact.case_type, 0),
+            (now - since).total_seconds(),
+            via,
+        )
+        offers.append(Offer(contact.id, agent.id, reason))
+    return offers
+
+
+def _by_skill(agents: list[AgentView], case_type: str) -> list[AgentView]:
+    """Highest skill in the case type first, then the longest idle."""
+    return sorted(agents, key=lambda a: (-a.skills[case_type], a.idle_since, a.id))
+
+
+def _urgency(contact: WaitingContact) -> tuple[int, datetime, datetime, int]:
+    return (-contact.priority, contact.due_at, contact.waiting_since, contact.id)
+
+
+def _longest_idle_of(
+    overflow_to: Sequence[str],
+    contact: WaitingContact,
+    queue_index: Mapping[tuple[Language, str], _Index],
+    free: Mapping[tuple[int, Channel], int],
+) -> tuple[AgentView | None, str]:
+    best: AgentView | None = None
+    via = ""
+    for code in overflow_to:
+        index = queue_index.get((contact.language, code))
+        candidate = index.head(contact.channel, free) if index else None
+        if candidate is not None and (
+            best is None or (candidate.idle_since, candidate.id) < (best.idle_since, best.id)
+        ):
+            best, via = candidate, code
+    return best, via
