@@ -8,13 +8,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 
 import asyncpg
 import structlog
 from aiohttp import web
 
-from contactd import __version__, api_contacts, api_staff, database, embedded, migrations, queries
+from contactd import (
+    __version__,
+    api_contacts,
+    api_staff,
+    database,
+    embedded,
+    migrations,
+    queries,
+    router,
+)
 from contactd.appkeys import (
     DATABASE_URL,
     INTAKE,
@@ -27,7 +37,7 @@ from contactd.appkeys import (
 from contactd.http_errors import error_middleware
 from contactd.intake import Intake
 from contactd.leader import Leadership
-from contactd.listener import Listener
+from contactd.listener import AGENTS_CHANNEL, CONTACTS_CHANNEL, Listener
 from contactd.settings import Settings
 from contactd.tasks import Supervisor
 
@@ -96,6 +106,19 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         app[POOL],
         lock_retry_seconds=settings.leader.lock_retry_seconds,
         heartbeat_seconds=settings.leader.heartbeat_seconds,
+    )
+    routing = settings.routing
+    leadership.add_loop(
+        "router",
+        functools.partial(
+            router.run,
+            app[POOL],
+            {q.code: q.rules() for q in settings.queues},
+            listener.subscribe(CONTACTS_CHANNEL, AGENTS_CHANNEL),
+            expiry_seconds=routing.offer_expiry_seconds,
+            batch_size=routing.batch_size,
+            poll_seconds=routing.poll_seconds,
+        ),
     )
     app[SUPERVISOR] = supervisor
     app[LISTENER] = listener

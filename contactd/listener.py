@@ -18,6 +18,7 @@ from contactd import database
 log = structlog.get_logger(__name__)
 
 CONTACTS_CHANNEL = "contactd_contacts"
+AGENTS_CHANNEL = "contactd_agents"
 
 
 class Wakeup:
@@ -41,17 +42,20 @@ class Wakeup:
 
 
 class Listener:
-    def __init__(self, url: str, channels: tuple[str, ...] = (CONTACTS_CHANNEL,)) -> None:
+    def __init__(
+        self, url: str, channels: tuple[str, ...] = (CONTACTS_CHANNEL, AGENTS_CHANNEL)
+    ) -> None:
         self._url = url
         self._channels = channels
         self._wakeups: dict[str, list[Wakeup]] = {c: [] for c in channels}
         self.connected = asyncio.Event()
         self.reconnects = 0
 
-    def subscribe(self, channel: str) -> Wakeup:
-        """A wake-up set by every notification on `channel` from now on."""
+    def subscribe(self, *channels: str) -> Wakeup:
+        """A wake-up set by every notification on any of `channels` from now on."""
         wakeup = Wakeup()
-        self._wakeups[channel].append(wakeup)
+        for channel in channels:
+            self._wakeups[channel].append(wakeup)
         return wakeup
 
     def _wake(self, channel: str) -> None:

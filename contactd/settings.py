@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from routing.calendar import WEEKDAYS, BusinessCalendar, Interval
 from routing.contact import Channel
+from routing.engine import BullseyeStep
 from routing.goals import ServiceGoal, Threshold
 from routing.queues import CaseType, Queue
 
@@ -87,6 +88,25 @@ class DatabaseConfig(_Strict):
 class LeaderConfig(_Strict):
     lock_retry_seconds: Annotated[float, Field(gt=0, le=60)] = 1
     heartbeat_seconds: Annotated[float, Field(gt=0, le=300)] = 5
+
+
+class RoutingConfig(_Strict):
+    batch_size: Annotated[int, Field(ge=1, le=100_000)] = 10_000
+    poll_seconds: Annotated[float, Field(gt=0, le=300)] = 2
+    offer_expiry_seconds: dict[Channel, Annotated[int, Field(ge=5, le=3600)]] = {
+        Channel.CALL: 20,
+        Channel.CALLBACK: 60,
+        Channel.EMAIL: 120,
+        Channel.TICKET: 30,
+    }
+
+    @pydantic.field_validator("offer_expiry_seconds")
+    @classmethod
+    def _every_channel(cls, value: dict[Channel, int]) -> dict[Channel, int]:
+        missing = [c.value for c in Channel if c not in value]
+        if missing:
+            raise ValueError(f"needs a time for every channel; missing: {', '.join(missing)}")
+        return value
 
 
 _HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
@@ -208,6 +228,19 @@ class QueueConfig(_Strict):
     goals: dict[Channel, GoalConfig]
     overflow_to: list[str] = []
     overflow_after_seconds: Annotated[int, Field(gt=0)] | None = None
+    # [[after seconds, required level], ...]: the skill level a contact needs, relaxing as
+    # it waits (bullseye routing). Default: any level from the start.
+    bullseye: list[tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=1, le=5)]]] = [(0, 1)]
+
+    @pydantic.field_validator("bullseye")
+    @classmethod
+    def _widening(cls, value: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        if not value or value[0][0] != 0:
+            raise ValueError("must start with a step at 0 seconds, e.g. [[0, 3], [120, 1]]")
+        for (t1, l1), (t2, l2) in itertools.pairwise(value):
+            if t2 <= t1 or l2 > l1:
+                raise ValueError("steps must come later and never ask for a higher level")
+        return value
 
 
 class CaseTypeConfig(_Strict):
@@ -223,6 +256,7 @@ class FileConfig(_Strict):
     daemon: DaemonConfig = DaemonConfig()
     database: DatabaseConfig = DatabaseConfig()
     leader: LeaderConfig = LeaderConfig()
+    routing: RoutingConfig = RoutingConfig()
     calendars: dict[str, CalendarConfig] = Field(min_length=1)
     queues: dict[str, QueueConfig] = Field(min_length=1)
 
@@ -235,6 +269,7 @@ class Settings:
     daemon: DaemonConfig
     database: DatabaseConfig
     leader: LeaderConfig
+    routing: RoutingConfig
     database_url: str | None
     timezone: ZoneInfo
     case_types: Mapping[str, CaseType]
@@ -276,6 +311,7 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
         daemon=file_config.daemon,
         database=file_config.database,
         leader=file_config.leader,
+        routing=file_config.routing,
         database_url=url,
         timezone=tz,
         case_types={
@@ -420,6 +456,7 @@ def _build_queues(
             calendar=calendars[q.calendar],
             overflow_to=tuple(q.overflow_to),
             overflow_after_seconds=q.overflow_after_seconds,
+            bullseye=tuple(BullseyeStep(after_seconds=t, level=n) for t, n in q.bullseye),
             channel_calendars={
                 ch: calendars[g.calendar] for ch, g in q.goals.items() if g.calendar is not None
             },

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 
 from routing.calendar import BusinessCalendar
 from routing.contact import Channel
+from routing.engine import DEFAULT_BULLSEYE, BullseyeStep, QueueRules
 from routing.goals import ServiceGoal
 
 
@@ -31,11 +32,22 @@ class Queue:
     calendar: BusinessCalendar
     overflow_to: tuple[str, ...] = ()
     overflow_after_seconds: int | None = None
+    bullseye: tuple[BullseyeStep, ...] = DEFAULT_BULLSEYE
     # A channel may keep other hours than the queue (the inbox counts office hours).
     channel_calendars: Mapping[Channel, BusinessCalendar] = dataclasses.field(default_factory=dict)
 
     def calendar_for(self, channel: Channel) -> BusinessCalendar:
         return self.channel_calendars.get(channel, self.calendar)
+
+    def rules(self) -> QueueRules:
+        """What the routing engine needs of this queue."""
+        return QueueRules(
+            code=self.code,
+            case_types=self.case_types,
+            bullseye=self.bullseye,
+            overflow_to=self.overflow_to,
+            overflow_after_seconds=self.overflow_after_seconds,
+        )
 
 
 class NoQueue(LookupError):

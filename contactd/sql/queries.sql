@@ -6,8 +6,8 @@
 WITH new AS (
     INSERT INTO contacts (reference, channel, external_id, case_type, case_type_source, confidence,
                           language, queue, priority, due_at, client_address, subject, body,
-                          created_at, state_changed_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
+                          created_at, state_changed_at, queued_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $14)
     ON CONFLICT (channel, external_id) DO NOTHING
     RETURNING *
 ), event AS (
@@ -79,6 +79,78 @@ UPDATE staff SET disabled_at = coalesce(disabled_at, now()) WHERE login = $1 RET
 -- name: replace_staff_token
 -- A new token also re-enables a disabled person.
 UPDATE staff SET token_hash = $2, token_at = now(), disabled_at = NULL WHERE login = $1 RETURNING *;
+
+-- name: upsert_agent
+-- An agent's profile: skills, languages, capacity per channel, counter and phone.
+INSERT INTO agents (staff_id, skills, languages, capacity, counter, phone)
+VALUES ($1, $2::jsonb, $3, $4::jsonb, $5, $6)
+ON CONFLICT (staff_id) DO UPDATE SET
+    skills = EXCLUDED.skills, languages = EXCLUDED.languages, capacity = EXCLUDED.capacity,
+    counter = EXCLUDED.counter, phone = EXCLUDED.phone
+RETURNING *;
+
+-- name: set_agent_state
+-- Becoming available starts the idle clock (the longest idle is offered first).
+UPDATE agents SET
+    state = $2,
+    state_changed_at = clock_timestamp(),
+    idle_since = CASE WHEN $2 = 'available' AND state <> 'available' THEN clock_timestamp()
+                      ELSE idle_since END,
+    missed_offers = CASE WHEN $2 = 'available' THEN 0 ELSE missed_offers END
+WHERE staff_id = $1
+RETURNING *, pg_notify('contactd_agents', staff_id::text)::text AS notified;
+
+-- name: agent_by_staff_id
+SELECT * FROM agents WHERE staff_id = $1;
+
+-- name: available_agents
+-- Available, enabled agents with what they hold now per channel (offered or active).
+SELECT a.staff_id, a.skills, a.languages, a.capacity, a.idle_since,
+       coalesce((SELECT jsonb_object_agg(channel, n) FROM (
+                    SELECT channel, count(*) AS n FROM contacts c
+                    WHERE c.agent_id = a.staff_id AND c.state IN ('offered', 'active')
+                    GROUP BY channel) held), '{}') AS held
+FROM agents a JOIN staff s ON s.id = a.staff_id AND s.disabled_at IS NULL
+WHERE a.state = 'available';
+
+-- name: waiting_contacts
+-- Queued contacts, most urgent first (the engine sorts again; this order makes that cheap).
+SELECT id, channel, language, case_type, queue, priority, due_at, queued_at
+FROM contacts WHERE state = 'queued'
+ORDER BY priority DESC, due_at, queued_at, id
+LIMIT $1;
+
+-- name: lock_agents
+-- Taken before a batch of offers, in id order (no deadlock between two routers): another
+-- router's offers to the same agents are then committed and counted, never missed.
+SELECT staff_id FROM agents WHERE staff_id = ANY($1::bigint[]) ORDER BY staff_id FOR UPDATE;
+
+-- name: offer_contact
+-- One offer, made only if the contact is still queued and the agent still available with
+-- room on its channel; with its event and its expiry. $1 contact, $2 agent, $3 reason,
+-- $4 expiry seconds per channel. Returns nothing when the offer was not made.
+WITH target AS (
+    SELECT c.id, c.channel, (a.capacity ->> c.channel)::int AS capacity
+    FROM contacts c, agents a
+    WHERE c.id = $1 AND a.staff_id = $2 AND a.state = 'available'
+), held AS (
+    SELECT count(*) AS n FROM contacts
+    WHERE agent_id = $2 AND state IN ('offered', 'active') AND channel = (SELECT channel FROM target)
+), moved AS (
+    UPDATE contacts c SET state = 'offered', state_changed_at = clock_timestamp(), agent_id = $2
+    FROM target, held
+    WHERE c.id = target.id AND c.state = 'queued' AND held.n < coalesce(target.capacity, 0)
+    RETURNING c.id, c.queue, c.channel, c.state_changed_at
+), event AS (
+    INSERT INTO contact_events (contact_id, at, action, from_state, to_state, actor, reason)
+    SELECT id, state_changed_at, 'offer', 'queued', 'offered', 'router', $3::jsonb FROM moved
+), offer AS (
+    INSERT INTO offers (contact_id, agent_id, offered_at, expires_at, reason)
+    SELECT id, $2, state_changed_at,
+           state_changed_at + make_interval(secs => ($4::jsonb ->> channel)::float8), $3::jsonb
+    FROM moved
+)
+SELECT id, queue FROM moved;
 
 -- name: instance_heartbeat
 INSERT INTO instances (id, hostname, pid, version, is_leader)

@@ -1,0 +1,213 @@
+"""Routing in the database: offers made by the leader's router, re-checked by PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient
+
+from contactd import agents, queries, router, staff
+from contactd.agents import AgentError
+from contactd.intake import Intake
+from contactd.settings import Settings
+from contactd.staff import Role
+from routing.agents import AgentState
+from routing.contact import Channel, Language, NewContact
+from routing.engine import Offer, Reason
+from tests.integration.conftest import token_for
+
+CAPACITY = {Channel.CALL: 1, Channel.CALLBACK: 1, Channel.EMAIL: 3, Channel.TICKET: 1}
+
+
+async def _agent(
+    pool: asyncpg.Pool,
+    config: Settings,
+    login: str,
+    skills: dict[str, int],
+    *,
+    available: bool = True,
+) -> int:
+    person, _ = await staff.add(pool, login=login, name=login.title(), role=Role.AGENT)
+    await agents.save_profile(
+        pool,
+        person.id,
+        skills=skills,
+        languages=frozenset({Language.DA, Language.EN}),
+        capacity=CAPACITY,
+        known_case_types=frozenset(config.case_types),
+    )
+    if available:
+        await agents.set_state(pool, person.id, AgentState.AVAILABLE)
+    return person.id
+
+
+async def _contacts(pool: asyncpg.Pool, config: Settings, n: int, **fields: object) -> None:
+    intake = Intake(pool, config)
+    for _ in range(n):
+        new = NewContact(**{"channel": Channel.EMAIL, "language": Language.DA, **fields})  # type: ignore[arg-type]
+        await intake.submit(new, actor="test")
+
+
+async def _route(pool: asyncpg.Pool, config: Settings) -> list[object]:
+    return await router.route_once(  # type: ignore[return-value]
+        pool,
+        {q.code: q.rules() for q in config.queues},
+        expiry_seconds=config.routing.offer_expiry_seconds,
+        batch_size=1000,
+    )
+
+
+async def _held(pool: asyncpg.Pool) -> Counter[tuple[int, str]]:
+    rows = await pool.fetch(
+        "SELECT agent_id, channel FROM contacts WHERE state IN ('offered', 'active')"
+    )
+    return Counter((r["agent_id"], r["channel"]) for r in rows)
+
+
+async def test_offers_go_to_skilled_agents_within_their_capacity_with_reason_and_expiry(
+    pool: asyncpg.Pool, config: Settings
+) -> None:
+    expert = await _agent(pool, config, "karin", {"family": 5})
+    await _agent(pool, config, "jens", {"visa": 5})
+    await _agent(pool, config, "offline", {"family": 5}, available=False)
+    await _contacts(pool, config, 5, case_type="family")
+
+    offers = await _route(pool, config)
+
+    assert len(offers) == 3  # karin takes three e-mails at once; nobody else knows family
+    assert await _held(pool) == Counter({(expert, "email"): 3})
+    row = await pool.fetchrow(
+        "SELECT o.reason, o.expires_at - o.offered_at AS ttl, e.reason AS event_reason "
+        "FROM offers o JOIN contact_events e ON e.contact_id = o.contact_id AND e.action = 'offer' "
+        "LIMIT 1"
+    )
+    assert row["ttl"].total_seconds() == config.routing.offer_expiry_seconds[Channel.EMAIL]
+    assert row["reason"] == row["event_reason"]
+    assert row["reason"]["rule"] == "skill"
+    assert row["reason"]["required_level"] == 3  # family's first bullseye step
+    assert await pool.fetchval("SELECT count(*) FROM contacts WHERE state = 'queued'") == 2
+
+
+async def test_two_routers_at_once_never_offer_twice_or_beyond_capacity(
+    pool: asyncpg.Pool, config: Settings
+) -> None:
+    team = [await _agent(pool, config, f"a{i}", {"visa": 3, "general": 2}) for i in range(4)]
+    await _contacts(pool, config, 30, case_type="visa")
+    await _contacts(pool, config, 10, case_type="visa", channel=Channel.TICKET)
+
+    for _ in range(3):
+        await asyncio.gather(_route(pool, config), _route(pool, config))
+
+    held = await _held(pool)
+    for agent_id in team:
+        for channel, capacity in CAPACITY.items():
+            assert held[(agent_id, channel)] <= capacity
+    assert sum(held.values()) == 4 * (3 + 1)  # every agent full on e-mail and tickets
+    assert (
+        await pool.fetchval(
+            "SELECT count(*) FROM (SELECT contact_id FROM offers GROUP BY contact_id "
+            "HAVING count(*) > 1) twice"
+        )
+        == 0
+    )
+
+
+async def test_a_skill_level_out_of_range_or_an_unknown_case_type_is_refused(
+    pool: asyncpg.Pool, config: Settings
+) -> None:
+    person, _ = await staff.add(pool, login="karin", name="Karin", role=Role.AGENT)
+    known = frozenset(config.case_types)
+    with pytest.raises(AgentError, match="must be 1-5, not 7"):
+        await agents.save_profile(
+            pool,
+            person.id,
+            skills={"family": 7},
+            languages=frozenset({Language.DA}),
+            capacity=CAPACITY,
+            known_case_types=known,
+        )
+    with pytest.raises(AgentError, match="unknown case type 'pets'"):
+        await agents.save_profile(
+            pool,
+            person.id,
+            skills={"pets": 2},
+            languages=frozenset({Language.DA}),
+            capacity=CAPACITY,
+            known_case_types=known,
+        )
+    assert await agents.get(pool, person.id) is None
+
+
+async def test_the_leader_offers_a_new_contact_as_soon_as_it_arrives(
+    client: TestClient[object, object], app_pool: asyncpg.Pool, config: Settings
+) -> None:
+    agent_id = await _agent(app_pool, config, "karin", {"asylum": 4})
+    auth = await token_for(app_pool, "frida", Role.FRONTDESK)
+    response = await client.post(
+        "/api/contacts", json={"channel": "ticket", "case_type": "asylum"}, headers=auth
+    )
+    reference = (await response.json())["reference"]
+    for _ in range(100):
+        state, held_by = await app_pool.fetchrow(
+            "SELECT state, agent_id FROM contacts WHERE reference = $1", reference
+        )
+        if state == "offered":
+            break
+        await asyncio.sleep(0.05)
+    assert (state, held_by) == ("offered", agent_id)
+
+
+async def test_routers_with_different_views_never_fill_an_agent_beyond_capacity(
+    pool: asyncpg.Pool, config: Settings
+) -> None:
+    """Two routers each decide a different call for the same agent (one call at a time):
+    the database lets exactly one offer through."""
+    agent_id = await _agent(pool, config, "karin", {"family": 5})
+    await _contacts(pool, config, 2, case_type="family", channel=Channel.CALL)
+    ids = [r["id"] for r in await pool.fetch("SELECT id FROM contacts ORDER BY id")]
+    reason = Reason("skill", 0, 3, 5, 0.0, "family")
+    made = await asyncio.gather(
+        *(
+            router.make_offers(
+                pool, [Offer(cid, agent_id, reason)], config.routing.offer_expiry_seconds
+            )
+            for cid in ids
+        )
+    )
+    assert sorted(len(m) for m in made) == [0, 1]
+    assert await _held(pool) == Counter({(agent_id, "call"): 1})
+
+
+async def test_a_router_waits_for_another_routers_open_batch_on_the_same_agent(
+    pool: asyncpg.Pool, config: Settings
+) -> None:
+    """Router A has offered a call to the agent but not committed yet; router B's offer of
+    another call to the same agent must wait for A and then be refused, not slip past."""
+    agent_id = await _agent(pool, config, "karin", {"family": 5})
+    await _contacts(pool, config, 2, case_type="family", channel=Channel.CALL)
+    first, second = [r["id"] for r in await pool.fetch("SELECT id FROM contacts ORDER BY id")]
+    reason = Reason("skill", 0, 3, 5, 0.0, "family")
+    expiry = config.routing.offer_expiry_seconds
+    async with pool.acquire() as conn:
+        transaction = conn.transaction()
+        await transaction.start()
+        await conn.execute(queries.get("lock_agents"), [agent_id])
+        offered = await conn.fetch(
+            queries.get("offer_contact"),
+            first,
+            agent_id,
+            reason.as_dict(),
+            {str(c): s for c, s in expiry.items()},
+        )
+        assert len(offered) == 1
+        other = asyncio.create_task(
+            router.make_offers(pool, [Offer(second, agent_id, reason)], expiry)
+        )
+        await asyncio.sleep(0.3)
+        assert not other.done(), "router B must wait for A's lock on the agent"
+        await transaction.commit()
+    assert await other == []
+    assert await _held(pool) == Counter({(agent_id, "call"): 1})
