@@ -327,3 +327,37 @@ def test_check_config_exits_2_for_a_bad_environment_override(
 
     assert code == 2
     assert "environment CONTACTD_DAEMON__PORT: daemon.port = 'abc'" in capsys.readouterr().err
+
+
+def test_bullseye_that_asks_for_more_skill_later_is_refused(config_path: Path) -> None:
+    edit(
+        config_path,
+        "bullseye = [[0, 3], [120, 2], [300, 1]]",
+        "bullseye = [[0, 2], [120, 3]]",
+        section="queues.family",
+    )
+
+    assert config_error(config_path) == (
+        f"{config_path}: queues.family.bullseye = [[0, 2], [120, 3]]: "
+        "steps must come later and never ask for a higher level"
+    )
+
+
+def test_offer_expiry_needs_every_channel(config_path: Path) -> None:
+    edit(
+        config_path,
+        "offer_expiry_seconds = { call = 20, callback = 60, email = 120, ticket = 30 }",
+        "offer_expiry_seconds = { call = 20 }",
+        section="routing",
+    )
+
+    assert config_error(config_path) == (
+        f"{config_path}: routing.offer_expiry_seconds: needs a time for every channel; missing: callback, email, ticket"
+    )
+
+
+def test_shipped_queues_carry_their_bullseye_into_the_engine_rules() -> None:
+    family = next(q for q in settings.load().queues if q.code == "family")
+    rules = family.rules()
+    assert [(s.after_seconds, s.level) for s in rules.bullseye] == [(0, 3), (120, 2), (300, 1)]
+    assert (rules.overflow_to, rules.overflow_after_seconds) == (("general",), 600)
