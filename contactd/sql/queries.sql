@@ -55,6 +55,14 @@ WITH old AS (
 ), event AS (
     INSERT INTO contact_events (contact_id, at, action, from_state, to_state, actor, reason)
     SELECT id, state_changed_at, $4, from_state, state, $5, $6::jsonb FROM moved
+), decided AS (
+    -- Leaving 'offered' decides the open offer, so the contact can be offered again later.
+    UPDATE offers o SET
+        outcome = CASE $4 WHEN 'accept' THEN 'accepted' WHEN 'decline' THEN 'declined'
+                          WHEN 'expire' THEN 'expired' ELSE 'withdrawn' END,
+        decided_at = moved.state_changed_at
+    FROM moved
+    WHERE o.contact_id = moved.id AND o.outcome IS NULL AND moved.from_state = 'offered'
 )
 SELECT moved.*, pg_notify('contactd_contacts', moved.queue)::text AS notified FROM moved;
 

@@ -9,13 +9,13 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
-from contactd import agents, queries, router, staff
+from contactd import agents, queries, router, staff, store
 from contactd.agents import AgentError
 from contactd.intake import Intake
 from contactd.settings import Settings
 from contactd.staff import Role
 from routing.agents import AgentState
-from routing.contact import Channel, Language, NewContact
+from routing.contact import Action, Channel, Language, NewContact
 from routing.engine import Offer, Reason
 from tests.integration.conftest import token_for
 
@@ -211,3 +211,20 @@ async def test_a_router_waits_for_another_routers_open_batch_on_the_same_agent(
         await transaction.commit()
     assert await other == []
     assert await _held(pool) == Counter({(agent_id, "call"): 1})
+
+
+async def test_a_declined_offer_is_closed_and_the_contact_is_offered_again_keeping_its_place(
+    pool: asyncpg.Pool, config: Settings
+) -> None:
+    agent_id = await _agent(pool, config, "karin", {"family": 5})
+    await _contacts(pool, config, 1, case_type="family", channel=Channel.CALL)
+    [offer] = await _route(pool, config)
+    queued_at = await pool.fetchval("SELECT queued_at FROM contacts")
+    await store.transition(pool, offer.contact_id, Action.DECLINE, actor="staff:karin")  # type: ignore[attr-defined]
+
+    assert await pool.fetchval("SELECT outcome FROM offers") == "declined"
+    [again] = await _route(pool, config)
+    assert (again.contact_id, again.agent_id) == (offer.contact_id, agent_id)  # type: ignore[attr-defined]
+    assert await pool.fetchval("SELECT queued_at FROM contacts") == queued_at
+    outcomes = await pool.fetch("SELECT outcome FROM offers ORDER BY id")
+    assert [r["outcome"] for r in outcomes] == ["declined", None]

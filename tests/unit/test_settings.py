@@ -352,7 +352,8 @@ def test_offer_expiry_needs_every_channel(config_path: Path) -> None:
     )
 
     assert config_error(config_path) == (
-        f"{config_path}: routing.offer_expiry_seconds: needs a time for every channel; missing: callback, email, ticket"
+        f"{config_path}: routing.offer_expiry_seconds: "
+        "needs a time for every channel; missing: callback, email, ticket"
     )
 
 
