@@ -24,6 +24,7 @@ from contactd import (
     migrations,
     queries,
     router,
+    timers,
 )
 from contactd.appkeys import (
     DATABASE_URL,
@@ -118,6 +119,15 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
             expiry_seconds=routing.offer_expiry_seconds,
             batch_size=routing.batch_size,
             poll_seconds=routing.poll_seconds,
+        ),
+    )
+    leadership.add_loop(
+        "timers",
+        functools.partial(
+            timers.run,
+            app[POOL],
+            max_missed=routing.max_missed_offers,
+            wrap_up_seconds=routing.wrap_up_seconds,
         ),
     )
     app[SUPERVISOR] = supervisor

@@ -93,6 +93,8 @@ class LeaderConfig(_Strict):
 class RoutingConfig(_Strict):
     batch_size: Annotated[int, Field(ge=1, le=100_000)] = 10_000
     poll_seconds: Annotated[float, Field(gt=0, le=300)] = 2
+    max_missed_offers: Annotated[int, Field(ge=1, le=100)] = 3
+    wrap_up_seconds: Annotated[int, Field(ge=0, le=3600)] = 30
     offer_expiry_seconds: dict[Channel, Annotated[int, Field(ge=5, le=3600)]] = {
         Channel.CALL: 20,
         Channel.CALLBACK: 60,

@@ -160,6 +160,33 @@ WITH target AS (
 )
 SELECT id, queue FROM moved;
 
+-- name: due_offers
+-- Open offers whose time is up, oldest first.
+SELECT contact_id, agent_id FROM offers
+WHERE outcome IS NULL AND expires_at <= clock_timestamp()
+ORDER BY expires_at LIMIT $1;
+
+-- name: offer_missed
+-- An agent let an offer expire: after $2 in a row they are set away, so that the contacts
+-- they would be offered go to someone who is there.
+UPDATE agents SET
+    missed_offers = missed_offers + 1,
+    state = CASE WHEN missed_offers + 1 >= $2 AND state = 'available' THEN 'away' ELSE state END,
+    state_changed_at = CASE WHEN missed_offers + 1 >= $2 AND state = 'available'
+                            THEN clock_timestamp() ELSE state_changed_at END
+WHERE staff_id = $1
+RETURNING state, pg_notify('contactd_agents', staff_id::text)::text AS notified;
+
+-- name: offer_taken
+UPDATE agents SET missed_offers = 0 WHERE staff_id = $1;
+
+-- name: end_wrap_ups
+-- Agents whose wrap-up time after a finished contact is over become available again.
+UPDATE agents SET state = 'available', state_changed_at = clock_timestamp(),
+                  idle_since = clock_timestamp()
+WHERE state = 'wrap_up' AND state_changed_at <= clock_timestamp() - make_interval(secs => $1)
+RETURNING staff_id, pg_notify('contactd_agents', staff_id::text)::text AS notified;
+
 -- name: instance_heartbeat
 INSERT INTO instances (id, hostname, pid, version, is_leader)
 VALUES ($1, $2, $3, $4, $5)

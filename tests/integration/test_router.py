@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
-from contactd import agents, queries, router, staff, store
+from contactd import agents, queries, router, staff, store, timers
 from contactd.agents import AgentError
 from contactd.intake import Intake
 from contactd.settings import Settings
@@ -228,3 +228,32 @@ async def test_a_declined_offer_is_closed_and_the_contact_is_offered_again_keepi
     assert await pool.fetchval("SELECT queued_at FROM contacts") == queued_at
     outcomes = await pool.fetch("SELECT outcome FROM offers ORDER BY id")
     assert [r["outcome"] for r in outcomes] == ["declined", None]
+
+
+async def test_an_expired_offer_requeues_the_contact_and_three_misses_set_the_agent_away(
+    pool: asyncpg.Pool, config: Settings
+) -> None:
+    agent_id = await _agent(pool, config, "karin", {"family": 5})
+    await _contacts(pool, config, 1, case_type="family", channel=Channel.CALL)
+    for attempt in range(1, 4):
+        [offer] = await _route(pool, config)
+        await pool.execute("UPDATE offers SET expires_at = now() WHERE outcome IS NULL")
+        assert await timers.expire_offers(pool, max_missed=3) == 1
+        state, agent_state, missed = await pool.fetchrow(
+            "SELECT c.state, a.state, a.missed_offers FROM contacts c, agents a "
+            "WHERE a.staff_id = $1",
+            agent_id,
+        )
+        assert (state, missed) == ("queued", attempt)
+        assert agent_state == ("away" if attempt == 3 else "available")
+    assert await _route(pool, config) == []  # nobody there to take it
+    history = [e.action for e in await store.events(pool, offer.contact_id)]  # type: ignore[attr-defined]
+    assert history == ["created", "offer", "expire", "offer", "expire", "offer", "expire"]
+
+
+async def test_wrap_up_ends_after_its_time(pool: asyncpg.Pool, config: Settings) -> None:
+    agent_id = await _agent(pool, config, "karin", {"family": 5})
+    await agents.set_state(pool, agent_id, AgentState.WRAP_UP)
+    assert await timers.end_wrap_ups(pool, wrap_up_seconds=3600) == 0
+    assert await timers.end_wrap_ups(pool, wrap_up_seconds=0) == 1
+    assert (await agents.get(pool, agent_id)).state is AgentState.AVAILABLE  # type: ignore[union-attr]

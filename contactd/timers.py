@@ -1,0 +1,54 @@
+"""The leader's timers: offers that expire, agents who miss too many, wrap-up that ends."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import structlog
+
+from contactd import queries, store
+from routing.contact import Action, IllegalTransition
+
+log = structlog.get_logger(__name__)
+
+
+async def expire_offers(pool: asyncpg.Pool, *, max_missed: int, batch: int = 500) -> int:
+    """Put the contacts of expired offers back in their queue, with their place kept (their
+    queued_at does not change), and count the miss against the agent. Returns how many."""
+    due = await pool.fetch(queries.get("due_offers"), batch)
+    expired = 0
+    for offer in due:
+        async with pool.acquire() as conn, conn.transaction():
+            # The agent first, as the router does, so the two never deadlock.
+            await conn.execute(queries.get("lock_agents"), [offer["agent_id"]])
+            try:
+                await store.transition(
+                    conn,
+                    offer["contact_id"],
+                    Action.EXPIRE,
+                    actor="router",
+                    reason={"agent_id": offer["agent_id"]},
+                )
+            except IllegalTransition:
+                continue  # accepted or declined meanwhile
+            row = await conn.fetchrow(queries.get("offer_missed"), offer["agent_id"], max_missed)
+            expired += 1
+            if row is not None and row["state"] == "away":
+                log.info("agent.set_away", agent_id=offer["agent_id"], missed=max_missed)
+    return expired
+
+
+async def end_wrap_ups(pool: asyncpg.Pool, *, wrap_up_seconds: int) -> int:
+    return len(await pool.fetch(queries.get("end_wrap_ups"), wrap_up_seconds))
+
+
+async def run(
+    pool: asyncpg.Pool, *, max_missed: int, wrap_up_seconds: int, tick: float = 1.0
+) -> None:
+    while True:
+        expired = await expire_offers(pool, max_missed=max_missed)
+        if expired:
+            log.info("router.offers_expired", offers=expired)
+        await end_wrap_ups(pool, wrap_up_seconds=wrap_up_seconds)
+        await asyncio.sleep(tick)
