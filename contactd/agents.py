@@ -33,7 +33,7 @@ class Agent:
     missed_offers: int
 
 
-def _from_row(row: asyncpg.Record) -> Agent:
+def from_row(row: asyncpg.Record) -> Agent:
     return Agent(
         staff_id=row["staff_id"],
         skills=row["skills"],
@@ -81,19 +81,19 @@ async def save_profile(
     )
     if row is None:  # INSERT ... RETURNING always returns the row
         raise RuntimeError("upsert_agent returned no row")
-    return _from_row(row)
+    return from_row(row)
 
 
 async def set_state(db: Db, staff_id: int, state: AgentState) -> Agent:
     row = await db.fetchrow(queries.get("set_agent_state"), staff_id, state)
     if row is None:
         raise AgentError(f"staff member {staff_id} has no agent profile")
-    return _from_row(row)
+    return from_row(row)
 
 
 async def get(db: Db, staff_id: int) -> Agent | None:
     row = await db.fetchrow(queries.get("agent_by_staff_id"), staff_id)
-    return _from_row(row) if row else None
+    return from_row(row) if row else None
 
 
 async def available_views(db: Db) -> list[AgentView]:

@@ -17,7 +17,9 @@ from aiohttp import web
 
 from contactd import (
     __version__,
+    api_agents,
     api_contacts,
+    api_desk,
     api_staff,
     database,
     embedded,
@@ -55,6 +57,8 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/ready", ready)
     app.add_routes(api_contacts.routes)
     app.add_routes(api_staff.routes)
+    app.add_routes(api_agents.routes)
+    app.add_routes(api_desk.routes)
     return app
 
 

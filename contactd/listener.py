@@ -19,6 +19,7 @@ log = structlog.get_logger(__name__)
 
 CONTACTS_CHANNEL = "contactd_contacts"
 AGENTS_CHANNEL = "contactd_agents"
+DESK_CHANNEL = "contactd_desk"  # offers made: what the agents' desks show changed
 
 
 class Wakeup:
@@ -43,7 +44,9 @@ class Wakeup:
 
 class Listener:
     def __init__(
-        self, url: str, channels: tuple[str, ...] = (CONTACTS_CHANNEL, AGENTS_CHANNEL)
+        self,
+        url: str,
+        channels: tuple[str, ...] = (CONTACTS_CHANNEL, AGENTS_CHANNEL, DESK_CHANNEL),
     ) -> None:
         self._url = url
         self._channels = channels
@@ -57,6 +60,11 @@ class Listener:
         for channel in channels:
             self._wakeups[channel].append(wakeup)
         return wakeup
+
+    def unsubscribe(self, wakeup: Wakeup) -> None:
+        for wakeups in self._wakeups.values():
+            if wakeup in wakeups:
+                wakeups.remove(wakeup)
 
     def _wake(self, channel: str) -> None:
         for wakeup in self._wakeups[channel]:

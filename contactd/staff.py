@@ -81,6 +81,11 @@ async def add(
     return _from_row(row), token
 
 
+async def by_login(db: database.Conn | asyncpg.Pool, login: str) -> Staff | None:
+    row = await db.fetchrow(queries.get("staff_by_login"), login)
+    return _from_row(row) if row else None
+
+
 async def by_token(db: database.Conn | asyncpg.Pool, token: str) -> Staff | None:
     """The active person this token belongs to, or None (unknown token, or disabled)."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:

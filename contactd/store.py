@@ -28,6 +28,10 @@ class ContactNotFound(LookupError):
     pass
 
 
+class NotHolder(PermissionError):
+    """The contact is not offered to, or held by, the agent who acted on it."""
+
+
 def contact_from_row(row: asyncpg.Record) -> Contact:
     return Contact(
         id=row["id"],
@@ -149,11 +153,17 @@ async def transition(
     reason: Mapping[str, object] | None = None,
     agent_id: int | None = None,
     outcome: str | None = None,
+    holder: int | None = None,
+    queue: str | None = None,
+    case_type: str | None = None,
 ) -> Contact:
     """Apply `action` to the contact in one statement that also appends the event.
 
-    Raises IllegalTransition when the contact's state does not allow the action (nothing
-    changes then), ContactNotFound when there is no such contact.
+    `holder` requires the contact to be offered to or held by that agent; `queue` moves it
+    to another queue (a transfer); `case_type` corrects its case type. Raises NotHolder
+    when another agent holds it, IllegalTransition when its state does not allow the
+    action (an expired offer, say; nothing changes then), ContactNotFound when there is no
+    such contact.
     """
     rule = TRANSITIONS[action]
     if action is Action.OFFER and agent_id is None:
@@ -169,10 +179,15 @@ async def transition(
         agent_id,
         action is Action.ACCEPT,  # an attempt: an agent took it (a callback: a dial)
         outcome,
+        holder,
+        queue,
+        case_type,
     )
     if row is not None:
         return contact_from_row(row)
     current = await get_by_id(db, contact_id)
+    if holder is not None and current.agent_id not in (None, holder):
+        raise NotHolder(f"contact {current.reference} is not offered to or held by you")
     raise IllegalTransition(reference=current.reference, action=action, state=current.state)
 
 

@@ -33,9 +33,12 @@ WHERE contact_id = $1 ORDER BY id;
 -- One statement: move the contact if its state allows it, and log the event.
 -- $1 id, $2 new state, $3 allowed states, $4 action, $5 actor, $6 reason,
 -- $7 agent id (kept on offer; cleared when the contact goes back to the queue),
--- $8 whether this counts as an attempt (an agent took it), $9 outcome (kept when null).
+-- $8 whether this counts as an attempt (an agent took it), $9 outcome (kept when null),
+-- $10 the agent who must hold it now (null: anyone), $11 a new queue (a transfer: the
+-- wait in the new queue starts again), $12 a corrected case type (set by staff).
 WITH old AS (
-    SELECT id, state FROM contacts WHERE id = $1 FOR UPDATE
+    SELECT id, state FROM contacts
+    WHERE id = $1 AND ($10::bigint IS NULL OR agent_id = $10) FOR UPDATE
 ), moved AS (
     UPDATE contacts c SET
         state = $2,
@@ -48,7 +51,12 @@ WITH old AS (
         closed_at = CASE WHEN $2 IN ('done', 'abandoned', 'cancelled') THEN clock_timestamp()
                          ELSE c.closed_at END,
         attempts = c.attempts + CASE WHEN $8 THEN 1 ELSE 0 END,
-        outcome = coalesce($9, c.outcome)
+        outcome = coalesce($9, c.outcome),
+        queue = coalesce($11, c.queue),
+        queued_at = CASE WHEN $11 IS NULL THEN c.queued_at ELSE clock_timestamp() END,
+        case_type = coalesce($12, c.case_type),
+        case_type_source = CASE WHEN $12 IS NULL THEN c.case_type_source ELSE 'staff' END,
+        confidence = CASE WHEN $12 IS NULL THEN c.confidence ELSE NULL END
     FROM old
     WHERE c.id = old.id AND old.state = ANY($3::text[])
     RETURNING c.*, old.state AS from_state
@@ -158,7 +166,8 @@ WITH target AS (
            state_changed_at + make_interval(secs => ($4::jsonb ->> channel)::float8), $3::jsonb
     FROM moved
 )
-SELECT id, queue FROM moved;
+-- Tell the desks (not the router: it made this offer) that something arrived.
+SELECT id, queue, pg_notify('contactd_desk', $2::text)::text AS notified FROM moved;
 
 -- name: due_offers
 -- Open offers whose time is up, oldest first.
@@ -186,6 +195,29 @@ UPDATE agents SET state = 'available', state_changed_at = clock_timestamp(),
                   idle_since = clock_timestamp()
 WHERE state = 'wrap_up' AND state_changed_at <= clock_timestamp() - make_interval(secs => $1)
 RETURNING staff_id, pg_notify('contactd_agents', staff_id::text)::text AS notified;
+
+-- name: contacts_held_by
+-- What an agent has on the desk: offered (with the offer's expiry) and active contacts.
+SELECT c.*, o.expires_at AS offer_expires_at
+FROM contacts c
+LEFT JOIN offers o ON o.contact_id = c.id AND o.outcome IS NULL
+WHERE c.agent_id = $1 AND c.state IN ('offered', 'active')
+ORDER BY c.state_changed_at;
+
+-- name: all_agents
+SELECT a.*, s.login, s.name FROM agents a JOIN staff s ON s.id = a.staff_id ORDER BY s.login;
+
+-- name: queue_overview
+-- Per queue and channel: how many wait, are offered or are being handled, and the oldest
+-- wait, for supervisors.
+SELECT queue, channel,
+       count(*) FILTER (WHERE state = 'queued') AS waiting,
+       count(*) FILTER (WHERE state = 'offered') AS offered,
+       count(*) FILTER (WHERE state = 'active') AS active,
+       extract(epoch FROM clock_timestamp() - min(queued_at) FILTER (WHERE state = 'queued'))
+           AS oldest_wait_seconds
+FROM contacts WHERE state IN ('queued', 'offered', 'active')
+GROUP BY queue, channel ORDER BY queue, channel;
 
 -- name: instance_heartbeat
 INSERT INTO instances (id, hostname, pid, version, is_leader)

@@ -1,0 +1,99 @@
+"""The supervisor API for agents and queues: skills, languages, capacity; what waits."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import pydantic
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from contactd import agents, auth, queries, staff
+from contactd.appkeys import POOL, SETTINGS
+from contactd.http_errors import ApiError, Text, invalid_body, read_json
+from contactd.staff import Role
+from routing.contact import Channel, Language
+
+routes = web.RouteTableDef()
+
+
+class ProfileBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    skills: dict[Annotated[Text, Field(max_length=40)], Annotated[int, Field(ge=1, le=5)]]
+    languages: Annotated[list[Language], Field(min_length=1)]
+    capacity: dict[Channel, Annotated[int, Field(ge=0, le=50)]] = {
+        Channel.CALL: 1,
+        Channel.CALLBACK: 1,
+        Channel.EMAIL: 3,
+        Channel.TICKET: 1,
+    }
+    counter: Annotated[Text, Field(max_length=20)] | None = None
+    phone: Annotated[Text, Field(pattern=r"^\+[1-9]\d{6,14}$")] | None = None
+
+
+def agent_json(agent: agents.Agent, login: str) -> dict[str, Any]:
+    return {
+        "login": login,
+        "skills": dict(agent.skills),
+        "languages": sorted(agent.languages),
+        "capacity": {str(c): n for c, n in agent.capacity.items()},
+        "counter": agent.counter,
+        "phone": agent.phone,
+        "state": agent.state,
+        "state_changed_at": agent.state_changed_at.isoformat(),
+        "missed_offers": agent.missed_offers,
+    }
+
+
+@routes.get("/api/agents")
+@auth.require(Role.SUPERVISOR)
+async def list_agents(request: web.Request) -> web.Response:
+    rows = await request.app[POOL].fetch(queries.get("all_agents"))
+    return web.json_response({"agents": [agent_json(agents.from_row(r), r["login"]) for r in rows]})
+
+
+@routes.put("/api/agents/{login}")
+@auth.require(Role.SUPERVISOR)
+async def put_agent(request: web.Request) -> web.Response:
+    try:
+        body = ProfileBody.model_validate(await read_json(request))
+    except pydantic.ValidationError as exc:
+        raise invalid_body(exc) from None
+    pool = request.app[POOL]
+    login = request.match_info["login"]
+    person = await staff.by_login(pool, login)
+    if person is None:
+        raise ApiError(404, "not_found", f"no staff member with login {login!r}")
+    try:
+        agent = await agents.save_profile(
+            pool,
+            person.id,
+            skills=body.skills,
+            languages=frozenset(body.languages),
+            capacity=body.capacity,
+            known_case_types=frozenset(request.app[SETTINGS].case_types),
+            counter=body.counter,
+            phone=body.phone,
+        )
+    except agents.AgentError as exc:
+        raise ApiError(422, "not_accepted", str(exc)) from None
+    return web.json_response(agent_json(agent, login))
+
+
+@routes.get("/api/queues")
+@auth.require(Role.SUPERVISOR)
+async def queue_overview(request: web.Request) -> web.Response:
+    rows = await request.app[POOL].fetch(queries.get("queue_overview"))
+    by_queue: dict[str, list[dict[str, Any]]] = {q.code: [] for q in request.app[SETTINGS].queues}
+    for r in rows:
+        by_queue.setdefault(r["queue"], []).append(
+            {
+                "channel": r["channel"],
+                "waiting": r["waiting"],
+                "offered": r["offered"],
+                "active": r["active"],
+                "oldest_wait_seconds": float(r["oldest_wait_seconds"] or 0),
+            }
+        )
+    return web.json_response({"queues": [{"queue": q, "channels": c} for q, c in by_queue.items()]})

@@ -1,0 +1,191 @@
+"""The agent desk API: set yourself available, take offers, finish, decline, transfer.
+
+Every action names the contact by its reference and is made only by the agent it is
+offered to or held by; the live view is a server-sent event stream of the desk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Annotated, Any, TypeVar
+
+import pydantic
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from contactd import agents, auth, queries, store
+from contactd.api_contacts import contact_json
+from contactd.appkeys import LISTENER, POOL, SETTINGS
+from contactd.http_errors import ApiError, Text, invalid_body, read_json
+from contactd.listener import AGENTS_CHANNEL, CONTACTS_CHANNEL, DESK_CHANNEL
+from contactd.staff import Role
+from routing.agents import AgentState
+from routing.contact import Action, IllegalTransition, normalise_reference
+from routing.queues import NoQueue, choose_queue
+
+M = TypeVar("M", bound=BaseModel)
+routes = web.RouteTableDef()
+DESK_ROLES = (Role.AGENT, Role.FRONTDESK, Role.SUPERVISOR)
+KEEPALIVE_SECONDS = 15
+
+
+def _no_profile() -> ApiError:
+    return ApiError(404, "no_agent_profile", "you have no agent profile; ask a supervisor")
+
+
+class StateBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    state: AgentState
+
+
+class FinishBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outcome: Annotated[Text, Field(min_length=1, max_length=40)]
+    case_type: Annotated[Text, Field(max_length=40)] | None = None
+
+
+class TransferBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    queue: Annotated[Text, Field(max_length=40)]
+
+
+async def _body(request: web.Request, model: type[M]) -> M:
+    try:
+        return model.model_validate(await read_json(request))
+    except pydantic.ValidationError as exc:
+        raise invalid_body(exc) from None
+
+
+async def desk_json(request: web.Request) -> dict[str, Any]:
+    person = auth.current(request)
+    pool = request.app[POOL]
+    agent = await agents.get(pool, person.id)
+    if agent is None:
+        raise _no_profile()
+    rows = await pool.fetch(queries.get("contacts_held_by"), person.id)
+    return {
+        "login": person.login,
+        "name": person.name,
+        "state": agent.state,
+        "state_changed_at": agent.state_changed_at.isoformat(),
+        "counter": agent.counter,
+        "contacts": [
+            {
+                **contact_json(store.contact_from_row(r)),
+                "offer_expires_at": r["offer_expires_at"].isoformat()
+                if r["offer_expires_at"]
+                else None,
+            }
+            for r in rows
+        ],
+    }
+
+
+@routes.get("/api/desk")
+@auth.require(*DESK_ROLES)
+async def get_desk(request: web.Request) -> web.Response:
+    return web.json_response(await desk_json(request))
+
+
+@routes.post("/api/desk/state")
+@auth.require(*DESK_ROLES)
+async def set_state(request: web.Request) -> web.Response:
+    body = await _body(request, StateBody)
+    if body.state is AgentState.WRAP_UP:
+        raise ApiError(422, "not_accepted", "wrap-up starts by itself when you finish a contact")
+    try:
+        await agents.set_state(request.app[POOL], auth.current(request).id, body.state)
+    except agents.AgentError:
+        raise _no_profile() from None
+    return web.json_response(await desk_json(request))
+
+
+async def _act(request: web.Request, action: Action, **changes: Any) -> web.Response:
+    person = auth.current(request)
+    pool = request.app[POOL]
+    text = request.match_info["reference"]
+    try:
+        contact = await store.get_by_reference(pool, normalise_reference(text))
+        contact = await store.transition(
+            pool, contact.id, action, actor=person.actor, holder=person.id, **changes
+        )
+    except (ValueError, store.ContactNotFound):
+        raise ApiError(404, "not_found", f"no contact has the reference {text!r}") from None
+    except store.NotHolder as exc:
+        raise ApiError(403, "not_holder", str(exc)) from None
+    except IllegalTransition as exc:
+        raise ApiError(409, "conflict", str(exc)) from None
+    return web.json_response(contact_json(contact))
+
+
+@routes.post("/api/desk/contacts/{reference}/accept")
+@auth.require(*DESK_ROLES)
+async def accept(request: web.Request) -> web.Response:
+    response = await _act(request, Action.ACCEPT)
+    await request.app[POOL].execute(queries.get("offer_taken"), auth.current(request).id)
+    return response
+
+
+@routes.post("/api/desk/contacts/{reference}/decline")
+@auth.require(*DESK_ROLES)
+async def decline(request: web.Request) -> web.Response:
+    return await _act(request, Action.DECLINE)
+
+
+@routes.post("/api/desk/contacts/{reference}/finish")
+@auth.require(*DESK_ROLES)
+async def finish(request: web.Request) -> web.Response:
+    body = await _body(request, FinishBody)
+    settings = request.app[SETTINGS]
+    if body.case_type is not None and body.case_type not in settings.case_types:
+        known = ", ".join(settings.case_types)
+        raise ApiError(422, "not_accepted", f"unknown case type {body.case_type!r}; known: {known}")
+    response = await _act(request, Action.FINISH, outcome=body.outcome, case_type=body.case_type)
+    if settings.routing.wrap_up_seconds > 0:
+        await agents.set_state(request.app[POOL], auth.current(request).id, AgentState.WRAP_UP)
+    return response
+
+
+@routes.post("/api/desk/contacts/{reference}/transfer")
+@auth.require(*DESK_ROLES)
+async def transfer(request: web.Request) -> web.Response:
+    body = await _body(request, TransferBody)
+    settings = request.app[SETTINGS]
+    pool = request.app[POOL]
+    text = request.match_info["reference"]
+    with contextlib.suppress(ValueError, store.ContactNotFound):
+        contact = await store.get_by_reference(pool, normalise_reference(text))
+        try:
+            choose_queue(
+                settings.queues,
+                case_type=contact.case_type,
+                channel=contact.channel,
+                requested=body.queue,
+            )
+        except NoQueue as exc:
+            raise ApiError(422, "not_accepted", str(exc)) from None
+    return await _act(request, Action.REQUEUE, queue=body.queue)
+
+
+@routes.get("/api/desk/events")
+@auth.require(*DESK_ROLES)
+async def events(request: web.Request) -> web.StreamResponse:
+    """The desk as server-sent events: sent at once, then whenever it changes."""
+    listener = request.app[LISTENER]
+    wakeup = listener.subscribe(CONTACTS_CHANNEL, AGENTS_CHANNEL, DESK_CHANNEL)
+    response = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+    )
+    await response.prepare(request)
+    last = ""
+    try:
+        while True:
+            snapshot = json.dumps(await desk_json(request))
+            if snapshot != last:
+                await response.write(f"event: desk\ndata: {snapshot}\n\n".encode())
+                last = snapshot
+            if not await wakeup.wait(within=KEEPALIVE_SECONDS):
+                await response.write(b": keep-alive\n\n")  # proxies keep the stream open
+    finally:
+        listener.unsubscribe(wakeup)

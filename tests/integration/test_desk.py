@@ -1,0 +1,174 @@
+"""The agent desk and the supervisor API, as a caseworker's browser and a supervisor use them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import asyncpg
+from aiohttp.test_utils import TestClient
+
+from contactd.staff import Role
+from tests.integration.conftest import token_for
+
+Client = TestClient[object, object]
+PROFILE = {"skills": {"family": 4, "general": 2}, "languages": ["da", "en"]}
+
+
+async def _team(client: Client, pool: asyncpg.Pool) -> tuple[dict[str, str], ...]:
+    supervisor = await token_for(pool, "sofie", Role.SUPERVISOR)
+    karin = await token_for(pool, "karin", Role.AGENT)
+    jens = await token_for(pool, "jens", Role.AGENT)
+    front = await token_for(pool, "frida", Role.FRONTDESK)
+    for login in ("karin", "jens"):
+        response = await client.put(f"/api/agents/{login}", json=PROFILE, headers=supervisor)
+        assert response.status == 200, await response.text()
+    return supervisor, karin, jens, front
+
+
+async def _desk_when(client: Client, auth: dict[str, str], check: Any) -> dict[str, Any]:
+    for _ in range(100):
+        desk = await (await client.get("/api/desk", headers=auth)).json()
+        if check(desk):
+            return desk  # type: ignore[no-any-return]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the desk never got there: {desk}")
+
+
+async def test_a_caseworker_is_offered_a_contact_accepts_and_finishes_it(
+    client: Client, app_pool: asyncpg.Pool
+) -> None:
+    _, karin, _, front = await _team(client, app_pool)
+    await client.post("/api/desk/state", json={"state": "available"}, headers=karin)
+    created = await (
+        await client.post(
+            "/api/contacts", json={"channel": "ticket", "case_type": "family"}, headers=front
+        )
+    ).json()
+
+    desk = await _desk_when(client, karin, lambda d: d["contacts"])
+    [offered] = desk["contacts"]
+    assert (offered["reference"], offered["state"]) == (created["reference"], "offered")
+    assert offered["offer_expires_at"]
+
+    ref = created["reference"]
+    accepted = await client.post(f"/api/desk/contacts/{ref}/accept", headers=karin)
+    assert (await accepted.json())["state"] == "active"
+    finished = await client.post(
+        f"/api/desk/contacts/{ref}/finish",
+        json={"outcome": "answered", "case_type": "residence_card"},
+        headers=karin,
+    )
+    body = await finished.json()
+    assert (body["state"], body["outcome"], body["case_type"], body["case_type_source"]) == (
+        "done",
+        "answered",
+        "residence_card",
+        "staff",
+    )
+    desk = await (await client.get("/api/desk", headers=karin)).json()
+    assert (desk["state"], desk["contacts"]) == ("wrap_up", [])
+    history = await (await client.get(f"/api/contacts/{ref}", headers=front)).json()
+    assert [e["action"] for e in history["history"]] == ["created", "offer", "accept", "finish"]
+
+
+async def test_only_the_holder_may_act_and_stale_actions_are_refused(
+    client: Client, app_pool: asyncpg.Pool
+) -> None:
+    supervisor, karin, jens, front = await _team(client, app_pool)
+    await client.post("/api/desk/state", json={"state": "available"}, headers=karin)
+    ref = (
+        await (
+            await client.post(
+                "/api/contacts", json={"channel": "call", "case_type": "family"}, headers=front
+            )
+        ).json()
+    )["reference"]
+    await _desk_when(client, karin, lambda d: d["contacts"])
+
+    status = (await client.post(f"/api/desk/contacts/{ref}/accept", headers=jens)).status
+    assert status == 403
+    declined = await client.post(f"/api/desk/contacts/{ref}/decline", headers=karin)
+    assert (await declined.json())["state"] == "queued"
+    # Karin is the only one available: the router offers it to her again.
+    await _desk_when(client, karin, lambda d: d["contacts"])
+    await app_pool.execute("UPDATE agents SET state = 'away'")  # so nobody gets it again
+    await client.post(f"/api/desk/contacts/{ref}/decline", headers=karin)
+    late = await client.post(f"/api/desk/contacts/{ref}/accept", headers=karin)
+    body = await late.json()
+    assert (late.status, body["error"]["code"]) == (409, "conflict")
+    assert "it is queued; accept needs offered" in body["error"]["message"]
+
+    bad = [
+        (
+            client.put(
+                "/api/agents/karin", json={**PROFILE, "skills": {"family": 7}}, headers=supervisor
+            ),
+            422,
+        ),
+        (
+            client.put(
+                "/api/agents/karin", json={**PROFILE, "skills": {"pets": 2}}, headers=supervisor
+            ),
+            422,
+        ),
+        (client.put("/api/agents/nobody", json=PROFILE, headers=supervisor), 404),
+        (client.put("/api/agents/karin", json=PROFILE, headers=karin), 403),
+        (client.post("/api/desk/state", json={"state": "asleep"}, headers=karin), 422),
+        (
+            client.post(
+                f"/api/desk/contacts/{ref}/transfer", json={"queue": "nowhere"}, headers=karin
+            ),
+            422,
+        ),
+        (client.post("/api/desk/contacts/AAAA-AAAA/accept", headers=karin), 404),
+        (client.get("/api/desk", headers=front), 404),  # frida has no agent profile
+    ]
+    for request, expected in bad:
+        response = await request
+        assert response.status == expected, await response.text()
+    agents = await (await client.get("/api/agents", headers=supervisor)).json()
+    assert {a["login"]: a["skills"] for a in agents["agents"]} == {
+        "jens": PROFILE["skills"],
+        "karin": PROFILE["skills"],
+    }
+
+
+async def test_the_desk_stream_delivers_an_offer_live(
+    client: Client, app_pool: asyncpg.Pool
+) -> None:
+    _, karin, _, front = await _team(client, app_pool)
+    await client.post("/api/desk/state", json={"state": "available"}, headers=karin)
+    response = await client.get("/api/desk/events", headers=karin)
+    assert response.headers["Content-Type"] == "text/event-stream"
+
+    async def next_desk() -> dict[str, Any]:
+        data = b""
+        while not data.endswith(b"\n\n"):
+            data += await response.content.readuntil(b"\n\n")
+        lines = dict(line.split(": ", 1) for line in data.decode().strip().splitlines())
+        return json.loads(lines["data"])  # type: ignore[no-any-return]
+
+    first = await asyncio.wait_for(next_desk(), 5)
+    assert (first["state"], first["contacts"]) == ("available", [])
+    await client.post(
+        "/api/contacts", json={"channel": "email", "case_type": "family"}, headers=front
+    )
+    update = await asyncio.wait_for(next_desk(), 5)
+    while not update["contacts"]:
+        update = await asyncio.wait_for(next_desk(), 5)
+    assert update["contacts"][0]["state"] == "offered"
+    response.close()
+
+
+async def test_supervisors_see_what_waits_per_queue(client: Client, app_pool: asyncpg.Pool) -> None:
+    supervisor, _, _, front = await _team(client, app_pool)
+    for _ in range(2):
+        await client.post(
+            "/api/contacts", json={"channel": "email", "case_type": "visa"}, headers=front
+        )
+    overview = await (await client.get("/api/queues", headers=supervisor)).json()
+    visa = next(q for q in overview["queues"] if q["queue"] == "visa")
+    assert [(c["channel"], c["waiting"]) for c in visa["channels"]] == [("email", 2)]
+    assert len(overview["queues"]) == 7
