@@ -24,6 +24,7 @@ from contactd import (
     database,
     embedded,
     migrations,
+    pages,
     queries,
     router,
     timers,
@@ -59,6 +60,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(api_staff.routes)
     app.add_routes(api_agents.routes)
     app.add_routes(api_desk.routes)
+    app.add_routes(pages.routes)
     return app
 
 

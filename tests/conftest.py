@@ -15,8 +15,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
-from contactd import database, embedded, migrations, settings
+from contactd import database, embedded, migrations, settings, staff
+from contactd.app import create_app
+from contactd.appkeys import POOL
+from contactd.settings import Settings
+from contactd.staff import Role
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = "contactd_template"
@@ -125,3 +130,22 @@ async def verify_no_tasks_left() -> AsyncIterator[None]:
     for task in left:
         task.cancel()
     assert not left, f"tasks left running: {[t.get_name() for t in left]}"
+
+
+@pytest.fixture
+async def client(config: Settings) -> AsyncIterator[TestClient[object, object]]:
+    """The daemon's HTTP app on a real port, against this test's database."""
+    app = create_app(config.with_overrides(max_body_bytes=64 * 1024))
+    async with TestClient(TestServer(app)) as c:
+        yield c
+
+
+@pytest.fixture
+def app_pool(client: TestClient[object, object]) -> asyncpg.Pool:
+    return client.app[POOL]  # type: ignore[index]
+
+
+async def token_for(pool: asyncpg.Pool, login: str, role: Role) -> dict[str, str]:
+    """Authorization headers for a new staff member with `role`."""
+    _, token = await staff.add(pool, login=login, name=login.title(), role=role)
+    return {"Authorization": f"Bearer {token}"}

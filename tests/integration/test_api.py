@@ -6,7 +6,7 @@ import asyncpg
 from aiohttp.test_utils import TestClient
 
 from contactd.staff import Role
-from tests.integration.conftest import token_for
+from tests.conftest import token_for
 
 Client = TestClient[object, object]
 

@@ -10,7 +10,7 @@ import asyncpg
 from aiohttp.test_utils import TestClient
 
 from contactd.staff import Role
-from tests.integration.conftest import token_for
+from tests.conftest import token_for
 
 Client = TestClient[object, object]
 PROFILE = {"skills": {"family": 4, "general": 2}, "languages": ["da", "en"]}

@@ -17,7 +17,7 @@ from contactd.staff import Role
 from routing.agents import AgentState
 from routing.contact import Action, Channel, Language, NewContact
 from routing.engine import Offer, Reason
-from tests.integration.conftest import token_for
+from tests.conftest import token_for
 
 CAPACITY = {Channel.CALL: 1, Channel.CALLBACK: 1, Channel.EMAIL: 3, Channel.TICKET: 1}
 

@@ -1,0 +1,199 @@
+// The agent desk: sign in with a token, set your state, take offers live, finish them.
+// Live updates come from /api/desk/events (server-sent events read through fetch, since
+// EventSource cannot send the Authorization header).
+"use strict";
+
+const TEXTS = {
+  da: {
+    title: "Skrivebord", language: "Sprog", signin: "Log ind", token: "Din adgangsnøgle",
+    signinButton: "Log ind", state: "Status", setState: "Skift status", available: "Klar",
+    away: "Væk", offline: "Offline", wrap_up: "Efterbehandling", contacts: "Henvendelser",
+    empty: "Ingen henvendelser lige nu.", queue: "Kø", accept: "Tag imod", decline: "Afvis",
+    outcome: "Resultat", correctCaseType: "Rigtig sagstype", finish: "Afslut",
+    transferTo: "Overfør til", transfer: "Overfør", unchanged: "(uændret)",
+    expiresIn: "udløber om {s} s", badToken: "Adgangsnøglen virker ikke.",
+    call: "Opkald", callback: "Tilbageringning", email: "E-mail", ticket: "Kønummer",
+  },
+  en: {
+    title: "Desk", language: "Language", signin: "Sign in", token: "Your access token",
+    signinButton: "Sign in", state: "State", setState: "Change state", available: "Available",
+    away: "Away", offline: "Offline", wrap_up: "Wrap-up", contacts: "Contacts",
+    empty: "No contacts right now.", queue: "Queue", accept: "Accept", decline: "Decline",
+    outcome: "Outcome", correctCaseType: "Correct case type", finish: "Finish",
+    transferTo: "Transfer to", transfer: "Transfer", unchanged: "(unchanged)",
+    expiresIn: "expires in {s} s", badToken: "The token does not work.",
+    call: "Call", callback: "Callback", email: "E-mail", ticket: "Ticket",
+  },
+};
+
+let lang = localStorage.getItem("contactd.lang") || (navigator.language.startsWith("da") ? "da" : "en");
+let token = sessionStorage.getItem("contactd.token") || "";
+let reference = { case_types: [], queues: [] };
+let desk = null;
+let stream = null;
+
+const $ = (id) => document.getElementById(id);
+const t = (key) => TEXTS[lang][key] ?? key;
+
+function translate() {
+  document.documentElement.lang = lang;
+  $("lang").value = lang;
+  for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
+  if (desk) render();
+}
+
+async function api(method, path, body) {
+  const response = await fetch(path, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, ...(body ? { "Content-Type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const data = await response.json();
+  if (!response.ok) throw Object.assign(new Error(data.error?.message || response.statusText), { status: response.status });
+  return data;
+}
+
+function caseTypeName(code) {
+  const found = reference.case_types.find((c) => c.code === code);
+  return found ? found[lang] : code;
+}
+
+function queueName(code) {
+  const found = reference.queues.find((q) => q.code === code);
+  return found ? found[lang] : code;
+}
+
+function render() {
+  $("who").textContent = desk.name;
+  $("state").textContent = t(desk.state);
+  for (const b of document.querySelectorAll("[data-state]")) b.setAttribute("aria-pressed", String(b.dataset.state === desk.state));
+  const list = $("contacts");
+  $("empty").hidden = desk.contacts.length > 0;
+  // Keep the items that did not change, so a live update never wipes what the agent is
+  // typing or moves their focus; replace only what changed.
+  const kept = new Map([...list.children].map((item) => [item.dataset.key, item]));
+  const items = desk.contacts.map((c) => {
+    const key = `${c.reference}:${c.state}:${lang}`;
+    const item = kept.get(key) || contactItem(c);
+    item.dataset.key = key;
+    kept.delete(key);
+    return item;
+  });
+  const fresh = items.filter((item) => item.parentElement !== list);
+  const same = items.length === list.children.length && items.every((item, i) => list.children[i] === item);
+  if (!same) list.replaceChildren(...items);  // (re-inserting a focused item would blur it)
+  const offer = fresh.map((item) => item.querySelector(".accept")).find((b) => b && !b.closest(".offered").hidden);
+  if (offer) offer.focus();  // a new offer: Enter accepts it
+}
+
+function contactItem(c) {
+  const item = $("contactTemplate").content.firstElementChild.cloneNode(true);
+  item.dataset.reference = c.reference;
+  item.dataset.state = c.state;
+  for (const el of item.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
+  item.querySelector(".reference").textContent = c.reference;
+  item.querySelector(".channel").textContent = t(c.channel);
+  item.querySelector(".caseType").textContent = caseTypeName(c.case_type);
+  item.querySelector(".queue").textContent = queueName(c.queue);
+  item.querySelector(".address").textContent = c.client_address || "";
+  item.querySelector(".subject").textContent = c.subject || "";
+  item.querySelector(".text").textContent = c.text || "";
+  if (c.state === "offered" && c.offer_expires_at) {
+    item.querySelector(".expires").dataset.at = c.offer_expires_at;
+    tick(item);
+  }
+  item.querySelector(".offered").hidden = c.state !== "offered";
+  const form = item.querySelector(".active");
+  form.hidden = c.state !== "active";
+  const correct = form.querySelector(".correctCaseType");
+  correct.append(new Option(t("unchanged"), ""));
+  for (const ct of reference.case_types) correct.append(new Option(ct[lang], ct.code));
+  const transferTo = form.querySelector(".transferQueue");
+  for (const q of reference.queues) if (q.code !== c.queue) transferTo.append(new Option(q[lang], q.code));
+
+  const act = (action, body) => api("POST", `/api/desk/contacts/${c.reference}/${action}`, body).then(refresh, showError);
+  item.querySelector(".accept").addEventListener("click", () => act("accept"));
+  item.querySelector(".decline").addEventListener("click", () => act("decline"));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    act("finish", { outcome: form.querySelector(".outcome").value, case_type: correct.value || null });
+  });
+  item.querySelector(".transfer").addEventListener("click", () => act("transfer", { queue: transferTo.value }));
+  return item;
+}
+
+function tick(root = document) {
+  // The countdown of each open offer, once a second.
+  for (const el of root.querySelectorAll(".expires[data-at]")) {
+    const seconds = Math.max(0, Math.round((Date.parse(el.dataset.at) - Date.now()) / 1000));
+    el.textContent = " · " + t("expiresIn").replace("{s}", seconds);
+  }
+}
+
+function showError(error) {
+  $("error").textContent = error.message;
+}
+
+async function refresh() {
+  desk = await api("GET", "/api/desk");
+  $("error").textContent = "";
+  render();
+}
+
+async function follow() {
+  // Read the event stream; reconnect after a pause if it drops.
+  while (token) {
+    try {
+      stream = new AbortController();
+      const response = await fetch("/api/desk/events", { headers: { Authorization: `Bearer ${token}` }, signal: stream.signal });
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        let end;
+        while ((end = buffer.indexOf("\n\n")) >= 0) {
+          const message = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = message.split("\n").find((line) => line.startsWith("data: "));
+          if (data) { desk = JSON.parse(data.slice(6)); render(); }
+        }
+      }
+    } catch (error) {
+      if (error.name === "AbortError") return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+}
+
+async function signIn(event) {
+  event?.preventDefault();
+  token = $("token").value.trim() || token;
+  try {
+    reference = await api("GET", "/api/reference");
+    await refresh();
+  } catch (error) {
+    $("signinError").textContent = error.status === 401 ? t("badToken") : error.message;
+    return;
+  }
+  sessionStorage.setItem("contactd.token", token);
+  $("signin").hidden = true;
+  $("desk").hidden = false;
+  follow();
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("lang").addEventListener("change", (event) => {
+    lang = event.target.value;
+    localStorage.setItem("contactd.lang", lang);
+    translate();
+  });
+  $("signin").addEventListener("submit", signIn);
+  for (const b of document.querySelectorAll("[data-state]")) {
+    b.addEventListener("click", () => api("POST", "/api/desk/state", { state: b.dataset.state }).then((d) => { desk = d; render(); }, showError));
+  }
+  translate();
+  setInterval(tick, 1000);
+  if (token) signIn();
+});

@@ -1,0 +1,100 @@
+"""The agent desk page in a real browser (Debian's chromium, driven by playwright)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from contactd.staff import Role
+from tests.conftest import token_for
+
+CHROMIUM = "/usr/bin/chromium"
+# Chromium's own background traffic would knock on a closed network: switch it off.
+FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    if not shutil.which(CHROMIUM):
+        if os.environ.get("CI") == "true":
+            pytest.fail("Debian's chromium is missing; scripts/bootstrap --dev installs it")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def _sign_in(page: Page, url: str, token: str) -> None:
+    await page.goto(url)
+    await page.get_by_label("Din adgangsnøgle").fill(token)
+    await page.keyboard.press("Enter")
+
+
+@pytest.mark.timeout(90)
+async def test_a_caseworker_takes_an_offer_that_arrives_live_using_only_the_keyboard(
+    client: TestClient[object, object], app_pool: asyncpg.Pool, browser: Browser
+) -> None:
+    supervisor = await token_for(app_pool, "sofie", Role.SUPERVISOR)
+    karin = await token_for(app_pool, "karin", Role.AGENT)
+    front = await token_for(app_pool, "frida", Role.FRONTDESK)
+    profile = {"skills": {"family": 4}, "languages": ["da"]}
+    assert (await client.put("/api/agents/karin", json=profile, headers=supervisor)).status == 200
+
+    page = await browser.new_page(locale="da-DK")
+    await _sign_in(page, str(client.make_url("/desk")), karin["Authorization"].split()[1])
+    await expect(page.get_by_text("Ingen henvendelser lige nu.")).to_be_visible()
+    await page.get_by_role("button", name="Klar").click()
+    await expect(page.locator("#state")).to_have_text("Klar")
+
+    created = await client.post(
+        "/api/contacts",
+        json={"channel": "email", "case_type": "family", "subject": "Opholdstilladelse"},
+        headers=front,
+    )
+    reference = (await created.json())["reference"]
+    offer = page.locator(f'.contact[data-reference="{reference}"]')
+    await expect(offer).to_have_attribute("data-state", "offered", timeout=10_000)
+    await expect(offer.locator(".caseType")).to_have_text("Familiesammenføring")
+    await expect(offer.get_by_role("button", name="Tag imod")).to_be_focused()
+
+    await page.keyboard.press("Enter")  # accept the focused offer
+    await expect(offer).to_have_attribute("data-state", "active")
+    await offer.get_by_label("Resultat").fill("besvaret")
+    await page.keyboard.press("Enter")  # submits the finish form
+    await expect(page.locator(".contact")).to_have_count(0)
+    await expect(page.locator("#state")).to_have_text("Efterbehandling")
+
+    done = await (await client.get(f"/api/contacts/{reference}", headers=front)).json()
+    assert (done["state"], done["outcome"]) == ("done", "besvaret")
+
+    await page.locator("#lang").select_option("en")
+    await expect(page.locator("#state")).to_have_text("Wrap-up")
+    await expect(page.get_by_role("button", name="Available")).to_be_visible()
+    await page.close()
+
+
+async def test_a_wrong_token_is_told_on_the_page(
+    client: TestClient[object, object], browser: Browser
+) -> None:
+    page = await browser.new_page(locale="da-DK")
+    await _sign_in(page, str(client.make_url("/desk")), "cdt_not-a-real-token")
+    await expect(page.get_by_role("alert").first).to_have_text("Adgangsnøglen virker ikke.")
+    await page.close()
