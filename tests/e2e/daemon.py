@@ -50,9 +50,14 @@ class Daemon:
         return self.request(path, body=json.dumps(body).encode(), token=token)
 
     def request(
-        self, path: str, *, body: bytes | None = None, token: str | None = None
+        self,
+        path: str,
+        *,
+        body: bytes | None = None,
+        token: str | None = None,
+        method: str | None = None,
     ) -> tuple[int, Any]:
-        request = urllib.request.Request(self.url + path, data=body)  # noqa: S310 - its URL
+        request = urllib.request.Request(self.url + path, data=body, method=method)  # noqa: S310
         if body is not None:
             request.add_header("Content-Type", "application/json")
         if token:

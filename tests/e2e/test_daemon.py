@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import signal
 import socket
@@ -9,6 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from contactd import embedded
@@ -313,3 +316,74 @@ def test_a_daemon_stops_the_postgres_a_killed_daemon_left_running(
     assert successor.get("/ready")[0] == 200
     assert successor.interrupt() == 0
     assert not _postmaster_running(data)
+
+
+@pytest.mark.timeout(120)
+def test_offers_stay_single_and_within_capacity_when_the_leader_dies_mid_load(
+    db_url: str, tmp_path: Path, daemons: list[Daemon]
+) -> None:
+    env = {"CONTACTD_DATABASE_URL": db_url, "CONTACTD_ROUTING__POLL_SECONDS": "0.2"}
+    a = Daemon(["run", "--port", "0"], tmp_path / "a.log", env)
+    b = Daemon(["run", "--port", "0"], tmp_path / "b.log", env)
+    daemons.extend([a, b])
+    a.wait_ready()
+    b.wait_ready()
+    tokens = {}
+    for login, role in [
+        ("sofie", "supervisor"),
+        ("frida", "frontdesk"),
+        *[(f"a{i}", "agent") for i in range(4)],
+    ]:
+        added = contactd("staff", "add", login, "--name", login, "--role", role, env=env)
+        tokens[login] = added.stdout.split()[-1]
+    capacity = {"call": 1, "callback": 1, "email": 40, "ticket": 1}
+    for i in range(4):
+        profile = {"skills": {"visa": 3}, "languages": ["da"], "capacity": capacity}
+        assert (
+            a.request(
+                f"/api/agents/a{i}",
+                body=json.dumps(profile).encode(),
+                token=tokens["sofie"],
+                method="PUT",
+            )[0]
+            == 200
+        )
+        assert a.post("/api/desk/state", {"state": "available"}, tokens[f"a{i}"])[0] == 200
+
+    def leader_and_follower() -> tuple[Daemon, Daemon]:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            for d, other in ((a, b), (b, a)):
+                if d.process.poll() is None and d.get("/health")[1]["leader"]:
+                    return d, other
+            time.sleep(0.05)
+        raise AssertionError("no leader")
+
+    leader, follower = leader_and_follower()
+    new = {"channel": "email", "case_type": "visa"}
+    for i in range(120):
+        if i == 40:
+            leader.process.send_signal(signal.SIGKILL)  # in the middle of routing the load
+        assert follower.post("/api/contacts", new, tokens["frida"])[0] == 201
+
+    async def check() -> None:
+        conn = await asyncpg.connect(db_url)
+        try:
+            deadline = time.monotonic() + 15
+            while await conn.fetchval("SELECT count(*) FROM contacts WHERE state = 'queued'"):
+                assert time.monotonic() < deadline, "contacts left unrouted after the failover"
+                await asyncio.sleep(0.1)
+            twice = await conn.fetchval(
+                "SELECT count(*) FROM (SELECT contact_id FROM contact_events WHERE action = 'offer'"
+                " GROUP BY contact_id HAVING count(*) > 1) t"
+            )
+            held = await conn.fetch(
+                "SELECT agent_id, count(*) AS n FROM contacts WHERE state = 'offered' GROUP BY 1"
+            )
+        finally:
+            await conn.close()
+        assert twice == 0
+        assert sum(r["n"] for r in held) == 120
+        assert max(r["n"] for r in held) <= 40
+
+    asyncio.run(check())
