@@ -50,7 +50,8 @@ async def route_once(
         for r in rows
         if r["queue"] in rules  # a queue removed from the configuration waits for staff
     ]
-    decided = route(waiting, free, rules, now or datetime.now(UTC))
+    # The query returns them most urgent first, so the engine need not sort them again.
+    decided = route(waiting, free, rules, now or datetime.now(UTC), presorted=True)
     return await make_offers(pool, decided, expiry_seconds)
 
 

@@ -86,9 +86,21 @@ class Reason(NamedTuple):
 
 
 class Offer(NamedTuple):
+    """An offer to make, flat (one object per offer in the hot path); `reason` gives the
+    why as a record of its own."""
+
     contact_id: int
     agent_id: int
-    reason: Reason
+    rule: str
+    step: int
+    required_level: int
+    skill: int
+    waited_seconds: float
+    via_queue: str
+
+    @property
+    def reason(self) -> Reason:
+        return Reason(*self[2:])
 
 
 class _Index:
@@ -104,12 +116,13 @@ class _Index:
         self.agents = agents
         self.positions: dict[Channel, int] = {}
 
-    def head(self, channel: Channel, free: Mapping[tuple[int, Channel], int]) -> AgentView | None:
+    def head(self, channel: Channel, room: Mapping[int, int]) -> AgentView | None:
+        """The first agent with room on `channel` (`room`: that channel's room per agent)."""
         agents = self.agents
         position = self.positions.get(channel, 0)
         while position < len(agents):
             agent = agents[position]
-            if free.get((agent.id, channel), 0) > 0:
+            if room.get(agent.id, 0) > 0:
                 self.positions[channel] = position
                 return agent
             position += 1
@@ -122,36 +135,46 @@ def route(
     agents: Sequence[AgentView],
     queues: Mapping[str, QueueRules],
     now: datetime,
+    *,
+    presorted: bool = False,
 ) -> list[Offer]:
-    free: dict[tuple[int, Channel], int] = {}
-    by_skill: dict[tuple[Language, str], list[AgentView]] = defaultdict(list)
-    by_queue: dict[tuple[Language, str], list[AgentView]] = defaultdict(list)
+    """The offers to make now. `presorted` says the contacts come most urgent first already
+    (the router's query orders them so), which saves the sort."""
+    # Plain nested dicts keyed by values, not tuples: a pass looks them up tens of thousands
+    # of times, and every tuple built is garbage for the collector.
+    free: dict[Channel, dict[int, int]] = defaultdict(dict)
+    by_skill: dict[Language, dict[str, list[AgentView]]] = defaultdict(lambda: defaultdict(list))
+    by_queue: dict[Language, dict[str, list[AgentView]]] = defaultdict(lambda: defaultdict(list))
     queues_of_case_type: dict[str, list[str]] = defaultdict(list)
     for queue in queues.values():
         for case_type in queue.case_types:
             queues_of_case_type[case_type].append(queue.code)
     for view in agents:
-        room = False
+        has_room = False
         for channel, n in view.free.items():
             if n > 0:
-                free[(view.id, channel)] = n
-                room = True
-        if not room:
+                free[channel][view.id] = n
+                has_room = True
+        if not has_room:
             continue
         member_of = {q for ct in view.skills for q in queues_of_case_type.get(ct, ())}
         for language in view.languages:
             for case_type in view.skills:
-                by_skill[(language, case_type)].append(view)
+                by_skill[language][case_type].append(view)
             for queue_code in member_of:
-                by_queue[(language, queue_code)].append(view)
-    skill_index = {key: _Index(_by_skill(group, key[1])) for key, group in by_skill.items()}
-    queue_index = {
-        key: _Index(sorted(group, key=lambda a: (a.idle_since, a.id)))
-        for key, group in by_queue.items()
+                by_queue[language][queue_code].append(view)
+    skill_index = {
+        language: {ct: _Index(_by_skill(group, ct)) for ct, group in groups.items()}
+        for language, groups in by_skill.items()
     }
-    left: dict[Channel, int] = defaultdict(int)
-    for (_, channel), n in free.items():
-        left[channel] += n
+    queue_index = {
+        language: {
+            code: _Index(sorted(group, key=lambda a: (a.idle_since, a.id)))
+            for code, group in groups.items()
+        }
+        for language, groups in by_queue.items()
+    }
+    left = {channel: sum(room.values()) for channel, room in free.items()}
 
     # Per queue, the moments a contact must have entered it by to be at each bullseye step
     # (from the last step back) and to overflow: comparing datetimes is cheaper than
@@ -170,10 +193,12 @@ def route(
         for code, q in queues.items()
     }
     offers = []
-    for contact in sorted(contacts, key=_urgency):
+    no_index: dict[str, _Index] = {}
+    for contact in contacts if presorted else sorted(contacts, key=_urgency):
         channel = contact.channel
-        if left[channel] <= 0:
+        if left.get(channel, 0) <= 0:
             continue
+        room = free[channel]
         since = contact.waiting_since
         steps, overflow_since, overflow_to = plan[contact.queue]
         step, required = 0, steps[-1][1]
@@ -181,27 +206,31 @@ def route(
             if since <= moment:
                 step, required = i, level
                 break
-        index = skill_index.get((contact.language, contact.case_type))
-        agent = index.head(channel, free) if index is not None else None
+        index = skill_index.get(contact.language, no_index).get(contact.case_type)
+        agent = index.head(channel, room) if index is not None else None
         rule, via = "skill", contact.queue
         if agent is None or agent.skills[contact.case_type] < required:
             if overflow_since is None or since > overflow_since:
                 continue
-            agent, via = _longest_idle_of(overflow_to, contact, queue_index, free)
+            overflow_index = queue_index.get(contact.language, no_index)
+            agent, via = _longest_idle_of(overflow_to, channel, overflow_index, room)
             rule = "overflow"
             if agent is None:
                 continue
-        free[(agent.id, channel)] -= 1
+        room[agent.id] -= 1
         left[channel] -= 1
-        reason = Reason(  # positional: a hot path
-            rule,
-            step,
-            required,
-            agent.skills.get(contact.case_type, 0),
-            (now - since).total_seconds(),
-            via,
+        offers.append(
+            Offer(  # positional: a hot path
+                contact.id,
+                agent.id,
+                rule,
+                step,
+                required,
+                agent.skills.get(contact.case_type, 0),
+                (now - since).total_seconds(),
+                via,
+            )
         )
-        offers.append(Offer(contact.id, agent.id, reason))
     return offers
 
 
@@ -216,15 +245,15 @@ def _urgency(contact: WaitingContact) -> tuple[int, datetime, datetime, int]:
 
 def _longest_idle_of(
     overflow_to: Sequence[str],
-    contact: WaitingContact,
-    queue_index: Mapping[tuple[Language, str], _Index],
-    free: Mapping[tuple[int, Channel], int],
+    channel: Channel,
+    index: Mapping[str, _Index],
+    room: Mapping[int, int],
 ) -> tuple[AgentView | None, str]:
     best: AgentView | None = None
     via = ""
     for code in overflow_to:
-        index = queue_index.get((contact.language, code))
-        candidate = index.head(contact.channel, free) if index else None
+        queue = index.get(code)
+        candidate = queue.head(channel, room) if queue else None
         if candidate is not None and (
             best is None or (candidate.idle_since, candidate.id) < (best.idle_since, best.id)
         ):

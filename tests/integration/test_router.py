@@ -172,7 +172,7 @@ async def test_routers_with_different_views_never_fill_an_agent_beyond_capacity(
     made = await asyncio.gather(
         *(
             router.make_offers(
-                pool, [Offer(cid, agent_id, reason)], config.routing.offer_expiry_seconds
+                pool, [Offer(cid, agent_id, *reason)], config.routing.offer_expiry_seconds
             )
             for cid in ids
         )
@@ -204,7 +204,7 @@ async def test_a_router_waits_for_another_routers_open_batch_on_the_same_agent(
         )
         assert len(offered) == 1
         other = asyncio.create_task(
-            router.make_offers(pool, [Offer(second, agent_id, reason)], expiry)
+            router.make_offers(pool, [Offer(second, agent_id, *reason)], expiry)
         )
         await asyncio.sleep(0.3)
         assert not other.done(), "router B must wait for A's lock on the agent"

@@ -264,3 +264,12 @@ def test_after_its_overflow_time_a_contact_may_go_to_an_overflow_queues_agent() 
     assert [(o.agent_id, o.reason.rule, o.reason.via_queue) for o in offers] == [
         (9, "overflow", "general")
     ]
+
+
+@settings(max_examples=100)
+@given(contacts_strategy, agents_strategy)
+def test_contacts_given_in_urgency_order_need_no_sort(contacts, agents) -> None:  # type: ignore[no-untyped-def]
+    ordered = sorted(contacts, key=_urgency)
+    assert route(ordered, agents, QUEUES, NOW, presorted=True) == route(
+        contacts, agents, QUEUES, NOW
+    )
