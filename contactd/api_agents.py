@@ -84,8 +84,11 @@ async def put_agent(request: web.Request) -> web.Response:
 @routes.get("/api/queues")
 @auth.require(Role.SUPERVISOR)
 async def queue_overview(request: web.Request) -> web.Response:
-    rows = await request.app[POOL].fetch(queries.get("queue_overview"))
-    by_queue: dict[str, list[dict[str, Any]]] = {q.code: [] for q in request.app[SETTINGS].queues}
+    pool = request.app[POOL]
+    rows = await pool.fetch(queries.get("queue_overview"))
+    people = await pool.fetch(queries.get("all_agents"))
+    queues = request.app[SETTINGS].queues
+    by_queue: dict[str, list[dict[str, Any]]] = {q.code: [] for q in queues}
     for r in rows:
         by_queue.setdefault(r["queue"], []).append(
             {
@@ -96,4 +99,20 @@ async def queue_overview(request: web.Request) -> web.Response:
                 "oldest_wait_seconds": float(r["oldest_wait_seconds"] or 0),
             }
         )
-    return web.json_response({"queues": [{"queue": q, "channels": c} for q, c in by_queue.items()]})
+
+    def staffed_by(case_types: frozenset[str]) -> list[dict[str, Any]]:
+        """The agents with a skill in one of the queue's case types, and their state."""
+        return [
+            {"login": p["login"], "state": p["state"]}
+            for p in people
+            if case_types & p["skills"].keys()
+        ]
+
+    return web.json_response(
+        {
+            "queues": [
+                {"queue": q.code, "channels": by_queue[q.code], "agents": staffed_by(q.case_types)}
+                for q in queues
+            ]
+        }
+    )

@@ -154,8 +154,10 @@ async def transfer(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     pool = request.app[POOL]
     text = request.match_info["reference"]
+    reason: dict[str, object] = {"to_queue": body.queue}
     with contextlib.suppress(ValueError, store.ContactNotFound):
         contact = await store.get_by_reference(pool, normalise_reference(text))
+        reason["from_queue"] = contact.queue
         try:
             choose_queue(
                 settings.queues,
@@ -165,7 +167,7 @@ async def transfer(request: web.Request) -> web.Response:
             )
         except NoQueue as exc:
             raise ApiError(422, "not_accepted", str(exc)) from None
-    return await _act(request, Action.REQUEUE, queue=body.queue)
+    return await _act(request, Action.REQUEUE, queue=body.queue, reason=reason)
 
 
 @routes.get("/api/desk/events")

@@ -172,3 +172,33 @@ async def test_supervisors_see_what_waits_per_queue(client: Client, app_pool: as
     visa = next(q for q in overview["queues"] if q["queue"] == "visa")
     assert [(c["channel"], c["waiting"]) for c in visa["channels"]] == [("email", 2)]
     assert len(overview["queues"]) == 7
+    family = next(q for q in overview["queues"] if q["queue"] == "family")
+    assert family["agents"] == [
+        {"login": "jens", "state": "offline"},
+        {"login": "karin", "state": "offline"},
+    ]
+    assert visa["agents"] == []
+
+
+async def test_a_transfer_sends_the_contact_to_another_queue_with_its_history(
+    client: Client, app_pool: asyncpg.Pool
+) -> None:
+    _, karin, _, front = await _team(client, app_pool)
+    await client.post("/api/desk/state", json={"state": "available"}, headers=karin)
+    ref = (
+        await (
+            await client.post(
+                "/api/contacts", json={"channel": "email", "case_type": "family"}, headers=front
+            )
+        ).json()
+    )["reference"]
+    await _desk_when(client, karin, lambda d: d["contacts"])
+    await client.post(f"/api/desk/contacts/{ref}/accept", headers=karin)
+    moved = await client.post(
+        f"/api/desk/contacts/{ref}/transfer", json={"queue": "general"}, headers=karin
+    )
+    body = await moved.json()
+    assert (moved.status, body["queue"]) == (200, "general")
+    history = (await (await client.get(f"/api/contacts/{ref}", headers=front)).json())["history"]
+    assert [e["action"] for e in history][:4] == ["created", "offer", "accept", "requeue"]
+    assert history[3]["reason"] == {"to_queue": "general", "from_queue": "family"}
