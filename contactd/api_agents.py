@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import pydantic
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from contactd import agents, auth, queries, staff
 from contactd.appkeys import POOL, SETTINGS
-from contactd.http_errors import ApiError, Text, invalid_body, read_json
+from contactd.http_errors import ApiError, Text, read_body
 from contactd.staff import Role
 from routing.contact import Channel, Language
 
@@ -56,10 +55,7 @@ async def list_agents(request: web.Request) -> web.Response:
 @routes.put("/api/agents/{login}")
 @auth.require(Role.SUPERVISOR)
 async def put_agent(request: web.Request) -> web.Response:
-    try:
-        body = ProfileBody.model_validate(await read_json(request))
-    except pydantic.ValidationError as exc:
-        raise invalid_body(exc) from None
+    body = await read_body(request, ProfileBody)
     pool = request.app[POOL]
     login = request.match_info["login"]
     person = await staff.by_login(pool, login)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import pydantic
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from contactd import auth, store
 from contactd.appkeys import INTAKE, POOL
-from contactd.http_errors import ApiError, Text, invalid_body, read_json
+from contactd.http_errors import ApiError, Text, read_body
 from contactd.intake import IntakeError
 from contactd.staff import Role
 from routing.contact import (
@@ -45,11 +44,7 @@ class NewContactBody(BaseModel):
 @routes.post("/api/contacts")
 @auth.require(Role.AGENT, Role.FRONTDESK, Role.SUPERVISOR)
 async def create_contact(request: web.Request) -> web.Response:
-    raw = await read_json(request)
-    try:
-        body = NewContactBody.model_validate(raw)
-    except pydantic.ValidationError as exc:
-        raise invalid_body(exc) from None
+    body = await read_body(request, NewContactBody)
     person = auth.current(request)
     new = NewContact(
         **body.model_dump(),

@@ -8,23 +8,21 @@ from __future__ import annotations
 
 import contextlib
 import json
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
-import pydantic
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from contactd import agents, auth, queries, store
 from contactd.api_contacts import contact_json
 from contactd.appkeys import LISTENER, POOL, SETTINGS
-from contactd.http_errors import ApiError, Text, invalid_body, read_json
+from contactd.http_errors import ApiError, Text, read_body
 from contactd.listener import AGENTS_CHANNEL, CONTACTS_CHANNEL, DESK_CHANNEL
 from contactd.staff import Role
 from routing.agents import AgentState
 from routing.contact import Action, IllegalTransition, normalise_reference
 from routing.queues import NoQueue, choose_queue
 
-M = TypeVar("M", bound=BaseModel)
 routes = web.RouteTableDef()
 DESK_ROLES = (Role.AGENT, Role.FRONTDESK, Role.SUPERVISOR)
 KEEPALIVE_SECONDS = 15
@@ -48,13 +46,6 @@ class FinishBody(BaseModel):
 class TransferBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     queue: Annotated[Text, Field(max_length=40)]
-
-
-async def _body(request: web.Request, model: type[M]) -> M:
-    try:
-        return model.model_validate(await read_json(request))
-    except pydantic.ValidationError as exc:
-        raise invalid_body(exc) from None
 
 
 async def desk_json(request: web.Request) -> dict[str, Any]:
@@ -91,7 +82,7 @@ async def get_desk(request: web.Request) -> web.Response:
 @routes.post("/api/desk/state")
 @auth.require(*DESK_ROLES)
 async def set_state(request: web.Request) -> web.Response:
-    body = await _body(request, StateBody)
+    body = await read_body(request, StateBody)
     if body.state is AgentState.WRAP_UP:
         raise ApiError(422, "not_accepted", "wrap-up starts by itself when you finish a contact")
     try:
@@ -136,7 +127,7 @@ async def decline(request: web.Request) -> web.Response:
 @routes.post("/api/desk/contacts/{reference}/finish")
 @auth.require(*DESK_ROLES)
 async def finish(request: web.Request) -> web.Response:
-    body = await _body(request, FinishBody)
+    body = await read_body(request, FinishBody)
     settings = request.app[SETTINGS]
     if body.case_type is not None and body.case_type not in settings.case_types:
         known = ", ".join(settings.case_types)
@@ -150,7 +141,7 @@ async def finish(request: web.Request) -> web.Response:
 @routes.post("/api/desk/contacts/{reference}/transfer")
 @auth.require(*DESK_ROLES)
 async def transfer(request: web.Request) -> web.Response:
-    body = await _body(request, TransferBody)
+    body = await read_body(request, TransferBody)
     settings = request.app[SETTINGS]
     pool = request.app[POOL]
     text = request.match_info["reference"]

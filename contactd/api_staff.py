@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import pydantic
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from contactd import auth, staff
 from contactd.appkeys import POOL
-from contactd.http_errors import ApiError, Text, invalid_body, read_json
+from contactd.http_errors import ApiError, Text, read_body
 from contactd.staff import Role, Staff
 
 routes = web.RouteTableDef()
@@ -40,10 +39,7 @@ async def list_staff(request: web.Request) -> web.Response:
 @routes.post("/api/staff")
 @auth.require(Role.ADMIN)
 async def add_staff(request: web.Request) -> web.Response:
-    try:
-        body = NewStaffBody.model_validate(await read_json(request))
-    except pydantic.ValidationError as exc:
-        raise invalid_body(exc) from None
+    body = await read_body(request, NewStaffBody)
     try:
         person, token = await staff.add(
             request.app[POOL], login=body.login, name=body.name, role=body.role

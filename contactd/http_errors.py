@@ -11,7 +11,7 @@ import json
 import re
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import asyncpg
 import pydantic
@@ -23,6 +23,7 @@ from contactd import database
 log = structlog.get_logger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+M = TypeVar("M", bound=pydantic.BaseModel)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -82,6 +83,14 @@ async def read_json(request: web.Request) -> Any:
         return json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+
+
+async def read_body(request: web.Request, model: type[M]) -> M:
+    """The request body as JSON, validated by `model`; a 4xx ApiError otherwise."""
+    try:
+        return model.model_validate(await read_json(request))
+    except pydantic.ValidationError as exc:
+        raise invalid_body(exc) from None
 
 
 _STATUS_CODES = {
