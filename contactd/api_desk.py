@@ -133,8 +133,11 @@ async def finish(request: web.Request) -> web.Response:
         known = ", ".join(settings.case_types)
         raise ApiError(422, "not_accepted", f"unknown case type {body.case_type!r}; known: {known}")
     response = await _act(request, Action.FINISH, outcome=body.outcome, case_type=body.case_type)
-    if settings.routing.wrap_up_seconds > 0:
-        await agents.set_state(request.app[POOL], auth.current(request).id, AgentState.WRAP_UP)
+    await request.app[POOL].execute(
+        queries.get("contact_finished"),
+        auth.current(request).id,
+        settings.routing.wrap_up_seconds > 0,
+    )
     return response
 
 
@@ -165,6 +168,7 @@ async def transfer(request: web.Request) -> web.Response:
 @auth.require(*DESK_ROLES)
 async def events(request: web.Request) -> web.StreamResponse:
     """The desk as server-sent events: sent at once, then whenever it changes."""
+    first = json.dumps(await desk_json(request))  # a 404 without a profile, before streaming
     listener = request.app[LISTENER]
     wakeup = listener.subscribe(CONTACTS_CHANNEL, AGENTS_CHANNEL, DESK_CHANNEL)
     response = web.StreamResponse(
@@ -174,7 +178,9 @@ async def events(request: web.Request) -> web.StreamResponse:
     last = ""
     try:
         while True:
-            snapshot = json.dumps(await desk_json(request))
+            if last and not await auth.still_signed_in(request):
+                return response  # disabled, or a new token issued: the stream ends
+            snapshot = first if not last else json.dumps(await desk_json(request))
             if snapshot != last:
                 await response.write(f"event: desk\ndata: {snapshot}\n\n".encode())
                 last = snapshot

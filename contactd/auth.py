@@ -38,6 +38,15 @@ def require(*roles: Role) -> Callable[[StaffHandler], StaffHandler]:
     return decorate
 
 
+async def still_signed_in(request: web.Request) -> bool:
+    """Whether the request's token still belongs to an active person (for long streams)."""
+    try:
+        await _authenticate(request)
+    except ApiError:
+        return False
+    return True
+
+
 def current(request: web.Request) -> Staff:
     """The signed-in person of a request that passed `require`."""
     return request[_STAFF_KEY]

@@ -19,24 +19,33 @@ async def expire_offers(pool: asyncpg.Pool, *, max_missed: int, batch: int = 500
     due = await pool.fetch(queries.get("due_offers"), batch)
     expired = 0
     for offer in due:
-        async with pool.acquire() as conn, conn.transaction():
-            # The agent first, as the router does, so the two never deadlock.
-            await conn.execute(queries.get("lock_agents"), [offer["agent_id"]])
-            try:
-                await store.transition(
-                    conn,
-                    offer["contact_id"],
-                    Action.EXPIRE,
-                    actor="router",
-                    reason={"agent_id": offer["agent_id"]},
-                )
-            except IllegalTransition:
-                continue  # accepted or declined meanwhile
-            row = await conn.fetchrow(queries.get("offer_missed"), offer["agent_id"], max_missed)
+        if await expire_offer(pool, offer, max_missed=max_missed):
             expired += 1
-            if row is not None and row["state"] == "away":
-                log.info("agent.set_away", agent_id=offer["agent_id"], missed=max_missed)
     return expired
+
+
+async def expire_offer(pool: asyncpg.Pool, offer: asyncpg.Record, *, max_missed: int) -> bool:
+    """Expire this offer if it is still open and due; False if it was decided meanwhile."""
+    async with pool.acquire() as conn, conn.transaction():
+        # The agent first, as the router does, so the two never deadlock.
+        await conn.execute(queries.get("lock_agents"), [offer["agent_id"]])
+        if await conn.fetchval(queries.get("lock_due_offer"), offer["id"]) is None:
+            return False  # accepted or declined meanwhile, maybe offered anew: not this one
+        try:
+            await store.transition(
+                conn,
+                offer["contact_id"],
+                Action.EXPIRE,
+                actor="router",
+                reason={"agent_id": offer["agent_id"]},
+                holder=offer["agent_id"],
+            )
+        except (IllegalTransition, store.NotHolder):
+            return False
+        row = await conn.fetchrow(queries.get("offer_missed"), offer["agent_id"], max_missed)
+    if row is not None and row["state"] == "away":
+        log.info("agent.set_away", agent_id=offer["agent_id"], missed=max_missed)
+    return True
 
 
 async def end_wrap_ups(pool: asyncpg.Pool, *, wrap_up_seconds: int) -> int:

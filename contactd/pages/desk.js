@@ -111,7 +111,9 @@ function contactItem(c) {
   const transferTo = form.querySelector(".transferQueue");
   for (const q of reference.queues) if (q.code !== c.queue) transferTo.append(new Option(q[lang], q.code));
 
-  const act = (action, body) => api("POST", `/api/desk/contacts/${c.reference}/${action}`, body).then(refresh, showError);
+  // The event stream shows the result: rendering the reply here could overwrite a newer
+  // snapshot that the stream delivered first (an offer would vanish from the screen).
+  const act = (action, body) => api("POST", `/api/desk/contacts/${c.reference}/${action}`, body).then(clearError, showError);
   item.querySelector(".accept").addEventListener("click", () => act("accept"));
   item.querySelector(".decline").addEventListener("click", () => act("decline"));
   form.addEventListener("submit", (event) => {
@@ -128,6 +130,10 @@ function tick(root = document) {
     const seconds = Math.max(0, Math.round((Date.parse(el.dataset.at) - Date.now()) / 1000));
     el.textContent = " · " + t("expiresIn").replace("{s}", seconds);
   }
+}
+
+function clearError() {
+  $("error").textContent = "";
 }
 
 function showError(error) {
@@ -191,7 +197,7 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("signin").addEventListener("submit", signIn);
   for (const b of document.querySelectorAll("[data-state]")) {
-    b.addEventListener("click", () => api("POST", "/api/desk/state", { state: b.dataset.state }).then((d) => { desk = d; render(); }, showError));
+    b.addEventListener("click", () => api("POST", "/api/desk/state", { state: b.dataset.state }).then(clearError, showError));
   }
   translate();
   setInterval(tick, 1000);

@@ -103,7 +103,7 @@ VALUES ($1, $2::jsonb, $3, $4::jsonb, $5, $6)
 ON CONFLICT (staff_id) DO UPDATE SET
     skills = EXCLUDED.skills, languages = EXCLUDED.languages, capacity = EXCLUDED.capacity,
     counter = EXCLUDED.counter, phone = EXCLUDED.phone
-RETURNING *;
+RETURNING *, pg_notify('contactd_agents', staff_id::text)::text AS notified;
 
 -- name: set_agent_state
 -- Becoming available starts the idle clock (the longest idle is offered first).
@@ -147,7 +147,7 @@ SELECT staff_id FROM agents WHERE staff_id = ANY($1::bigint[]) ORDER BY staff_id
 -- $4 expiry seconds per channel. Returns nothing when the offer was not made.
 WITH target AS (
     SELECT c.id, c.channel, (a.capacity ->> c.channel)::int AS capacity
-    FROM contacts c, agents a
+    FROM contacts c, agents a JOIN staff s ON s.id = a.staff_id AND s.disabled_at IS NULL
     WHERE c.id = $1 AND a.staff_id = $2 AND a.state = 'available'
 ), held AS (
     SELECT count(*) AS n FROM contacts
@@ -171,9 +171,14 @@ SELECT id, queue, pg_notify('contactd_desk', $2::text)::text AS notified FROM mo
 
 -- name: due_offers
 -- Open offers whose time is up, oldest first.
-SELECT contact_id, agent_id FROM offers
+SELECT id, contact_id, agent_id FROM offers
 WHERE outcome IS NULL AND expires_at <= clock_timestamp()
 ORDER BY expires_at LIMIT $1;
+
+-- name: lock_due_offer
+-- The same offer, still open and due, locked: not one accepted, declined or made anew since.
+SELECT id FROM offers
+WHERE id = $1 AND outcome IS NULL AND expires_at <= clock_timestamp() FOR UPDATE;
 
 -- name: offer_missed
 -- An agent let an offer expire: after $2 in a row they are set away, so that the contacts
@@ -188,6 +193,17 @@ RETURNING state, pg_notify('contactd_agents', staff_id::text)::text AS notified;
 
 -- name: offer_taken
 UPDATE agents SET missed_offers = 0 WHERE staff_id = $1;
+
+-- name: contact_finished
+-- After a finished contact: wrap-up if the agent is available ($2), and the idle clock
+-- restarts. An agent who chose away or offline stays so.
+UPDATE agents SET
+    state = CASE WHEN $2 AND state = 'available' THEN 'wrap_up' ELSE state END,
+    state_changed_at = CASE WHEN $2 AND state = 'available' THEN clock_timestamp()
+                            ELSE state_changed_at END,
+    idle_since = clock_timestamp()
+WHERE staff_id = $1
+RETURNING pg_notify('contactd_agents', staff_id::text)::text AS notified;
 
 -- name: end_wrap_ups
 -- Agents whose wrap-up time after a finished contact is over become available again.

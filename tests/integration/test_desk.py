@@ -202,3 +202,26 @@ async def test_a_transfer_sends_the_contact_to_another_queue_with_its_history(
     history = (await (await client.get(f"/api/contacts/{ref}", headers=front)).json())["history"]
     assert [e["action"] for e in history][:4] == ["created", "offer", "accept", "requeue"]
     assert history[3]["reason"] == {"to_queue": "general", "from_queue": "family"}
+
+
+async def test_finishing_while_away_keeps_the_agent_away_and_a_stream_needs_a_profile(
+    client: Client, app_pool: asyncpg.Pool
+) -> None:
+    _, karin, _, front = await _team(client, app_pool)
+    await client.post("/api/desk/state", json={"state": "available"}, headers=karin)
+    ref = (
+        await (
+            await client.post(
+                "/api/contacts", json={"channel": "email", "case_type": "family"}, headers=front
+            )
+        ).json()
+    )["reference"]
+    await _desk_when(client, karin, lambda d: d["contacts"])
+    await client.post(f"/api/desk/contacts/{ref}/accept", headers=karin)
+    await client.post("/api/desk/state", json={"state": "away"}, headers=karin)
+    await client.post(f"/api/desk/contacts/{ref}/finish", json={"outcome": "ok"}, headers=karin)
+    assert (await (await client.get("/api/desk", headers=karin)).json())["state"] == "away"
+
+    stream = await client.get("/api/desk/events", headers=front)  # frida has no profile
+    assert stream.status == 404
+    assert (await stream.json())["error"]["code"] == "no_agent_profile"

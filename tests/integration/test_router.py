@@ -257,3 +257,22 @@ async def test_wrap_up_ends_after_its_time(pool: asyncpg.Pool, config: Settings)
     assert await timers.end_wrap_ups(pool, wrap_up_seconds=3600) == 0
     assert await timers.end_wrap_ups(pool, wrap_up_seconds=0) == 1
     assert (await agents.get(pool, agent_id)).state is AgentState.AVAILABLE  # type: ignore[union-attr]
+
+
+async def test_expiry_read_before_a_decline_does_not_expire_the_new_offer(
+    pool: asyncpg.Pool, config: Settings
+) -> None:
+    """The timer read the due offer; then the agent declined and the router offered the
+    contact anew. The stale read must not expire the new offer or count a miss."""
+    await _agent(pool, config, "karin", {"family": 5})
+    await _contacts(pool, config, 1, case_type="family", channel=Channel.CALL)
+    [offer] = await _route(pool, config)
+    await pool.execute("UPDATE offers SET expires_at = now()")
+    [stale] = await pool.fetch(queries.get("due_offers"), 10)
+    await store.transition(pool, offer.contact_id, Action.DECLINE, actor="staff:karin")  # type: ignore[attr-defined]
+    await _route(pool, config)
+
+    assert await timers.expire_offer(pool, stale, max_missed=3) is False
+    rows = await pool.fetch("SELECT outcome FROM offers ORDER BY id")
+    assert [r["outcome"] for r in rows] == ["declined", None]
+    assert await pool.fetchval("SELECT missed_offers FROM agents") == 0
