@@ -46,6 +46,7 @@ async def route_once(
             priority=r["priority"],
             due_at=r["due_at"],
             waiting_since=r["queued_at"],
+            passed_by=frozenset(r["passed_by"]),
         )
         for r in rows
         if r["queue"] in rules  # a queue removed from the configuration waits for staff

@@ -65,6 +65,7 @@ class WaitingContact:
     priority: int
     due_at: datetime
     waiting_since: datetime  # entry into the queue; kept when an offer is declined
+    passed_by: frozenset[int] = frozenset()  # agents who declined or passed it on
 
 
 class Reason(NamedTuple):
@@ -116,17 +117,25 @@ class _Index:
         self.agents = agents
         self.positions: dict[Channel, int] = {}
 
-    def head(self, channel: Channel, room: Mapping[int, int]) -> AgentView | None:
-        """The first agent with room on `channel` (`room`: that channel's room per agent)."""
+    def head(
+        self, channel: Channel, room: Mapping[int, int], passed_by: frozenset[int]
+    ) -> AgentView | None:
+        """The first agent with room on `channel` (`room`: that channel's room per agent)
+        who has not passed this contact on before."""
         agents = self.agents
         position = self.positions.get(channel, 0)
         while position < len(agents):
             agent = agents[position]
             if room.get(agent.id, 0) > 0:
-                self.positions[channel] = position
-                return agent
+                break
             position += 1
         self.positions[channel] = position
+        if not passed_by:
+            return agents[position] if position < len(agents) else None
+        # Rare: look further for this contact only, without moving the shared position.
+        for agent in agents[position:]:
+            if agent.id not in passed_by and room.get(agent.id, 0) > 0:
+                return agent
         return None
 
 
@@ -207,13 +216,15 @@ def route(
                 step, required = i, level
                 break
         index = skill_index.get(contact.language, no_index).get(contact.case_type)
-        agent = index.head(channel, room) if index is not None else None
+        agent = index.head(channel, room, contact.passed_by) if index is not None else None
         rule, via = "skill", contact.queue
         if agent is None or agent.skills[contact.case_type] < required:
             if overflow_since is None or since > overflow_since:
                 continue
             overflow_index = queue_index.get(contact.language, no_index)
-            agent, via = _longest_idle_of(overflow_to, channel, overflow_index, room)
+            agent, via = _longest_idle_of(
+                overflow_to, channel, overflow_index, room, contact.passed_by
+            )
             rule = "overflow"
             if agent is None:
                 continue
@@ -248,12 +259,13 @@ def _longest_idle_of(
     channel: Channel,
     index: Mapping[str, _Index],
     room: Mapping[int, int],
+    passed_by: frozenset[int],
 ) -> tuple[AgentView | None, str]:
     best: AgentView | None = None
     via = ""
     for code in overflow_to:
         queue = index.get(code)
-        candidate = queue.head(channel, room) if queue else None
+        candidate = queue.head(channel, room, passed_by) if queue else None
         if candidate is not None and (
             best is None or (candidate.idle_since, candidate.id) < (best.idle_since, best.id)
         ):

@@ -52,6 +52,8 @@ WITH old AS (
                          ELSE c.closed_at END,
         attempts = c.attempts + CASE WHEN $8 THEN 1 ELSE 0 END,
         outcome = coalesce($9, c.outcome),
+        passed_by = CASE WHEN $4 IN ('decline', 'expire', 'requeue') AND c.agent_id IS NOT NULL
+                         THEN array_append(c.passed_by, c.agent_id) ELSE c.passed_by END,
         queue = coalesce($11, c.queue),
         queued_at = CASE WHEN $11 IS NULL THEN c.queued_at ELSE clock_timestamp() END,
         case_type = coalesce($12, c.case_type),
@@ -131,7 +133,7 @@ WHERE a.state = 'available';
 
 -- name: waiting_contacts
 -- Queued contacts, most urgent first (the engine sorts again; this order makes that cheap).
-SELECT id, channel, language, case_type, queue, priority, due_at, queued_at
+SELECT id, channel, language, case_type, queue, priority, due_at, queued_at, passed_by
 FROM contacts WHERE state = 'queued'
 ORDER BY priority DESC, due_at, queued_at, id
 LIMIT $1;

@@ -45,6 +45,8 @@ CREATE TABLE contacts (
     outcome          text,
     -- The moment the contact entered its current queue: its wait widens the skill it needs.
     queued_at        timestamptz NOT NULL DEFAULT now(),
+    -- The agents who declined, let expire or transferred it: not offered to them again.
+    passed_by        bigint[] NOT NULL DEFAULT '{}',
     -- A retried webhook or a re-read mail must never make a second contact.
     CONSTRAINT contacts_channel_external_id_key UNIQUE (channel, external_id)
 );

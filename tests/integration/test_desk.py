@@ -91,11 +91,13 @@ async def test_only_the_holder_may_act_and_stale_actions_are_refused(
     assert status == 403
     declined = await client.post(f"/api/desk/contacts/{ref}/decline", headers=karin)
     assert (await declined.json())["state"] == "queued"
-    # Karin is the only one available: the router offers it to her again.
-    await _desk_when(client, karin, lambda d: d["contacts"])
+    # Not back to Karin, who declined it: to Jens, once he is available.
+    await client.post("/api/desk/state", json={"state": "available"}, headers=jens)
+    await _desk_when(client, jens, lambda d: d["contacts"])
+    assert (await (await client.get("/api/desk", headers=karin)).json())["contacts"] == []
     await app_pool.execute("UPDATE agents SET state = 'away'")  # so nobody gets it again
-    await client.post(f"/api/desk/contacts/{ref}/decline", headers=karin)
-    late = await client.post(f"/api/desk/contacts/{ref}/accept", headers=karin)
+    await client.post(f"/api/desk/contacts/{ref}/decline", headers=jens)
+    late = await client.post(f"/api/desk/contacts/{ref}/accept", headers=jens)
     body = await late.json()
     assert (late.status, body["error"]["code"]) == (409, "conflict")
     assert "it is queued; accept needs offered" in body["error"]["message"]

@@ -46,7 +46,7 @@ agents_strategy = st.lists(
             free=free,
             idle_since=NOW - timedelta(seconds=idle),
         ),
-        i=st.integers(0, 10**6),
+        i=st.integers(0, 40),
         skills=st.dictionaries(st.sampled_from(CASE_TYPES), st.integers(1, 5), min_size=1),
         langs=st.sets(st.sampled_from(list(Language)), min_size=1),
         free=st.dictionaries(st.sampled_from(list(Channel)), st.integers(0, 3)),
@@ -57,7 +57,7 @@ agents_strategy = st.lists(
 )
 contacts_strategy = st.lists(
     st.builds(
-        lambda i, channel, language, case_type, priority, waited, goal: WaitingContact(
+        lambda i, channel, language, case_type, priority, waited, goal, passed: WaitingContact(
             id=i,
             channel=channel,
             language=language,
@@ -66,7 +66,9 @@ contacts_strategy = st.lists(
             priority=priority,
             due_at=NOW - timedelta(seconds=waited) + timedelta(seconds=goal),
             waiting_since=NOW - timedelta(seconds=waited),
+            passed_by=passed,
         ),
+        passed=st.frozensets(st.integers(0, 40), max_size=3),
         i=st.integers(0, 10**6),
         channel=st.sampled_from(list(Channel)),
         language=st.sampled_from(list(Language)),
@@ -94,7 +96,7 @@ def _members(agent: AgentView, queue_code: str) -> bool:
 
 
 def _eligible(c: WaitingContact, a: AgentView) -> bool:
-    if c.language not in a.languages:
+    if c.language not in a.languages or a.id in c.passed_by:
         return False
     if a.skills.get(c.case_type, 0) >= _required(c):
         return True
@@ -136,6 +138,7 @@ def test_every_offer_respects_language_skill_level_and_overflow_time(contacts, a
     for offer in offers:
         c, a, r = by_contact[offer.contact_id], by_agent[offer.agent_id], offer.reason
         assert c.language in a.languages
+        assert a.id not in c.passed_by, "never back to an agent who passed it on"
         assert r.required_level == _required(c)
         if r.rule == "skill":
             assert a.skills[c.case_type] >= r.required_level == _required(c)
@@ -187,6 +190,7 @@ def test_a_lone_contact_goes_to_the_highest_skill_then_the_longest_idle(contacts
         for a in agents
         if a.free.get(c.channel, 0) > 0
         and c.language in a.languages
+        and a.id not in c.passed_by
         and a.skills.get(c.case_type, 0) >= _required(c)
     ]
     if skilled:
