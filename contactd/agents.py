@@ -97,19 +97,22 @@ async def get(db: Db, staff_id: int) -> Agent | None:
 
 
 async def available_views(db: Db) -> list[AgentView]:
-    """Available agents as the routing engine sees them: room left per channel."""
-    rows = await db.fetch(queries.get("available_agents"))
-    return [
-        AgentView(
-            id=r["staff_id"],
-            skills=r["skills"],
-            languages=frozenset(Language(x) for x in r["languages"]),
-            free={
-                Channel(c): n - r["held"].get(c, 0)
-                for c, n in r["capacity"].items()
-                if n - r["held"].get(c, 0) > 0
-            },
-            idle_since=r["idle_since"],
-        )
-        for r in rows
-    ]
+    """Available agents with room on some channel, as the routing engine sees them."""
+    views = []
+    for r in await db.fetch(queries.get("available_agents")):
+        room = {
+            Channel(c): n - r["held"].get(c, 0)
+            for c, n in r["capacity"].items()
+            if n - r["held"].get(c, 0) > 0
+        }
+        if room:  # a full agent cannot take anything: no need to route for them
+            views.append(
+                AgentView(
+                    id=r["staff_id"],
+                    skills=r["skills"],
+                    languages=frozenset(Language(x) for x in r["languages"]),
+                    free=room,
+                    idle_since=r["idle_since"],
+                )
+            )
+    return views
