@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contactd import agents, auth, queries, store
 from contactd.api_contacts import contact_json
-from contactd.appkeys import LISTENER, POOL, SETTINGS
+from contactd.appkeys import LISTENER, POOL, SETTINGS, STOPPING
 from contactd.http_errors import ApiError, Text, read_body
 from contactd.listener import AGENTS_CHANNEL, CONTACTS_CHANNEL, DESK_CHANNEL
 from contactd.staff import Role
@@ -176,8 +176,9 @@ async def events(request: web.Request) -> web.StreamResponse:
     )
     await response.prepare(request)
     last = ""
+    stopping = request.app[STOPPING]
     try:
-        while True:
+        while not stopping.is_set():
             if last and not await auth.still_signed_in(request):
                 return response  # disabled, or a new token issued: the stream ends
             snapshot = first if not last else json.dumps(await desk_json(request))
@@ -188,3 +189,4 @@ async def events(request: web.Request) -> web.StreamResponse:
                 await response.write(b": keep-alive\n\n")  # proxies keep the stream open
     finally:
         listener.unsubscribe(wakeup)
+    return response  # the daemon stops: the client reconnects to another instance

@@ -36,6 +36,7 @@ from contactd.appkeys import (
     LISTENER,
     POOL,
     SETTINGS,
+    STOPPING,
     SUPERVISOR,
 )
 from contactd.http_errors import error_middleware
@@ -53,6 +54,8 @@ def create_app(settings: Settings) -> web.Application:
         middlewares=[error_middleware], client_max_size=settings.daemon.max_body_bytes
     )
     app[SETTINGS] = settings
+    app[STOPPING] = asyncio.Event()
+    app.on_shutdown.append(_end_streams)
     app.cleanup_ctx.extend([_database, _background])
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
@@ -62,6 +65,13 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(api_desk.routes)
     app.add_routes(pages.routes)
     return app
+
+
+async def _end_streams(app: web.Application) -> None:
+    """Stopping: tell the open event streams, so shutdown need not wait for their clients."""
+    app[STOPPING].set()
+    if LISTENER in app:
+        app[LISTENER].wake_all()
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:

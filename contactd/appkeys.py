@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 from aiohttp import web
 
@@ -18,3 +20,5 @@ LISTENER = web.AppKey("listener", Listener)
 LEADERSHIP = web.AppKey("leadership", Leadership)
 SUPERVISOR = web.AppKey("supervisor", Supervisor)
 INTAKE = web.AppKey("intake", Intake)
+# Set when the daemon begins to stop: long-lived responses (event streams) end on it.
+STOPPING = web.AppKey("stopping", asyncio.Event)

@@ -115,7 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 async def _serve(config: settings.Settings) -> int:
     app = create_app(config)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    runner = web.AppRunner(
+        app,
+        handle_signals=False,
+        access_log=None,
+        shutdown_timeout=config.daemon.shutdown_grace_seconds,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -66,6 +66,11 @@ class Listener:
             if wakeup in wakeups:
                 wakeups.remove(wakeup)
 
+    def wake_all(self) -> None:
+        """Wake every subscriber (at shutdown, so that long streams see it and end)."""
+        for channel in self._channels:
+            self._wake(channel)
+
     def _wake(self, channel: str) -> None:
         for wakeup in self._wakeups[channel]:
             wakeup.set()

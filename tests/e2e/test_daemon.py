@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import os
 import signal
@@ -387,3 +388,32 @@ def test_offers_stay_single_and_within_capacity_when_the_leader_dies_mid_load(
         assert max(r["n"] for r in held) <= 40
 
     asyncio.run(check())
+
+
+@pytest.mark.timeout(60)
+def test_ctrl_c_ends_open_desk_streams_instead_of_waiting_for_them(
+    tmp_path: Path, daemons: list[Daemon]
+) -> None:
+    data = tmp_path / "data"
+    token = contactd(
+        "staff", "add", "karin", "--name", "Karin", "--role", "agent", "--data-dir", str(data)
+    ).stdout.split()[-1]
+    boss = contactd(
+        "staff", "add", "sofie", "--name", "Sofie", "--role", "supervisor", "--data-dir", str(data)
+    ).stdout.split()[-1]
+    daemon = Daemon(["run", "--data-dir", str(data), "--port", "0"], tmp_path / "d.log")
+    daemons.append(daemon)
+    daemon.wait_ready()
+    profile = json.dumps({"skills": {"family": 3}, "languages": ["da"]}).encode()
+    assert daemon.request("/api/agents/karin", body=profile, token=boss, method="PUT")[0] == 200
+
+    host, port = daemon.url.removeprefix("http://").rsplit(":", 1)
+    stream = http.client.HTTPConnection(host, int(port), timeout=30)
+    stream.request("GET", "/api/desk/events", headers={"Authorization": f"Bearer {token}"})
+    response = stream.getresponse()
+    assert response.readline().startswith(b"event: desk")
+
+    stopped = time.monotonic()
+    assert daemon.interrupt(within=20) == 0
+    assert time.monotonic() - stopped < 5, "shutdown waited for the open stream"
+    stream.close()
