@@ -27,6 +27,21 @@ async def _team(client: Client, pool: asyncpg.Pool) -> tuple[dict[str, str], ...
     return supervisor, karin, jens, front
 
 
+async def _accepted_family_email(
+    client: Client, agent: dict[str, str], front: dict[str, str]
+) -> str:
+    """The agent becomes available, is offered a new family e-mail and accepts it."""
+    await client.post("/api/desk/state", json={"state": "available"}, headers=agent)
+    created = await client.post(
+        "/api/contacts", json={"channel": "email", "case_type": "family"}, headers=front
+    )
+    ref: str = (await created.json())["reference"]
+    await _desk_when(client, agent, lambda d: d["contacts"])
+    accepted = await client.post(f"/api/desk/contacts/{ref}/accept", headers=agent)
+    assert accepted.status == 200
+    return ref
+
+
 async def _desk_when(client: Client, auth: dict[str, str], check: Any) -> dict[str, Any]:
     for _ in range(100):
         desk = await (await client.get("/api/desk", headers=auth)).json()
@@ -186,16 +201,7 @@ async def test_a_transfer_sends_the_contact_to_another_queue_with_its_history(
     client: Client, app_pool: asyncpg.Pool
 ) -> None:
     _, karin, _, front = await _team(client, app_pool)
-    await client.post("/api/desk/state", json={"state": "available"}, headers=karin)
-    ref = (
-        await (
-            await client.post(
-                "/api/contacts", json={"channel": "email", "case_type": "family"}, headers=front
-            )
-        ).json()
-    )["reference"]
-    await _desk_when(client, karin, lambda d: d["contacts"])
-    await client.post(f"/api/desk/contacts/{ref}/accept", headers=karin)
+    ref = await _accepted_family_email(client, karin, front)
     moved = await client.post(
         f"/api/desk/contacts/{ref}/transfer", json={"queue": "general"}, headers=karin
     )
@@ -210,16 +216,7 @@ async def test_finishing_while_away_keeps_the_agent_away_and_a_stream_needs_a_pr
     client: Client, app_pool: asyncpg.Pool
 ) -> None:
     _, karin, _, front = await _team(client, app_pool)
-    await client.post("/api/desk/state", json={"state": "available"}, headers=karin)
-    ref = (
-        await (
-            await client.post(
-                "/api/contacts", json={"channel": "email", "case_type": "family"}, headers=front
-            )
-        ).json()
-    )["reference"]
-    await _desk_when(client, karin, lambda d: d["contacts"])
-    await client.post(f"/api/desk/contacts/{ref}/accept", headers=karin)
+    ref = await _accepted_family_email(client, karin, front)
     await client.post("/api/desk/state", json={"state": "away"}, headers=karin)
     await client.post(f"/api/desk/contacts/{ref}/finish", json={"outcome": "ok"}, headers=karin)
     assert (await (await client.get("/api/desk", headers=karin)).json())["state"] == "away"
