@@ -191,23 +191,7 @@ async def transition(
     raise IllegalTransition(reference=current.reference, action=action, state=current.state)
 
 
-# Named helpers for the transitions, so callers read as the state diagram does.
-
-
-async def offer(
-    db: Executor, contact_id: int, *, agent_id: int, reason: Mapping[str, object]
-) -> Contact:
-    return await transition(
-        db, contact_id, Action.OFFER, actor="router", agent_id=agent_id, reason=reason
-    )
-
-
-async def accept(db: Executor, contact_id: int, *, actor: str) -> Contact:
-    return await transition(db, contact_id, Action.ACCEPT, actor=actor)
-
-
-async def finish(db: Executor, contact_id: int, *, actor: str, outcome: str) -> Contact:
-    return await transition(db, contact_id, Action.FINISH, actor=actor, outcome=outcome)
+# Named helpers for the transitions that carry a reason of their own (the channels' cases).
 
 
 async def abandon(db: Executor, contact_id: int, *, actor: str, why: str) -> Contact:

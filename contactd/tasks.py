@@ -55,11 +55,6 @@ class Supervisor:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self._max_backoff)
 
-    async def stop(self, name: str, *, grace: float = 5.0) -> None:
-        task = self._tasks.pop(name, None)
-        if task is not None:
-            await _cancel([task], grace)
-
     async def stop_all(self, *, grace: float = 5.0) -> None:
         tasks = list(self._tasks.values())
         self._tasks.clear()

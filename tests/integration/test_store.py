@@ -56,15 +56,24 @@ async def test_a_contact_goes_through_its_whole_life_with_an_event_each_step(
 ) -> None:
     c = await _contact(pool)
     assert c.state is State.QUEUED
-    c = await store.offer(pool, c.id, agent_id=agent_id, reason={"rule": "skill", "level": 3})
+    c = await store.transition(
+        pool,
+        c.id,
+        Action.OFFER,
+        actor="router",
+        agent_id=agent_id,
+        reason={"rule": "skill", "level": 3},
+    )
     assert (c.state, c.agent_id) == (State.OFFERED, agent_id)
     c = await store.transition(pool, c.id, Action.DECLINE, actor="staff:karin")
     assert (c.state, c.agent_id) == (State.QUEUED, None)
-    c = await store.offer(pool, c.id, agent_id=agent_id, reason={"rule": "skill"})
-    c = await store.accept(pool, c.id, actor="staff:karin")
+    c = await store.transition(
+        pool, c.id, Action.OFFER, actor="router", agent_id=agent_id, reason={"rule": "skill"}
+    )
+    c = await store.transition(pool, c.id, Action.ACCEPT, actor="staff:karin")
     assert c.state is State.ACTIVE
     assert c.attempts == 1
-    c = await store.finish(pool, c.id, actor="staff:karin", outcome="answered")
+    c = await store.transition(pool, c.id, Action.FINISH, actor="staff:karin", outcome="answered")
     assert (c.state, c.outcome) == (State.DONE, "answered")
 
     history = await store.events(pool, c.id)
@@ -88,7 +97,7 @@ async def test_an_illegal_transition_is_refused_and_changes_nothing(
 ) -> None:
     c = await _contact(pool)
     with pytest.raises(IllegalTransition) as refused:
-        await store.finish(pool, c.id, actor="staff:karin", outcome="answered")
+        await store.transition(pool, c.id, Action.FINISH, actor="staff:karin", outcome="answered")
     assert c.reference in str(refused.value)
     assert "it is queued" in str(refused.value)
     after = await store.get_by_id(pool, c.id)
@@ -146,8 +155,8 @@ async def test_concurrent_offers_of_one_contact_let_exactly_one_win(
     c = await _contact(pool)
     other, _ = await staff.add(pool, login="jens", name="Jens", role=Role.AGENT)
     results = await asyncio.gather(
-        store.offer(pool, c.id, agent_id=agent_id, reason={}),
-        store.offer(pool, c.id, agent_id=other.id, reason={}),
+        store.transition(pool, c.id, Action.OFFER, actor="router", agent_id=agent_id),
+        store.transition(pool, c.id, Action.OFFER, actor="router", agent_id=other.id),
         return_exceptions=True,
     )
     won = [r for r in results if isinstance(r, Contact)]
