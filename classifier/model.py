@@ -83,7 +83,10 @@ def build() -> Pipeline:
         TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, lowercase=True),
         TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2),
     )
-    return make_pipeline(features, CalibratedClassifierCV(LinearSVC(C=0.5, random_state=0), cv=5))
+    # One SVM calibrated on cross-validated predictions (ensemble=False): as good on the test
+    # split as five, and a fifth of the size to store and load.
+    svm = LinearSVC(C=0.5, random_state=0)
+    return make_pipeline(features, CalibratedClassifierCV(svm, cv=5, ensemble=False))
 
 
 def _is_validation(example: Example) -> bool:
