@@ -6,7 +6,6 @@ offered to or held by; the live view is a server-sent event stream of the desk.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from typing import Annotated, Any
 
@@ -20,7 +19,7 @@ from contactd.http_errors import ApiError, Text, read_body
 from contactd.listener import AGENTS_CHANNEL, CONTACTS_CHANNEL, DESK_CHANNEL
 from contactd.staff import Role
 from routing.agents import AgentState
-from routing.contact import Action, IllegalTransition, normalise_reference
+from routing.contact import Action, Contact, IllegalTransition, normalise_reference
 from routing.queues import NoQueue, choose_queue
 
 routes = web.RouteTableDef()
@@ -92,17 +91,30 @@ async def set_state(request: web.Request) -> web.Response:
     return web.json_response(await desk_json(request))
 
 
-async def _act(request: web.Request, action: Action, **changes: Any) -> web.Response:
-    person = auth.current(request)
-    pool = request.app[POOL]
+async def _contact(request: web.Request) -> Contact:
+    """The contact the URL names, or 404."""
     text = request.match_info["reference"]
     try:
-        contact = await store.get_by_reference(pool, normalise_reference(text))
-        contact = await store.transition(
-            pool, contact.id, action, actor=person.actor, holder=person.id, **changes
-        )
+        return await store.get_by_reference(request.app[POOL], normalise_reference(text))
     except (ValueError, store.ContactNotFound):
         raise ApiError(404, "not_found", f"no contact has the reference {text!r}") from None
+
+
+async def _act(
+    request: web.Request, action: Action, *, contact: Contact | None = None, **changes: Any
+) -> web.Response:
+    """Apply `action` to the URL's contact (already read, or read here) as its holder."""
+    person = auth.current(request)
+    contact = contact or await _contact(request)
+    try:
+        contact = await store.transition(
+            request.app[POOL],
+            contact.id,
+            action,
+            actor=person.actor,
+            holder=person.id,
+            **changes,
+        )
     except store.NotHolder as exc:
         raise ApiError(403, "not_holder", str(exc)) from None
     except IllegalTransition as exc:
@@ -145,23 +157,18 @@ async def finish(request: web.Request) -> web.Response:
 @auth.require(*DESK_ROLES)
 async def transfer(request: web.Request) -> web.Response:
     body = await read_body(request, TransferBody)
-    settings = request.app[SETTINGS]
-    pool = request.app[POOL]
-    text = request.match_info["reference"]
-    reason: dict[str, object] = {"to_queue": body.queue}
-    with contextlib.suppress(ValueError, store.ContactNotFound):
-        contact = await store.get_by_reference(pool, normalise_reference(text))
-        reason["from_queue"] = contact.queue
-        try:
-            choose_queue(
-                settings.queues,
-                case_type=contact.case_type,
-                channel=contact.channel,
-                requested=body.queue,
-            )
-        except NoQueue as exc:
-            raise ApiError(422, "not_accepted", str(exc)) from None
-    return await _act(request, Action.REQUEUE, queue=body.queue, reason=reason)
+    contact = await _contact(request)
+    try:
+        choose_queue(
+            request.app[SETTINGS].queues,
+            case_type=contact.case_type,
+            channel=contact.channel,
+            requested=body.queue,
+        )
+    except NoQueue as exc:
+        raise ApiError(422, "not_accepted", str(exc)) from None
+    reason = {"to_queue": body.queue, "from_queue": contact.queue}
+    return await _act(request, Action.REQUEUE, contact=contact, queue=body.queue, reason=reason)
 
 
 @routes.get("/api/desk/events")

@@ -93,3 +93,15 @@ def contactd(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
         env={**os.environ, **(env or {})},
         check=False,
     )
+
+
+def staff_token(
+    login: str, role: str, *, data_dir: Path | None = None, env: dict[str, str] | None = None
+) -> str:
+    """Add a staff member with the CLI, as an operator does, and return their token."""
+    where = ["--data-dir", str(data_dir)] if data_dir else []
+    added = contactd(
+        "staff", "add", login, "--name", login.title(), "--role", role, *where, env=env
+    )
+    assert added.returncode == 0, added.stderr
+    return added.stdout.strip().splitlines()[-1]

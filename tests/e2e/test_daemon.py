@@ -16,7 +16,7 @@ import asyncpg
 import pytest
 
 from contactd import embedded
-from tests.e2e.daemon import Daemon, contactd
+from tests.e2e.daemon import Daemon, contactd, staff_token
 
 pytestmark = pytest.mark.slow
 
@@ -71,11 +71,7 @@ def test_run_starts_its_own_postgres_keeps_the_data_and_stops_it_on_ctrl_c(
     )
 
     # While it runs, the operator adds a caseworker on the same data directory.
-    agent = contactd(
-        "staff", "add", "karin", "--name", "Karin", "--role", "agent", "--data-dir", str(data)
-    )
-    assert agent.returncode == 0, agent.stderr
-    agent_token = agent.stdout.strip().splitlines()[-1]
+    agent_token = staff_token("karin", "agent", data_dir=data)
     assert first.get("/api/me", agent_token)[0] == 200, "the CLI left the daemon's server running"
 
     assert first.interrupt() == 0
@@ -189,10 +185,7 @@ def test_personal_data_never_reaches_the_log_even_at_debug_level(
     tmp_path: Path, daemons: list[Daemon]
 ) -> None:
     data = tmp_path / "data"
-    added = contactd(
-        "staff", "add", "frida", "--name", "Frida", "--role", "frontdesk", "--data-dir", str(data)
-    )
-    token = added.stdout.strip().splitlines()[-1]
+    token = staff_token("frida", "frontdesk", data_dir=data)
     daemon = Daemon(
         ["run", "--data-dir", str(data), "--port", "0"],
         tmp_path / "d.log",
@@ -335,8 +328,7 @@ def test_offers_stay_single_and_within_capacity_when_the_leader_dies_mid_load(
         ("frida", "frontdesk"),
         *[(f"a{i}", "agent") for i in range(4)],
     ]:
-        added = contactd("staff", "add", login, "--name", login, "--role", role, env=env)
-        tokens[login] = added.stdout.split()[-1]
+        tokens[login] = staff_token(login, role, env=env)
     capacity = {"call": 1, "callback": 1, "email": 40, "ticket": 1}
     for i in range(4):
         profile = {"skills": {"visa": 3}, "languages": ["da"], "capacity": capacity}
@@ -395,12 +387,8 @@ def test_ctrl_c_ends_open_desk_streams_instead_of_waiting_for_them(
     tmp_path: Path, daemons: list[Daemon]
 ) -> None:
     data = tmp_path / "data"
-    token = contactd(
-        "staff", "add", "karin", "--name", "Karin", "--role", "agent", "--data-dir", str(data)
-    ).stdout.split()[-1]
-    boss = contactd(
-        "staff", "add", "sofie", "--name", "Sofie", "--role", "supervisor", "--data-dir", str(data)
-    ).stdout.split()[-1]
+    token = staff_token("karin", "agent", data_dir=data)
+    boss = staff_token("sofie", "supervisor", data_dir=data)
     daemon = Daemon(["run", "--data-dir", str(data), "--port", "0"], tmp_path / "d.log")
     daemons.append(daemon)
     daemon.wait_ready()
