@@ -9,19 +9,50 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import numpy as np
+import sklearn
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline, make_pipeline, make_union
 from sklearn.svm import LinearSVC
 
 from classifier import language, text
-from classifier.corpus import Example
+from classifier.corpus import Example, fingerprint
+from classifier.evaluation import ClassScores, Scores, evaluate
 
 TRIAGE = "general"
+TOP = 3  # guesses kept for staff to choose from in triage
 TARGET_PRECISION = 0.95  # a prediction at or above its threshold is right this often
+FORMAT = 1  # of the model file; a file of another format is retrained, not read
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Card:
+    """What a model was built from and how well it does, stored in its file."""
+
+    version: str  # a hash of the format, the scikit-learn version and the examples
+    format: int
+    created_at: str
+    sklearn: str
+    corpus: str  # fingerprint of the corpus examples
+    feedback: int  # staff corrections trained on
+    train_examples: int
+    thresholds: dict[str, float]
+    test: Scores  # on the corpus's fixed test split, never used for training
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), ensure_ascii=False, indent=2)
+
+    @classmethod
+    def from_json(cls, raw: str) -> Card:
+        data = json.loads(raw)
+        test = data.pop("test")
+        test["per_class"] = {k: ClassScores(**v) for k, v in test["per_class"].items()}
+        return cls(**data, test=Scores(**test))
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -33,10 +64,13 @@ class Prediction:
     runner_up_confidence: float
     language: str
     unsure: bool
+    top: tuple[tuple[str, float], ...] = ()  # the TOP guesses, most likely first
 
 
 @dataclasses.dataclass(kw_only=True)
-class Model:
+class Scorer:
+    """A fitted pipeline and its thresholds: what predicts."""
+
     pipeline: Pipeline
     thresholds: dict[str, float]
 
@@ -63,7 +97,8 @@ class Model:
                 language=lang,
                 unsure=True,
             )
-        first, second = np.argsort(p)[::-1][:2]
+        order = np.argsort(p)[::-1][:TOP]
+        first, second = order[:2]
         guess = self.classes[first]
         confidence = float(p[first])
         unsure = confidence < self.thresholds.get(guess, 0.5)
@@ -75,7 +110,15 @@ class Model:
             runner_up_confidence=float(p[second]),
             language=lang,
             unsure=unsure,
+            top=tuple((self.classes[i], float(p[i])) for i in order),
         )
+
+
+@dataclasses.dataclass(kw_only=True)
+class Model(Scorer):
+    """A trained model, with its card: what is stored, loaded and served."""
+
+    card: Card
 
 
 def build() -> Pipeline:
@@ -93,18 +136,33 @@ def _is_validation(example: Example) -> bool:
     return hashlib.sha256(example.id.encode()).digest()[0] < 52  # about 20 %
 
 
-def train(examples: Sequence[Example]) -> Model:
-    """Fit on the train split; thresholds from a validation part of it; then refit on all
-    of the train split. The test split is never seen here."""
-    train_split = [e for e in examples if e.split == "train"]
+def train(examples: Sequence[Example], feedback: Sequence[Example] = ()) -> Model:
+    """Fit on the train split (and staff corrections); thresholds from a validation part of
+    it; then refit on all of it. The test split is only scored, after training."""
+    train_split = [e for e in examples if e.split == "train"] + list(feedback)
     fit_part = [e for e in train_split if not _is_validation(e)]
     validation = [e for e in train_split if _is_validation(e)]
-    probe = Model(pipeline=build().fit(*_xy(fit_part)), thresholds={})
+    probe = Scorer(pipeline=build().fit(*_xy(fit_part)), thresholds={})
     thresholds = choose_thresholds(probe, validation)
-    return Model(pipeline=build().fit(*_xy(train_split)), thresholds=thresholds)
+    scorer = Scorer(pipeline=build().fit(*_xy(train_split)), thresholds=thresholds)
+    test = [e for e in examples if e.split == "test"]
+    corpus_hash = fingerprint(examples)
+    built_from = f"{FORMAT} {sklearn.__version__} {corpus_hash} {fingerprint(feedback)}"
+    card = Card(
+        version=hashlib.sha256(built_from.encode()).hexdigest()[:12],
+        format=FORMAT,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        sklearn=sklearn.__version__,
+        corpus=corpus_hash,
+        feedback=len(feedback),
+        train_examples=len(train_split),
+        thresholds=thresholds,
+        test=evaluate(scorer, [e.text for e in test], [e.case_type for e in test]),
+    )
+    return Model(pipeline=scorer.pipeline, thresholds=thresholds, card=card)
 
 
-def choose_thresholds(model: Model, validation: Sequence[Example]) -> dict[str, float]:
+def choose_thresholds(model: Scorer, validation: Sequence[Example]) -> dict[str, float]:
     """Per class, the lowest confidence at which its predictions on the validation split are
     right at least TARGET_PRECISION of the time (0.5 when it has too few predictions)."""
     predictions = model.predict([e.text for e in validation])

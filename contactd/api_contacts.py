@@ -100,6 +100,7 @@ def contact_json(c: Contact) -> dict[str, Any]:
         "text": c.text,
         "attempts": c.attempts,
         "outcome": c.outcome,
+        "guesses": [{"case_type": g.case_type, "confidence": g.confidence} for g in c.guesses],
     }
 
 

@@ -18,6 +18,7 @@ from aiohttp import web
 from contactd import (
     __version__,
     api_agents,
+    api_classifier,
     api_contacts,
     api_desk,
     api_staff,
@@ -30,6 +31,7 @@ from contactd import (
     timers,
 )
 from contactd.appkeys import (
+    CLASSIFIER,
     DATABASE_URL,
     INTAKE,
     LEADERSHIP,
@@ -39,6 +41,7 @@ from contactd.appkeys import (
     STOPPING,
     SUPERVISOR,
 )
+from contactd.classification import CaseTypeModel
 from contactd.http_errors import error_middleware
 from contactd.intake import Intake
 from contactd.leader import Leadership
@@ -55,6 +58,8 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS] = settings
     app[STOPPING] = asyncio.Event()
+    if settings.classifier.enabled:
+        app[CLASSIFIER] = CaseTypeModel(settings)
     app.on_shutdown.append(_end_streams)
     app.cleanup_ctx.extend([_database, _background])
     app.router.add_get("/health", health)
@@ -63,6 +68,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(api_staff.routes)
     app.add_routes(api_agents.routes)
     app.add_routes(api_desk.routes)
+    app.add_routes(api_classifier.routes)
     app.add_routes(pages.routes)
     return app
 
@@ -92,7 +98,10 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         await migrations.migrate_database(url)
         app[DATABASE_URL] = url
         app[POOL] = pool
-        app[INTAKE] = Intake(pool, settings)
+        if CLASSIFIER in app:
+            app[INTAKE] = Intake(pool, settings, classify=app[CLASSIFIER].classify)
+        else:
+            app[INTAKE] = Intake(pool, settings)
         yield
 
 
@@ -149,6 +158,8 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     app[SUPERVISOR] = supervisor
     app[LISTENER] = listener
     app[LEADERSHIP] = leadership
+    if CLASSIFIER in app:
+        supervisor.start("classifier", app[CLASSIFIER].run)
     supervisor.start("listener", listener.run)
     supervisor.start("leadership", leadership.run)
     try:
@@ -168,6 +179,7 @@ async def health(request: web.Request) -> web.Response:
             "instance": leadership.instance_id if leadership else None,
             "leader": bool(leadership and leadership.is_leader),
             "tasks": app[SUPERVISOR].running if SUPERVISOR in app else [],
+            "classifier": app[CLASSIFIER].state if CLASSIFIER in app else "off",
         }
     )
 

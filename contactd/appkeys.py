@@ -7,6 +7,7 @@ import asyncio
 import asyncpg
 from aiohttp import web
 
+from contactd.classification import CaseTypeModel
 from contactd.intake import Intake
 from contactd.leader import Leadership
 from contactd.listener import Listener
@@ -20,5 +21,6 @@ LISTENER = web.AppKey("listener", Listener)
 LEADERSHIP = web.AppKey("leadership", Leadership)
 SUPERVISOR = web.AppKey("supervisor", Supervisor)
 INTAKE = web.AppKey("intake", Intake)
+CLASSIFIER = web.AppKey("classifier", CaseTypeModel)  # absent when the classifier is off
 # Set when the daemon begins to stop: long-lived responses (event streams) end on it.
 STOPPING = web.AppKey("stopping", asyncio.Event)

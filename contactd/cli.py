@@ -1,4 +1,5 @@
-"""The `contactd` command: run the daemon, migrate, check the configuration, manage staff.
+"""The `contactd` command: run the daemon, migrate, check the configuration, manage staff,
+classify, train and evaluate the case-type model.
 
 Exit status: 0 success, 1 a runtime failure (database unreachable, port taken, ...),
 2 bad configuration or bad command-line usage.
@@ -18,7 +19,18 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from contactd import __version__, database, embedded, logs, migrations, settings, staff
+from classifier.corpus import Example
+from classifier.persistence import ModelFileError
+from contactd import (
+    __version__,
+    cli_classifier,
+    database,
+    embedded,
+    logs,
+    migrations,
+    settings,
+    staff,
+)
 from contactd.app import create_app
 from contactd.staff import Role
 
@@ -54,13 +66,13 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
         level=config.daemon.log_level,
         stream=sys.stdout if daemon else sys.stderr,
     )
-    command = _serve(config) if daemon else _admin(config, args)
     try:
-        return asyncio.run(command)
+        return _dispatch(config, args)
     except (
         database.DatabaseUnavailable,
         embedded.EmbeddedError,
         migrations.MigrationError,
+        ModelFileError,
         OSError,
     ) as exc:
         print(f"contactd: {exc}", file=sys.stderr)
@@ -70,6 +82,19 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _dispatch(config: settings.Settings, args: argparse.Namespace) -> int:
+    if args.command == "run":
+        return asyncio.run(_serve(config))
+    if args.command in {"classify", "train", "evaluate"}:
+
+        async def feedback() -> list[Example]:
+            async with _admin_database(config) as conn:
+                return await cli_classifier.read_feedback(conn)
+
+        return cli_classifier.run(config, args, feedback)
+    return asyncio.run(_admin(config, args))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -110,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
         staff_sub.add_parser("token", help="issue a new token (the old one stops working)")
     )
     token.add_argument("login")
+    cli_classifier.add_parsers(sub, with_data_dir)
     return parser
 
 

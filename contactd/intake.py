@@ -8,7 +8,7 @@ wakes the router. A channel acknowledges its source only after `submit` has retu
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import asyncpg
@@ -16,7 +16,7 @@ import structlog
 
 from contactd import store
 from contactd.settings import Settings
-from routing.contact import CaseTypeSource, Contact, Language, NewContact
+from routing.contact import CaseTypeSource, Contact, Guess, NewContact
 from routing.queues import NoQueue, choose_queue
 
 log = structlog.get_logger(__name__)
@@ -24,15 +24,16 @@ log = structlog.get_logger(__name__)
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Classification:
-    case_type: str
+    case_type: str  # general (triage) when the model is unsure
     confidence: float
+    guesses: tuple[Guess, ...] = ()  # the model's top guesses, shown to staff in triage
 
 
-Classify = Callable[[str, Language], Classification]
+Classify = Callable[[str], Awaitable[Classification]]
 
 
-def triage(text: str, language: Language) -> Classification:
-    """Until a model is trained: everything unclassified goes to general triage."""
+async def triage(text: str) -> Classification:
+    """No model (the classifier is switched off): everything unclassified goes to triage."""
     return Classification(case_type="general", confidence=0.0)
 
 
@@ -56,7 +57,7 @@ class Intake:
 
     async def submit(self, new: NewContact, *, actor: str) -> tuple[Contact, bool]:
         """Store the contact; return it and whether it is new (False: a known external id)."""
-        case_type, source, confidence = self._case_type(new)
+        case_type, source, confidence, guesses = await self._case_type(new)
         try:
             queue = choose_queue(
                 self._settings.queues, case_type=case_type, channel=new.channel, requested=new.queue
@@ -84,6 +85,7 @@ class Intake:
             text=new.text,
             actor=actor,
             reason={"queue_rule": "requested" if new.queue else "case_type"},
+            guesses=guesses,
         )
         log.info(
             "contact.created" if created else "contact.duplicate",
@@ -94,12 +96,15 @@ class Intake:
         )
         return contact, created
 
-    def _case_type(self, new: NewContact) -> tuple[str, CaseTypeSource, float | None]:
+    async def _case_type(
+        self, new: NewContact
+    ) -> tuple[str, CaseTypeSource, float | None, tuple[Guess, ...]]:
         if new.case_type is not None:
             if new.case_type not in self._settings.case_types:
                 known = ", ".join(self._settings.case_types)
                 raise IntakeError(f"unknown case type {new.case_type!r}; known: {known}")
-            return new.case_type, new.case_type_source or CaseTypeSource.STAFF, new.confidence
+            source = new.case_type_source or CaseTypeSource.STAFF
+            return new.case_type, source, new.confidence, ()
         text = " ".join(t for t in (new.subject, new.text) if t)
-        result = self._classify(text, new.language)
-        return result.case_type, CaseTypeSource.CLASSIFIER, result.confidence
+        result = await self._classify(text)
+        return result.case_type, CaseTypeSource.CLASSIFIER, result.confidence, result.guesses

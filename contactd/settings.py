@@ -141,6 +141,21 @@ def _closed_day(text: str) -> str:
     return text
 
 
+class ClassifierConfig(_Strict):
+    # Off: contacts without a case type go straight to general triage.
+    enabled: bool = True
+    # The model file; default <data dir>/classifier/case-types.skops. Trained from the
+    # corpus and written there at first start when it is missing or was built by another
+    # scikit-learn; `contactd train` writes it too.
+    model: Path | None = None
+    # How long intake waits for the model while it loads or trains at start; then triage.
+    wait_seconds: Annotated[float, Field(ge=0, le=300)] = 30
+    # How often the model file is checked for a newer one (0: never; restart to reload).
+    reload_seconds: Annotated[float, Field(ge=0, le=86400)] = 60
+    # Texts classified together when many arrive at once: one batch costs little more.
+    batch_size: Annotated[int, Field(ge=1, le=1024)] = 64
+
+
 class CalendarConfig(_Strict):
     mon: list[str] = []
     tue: list[str] = []
@@ -259,6 +274,7 @@ class FileConfig(_Strict):
     database: DatabaseConfig = DatabaseConfig()
     leader: LeaderConfig = LeaderConfig()
     routing: RoutingConfig = RoutingConfig()
+    classifier: ClassifierConfig = ClassifierConfig()
     calendars: dict[str, CalendarConfig] = Field(min_length=1)
     queues: dict[str, QueueConfig] = Field(min_length=1)
 
@@ -272,6 +288,7 @@ class Settings:
     database: DatabaseConfig
     leader: LeaderConfig
     routing: RoutingConfig
+    classifier: ClassifierConfig
     database_url: str | None
     timezone: ZoneInfo
     case_types: Mapping[str, CaseType]
@@ -314,6 +331,7 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
         database=file_config.database,
         leader=file_config.leader,
         routing=file_config.routing,
+        classifier=file_config.classifier,
         database_url=url,
         timezone=tz,
         case_types={

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import asyncpg
@@ -15,6 +16,7 @@ from routing.contact import (
     Channel,
     Contact,
     Event,
+    Guess,
     IllegalTransition,
     Language,
     State,
@@ -54,6 +56,7 @@ def contact_from_row(row: asyncpg.Record) -> Contact:
         agent_id=row["agent_id"],
         attempts=row["attempts"],
         outcome=row["outcome"],
+        guesses=tuple(Guess(g["case_type"], g["confidence"]) for g in row["guesses"] or ()),
     )
 
 
@@ -75,6 +78,7 @@ async def insert_contact(
     text: str | None,
     actor: str,
     reason: Mapping[str, object],
+    guesses: Sequence[Guess] = (),
 ) -> tuple[Contact, bool]:
     """Insert a queued contact with its 'created' event and wake the router.
 
@@ -101,6 +105,7 @@ async def insert_contact(
                 created_at,
                 actor,
                 dict(reason),
+                [dataclasses.asdict(g) for g in guesses] or None,
             )
         except asyncpg.UniqueViolationError as exc:
             if exc.constraint_name == "contacts_reference_key":

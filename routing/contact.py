@@ -120,6 +120,14 @@ def normalise_reference(text: str) -> str:
     return f"{chars[:4]}-{chars[4:]}"
 
 
+@dataclasses.dataclass(frozen=True)
+class Guess:
+    """One of the classifier's top guesses for a contact, shown to staff in triage."""
+
+    case_type: str
+    confidence: float
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class NewContact:
     """What a channel hands to intake. case_type None asks intake to classify `text`."""
@@ -160,6 +168,7 @@ class Contact:
     agent_id: int | None
     attempts: int
     outcome: str | None
+    guesses: tuple[Guess, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

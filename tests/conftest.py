@@ -17,6 +17,8 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from classifier import corpus, model, persistence
+from classifier.model import Model
 from contactd import database, embedded, migrations, settings, staff
 from contactd.app import create_app
 from contactd.appkeys import POOL
@@ -99,11 +101,36 @@ async def db_url(pg_server_url: str, template_url: str) -> AsyncIterator[str]:
         await admin.close()
 
 
+@pytest.fixture(scope="session")
+def trained() -> Model:
+    """The case-type model trained from the corpus, once per test session."""
+    return model.train(corpus.load())
+
+
+@pytest.fixture(scope="session")
+def model_file(trained: Model, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("classifier") / "case-types.skops"
+    persistence.save(trained, path)
+    return path
+
+
 @pytest.fixture
 def config(db_url: str) -> settings.Settings:
-    """The shipped configuration, pointed at this test's database."""
+    """The shipped configuration, pointed at this test's database; no classifier (loading
+    it costs time): contacts without a case type go to triage unless a test uses
+    `classifier_config`."""
     return settings.load(
-        ROOT / "config" / "contactd.toml", environ={"CONTACTD_DATABASE_URL": db_url}
+        ROOT / "config" / "contactd.toml",
+        environ={"CONTACTD_DATABASE_URL": db_url, "CONTACTD_CLASSIFIER__ENABLED": "false"},
+    )
+
+
+@pytest.fixture
+def classifier_config(db_url: str, model_file: Path) -> settings.Settings:
+    """The shipped configuration with the classifier on, using the session's model file."""
+    return settings.load(
+        ROOT / "config" / "contactd.toml",
+        environ={"CONTACTD_DATABASE_URL": db_url, "CONTACTD_CLASSIFIER__MODEL": str(model_file)},
     )
 
 

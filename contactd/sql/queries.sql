@@ -6,8 +6,8 @@
 WITH new AS (
     INSERT INTO contacts (reference, channel, external_id, case_type, case_type_source, confidence,
                           language, queue, priority, due_at, client_address, subject, body,
-                          created_at, state_changed_at, queued_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $14)
+                          created_at, state_changed_at, queued_at, guesses)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $14, $17)
     ON CONFLICT (channel, external_id) DO NOTHING
     RETURNING *
 ), event AS (
@@ -35,9 +35,10 @@ WHERE contact_id = $1 ORDER BY id;
 -- $7 agent id (kept on offer; cleared when the contact goes back to the queue),
 -- $8 whether this counts as an attempt (an agent took it), $9 outcome (kept when null),
 -- $10 the agent who must hold it now (null: anyone), $11 a new queue (a transfer: the
--- wait in the new queue starts again), $12 a corrected case type (set by staff).
+-- wait in the new queue starts again), $12 a corrected case type (set by staff; a change is
+-- also kept in case_type_corrections, for retraining the classifier).
 WITH old AS (
-    SELECT id, state FROM contacts
+    SELECT id, state, case_type, case_type_source, confidence FROM contacts
     WHERE id = $1 AND ($10::bigint IS NULL OR agent_id = $10) FOR UPDATE
 ), moved AS (
     UPDATE contacts c SET
@@ -65,6 +66,16 @@ WITH old AS (
 ), event AS (
     INSERT INTO contact_events (contact_id, at, action, from_state, to_state, actor, reason)
     SELECT id, state_changed_at, $4, from_state, state, $5, $6::jsonb FROM moved
+), corrected AS (
+    INSERT INTO case_type_corrections (contact_id, from_type, from_source, confidence, to_type,
+                                       actor, corrected_at)
+    SELECT moved.id, old.case_type, old.case_type_source, old.confidence, moved.case_type, $5,
+           moved.state_changed_at
+    FROM moved JOIN old ON old.id = moved.id
+    WHERE moved.case_type <> old.case_type
+    -- A second correction keeps what the contact was first sorted as.
+    ON CONFLICT (contact_id) DO UPDATE SET
+        to_type = EXCLUDED.to_type, actor = EXCLUDED.actor, corrected_at = EXCLUDED.corrected_at
 ), decided AS (
     -- Leaving 'offered' decides the open offer, so the contact can be offered again later.
     UPDATE offers o SET
@@ -251,3 +262,17 @@ DELETE FROM instances WHERE seen_at < now() - make_interval(secs => $1);
 -- name: schema_ready
 -- The highest applied migration; /ready compares it with the migrations the code ships.
 SELECT coalesce(max(version), 0) FROM schema_migrations;
+
+-- name: corrections_summary
+-- How many case types staff corrected, and how many of those the classifier had chosen.
+SELECT count(*) AS total,
+       count(*) FILTER (WHERE from_source = 'classifier') AS of_classifier,
+       max(corrected_at)::text AS last
+FROM case_type_corrections;
+
+-- name: corrections_for_training
+-- Staff corrections whose contact still has its text (the retention job purges it).
+SELECT c.id, k.to_type AS case_type, c.language, c.channel, c.subject, c.body
+FROM case_type_corrections k JOIN contacts c ON c.id = k.contact_id
+WHERE c.subject IS NOT NULL OR c.body IS NOT NULL
+ORDER BY c.id;

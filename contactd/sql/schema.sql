@@ -47,6 +47,8 @@ CREATE TABLE contacts (
     queued_at        timestamptz NOT NULL DEFAULT now(),
     -- The agents who declined, let expire or transferred it: not offered to them again.
     passed_by        bigint[] NOT NULL DEFAULT '{}',
+    -- The classifier's top guesses, [{"case_type", "confidence"}], shown to staff in triage.
+    guesses          jsonb,
     -- A retried webhook or a re-read mail must never make a second contact.
     CONSTRAINT contacts_channel_external_id_key UNIQUE (channel, external_id)
 );
@@ -130,3 +132,15 @@ CREATE TABLE offers (
 CREATE UNIQUE INDEX offers_open_contact_idx ON offers (contact_id) WHERE outcome IS NULL;
 CREATE INDEX offers_open_expiry_idx ON offers (expires_at) WHERE outcome IS NULL;
 CREATE INDEX offers_agent_idx ON offers (agent_id, offered_at);
+
+-- The case types staff corrected: `contactd train --with-feedback` learns from them.
+CREATE TABLE case_type_corrections (
+    -- One per contact: a later correction replaces an earlier one.
+    contact_id    bigint PRIMARY KEY REFERENCES contacts (id) ON DELETE CASCADE,
+    from_type     text NOT NULL,
+    from_source   text NOT NULL,
+    confidence    real,
+    to_type       text NOT NULL,
+    actor         text NOT NULL,
+    corrected_at  timestamptz NOT NULL DEFAULT now()
+);

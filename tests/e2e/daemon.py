@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 READY = re.compile(r"ready on (http://\S+)")
+# JSON logs to search; no classifier (training it costs seconds) unless a test asks for it.
+QUIET = {"CONTACTD_DAEMON__LOG_FORMAT": "json", "CONTACTD_CLASSIFIER__ENABLED": "false"}
 
 
 class Daemon:
@@ -24,7 +26,7 @@ class Daemon:
             [sys.executable, "-m", "contactd", *args],
             stdout=self._out,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "CONTACTD_DAEMON__LOG_FORMAT": "json", **(env or {})},
+            env={**os.environ, **QUIET, **(env or {})},
         )
         self.url = ""
 
@@ -83,12 +85,15 @@ class Daemon:
         self._out.close()
 
 
-def contactd(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def contactd(
+    *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run a one-shot contactd command and capture its output."""
     return subprocess.run(
         [sys.executable, "-m", "contactd", *args],
         capture_output=True,
         text=True,
+        input=stdin,
         timeout=60,
         env={**os.environ, **(env or {})},
         check=False,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
-from contactd.intake import Classification, Intake
+from contactd.intake import Intake
 from contactd.leader import Leadership
 from contactd.listener import CONTACTS_CHANNEL, Listener
 from contactd.settings import Settings
@@ -154,27 +154,3 @@ async def test_intake_sets_due_at_from_the_goal_and_calendar(
         actor="test",
     )
     assert (call.queue, (call.due_at - friday_afternoon).total_seconds()) == ("asylum", 180)
-
-
-async def test_intake_uses_the_classifier_when_no_case_type_is_given(
-    pool: asyncpg.Pool, config: Settings
-) -> None:
-    seen: list[str] = []
-
-    def classify(text: str, language: Language) -> Classification:
-        seen.append(text)
-        return Classification(case_type="study", confidence=0.87)
-
-    intake = Intake(pool, config, classify=classify)
-    contact, _ = await intake.submit(
-        NewContact(
-            channel=Channel.EMAIL, language=Language.DA, subject="Studietilladelse", text="Hej"
-        ),
-        actor="imap",
-    )
-    assert seen == ["Studietilladelse Hej"]
-    assert (contact.queue, contact.case_type_source, contact.confidence) == (
-        "work_study",
-        "classifier",
-        pytest.approx(0.87),
-    )

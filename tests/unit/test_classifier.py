@@ -13,11 +13,6 @@ def examples() -> list[corpus.Example]:
     return corpus.load()
 
 
-@pytest.fixture(scope="module")
-def trained(examples: list[corpus.Example]) -> model.Model:
-    return model.train(examples)
-
-
 def _test_split(examples: list[corpus.Example]) -> list[corpus.Example]:
     return [e for e in examples if e.split == "test"]
 

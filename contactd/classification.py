@@ -1,0 +1,211 @@
+"""The daemon's case-type model: found or trained at start, then classifying in batches.
+
+At start the model file is loaded (a few hundredths of a second) or, when it is missing or
+was built for another scikit-learn or corpus, trained from the corpus (a few seconds, in a
+thread) and written for the next start. The daemon serves meanwhile; intake waits for the
+model up to `wait_seconds`, then sends to triage. Texts that arrive together are classified
+in one batch in a thread, which costs little more than one text and keeps the loop free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+from pathlib import Path
+
+import sklearn
+import structlog
+
+from classifier import corpus, model, persistence
+from classifier.model import Card, Model, Prediction
+from contactd import embedded
+from contactd.intake import Classification
+from contactd.settings import Settings
+from routing.contact import Guess
+
+log = structlog.get_logger(__name__)
+
+TRIAGE = "general"
+MODEL_FILE = "case-types.skops"
+
+
+def model_path(settings: Settings) -> Path:
+    configured = settings.classifier.model
+    if configured is not None:
+        return configured
+    data_dir = settings.daemon.data_dir or embedded.default_data_dir()
+    return data_dir / "classifier" / MODEL_FILE
+
+
+def is_current(card: Card) -> bool:
+    """Whether a stored model may be used as it is: built by this scikit-learn, and either
+    from the corpus this contactd ships or deliberately with staff corrections."""
+    if card.sklearn != sklearn.__version__:
+        return False
+    return card.feedback > 0 or card.corpus == corpus.fingerprint(corpus.load())
+
+
+def load_or_train(path: Path) -> Model:
+    """The model at `path` if it is current; otherwise one trained from the corpus, written
+    to `path` when it can be (a read-only place keeps it in memory only).
+
+    A file that is damaged or not a model raises ModelFileError: it is never overwritten.
+    """
+    try:
+        found = persistence.load(path)
+    except (persistence.NoModelFile, persistence.OtherFormat) as exc:
+        log.info("classifier.training", why=str(exc))
+    else:
+        if is_current(found.card):
+            return found
+        log.info("classifier.training", why="built for another scikit-learn or corpus")
+    trained = model.train(corpus.load())
+    try:
+        persistence.save(trained, path)
+    except OSError as exc:
+        log.warning("classifier.not_saved", path=str(path), error=str(exc))
+    return trained
+
+
+@dataclasses.dataclass
+class _Pending:
+    text: str
+    answer: asyncio.Future[Prediction]
+
+
+class Unavailable(Exception):
+    """No model to classify with: switched off, failed to load, or not loaded in time."""
+
+
+class CaseTypeModel:
+    """Holds the model for intake; `run` is its supervised background task."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._config = settings.classifier
+        self._codes = frozenset(settings.case_types)
+        self.path = model_path(settings)
+        self._model: Model | None = None
+        self._loaded: tuple[int, int] | None = None  # (mtime_ns, size) of the file loaded
+        self._ready = asyncio.Event()
+        self._failed = False
+        self._pending: list[_Pending] = []
+        self._wake = asyncio.Event()
+
+    @property
+    def card(self) -> Card | None:
+        return self._model.card if self._model else None
+
+    @property
+    def state(self) -> str:
+        if self._failed:
+            return "failed"
+        return "ready" if self._model else "loading"
+
+    async def run(self) -> None:
+        try:
+            self._model = await asyncio.to_thread(load_or_train, self.path)
+        except persistence.ModelFileError as exc:
+            # The operator must move the file away; retrying will not help. Until then
+            # intake sends to triage at once.
+            log.error("classifier.model_file_unusable", error=str(exc))
+            self._failed = True
+            self._ready.set()
+            return
+        except Exception:
+            self._failed = True  # intake need not wait while this is retried
+            self._ready.set()
+            raise
+        self._failed = False
+        self._loaded = _stat(self.path)
+        self._check_codes(self._model)
+        self._ready.set()
+        card = self._model.card
+        log.info("classifier.ready", version=card.version, macro_f1=card.test.macro_f1)
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(self._classify_batches())
+                if self._config.reload_seconds > 0:
+                    tasks.create_task(self._watch_file())
+        finally:
+            for waiting in self._pending:
+                waiting.answer.cancel()
+
+    async def classify(self, text: str) -> Classification:
+        """The contact's case type; triage (confidence 0) when no model can answer."""
+        try:
+            prediction = await self.predict(text)
+        except Unavailable as exc:
+            log.warning("classifier.unavailable", why=str(exc))
+            return Classification(case_type=TRIAGE, confidence=0.0)
+        case_type = prediction.case_type if prediction.case_type in self._codes else TRIAGE
+        return Classification(
+            case_type=case_type,
+            confidence=round(prediction.confidence, 4),
+            guesses=tuple(Guess(code, round(p, 4)) for code, p in prediction.top),
+        )
+
+    async def predict(self, text: str) -> Prediction:
+        if not self._ready.is_set():
+            try:
+                async with asyncio.timeout(self._config.wait_seconds):
+                    await self._ready.wait()
+            except TimeoutError:
+                raise Unavailable("the model is still loading") from None
+        if self._failed or self._model is None:
+            raise Unavailable("the model could not be loaded or trained")
+        answer: asyncio.Future[Prediction] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Pending(text, answer))
+        self._wake.set()
+        return await answer
+
+    async def _classify_batches(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                size = self._config.batch_size
+                batch, self._pending = self._pending[:size], self._pending[size:]
+                current = self._model
+                try:
+                    if current is None:
+                        raise Unavailable("no model")
+                    predictions = await asyncio.to_thread(current.predict, [p.text for p in batch])
+                except Exception as exc:
+                    for waiting in batch:
+                        if not waiting.answer.done():
+                            waiting.answer.set_exception(Unavailable(f"{type(exc).__name__}"))
+                    raise
+                for waiting, prediction in zip(batch, predictions, strict=True):
+                    if not waiting.answer.done():  # its request may have gone
+                        waiting.answer.set_result(prediction)
+
+    async def _watch_file(self) -> None:
+        """Pick up a model written by `contactd train` while the daemon runs."""
+        while True:
+            await asyncio.sleep(self._config.reload_seconds)
+            seen = _stat(self.path)
+            if seen is None or seen == self._loaded:
+                continue
+            try:
+                fresh = await asyncio.to_thread(persistence.load, self.path)
+            except persistence.ModelFileError as exc:
+                log.error("classifier.reload_failed", error=str(exc))
+            else:
+                self._check_codes(fresh)
+                self._model = fresh
+                log.info("classifier.reloaded", version=fresh.card.version)
+            self._loaded = seen
+
+    def _check_codes(self, loaded: Model) -> None:
+        unknown = sorted(set(loaded.classes) - self._codes)
+        if unknown:
+            # The model knows a code the configuration does not: those go to triage.
+            log.warning("classifier.unknown_case_types", codes=unknown)
+
+
+def _stat(path: Path) -> tuple[int, int] | None:
+    with contextlib.suppress(OSError):
+        st = path.stat()
+        return st.st_mtime_ns, st.st_size
+    return None
