@@ -10,13 +10,14 @@ import json
 from typing import Annotated, Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contactd import agents, auth, queries, store
 from contactd.api_contacts import contact_json
 from contactd.appkeys import LISTENER, POOL, SETTINGS, STOPPING
 from contactd.http_errors import ApiError, Text, read_body
 from contactd.listener import AGENTS_CHANNEL, CONTACTS_CHANNEL, DESK_CHANNEL
+from contactd.settings import Settings
 from contactd.staff import Role
 from routing.agents import AgentState
 from routing.contact import Action, Contact, IllegalTransition, normalise_reference
@@ -43,8 +44,17 @@ class FinishBody(BaseModel):
 
 
 class TransferBody(BaseModel):
+    """To another queue, or to the queue of a corrected case type (triage's daily work)."""
+
     model_config = ConfigDict(extra="forbid")
-    queue: Annotated[Text, Field(max_length=40)]
+    queue: Annotated[Text, Field(max_length=40)] | None = None
+    case_type: Annotated[Text, Field(max_length=40)] | None = None
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> TransferBody:
+        if self.queue is None and self.case_type is None:
+            raise ValueError("name the queue, the corrected case type, or both")
+        return self
 
 
 async def desk_json(request: web.Request) -> dict[str, Any]:
@@ -141,9 +151,7 @@ async def decline(request: web.Request) -> web.Response:
 async def finish(request: web.Request) -> web.Response:
     body = await read_body(request, FinishBody)
     settings = request.app[SETTINGS]
-    if body.case_type is not None and body.case_type not in settings.case_types:
-        known = ", ".join(settings.case_types)
-        raise ApiError(422, "not_accepted", f"unknown case type {body.case_type!r}; known: {known}")
+    _known_case_type(settings, body.case_type)
     response = await _act(request, Action.FINISH, outcome=body.outcome, case_type=body.case_type)
     await request.app[POOL].execute(
         queries.get("contact_finished"),
@@ -157,18 +165,35 @@ async def finish(request: web.Request) -> web.Response:
 @auth.require(*DESK_ROLES)
 async def transfer(request: web.Request) -> web.Response:
     body = await read_body(request, TransferBody)
+    settings = request.app[SETTINGS]
+    _known_case_type(settings, body.case_type)
     contact = await _contact(request)
     try:
-        choose_queue(
-            request.app[SETTINGS].queues,
-            case_type=contact.case_type,
+        queue = choose_queue(
+            settings.queues,
+            case_type=body.case_type or contact.case_type,
             channel=contact.channel,
             requested=body.queue,
         )
     except NoQueue as exc:
         raise ApiError(422, "not_accepted", str(exc)) from None
-    reason = {"to_queue": body.queue, "from_queue": contact.queue}
-    return await _act(request, Action.REQUEUE, contact=contact, queue=body.queue, reason=reason)
+    reason: dict[str, str] = {"to_queue": queue.code, "from_queue": contact.queue}
+    if body.case_type and body.case_type != contact.case_type:
+        reason |= {"to_case_type": body.case_type, "from_case_type": contact.case_type}
+    return await _act(
+        request,
+        Action.REQUEUE,
+        contact=contact,
+        queue=queue.code,
+        case_type=body.case_type,
+        reason=reason,
+    )
+
+
+def _known_case_type(settings: Settings, code: str | None) -> None:
+    if code is not None and code not in settings.case_types:
+        known = ", ".join(settings.case_types)
+        raise ApiError(422, "not_accepted", f"unknown case type {code!r}; known: {known}")
 
 
 @routes.get("/api/desk/events")

@@ -11,6 +11,7 @@ const TEXTS = {
     empty: "Ingen henvendelser lige nu.", queue: "Kø", accept: "Tag imod", decline: "Afvis",
     outcome: "Resultat", correctCaseType: "Rigtig sagstype", finish: "Afslut",
     transferTo: "Overfør til", transfer: "Overfør", unchanged: "(uændret)",
+    byCaseType: "(sagstypens kø)", guesses: "Modellens bud", sortedBy: "sorteret af modellen",
     expiresIn: "udløber om {s} s", badToken: "Adgangsnøglen virker ikke.",
     call: "Opkald", callback: "Tilbageringning", email: "E-mail", ticket: "Kønummer",
   },
@@ -21,6 +22,7 @@ const TEXTS = {
     empty: "No contacts right now.", queue: "Queue", accept: "Accept", decline: "Decline",
     outcome: "Outcome", correctCaseType: "Correct case type", finish: "Finish",
     transferTo: "Transfer to", transfer: "Transfer", unchanged: "(unchanged)",
+    byCaseType: "(the case type's queue)", guesses: "The model's guesses", sortedBy: "sorted by the model",
     expiresIn: "expires in {s} s", badToken: "The token does not work.",
     call: "Call", callback: "Callback", email: "E-mail", ticket: "Ticket",
   },
@@ -51,6 +53,10 @@ async function api(method, path, body) {
   const data = await response.json();
   if (!response.ok) throw Object.assign(new Error(data.error?.message || response.statusText), { status: response.status });
   return data;
+}
+
+function percent(p) {
+  return `${Math.round(p * 100)} %`;
 }
 
 function caseTypeName(code) {
@@ -94,6 +100,9 @@ function contactItem(c) {
   item.querySelector(".reference").textContent = c.reference;
   item.querySelector(".channel").textContent = t(c.channel);
   item.querySelector(".caseType").textContent = caseTypeName(c.case_type);
+  if (c.case_type_source === "classifier" && c.confidence !== null) {
+    item.querySelector(".sortedBy").textContent = `(${t("sortedBy")}, ${percent(c.confidence)})`;
+  }
   item.querySelector(".queue").textContent = queueName(c.queue);
   item.querySelector(".address").textContent = c.client_address || "";
   item.querySelector(".subject").textContent = c.subject || "";
@@ -109,7 +118,20 @@ function contactItem(c) {
   correct.append(new Option(t("unchanged"), ""));
   for (const ct of reference.case_types) correct.append(new Option(ct[lang], ct.code));
   const transferTo = form.querySelector(".transferQueue");
+  transferTo.append(new Option(t("byCaseType"), ""));
   for (const q of reference.queues) if (q.code !== c.queue) transferTo.append(new Option(q[lang], q.code));
+  // In triage the model's top guesses are one click from the correction list.
+  const guesses = item.querySelector(".guesses");
+  guesses.hidden = c.case_type_source !== "classifier" || !c.guesses.length;
+  for (const g of c.guesses) {
+    const pick = document.createElement("button");
+    pick.type = "button";
+    pick.className = "guess";
+    pick.dataset.caseType = g.case_type;
+    pick.textContent = `${caseTypeName(g.case_type)} ${percent(g.confidence)}`;
+    pick.addEventListener("click", () => { correct.value = g.case_type; correct.focus(); });
+    guesses.querySelector(".guessList").append(pick);
+  }
 
   // The event stream shows the result: rendering the reply here could overwrite a newer
   // snapshot that the stream delivered first (an offer would vanish from the screen).
@@ -120,7 +142,7 @@ function contactItem(c) {
     event.preventDefault();
     act("finish", { outcome: form.querySelector(".outcome").value, case_type: correct.value || null });
   });
-  item.querySelector(".transfer").addEventListener("click", () => act("transfer", { queue: transferTo.value }));
+  item.querySelector(".transfer").addEventListener("click", () => act("transfer", { queue: transferTo.value || null, case_type: correct.value || null }));
   return item;
 }
 

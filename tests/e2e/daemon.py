@@ -48,8 +48,10 @@ class Daemon:
     def get(self, path: str, token: str | None = None) -> tuple[int, Any]:
         return self.request(path, token=token)
 
-    def post(self, path: str, body: Any, token: str | None = None) -> tuple[int, Any]:
-        return self.request(path, body=json.dumps(body).encode(), token=token)
+    def post(
+        self, path: str, body: Any, token: str | None = None, *, timeout: float = 5
+    ) -> tuple[int, Any]:
+        return self.request(path, body=json.dumps(body).encode(), token=token, timeout=timeout)
 
     def request(
         self,
@@ -58,6 +60,7 @@ class Daemon:
         body: bytes | None = None,
         token: str | None = None,
         method: str | None = None,
+        timeout: float = 5,
     ) -> tuple[int, Any]:
         request = urllib.request.Request(self.url + path, data=body, method=method)  # noqa: S310
         if body is not None:
@@ -65,7 +68,7 @@ class Daemon:
         if token:
             request.add_header("Authorization", f"Bearer {token}")
         try:
-            with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - an http URL the daemon printed
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - an http URL the daemon printed
                 return response.status, json.loads(response.read())
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read())

@@ -8,9 +8,12 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 from playwright.async_api import Browser, Page, async_playwright, expect
 
+from contactd.app import create_app
+from contactd.appkeys import POOL
+from contactd.settings import Settings
 from contactd.staff import Role
 from tests.conftest import token_for
 
@@ -97,4 +100,55 @@ async def test_a_wrong_token_is_told_on_the_page(
     page = await browser.new_page(locale="da-DK")
     await _sign_in(page, str(client.make_url("/desk")), "cdt_not-a-real-token")
     await expect(page.get_by_role("alert").first).to_have_text("Adgangsnøglen virker ikke.")
+    await page.close()
+
+
+@pytest.fixture
+async def classifying(classifier_config: Settings) -> AsyncIterator[TestClient[object, object]]:
+    async with TestClient(TestServer(create_app(classifier_config))) as c:
+        yield c
+
+
+@pytest.mark.timeout(90)
+async def test_triage_picks_one_of_the_models_guesses_and_sends_the_contact_on(
+    classifying: TestClient[object, object], browser: Browser
+) -> None:
+    pool: asyncpg.Pool = classifying.app[POOL]  # type: ignore[index]
+    supervisor = await token_for(pool, "sofie", Role.SUPERVISOR)
+    karin = await token_for(pool, "karin", Role.AGENT)
+    profile = {"skills": {"general": 3}, "languages": ["da"]}
+    assert (await classifying.put("/api/agents/karin", json=profile, headers=supervisor)).ok
+    unsure = (
+        "Jeg har permanent ophold men har været ude af landet i et år. "
+        "Bortfalder det? Og kan jeg klage?"
+    )
+    created = await classifying.post(
+        "/api/contacts", json={"channel": "email", "text": unsure}, headers=supervisor
+    )
+    reference = (await created.json())["reference"]
+
+    page = await browser.new_page(locale="da-DK")
+    await _sign_in(page, str(classifying.make_url("/desk")), karin["Authorization"].split()[1])
+    await page.get_by_role("button", name="Klar").click()
+    item = page.locator(f'.contact[data-reference="{reference}"]')
+    await item.get_by_role("button", name="Tag imod").click()
+    await expect(item).to_have_attribute("data-state", "active")
+    await expect(item.locator(".caseType")).to_have_text("Generelt")
+    await expect(item.locator(".sortedBy")).to_contain_text("sorteret af modellen")
+    guesses = item.locator(".guess")
+    await expect(guesses).to_have_count(3)
+    await expect(guesses.first).to_contain_text("Bortfald og generindrejse")
+    await guesses.first.click()
+    await expect(item.get_by_label("Rigtig sagstype")).to_have_value("lapse")
+    await item.get_by_role("button", name="Overfør").click()
+    await expect(page.locator(".contact")).to_have_count(0)
+
+    moved = await (await classifying.get(f"/api/contacts/{reference}", headers=supervisor)).json()
+    assert (moved["case_type"], moved["case_type_source"], moved["queue"]) == (
+        "lapse",
+        "staff",
+        "residence",
+    )
+    corrected = await pool.fetchrow("SELECT from_type, to_type FROM case_type_corrections")
+    assert tuple(corrected) == ("general", "lapse")
     await page.close()

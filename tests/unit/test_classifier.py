@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import tomllib
+from pathlib import Path
+
 import pytest
+import skops.io as sio
 from sklearn.metrics import f1_score
 
-from classifier import corpus, language, model, text
+from classifier import corpus, evaluation, language, model, persistence, text
+from contactd import classification
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -89,3 +97,90 @@ def test_clean_keeps_the_clients_words_and_drops_the_thread() -> None:
 )
 def test_language_is_told_apart(sample: str, expected: str) -> None:
     assert language.detect(sample) == expected
+
+
+def test_the_model_emits_only_the_shared_case_type_codes(trained: model.Model) -> None:
+    with (ROOT.parent / "shared" / "case_types.toml").open("rb") as f:
+        shared = set(tomllib.load(f))
+    with (ROOT / "config" / "case_types.toml").open("rb") as f:
+        configured = set(tomllib.load(f))
+    assert set(trained.classes) == shared == configured
+
+
+def test_the_card_says_what_the_model_was_built_from_and_how_well_it_does(
+    trained: model.Model, examples: list[corpus.Example]
+) -> None:
+    card = trained.card
+    test = _test_split(examples)
+    scores = evaluation.evaluate(trained, [e.text for e in test], [e.case_type for e in test])
+    assert card.corpus == corpus.fingerprint(examples)
+    assert (card.feedback, card.train_examples) == (0, len(examples) - len(test))
+    assert card.test == scores
+    assert card.thresholds == trained.thresholds
+    assert len(card.version) == 12
+
+
+def test_a_saved_model_loads_and_predicts_the_same(
+    trained: model.Model, examples: list[corpus.Example], tmp_path: Path
+) -> None:
+    path = tmp_path / "m.skops"
+    persistence.save(trained, path)
+    loaded = persistence.load(path)
+    texts = [e.text for e in _test_split(examples)]
+    assert loaded.predict(texts) == trained.predict(texts)
+    assert loaded.card == trained.card == persistence.read_card(path)
+
+
+def test_a_file_that_is_not_a_model_is_refused_and_kept(tmp_path: Path) -> None:
+    garbage = tmp_path / "case-types.skops"
+    garbage.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(persistence.ModelFileError, match="not a contactd model file"):
+        classification.load_or_train(garbage)
+    assert garbage.read_bytes() == b"PK\x03\x04 not really a zip"
+
+
+def test_a_file_with_code_in_it_is_refused(tmp_path: Path) -> None:
+    """skops loads only trusted types: a file that would construct anything else (here a
+    function call) is refused instead of run."""
+    path = tmp_path / "evil.skops"
+    sio.dump({"format": model.FORMAT, "pipeline": os.system}, path)
+    with pytest.raises(persistence.ModelFileError, match="not a contactd model file"):
+        persistence.load(path)
+
+
+def test_a_missing_or_older_model_is_trained_and_written(
+    trained: model.Model, tmp_path: Path
+) -> None:
+    path = tmp_path / "classifier" / "case-types.skops"
+    first = classification.load_or_train(path)  # missing: trained from the corpus
+    assert first.card.version == trained.card.version
+    assert persistence.card_path(path).exists()
+    sio.dump({"format": model.FORMAT - 1}, path)  # a file an older contactd wrote
+    assert classification.load_or_train(path).card.version == trained.card.version
+    assert persistence.load(path).card.version == trained.card.version
+
+
+@pytest.mark.timeout(120)
+def test_staff_corrections_teach_the_model(examples: list[corpus.Example]) -> None:
+    """A phrase the corpus never sorts as visa is learnt as visa from corrections."""
+    phrase = "Spørgsmål om kvittering for gebyr, kundenummer {n}, sendt fra min telefon"
+    corrections = [
+        corpus.Example(
+            id=f"correction-{n}",
+            case_type="visa",
+            channel="email",
+            language="da",
+            text=phrase.format(n=n),
+            split="train",
+        )
+        for n in range(40)
+    ]
+    plain = model.train(examples)
+    taught = model.train(examples, corrections)
+    probe = phrase.format(n=99)
+    [before], [after] = plain.predict([probe]), taught.predict([probe])
+    assert before.guess != "visa"
+    assert after.guess == "visa"
+    assert taught.card.feedback == 40
+    assert taught.card.version != plain.card.version
+    assert taught.card.test.macro_f1 >= 0.90  # the corrections do not spoil the rest
