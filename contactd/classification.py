@@ -5,6 +5,10 @@ was built for another scikit-learn or corpus, trained from the corpus (a few sec
 thread) and written for the next start. The daemon serves meanwhile; intake waits for the
 model up to `wait_seconds`, then sends to triage. Texts that arrive together are classified
 in one batch in a thread, which costs little more than one text and keeps the loop free.
+
+scikit-learn is imported in that thread, not with this module: the import takes most of a
+second and about 100 MiB, and the daemon should be ready (and lean with the classifier off)
+without waiting for it.
 """
 
 from __future__ import annotations
@@ -13,16 +17,17 @@ import asyncio
 import contextlib
 import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import sklearn
 import structlog
 
-from classifier import corpus, model, persistence
-from classifier.model import Card, Model, Prediction
 from contactd import embedded
 from contactd.intake import Classification
 from contactd.settings import Settings
 from routing.contact import Guess
+
+if TYPE_CHECKING:
+    from classifier.model import Card, Model, Prediction
 
 log = structlog.get_logger(__name__)
 
@@ -41,6 +46,10 @@ def model_path(settings: Settings) -> Path:
 def is_current(card: Card) -> bool:
     """Whether a stored model may be used as it is: built by this scikit-learn, and either
     from the corpus this contactd ships or deliberately with staff corrections."""
+    import sklearn
+
+    from classifier import corpus
+
     if card.sklearn != sklearn.__version__:
         return False
     return card.feedback > 0 or card.corpus == corpus.fingerprint(corpus.load())
@@ -52,6 +61,8 @@ def load_or_train(path: Path) -> Model:
 
     A file that is damaged or not a model raises ModelFileError: it is never overwritten.
     """
+    from classifier import corpus, model, persistence
+
     try:
         found = persistence.load(path)
     except (persistence.NoModelFile, persistence.OtherFormat) as exc:
@@ -66,6 +77,17 @@ def load_or_train(path: Path) -> Model:
     except OSError as exc:
         log.warning("classifier.not_saved", path=str(path), error=str(exc))
     return trained
+
+
+def _load_or_train_in_thread(path: Path) -> tuple[Model | None, str]:
+    """load_or_train, with the ModelFileError caught here: importing it means importing
+    scikit-learn, which must happen in this thread, not on the event loop."""
+    from classifier.persistence import ModelFileError
+
+    try:
+        return load_or_train(path), ""
+    except ModelFileError as exc:
+        return None, str(exc)
 
 
 @dataclasses.dataclass
@@ -104,18 +126,19 @@ class CaseTypeModel:
 
     async def run(self) -> None:
         try:
-            self._model = await asyncio.to_thread(load_or_train, self.path)
-        except persistence.ModelFileError as exc:
-            # The operator must move the file away; retrying will not help. Until then
-            # intake sends to triage at once.
-            log.error("classifier.model_file_unusable", error=str(exc))
-            self._failed = True
-            self._ready.set()
-            return
+            found, unusable = await asyncio.to_thread(_load_or_train_in_thread, self.path)
         except Exception:
             self._failed = True  # intake need not wait while this is retried
             self._ready.set()
             raise
+        if found is None:
+            # The operator must move the file away; retrying will not help. Until then
+            # intake sends to triage at once.
+            log.error("classifier.model_file_unusable", error=unusable)
+            self._failed = True
+            self._ready.set()
+            return
+        self._model = found
         self._failed = False
         self._loaded = _stat(self.path)
         self._check_codes(self._model)
@@ -182,6 +205,8 @@ class CaseTypeModel:
 
     async def _watch_file(self) -> None:
         """Pick up a model written by `contactd train` while the daemon runs."""
+        from classifier import persistence
+
         while True:
             await asyncio.sleep(self._config.reload_seconds)
             seen = _stat(self.path)

@@ -20,7 +20,6 @@ import structlog
 from aiohttp import web
 
 from classifier.corpus import Example
-from classifier.persistence import ModelFileError
 from contactd import (
     __version__,
     cli_classifier,
@@ -72,7 +71,6 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
         database.DatabaseUnavailable,
         embedded.EmbeddedError,
         migrations.MigrationError,
-        ModelFileError,
         OSError,
     ) as exc:
         print(f"contactd: {exc}", file=sys.stderr)

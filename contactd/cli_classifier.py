@@ -1,7 +1,8 @@
 """`contactd classify`, `train` and `evaluate`: the case-type model from the command line.
 
 classify and evaluate need no database. `train --with-feedback` reads staff corrections from
-the same database `run` uses.
+the same database `run` uses. scikit-learn is imported only when one of these runs, so the
+other commands (and `run`) start without it.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ import json
 import sys
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from classifier import corpus, evaluation, model, persistence
 from classifier.corpus import Example
-from classifier.model import Model, Prediction
 from contactd import classification, database, queries
 from contactd.settings import Settings
+
+if TYPE_CHECKING:
+    from classifier.model import Model, Prediction
 
 BATCH = 256  # lines classified together by --jsonl
 
@@ -65,14 +67,20 @@ def add_parsers(
 
 
 def run(config: Settings, args: argparse.Namespace, feedback: FeedbackReader) -> int:
+    from classifier.persistence import ModelFileError
+
     path = args.model or classification.model_path(config)
-    match args.command:
-        case "classify":
-            return _classify(classification.load_or_train(path), args)
-        case "train":
-            return _train(path, asyncio.run(feedback()) if args.with_feedback else [])
-        case _:
-            return _evaluate(classification.load_or_train(path), args.png)
+    try:
+        match args.command:
+            case "classify":
+                return _classify(classification.load_or_train(path), args)
+            case "train":
+                return _train(path, asyncio.run(feedback()) if args.with_feedback else [])
+            case _:
+                return _evaluate(classification.load_or_train(path), args.png)
+    except ModelFileError as exc:
+        print(f"contactd: {exc}; move it away to train a new one", file=sys.stderr)
+        return 1
 
 
 def _classify(trained: Model, args: argparse.Namespace) -> int:
@@ -154,6 +162,8 @@ def _chunks(items: Iterator[Any] | enumerate[str], size: int) -> Iterator[list[A
 
 
 def _train(path: Path, feedback: Sequence[Example]) -> int:
+    from classifier import corpus, model, persistence
+
     trained = model.train(corpus.load(), feedback)
     persistence.save(trained, path)
     card = trained.card
@@ -167,6 +177,8 @@ def _train(path: Path, feedback: Sequence[Example]) -> int:
 
 
 def _evaluate(trained: Model, png: Path) -> int:
+    from classifier import corpus, evaluation
+
     test = [e for e in corpus.load() if e.split == "test"]
     scores = evaluation.evaluate(trained, [e.text for e in test], [e.case_type for e in test])
     print(f"model {trained.card.version} ({trained.card.feedback} staff corrections)")

@@ -159,3 +159,14 @@ def test_a_fresh_daemon_trains_its_model_at_first_start_and_loads_it_after(
     assert "classifier.ready" in second.output()
     assert "classifier.training" not in second.output()
     assert FAMILY not in first.output() + second.output()  # message text never reaches the log
+
+
+def test_a_damaged_model_file_is_reported_and_kept(tmp_path: Path) -> None:
+    damaged = tmp_path / "case-types.skops"
+    damaged.write_bytes(b"\x00" * 100)
+    result = contactd("classify", "--model", str(damaged), "some text")
+    assert result.returncode == 1
+    assert "not a contactd model file" in result.stderr
+    assert "move it away to train a new one" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert damaged.read_bytes() == b"\x00" * 100
