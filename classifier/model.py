@@ -99,6 +99,20 @@ class Scorer:
             )
         order = np.argsort(p)[::-1][:TOP]
         first, second = order[:2]
+        top = tuple((self.classes[i], float(p[i])) for i in order)
+        if lang == "other":
+            # Neither Danish nor English: the model was not trained on it, whatever it
+            # says. Triage, with its guesses kept for staff who read the language.
+            return Prediction(
+                case_type=TRIAGE,
+                guess=TRIAGE,
+                confidence=0.0,
+                runner_up=self.classes[first],
+                runner_up_confidence=float(p[first]),
+                language=lang,
+                unsure=True,
+                top=top,
+            )
         guess = self.classes[first]
         confidence = float(p[first])
         unsure = confidence < self.thresholds.get(guess, 0.5)
@@ -110,7 +124,7 @@ class Scorer:
             runner_up_confidence=float(p[second]),
             language=lang,
             unsure=unsure,
-            top=tuple((self.classes[i], float(p[i])) for i in order),
+            top=top,
         )
 
 

@@ -79,9 +79,11 @@ def load(path: Path) -> Model:
         # skops refuses untrusted types with a TypeError; a damaged file is a BadZipFile or
         # a KeyError/ValueError from its schema.
         raise ModelFileError(f"{path}: not a contactd model file ({exc})") from None
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
-        found = state.get("format") if isinstance(state, dict) else None
-        raise OtherFormat(f"{path}: model format {found!r}, this contactd reads {FORMAT}")
+    found = state.get("format") if isinstance(state, dict) else None
+    if not isinstance(found, int):
+        raise ModelFileError(f"{path}: not a contactd model file (no model format in it)")
+    if found != FORMAT:
+        raise OtherFormat(f"{path}: model format {found}, this contactd reads {FORMAT}")
     pipeline = state["pipeline"]
     for name, vectorizer in _vectorizers(pipeline):
         terms = state["vocabularies"][name].tolist()

@@ -20,12 +20,16 @@ routes = web.RouteTableDef()
 async def get_classifier(request: web.Request) -> web.Response:
     model = request.app.get(CLASSIFIER)
     card = model.card if model else None
-    corrections = await request.app[POOL].fetchrow(queries.get("corrections_summary"))
+    [corrections] = await request.app[POOL].fetch(queries.get("corrections_summary"))
     return web.json_response(
         {
             "state": model.state if model else "off",
             "model_file": str(model.path) if model else None,
             "card": dataclasses.asdict(card) if card else None,
-            "corrections": dict(corrections or {}),
+            "corrections": {
+                "total": corrections["total"],
+                "of_classifier": corrections["of_classifier"],
+                "last": corrections["last"].isoformat() if corrections["last"] else None,
+            },
         }
     )

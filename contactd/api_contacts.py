@@ -31,7 +31,7 @@ class NewContactBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     channel: Channel
-    language: Language = Language.DA
+    language: Language | None = None  # None: detected from subject and text
     case_type: Annotated[Text, Field(max_length=40)] | None = None
     queue: Annotated[Text, Field(max_length=40)] | None = None
     priority: Annotated[int, Field(ge=0, le=10)] = 0
@@ -87,7 +87,7 @@ def contact_json(c: Contact) -> dict[str, Any]:
         "state": c.state,
         "case_type": c.case_type,
         "case_type_source": c.case_type_source,
-        "confidence": c.confidence,
+        "confidence": None if c.confidence is None else round(c.confidence, 4),  # stored as real
         "language": c.language,
         "queue": c.queue,
         "priority": c.priority,

@@ -70,6 +70,13 @@ def load_or_train(path: Path) -> Model:
     else:
         if is_current(found.card):
             return found
+        if found.card.feedback:
+            # Its corrections cannot be replayed here (no database): say how to get them back.
+            log.warning(
+                "classifier.corrections_dropped",
+                corrections=found.card.feedback,
+                fix="run `contactd train --with-feedback`",
+            )
         log.info("classifier.training", why="built for another scikit-learn or corpus")
     trained = model.train(corpus.load())
     try:
@@ -111,6 +118,7 @@ class CaseTypeModel:
         self._loaded: tuple[int, int] | None = None  # (mtime_ns, size) of the file loaded
         self._ready = asyncio.Event()
         self._failed = False
+        self._said_unavailable = False
         self._pending: list[_Pending] = []
         self._wake = asyncio.Event()
 
@@ -132,19 +140,14 @@ class CaseTypeModel:
             self._ready.set()
             raise
         if found is None:
-            # The operator must move the file away; retrying will not help. Until then
-            # intake sends to triage at once.
+            # Retrying will not help: the operator must replace the file (picked up by the
+            # file watch) or move it away and restart. Until then intake goes to triage.
             log.error("classifier.model_file_unusable", error=unusable)
             self._failed = True
             self._ready.set()
-            return
-        self._model = found
-        self._failed = False
+        else:
+            self._use(found)
         self._loaded = _stat(self.path)
-        self._check_codes(self._model)
-        self._ready.set()
-        card = self._model.card
-        log.info("classifier.ready", version=card.version, macro_f1=card.test.macro_f1)
         try:
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(self._classify_batches())
@@ -152,14 +155,25 @@ class CaseTypeModel:
                     tasks.create_task(self._watch_file())
         finally:
             for waiting in self._pending:
-                waiting.answer.cancel()
+                if not waiting.answer.done():  # to triage, not a failed request
+                    waiting.answer.set_exception(Unavailable("the classifier stopped"))
+
+    def _use(self, found: Model, event: str = "classifier.ready") -> None:
+        self._check_codes(found)
+        self._model = found
+        self._failed = False
+        self._said_unavailable = False
+        self._ready.set()
+        log.info(event, version=found.card.version, macro_f1=found.card.test.macro_f1)
 
     async def classify(self, text: str) -> Classification:
         """The contact's case type; triage (confidence 0) when no model can answer."""
         try:
             prediction = await self.predict(text)
         except Unavailable as exc:
-            log.warning("classifier.unavailable", why=str(exc))
+            if not self._said_unavailable:  # once, not once per contact
+                log.warning("classifier.unavailable", why=str(exc))
+                self._said_unavailable = True
             return Classification(case_type=TRIAGE, confidence=0.0)
         case_type = prediction.case_type if prediction.case_type in self._codes else TRIAGE
         return Classification(
@@ -217,9 +231,7 @@ class CaseTypeModel:
             except persistence.ModelFileError as exc:
                 log.error("classifier.reload_failed", error=str(exc))
             else:
-                self._check_codes(fresh)
-                self._model = fresh
-                log.info("classifier.reloaded", version=fresh.card.version)
+                self._use(fresh, "classifier.reloaded")
             self._loaded = seen
 
     def _check_codes(self, loaded: Model) -> None:

@@ -110,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--data-dir",
             type=Path,
-            help="the embedded PostgreSQL's data (when CONTACTD_DATABASE_URL is not set)",
+            help="the embedded PostgreSQL's data (when CONTACTD_DATABASE_URL is not set) and "
+            "the case-type model",
         )
         return p
 

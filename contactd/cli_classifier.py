@@ -69,6 +69,9 @@ def add_parsers(
 def run(config: Settings, args: argparse.Namespace, feedback: FeedbackReader) -> int:
     from classifier.persistence import ModelFileError
 
+    if args.command == "classify" and args.text is not None and args.jsonl is not None:
+        print("contactd: give a TEXT or --jsonl FILE, not both", file=sys.stderr)
+        return 2
     path = args.model or classification.model_path(config)
     try:
         match args.command:
@@ -87,7 +90,7 @@ def _classify(trained: Model, args: argparse.Namespace) -> int:
     if args.jsonl is None:
         text = args.text if args.text is not None else sys.stdin.read()
         [p] = trained.predict([text])
-        verdict = "sent to general triage: below its threshold" if p.unsure else "routed"
+        verdict = f"sent to general triage: {_why_triage(p)}" if p.unsure else "routed"
         print(f"case type   {p.guess} ({p.confidence:.2f}), {verdict}")
         print(f"runner-up   {p.runner_up} ({p.runner_up_confidence:.2f})")
         print(f"language    {p.language}")
@@ -100,6 +103,14 @@ def _classify(trained: Model, args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"contactd: cannot read {args.jsonl}: {exc.strerror}", file=sys.stderr)
         return 1
+
+
+def _why_triage(p: Prediction) -> str:
+    if not p.top:
+        return "nothing to read"
+    if p.language == "other":
+        return "not Danish or English"
+    return "below its threshold"
 
 
 def _classify_lines(trained: Model, lines: IO[str], out: IO[str]) -> int:

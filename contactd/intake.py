@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 import asyncpg
 import structlog
 
+from classifier import language
 from contactd import store
 from contactd.settings import Settings
-from routing.contact import CaseTypeSource, Contact, Guess, NewContact
+from routing.contact import CaseTypeSource, Contact, Guess, Language, NewContact
 from routing.queues import NoQueue, choose_queue
 
 log = structlog.get_logger(__name__)
@@ -57,7 +58,8 @@ class Intake:
 
     async def submit(self, new: NewContact, *, actor: str) -> tuple[Contact, bool]:
         """Store the contact; return it and whether it is new (False: a known external id)."""
-        case_type, source, confidence, guesses = await self._case_type(new)
+        text = " ".join(t for t in (new.subject, new.text) if t)
+        case_type, source, confidence, guesses = await self._case_type(new, text)
         try:
             queue = choose_queue(
                 self._settings.queues, case_type=case_type, channel=new.channel, requested=new.queue
@@ -75,7 +77,7 @@ class Intake:
             case_type=case_type,
             case_type_source=source,
             confidence=confidence,
-            language=new.language,
+            language=new.language or _language_of(text),
             queue=queue.code,
             priority=max(new.priority, queue.priority),
             due_at=due_at,
@@ -97,7 +99,7 @@ class Intake:
         return contact, created
 
     async def _case_type(
-        self, new: NewContact
+        self, new: NewContact, text: str
     ) -> tuple[str, CaseTypeSource, float | None, tuple[Guess, ...]]:
         if new.case_type is not None:
             if new.case_type not in self._settings.case_types:
@@ -105,6 +107,11 @@ class Intake:
                 raise IntakeError(f"unknown case type {new.case_type!r}; known: {known}")
             source = new.case_type_source or CaseTypeSource.STAFF
             return new.case_type, source, new.confidence, ()
-        text = " ".join(t for t in (new.subject, new.text) if t)
         result = await self._classify(text)
         return result.case_type, CaseTypeSource.CLASSIFIER, result.confidence, result.guesses
+
+
+def _language_of(text: str) -> Language:
+    """The language the channel did not give: Danish or English by the text, else Danish,
+    the agency's own."""
+    return Language.EN if language.detect(text) == "en" else Language.DA

@@ -133,7 +133,7 @@ class NewContact:
     """What a channel hands to intake. case_type None asks intake to classify `text`."""
 
     channel: Channel
-    language: Language
+    language: Language | None = None  # None: detected from the text (Danish if unclear)
     case_type: str | None = None
     case_type_source: CaseTypeSource | None = None
     confidence: float | None = None

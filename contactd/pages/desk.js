@@ -51,7 +51,11 @@ async function api(method, path, body) {
     body: body ? JSON.stringify(body) : undefined,
   });
   const data = await response.json();
-  if (!response.ok) throw Object.assign(new Error(data.error?.message || response.statusText), { status: response.status });
+  if (!response.ok) {
+    const problems = (data.error?.details || []).map((d) => d.problem).join("; ");
+    const message = problems || data.error?.message || response.statusText;
+    throw Object.assign(new Error(message), { status: response.status });
+  }
   return data;
 }
 
@@ -100,7 +104,7 @@ function contactItem(c) {
   item.querySelector(".reference").textContent = c.reference;
   item.querySelector(".channel").textContent = t(c.channel);
   item.querySelector(".caseType").textContent = caseTypeName(c.case_type);
-  if (c.case_type_source === "classifier" && c.confidence !== null) {
+  if (c.case_type_source === "classifier" && c.guesses.length) {
     item.querySelector(".sortedBy").textContent = `(${t("sortedBy")}, ${percent(c.confidence)})`;
   }
   item.querySelector(".queue").textContent = queueName(c.queue);

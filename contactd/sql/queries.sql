@@ -267,7 +267,7 @@ SELECT coalesce(max(version), 0) FROM schema_migrations;
 -- How many case types staff corrected, and how many of those the classifier had chosen.
 SELECT count(*) AS total,
        count(*) FILTER (WHERE from_source = 'classifier') AS of_classifier,
-       max(corrected_at)::text AS last
+       max(corrected_at) AS last
 FROM case_type_corrections;
 
 -- name: corrections_for_training

@@ -35,7 +35,12 @@ def test_classify_prints_case_type_confidence_runner_up_and_language(model_file:
     assert lines[1].startswith("runner-up   ")
     assert lines[2] == "language    da"
     from_stdin = contactd("classify", "--model", str(model_file), stdin="")
-    assert from_stdin.stdout.startswith("case type   general (0.00), sent to general triage")
+    assert from_stdin.stdout.startswith(
+        "case type   general (0.00), sent to general triage: nothing to read"
+    )
+    both = contactd("classify", "--model", str(model_file), "--jsonl", "-", "some text")
+    assert both.returncode == 2
+    assert "give a TEXT or --jsonl FILE, not both" in both.stderr
 
 
 def test_a_backlog_is_classified_line_by_line_and_bad_lines_are_reported(

@@ -4,6 +4,7 @@ unsure text to general triage with the model's guesses; staff corrections are st
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -65,6 +66,14 @@ async def test_sure_text_goes_to_its_queue_and_unsure_text_to_triage_with_guesse
     assert unsure["confidence"] == pytest.approx(guesses[0]["confidence"])  # type: ignore[index]
 
 
+async def test_the_language_is_detected_when_not_given(classifying: Client) -> None:
+    front = await token_for(classifying.app[POOL], "frida", Role.FRONTDESK)  # type: ignore[index]
+    english = await _new(classifying, front, "I need a visa to visit my sister for two weeks.")
+    danish = await _new(classifying, front, FAMILY)
+    assert (english["language"], english["case_type"]) == ("en", "visa")
+    assert danish["language"] == "da"
+
+
 async def test_a_triage_caseworker_corrects_the_case_type_and_it_is_kept_for_training(
     classifying: Client,
 ) -> None:
@@ -119,18 +128,35 @@ async def test_transfer_needs_a_known_queue_or_case_type(classifying: Client) ->
 
 
 async def test_an_unusable_model_file_sends_everything_to_triage_and_says_so(
-    db_url: str, classifier_config: Settings, tmp_path: Path
+    db_url: str, classifier_config: Settings, model_file: Path, tmp_path: Path
 ) -> None:
     damaged = tmp_path / "case-types.skops"
     damaged.write_bytes(b"not a model")
     config = settings.load(
         classifier_config.path,
-        environ={"CONTACTD_DATABASE_URL": db_url, "CONTACTD_CLASSIFIER__MODEL": str(damaged)},
+        environ={
+            "CONTACTD_DATABASE_URL": db_url,
+            "CONTACTD_CLASSIFIER__MODEL": str(damaged),
+            "CONTACTD_CLASSIFIER__RELOAD_SECONDS": "0.1",
+        },
     )
     async with TestClient(TestServer(create_app(config))) as client:
         front = await token_for(client.app[POOL], "frida", Role.FRONTDESK)  # type: ignore[index]
         contact = await _new(client, front, FAMILY)
         health = await (await client.get("/health")).json()
-    assert (contact["case_type"], contact["confidence"], contact["guesses"]) == ("general", 0.0, [])
-    assert health["classifier"] == "failed"
-    assert damaged.read_bytes() == b"not a model"
+        assert (contact["case_type"], contact["confidence"], contact["guesses"]) == (
+            "general",
+            0.0,
+            [],
+        )
+        assert health["classifier"] == "failed"
+        assert damaged.read_bytes() == b"not a model"
+
+        # The operator puts a good model in its place: the daemon picks it up.
+        shutil.copy(model_file, damaged)
+        for _ in range(100):
+            if (await (await client.get("/health")).json())["classifier"] == "ready":
+                break
+            await asyncio.sleep(0.05)
+        contact = await _new(client, front, FAMILY)
+    assert (contact["case_type"], contact["case_type_source"]) == ("family", "classifier")

@@ -71,8 +71,13 @@ def test_huge_html_and_foreign_text_get_a_defined_answer(trained: model.Model) -
     big, page, other = trained.predict([huge, html, foreign])
     assert big.guess == "visa"
     assert page.guess == "extension"
-    assert other.language == "other"
-    assert other.case_type in {e for e in trained.classes}
+    assert (other.case_type, other.confidence, other.unsure, other.language) == (
+        "general",
+        0.0,
+        True,
+        "other",
+    )
+    assert len(other.top) == 3  # the model's guesses, for staff who read Spanish
     assert len(text.clean(huge)) == text.MAX_CHARS
 
 
@@ -137,6 +142,34 @@ def test_a_file_that_is_not_a_model_is_refused_and_kept(tmp_path: Path) -> None:
     with pytest.raises(persistence.ModelFileError, match="not a contactd model file"):
         classification.load_or_train(garbage)
     assert garbage.read_bytes() == b"PK\x03\x04 not really a zip"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Tak\n\n-----Original Message-----\nFrom: UDI\nSent: 3 May\nVi har modtaget",
+        "Tak\n---------- Forwarded message ---------\nFrom: X <x@example.dk>\nVi har",
+        "Tak\nDen 3. maj 2026 kl. 10.00 skrev Anna Jensen <anna@example.dk>:\nVi har",
+        "Tak\nOn Mon, 3 May 2026 at 10:00, Anna <anna@example.dk> wrote:\nVi har",
+        "Tak\nFra: Udlændingestyrelsen\nSendt: 3. maj 2026\nTil: mig\nVi har",
+    ],
+)
+def test_the_usual_reply_and_forward_headers_end_the_clients_words(reply: str) -> None:
+    assert text.clean(reply) == "Tak"
+
+
+def test_a_line_of_the_clients_own_that_starts_with_fra_is_kept() -> None:
+    own = "Fra: min arbejdsgiver fik jeg et brev\nDet handler om visum"
+    assert text.clean(own) == own
+
+
+def test_a_skops_file_that_is_not_a_contactd_model_is_refused_and_kept(tmp_path: Path) -> None:
+    other = tmp_path / "case-types.skops"
+    sio.dump([1, 2, 3], other)
+    before = other.read_bytes()
+    with pytest.raises(persistence.ModelFileError, match="no model format in it"):
+        classification.load_or_train(other)
+    assert other.read_bytes() == before
 
 
 def test_a_file_with_code_in_it_is_refused(tmp_path: Path) -> None:
