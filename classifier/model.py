@@ -12,6 +12,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import sklearn
@@ -30,14 +31,27 @@ TARGET_PRECISION = 0.95  # a prediction at or above its threshold is right this 
 FORMAT = 1  # of the model file; a file of another format is retrained, not read
 
 
+def _code_fingerprint() -> str:
+    """A change to how text is cleaned, read or modelled makes stored models stale."""
+    digest = hashlib.sha256()
+    for module in (text, language):
+        digest.update(Path(module.__file__ or "").read_bytes())
+    digest.update(Path(__file__).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+CODE = _code_fingerprint()
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Card:
     """What a model was built from and how well it does, stored in its file."""
 
-    version: str  # a hash of the format, the scikit-learn version and the examples
+    version: str  # a hash of the format, the code, the scikit-learn version and the examples
     format: int
     created_at: str
     sklearn: str
+    code: str  # fingerprint of the code that cleans and reads text (CODE)
     corpus: str  # fingerprint of the corpus examples
     feedback: int  # staff corrections trained on
     train_examples: int
@@ -161,12 +175,13 @@ def train(examples: Sequence[Example], feedback: Sequence[Example] = ()) -> Mode
     scorer = Scorer(pipeline=build().fit(*_xy(train_split)), thresholds=thresholds)
     test = [e for e in examples if e.split == "test"]
     corpus_hash = fingerprint(examples)
-    built_from = f"{FORMAT} {sklearn.__version__} {corpus_hash} {fingerprint(feedback)}"
+    built_from = f"{FORMAT} {CODE} {sklearn.__version__} {corpus_hash} {fingerprint(feedback)}"
     card = Card(
         version=hashlib.sha256(built_from.encode()).hexdigest()[:12],
         format=FORMAT,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         sklearn=sklearn.__version__,
+        code=CODE,
         corpus=corpus_hash,
         feedback=len(feedback),
         train_examples=len(train_split),

@@ -44,13 +44,14 @@ def model_path(settings: Settings) -> Path:
 
 
 def is_current(card: Card) -> bool:
-    """Whether a stored model may be used as it is: built by this scikit-learn, and either
-    from the corpus this contactd ships or deliberately with staff corrections."""
+    """Whether a stored model may be used as it is: built by this scikit-learn and this
+    clean-up and model code, and either from the corpus this contactd ships or deliberately
+    with staff corrections."""
     import sklearn
 
-    from classifier import corpus
+    from classifier import corpus, model
 
-    if card.sklearn != sklearn.__version__:
+    if card.sklearn != sklearn.__version__ or card.code != model.CODE:
         return False
     return card.feedback > 0 or card.corpus == corpus.fingerprint(corpus.load())
 
@@ -77,7 +78,7 @@ def load_or_train(path: Path) -> Model:
                 corrections=found.card.feedback,
                 fix="run `contactd train --with-feedback`",
             )
-        log.info("classifier.training", why="built for another scikit-learn or corpus")
+        log.info("classifier.training", why="built by other code, scikit-learn or corpus")
     trained = model.train(corpus.load())
     try:
         persistence.save(trained, path)
