@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 
 import asyncpg
 import structlog
 from aiohttp import web
 
+from channels.phone.voice import Voice
 from contactd import (
     __version__,
     api_agents,
@@ -41,6 +43,7 @@ from contactd.appkeys import (
     STOPPING,
     SUPERVISOR,
 )
+from contactd.calls import Calls, phone_setup
 from contactd.classification import CaseTypeModel
 from contactd.http_errors import error_middleware
 from contactd.intake import Intake
@@ -51,8 +54,12 @@ from contactd.tasks import Supervisor
 
 log = structlog.get_logger(__name__)
 
+Clock = Callable[[], datetime]
 
-def create_app(settings: Settings) -> web.Application:
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
+    """The daemon's application. `clock` replaces the wall clock where a channel asks the
+    time of day (opening hours), for tests of evenings and holidays."""
     app = web.Application(
         middlewares=[error_middleware], client_max_size=settings.daemon.max_body_bytes
     )
@@ -70,7 +77,13 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(api_desk.routes)
     app.add_routes(api_classifier.routes)
     app.add_routes(pages.routes)
+    voice = Voice(phone_setup(settings), Calls(app, settings), clock=clock or _now)
+    app.add_subapp("/twilio", voice.app())
     return app
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 async def _end_streams(app: web.Application) -> None:

@@ -30,7 +30,13 @@ from routing.queues import CaseType, Queue
 ENV_PREFIX = "CONTACTD_"
 M = TypeVar("M", bound=BaseModel)
 # Variables that are not overrides of a config key.
-ENV_SPECIAL = {"CONTACTD_CONFIG", "CONTACTD_DATABASE_URL", "CONTACTD_TEST_DATABASE_URL"}
+ENV_SPECIAL = {
+    "CONTACTD_CONFIG",
+    "CONTACTD_DATABASE_URL",
+    "CONTACTD_TEST_DATABASE_URL",
+    "CONTACTD_TWILIO_AUTH_TOKEN",
+    "CONTACTD_PUBLIC_URL",
+}
 # Where the configuration is looked for when CONTACTD_CONFIG is not set: the source tree's
 # config/ (a checkout), then the system-wide place (a package install, the container image).
 SOURCE_CONFIG = Path(__file__).resolve().parent.parent / "config" / "contactd.toml"
@@ -156,6 +162,21 @@ class ClassifierConfig(_Strict):
     batch_size: Annotated[int, Field(ge=1, le=1024)] = 64
 
 
+class PhoneConfig(_Strict):
+    # The line's opening hours: outside them callers hear when it opens and may book a call.
+    calendar: str = "phone"
+    # Numbers written without a country code are read as this country's (ISO 3166 code).
+    region: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "DK"
+    # The IVR's case-type menu: key -> case type code, read out in this order.
+    menu: dict[Annotated[str, Field(pattern=r"^[0-9]$")], str] = {}
+    # The key for English (the menu is in Danish first).
+    english_digit: Annotated[str, Field(pattern=r"^[0-9]$")] = "9"
+    # A waiting caller whose expected wait is longer than this may press 1 for a callback.
+    callback_offer_after_seconds: Annotated[int, Field(ge=0, le=86_400)] = 300
+    # Twilio text-to-speech voices per language.
+    voices: dict[Literal["da", "en"], str] = {"da": "Polly.Naja", "en": "Polly.Amy"}
+
+
 class CalendarConfig(_Strict):
     mon: list[str] = []
     tue: list[str] = []
@@ -275,6 +296,7 @@ class FileConfig(_Strict):
     leader: LeaderConfig = LeaderConfig()
     routing: RoutingConfig = RoutingConfig()
     classifier: ClassifierConfig = ClassifierConfig()
+    phone: PhoneConfig = PhoneConfig()
     calendars: dict[str, CalendarConfig] = Field(min_length=1)
     queues: dict[str, QueueConfig] = Field(min_length=1)
 
@@ -289,7 +311,12 @@ class Settings:
     leader: LeaderConfig
     routing: RoutingConfig
     classifier: ClassifierConfig
+    phone: PhoneConfig
+    calendars: Mapping[str, BusinessCalendar]
     database_url: str | None
+    # Twilio's auth token and the public base URL Twilio calls: from the environment only.
+    twilio_auth_token: str | None
+    public_url: str | None
     timezone: ZoneInfo
     case_types: Mapping[str, CaseType]
     queues: tuple[Queue, ...]
@@ -323,8 +350,16 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
         raise ConfigError(f"{case_types_path}: the case type 'general' (triage) is required")
 
     tz = ZoneInfo(file_config.daemon.timezone)
-    queues = _build_queues(file_config, types, tz, path)
+    calendars = {name: c.build(tz) for name, c in file_config.calendars.items()}
+    queues = _build_queues(file_config, types, calendars, path)
+    _check_phone(file_config.phone, types, calendars, path)
     url = env.get("CONTACTD_DATABASE_URL") or None
+    public_url = env.get("CONTACTD_PUBLIC_URL") or None
+    if public_url is not None and not re.fullmatch(r"https?://[^/\s]+(/\S*)?", public_url):
+        raise ConfigError(
+            f"environment CONTACTD_PUBLIC_URL = {public_url!r}: must be the http(s) base URL "
+            "Twilio calls, e.g. https://contact.example.dk"
+        )
     return Settings(
         path=path,
         daemon=file_config.daemon,
@@ -332,7 +367,11 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
         leader=file_config.leader,
         routing=file_config.routing,
         classifier=file_config.classifier,
+        phone=file_config.phone,
+        calendars=calendars,
         database_url=url,
+        twilio_auth_token=env.get("CONTACTD_TWILIO_AUTH_TOKEN") or None,
+        public_url=public_url,
         timezone=tz,
         case_types={
             code: CaseType(
@@ -418,10 +457,38 @@ def _validate(
         raise ConfigError("\n".join(lines)) from None
 
 
+def _check_phone(
+    phone: PhoneConfig,
+    types: Mapping[str, CaseTypeConfig],
+    calendars: Mapping[str, BusinessCalendar],
+    path: Path,
+) -> None:
+    problems = []
+    if phone.calendar not in calendars:
+        problems.append(
+            f"{path}: phone.calendar = {phone.calendar!r}: unknown calendar; "
+            f"known: {', '.join(calendars)}"
+        )
+    for digit, code in phone.menu.items():
+        if code not in types:
+            problems.append(
+                f"{path}: phone.menu.{digit} = {code!r}: unknown case type; "
+                f"known: {', '.join(types)}"
+            )
+    if phone.english_digit in phone.menu:
+        problems.append(
+            f"{path}: phone.english_digit = {phone.english_digit!r}: the menu uses that key"
+        )
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+
 def _build_queues(
-    config: FileConfig, types: Mapping[str, CaseTypeConfig], tz: ZoneInfo, path: Path
+    config: FileConfig,
+    types: Mapping[str, CaseTypeConfig],
+    calendars: Mapping[str, BusinessCalendar],
+    path: Path,
 ) -> tuple[Queue, ...]:
-    calendars = {name: c.build(tz) for name, c in config.calendars.items()}
     problems = []
     for code, q in config.queues.items():
         where = f"{path}: queues.{code}"

@@ -276,3 +276,41 @@ SELECT c.id, k.to_type AS case_type, c.language, c.channel, c.subject, c.body
 FROM case_type_corrections k JOIN contacts c ON c.id = k.contact_id
 WHERE c.subject IS NOT NULL OR c.body IS NOT NULL
 ORDER BY c.id;
+
+-- name: call_by_sid
+-- The contact a Twilio call made: a call, or the callback it became.
+SELECT * FROM contacts WHERE external_id = $1 AND channel IN ('call', 'callback')
+ORDER BY id LIMIT 1;
+
+-- name: queue_place
+-- Where a waiting call stands: $1 contact, $2 the case types its queue serves.
+-- position: voice contacts ahead of it in routing order, + 1; agents: signed in (not
+-- offline) with a skill for one of the case types; handle_seconds: the average handling of
+-- the queue's voice contacts over the last day (null when there were none).
+WITH me AS (SELECT * FROM contacts WHERE id = $1)
+SELECT
+    (SELECT count(*) FROM contacts c, me
+     WHERE c.state = 'queued' AND c.queue = me.queue AND c.channel IN ('call', 'callback')
+       AND (c.priority > me.priority
+            OR (c.priority = me.priority
+                AND (c.due_at, c.queued_at, c.id) < (me.due_at, me.queued_at, me.id))))
+        + 1 AS position,
+    (SELECT count(*) FROM agents a JOIN staff s ON s.id = a.staff_id AND s.disabled_at IS NULL
+     WHERE a.state <> 'offline' AND a.skills ?| $2::text[]) AS agents,
+    (SELECT extract(epoch FROM avg(c.closed_at - c.answered_at)) FROM contacts c, me
+     WHERE c.queue = me.queue AND c.channel IN ('call', 'callback') AND c.state = 'done'
+       AND c.answered_at IS NOT NULL AND c.closed_at > now() - interval '1 day')
+        AS handle_seconds;
+
+-- name: keep_place
+-- A waiting caller asked to be called back: the call becomes a callback to $2, due at $3,
+-- with its place (queued_at) kept. Only a queued call changes; otherwise no row.
+WITH moved AS (
+    UPDATE contacts SET channel = 'callback', client_address = $2, due_at = $3
+    WHERE id = $1 AND channel = 'call' AND state = 'queued'
+    RETURNING *
+), event AS (
+    INSERT INTO contact_events (contact_id, at, action, from_state, to_state, actor, reason)
+    SELECT id, clock_timestamp(), 'keep_place', state, state, $4, $5::jsonb FROM moved
+)
+SELECT moved.*, pg_notify('contactd_contacts', moved.queue)::text AS notified FROM moved;

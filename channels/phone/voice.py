@@ -1,0 +1,345 @@
+"""The hotline's IVR: Twilio's voice webhooks, answered with TwiML.
+
+A call comes in at /twilio/voice. When the line is open, the caller picks a case type
+(English on its own digit) and waits in a live queue, hearing their place and expected wait;
+above a set wait they may press 1 to be called back instead, keeping their place. When the
+line is closed they hear when it opens and may ask to be called back then.
+
+Every request must carry Twilio's signature of the public URL and form (403 otherwise).
+Every handler is idempotent by CallSid: a retried or replayed webhook finds the contact it
+made before, so nothing is created twice and an ended call gets only <Hangup/>.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from aiohttp import web
+from multidict import MultiDictProxy
+from twilio.request_validator import RequestValidator
+from twilio.twiml.voice_response import VoiceResponse
+
+from channels.phone import numbers, prompts
+from channels.phone.config import PhoneSetup
+from channels.ports import CallsPort
+from routing.contact import CaseTypeSource, Channel, Contact, Language, NewContact, State
+
+log = structlog.get_logger(__name__)
+
+LANGUAGE_TAGS = {"da": "da-DK", "en": "en-GB"}
+MENU_TRIES = 2  # invalid or no choice this often: the caller goes to general questions
+ENDED = {State.DONE, State.ABANDONED, State.CANCELLED}
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Voice:
+    def __init__(
+        self,
+        setup: PhoneSetup,
+        calls: CallsPort,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._setup = setup
+        self._calls = calls
+        self._clock = clock
+        self._validator = RequestValidator(setup.auth_token) if setup.auth_token else None
+
+    def app(self) -> web.Application:
+        """The webhooks as a sub-application, to mount at /twilio."""
+        app = web.Application(middlewares=[self._signed])
+        app.router.add_post("/voice", self.incoming)
+        app.router.add_post("/menu", self.menu)
+        app.router.add_post("/closed", self.closed)
+        app.router.add_post("/wait", self.wait)
+        app.router.add_post("/keep-place", self.keep_place)
+        app.router.add_post("/left", self.left)
+        app.router.add_post("/status", self.status)
+        return app
+
+    @web.middleware
+    async def _signed(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if self._validator is None:
+            return _error(503, "phone_not_configured", "CONTACTD_TWILIO_AUTH_TOKEN is not set")
+        form = await request.post()
+        base = self._setup.public_url or f"{request.scheme}://{request.host}"
+        url = base.rstrip("/") + request.raw_path  # raw: as signed, not decoded
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not self._validator.validate(url, form, signature):
+            log.warning("twilio.bad_signature", path=request.path, signed=bool(signature))
+            return _error(403, "bad_signature", "the request is not signed by Twilio")
+        return await handler(request)
+
+    # --- the call flow --------------------------------------------------------------------
+
+    async def incoming(self, request: web.Request) -> web.Response:
+        form, lang = await request.post(), _lang(request)
+        sid = form.get("CallSid")
+        if not isinstance(sid, str) or not sid:
+            return self._sorry(lang)
+        known = await self._calls.call(sid)
+        if known is not None:  # a retried webhook: carry on where the call is
+            return self._hangup(lang) if known.state in ENDED else self._enqueue(known, lang)
+        now = self._clock()
+        if not self._setup.calendar.is_open(now):
+            return self._closed_message(lang, now)
+        return self._menu(lang, then="queue", tries=0)
+
+    async def menu(self, request: web.Request) -> web.Response:
+        form, lang = await request.post(), _lang(request)
+        digit = str(form.get("Digits", ""))
+        then = "callback" if request.query.get("then") == "callback" else "queue"
+        tries = _int(request.query.get("tries"))
+        if digit == self._setup.english_digit and lang == "da":
+            return self._menu("en", then=then, tries=0)
+        chosen = dict(self._setup.menu).get(digit)
+        if chosen is None and tries + 1 < MENU_TRIES:
+            response = self._response()
+            self._say(response, lang, prompts.say(lang, "no_choice"))
+            return self._twiml(self._menu_into(response, lang, then=then, tries=tries + 1))
+        case_type = chosen.code if chosen else "general"
+        if then == "callback":
+            return await self._book_when_open(form, lang, case_type)
+        return await self._queue_call(form, lang, case_type)
+
+    async def closed(self, request: web.Request) -> web.Response:
+        form, lang = await request.post(), _lang(request)
+        if form.get("Digits") == "1":
+            return self._menu(lang, then="callback", tries=0)
+        if form.get("Digits") == self._setup.english_digit and lang == "da":
+            return self._closed_message("en", self._clock())
+        return self._hangup(lang, goodbye=True)
+
+    async def wait(self, request: web.Request) -> web.Response:
+        """The queue's wait document: Twilio asks again each time it has been played."""
+        form, lang = await request.post(), _lang(request)
+        contact = await self._calls.call(str(form.get("CallSid", "")))
+        response = self._response()
+        if contact is None or contact.state is not State.QUEUED:
+            response.pause(length=5)  # being connected, or not ours: say nothing
+            return self._twiml(response)
+        place = await self._calls.place(contact)
+        self._say(response, lang, _place_text(lang, place.position, place.estimated_wait_seconds))
+        if place.estimated_wait_seconds > self._setup.callback_offer_after_seconds:
+            number = self._number(form.get("From"))
+            if number is not None:
+                gather = response.gather(
+                    input="dtmf",
+                    num_digits=1,
+                    timeout=5,
+                    action=f"/twilio/keep-place?lang={lang}",
+                    method="POST",
+                )
+                offer = prompts.say(lang, "offer", number=numbers.spoken(number))
+                self._say(gather, lang, offer)
+        response.pause(length=20)
+        return self._twiml(response)
+
+    async def keep_place(self, request: web.Request) -> web.Response:
+        form, lang = await request.post(), _lang(request)
+        contact = await self._calls.call(str(form.get("CallSid", "")))
+        number = self._number(form.get("From"))
+        response = self._response()
+        if form.get("Digits") != "1" or contact is None or number is None:
+            response.redirect(f"/twilio/wait?lang={lang}", method="POST")
+            return self._twiml(response)
+        contact = await self._calls.keep_place(contact, number)
+        self._say(response, lang, self._kept_text(lang, contact, number))
+        response.leave()
+        return self._twiml(response)
+
+    async def left(self, request: web.Request) -> web.Response:
+        """The caller left the queue: hung up, pressed 1, was connected, or Twilio failed."""
+        form, lang = await request.post(), _lang(request)
+        result = str(form.get("QueueResult", ""))
+        contact = await self._calls.call(str(form.get("CallSid", "")))
+        response = self._response()
+        if contact is None or result in {"bridged", "bridging-in-progress", "redirected"}:
+            return self._twiml(response)
+        if result == "leave":  # pressed 1: the callback is booked and was confirmed
+            response.hangup()
+            return self._twiml(response)
+        if result == "hangup":
+            await self._calls.hung_up(contact, why="hung up in the queue")
+            return self._twiml(response)
+        # queue-full, error, system-error: Twilio could not keep the caller waiting.
+        # Nothing is lost: a caller we can call back keeps their place as a callback.
+        log.error("twilio.queue_failed", result=result, reference=contact.reference)
+        number = self._number(form.get("From"))
+        if number is None or contact.state is not State.QUEUED:
+            await self._calls.hung_up(contact, why=f"queue {result}")
+            return self._sorry(lang)
+        contact = await self._calls.keep_place(contact, number)
+        self._say(response, lang, self._kept_text(lang, contact, number))
+        response.hangup()
+        return self._twiml(response)
+
+    async def status(self, request: web.Request) -> web.Response:
+        """Call status callbacks: a call that ends while waiting is abandoned."""
+        form = await request.post()
+        status = str(form.get("CallStatus", ""))
+        sid = str(form.get("CallSid", ""))
+        if status in {"completed", "busy", "failed", "no-answer", "canceled"}:
+            contact = await self._calls.call(sid)
+            if contact is None:
+                log.info("twilio.status_unknown_call", status=status)
+            elif contact.channel is Channel.CALL:
+                await self._calls.hung_up(contact, why=f"call {status}")
+        return self._twiml(self._response())
+
+    # --- steps ----------------------------------------------------------------------------
+
+    async def _queue_call(
+        self, form: MultiDictProxy[Any], lang: str, case_type: str
+    ) -> web.Response:
+        contact, _ = await self._calls.submit(
+            NewContact(
+                channel=Channel.CALL,
+                language=Language(lang),
+                case_type=case_type,
+                case_type_source=CaseTypeSource.IVR,
+                external_id=str(form.get("CallSid", "")),
+                client_address=self._number(form.get("From")),
+            ),
+            actor="twilio",
+        )
+        if contact.state in ENDED:
+            return self._hangup(lang)
+        return self._enqueue(contact, lang)
+
+    async def _book_when_open(
+        self, form: MultiDictProxy[Any], lang: str, case_type: str
+    ) -> web.Response:
+        try:
+            number = numbers.normalise(str(form.get("From", "")), self._setup.region)
+        except numbers.BadNumber as exc:
+            why = prompts.WHY[lang].get(str(exc), str(exc))
+            return self._hangup(lang, text=prompts.say(lang, "hidden", why=why))
+        contact, _ = await self._calls.submit(
+            NewContact(
+                channel=Channel.CALLBACK,
+                language=Language(lang),
+                case_type=case_type,
+                case_type_source=CaseTypeSource.IVR,
+                external_id=str(form.get("CallSid", "")),
+                client_address=number,
+            ),
+            actor="twilio",
+        )
+        text = prompts.say(
+            lang,
+            "booked",
+            number=numbers.spoken(number),
+            reference=prompts.spelled(contact.reference),
+        )
+        return self._hangup(lang, text=text)
+
+    # --- TwiML ----------------------------------------------------------------------------
+
+    def _menu(self, lang: str, *, then: str, tries: int) -> web.Response:
+        response = self._response()
+        self._say(response, lang, prompts.say(lang, "welcome"))
+        return self._twiml(self._menu_into(response, lang, then=then, tries=tries))
+
+    def _menu_into(self, response: VoiceResponse, lang: str, *, then: str, tries: int) -> Any:
+        gather = response.gather(
+            input="dtmf",
+            num_digits=1,
+            timeout=6,
+            action=f"/twilio/menu?lang={lang}&then={then}&tries={tries}",
+            method="POST",
+        )
+        for digit, case_type in self._setup.menu:
+            name = case_type.name_da if lang == "da" else case_type.name_en
+            self._say(gather, lang, prompts.say(lang, "choose", digit=digit, name=name))
+        if lang == "da":
+            english = prompts.say("en", "english", digit=self._setup.english_digit)
+            self._say(gather, "en", english)
+        # No key pressed: the menu's action is asked without Digits, which counts as a try.
+        response.redirect(f"/twilio/menu?lang={lang}&then={then}&tries={tries}", method="POST")
+        return response
+
+    def _closed_message(self, lang: str, now: datetime) -> web.Response:
+        response = self._response()
+        self._say(response, lang, prompts.say(lang, "welcome"))
+        opens = self._setup.calendar.next_open(now)
+        if opens is not None:
+            local = opens.astimezone(self._setup.timezone)
+            when = prompts.when(lang, local, now.astimezone(self._setup.timezone))
+            self._say(response, lang, prompts.say(lang, "closed", when=when))
+        gather = response.gather(
+            input="dtmf", num_digits=1, timeout=6, action=f"/twilio/closed?lang={lang}"
+        )
+        self._say(gather, lang, prompts.say(lang, "closed_offer"))
+        if lang == "da":
+            english = prompts.say("en", "english", digit=self._setup.english_digit)
+            self._say(gather, "en", english)
+        self._say(response, lang, prompts.say(lang, "goodbye"))
+        response.hangup()
+        return self._twiml(response)
+
+    def _enqueue(self, contact: Contact, lang: str) -> web.Response:
+        response = self._response()
+        name = self._setup.queue_names.get(contact.queue, {}).get(lang, contact.queue)
+        self._say(response, lang, prompts.say(lang, "queued", queue=name))
+        response.enqueue(
+            contact.queue,
+            wait_url=f"/twilio/wait?lang={lang}",
+            wait_url_method="POST",
+            action=f"/twilio/left?lang={lang}",
+            method="POST",
+        )
+        return self._twiml(response)
+
+    def _kept_text(self, lang: str, contact: Contact, number: str) -> str:
+        reference = prompts.spelled(contact.reference)
+        return prompts.say(lang, "kept", number=numbers.spoken(number), reference=reference)
+
+    def _hangup(self, lang: str, *, text: str | None = None, goodbye: bool = False) -> web.Response:
+        response = self._response()
+        if text or goodbye:
+            self._say(response, lang, text or prompts.say(lang, "goodbye"))
+        response.hangup()
+        return self._twiml(response)
+
+    def _sorry(self, lang: str) -> web.Response:
+        return self._hangup(lang, text=prompts.say(lang, "sorry"))
+
+    def _say(self, verb: Any, lang: str, text: str) -> None:
+        verb.say(text, language=LANGUAGE_TAGS[lang], voice=self._setup.voices.get(lang))
+
+    def _number(self, value: object) -> str | None:
+        try:
+            return numbers.normalise(str(value or ""), self._setup.region)
+        except numbers.BadNumber:
+            return None
+
+    @staticmethod
+    def _response() -> VoiceResponse:
+        return VoiceResponse()
+
+    @staticmethod
+    def _twiml(response: VoiceResponse) -> web.Response:
+        return web.Response(text=str(response), content_type="text/xml")
+
+
+def _lang(request: web.Request) -> str:
+    return "en" if request.query.get("lang") == "en" else "da"
+
+
+def _int(value: str | None) -> int:
+    return int(value) if value and value.isdigit() and len(value) < 3 else 0
+
+
+def _place_text(lang: str, position: int, wait_seconds: int) -> str:
+    minutes = round(wait_seconds / 60)
+    wait = prompts.say(lang, "wait", minutes=minutes) if minutes >= 1 else None
+    place = prompts.say(lang, "place", position=position)
+    return f"{place} {wait or prompts.say(lang, 'wait_short')}"
+
+
+def _error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)

@@ -1,0 +1,100 @@
+"""The phone channel's view of the store (channels.ports.CallsPort): its calls' contacts,
+their place in the queue, and what happens when a caller hangs up or asks for a callback."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import structlog
+from aiohttp import web
+
+from channels.phone.config import PhoneSetup
+from channels.ports import Place
+from contactd import queries, store
+from contactd.appkeys import INTAKE, POOL
+from contactd.settings import Settings
+from routing.contact import Contact, IllegalTransition, NewContact, State
+
+log = structlog.get_logger(__name__)
+
+# Until a queue has handled calls today: a caseworker's call takes about this long.
+DEFAULT_HANDLE_SECONDS = 240
+
+
+def phone_setup(settings: Settings) -> PhoneSetup:
+    phone = settings.phone
+    return PhoneSetup(
+        auth_token=settings.twilio_auth_token,
+        public_url=settings.public_url,
+        calendar=settings.calendars[phone.calendar],
+        timezone=settings.timezone,
+        region=phone.region,
+        menu=tuple((digit, settings.case_types[code]) for digit, code in phone.menu.items()),
+        queue_names={q.code: {"da": q.name_da, "en": q.name_en} for q in settings.queues},
+        english_digit=phone.english_digit,
+        callback_offer_after_seconds=phone.callback_offer_after_seconds,
+        voices={str(lang): voice for lang, voice in phone.voices.items()},
+    )
+
+
+class Calls:
+    """Built with the application; the pool and intake it uses exist once it has started."""
+
+    def __init__(self, app: web.Application, settings: Settings) -> None:
+        self._app = app
+        self._case_types = {q.code: sorted(q.case_types) for q in settings.queues}
+
+    @property
+    def _pool(self) -> asyncpg.Pool:
+        return self._app[POOL]
+
+    async def submit(self, new: NewContact, *, actor: str) -> tuple[Contact, bool]:
+        return await self._app[INTAKE].submit(new, actor=actor)
+
+    async def call(self, call_sid: str) -> Contact | None:
+        if not call_sid:
+            return None
+        row = await self._pool.fetchrow(queries.get("call_by_sid"), call_sid)
+        return store.contact_from_row(row) if row else None
+
+    async def place(self, contact: Contact) -> Place:
+        row = await self._pool.fetchrow(
+            queries.get("queue_place"), contact.id, self._case_types.get(contact.queue, [])
+        )
+        position = int(row["position"]) if row else 1
+        agents = max(int(row["agents"]) if row else 0, 1)
+        handle = float(row["handle_seconds"] or DEFAULT_HANDLE_SECONDS) if row else 0.0
+        # Each serving agent takes the next caller when done: the caller's turn comes after
+        # the callers ahead have been shared out between them.
+        rounds = math.ceil(position / agents) - 1 if position > agents else 0
+        return Place(position=position, estimated_wait_seconds=round(rounds * handle))
+
+    async def hung_up(self, contact: Contact, *, why: str) -> None:
+        if contact.state not in {State.QUEUED, State.OFFERED}:
+            return  # taken by an agent, or already closed: nothing to abandon
+        try:
+            await store.abandon(self._pool, contact.id, actor="twilio", why=why)
+        except IllegalTransition:
+            pass  # taken or closed meanwhile
+        else:
+            log.info("call.abandoned", reference=contact.reference, why=why)
+
+    async def keep_place(self, contact: Contact, number: str) -> Contact:
+        place = await self.place(contact)
+        # The promise: called back about when the caller would have been answered.
+        expected = datetime.now(UTC) + timedelta(seconds=place.estimated_wait_seconds)
+        due = max(contact.due_at, expected)
+        row = await self._pool.fetchrow(
+            queries.get("keep_place"),
+            contact.id,
+            number,
+            due,
+            "twilio",
+            {"why": "caller asked to be called back", "position": place.position},
+        )
+        if row is None:  # already a callback (a repeated key press), or no longer waiting
+            return await store.get_by_id(self._pool, contact.id)
+        log.info("call.kept_place", reference=contact.reference, position=place.position)
+        return store.contact_from_row(row)
