@@ -362,3 +362,25 @@ def test_shipped_queues_carry_their_bullseye_into_the_engine_rules() -> None:
     rules = family.rules()
     assert [(s.after_seconds, s.level) for s in rules.bullseye] == [(0, 3), (120, 2), (300, 1)]
     assert (rules.overflow_to, rules.overflow_after_seconds) == (("general",), 600)
+
+
+def test_phone_menu_with_an_unknown_case_type_or_the_english_key_is_refused(
+    config_path: Path,
+) -> None:
+    edit(config_path, '"4" = "visa"', '"4" = "visum", "9" = "visa"', section="phone")
+    message = config_error(config_path)
+    assert "phone.menu.4 = 'visum': unknown case type" in message
+    assert "phone.english_digit = '9': the menu uses that key" in message
+
+
+def test_the_public_url_must_be_an_http_base_url(config_path: Path) -> None:
+    message = config_error(config_path, {"CONTACTD_PUBLIC_URL": "contact.example.dk"})
+    assert "CONTACTD_PUBLIC_URL = 'contact.example.dk': must be the http(s) base URL" in message
+    loaded = settings.load(
+        config_path,
+        environ={
+            "CONTACTD_PUBLIC_URL": "https://contact.example.dk",
+            "CONTACTD_TWILIO_AUTH_TOKEN": "secret",
+        },
+    )
+    assert (loaded.public_url, loaded.twilio_auth_token) == ("https://contact.example.dk", "secret")
