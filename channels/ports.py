@@ -3,14 +3,46 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Protocol
+import enum
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from routing.contact import Contact, NewContact
 
 
+class Failure(enum.StrEnum):
+    """Why a message to a client was not sent, which decides what the outbox does next."""
+
+    TRANSIENT = "transient"  # try again later: the provider or the network had a bad moment
+    PERMANENT = "permanent"  # this message can never be sent (a bad number, say)
+    AUTH = "auth"  # our credentials are wrong: nothing is sent until they are fixed
+
+
+class SendError(Exception):
+    def __init__(self, failure: Failure, message: str) -> None:
+        super().__init__(message)
+        self.failure = failure
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class OutboxItem:
+    """A message to send once the change it belongs to is committed."""
+
+    kind: str  # which sender: "sms"
+    key: str  # idempotency key: the same key is sent once
+    payload: dict[str, Any]
+
+
 class IntakePort(Protocol):
-    async def submit(self, new: NewContact, *, actor: str) -> tuple[Contact, bool]:
-        """Store a new contact durably; (contact, created). Acknowledge the source after."""
+    async def submit(
+        self,
+        new: NewContact,
+        *,
+        actor: str,
+        outbox: Callable[[Contact], Sequence[OutboxItem]] | None = None,
+    ) -> tuple[Contact, bool]:
+        """Store a new contact durably, with the messages `outbox` makes for it in the same
+        transaction; (contact, created). Acknowledge the source after."""
         ...
 
 

@@ -27,6 +27,7 @@ from contactd import (
     database,
     embedded,
     migrations,
+    outbox,
     pages,
     queries,
     router,
@@ -48,7 +49,8 @@ from contactd.classification import CaseTypeModel
 from contactd.http_errors import error_middleware
 from contactd.intake import Intake
 from contactd.leader import Leadership
-from contactd.listener import AGENTS_CHANNEL, CONTACTS_CHANNEL, Listener
+from contactd.listener import AGENTS_CHANNEL, CONTACTS_CHANNEL, OUTBOX_CHANNEL, Listener
+from contactd.senders import senders as message_senders
 from contactd.settings import Settings
 from contactd.tasks import Supervisor
 
@@ -138,6 +140,7 @@ async def _start_embedded(stack: contextlib.AsyncExitStack, settings: Settings) 
 async def _background(app: web.Application) -> AsyncIterator[None]:
     """The LISTEN connection and the contest for leadership, as supervised tasks."""
     settings = app[SETTINGS]
+    stack = contextlib.AsyncExitStack()
     supervisor = Supervisor()
     listener = Listener(app[DATABASE_URL])
     leadership = Leadership(
@@ -168,6 +171,24 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
             wrap_up_seconds=routing.wrap_up_seconds,
         ),
     )
+    outgoing = settings.outbox
+    senders = await stack.enter_async_context(message_senders(settings))
+    leadership.add_loop(
+        "outbox",
+        functools.partial(
+            outbox.run,
+            app[POOL],
+            senders,
+            listener.subscribe(OUTBOX_CHANNEL),
+            poll_seconds=outgoing.poll_seconds,
+            batch=outgoing.batch_size,
+            lease_seconds=outgoing.lease_seconds,
+            max_attempts=outgoing.max_attempts,
+            backoff_seconds=outgoing.backoff_seconds,
+            max_backoff_seconds=outgoing.max_backoff_seconds,
+            concurrency=outgoing.concurrency,
+        ),
+    )
     app[SUPERVISOR] = supervisor
     app[LISTENER] = listener
     app[LEADERSHIP] = leadership
@@ -179,6 +200,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await supervisor.stop_all(grace=settings.daemon.shutdown_grace_seconds)
+        await stack.aclose()  # the senders, once nothing sends any more
 
 
 async def health(request: web.Request) -> web.Response:

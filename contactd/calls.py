@@ -4,6 +4,7 @@ their place in the queue, and what happens when a caller hangs up or asks for a 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -11,7 +12,7 @@ import structlog
 from aiohttp import web
 
 from channels.phone.config import PhoneSetup
-from channels.ports import Place
+from channels.ports import OutboxItem, Place
 from contactd import queries, store
 from contactd.appkeys import INTAKE, POOL
 from contactd.settings import Settings
@@ -50,8 +51,14 @@ class Calls:
     def _pool(self) -> asyncpg.Pool:
         return self._app[POOL]
 
-    async def submit(self, new: NewContact, *, actor: str) -> tuple[Contact, bool]:
-        return await self._app[INTAKE].submit(new, actor=actor)
+    async def submit(
+        self,
+        new: NewContact,
+        *,
+        actor: str,
+        outbox: Callable[[Contact], Sequence[OutboxItem]] | None = None,
+    ) -> tuple[Contact, bool]:
+        return await self._app[INTAKE].submit(new, actor=actor, outbox=outbox)
 
     async def call(self, call_sid: str) -> Contact | None:
         if not call_sid:

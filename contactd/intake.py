@@ -8,12 +8,14 @@ wakes the router. A channel acknowledges its source only after `submit` has retu
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import structlog
 
+from channels.ports import OutboxItem
 from classifier import language
 from contactd import store
 from contactd.settings import Settings
@@ -56,8 +58,15 @@ class Intake:
         self._classify = classify
         self._clock = clock
 
-    async def submit(self, new: NewContact, *, actor: str) -> tuple[Contact, bool]:
-        """Store the contact; return it and whether it is new (False: a known external id)."""
+    async def submit(
+        self,
+        new: NewContact,
+        *,
+        actor: str,
+        outbox: Callable[[Contact], Sequence[OutboxItem]] | None = None,
+    ) -> tuple[Contact, bool]:
+        """Store the contact, and the messages `outbox` makes for it, in one transaction;
+        return it and whether it is new (False: a known external id, nothing sent again)."""
         text = " ".join(t for t in (new.subject, new.text) if t)
         case_type, source, confidence, guesses = await self._case_type(new, text)
         try:
@@ -67,28 +76,36 @@ class Intake:
         except NoQueue as exc:
             raise IntakeError(str(exc)) from None
         received = new.received_at or self._clock()
-        due_at = queue.goals[new.channel].threshold.deadline(
+        # The promise: the channel's own (a callback window's end), else the queue's goal.
+        due_at = new.due_at or queue.goals[new.channel].threshold.deadline(
             received, queue.calendar_for(new.channel)
         )
-        contact, created = await store.insert_contact(
-            self._pool,
-            channel=new.channel,
-            external_id=new.external_id,
-            case_type=case_type,
-            case_type_source=source,
-            confidence=confidence,
-            language=new.language or _language_of(text),
-            queue=queue.code,
-            priority=max(new.priority, queue.priority),
-            due_at=due_at,
-            created_at=received,
-            client_address=new.client_address,
-            subject=new.subject,
-            text=new.text,
-            actor=actor,
-            reason={"queue_rule": "requested" if new.queue else "case_type"},
-            guesses=guesses,
-        )
+        fields: dict[str, Any] = {
+            "channel": new.channel,
+            "external_id": new.external_id,
+            "case_type": case_type,
+            "case_type_source": source,
+            "confidence": confidence,
+            "language": new.language or _language_of(text),
+            "queue": queue.code,
+            "priority": max(new.priority, queue.priority),
+            "due_at": due_at,
+            "not_before": new.not_before,
+            "created_at": received,
+            "client_address": new.client_address,
+            "subject": new.subject,
+            "text": new.text,
+            "actor": actor,
+            "reason": {"queue_rule": "requested" if new.queue else "case_type"},
+            "guesses": guesses,
+        }
+        if outbox is None:
+            contact, created = await store.insert_contact(self._pool, **fields)
+        else:
+            async with self._pool.acquire() as conn, conn.transaction():
+                contact, created = await store.insert_contact(conn, **fields)
+                for item in outbox(contact) if created else ():
+                    await store.insert_outbox(conn, contact.id, item)
         log.info(
             "contact.created" if created else "contact.duplicate",
             reference=contact.reference,

@@ -20,6 +20,7 @@ log = structlog.get_logger(__name__)
 CONTACTS_CHANNEL = "contactd_contacts"
 AGENTS_CHANNEL = "contactd_agents"
 DESK_CHANNEL = "contactd_desk"  # offers made: what the agents' desks show changed
+OUTBOX_CHANNEL = "contactd_outbox"  # a message to send was written
 
 
 class Wakeup:
@@ -46,7 +47,12 @@ class Listener:
     def __init__(
         self,
         url: str,
-        channels: tuple[str, ...] = (CONTACTS_CHANNEL, AGENTS_CHANNEL, DESK_CHANNEL),
+        channels: tuple[str, ...] = (
+            CONTACTS_CHANNEL,
+            AGENTS_CHANNEL,
+            DESK_CHANNEL,
+            OUTBOX_CHANNEL,
+        ),
     ) -> None:
         self._url = url
         self._channels = channels

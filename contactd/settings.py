@@ -175,6 +175,24 @@ class PhoneConfig(_Strict):
     callback_offer_after_seconds: Annotated[int, Field(ge=0, le=86_400)] = 300
     # Twilio text-to-speech voices per language.
     voices: dict[Literal["da", "en"], str] = {"da": "Polly.Naja", "en": "Polly.Amy"}
+    # The Twilio account (its auth token comes from CONTACTD_TWILIO_AUTH_TOKEN only).
+    account_sid: Annotated[str, Field(pattern=r"^AC[0-9a-fA-F]{32}$")] | None = None
+    # The hotline's own number: the sender of SMS and the caller id of callbacks.
+    number: Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$")] | None = None
+    # Twilio's REST API (another URL only for a test double of it).
+    api_url: Annotated[str, Field(pattern=r"^https?://\S+$")] = "https://api.twilio.com"
+    api_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 10
+
+
+class OutboxConfig(_Strict):
+    batch_size: Annotated[int, Field(ge=1, le=1000)] = 50
+    concurrency: Annotated[int, Field(ge=1, le=100)] = 10
+    # A message being sent is leased this long: a daemon that dies mid-send frees it after.
+    lease_seconds: Annotated[float, Field(ge=5, le=3600)] = 60
+    max_attempts: Annotated[int, Field(ge=1, le=100)] = 10
+    backoff_seconds: Annotated[float, Field(gt=0, le=3600)] = 2  # doubles with every attempt
+    max_backoff_seconds: Annotated[float, Field(gt=0, le=86_400)] = 900
+    poll_seconds: Annotated[float, Field(gt=0, le=300)] = 5  # for retries that come due
 
 
 class CalendarConfig(_Strict):
@@ -297,6 +315,7 @@ class FileConfig(_Strict):
     routing: RoutingConfig = RoutingConfig()
     classifier: ClassifierConfig = ClassifierConfig()
     phone: PhoneConfig = PhoneConfig()
+    outbox: OutboxConfig = OutboxConfig()
     calendars: dict[str, CalendarConfig] = Field(min_length=1)
     queues: dict[str, QueueConfig] = Field(min_length=1)
 
@@ -312,6 +331,7 @@ class Settings:
     routing: RoutingConfig
     classifier: ClassifierConfig
     phone: PhoneConfig
+    outbox: OutboxConfig
     calendars: Mapping[str, BusinessCalendar]
     database_url: str | None
     # Twilio's auth token and the public base URL Twilio calls: from the environment only.
@@ -368,6 +388,7 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
         routing=file_config.routing,
         classifier=file_config.classifier,
         phone=file_config.phone,
+        outbox=file_config.outbox,
         calendars=calendars,
         database_url=url,
         twilio_auth_token=env.get("CONTACTD_TWILIO_AUTH_TOKEN") or None,
@@ -417,6 +438,8 @@ def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> dict[tuple[str, .
             value = text  # a bare word is a string
         if isinstance(value, date | time):
             value = text  # a bare date or time is meant as written, e.g. a closed day
+        if isinstance(value, int | float) and text.strip().startswith("+"):
+            value = text  # +4570201010 is a phone number, not the integer TOML reads
         node = raw
         for key in keys[:-1]:
             node = node.setdefault(key, {})

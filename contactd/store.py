@@ -8,6 +8,7 @@ from datetime import datetime
 
 import asyncpg
 
+from channels.ports import OutboxItem
 from contactd import database, queries
 from routing.contact import (
     TRANSITIONS,
@@ -72,6 +73,7 @@ async def insert_contact(
     queue: str,
     priority: int,
     due_at: datetime,
+    not_before: datetime | None = None,
     created_at: datetime,
     client_address: str | None,
     subject: str | None,
@@ -106,6 +108,7 @@ async def insert_contact(
                 actor,
                 dict(reason),
                 [dataclasses.asdict(g) for g in guesses] or None,
+                not_before,
             )
         except asyncpg.UniqueViolationError as exc:
             if exc.constraint_name == "contacts_reference_key":
@@ -214,3 +217,8 @@ async def cancel(db: Executor, contact_id: int, *, actor: str, merged_into: str)
         reason={"merged_into": merged_into},
         outcome="merged",
     )
+
+
+async def insert_outbox(db: Executor, contact_id: int, item: OutboxItem) -> None:
+    """A message to send once this transaction commits (the outbox loop is woken)."""
+    await db.execute(queries.get("insert_outbox"), contact_id, item.kind, item.payload, item.key)

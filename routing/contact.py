@@ -144,6 +144,8 @@ class NewContact:
     subject: str | None = None
     text: str | None = None
     received_at: datetime | None = None
+    due_at: datetime | None = None  # the channel's own promise (a callback window's end)
+    not_before: datetime | None = None  # not offered before (a callback window's start)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

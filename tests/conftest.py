@@ -7,7 +7,10 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import socket
+import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -176,3 +179,50 @@ async def token_for(pool: asyncpg.Pool, login: str, role: Role) -> dict[str, str
     """Authorization headers for a new staff member with `role`."""
     _, token = await staff.add(pool, login=login, name=login.title(), role=role)
     return {"Authorization": f"Bearer {token}"}
+
+
+PRISM = ROOT / ".prism" / "node_modules" / ".bin" / "prism"
+TWILIO_SPEC = ROOT.parent / "shared" / "twilio" / "twilio_api_v2010.json"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def prism_url() -> Iterator[str]:
+    """Stoplight Prism serving Twilio's official OpenAPI spec: it answers like Twilio's REST
+    API and refuses (422) any request the spec does not allow. scripts/bootstrap --dev
+    installs it."""
+    if not PRISM.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("Prism is missing; scripts/bootstrap --dev installs it")
+        pytest.skip("Prism is not installed (scripts/bootstrap --dev)")
+    port = _free_port()
+    process = subprocess.Popen(
+        [str(PRISM), "mock", str(TWILIO_SPEC), "--host", "127.0.0.1", "--port", str(port),
+         "-v", "error"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while True:  # quiet, it prints no "listening" line: wait for its port
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail("Prism did not start")
+            time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -6,8 +6,8 @@
 WITH new AS (
     INSERT INTO contacts (reference, channel, external_id, case_type, case_type_source, confidence,
                           language, queue, priority, due_at, client_address, subject, body,
-                          created_at, state_changed_at, queued_at, guesses)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $14, $17)
+                          created_at, state_changed_at, queued_at, guesses, not_before)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $14, $17, $18)
     ON CONFLICT (channel, external_id) DO NOTHING
     RETURNING *
 ), event AS (
@@ -145,7 +145,7 @@ WHERE a.state = 'available';
 -- name: waiting_contacts
 -- Queued contacts, most urgent first (the engine sorts again; this order makes that cheap).
 SELECT id, channel, language, case_type, queue, priority, due_at, queued_at, passed_by
-FROM contacts WHERE state = 'queued'
+FROM contacts WHERE state = 'queued' AND (not_before IS NULL OR not_before <= now())
 ORDER BY priority DESC, due_at, queued_at, id
 LIMIT $1;
 
@@ -314,3 +314,41 @@ WITH moved AS (
     SELECT id, clock_timestamp(), 'keep_place', state, state, $4, $5::jsonb FROM moved
 )
 SELECT moved.*, pg_notify('contactd_contacts', moved.queue)::text AS notified FROM moved;
+
+-- name: insert_outbox
+-- A message to send, written in the transaction of the change it belongs to. A key seen
+-- before is ignored: the message is already on its way.
+WITH new AS (
+    INSERT INTO outbox (contact_id, kind, payload, idempotency_key)
+    VALUES ($1, $2, $3::jsonb, $4)
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING id
+)
+SELECT id, pg_notify('contactd_outbox', '')::text AS notified FROM new;
+
+-- name: claim_outbox
+-- Up to $1 messages due now, leased for $2 seconds: if this daemon dies while sending, the
+-- lease runs out and the message is sent again (the idempotency key is passed along).
+UPDATE outbox SET attempts = attempts + 1,
+                  next_attempt_at = clock_timestamp() + make_interval(secs => $2)
+WHERE id IN (
+    SELECT id FROM outbox
+    WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= clock_timestamp()
+    ORDER BY next_attempt_at, id
+    LIMIT $1
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING id, contact_id, kind, payload, idempotency_key, attempts;
+
+-- name: outbox_sent
+UPDATE outbox SET sent_at = clock_timestamp(), last_error = NULL,
+                  payload = payload || jsonb_build_object('provider_id', $2::text)
+WHERE id = $1;
+
+-- name: outbox_retry
+UPDATE outbox SET next_attempt_at = clock_timestamp() + make_interval(secs => $2),
+                  last_error = $3
+WHERE id = $1;
+
+-- name: outbox_failed
+UPDATE outbox SET failed_at = clock_timestamp(), last_error = $2 WHERE id = $1;

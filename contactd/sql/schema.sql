@@ -49,6 +49,8 @@ CREATE TABLE contacts (
     passed_by        bigint[] NOT NULL DEFAULT '{}',
     -- The classifier's top guesses, [{"case_type", "confidence"}], shown to staff in triage.
     guesses          jsonb,
+    -- Not offered before this time: the start of a booked callback's window.
+    not_before       timestamptz,
     -- A retried webhook or a re-read mail must never make a second contact.
     CONSTRAINT contacts_channel_external_id_key UNIQUE (channel, external_id)
 );

@@ -1,0 +1,111 @@
+"""Twilio's REST API through the twilio package: SMS now, calls when agents dial back.
+
+The library's own async HTTP client is not used: it ignores its timeout, warns under
+aiohttp 3.14 (BasicAuth) and retries POSTs, which could send an SMS or place a call twice.
+This one sends each request once, with a timeout, to Twilio or (in tests) to a mock of
+Twilio's API at `api_url`. What went wrong is sorted into transient, permanent and auth
+errors, which the outbox treats differently.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http import AsyncHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+
+from channels.ports import Failure, SendError
+
+_log = logging.getLogger("twilio.http")
+
+
+class _Http(AsyncHttpClient):  # type: ignore[misc]  # twilio ships no type information
+    def __init__(self, api_url: str, timeout: float) -> None:
+        super().__init__(_log, True, timeout)
+        self._base = urlsplit(api_url)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, Any] | None = None,
+        data: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - twilio's interface
+        allow_redirects: bool = False,
+    ) -> Response:
+        headers = dict(headers or {})
+        if auth is not None:
+            basic = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode("ascii")
+            headers["Authorization"] = f"Basic {basic}"
+        parts = urlsplit(url)
+        target = urlunsplit(
+            (self._base.scheme, self._base.netloc, self._base.path.rstrip("/") + parts.path,
+             parts.query, "")
+        )  # fmt: skip
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession()
+        async with self._session.request(
+            method.upper(),
+            target,
+            params=params,
+            data=data,
+            headers=headers,
+            timeout=aiohttp.ClientTimeout(total=timeout or self.timeout),
+            allow_redirects=allow_redirects,
+        ) as response:
+            return Response(response.status, await response.text(), response.headers)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+class TwilioRest:
+    def __init__(
+        self, *, account_sid: str, auth_token: str, api_url: str, timeout: float = 10
+    ) -> None:
+        self._http = _Http(api_url, timeout)
+        self._client = Client(account_sid, auth_token, http_client=self._http)
+
+    async def send_sms(self, *, to: str, from_: str, body: str, status_callback: str | None) -> str:
+        """Send one SMS; its Twilio sid. Raises SendError."""
+        try:
+            message = await self._client.messages.create_async(
+                to=to, from_=from_, body=body, status_callback=status_callback
+            )
+        except Exception as exc:
+            raise classify(exc) from exc
+        return str(message.sid)
+
+    async def close(self) -> None:
+        await self._http.close()
+
+
+# Twilio error codes that name a problem with the message itself (www.twilio.com/docs/api/errors).
+_PERMANENT_CODES = {21211, 21214, 21217, 21219, 21408, 21610, 21612, 21614, 21617}
+
+
+def classify(exc: BaseException) -> SendError:
+    if isinstance(exc, TwilioRestException):
+        status = int(exc.status or 0)
+        if status in {401, 403}:
+            return SendError(Failure.AUTH, f"Twilio refused our credentials ({status})")
+        if status == 429 or status >= 500:
+            return SendError(Failure.TRANSIENT, f"Twilio answered {status}")
+        if exc.code in _PERMANENT_CODES or 400 <= status < 500:
+            return SendError(Failure.PERMANENT, f"Twilio refused it: {status} code {exc.code}")
+        return SendError(Failure.TRANSIENT, f"Twilio answered {status}")
+    if isinstance(exc, TimeoutError | aiohttp.ClientError | OSError):
+        return SendError(Failure.TRANSIENT, f"Twilio not reached: {type(exc).__name__}")
+    if isinstance(exc, TwilioException):
+        return SendError(Failure.TRANSIENT, f"Twilio: {type(exc).__name__}")
+    return SendError(Failure.TRANSIENT, f"{type(exc).__name__}")

@@ -1,0 +1,115 @@
+"""The outbox: messages to clients (SMS now; calls and e-mail with their channels), written
+in the same transaction as the change they belong to and sent by the leader.
+
+A message is claimed with a lease, sent once, and marked sent. A transient failure (Twilio
+busy or unreachable) is retried with exponential backoff; a permanent one (a number Twilio
+refuses) is marked failed at once; an auth failure (a wrong token) is retried slowly, so
+nothing is lost while an operator fixes the configuration. A daemon that dies mid-send
+leaves the lease to run out, and the message goes again: at least once, never lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import asyncpg
+import structlog
+
+from channels.ports import Failure, SendError
+from contactd import queries
+from contactd.listener import Wakeup
+
+log = structlog.get_logger(__name__)
+
+# kind -> sends one message's payload; returns the provider's id for it. Raises SendError.
+Sender = Callable[[Mapping[str, Any], str], Awaitable[str]]
+
+
+async def send_due(
+    pool: asyncpg.Pool,
+    senders: Mapping[str, Sender],
+    *,
+    batch: int,
+    lease_seconds: float,
+    max_attempts: int,
+    backoff_seconds: float,
+    max_backoff_seconds: float,
+    concurrency: int,
+) -> int:
+    """Send what is due now; how many were claimed."""
+    rows = await pool.fetch(queries.get("claim_outbox"), batch, lease_seconds)
+    limit = asyncio.Semaphore(concurrency)
+
+    async def one(row: asyncpg.Record) -> None:
+        async with limit:
+            await _send(
+                pool,
+                row,
+                senders,
+                max_attempts=max_attempts,
+                backoff=backoff_seconds,
+                max_backoff=max_backoff_seconds,
+            )
+
+    await asyncio.gather(*(one(r) for r in rows))
+    return len(rows)
+
+
+async def _send(
+    pool: asyncpg.Pool,
+    row: asyncpg.Record,
+    senders: Mapping[str, Sender],
+    *,
+    max_attempts: int,
+    backoff: float,
+    max_backoff: float,
+) -> None:
+    kind, attempts = row["kind"], row["attempts"]
+    sender = senders.get(kind)
+    if sender is None:  # not configured (no Twilio account yet): keep it for later
+        log.warning("outbox.no_sender", kind=kind, id=row["id"])
+        await pool.execute(queries.get("outbox_retry"), row["id"], max_backoff, "no sender")
+        return
+    try:
+        provider_id = await sender(row["payload"], row["idempotency_key"])
+    except SendError as exc:
+        failure, error = exc.failure, str(exc)
+    except Exception as exc:  # a bug in a sender must not stop the others
+        failure, error = Failure.TRANSIENT, f"{type(exc).__name__}"
+        log.exception("outbox.sender_crashed", kind=kind, id=row["id"])
+    else:
+        await pool.execute(queries.get("outbox_sent"), row["id"], provider_id)
+        log.info("outbox.sent", kind=kind, id=row["id"], attempts=attempts)
+        return
+    if failure is Failure.PERMANENT or (failure is Failure.TRANSIENT and attempts >= max_attempts):
+        await pool.execute(queries.get("outbox_failed"), row["id"], error)
+        log.error("outbox.failed", kind=kind, id=row["id"], attempts=attempts, error=error)
+        return
+    # Exponential backoff with jitter, so messages that failed together do not retry together.
+    delay = min(backoff * 2 ** (attempts - 1), max_backoff)
+    if failure is Failure.AUTH:
+        delay = max_backoff
+    delay *= random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not a secret
+    await pool.execute(queries.get("outbox_retry"), row["id"], delay, error)
+    log.warning(
+        "outbox.retry", kind=kind, id=row["id"], attempts=attempts, error=error, failure=failure,
+        retry_in_seconds=round(delay, 1),
+    )  # fmt: skip
+
+
+async def run(
+    pool: asyncpg.Pool,
+    senders: Mapping[str, Sender],
+    wakeup: Wakeup,
+    *,
+    poll_seconds: float,
+    **limits: Any,
+) -> None:
+    """Send whenever woken by a new message, and every `poll_seconds` for retries."""
+    while True:
+        if await send_due(pool, senders, **limits):
+            continue
+        await wakeup.wait(within=poll_seconds)

@@ -1,0 +1,45 @@
+"""The outbox's senders, one per kind of message, for the channels that are configured."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import structlog
+
+from channels.phone.rest import TwilioRest
+from contactd.outbox import Sender
+from contactd.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+@contextlib.asynccontextmanager
+async def senders(settings: Settings) -> AsyncIterator[dict[str, Sender]]:
+    """The senders, open for as long as the context lasts. A kind with no sender (Twilio
+    not configured) waits in the outbox until one is."""
+    found: dict[str, Sender] = {}
+    phone = settings.phone
+    if not (phone.account_sid and phone.number and settings.twilio_auth_token):
+        log.info("outbox.no_sms", why="phone.account_sid, phone.number or the token is not set")
+        yield found
+        return
+    rest = TwilioRest(
+        account_sid=phone.account_sid,
+        auth_token=settings.twilio_auth_token,
+        api_url=phone.api_url,
+        timeout=phone.api_timeout_seconds,
+    )
+    number = phone.number
+
+    async def sms(payload: Mapping[str, Any], key: str) -> str:
+        return await rest.send_sms(
+            to=payload["to"], from_=number, body=payload["body"], status_callback=None
+        )
+
+    found["sms"] = sms
+    try:
+        yield found
+    finally:
+        await rest.close()
