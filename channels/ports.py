@@ -67,6 +67,14 @@ class CallsPort(IntakePort, Protocol):
         """The caller left before an agent took the call: abandoned, if still waiting."""
         ...
 
+    async def pending_callback(self, number: str) -> Contact | None:
+        """A callback to this number that has not been made yet (waiting or being made)."""
+        ...
+
+    async def bookings_in_last_day(self, number: str) -> int:
+        """How many callbacks were booked on the web for this number in the last 24 hours."""
+        ...
+
     async def keep_place(self, contact: Contact, number: str) -> Contact:
         """The waiting caller asked to be called back: the call becomes a callback to
         `number` that keeps its place in the queue."""

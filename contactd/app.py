@@ -16,6 +16,7 @@ import asyncpg
 import structlog
 from aiohttp import web
 
+from channels.phone.booking import Booking
 from channels.phone.voice import Voice
 from contactd import (
     __version__,
@@ -44,7 +45,7 @@ from contactd.appkeys import (
     STOPPING,
     SUPERVISOR,
 )
-from contactd.calls import Calls, phone_setup
+from contactd.calls import Calls, booking_rules, phone_setup
 from contactd.classification import CaseTypeModel
 from contactd.http_errors import error_middleware
 from contactd.intake import Intake
@@ -79,8 +80,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.add_routes(api_desk.routes)
     app.add_routes(api_classifier.routes)
     app.add_routes(pages.routes)
-    voice = Voice(phone_setup(settings), Calls(app, settings), clock=clock or _now)
-    app.add_subapp("/twilio", voice.app())
+    setup, calls = phone_setup(settings), Calls(app, settings)
+    app.add_subapp("/twilio", Voice(setup, calls, clock=clock or _now).app())
+    booking = Booking(
+        setup, booking_rules(settings), calls, dict(settings.case_types), clock=clock or _now
+    )
+    app.add_routes(booking.routes())
     return app
 
 

@@ -11,6 +11,7 @@ import asyncpg
 import structlog
 from aiohttp import web
 
+from channels.phone.booking import BookingRules
 from channels.phone.config import PhoneSetup
 from channels.ports import OutboxItem, Place
 from contactd import queries, store
@@ -37,6 +38,17 @@ def phone_setup(settings: Settings) -> PhoneSetup:
         english_digit=phone.english_digit,
         callback_offer_after_seconds=phone.callback_offer_after_seconds,
         voices={str(lang): voice for lang, voice in phone.voices.items()},
+    )
+
+
+def booking_rules(settings: Settings) -> BookingRules:
+    phone = settings.phone
+    return BookingRules(
+        window_minutes=phone.callback_window_minutes,
+        days=phone.callback_booking_days,
+        lead_minutes=phone.callback_lead_minutes,
+        per_number_per_day=phone.bookings_per_number_per_day,
+        per_address_per_hour=phone.bookings_per_address_per_hour,
     )
 
 
@@ -105,3 +117,10 @@ class Calls:
             return await store.get_by_id(self._pool, contact.id)
         log.info("call.kept_place", reference=contact.reference, position=place.position)
         return store.contact_from_row(row)
+
+    async def pending_callback(self, number: str) -> Contact | None:
+        row = await self._pool.fetchrow(queries.get("pending_callback"), number)
+        return store.contact_from_row(row) if row else None
+
+    async def bookings_in_last_day(self, number: str) -> int:
+        return int(await self._pool.fetchval(queries.get("bookings_in_last_day"), number))

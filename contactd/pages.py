@@ -1,4 +1,5 @@
-"""The staff pages (the agent desk) and the reference data they show."""
+"""The pages (the agent desk; the public callback booking form) and the reference data the
+desk shows."""
 
 from __future__ import annotations
 
@@ -37,6 +38,12 @@ def _file(name: str) -> web.Response:
 @routes.get("/desk")
 async def desk_page(request: web.Request) -> web.Response:
     return _file("desk.html")
+
+
+@routes.get("/callback")
+async def callback_page(request: web.Request) -> web.Response:
+    """The public booking form for callbacks (no sign-in)."""
+    return _file("callback.html")
 
 
 @routes.get("/static/{name}")

@@ -182,6 +182,15 @@ class PhoneConfig(_Strict):
     # Twilio's REST API (another URL only for a test double of it).
     api_url: Annotated[str, Field(pattern=r"^https?://\S+$")] = "https://api.twilio.com"
     api_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 10
+    # Callbacks booked on the web: windows this long, on today and the next working days
+    # (this many in all), ending at least lead_minutes from now.
+    callback_window_minutes: Annotated[int, Field(ge=15, le=480)] = 120
+    callback_booking_days: Annotated[int, Field(ge=1, le=20)] = 3
+    callback_lead_minutes: Annotated[int, Field(ge=0, le=480)] = 30
+    # Floods: bookings per number per day (all instances), per client address per hour
+    # (per instance).
+    bookings_per_number_per_day: Annotated[int, Field(ge=1, le=100)] = 3
+    bookings_per_address_per_hour: Annotated[int, Field(ge=1, le=10_000)] = 20
 
 
 class OutboxConfig(_Strict):

@@ -352,3 +352,14 @@ WHERE id = $1;
 
 -- name: outbox_failed
 UPDATE outbox SET failed_at = clock_timestamp(), last_error = $2 WHERE id = $1;
+
+-- name: pending_callback
+-- A callback to this number not made yet: a second booking gets this one back.
+SELECT * FROM contacts
+WHERE client_address = $1 AND channel = 'callback' AND state IN ('queued', 'offered', 'active')
+ORDER BY id LIMIT 1;
+
+-- name: bookings_in_last_day
+SELECT count(*) FROM contacts
+WHERE client_address = $1 AND channel = 'callback' AND external_id LIKE 'booking:%'
+  AND created_at >= now() - interval '1 day';

@@ -60,6 +60,9 @@ CREATE INDEX contacts_live_idx ON contacts (queue, priority DESC, due_at)
     WHERE state IN ('queued', 'offered', 'active');
 CREATE INDEX contacts_agent_live_idx ON contacts (agent_id) WHERE state IN ('offered', 'active');
 CREATE INDEX contacts_closed_at_idx ON contacts (closed_at) WHERE closed_at IS NOT NULL;
+-- Callbacks by number: a second booking is merged into the waiting one, and bookings per
+-- number are limited.
+CREATE INDEX contacts_callback_number_idx ON contacts (client_address) WHERE channel = 'callback';
 
 CREATE TABLE contact_events (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

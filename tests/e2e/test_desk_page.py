@@ -2,47 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from contactd.app import create_app
 from contactd.appkeys import POOL
 from contactd.settings import Settings
 from contactd.staff import Role
 from tests.conftest import token_for
-
-CHROMIUM = "/usr/bin/chromium"
-# Chromium's own background traffic would knock on a closed network: switch it off.
-FLAGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not shutil.which(CHROMIUM):
-        if os.environ.get("CI") == "true":
-            pytest.fail("Debian's chromium is missing; scripts/bootstrap --dev installs it")
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 async def _sign_in(page: Page, url: str, token: str) -> None:

@@ -1,0 +1,242 @@
+"""Callbacks booked on the web: the windows on offer, and the booking itself.
+
+A client picks a window inside the line's opening hours, today or on the next working days,
+and gets a reference at once and an SMS that confirms the window and names the processing
+time goal for the case type and the link to its checklist. The window becomes the contact's
+not_before and due_at, so routing offers it inside the window and the callback-compliance
+figure measures against its end. A booking form's key makes a resubmitted form one booking;
+a number that already waits for a callback gets that one back, not a second.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+import structlog
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from channels.phone import numbers
+from channels.phone.config import PhoneSetup
+from channels.ports import CallsPort, OutboxItem
+from routing.calendar import BusinessCalendar
+from routing.contact import CaseTypeSource, Channel, Contact, Language, NewContact
+from routing.queues import CaseType
+
+log = structlog.get_logger(__name__)
+
+SMS = {
+    "da": (
+        "Udlændingestyrelsen ringer dig op {day} mellem kl. {start} og {end}. "
+        "Reference: {reference}. Sagsbehandlingstid for {name}: {goal}. Tjekliste: {url}"
+    ),
+    "en": (
+        "The Danish Immigration Service will call you on {day} between {start} and {end}. "
+        "Reference: {reference}. Processing time for {name}: {goal}. Checklist: {url}"
+    ),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Window:
+    start: datetime
+    end: datetime
+
+    @property
+    def id(self) -> str:
+        return self.start.isoformat(timespec="minutes")
+
+
+def windows(
+    calendar: BusinessCalendar, now: datetime, *, minutes: int, days: int, lead_minutes: int
+) -> list[Window]:
+    """The windows on offer: `minutes` long inside the opening hours of today and the next
+    working days (`days` in all), ending at least `lead_minutes` from now."""
+    local = now.astimezone(calendar.timezone)
+    earliest_end = now + timedelta(minutes=lead_minutes)
+    found: list[Window] = []
+    day, working_days = local.date(), 0
+    while working_days < days and (day - local.date()).days < 60:
+        intervals = calendar.intervals_on(day)
+        if intervals:
+            working_days += 1
+        for opens, closes in intervals:
+            start = opens
+            while start < closes:
+                end = min(start + timedelta(minutes=minutes), closes)
+                if end >= earliest_end:
+                    found.append(Window(start, end))
+                start = end
+        day += timedelta(days=1)
+    return found
+
+
+class BookingBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    number: Annotated[str, Field(min_length=1, max_length=40)]
+    language: Language = Language.DA
+    case_type: Annotated[str, Field(max_length=40)]
+    window: Annotated[str, Field(max_length=40)]  # a window's id from GET /api/callbacks
+    key: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")]  # one per filled-in form
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BookingRules:
+    window_minutes: int
+    days: int
+    lead_minutes: int
+    per_number_per_day: int
+    per_address_per_hour: int
+
+
+class Booking:
+    def __init__(
+        self,
+        setup: PhoneSetup,
+        rules: BookingRules,
+        calls: CallsPort,
+        case_types: dict[str, CaseType],
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._setup = setup
+        self._rules = rules
+        self._calls = calls
+        self._case_types = case_types
+        self._clock = clock
+        # Per client address, per instance: bookings in the last hour. The per-number limit,
+        # which matters more, is counted in the database across all instances.
+        self._recent: dict[str, collections.deque[float]] = collections.defaultdict(
+            collections.deque
+        )
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/api/callbacks", self.options),
+            web.post("/api/callbacks", self.book),
+        ]
+
+    def _windows(self) -> list[Window]:
+        return windows(
+            self._setup.calendar,
+            self._clock(),
+            minutes=self._rules.window_minutes,
+            days=self._rules.days,
+            lead_minutes=self._rules.lead_minutes,
+        )
+
+    async def options(self, request: web.Request) -> web.Response:
+        """What the booking form offers: the case types and the windows."""
+        return web.json_response(
+            {
+                "case_types": [
+                    {"code": c.code, "da": c.name_da, "en": c.name_en}
+                    for c in self._case_types.values()
+                ],
+                "windows": [
+                    {"id": w.id, "start": w.start.isoformat(), "end": w.end.isoformat()}
+                    for w in self._windows()
+                ],
+            }
+        )
+
+    async def book(self, request: web.Request) -> web.Response:
+        try:
+            raw = await request.json()
+        except ValueError:
+            return _error(400, "invalid_json", "the body is not JSON")
+        try:
+            body = BookingBody.model_validate(raw)
+        except ValidationError as exc:
+            fields = ", ".join(".".join(str(p) for p in e["loc"]) or "body" for e in exc.errors())
+            return _error(422, "invalid_body", f"the booking has invalid fields: {fields}")
+        try:
+            number = numbers.normalise(body.number, self._setup.region)
+        except numbers.BadNumber as exc:
+            return _error(422, "bad_number", f"{exc}: give a number we can call, e.g. 20 12 34 56")
+        case_type = self._case_types.get(body.case_type)
+        if case_type is None:
+            return _error(422, "unknown_case_type", f"unknown case type {body.case_type!r}")
+        window = next((w for w in self._windows() if w.id == body.window), None)
+        if window is None:
+            return _error(
+                422,
+                "window_not_offered",
+                f"the window {body.window!r} is not on offer: it has passed, is outside the "
+                "opening hours, or is too far ahead; choose one from GET /api/callbacks",
+            )
+        if self._too_many_from(request.remote or "unknown"):
+            return _error(429, "too_many_bookings", "too many bookings from here; try later")
+        pending = await self._calls.pending_callback(number)
+        if pending is not None:  # one client, one callback: give back the one that waits
+            return _booked(pending, status=200, merged=True)
+        if await self._calls.bookings_in_last_day(number) >= self._rules.per_number_per_day:
+            return _error(429, "too_many_bookings", "this number has booked too often today")
+        contact, created = await self._calls.submit(
+            NewContact(
+                channel=Channel.CALLBACK,
+                language=body.language,
+                case_type=case_type.code,
+                case_type_source=CaseTypeSource.FORM,
+                external_id=f"booking:{body.key}",
+                client_address=number,
+                due_at=window.end,
+                not_before=window.start,
+            ),
+            actor="web",
+            outbox=lambda c: [self._confirmation(c, number, window, case_type)],
+        )
+        return _booked(contact, status=201 if created else 200, merged=False)
+
+    def _confirmation(
+        self, contact: Contact, number: str, window: Window, case_type: CaseType
+    ) -> OutboxItem:
+        lang = contact.language
+        local_start = window.start.astimezone(self._setup.timezone)
+        local_end = window.end.astimezone(self._setup.timezone)
+        text = SMS[lang].format(
+            day=local_start.strftime("%d.%m.%Y"),
+            start=local_start.strftime("%H:%M"),
+            end=local_end.strftime("%H:%M"),
+            reference=contact.reference,
+            name=case_type.name_da if lang == "da" else case_type.name_en,
+            goal=case_type.processing_goal,
+            url=case_type.checklist_url,
+        )
+        return OutboxItem(
+            kind="sms",
+            key=f"sms:booked:{contact.reference}",
+            payload={"to": number, "body": text, "reference": contact.reference},
+        )
+
+    def _too_many_from(self, address: str) -> bool:
+        now = time.monotonic()
+        recent = self._recent[address]
+        while recent and recent[0] < now - 3600:
+            recent.popleft()
+        if len(recent) >= self._rules.per_address_per_hour:
+            return True
+        recent.append(now)
+        return False
+
+
+def _booked(contact: Contact, *, status: int, merged: bool) -> web.Response:
+    return web.json_response(
+        {
+            "reference": contact.reference,
+            "state": contact.state,
+            "window_end": contact.due_at.isoformat(),
+            "merged": merged,
+        },
+        status=status,
+    )
+
+
+def _error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)

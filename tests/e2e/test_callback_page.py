@@ -1,0 +1,68 @@
+"""The public callback booking page in a real browser (Debian's chromium via playwright)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from playwright.async_api import Browser, expect
+
+from contactd import settings
+from contactd.app import create_app
+from contactd.appkeys import POOL
+from tests.conftest import ROOT
+
+TUESDAY_10 = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("Europe/Copenhagen"))
+
+
+@pytest.fixture
+async def site(db_url: str) -> AsyncIterator[TestClient[object, object]]:
+    config = settings.load(
+        ROOT / "config" / "contactd.toml",
+        environ={"CONTACTD_DATABASE_URL": db_url, "CONTACTD_CLASSIFIER__ENABLED": "false"},
+    )
+    async with TestClient(TestServer(create_app(config, clock=lambda: TUESDAY_10))) as c:
+        yield c
+
+
+@pytest.mark.timeout(90)
+async def test_a_client_books_a_callback_with_the_keyboard_and_gets_a_reference(
+    site: TestClient[object, object], browser: Browser
+) -> None:
+    page = await browser.new_page(locale="da-DK", timezone_id="Europe/Copenhagen")
+    await page.goto(str(site.make_url("/callback")))
+    await expect(page.get_by_role("heading", name="Bestil et opkald")).to_be_visible()
+
+    await page.get_by_label("Dit telefonnummer").fill("9012 3456")  # premium rate
+    await page.get_by_label("Hvad drejer det sig om?").select_option(label="Visum")
+    await page.get_by_role("button", name="Bestil opkald").click()
+    await expect(page.get_by_role("alert")).to_have_text(
+        "Det nummer kan vi ikke ringe til. Skriv et dansk nummer med 8 cifre, eller "
+        "+landekode og nummer."
+    )
+
+    await page.get_by_label("Dit telefonnummer").fill("20 12 34 56")
+    windows = page.get_by_label("Hvornår må vi ringe?")
+    await expect(windows.locator("option")).to_have_count(9)
+    await windows.select_option(index=1)  # Tuesday 11:00-13:00
+    await page.get_by_label("Dit telefonnummer").press("Enter")  # submits the form
+    await expect(page.get_by_role("heading", name="Tak, dit opkald er bestilt")).to_be_visible()
+    reference = await page.locator("#reference").text_content()
+    await expect(page.locator("#doneWindow")).to_contain_text("mellem kl. 11.00 og 13.00")
+
+    pool: asyncpg.Pool = site.app[POOL]  # type: ignore[index]
+    contact = await pool.fetchrow("SELECT * FROM contacts")
+    assert (contact["reference"], contact["case_type"], contact["client_address"]) == (
+        reference,
+        "visa",
+        "+4520123456",
+    )
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE kind = 'sms'") == 1
+
+    await page.locator("#lang").select_option("en")
+    await expect(page.get_by_role("heading", name="Thank you, your call is booked")).to_be_visible()
+    await page.close()

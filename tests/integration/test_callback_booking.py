@@ -1,0 +1,165 @@
+"""Callbacks booked on the web: windows inside the opening hours, a reference and an SMS
+written with the booking, one booking per form and per waiting number, bad input refused
+with nothing stored, and floods limited."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from contactd import queries, settings
+from contactd.app import create_app
+from contactd.appkeys import POOL
+from tests.conftest import ROOT
+
+CPH = ZoneInfo("Europe/Copenhagen")
+TUESDAY_10 = datetime(2026, 12, 1, 10, 0, tzinfo=CPH)
+Client = TestClient[object, object]
+
+
+@pytest.fixture
+async def web_client(db_url: str) -> AsyncIterator[Client]:
+    config = settings.load(
+        ROOT / "config" / "contactd.toml",
+        environ={
+            "CONTACTD_DATABASE_URL": db_url,
+            "CONTACTD_CLASSIFIER__ENABLED": "false",
+            "CONTACTD_PHONE__BOOKINGS_PER_ADDRESS_PER_HOUR": "8",
+        },
+    )
+    async with TestClient(TestServer(create_app(config, clock=lambda: TUESDAY_10))) as c:
+        yield c
+
+
+def _pool(client: Client) -> asyncpg.Pool:
+    return client.app[POOL]  # type: ignore[index,no-any-return]
+
+
+async def _windows(client: Client) -> list[dict[str, str]]:
+    body = await (await client.get("/api/callbacks")).json()
+    return body["windows"]  # type: ignore[no-any-return]
+
+
+def _booking(window_id: str, **changes: str) -> dict[str, str]:
+    return {
+        "number": "20 12 34 56",
+        "language": "da",
+        "case_type": "family",
+        "window": window_id,
+        "key": "form-0001-abcd",
+        **changes,
+    }
+
+
+async def test_windows_are_inside_the_opening_hours_of_the_next_working_days(
+    web_client: Client,
+) -> None:
+    windows = await _windows(web_client)
+    starts = [datetime.fromisoformat(w["start"]).astimezone(CPH) for w in windows]
+    # Tuesday from 09:00 (it ends after 10:30), Wednesday and Thursday: 09-11, 11-13, 13-15.
+    assert [(s.day, s.hour) for s in starts] == [
+        (1, 9), (1, 11), (1, 13), (2, 9), (2, 11), (2, 13), (3, 9), (3, 11), (3, 13),
+    ]  # fmt: skip
+    options = await (await web_client.get("/api/callbacks")).json()
+    assert {"code": "family", "da": "Familiesammenføring", "en": "Family reunification"} in (
+        options["case_types"]
+    )
+
+
+async def test_a_booking_gets_a_reference_a_window_and_an_sms_once(web_client: Client) -> None:
+    window = (await _windows(web_client))[3]  # Wednesday 09:00-11:00
+    first = await web_client.post("/api/callbacks", json=_booking(window["id"]))
+    assert first.status == 201, await first.text()
+    booked = await first.json()
+    again = await web_client.post("/api/callbacks", json=_booking(window["id"]))
+    assert (again.status, (await again.json())["reference"]) == (200, booked["reference"])
+    other_form = await web_client.post(
+        "/api/callbacks", json=_booking(window["id"], key="form-0002-abcd", number="+4520123456")
+    )
+    merged = await other_form.json()
+    assert (other_form.status, merged["reference"], merged["merged"]) == (
+        200,
+        booked["reference"],
+        True,
+    )
+
+    pool = _pool(web_client)
+    [contact] = await pool.fetch("SELECT * FROM contacts")
+    assert (
+        contact["channel"],
+        contact["case_type"],
+        contact["case_type_source"],
+        contact["client_address"],
+        contact["not_before"],
+        contact["due_at"],
+    ) == (
+        "callback",
+        "family",
+        "form",
+        "+4520123456",
+        datetime.fromisoformat(window["start"]),
+        datetime.fromisoformat(window["end"]),
+    )
+    [sms] = await pool.fetch("SELECT kind, payload FROM outbox")
+    assert sms["kind"] == "sms"
+    assert sms["payload"]["to"] == "+4520123456"
+    assert sms["payload"]["body"] == (
+        "Udlændingestyrelsen ringer dig op 02.12.2026 mellem kl. 09:00 og 11:00. "
+        f"Reference: {booked['reference']}. Sagsbehandlingstid for Familiesammenføring: "
+        "10 months. Tjekliste: https://www.nyidanmark.dk/en-GB/You-want-to-apply/Family"
+    )
+    # Not offered before its window opens.
+    waiting = await pool.fetch(queries.get("waiting_contacts"), 100)
+    assert waiting == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "status", "code"),
+    [
+        ({"number": "+4590123456"}, 422, "bad_number"),  # premium rate
+        ({"number": "12345678"}, 422, "bad_number"),  # not a Danish number
+        ({"number": "anonymous"}, 422, "bad_number"),
+        ({"case_type": "pets"}, 422, "unknown_case_type"),
+        ({"window": "2026-12-01T07:00+01:00"}, 422, "window_not_offered"),  # before opening
+        ({"window": "2026-11-30T09:00+01:00"}, 422, "window_not_offered"),  # in the past
+        ({"key": "x"}, 422, "invalid_body"),
+    ],
+)
+async def test_bad_bookings_are_refused_and_nothing_is_stored(
+    web_client: Client, changes: dict[str, str], status: int, code: str
+) -> None:
+    window = (await _windows(web_client))[0]["id"]
+    response = await web_client.post("/api/callbacks", json=_booking(window, **changes))
+    assert response.status == status
+    assert (await response.json())["error"]["code"] == code
+    broken = await web_client.post("/api/callbacks", data=b'{"number": ')
+    assert (broken.status, (await broken.json())["error"]["code"]) == (400, "invalid_json")
+    assert await _pool(web_client).fetchval("SELECT count(*) FROM contacts") == 0
+
+
+async def test_floods_of_bookings_are_limited(web_client: Client) -> None:
+    window = (await _windows(web_client))[4]["id"]
+    pool = _pool(web_client)
+    statuses = []
+    for n in range(5):
+        response = await web_client.post(
+            "/api/callbacks", json=_booking(window, key=f"form-flood-{n:04d}")
+        )
+        statuses.append(response.status)
+        # Served meanwhile, so the next booking is not merged into this one.
+        await pool.execute("UPDATE contacts SET state = 'done', closed_at = now()")
+    assert statuses == [201, 201, 201, 429, 429]  # three a day per number
+    for n in range(5):  # then the address: 8 an hour (set in the fixture), all told
+        response = await web_client.post(
+            "/api/callbacks",
+            json=_booking(window, key=f"form-addr-{n:04d}", number=f"+45201234{60 + n}"),
+        )
+        statuses.append(response.status)
+        await pool.execute("UPDATE contacts SET state = 'done', closed_at = now()")
+    assert statuses[5:] == [201, 201, 201, 429, 429]
+    assert await pool.fetchval("SELECT count(*) FROM contacts") == 6
