@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 from routing.contact import Contact, NewContact
@@ -73,6 +74,24 @@ class CallsPort(IntakePort, Protocol):
 
     async def bookings_in_last_day(self, number: str) -> int:
         """How many callbacks were booked on the web for this number in the last 24 hours."""
+        ...
+
+    async def by_reference(self, reference: str) -> Contact | None: ...
+
+    async def agent_number(self, contact: Contact) -> str | None:
+        """The phone number of the agent who holds the contact."""
+        ...
+
+    async def requeue_callback(
+        self, contact: Contact, *, why: str, not_before: datetime | None
+    ) -> None:
+        """A dialled callback that did not connect goes back to the queue: to be tried again
+        from `not_before` (the client was not reached: any agent), or at once by another
+        agent (None: the agent did not answer)."""
+        ...
+
+    async def not_reached(self, contact: Contact, sms: OutboxItem) -> None:
+        """The last attempt failed: closed as not reached, and the client told by SMS."""
         ...
 
     async def keep_place(self, contact: Contact, number: str) -> Contact:

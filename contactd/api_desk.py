@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from channels.phone.dialing import dial_item
 from contactd import agents, auth, queries, store
 from contactd.api_contacts import contact_json
 from contactd.appkeys import LISTENER, POOL, SETTINGS, STOPPING
@@ -20,7 +21,7 @@ from contactd.listener import AGENTS_CHANNEL, CONTACTS_CHANNEL, DESK_CHANNEL
 from contactd.settings import Settings
 from contactd.staff import Role
 from routing.agents import AgentState
-from routing.contact import Action, Contact, IllegalTransition, normalise_reference
+from routing.contact import Action, Channel, Contact, IllegalTransition, normalise_reference
 from routing.queues import NoQueue, choose_queue
 
 routes = web.RouteTableDef()
@@ -135,9 +136,39 @@ async def _act(
 @routes.post("/api/desk/contacts/{reference}/accept")
 @auth.require(*DESK_ROLES)
 async def accept(request: web.Request) -> web.Response:
-    response = await _act(request, Action.ACCEPT)
+    contact = await _contact(request)
+    if contact.channel is Channel.CALLBACK:
+        response = await _accept_callback(request, contact)
+    else:
+        response = await _act(request, Action.ACCEPT, contact=contact)
     await request.app[POOL].execute(queries.get("offer_taken"), auth.current(request).id)
     return response
+
+
+async def _accept_callback(request: web.Request, contact: Contact) -> web.Response:
+    """Accepting a callback dials it: the accept and the call to place are one transaction."""
+    person = auth.current(request)
+    pool = request.app[POOL]
+    agent = await agents.get(pool, person.id)
+    if agent is None or agent.phone is None:
+        raise ApiError(
+            409,
+            "no_phone",
+            "a callback is dialled to your phone first: ask a supervisor to add your phone "
+            "number to your agent profile",
+        )
+    order = request.app[SETTINGS].phone.dial_order
+    async with pool.acquire() as conn, conn.transaction():
+        try:
+            accepted = await store.transition(
+                conn, contact.id, Action.ACCEPT, actor=person.actor, holder=person.id
+            )
+        except store.NotHolder as exc:
+            raise ApiError(403, "not_holder", str(exc)) from None
+        except IllegalTransition as exc:
+            raise ApiError(409, "conflict", str(exc)) from None
+        await store.insert_outbox(conn, accepted.id, dial_item(accepted, agent.phone, order))
+    return web.json_response(contact_json(accepted))
 
 
 @routes.post("/api/desk/contacts/{reference}/decline")

@@ -17,6 +17,7 @@ import structlog
 from aiohttp import web
 
 from channels.phone.booking import Booking
+from channels.phone.dialing import Dialing
 from channels.phone.voice import Voice
 from contactd import (
     __version__,
@@ -45,7 +46,7 @@ from contactd.appkeys import (
     STOPPING,
     SUPERVISOR,
 )
-from contactd.calls import Calls, booking_rules, phone_setup
+from contactd.calls import Calls, booking_rules, dial_rules, phone_setup
 from contactd.classification import CaseTypeModel
 from contactd.http_errors import error_middleware
 from contactd.intake import Intake
@@ -81,7 +82,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.add_routes(api_classifier.routes)
     app.add_routes(pages.routes)
     setup, calls = phone_setup(settings), Calls(app, settings)
-    app.add_subapp("/twilio", Voice(setup, calls, clock=clock or _now).app())
+    twilio = Voice(setup, calls, clock=clock or _now).app()
+    dialing = Dialing(
+        setup, dial_rules(settings), calls, caller_id=settings.phone.number, clock=clock or _now
+    )
+    dialing.add_to(twilio)
+    app.add_subapp("/twilio", twilio)
     booking = Booking(
         setup, booking_rules(settings), calls, dict(settings.case_types), clock=clock or _now
     )

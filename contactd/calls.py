@@ -13,11 +13,12 @@ from aiohttp import web
 
 from channels.phone.booking import BookingRules
 from channels.phone.config import PhoneSetup
+from channels.phone.dialing import DialRules
 from channels.ports import OutboxItem, Place
 from contactd import queries, store
 from contactd.appkeys import INTAKE, POOL
 from contactd.settings import Settings
-from routing.contact import Contact, IllegalTransition, NewContact, State
+from routing.contact import Action, Contact, IllegalTransition, NewContact, State
 
 log = structlog.get_logger(__name__)
 
@@ -38,6 +39,16 @@ def phone_setup(settings: Settings) -> PhoneSetup:
         english_digit=phone.english_digit,
         callback_offer_after_seconds=phone.callback_offer_after_seconds,
         voices={str(lang): voice for lang, voice in phone.voices.items()},
+    )
+
+
+def dial_rules(settings: Settings) -> DialRules:
+    phone = settings.phone
+    return DialRules(
+        order=phone.dial_order,
+        attempts=phone.callback_attempts,
+        retry_minutes=phone.callback_retry_minutes,
+        ring_seconds=phone.ring_seconds,
     )
 
 
@@ -124,3 +135,46 @@ class Calls:
 
     async def bookings_in_last_day(self, number: str) -> int:
         return int(await self._pool.fetchval(queries.get("bookings_in_last_day"), number))
+
+    async def by_reference(self, reference: str) -> Contact | None:
+        try:
+            return await store.get_by_reference(self._pool, reference)
+        except store.ContactNotFound:
+            return None
+
+    async def agent_number(self, contact: Contact) -> str | None:
+        if contact.agent_id is None:
+            return None
+        phone: str | None = await self._pool.fetchval(
+            "SELECT phone FROM agents WHERE staff_id = $1", contact.agent_id
+        )
+        return phone
+
+    async def requeue_callback(
+        self, contact: Contact, *, why: str, not_before: datetime | None
+    ) -> None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            try:
+                await store.transition(
+                    conn, contact.id, Action.REQUEUE, actor="twilio", reason={"why": why}
+                )
+            except IllegalTransition:
+                return  # finished or moved meanwhile
+            if not_before is not None:  # the client's turn again later, with any agent
+                await conn.execute(queries.get("callback_retry_at"), contact.id, not_before)
+        log.info("callback.requeued", reference=contact.reference, why=why)
+
+    async def not_reached(self, contact: Contact, sms: OutboxItem) -> None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            try:
+                await store.transition(
+                    conn,
+                    contact.id,
+                    Action.FINISH,
+                    actor="twilio",
+                    reason={"why": "not reached", "attempts": contact.attempts},
+                    outcome="not_reached",
+                )
+            except IllegalTransition:
+                return
+            await store.insert_outbox(conn, contact.id, sms)

@@ -26,6 +26,9 @@ log = structlog.get_logger(__name__)
 
 # kind -> sends one message's payload; returns the provider's id for it. Raises SendError.
 Sender = Callable[[Mapping[str, Any], str], Awaitable[str]]
+# Kinds that must never go twice: a phone must not ring twice for one attempt. A lease that
+# ran out with no outcome recorded (the daemon died mid-request) is not sent again.
+AT_MOST_ONCE = frozenset({"dial"})
 
 
 async def send_due(
@@ -72,6 +75,11 @@ async def _send(
     if sender is None:  # not configured (no Twilio account yet): keep it for later
         log.warning("outbox.no_sender", kind=kind, id=row["id"])
         await pool.execute(queries.get("outbox_retry"), row["id"], max_backoff, "no sender")
+        return
+    if kind in AT_MOST_ONCE and attempts > 1 and row["last_error"] is None:
+        error = "the outcome of the last try is unknown (the daemon stopped mid-request)"
+        await pool.execute(queries.get("outbox_failed"), row["id"], error)
+        log.error("outbox.failed", kind=kind, id=row["id"], attempts=attempts, error=error)
         return
     try:
         provider_id = await sender(row["payload"], row["idempotency_key"])

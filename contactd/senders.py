@@ -8,6 +8,7 @@ from typing import Any
 
 import structlog
 
+from channels.phone.dialing import call_urls
 from channels.phone.rest import TwilioRest
 from contactd.outbox import Sender
 from contactd.settings import Settings
@@ -39,6 +40,22 @@ async def senders(settings: Settings) -> AsyncIterator[dict[str, Sender]]:
         )
 
     found["sms"] = sms
+    public_url = settings.public_url
+    if public_url is None:
+        log.info("outbox.no_dial", why="CONTACTD_PUBLIC_URL is not set: Twilio needs it to call")
+    else:
+
+        async def dial(payload: Mapping[str, Any], key: str) -> str:
+            twiml_url, status_url = call_urls(public_url, payload)
+            return await rest.place_call(
+                to=payload["to"],
+                from_=number,
+                url=twiml_url,
+                status_callback=status_url,
+                ring_seconds=phone.ring_seconds,
+            )
+
+        found["dial"] = dial
     try:
         yield found
     finally:

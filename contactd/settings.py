@@ -191,6 +191,12 @@ class PhoneConfig(_Strict):
     # (per instance).
     bookings_per_number_per_day: Annotated[int, Field(ge=1, le=100)] = 3
     bookings_per_address_per_hour: Annotated[int, Field(ge=1, le=10_000)] = 20
+    # Dialling a callback when a caseworker accepts it: whose phone rings first, how often
+    # the client is tried (within the window), how far apart, how long a phone rings.
+    dial_order: Literal["agent_first", "client_first"] = "agent_first"
+    callback_attempts: Annotated[int, Field(ge=1, le=10)] = 3
+    callback_retry_minutes: Annotated[int, Field(ge=1, le=240)] = 15
+    ring_seconds: Annotated[int, Field(ge=5, le=120)] = 30
 
 
 class OutboxConfig(_Strict):

@@ -86,6 +86,24 @@ class TwilioRest:
             raise classify(exc) from exc
         return str(message.sid)
 
+    async def place_call(
+        self, *, to: str, from_: str, url: str, status_callback: str, ring_seconds: int
+    ) -> str:
+        """Place one call whose TwiML is at `url`; its Twilio sid. Raises SendError."""
+        try:
+            call = await self._client.calls.create_async(
+                to=to,
+                from_=from_,
+                url=url,
+                method="POST",
+                status_callback=status_callback,
+                status_callback_method="POST",
+                timeout=ring_seconds,
+            )
+        except Exception as exc:
+            raise classify(exc) from exc
+        return str(call.sid)
+
     async def close(self) -> None:
         await self._http.close()
 

@@ -338,7 +338,7 @@ WHERE id IN (
     LIMIT $1
     FOR UPDATE SKIP LOCKED
 )
-RETURNING id, contact_id, kind, payload, idempotency_key, attempts;
+RETURNING id, contact_id, kind, payload, idempotency_key, attempts, last_error;
 
 -- name: outbox_sent
 UPDATE outbox SET sent_at = clock_timestamp(), last_error = NULL,
@@ -363,3 +363,7 @@ ORDER BY id LIMIT 1;
 SELECT count(*) FROM contacts
 WHERE client_address = $1 AND channel = 'callback' AND external_id LIKE 'booking:%'
   AND created_at >= now() - interval '1 day';
+
+-- name: callback_retry_at
+-- A client not reached is called again from $2, by any agent (also the one who tried).
+UPDATE contacts SET not_before = $2, passed_by = '{}' WHERE id = $1;

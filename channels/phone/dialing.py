@@ -1,0 +1,205 @@
+"""Callbacks dialled when a caseworker accepts one: the agent's phone first, then the client
+(or the other way round, by configuration), tracked by Twilio's status callbacks.
+
+Accepting writes one "dial" message to the outbox in the accept's own transaction; the
+outbox places the call once (never again after a crash mid-request: a call must not ring
+twice). The call's TwiML dials the second party; the outcome comes back to /twilio/dial-result
+(the second leg) or /twilio/dial-status (the first leg). A client not reached is tried again
+after `retry_minutes` while the window lasts, `attempts` times in all; then the contact is
+closed as not reached and the client gets an SMS. An agent who does not answer sends the
+callback back to the queue without counting an attempt against the client.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import structlog
+from aiohttp import web
+from twilio.twiml.voice_response import VoiceResponse
+
+from channels.phone import prompts
+from channels.phone.config import PhoneSetup
+from channels.ports import CallsPort, OutboxItem
+from routing.contact import Channel, Contact, State
+
+log = structlog.get_logger(__name__)
+
+DialOrder = Literal["agent_first", "client_first"]
+NOT_ANSWERED = {"busy", "no-answer", "failed", "canceled"}
+
+WORDS = {
+    "da": {
+        "agent": "Tilbageringning. Reference {reference}. Vi ringer til klienten nu.",
+        "client": "Hej, det er Udlændingestyrelsen, som ringer dig op som aftalt. "
+        "Vi forbinder dig med en sagsbehandler.",
+        "no_answer": "Klienten svarede ikke. Vi prøver igen senere.",
+        "sms_not_reached": "Udlændingestyrelsen har forsøgt at ringe dig op {attempts} gange "
+        "uden at nå dig (reference {reference}). Ring til os eller bestil et nyt opkald.",
+    },
+    "en": {
+        "agent": "Callback. Reference {reference}. We are calling the client now.",
+        "client": "Hello, this is the Danish Immigration Service calling you back as agreed. "
+        "We are connecting you to a caseworker.",
+        "no_answer": "The client did not answer. We will try again later.",
+        "sms_not_reached": "The Danish Immigration Service tried to call you {attempts} times "
+        "without reaching you (reference {reference}). Please call us or book a new call.",
+    },
+}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DialRules:
+    order: DialOrder
+    attempts: int  # calls to the client in all
+    retry_minutes: int  # between attempts
+    ring_seconds: int  # how long the second party's phone rings
+
+
+def dial_item(contact: Contact, agent_number: str, order: DialOrder) -> OutboxItem:
+    """The outbox message that places this attempt's call (one key per attempt). The second
+    party's number is looked up when the first answers, so no number travels in a URL."""
+    if contact.client_address is None:
+        raise ValueError("a callback needs the client's number")
+    return OutboxItem(
+        kind="dial",
+        key=f"dial:{contact.reference}:{contact.attempts}",
+        payload={
+            "reference": contact.reference,
+            "attempt": contact.attempts,
+            "to": agent_number if order == "agent_first" else contact.client_address,
+            "order": order,
+        },
+    )
+
+
+class Dialing:
+    def __init__(
+        self,
+        setup: PhoneSetup,
+        rules: DialRules,
+        calls: CallsPort,
+        *,
+        caller_id: str | None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._setup = setup
+        self._rules = rules
+        self._calls = calls
+        self._caller_id = caller_id
+        self._clock = clock
+
+    def add_to(self, app: web.Application) -> None:
+        """The webhooks of dialled calls, on the /twilio sub-application (signed alike)."""
+        app.router.add_post("/dial", self.dial)
+        app.router.add_post("/dial-result", self.dial_result)
+        app.router.add_post("/dial-status", self.dial_status)
+
+    async def dial(self, request: web.Request) -> web.Response:
+        """TwiML for the first party once it answers: who is calling, then the second."""
+        contact, attempt = await self._attempt(request)
+        response = VoiceResponse()
+        if contact is None:
+            response.hangup()
+            return _twiml(response)
+        lang = contact.language
+        first_is_agent = request.query.get("order") != "client_first"
+        second = (
+            contact.client_address if first_is_agent else await self._calls.agent_number(contact)
+        )
+        if second is None:  # the agent's phone was removed meanwhile
+            await self._calls.requeue_callback(contact, why="no agent phone", not_before=None)
+            response.hangup()
+            return _twiml(response)
+        words = WORDS[lang]["agent" if first_is_agent else "client"]
+        response.say(
+            words.format(reference=prompts.spelled(contact.reference)),
+            language="da-DK" if lang == "da" else "en-GB",
+            voice=self._setup.voices.get(lang),
+        )
+        dial = response.dial(
+            caller_id=self._caller_id,
+            timeout=self._rules.ring_seconds,
+            action=f"/twilio/dial-result?ref={contact.reference}&attempt={attempt}"
+            f"&order={'agent_first' if first_is_agent else 'client_first'}",
+            method="POST",
+        )
+        dial.number(second)
+        return _twiml(response)
+
+    async def dial_result(self, request: web.Request) -> web.Response:
+        """The second leg ended or never answered."""
+        form = await request.post()
+        contact, _ = await self._attempt(request)
+        status = str(form.get("DialCallStatus", ""))
+        response = VoiceResponse()
+        if contact is not None and status in NOT_ANSWERED:
+            agent_first = request.query.get("order") != "client_first"
+            if agent_first:  # the agent hears it; the client was not reached
+                lang = contact.language
+                tag = "da-DK" if lang == "da" else "en-GB"
+                response.say(WORDS[lang]["no_answer"], language=tag)
+                await self._not_reached(contact, status)
+            else:  # the client waited for an agent who did not answer
+                await self._calls.requeue_callback(contact, why=f"agent {status}", not_before=None)
+        response.hangup()
+        return _twiml(response)
+
+    async def dial_status(self, request: web.Request) -> web.Response:
+        """Status callbacks of the first leg: it may not have answered at all."""
+        form = await request.post()
+        contact, _ = await self._attempt(request)
+        status = str(form.get("CallStatus", ""))
+        if contact is not None and status in NOT_ANSWERED:
+            if request.query.get("order") == "client_first":
+                await self._not_reached(contact, status)
+            else:  # the agent's phone: back to the queue, no attempt against the client
+                await self._calls.requeue_callback(contact, why=f"agent {status}", not_before=None)
+        return _twiml(VoiceResponse())
+
+    async def _attempt(self, request: web.Request) -> tuple[Contact | None, int]:
+        """The callback this webhook is about, if it is still that attempt (a replayed or late
+        webhook of an earlier attempt changes nothing)."""
+        reference = request.query.get("ref", "")
+        attempt = int(request.query.get("attempt", "-1") or -1)
+        contact = await self._calls.by_reference(reference)
+        if (
+            contact is None
+            or contact.channel is not Channel.CALLBACK
+            or contact.state is not State.ACTIVE
+            or contact.attempts != attempt
+        ):
+            return None, attempt
+        return contact, attempt
+
+    async def _not_reached(self, contact: Contact, status: str) -> None:
+        retry_at = self._clock() + timedelta(minutes=self._rules.retry_minutes)
+        if contact.attempts < self._rules.attempts and retry_at < contact.due_at:
+            await self._calls.requeue_callback(contact, why=f"client {status}", not_before=retry_at)
+            log.info("callback.retry", reference=contact.reference, attempt=contact.attempts)
+            return
+        lang = contact.language
+        text = WORDS[lang]["sms_not_reached"].format(
+            attempts=contact.attempts, reference=contact.reference
+        )
+        sms = OutboxItem(
+            kind="sms",
+            key=f"sms:not-reached:{contact.reference}",
+            payload={"to": contact.client_address, "body": text, "reference": contact.reference},
+        )
+        await self._calls.not_reached(contact, sms)
+        log.info("callback.not_reached", reference=contact.reference, attempts=contact.attempts)
+
+
+def call_urls(public_url: str, payload: Mapping[str, Any]) -> tuple[str, str]:
+    """The TwiML URL and the status callback URL of a dial message's call."""
+    base = public_url.rstrip("/")
+    query = f"ref={payload['reference']}&attempt={payload['attempt']}&order={payload['order']}"
+    return f"{base}/twilio/dial?{query}", f"{base}/twilio/dial-status?{query}"
+
+
+def _twiml(response: VoiceResponse) -> web.Response:
+    return web.Response(text=str(response), content_type="text/xml")

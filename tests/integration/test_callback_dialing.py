@@ -1,0 +1,192 @@
+"""A caseworker accepts a callback and the daemon dials it through Twilio's REST API (Prism
+serving Twilio's spec), then follows the call by its signed webhooks: connected, retried
+while the window lasts, or closed as not reached with an SMS. A call never rings twice."""
+
+from __future__ import annotations
+
+import asyncio
+import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from twilio.request_validator import RequestValidator
+
+from contactd import outbox, settings
+from contactd.app import create_app
+from contactd.appkeys import INTAKE, POOL
+from contactd.staff import Role
+from routing.contact import Channel, Language, NewContact
+from tests.conftest import ROOT, token_for
+
+TOKEN = "test-auth-token"
+PUBLIC = "https://contact.example.dk"
+HOTLINE = "+4570201010"
+CLIENT = "+4520123456"
+KARIN_PHONE = "+4531000001"
+Client = TestClient[object, object]
+
+
+@pytest.fixture
+async def app_client(db_url: str, prism_url: str) -> AsyncIterator[Client]:
+    config = settings.load(
+        ROOT / "config" / "contactd.toml",
+        environ={
+            "CONTACTD_DATABASE_URL": db_url,
+            "CONTACTD_CLASSIFIER__ENABLED": "false",
+            "CONTACTD_TWILIO_AUTH_TOKEN": TOKEN,
+            "CONTACTD_PUBLIC_URL": PUBLIC,
+            "CONTACTD_PHONE__ACCOUNT_SID": "AC" + "0123456789abcdef" * 2,
+            "CONTACTD_PHONE__NUMBER": HOTLINE,
+            "CONTACTD_PHONE__API_URL": prism_url,
+            "CONTACTD_PHONE__CALLBACK_ATTEMPTS": "2",
+            "CONTACTD_OUTBOX__POLL_SECONDS": "0.1",
+        },
+    )
+    async with TestClient(TestServer(create_app(config))) as c:
+        yield c
+
+
+def _pool(client: Client) -> asyncpg.Pool:
+    return client.app[POOL]  # type: ignore[index,no-any-return]
+
+
+async def _karin(client: Client, phone: str | None = KARIN_PHONE) -> dict[str, str]:
+    supervisor = await token_for(_pool(client), "sofie", Role.SUPERVISOR)
+    karin = await token_for(_pool(client), "karin", Role.AGENT)
+    profile: dict[str, Any] = {"skills": {"family": 3}, "languages": ["da"]}
+    if phone:
+        profile["phone"] = phone
+    assert (await client.put("/api/agents/karin", json=profile, headers=supervisor)).ok
+    await client.post("/api/desk/state", json={"state": "available"}, headers=karin)
+    return karin
+
+
+async def _offered(client: Client, agent: dict[str, str]) -> str:
+    for _ in range(100):
+        desk = await (await client.get("/api/desk", headers=agent)).json()
+        if desk["contacts"] and desk["contacts"][0]["state"] == "offered":
+            return str(desk["contacts"][0]["reference"])
+        await asyncio.sleep(0.05)
+    raise AssertionError("no offer")
+
+
+async def _sent(pool: asyncpg.Pool, key: str) -> asyncpg.Record:
+    for _ in range(100):
+        row = await pool.fetchrow("SELECT * FROM outbox WHERE idempotency_key = $1", key)
+        if row is not None and row["sent_at"] is not None:
+            return row
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{key} was not sent: {row}")
+
+
+async def twilio(client: Client, path: str, form: dict[str, str]) -> ET.Element:
+    signature = RequestValidator(TOKEN).compute_signature(PUBLIC + path, form)
+    response = await client.post(path, data=form, headers={"X-Twilio-Signature": signature})
+    assert response.status == 200, await response.text()
+    return ET.fromstring(await response.text())  # noqa: S314 - our own daemon's TwiML
+
+
+async def test_an_accepted_callback_is_dialled_retried_and_closed_as_not_reached(
+    app_client: Client,
+) -> None:
+    pool = _pool(app_client)
+    karin = await _karin(app_client)
+    await app_client.app[INTAKE].submit(  # type: ignore[index]
+        NewContact(
+            channel=Channel.CALLBACK,
+            language=Language.DA,
+            case_type="family",
+            client_address=CLIENT,
+            external_id="booking:test-1",
+        ),
+        actor="test",
+    )
+    reference = await _offered(app_client, karin)
+    accepted = await app_client.post(f"/api/desk/contacts/{reference}/accept", headers=karin)
+    assert (await accepted.json())["state"] == "active"
+    dial = await _sent(pool, f"dial:{reference}:1")
+    assert dial["payload"]["to"] == KARIN_PHONE  # the agent's phone rings first
+    assert dial["payload"]["provider_id"].startswith("CA")  # Prism took the call request
+
+    query = f"ref={reference}&attempt=1&order=agent_first"
+    twiml = await twilio(
+        app_client, f"/twilio/dial?{query}", {"CallSid": "CA1", "CallStatus": "in-progress"}
+    )
+    say, dialled = twiml.find("Say"), twiml.find("Dial")
+    assert say is not None
+    assert say.text is not None
+    assert say.text.startswith("Tilbageringning. Reference")
+    assert dialled is not None
+    assert dialled.get("callerId") == HOTLINE
+    number = dialled.find("Number")
+    assert number is not None
+    assert number.text == CLIENT
+
+    result = f"/twilio/dial-result?{query}"
+    await twilio(app_client, result, {"CallSid": "CA1", "DialCallStatus": "no-answer"})
+    retry = await pool.fetchrow("SELECT * FROM contacts WHERE reference = $1", reference)
+    assert (retry["state"], retry["attempts"], list(retry["passed_by"])) == ("queued", 1, [])
+    assert retry["not_before"] is not None  # tried again in 15 minutes
+    # Twilio retries or replays the same webhook: the attempt is over, nothing changes.
+    await twilio(app_client, result, {"CallSid": "CA1", "DialCallStatus": "no-answer"})
+    assert (await pool.fetchrow("SELECT state FROM contacts"))["state"] == "queued"
+
+    await pool.execute("UPDATE contacts SET not_before = NULL")  # 15 minutes later
+    await _offered(app_client, karin)
+    await app_client.post(f"/api/desk/contacts/{reference}/accept", headers=karin)
+    await _sent(pool, f"dial:{reference}:2")
+    second = f"/twilio/dial-result?ref={reference}&attempt=2&order=agent_first"
+    await twilio(app_client, second, {"CallSid": "CA2", "DialCallStatus": "busy"})
+    closed = await pool.fetchrow("SELECT * FROM contacts WHERE reference = $1", reference)
+    assert (closed["state"], closed["outcome"], closed["attempts"]) == ("done", "not_reached", 2)
+    sms = await _sent(pool, f"sms:not-reached:{reference}")
+    assert sms["payload"]["to"] == CLIENT
+    assert "forsøgt at ringe dig op 2 gange" in sms["payload"]["body"]
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE kind = 'dial'") == 2
+
+
+async def test_an_agent_without_a_phone_cannot_accept_a_callback(app_client: Client) -> None:
+    karin = await _karin(app_client, phone=None)
+    await app_client.app[INTAKE].submit(  # type: ignore[index]
+        NewContact(channel=Channel.CALLBACK, case_type="family", client_address=CLIENT),
+        actor="test",
+    )
+    reference = await _offered(app_client, karin)
+    refused = await app_client.post(f"/api/desk/contacts/{reference}/accept", headers=karin)
+    assert (refused.status, (await refused.json())["error"]["code"]) == (409, "no_phone")
+    assert await _pool(app_client).fetchval("SELECT state FROM contacts") == "offered"
+    assert await _pool(app_client).fetchval("SELECT count(*) FROM outbox") == 0
+
+
+async def test_a_dial_whose_outcome_is_unknown_is_not_placed_again(db_url: str) -> None:
+    """The daemon died after asking Twilio to call (the lease ran out, no outcome written):
+    the call may have rung, so it is not placed a second time."""
+    pool = await asyncpg.connect(db_url)
+    try:
+        await pool.execute(
+            """INSERT INTO outbox (kind, payload, idempotency_key, attempts, next_attempt_at)
+               VALUES ('dial', '{"to": "+4520123456"}', 'dial:X:1', 1, now())"""
+        )
+    finally:
+        await pool.close()
+    placed: list[Mapping[str, Any]] = []
+
+    async def dial(payload: Mapping[str, Any], key: str) -> str:
+        placed.append(payload)
+        return "CA-new"
+
+    p = await asyncpg.create_pool(db_url, min_size=1, max_size=2)
+    try:
+        await outbox.send_due(
+            p, {"dial": dial}, batch=10, lease_seconds=60, max_attempts=5,
+            backoff_seconds=1, max_backoff_seconds=60, concurrency=1,
+        )  # fmt: skip
+        row = await p.fetchrow("SELECT * FROM outbox")
+    finally:
+        await p.close()
+    assert placed == []
+    assert row["failed_at"] is not None
+    assert "outcome of the last try is unknown" in row["last_error"]
