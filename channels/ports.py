@@ -90,6 +90,10 @@ class CallsPort(IntakePort, Protocol):
         agent (None: the agent did not answer)."""
         ...
 
+    async def requeue_call(self, contact: Contact, *, why: str) -> None:
+        """A live call the agent did not pick up goes back to its queue, its place kept."""
+        ...
+
     async def not_reached(self, contact: Contact, sms: OutboxItem) -> None:
         """The last attempt failed: closed as not reached, and the client told by SMS."""
         ...

@@ -12,8 +12,8 @@ from typing import Annotated, Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from channels.phone.dialing import dial_item
-from contactd import agents, auth, queries, store
+from channels.phone.dialing import connect_item, dial_item
+from contactd import agents, auth, database, queries, store
 from contactd.api_contacts import contact_json
 from contactd.appkeys import LISTENER, POOL, SETTINGS, STOPPING
 from contactd.http_errors import ApiError, Text, read_body
@@ -137,16 +137,18 @@ async def _act(
 @auth.require(*DESK_ROLES)
 async def accept(request: web.Request) -> web.Response:
     contact = await _contact(request)
-    if contact.channel is Channel.CALLBACK:
-        response = await _accept_callback(request, contact)
+    if contact.channel in {Channel.CALLBACK, Channel.CALL}:
+        response = await _accept_voice(request, contact)
     else:
         response = await _act(request, Action.ACCEPT, contact=contact)
     await request.app[POOL].execute(queries.get("offer_taken"), auth.current(request).id)
     return response
 
 
-async def _accept_callback(request: web.Request, contact: Contact) -> web.Response:
-    """Accepting a callback dials it: the accept and the call to place are one transaction."""
+async def _accept_voice(request: web.Request, contact: Contact) -> web.Response:
+    """Accepting a callback dials it; accepting a waiting call puts the caller through. The
+    accept and the Twilio request to make are one transaction. A caller put through who
+    also waits for a callback gets no second call: the callback is merged into this one."""
     person = auth.current(request)
     pool = request.app[POOL]
     agent = await agents.get(pool, person.id)
@@ -154,8 +156,8 @@ async def _accept_callback(request: web.Request, contact: Contact) -> web.Respon
         raise ApiError(
             409,
             "no_phone",
-            "a callback is dialled to your phone first: ask a supervisor to add your phone "
-            "number to your agent profile",
+            "calls are put through to your phone: ask a supervisor to add your phone number "
+            "to your agent profile",
         )
     order = request.app[SETTINGS].phone.dial_order
     async with pool.acquire() as conn, conn.transaction():
@@ -167,8 +169,20 @@ async def _accept_callback(request: web.Request, contact: Contact) -> web.Respon
             raise ApiError(403, "not_holder", str(exc)) from None
         except IllegalTransition as exc:
             raise ApiError(409, "conflict", str(exc)) from None
-        await store.insert_outbox(conn, accepted.id, dial_item(accepted, agent.phone, order))
+        if accepted.channel is Channel.CALLBACK:
+            item = dial_item(accepted, agent.phone, order)
+        else:
+            item = connect_item(accepted)
+            await _merge_callbacks(conn, accepted)
+        await store.insert_outbox(conn, accepted.id, item)
     return web.json_response(contact_json(accepted))
+
+
+async def _merge_callbacks(conn: database.Conn, call: Contact) -> None:
+    if call.client_address is None:
+        return
+    for row in await conn.fetch(queries.get("waiting_callbacks_of"), call.client_address):
+        await store.cancel(conn, row["id"], actor="router", merged_into=call.reference)
 
 
 @routes.post("/api/desk/contacts/{reference}/decline")

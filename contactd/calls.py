@@ -178,3 +178,12 @@ class Calls:
             except IllegalTransition:
                 return
             await store.insert_outbox(conn, contact.id, sms)
+
+    async def requeue_call(self, contact: Contact, *, why: str) -> None:
+        try:
+            await store.transition(
+                self._pool, contact.id, Action.REQUEUE, actor="twilio", reason={"why": why}
+            )
+        except IllegalTransition:
+            return
+        log.info("call.requeued", reference=contact.reference, why=why)

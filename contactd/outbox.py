@@ -28,7 +28,7 @@ log = structlog.get_logger(__name__)
 Sender = Callable[[Mapping[str, Any], str], Awaitable[str]]
 # Kinds that must never go twice: a phone must not ring twice for one attempt. A lease that
 # ran out with no outcome recorded (the daemon died mid-request) is not sent again.
-AT_MOST_ONCE = frozenset({"dial"})
+AT_MOST_ONCE = frozenset({"dial", "connect"})
 
 
 async def send_due(

@@ -8,7 +8,7 @@ from typing import Any
 
 import structlog
 
-from channels.phone.dialing import call_urls
+from channels.phone.dialing import call_urls, connect_url
 from channels.phone.rest import TwilioRest
 from contactd.outbox import Sender
 from contactd.settings import Settings
@@ -55,7 +55,13 @@ async def senders(settings: Settings) -> AsyncIterator[dict[str, Sender]]:
                 ring_seconds=phone.ring_seconds,
             )
 
+        async def connect(payload: Mapping[str, Any], key: str) -> str:
+            return await rest.redirect_call(
+                sid=payload["call_sid"], url=connect_url(public_url, payload)
+            )
+
         found["dial"] = dial
+        found["connect"] = connect
     try:
         yield found
     finally:

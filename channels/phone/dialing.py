@@ -97,6 +97,67 @@ class Dialing:
         app.router.add_post("/dial", self.dial)
         app.router.add_post("/dial-result", self.dial_result)
         app.router.add_post("/dial-status", self.dial_status)
+        app.router.add_post("/connect", self.connect)
+        app.router.add_post("/connect-result", self.connect_result)
+
+    async def connect(self, request: web.Request) -> web.Response:
+        """TwiML for a waiting caller taken out of the queue: the agent's phone."""
+        contact = await self._live_call(request)
+        response = VoiceResponse()
+        number = await self._calls.agent_number(contact) if contact else None
+        if contact is None or number is None:  # not this acceptance any more: back in line
+            if contact is not None:
+                await self._calls.requeue_call(contact, why="no agent phone")
+            response.redirect(f"/twilio/wait?lang={contact.language if contact else 'da'}")
+            return _twiml(response)
+        lang = contact.language
+        response.say(
+            prompts.say(lang, "connecting"),
+            language="da-DK" if lang == "da" else "en-GB",
+            voice=self._setup.voices.get(lang),
+        )
+        dial = response.dial(
+            caller_id=self._caller_id,
+            timeout=self._rules.ring_seconds,
+            action=f"/twilio/connect-result?ref={contact.reference}&attempt={contact.attempts}",
+            method="POST",
+        )
+        dial.number(number)
+        return _twiml(response)
+
+    async def connect_result(self, request: web.Request) -> web.Response:
+        """The agent's leg ended: the conversation is over, or the agent did not answer and
+        the caller goes back to the queue with their place."""
+        form = await request.post()
+        contact = await self._live_call(request)
+        response = VoiceResponse()
+        status = str(form.get("DialCallStatus", ""))
+        if contact is None or status not in NOT_ANSWERED:
+            response.hangup()
+            return _twiml(response)
+        await self._calls.requeue_call(contact, why=f"agent {status}")
+        lang = contact.language
+        response.enqueue(
+            contact.queue,
+            wait_url=f"/twilio/wait?lang={lang}",
+            wait_url_method="POST",
+            action=f"/twilio/left?lang={lang}",
+            method="POST",
+        )
+        return _twiml(response)
+
+    async def _live_call(self, request: web.Request) -> Contact | None:
+        reference = request.query.get("ref", "")
+        attempt = int(request.query.get("attempt", "-1") or -1)
+        contact = await self._calls.by_reference(reference)
+        if (
+            contact is None
+            or contact.channel is not Channel.CALL
+            or contact.state is not State.ACTIVE
+            or contact.attempts != attempt
+        ):
+            return None
+        return contact
 
     async def dial(self, request: web.Request) -> web.Response:
         """TwiML for the first party once it answers: who is calling, then the second."""
@@ -192,6 +253,25 @@ class Dialing:
         )
         await self._calls.not_reached(contact, sms)
         log.info("callback.not_reached", reference=contact.reference, attempts=contact.attempts)
+
+
+def connect_item(contact: Contact) -> OutboxItem:
+    """The outbox message that takes a waiting caller out of the queue to the agent who
+    accepted the call (one key per acceptance)."""
+    return OutboxItem(
+        kind="connect",
+        key=f"connect:{contact.reference}:{contact.attempts}",
+        payload={
+            "reference": contact.reference,
+            "attempt": contact.attempts,
+            "call_sid": contact.external_id,
+        },
+    )
+
+
+def connect_url(public_url: str, payload: Mapping[str, Any]) -> str:
+    base = public_url.rstrip("/")
+    return f"{base}/twilio/connect?ref={payload['reference']}&attempt={payload['attempt']}"
 
 
 def call_urls(public_url: str, payload: Mapping[str, Any]) -> tuple[str, str]:

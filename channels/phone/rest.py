@@ -104,6 +104,14 @@ class TwilioRest:
             raise classify(exc) from exc
         return str(call.sid)
 
+    async def redirect_call(self, *, sid: str, url: str) -> str:
+        """Move a live call (out of its queue) to the TwiML at `url`. Raises SendError."""
+        try:
+            call = await self._client.calls(sid).update_async(url=url, method="POST")
+        except Exception as exc:
+            raise classify(exc) from exc
+        return str(call.sid)
+
     async def close(self) -> None:
         await self._http.close()
 

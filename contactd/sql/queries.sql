@@ -367,3 +367,8 @@ WHERE client_address = $1 AND channel = 'callback' AND external_id LIKE 'booking
 -- name: callback_retry_at
 -- A client not reached is called again from $2, by any agent (also the one who tried).
 UPDATE contacts SET not_before = $2, passed_by = '{}' WHERE id = $1;
+
+-- name: waiting_callbacks_of
+-- Callbacks to this number still waiting: merged into a call from the same number.
+SELECT id FROM contacts
+WHERE client_address = $1 AND channel = 'callback' AND state = 'queued';

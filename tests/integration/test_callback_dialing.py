@@ -190,3 +190,40 @@ async def test_a_dial_whose_outcome_is_unknown_is_not_placed_again(db_url: str) 
     assert placed == []
     assert row["failed_at"] is not None
     assert "outcome of the last try is unknown" in row["last_error"]
+
+
+async def test_an_accepted_call_is_put_through_and_a_waiting_callback_merged(
+    app_client: Client,
+) -> None:
+    pool = _pool(app_client)
+    karin = await _karin(app_client)
+    await app_client.app[INTAKE].submit(  # type: ignore[index]
+        NewContact(channel=Channel.CALLBACK, case_type="visa", client_address=CLIENT),
+        actor="test",
+    )
+    sid = "CA" + "0123456789abcdef" * 2
+    call = {"CallSid": sid, "From": CLIENT, "To": HOTLINE, "CallStatus": "ringing"}
+    await twilio(app_client, "/twilio/voice", call)
+    await twilio(app_client, "/twilio/menu?lang=da&then=queue&tries=0", {**call, "Digits": "1"})
+    reference = await _offered(app_client, karin)
+    accepted = await app_client.post(f"/api/desk/contacts/{reference}/accept", headers=karin)
+    assert (await accepted.json())["channel"] == "call"
+    connect = await _sent(pool, f"connect:{reference}:1")
+    assert connect["payload"]["provider_id"].startswith("CA")  # Prism took the redirect
+    merged = await pool.fetchrow("SELECT * FROM contacts WHERE channel = 'callback'")
+    assert (merged["state"], merged["outcome"]) == ("cancelled", "merged")
+
+    query = f"ref={reference}&attempt=1"
+    twiml = await twilio(app_client, f"/twilio/connect?{query}", call)
+    number = twiml.find("Dial/Number")
+    assert number is not None
+    assert number.text == KARIN_PHONE
+    back = await twilio(
+        app_client, f"/twilio/connect-result?{query}", {**call, "DialCallStatus": "no-answer"}
+    )
+    enqueue = back.find("Enqueue")
+    assert enqueue is not None
+    assert enqueue.text == "family"  # back in line, with the place kept
+    again = await pool.fetchrow("SELECT * FROM contacts WHERE reference = $1", reference)
+    assert again["state"] == "queued"
+    assert len(again["passed_by"]) == 1  # not offered to Karin, who did not answer
