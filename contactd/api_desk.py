@@ -137,7 +137,7 @@ async def _act(
 @auth.require(*DESK_ROLES)
 async def accept(request: web.Request) -> web.Response:
     contact = await _contact(request)
-    if contact.channel in {Channel.CALLBACK, Channel.CALL}:
+    if _through_twilio(contact):
         response = await _accept_voice(request, contact)
     else:
         response = await _act(request, Action.ACCEPT, contact=contact)
@@ -152,13 +152,6 @@ async def _accept_voice(request: web.Request, contact: Contact) -> web.Response:
     person = auth.current(request)
     pool = request.app[POOL]
     agent = await agents.get(pool, person.id)
-    if agent is None or agent.phone is None:
-        raise ApiError(
-            409,
-            "no_phone",
-            "calls are put through to your phone: ask a supervisor to add your phone number "
-            "to your agent profile",
-        )
     order = request.app[SETTINGS].phone.dial_order
     async with pool.acquire() as conn, conn.transaction():
         try:
@@ -169,6 +162,13 @@ async def _accept_voice(request: web.Request, contact: Contact) -> web.Response:
             raise ApiError(403, "not_holder", str(exc)) from None
         except IllegalTransition as exc:
             raise ApiError(409, "conflict", str(exc)) from None
+        if agent is None or agent.phone is None:  # the accept is rolled back
+            raise ApiError(
+                409,
+                "no_phone",
+                "calls are put through to your phone: ask a supervisor to add your phone "
+                "number to your agent profile",
+            )
         if accepted.channel is Channel.CALLBACK:
             item = dial_item(accepted, agent.phone, order)
         else:
@@ -176,6 +176,14 @@ async def _accept_voice(request: web.Request, contact: Contact) -> web.Response:
             await _merge_callbacks(conn, accepted)
         await store.insert_outbox(conn, accepted.id, item)
     return web.json_response(contact_json(accepted))
+
+
+def _through_twilio(contact: Contact) -> bool:
+    """A callback with a number to dial, or a call waiting on Twilio's line (not one staff
+    registered by hand): accepting it makes Twilio ring the agent's phone."""
+    if contact.channel is Channel.CALLBACK:
+        return contact.client_address is not None
+    return contact.channel is Channel.CALL and (contact.external_id or "").startswith("CA")
 
 
 async def _merge_callbacks(conn: database.Conn, call: Contact) -> None:
