@@ -1,0 +1,105 @@
+"""Outbox sends per second to Stoplight Prism serving Twilio's API spec.
+
+    .venv/bin/python -m bench.outbox [--messages 2000] [--concurrency 10]
+
+Starts Prism (scripts/bootstrap --dev installs it) and the daemon with the phone channel
+pointed at it, writes `--messages` SMS to the outbox in one transaction, and times how long
+the leader takes to send them all. Prism answers each request itself in a few milliseconds,
+so this measures the daemon's send path (claim, request through the twilio package, mark
+sent); Twilio's own latency would add to each send, which `[outbox] concurrency` overlaps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import ROOT, Daemon
+from bench.intake import psql
+
+PRISM = ROOT / ".prism" / "node_modules" / ".bin" / "prism"
+SPEC = ROOT.parent / "shared" / "twilio" / "twilio_api_v2010.json"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=10)
+    args = parser.parse_args()
+    if not PRISM.exists():
+        raise SystemExit("Prism is missing: run scripts/bootstrap --dev")
+    port = _free_port()
+    prism = subprocess.Popen(
+        [str(PRISM), "mock", str(SPEC), "--host", "127.0.0.1", "--port", str(port), "-v", "error"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    data = Path(tempfile.mkdtemp(prefix="contactd-bench-"))
+    daemon = None
+    try:
+        for _ in range(600):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        daemon = Daemon(
+            data,
+            env={
+                "CONTACTD_CLASSIFIER__ENABLED": "false",
+                "CONTACTD_TWILIO_AUTH_TOKEN": "bench-token",
+                "CONTACTD_PHONE__ACCOUNT_SID": "AC" + "0123456789abcdef" * 2,
+                "CONTACTD_PHONE__NUMBER": "+4570201010",
+                "CONTACTD_PHONE__API_URL": f"http://127.0.0.1:{port}",
+                "CONTACTD_OUTBOX__CONCURRENCY": str(args.concurrency),
+            },
+        )
+        daemon.wait_ready()
+        socket_dir = (data / "pgdata" / "postmaster.pid").read_text().splitlines()[4]
+        psql(socket_dir, "SELECT 1")  # the daemon has migrated: the outbox table exists
+        started = time.perf_counter()
+        fill = (
+            "INSERT INTO outbox (kind, payload, idempotency_key) "
+            "SELECT 'sms', jsonb_build_object('to', '+4520123456', 'body', 'Hej ' || n), "
+            "'bench:' || n FROM generate_series(1, %d) n; NOTIFY contactd_outbox"
+        )
+        psql(socket_dir, fill % args.messages)
+        while True:
+            sent = int(psql(socket_dir, "SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL"))
+            if sent >= args.messages:
+                break
+            time.sleep(0.02)
+        elapsed = time.perf_counter() - started
+        failed = int(psql(socket_dir, "SELECT count(*) FROM outbox WHERE attempts > 1"))
+    finally:
+        if daemon is not None:
+            daemon.stop()
+        prism.terminate()
+        prism.wait(10)
+    print(
+        json.dumps(
+            {
+                "messages": args.messages,
+                "concurrency": args.concurrency,
+                "seconds": round(elapsed, 2),
+                "sends_per_s": round(args.messages / elapsed),
+                "retried": failed,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
