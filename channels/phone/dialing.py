@@ -23,6 +23,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from channels.phone import prompts
 from channels.phone.config import PhoneSetup
+from channels.phone.voice import enqueue
 from channels.ports import CallsPort, OutboxItem
 from routing.contact import Channel, Contact, State
 
@@ -136,32 +137,29 @@ class Dialing:
             response.hangup()
             return _twiml(response)
         await self._calls.requeue_call(contact, why=f"agent {status}")
-        lang = contact.language
-        response.enqueue(
-            contact.queue,
-            wait_url=f"/twilio/wait?lang={lang}",
-            wait_url_method="POST",
-            action=f"/twilio/left?lang={lang}",
-            method="POST",
-        )
+        enqueue(response, contact.queue, contact.language)
         return _twiml(response)
 
     async def _live_call(self, request: web.Request) -> Contact | None:
-        reference = request.query.get("ref", "")
-        attempt = int(request.query.get("attempt", "-1") or -1)
-        contact = await self._calls.by_reference(reference)
+        return await self._current(request, Channel.CALL)
+
+    async def _current(self, request: web.Request, channel: Channel) -> Contact | None:
+        """The contact this webhook is about, if it is still that acceptance (`attempt`): a
+        replayed or late webhook of an earlier one changes nothing."""
+        attempt = request.query.get("attempt", "")
+        contact = await self._calls.by_reference(request.query.get("ref", ""))
         if (
             contact is None
-            or contact.channel is not Channel.CALL
+            or contact.channel is not channel
             or contact.state is not State.ACTIVE
-            or contact.attempts != attempt
+            or str(contact.attempts) != attempt
         ):
             return None
         return contact
 
     async def dial(self, request: web.Request) -> web.Response:
         """TwiML for the first party once it answers: who is calling, then the second."""
-        contact, attempt = await self._attempt(request)
+        contact = await self._attempt(request)
         response = VoiceResponse()
         if contact is None:
             response.hangup()
@@ -184,7 +182,7 @@ class Dialing:
         dial = response.dial(
             caller_id=self._caller_id,
             timeout=self._rules.ring_seconds,
-            action=f"/twilio/dial-result?ref={contact.reference}&attempt={attempt}"
+            action=f"/twilio/dial-result?ref={contact.reference}&attempt={contact.attempts}"
             f"&order={'agent_first' if first_is_agent else 'client_first'}",
             method="POST",
         )
@@ -194,7 +192,7 @@ class Dialing:
     async def dial_result(self, request: web.Request) -> web.Response:
         """The second leg ended or never answered."""
         form = await request.post()
-        contact, _ = await self._attempt(request)
+        contact = await self._attempt(request)
         status = str(form.get("DialCallStatus", ""))
         response = VoiceResponse()
         if contact is not None and status in NOT_ANSWERED:
@@ -212,7 +210,7 @@ class Dialing:
     async def dial_status(self, request: web.Request) -> web.Response:
         """Status callbacks of the first leg: it may not have answered at all."""
         form = await request.post()
-        contact, _ = await self._attempt(request)
+        contact = await self._attempt(request)
         status = str(form.get("CallStatus", ""))
         if contact is not None and status in NOT_ANSWERED:
             if request.query.get("order") == "client_first":
@@ -221,20 +219,8 @@ class Dialing:
                 await self._calls.requeue_callback(contact, why=f"agent {status}", not_before=None)
         return _twiml(VoiceResponse())
 
-    async def _attempt(self, request: web.Request) -> tuple[Contact | None, int]:
-        """The callback this webhook is about, if it is still that attempt (a replayed or late
-        webhook of an earlier attempt changes nothing)."""
-        reference = request.query.get("ref", "")
-        attempt = int(request.query.get("attempt", "-1") or -1)
-        contact = await self._calls.by_reference(reference)
-        if (
-            contact is None
-            or contact.channel is not Channel.CALLBACK
-            or contact.state is not State.ACTIVE
-            or contact.attempts != attempt
-        ):
-            return None, attempt
-        return contact, attempt
+    async def _attempt(self, request: web.Request) -> Contact | None:
+        return await self._current(request, Channel.CALLBACK)
 
     async def _not_reached(self, contact: Contact, status: str) -> None:
         retry_at = self._clock() + timedelta(minutes=self._rules.retry_minutes)

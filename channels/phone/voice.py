@@ -285,13 +285,7 @@ class Voice:
         response = self._response()
         name = self._setup.queue_names.get(contact.queue, {}).get(lang, contact.queue)
         self._say(response, lang, prompts.say(lang, "queued", queue=name))
-        response.enqueue(
-            contact.queue,
-            wait_url=f"/twilio/wait?lang={lang}",
-            wait_url_method="POST",
-            action=f"/twilio/left?lang={lang}",
-            method="POST",
-        )
+        enqueue(response, contact.queue, lang)
         return self._twiml(response)
 
     def _kept_text(self, lang: str, contact: Contact, number: str) -> str:
@@ -324,6 +318,17 @@ class Voice:
     @staticmethod
     def _twiml(response: VoiceResponse) -> web.Response:
         return web.Response(text=str(response), content_type="text/xml")
+
+
+def enqueue(response: VoiceResponse, queue: str, lang: str) -> None:
+    """Wait in Twilio's queue of that name, with our wait and leave documents."""
+    response.enqueue(
+        queue,
+        wait_url=f"/twilio/wait?lang={lang}",
+        wait_url_method="POST",
+        action=f"/twilio/left?lang={lang}",
+        method="POST",
+    )
 
 
 def _lang(request: web.Request) -> str:
