@@ -29,9 +29,8 @@ KARIN_PHONE = "+4531000001"
 Client = TestClient[object, object]
 
 
-@pytest.fixture
-async def app_client(db_url: str, prism_url: str) -> AsyncIterator[Client]:
-    config = settings.load(
+def _config(db_url: str, prism_url: str, **env: str) -> settings.Settings:
+    return settings.load(
         ROOT / "config" / "contactd.toml",
         environ={
             "CONTACTD_DATABASE_URL": db_url,
@@ -43,9 +42,14 @@ async def app_client(db_url: str, prism_url: str) -> AsyncIterator[Client]:
             "CONTACTD_PHONE__API_URL": prism_url,
             "CONTACTD_PHONE__CALLBACK_ATTEMPTS": "2",
             "CONTACTD_OUTBOX__POLL_SECONDS": "0.1",
+            **env,
         },
     )
-    async with TestClient(TestServer(create_app(config))) as c:
+
+
+@pytest.fixture
+async def app_client(db_url: str, prism_url: str) -> AsyncIterator[Client]:
+    async with TestClient(TestServer(create_app(_config(db_url, prism_url)))) as c:
         yield c
 
 
@@ -227,3 +231,33 @@ async def test_an_accepted_call_is_put_through_and_a_waiting_callback_merged(
     again = await pool.fetchrow("SELECT * FROM contacts WHERE reference = $1", reference)
     assert again["state"] == "queued"
     assert len(again["passed_by"]) == 1  # not offered to Karin, who did not answer
+
+
+async def test_client_first_rings_the_client_and_a_missed_call_is_tried_again(
+    db_url: str, prism_url: str
+) -> None:
+    config = _config(db_url, prism_url, CONTACTD_PHONE__DIAL_ORDER="client_first")
+    async with TestClient(TestServer(create_app(config))) as client:
+        pool = _pool(client)
+        karin = await _karin(client)
+        await client.app[INTAKE].submit(  # type: ignore[index]
+            NewContact(channel=Channel.CALLBACK, case_type="family", client_address=CLIENT),
+            actor="test",
+        )
+        reference = await _offered(client, karin)
+        await client.post(f"/api/desk/contacts/{reference}/accept", headers=karin)
+        dial = await _sent(pool, f"dial:{reference}:1")
+        assert dial["payload"]["to"] == CLIENT
+        query = f"ref={reference}&attempt=1&order=client_first"
+        twiml = await twilio(client, f"/twilio/dial?{query}", {"CallSid": "CA1"})
+        say, number = twiml.find("Say"), twiml.find("Dial/Number")
+        assert say is not None
+        assert (say.text or "").startswith("Hej, det er Udlændingestyrelsen")
+        assert number is not None
+        assert number.text == KARIN_PHONE
+        await twilio(
+            client, f"/twilio/dial-status?{query}", {"CallSid": "CA1", "CallStatus": "no-answer"}
+        )
+        retry = await pool.fetchrow("SELECT state, not_before FROM contacts")
+        assert retry["state"] == "queued"
+        assert retry["not_before"] is not None
