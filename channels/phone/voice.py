@@ -226,6 +226,8 @@ class Voice:
                 case_type_source=CaseTypeSource.IVR,
                 external_id=str(form.get("CallSid", "")),
                 client_address=number,
+                # Not dialled before the line opens, even if someone is at a desk.
+                not_before=self._setup.calendar.next_open(self._clock()),
             ),
             actor="twilio",
         )

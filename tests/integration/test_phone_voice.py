@@ -255,6 +255,8 @@ async def test_on_a_holiday_the_line_is_closed_and_offers_a_call_when_it_opens(
         CALLER,
     )
     assert _said(booked)[0].startswith("Tak. Vi ringer dig op på +45 20 12 34 56, når vi har")
+    monday_9 = datetime(2026, 12, 28, 9, 0, tzinfo=CPH)
+    assert callback["not_before"] == monday_9  # not dialled before the line opens
 
     hidden = _call("CA" + "5" * 32, From="anonymous", Digits="4")
     _, refused = await post(phone, "/twilio/menu?lang=da&then=callback&tries=0", hidden)
