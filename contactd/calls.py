@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 import asyncpg
 import structlog
@@ -22,7 +22,7 @@ from routing.contact import Action, Contact, IllegalTransition, NewContact, Stat
 
 log = structlog.get_logger(__name__)
 
-# Until a queue has handled calls today: a caseworker's call takes about this long.
+# Until a queue has handled voice contacts in the last 24 hours: a call takes about this long.
 DEFAULT_HANDLE_SECONDS = 240
 
 
@@ -113,14 +113,12 @@ class Calls:
 
     async def keep_place(self, contact: Contact, number: str) -> Contact:
         place = await self.place(contact)
-        # The promise: called back about when the caller would have been answered.
-        expected = datetime.now(UTC) + timedelta(seconds=place.estimated_wait_seconds)
-        due = max(contact.due_at, expected)
+        # Its place in routing order (priority, due_at, queued_at) stays exactly as it was;
+        # so does the promise it is measured against: the call's own goal.
         row = await self._pool.fetchrow(
             queries.get("keep_place"),
             contact.id,
             number,
-            due,
             "twilio",
             {"why": "caller asked to be called back", "position": place.position},
         )

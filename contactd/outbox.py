@@ -74,7 +74,7 @@ async def _send(
     sender = senders.get(kind)
     if sender is None:  # not configured (no Twilio account yet): keep it for later
         log.warning("outbox.no_sender", kind=kind, id=row["id"])
-        await pool.execute(queries.get("outbox_retry"), row["id"], max_backoff, "no sender")
+        await pool.execute(queries.get("outbox_wait"), row["id"], max_backoff, "no sender")
         return
     if kind in AT_MOST_ONCE and attempts > 1 and row["last_error"] is None:
         error = "the outcome of the last try is unknown (the daemon stopped mid-request)"
@@ -101,7 +101,9 @@ async def _send(
     if failure is Failure.AUTH:
         delay = max_backoff
     delay *= random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not a secret
-    await pool.execute(queries.get("outbox_retry"), row["id"], delay, error)
+    # Waiting for an operator to fix the credentials is not a try of the message.
+    retry = "outbox_wait" if failure is Failure.AUTH else "outbox_retry"
+    await pool.execute(queries.get(retry), row["id"], delay, error)
     log.warning(
         "outbox.retry", kind=kind, id=row["id"], attempts=attempts, error=error, failure=failure,
         retry_in_seconds=round(delay, 1),

@@ -390,10 +390,10 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
     _check_phone(file_config.phone, types, calendars, path)
     url = env.get("CONTACTD_DATABASE_URL") or None
     public_url = env.get("CONTACTD_PUBLIC_URL") or None
-    if public_url is not None and not re.fullmatch(r"https?://[^/\s]+(/\S*)?", public_url):
+    if public_url is not None and not re.fullmatch(r"https?://[^/\s]+/?", public_url):
         raise ConfigError(
-            f"environment CONTACTD_PUBLIC_URL = {public_url!r}: must be the http(s) base URL "
-            "Twilio calls, e.g. https://contact.example.dk"
+            f"environment CONTACTD_PUBLIC_URL = {public_url!r}: must be the http(s) origin "
+            "Twilio calls, with no path, e.g. https://contact.example.dk"
         )
     return Settings(
         path=path,

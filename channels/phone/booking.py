@@ -15,7 +15,7 @@ import dataclasses
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import structlog
 from aiohttp import web
@@ -154,8 +154,12 @@ class Booking:
         try:
             body = BookingBody.model_validate(raw)
         except ValidationError as exc:
-            fields = ", ".join(".".join(str(p) for p in e["loc"]) or "body" for e in exc.errors())
-            return _error(422, "invalid_body", f"the booking has invalid fields: {fields}")
+            details = [
+                {"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]}
+                for e in exc.errors()
+            ]
+            fields = ", ".join(d["field"] or "body" for d in details)
+            return _error(422, "invalid_body", f"the booking has invalid fields: {fields}", details)
         try:
             number = numbers.normalise(body.number, self._setup.region)
         except numbers.BadNumber as exc:
@@ -173,6 +177,9 @@ class Booking:
             )
         if self._too_many_from(request.remote or "unknown"):
             return _error(429, "too_many_bookings", "too many bookings from here; try later")
+        same_form = await self._calls.call(f"booking:{body.key}")
+        if same_form is not None:  # the form sent again (a double click, a retry)
+            return _booked(same_form, status=200, merged=False)
         pending = await self._calls.pending_callback(number)
         if pending is not None:  # one client, one callback: give back the one that waits
             return _booked(pending, status=200, merged=True)
@@ -238,5 +245,10 @@ def _booked(contact: Contact, *, status: int, merged: bool) -> web.Response:
     )
 
 
-def _error(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+def _error(
+    status: int, code: str, message: str, details: list[dict[str, str]] | None = None
+) -> web.Response:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        error["details"] = details
+    return web.json_response({"error": error}, status=status)

@@ -8,31 +8,36 @@ from phonenumbers import NumberParseException, PhoneNumberType
 # Numbers the agency never dials back: they cost the agency (or the client) a premium, or
 # they are shared lines no one person answers.
 _NOT_CALLED = {
-    PhoneNumberType.PREMIUM_RATE: "a premium-rate number",
-    PhoneNumberType.SHARED_COST: "a shared-cost number",
+    PhoneNumberType.PREMIUM_RATE: ("a premium-rate number", "premium_rate"),
+    PhoneNumberType.SHARED_COST: ("a shared-cost number", "shared_cost"),
 }
 # What Twilio sends as From when the caller hides the number.
 _HIDDEN = {"", "anonymous", "restricted", "unknown", "unavailable", "private", "+266696687"}
 
 
 class BadNumber(ValueError):
-    """The number cannot be called back; the message says why, for the client to read."""
+    """The number cannot be called back; the message says why, for the client to read, and
+    `reason` names the case (hidden, not_a_number, invalid, premium_rate, shared_cost)."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def normalise(text: str, region: str = "DK") -> str:
     """The number in E.164 (+4520123456); numbers without a country code are read as
     `region`'s. Raises BadNumber for hidden, malformed, invalid or premium-rate numbers."""
     if text.strip().lower() in _HIDDEN or text.startswith("client:"):
-        raise BadNumber("the number is hidden")
+        raise BadNumber("the number is hidden", "hidden")
     try:
         number = phonenumbers.parse(text, region)
     except NumberParseException:
-        raise BadNumber("that is not a phone number") from None
+        raise BadNumber("that is not a phone number", "not_a_number") from None
     if not phonenumbers.is_valid_number(number):
-        raise BadNumber("that is not a valid phone number")
-    kind = _NOT_CALLED.get(phonenumbers.number_type(number))
-    if kind:
-        raise BadNumber(f"we do not call {kind}")
+        raise BadNumber("that is not a valid phone number", "invalid")
+    refused = _NOT_CALLED.get(phonenumbers.number_type(number))
+    if refused:
+        raise BadNumber(f"we do not call {refused[0]}", refused[1])
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -15,6 +15,7 @@ TEXTS = {
         "queued": "Tak. Du er nu i kø til {queue}.",
         "place": "Du er nummer {position} i køen.",
         "wait": "Den forventede ventetid er cirka {minutes} minutter.",
+        "wait_one": "Den forventede ventetid er cirka et minut.",
         "wait_short": "Den forventede ventetid er under et minut.",
         "offer": (
             "Tryk 1 og læg på, så ringer vi dig op på {number}, og du beholder din plads i køen."
@@ -46,6 +47,7 @@ TEXTS = {
         "queued": "Thank you. You are now in the queue for {queue}.",
         "place": "You are number {position} in the queue.",
         "wait": "The expected waiting time is about {minutes} minutes.",
+        "wait_one": "The expected waiting time is about one minute.",
         "wait_short": "The expected waiting time is less than a minute.",
         "offer": (
             "Press 1 and hang up, and we will call you back on {number}; "
@@ -69,8 +71,20 @@ TEXTS = {
 }
 # BadNumber's reasons, as the IVR says them.
 WHY = {
-    "da": {"the number is hidden": "dit nummer er skjult"},
-    "en": {"the number is hidden": "your number is hidden"},
+    "da": {
+        "hidden": "dit nummer er skjult",
+        "not_a_number": "vi ikke kan læse dit nummer",
+        "invalid": "dit nummer ikke er et gyldigt telefonnummer",
+        "premium_rate": "vi ikke ringer til overtakserede numre",
+        "shared_cost": "vi ikke ringer til numre med delt takst",
+    },
+    "en": {
+        "hidden": "your number is hidden",
+        "not_a_number": "we cannot read your number",
+        "invalid": "your number is not a valid phone number",
+        "premium_rate": "we do not call premium-rate numbers",
+        "shared_cost": "we do not call shared-cost numbers",
+    },
 }
 
 

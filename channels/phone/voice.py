@@ -81,8 +81,8 @@ class Voice:
         if not isinstance(sid, str) or not sid:
             return self._sorry(lang)
         known = await self._calls.call(sid)
-        if known is not None:  # a retried webhook: carry on where the call is
-            return self._hangup(lang) if known.state in ENDED else self._enqueue(known, lang)
+        if known is not None:  # a retried or replayed webhook: carry on where the call is
+            return self._resume(known, lang)
         now = self._clock()
         if not self._setup.calendar.is_open(now):
             return self._closed_message(lang, now)
@@ -101,6 +101,9 @@ class Voice:
             self._say(response, lang, prompts.say(lang, "no_choice"))
             return self._twiml(self._menu_into(response, lang, then=then, tries=tries + 1))
         case_type = chosen.code if chosen else "general"
+        known = await self._calls.call(str(form.get("CallSid", "")))
+        if known is not None:  # the choice was made before (a replay): nothing new
+            return self._resume(known, lang)
         if then == "callback":
             return await self._book_when_open(form, lang, case_type)
         return await self._queue_call(form, lang, case_type)
@@ -147,6 +150,9 @@ class Voice:
             response.redirect(f"/twilio/wait?lang={lang}", method="POST")
             return self._twiml(response)
         contact = await self._calls.keep_place(contact, number)
+        if contact.channel is not Channel.CALLBACK:  # being put through right now: wait on
+            response.redirect(f"/twilio/wait?lang={lang}", method="POST")
+            return self._twiml(response)
         self._say(response, lang, self._kept_text(lang, contact, number))
         response.leave()
         return self._twiml(response)
@@ -157,8 +163,8 @@ class Voice:
         result = str(form.get("QueueResult", ""))
         contact = await self._calls.call(str(form.get("CallSid", "")))
         response = self._response()
-        if contact is None or result in {"bridged", "bridging-in-progress", "redirected"}:
-            return self._twiml(response)
+        if contact is None or result.startswith(("bridg", "redirected")):
+            return self._twiml(response)  # put through, or moved by us (to an agent)
         if result == "leave":  # pressed 1: the callback is booked and was confirmed
             response.hangup()
             return self._twiml(response)
@@ -192,6 +198,13 @@ class Voice:
 
     # --- steps ----------------------------------------------------------------------------
 
+    def _resume(self, known: Contact, lang: str) -> web.Response:
+        """A webhook for a call we know: waiting calls wait on; one that ended or became a
+        callback has nothing more to do on this line."""
+        if known.channel is Channel.CALL and known.state not in ENDED:
+            return self._enqueue(known, lang)
+        return self._hangup(lang)
+
     async def _queue_call(
         self, form: MultiDictProxy[Any], lang: str, case_type: str
     ) -> web.Response:
@@ -216,7 +229,7 @@ class Voice:
         try:
             number = numbers.normalise(str(form.get("From", "")), self._setup.region)
         except numbers.BadNumber as exc:
-            why = prompts.WHY[lang].get(str(exc), str(exc))
+            why = prompts.WHY[lang][exc.reason]
             return self._hangup(lang, text=prompts.say(lang, "hidden", why=why))
         contact, _ = await self._calls.submit(
             NewContact(
@@ -343,9 +356,13 @@ def _int(value: str | None) -> int:
 
 def _place_text(lang: str, position: int, wait_seconds: int) -> str:
     minutes = round(wait_seconds / 60)
-    wait = prompts.say(lang, "wait", minutes=minutes) if minutes >= 1 else None
-    place = prompts.say(lang, "place", position=position)
-    return f"{place} {wait or prompts.say(lang, 'wait_short')}"
+    if minutes < 1:
+        wait = prompts.say(lang, "wait_short")
+    elif minutes == 1:
+        wait = prompts.say(lang, "wait_one")
+    else:
+        wait = prompts.say(lang, "wait", minutes=minutes)
+    return f"{prompts.say(lang, 'place', position=position)} {wait}"
 
 
 def _error(status: int, code: str, message: str) -> web.Response:

@@ -6,7 +6,7 @@
 const TEXTS = {
   da: {
     title: "Bestil et opkald", language: "Sprog",
-    intro: "Vælg hvornår vi skal ringe dig op. Du beholder din plads, og du får en sms med din reference.",
+    intro: "Vælg hvornår vi skal ringe dig op. Du får en sms med din reference.",
     number: "Dit telefonnummer", numberHint: "For eksempel 20 12 34 56", caseType: "Hvad drejer det sig om?",
     window: "Hvornår må vi ringe?", callLanguage: "Hvilket sprog skal vi tale?", submit: "Bestil opkald",
     doneTitle: "Tak, dit opkald er bestilt", reference: "Din reference",
@@ -20,7 +20,7 @@ const TEXTS = {
   },
   en: {
     title: "Book a call", language: "Language",
-    intro: "Choose when we should call you. You keep your place, and you get a text message with your reference.",
+    intro: "Choose when we should call you. You get a text message with your reference.",
     number: "Your phone number", numberHint: "For example 20 12 34 56", caseType: "What is it about?",
     window: "When may we call?", callLanguage: "Which language should we speak?", submit: "Book call",
     doneTitle: "Thank you, your call is booked", reference: "Your reference",

@@ -303,15 +303,15 @@ SELECT
         AS handle_seconds;
 
 -- name: keep_place
--- A waiting caller asked to be called back: the call becomes a callback to $2, due at $3,
--- with its place (queued_at) kept. Only a queued call changes; otherwise no row.
+-- A waiting caller asked to be called back: the call becomes a callback to $2 with its
+-- place (due_at, queued_at) kept. Only a queued call changes; otherwise no row.
 WITH moved AS (
-    UPDATE contacts SET channel = 'callback', client_address = $2, due_at = $3
+    UPDATE contacts SET channel = 'callback', client_address = $2
     WHERE id = $1 AND channel = 'call' AND state = 'queued'
     RETURNING *
 ), event AS (
     INSERT INTO contact_events (contact_id, at, action, from_state, to_state, actor, reason)
-    SELECT id, clock_timestamp(), 'keep_place', state, state, $4, $5::jsonb FROM moved
+    SELECT id, clock_timestamp(), 'keep_place', state, state, $3, $4::jsonb FROM moved
 )
 SELECT moved.*, pg_notify('contactd_contacts', moved.queue)::text AS notified FROM moved;
 
@@ -348,6 +348,12 @@ WHERE id = $1;
 -- name: outbox_retry
 UPDATE outbox SET next_attempt_at = clock_timestamp() + make_interval(secs => $2),
                   last_error = $3
+WHERE id = $1;
+
+-- name: outbox_wait
+-- Not sent for a reason outside the message (no sender, wrong credentials): not a try.
+UPDATE outbox SET next_attempt_at = clock_timestamp() + make_interval(secs => $2),
+                  last_error = $3, attempts = attempts - 1
 WHERE id = $1;
 
 -- name: outbox_failed

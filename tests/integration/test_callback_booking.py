@@ -77,7 +77,8 @@ async def test_a_booking_gets_a_reference_a_window_and_an_sms_once(web_client: C
     assert first.status == 201, await first.text()
     booked = await first.json()
     again = await web_client.post("/api/callbacks", json=_booking(window["id"]))
-    assert (again.status, (await again.json())["reference"]) == (200, booked["reference"])
+    same = await again.json()
+    assert (again.status, same["reference"], same["merged"]) == (200, booked["reference"], False)
     other_form = await web_client.post(
         "/api/callbacks", json=_booking(window["id"], key="form-0002-abcd", number="+4520123456")
     )

@@ -164,6 +164,7 @@ async def test_a_number_twilio_refuses_fails_at_once_and_a_wrong_token_waits(
                 break
             await asyncio.sleep(0.05)
         assert waiting["failed_at"] is None  # kept until the token is fixed
+        assert waiting["attempts"] == 0  # and the wait is not counted as a try
         assert "credentials" in waiting["last_error"]
         delay = await pool.fetchval(
             "SELECT extract(epoch FROM next_attempt_at - now()) FROM outbox WHERE id = $1",

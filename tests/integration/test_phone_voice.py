@@ -215,6 +215,11 @@ async def test_a_waiting_caller_hears_the_place_and_may_keep_it_as_a_callback(
     assert isinstance(left, ET.Element)
     assert left.find("Hangup") is not None
     assert (await _contacts(phone))[-1]["state"] == "queued"  # not abandoned: a callback
+    # The menu choice replayed after that: no second contact for the same call.
+    _, replay = await post(phone, "/twilio/menu?lang=da&then=queue&tries=0", _call(me, Digits="1"))
+    assert isinstance(replay, ET.Element)
+    assert [child.tag for child in replay] == ["Hangup"]
+    assert len(await _contacts(phone)) == 4
 
 
 async def test_a_caller_who_hangs_up_while_waiting_is_abandoned(phone: Client) -> None:
@@ -261,6 +266,11 @@ async def test_on_a_holiday_the_line_is_closed_and_offers_a_call_when_it_opens(
     hidden = _call("CA" + "5" * 32, From="anonymous", Digits="4")
     _, refused = await post(phone, "/twilio/menu?lang=da&then=callback&tries=0", hidden)
     assert _said(refused)[0].startswith("Vi kan ikke ringe dig op, fordi dit nummer er skjult.")
+    premium = _call("CA" + "6" * 32, From="+4590123456", Digits="4")
+    _, refused = await post(phone, "/twilio/menu?lang=da&then=callback&tries=0", premium)
+    assert _said(refused)[0].startswith(
+        "Vi kan ikke ringe dig op, fordi vi ikke ringer til overtakserede numre."
+    )
     assert len(await _contacts(phone)) == 1
 
 

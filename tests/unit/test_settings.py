@@ -375,7 +375,7 @@ def test_phone_menu_with_an_unknown_case_type_or_the_english_key_is_refused(
 
 def test_the_public_url_must_be_an_http_base_url(config_path: Path) -> None:
     message = config_error(config_path, {"CONTACTD_PUBLIC_URL": "contact.example.dk"})
-    assert "CONTACTD_PUBLIC_URL = 'contact.example.dk': must be the http(s) base URL" in message
+    assert "CONTACTD_PUBLIC_URL = 'contact.example.dk': must be the http(s) origin" in message
     loaded = settings.load(
         config_path,
         environ={
