@@ -90,6 +90,11 @@ class CallsPort(IntakePort, Protocol):
         agent (None: the agent did not answer)."""
         ...
 
+    async def merge_callbacks(self, call: Contact) -> None:
+        """The caller was put through: their waiting callbacks of the same case type are
+        cancelled as merged into this call."""
+        ...
+
     async def requeue_call(self, contact: Contact, *, why: str) -> None:
         """A live call the agent did not pick up goes back to its queue, its place kept."""
         ...

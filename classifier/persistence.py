@@ -84,13 +84,16 @@ def load(path: Path) -> Model:
         raise ModelFileError(f"{path}: not a contactd model file (no model format in it)")
     if found != FORMAT:
         raise OtherFormat(f"{path}: model format {found}, this contactd reads {FORMAT}")
-    pipeline = state["pipeline"]
-    for name, vectorizer in _vectorizers(pipeline):
-        terms = state["vocabularies"][name].tolist()
-        vectorizer.vocabulary_ = {term: i for i, term in enumerate(terms)}
-    return Model(
-        pipeline=pipeline, thresholds=state["thresholds"], card=Card.from_json(state["card"])
-    )
+    try:
+        pipeline = state["pipeline"]
+        for name, vectorizer in _vectorizers(pipeline):
+            terms = state["vocabularies"][name].tolist()
+            vectorizer.vocabulary_ = {term: i for i, term in enumerate(terms)}
+        return Model(
+            pipeline=pipeline, thresholds=state["thresholds"], card=Card.from_json(state["card"])
+        )
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise ModelFileError(f"{path}: not a contactd model file ({exc!r})") from None
 
 
 def read_card(path: Path) -> Card | None:

@@ -13,7 +13,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from channels.phone.dialing import connect_item, dial_item
-from contactd import agents, auth, database, queries, store
+from contactd import agents, auth, queries, store
 from contactd.api_contacts import contact_json
 from contactd.appkeys import LISTENER, POOL, SETTINGS, STOPPING
 from contactd.http_errors import ApiError, Text, read_body
@@ -162,6 +162,19 @@ async def _accept_voice(request: web.Request, contact: Contact) -> web.Response:
             raise ApiError(403, "not_holder", str(exc)) from None
         except IllegalTransition as exc:
             raise ApiError(409, "conflict", str(exc)) from None
+        settings = request.app[SETTINGS]
+        phone = settings.phone
+        if not (
+            settings.twilio_auth_token
+            and settings.public_url
+            and phone.account_sid
+            and phone.number
+        ):  # the accept is rolled back: no call could be placed
+            raise ApiError(
+                409,
+                "phone_not_configured",
+                "calls cannot be placed: Twilio is not configured (see docs/how-to/phone.md)",
+            )
         if agent is None or agent.phone is None:  # the accept is rolled back
             raise ApiError(
                 409,
@@ -173,7 +186,6 @@ async def _accept_voice(request: web.Request, contact: Contact) -> web.Response:
             item = dial_item(accepted, agent.phone, order)
         else:
             item = connect_item(accepted)
-            await _merge_callbacks(conn, accepted)
         await store.insert_outbox(conn, accepted.id, item)
     return web.json_response(contact_json(accepted))
 
@@ -184,13 +196,6 @@ def _through_twilio(contact: Contact) -> bool:
     if contact.channel is Channel.CALLBACK:
         return contact.client_address is not None
     return contact.channel is Channel.CALL and (contact.external_id or "").startswith("CA")
-
-
-async def _merge_callbacks(conn: database.Conn, call: Contact) -> None:
-    if call.client_address is None:
-        return
-    for row in await conn.fetch(queries.get("waiting_callbacks_of"), call.client_address):
-        await store.cancel(conn, row["id"], actor="router", merged_into=call.reference)
 
 
 @routes.post("/api/desk/contacts/{reference}/decline")

@@ -160,6 +160,8 @@ class Calls:
                 return  # finished or moved meanwhile
             if not_before is not None:  # the client's turn again later, with any agent
                 await conn.execute(queries.get("callback_retry_at"), contact.id, not_before)
+            else:  # the agent's side failed: not a try against the client
+                await conn.execute(queries.get("attempt_not_counted"), contact.id)
         log.info("callback.requeued", reference=contact.reference, why=why)
 
     async def not_reached(self, contact: Contact, sms: OutboxItem) -> None:
@@ -185,3 +187,15 @@ class Calls:
         except IllegalTransition:
             return
         log.info("call.requeued", reference=contact.reference, why=why)
+
+    async def merge_callbacks(self, call: Contact) -> None:
+        if call.client_address is None:
+            return
+        async with self._pool.acquire() as conn, conn.transaction():
+            waiting = await conn.fetch(
+                queries.get("waiting_callbacks_of"), call.client_address, call.case_type
+            )
+            for row in waiting:
+                await store.cancel(conn, row["id"], actor="twilio", merged_into=call.reference)
+        if waiting:
+            log.info("callback.merged", into=call.reference, merged=len(waiting))

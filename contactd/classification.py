@@ -135,11 +135,20 @@ class CaseTypeModel:
 
     async def run(self) -> None:
         try:
-            found, unusable = await asyncio.to_thread(_load_or_train_in_thread, self.path)
-        except Exception:
-            self._failed = True  # intake need not wait while this is retried
+            await self._run()
+        except BaseException:
+            # Whatever ends this task, no request is left waiting for an answer: the
+            # contacts go to triage, and intake need not wait while the task is restarted.
+            self._failed = self._model is None
             self._ready.set()
+            for waiting in self._pending:
+                if not waiting.answer.done():
+                    waiting.answer.set_exception(Unavailable("the classifier stopped"))
+            self._pending.clear()
             raise
+
+    async def _run(self) -> None:
+        found, unusable = await asyncio.to_thread(_load_or_train_in_thread, self.path)
         if found is None:
             # Retrying will not help: the operator must replace the file (picked up by the
             # file watch) or move it away and restart. Until then intake goes to triage.
@@ -149,15 +158,10 @@ class CaseTypeModel:
         else:
             self._use(found)
         self._loaded = _stat(self.path)
-        try:
-            async with asyncio.TaskGroup() as tasks:
-                tasks.create_task(self._classify_batches())
-                if self._config.reload_seconds > 0:
-                    tasks.create_task(self._watch_file())
-        finally:
-            for waiting in self._pending:
-                if not waiting.answer.done():  # to triage, not a failed request
-                    waiting.answer.set_exception(Unavailable("the classifier stopped"))
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(self._classify_batches())
+            if self._config.reload_seconds > 0:
+                tasks.create_task(self._watch_file())
 
     def _use(self, found: Model, event: str = "classifier.ready") -> None:
         self._check_codes(found)
@@ -195,7 +199,11 @@ class CaseTypeModel:
         answer: asyncio.Future[Prediction] = asyncio.get_running_loop().create_future()
         self._pending.append(_Pending(text, answer))
         self._wake.set()
-        return await answer
+        try:
+            async with asyncio.timeout(self._config.wait_seconds + 30):
+                return await answer
+        except TimeoutError:  # never: a batch takes milliseconds. But never hang intake.
+            raise Unavailable("no answer from the classifier") from None
 
     async def _classify_batches(self) -> None:
         while True:
@@ -209,7 +217,7 @@ class CaseTypeModel:
                     if current is None:
                         raise Unavailable("no model")
                     predictions = await asyncio.to_thread(current.predict, [p.text for p in batch])
-                except Exception as exc:
+                except BaseException as exc:  # also cancelled: the batch is off _pending
                     for waiting in batch:
                         if not waiting.answer.done():
                             waiting.answer.set_exception(Unavailable(f"{type(exc).__name__}"))
@@ -229,8 +237,8 @@ class CaseTypeModel:
                 continue
             try:
                 fresh = await asyncio.to_thread(persistence.load, self.path)
-            except persistence.ModelFileError as exc:
-                log.error("classifier.reload_failed", error=str(exc))
+            except Exception as exc:  # a bad file must not stop classifying
+                log.error("classifier.reload_failed", error=f"{type(exc).__name__}: {exc}")
             else:
                 self._use(fresh, "classifier.reloaded")
             self._loaded = seen

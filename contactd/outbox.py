@@ -19,15 +19,18 @@ import asyncpg
 import structlog
 
 from channels.ports import Failure, SendError
-from contactd import queries
+from contactd import queries, store
 from contactd.listener import Wakeup
+from routing.contact import Action, IllegalTransition
 
 log = structlog.get_logger(__name__)
 
 # kind -> sends one message's payload; returns the provider's id for it. Raises SendError.
 Sender = Callable[[Mapping[str, Any], str], Awaitable[str]]
-# Kinds that must never go twice: a phone must not ring twice for one attempt. A lease that
-# ran out with no outcome recorded (the daemon died mid-request) is not sent again.
+# Kinds that must never go twice: a phone must not ring twice for one acceptance. They are
+# tried once: any failure (Twilio may have acted on a request that timed out) and a lease that
+# ran out (the daemon died mid-request) end the message, and its contact goes back to the
+# queue, so a caseworker takes it again and a new call is placed then.
 AT_MOST_ONCE = frozenset({"dial", "connect"})
 
 
@@ -71,15 +74,15 @@ async def _send(
     max_backoff: float,
 ) -> None:
     kind, attempts = row["kind"], row["attempts"]
+    once = kind in AT_MOST_ONCE
     sender = senders.get(kind)
+    if once and (sender is None or attempts > 1):
+        why = "no sender" if sender is None else "the outcome of the last try is unknown"
+        await _fail_once(pool, row, why)
+        return
     if sender is None:  # not configured (no Twilio account yet): keep it for later
         log.warning("outbox.no_sender", kind=kind, id=row["id"])
         await pool.execute(queries.get("outbox_wait"), row["id"], max_backoff, "no sender")
-        return
-    if kind in AT_MOST_ONCE and attempts > 1 and row["last_error"] is None:
-        error = "the outcome of the last try is unknown (the daemon stopped mid-request)"
-        await pool.execute(queries.get("outbox_failed"), row["id"], error)
-        log.error("outbox.failed", kind=kind, id=row["id"], attempts=attempts, error=error)
         return
     try:
         provider_id = await sender(row["payload"], row["idempotency_key"])
@@ -91,6 +94,9 @@ async def _send(
     else:
         await pool.execute(queries.get("outbox_sent"), row["id"], provider_id)
         log.info("outbox.sent", kind=kind, id=row["id"], attempts=attempts)
+        return
+    if once:
+        await _fail_once(pool, row, error)
         return
     if failure is Failure.PERMANENT or (failure is Failure.TRANSIENT and attempts >= max_attempts):
         await pool.execute(queries.get("outbox_failed"), row["id"], error)
@@ -108,6 +114,27 @@ async def _send(
         "outbox.retry", kind=kind, id=row["id"], attempts=attempts, error=error, failure=failure,
         retry_in_seconds=round(delay, 1),
     )  # fmt: skip
+
+
+async def _fail_once(pool: asyncpg.Pool, row: asyncpg.Record, error: str) -> None:
+    """A call not placed (or maybe placed, and not to be placed again): the message ends and
+    its contact goes back to the queue; a failed try is not counted against the client."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(queries.get("outbox_failed"), row["id"], error)
+        if row["contact_id"] is not None:
+            try:
+                await store.transition(
+                    conn,
+                    row["contact_id"],
+                    Action.REQUEUE,
+                    actor="outbox",
+                    reason={"why": f"{row['kind']} failed: {error}"},
+                )
+            except IllegalTransition:
+                pass  # finished or moved meanwhile
+            else:
+                await conn.execute(queries.get("attempt_not_counted"), row["contact_id"])
+    log.error("outbox.failed", kind=row["kind"], id=row["id"], error=error, requeued=True)
 
 
 async def run(

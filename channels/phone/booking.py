@@ -185,20 +185,23 @@ class Booking:
             return _booked(pending, status=200, merged=True)
         if await self._calls.bookings_in_last_day(number) >= self._rules.per_number_per_day:
             return _error(429, "too_many_bookings", "this number has booked too often today")
-        contact, created = await self._calls.submit(
-            NewContact(
-                channel=Channel.CALLBACK,
-                language=body.language,
-                case_type=case_type.code,
-                case_type_source=CaseTypeSource.FORM,
-                external_id=f"booking:{body.key}",
-                client_address=number,
-                due_at=window.end,
-                not_before=window.start,
-            ),
-            actor="web",
-            outbox=lambda c: [self._confirmation(c, number, window, case_type)],
-        )
+        try:
+            contact, created = await self._calls.submit(
+                NewContact(
+                    channel=Channel.CALLBACK,
+                    language=body.language,
+                    case_type=case_type.code,
+                    case_type_source=CaseTypeSource.FORM,
+                    external_id=f"booking:{body.key}",
+                    client_address=number,
+                    due_at=window.end,
+                    not_before=window.start,
+                ),
+                actor="web",
+                outbox=lambda c: [self._confirmation(c, number, window, case_type)],
+            )
+        except ValueError as exc:  # intake refused it (no queue takes this case type by phone)
+            return _error(422, "not_accepted", str(exc))
         return _booked(contact, status=201 if created else 200, merged=False)
 
     def _confirmation(
@@ -224,6 +227,9 @@ class Booking:
 
     def _too_many_from(self, address: str) -> bool:
         now = time.monotonic()
+        if len(self._recent) > 10_000:  # forget addresses that have not booked for an hour
+            for stale in [a for a, r in self._recent.items() if not r or r[-1] < now - 3600]:
+                del self._recent[stale]
         recent = self._recent[address]
         while recent and recent[0] < now - 3600:
             recent.popleft()

@@ -67,7 +67,7 @@ def dial_item(contact: Contact, agent_number: str, order: DialOrder) -> OutboxIt
         raise ValueError("a callback needs the client's number")
     return OutboxItem(
         kind="dial",
-        key=f"dial:{contact.reference}:{contact.attempts}",
+        key=f"dial:{contact.reference}:{_acceptance(contact)}",
         payload={
             "reference": contact.reference,
             "attempt": contact.attempts,
@@ -107,9 +107,13 @@ class Dialing:
         response = VoiceResponse()
         number = await self._calls.agent_number(contact) if contact else None
         if contact is None or number is None:  # not this acceptance any more: back in line
+            known = contact or await self._calls.by_reference(request.query.get("ref", ""))
             if contact is not None:
                 await self._calls.requeue_call(contact, why="no agent phone")
-            response.redirect(f"/twilio/wait?lang={contact.language if contact else 'da'}")
+            if known is None:
+                response.hangup()
+            else:
+                enqueue(response, known.queue, known.language)
             return _twiml(response)
         lang = contact.language
         response.say(
@@ -134,6 +138,8 @@ class Dialing:
         response = VoiceResponse()
         status = str(form.get("DialCallStatus", ""))
         if contact is None or status not in NOT_ANSWERED:
+            if contact is not None and status == "completed":  # they talked: one is enough
+                await self._calls.merge_callbacks(contact)
             response.hangup()
             return _twiml(response)
         await self._calls.requeue_call(contact, why=f"agent {status}")
@@ -223,8 +229,18 @@ class Dialing:
         return await self._current(request, Channel.CALLBACK)
 
     async def _not_reached(self, contact: Contact, status: str) -> None:
-        retry_at = self._clock() + timedelta(minutes=self._rules.retry_minutes)
-        if contact.attempts < self._rules.attempts and retry_at < contact.due_at:
+        now = self._clock()
+        calendar = self._setup.calendar
+        retry_at = calendar.next_open(now + timedelta(minutes=self._rules.retry_minutes))
+        # The window, or at least the rest of today's opening hours: a caller who kept
+        # their place in the queue was promised a call, whatever the call's own goal.
+        closes_today = max(
+            (end for start, end in calendar.intervals_on(now.astimezone(calendar.timezone).date())
+             if start <= now < end),
+            default=now,
+        )  # fmt: skip
+        deadline = max(contact.due_at, closes_today)
+        if contact.attempts < self._rules.attempts and retry_at is not None and retry_at < deadline:
             await self._calls.requeue_callback(contact, why=f"client {status}", not_before=retry_at)
             log.info("callback.retry", reference=contact.reference, attempt=contact.attempts)
             return
@@ -246,13 +262,19 @@ def connect_item(contact: Contact) -> OutboxItem:
     accepted the call (one key per acceptance)."""
     return OutboxItem(
         kind="connect",
-        key=f"connect:{contact.reference}:{contact.attempts}",
+        key=f"connect:{contact.reference}:{_acceptance(contact)}",
         payload={
             "reference": contact.reference,
             "attempt": contact.attempts,
             "call_sid": contact.external_id,
         },
     )
+
+
+def _acceptance(contact: Contact) -> int:
+    """Which acceptance of the contact this is: one message each, even when a try that never
+    reached the client is not counted (the attempt number repeats)."""
+    return int(contact.state_changed_at.timestamp() * 1000)
 
 
 def connect_url(public_url: str, payload: Mapping[str, Any]) -> str:

@@ -291,6 +291,7 @@ WITH me AS (SELECT * FROM contacts WHERE id = $1)
 SELECT
     (SELECT count(*) FROM contacts c, me
      WHERE c.state = 'queued' AND c.queue = me.queue AND c.channel IN ('call', 'callback')
+       AND (c.not_before IS NULL OR c.not_before <= now())
        AND (c.priority > me.priority
             OR (c.priority = me.priority
                 AND (c.due_at, c.queued_at, c.id) < (me.due_at, me.queued_at, me.id))))
@@ -375,6 +376,12 @@ WHERE client_address = $1 AND channel = 'callback' AND external_id LIKE 'booking
 UPDATE contacts SET not_before = $2, passed_by = '{}' WHERE id = $1;
 
 -- name: waiting_callbacks_of
--- Callbacks to this number still waiting: merged into a call from the same number.
+-- Callbacks to this number about this case type still waiting: merged into a call from the
+-- same number that was put through.
 SELECT id FROM contacts
-WHERE client_address = $1 AND channel = 'callback' AND state = 'queued';
+WHERE client_address = $1 AND case_type = $2 AND channel = 'callback' AND state = 'queued';
+
+-- name: attempt_not_counted
+-- A try that never reached the client (the call was not placed, or the agent's phone did
+-- not answer) is not counted against the client's attempts.
+UPDATE contacts SET attempts = greatest(attempts - 1, 0) WHERE id = $1;

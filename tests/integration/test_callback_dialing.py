@@ -14,6 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from twilio.request_validator import RequestValidator
 
+from channels.ports import Failure, SendError
 from contactd import outbox, settings
 from contactd.app import create_app
 from contactd.appkeys import INTAKE, POOL
@@ -78,8 +79,12 @@ async def _offered(client: Client, agent: dict[str, str]) -> str:
 
 
 async def _sent(pool: asyncpg.Pool, key: str) -> asyncpg.Record:
+    """The outbox message whose key starts with `key` (a dial's key ends with which
+    acceptance it belongs to), once sent."""
     for _ in range(100):
-        row = await pool.fetchrow("SELECT * FROM outbox WHERE idempotency_key = $1", key)
+        row = await pool.fetchrow(
+            "SELECT * FROM outbox WHERE idempotency_key LIKE $1 || '%' ORDER BY id DESC", key
+        )
         if row is not None and row["sent_at"] is not None:
             return row
         await asyncio.sleep(0.05)
@@ -111,7 +116,7 @@ async def test_an_accepted_callback_is_dialled_retried_and_closed_as_not_reached
     reference = await _offered(app_client, karin)
     accepted = await app_client.post(f"/api/desk/contacts/{reference}/accept", headers=karin)
     assert (await accepted.json())["state"] == "active"
-    dial = await _sent(pool, f"dial:{reference}:1")
+    dial = await _sent(pool, f"dial:{reference}:")
     assert dial["payload"]["to"] == KARIN_PHONE  # the agent's phone rings first
     assert dial["payload"]["provider_id"].startswith("CA")  # Prism took the call request
 
@@ -141,7 +146,7 @@ async def test_an_accepted_callback_is_dialled_retried_and_closed_as_not_reached
     await pool.execute("UPDATE contacts SET not_before = NULL")  # 15 minutes later
     await _offered(app_client, karin)
     await app_client.post(f"/api/desk/contacts/{reference}/accept", headers=karin)
-    await _sent(pool, f"dial:{reference}:2")
+    await _sent(pool, f"dial:{reference}:")
     second = f"/twilio/dial-result?ref={reference}&attempt=2&order=agent_first"
     await twilio(app_client, second, {"CallSid": "CA2", "DialCallStatus": "busy"})
     closed = await pool.fetchrow("SELECT * FROM contacts WHERE reference = $1", reference)
@@ -196,15 +201,17 @@ async def test_a_dial_whose_outcome_is_unknown_is_not_placed_again(db_url: str) 
     assert "outcome of the last try is unknown" in row["last_error"]
 
 
-async def test_an_accepted_call_is_put_through_and_a_waiting_callback_merged(
+async def test_an_accepted_call_is_put_through_and_back_in_line_if_the_agent_misses_it(
     app_client: Client,
 ) -> None:
     pool = _pool(app_client)
-    karin = await _karin(app_client)
     await app_client.app[INTAKE].submit(  # type: ignore[index]
-        NewContact(channel=Channel.CALLBACK, case_type="visa", client_address=CLIENT),
+        NewContact(channel=Channel.CALLBACK, case_type="family", client_address=CLIENT),
         actor="test",
     )
+    # Booked for later: only the call is offered now.
+    await pool.execute("UPDATE contacts SET not_before = now() + interval '1 hour'")
+    karin = await _karin(app_client)
     sid = "CA" + "0123456789abcdef" * 2
     call = {"CallSid": sid, "From": CLIENT, "To": HOTLINE, "CallStatus": "ringing"}
     await twilio(app_client, "/twilio/voice", call)
@@ -212,10 +219,10 @@ async def test_an_accepted_call_is_put_through_and_a_waiting_callback_merged(
     reference = await _offered(app_client, karin)
     accepted = await app_client.post(f"/api/desk/contacts/{reference}/accept", headers=karin)
     assert (await accepted.json())["channel"] == "call"
-    connect = await _sent(pool, f"connect:{reference}:1")
+    connect = await _sent(pool, f"connect:{reference}:")
     assert connect["payload"]["provider_id"].startswith("CA")  # Prism took the redirect
-    merged = await pool.fetchrow("SELECT * FROM contacts WHERE channel = 'callback'")
-    assert (merged["state"], merged["outcome"]) == ("cancelled", "merged")
+    waiting = await pool.fetchrow("SELECT * FROM contacts WHERE channel = 'callback'")
+    assert waiting["state"] == "queued"  # not merged before the caller is put through
 
     query = f"ref={reference}&attempt=1"
     twiml = await twilio(app_client, f"/twilio/connect?{query}", call)
@@ -232,6 +239,23 @@ async def test_an_accepted_call_is_put_through_and_a_waiting_callback_merged(
     assert again["state"] == "queued"
     assert len(again["passed_by"]) == 1  # not offered to Karin, who did not answer
 
+    # Jens takes it and talks to the caller: the callback they also waited for is merged.
+    jens = await token_for(pool, "jens", Role.AGENT)
+    profile = {"skills": {"family": 3}, "languages": ["da"], "phone": "+4531000002"}
+    supervisor = {
+        "Authorization": (await token_for(pool, "sara", Role.SUPERVISOR))["Authorization"]
+    }
+    assert (await app_client.put("/api/agents/jens", json=profile, headers=supervisor)).ok
+    await app_client.post("/api/desk/state", json={"state": "available"}, headers=jens)
+    assert await _offered(app_client, jens) == reference
+    await app_client.post(f"/api/desk/contacts/{reference}/accept", headers=jens)
+    query = f"ref={reference}&attempt=2"
+    await twilio(
+        app_client, f"/twilio/connect-result?{query}", {**call, "DialCallStatus": "completed"}
+    )
+    merged = await pool.fetchrow("SELECT * FROM contacts WHERE channel = 'callback'")
+    assert (merged["state"], merged["outcome"]) == ("cancelled", "merged")
+
 
 async def test_client_first_rings_the_client_and_a_missed_call_is_tried_again(
     db_url: str, prism_url: str
@@ -246,7 +270,7 @@ async def test_client_first_rings_the_client_and_a_missed_call_is_tried_again(
         )
         reference = await _offered(client, karin)
         await client.post(f"/api/desk/contacts/{reference}/accept", headers=karin)
-        dial = await _sent(pool, f"dial:{reference}:1")
+        dial = await _sent(pool, f"dial:{reference}:")
         assert dial["payload"]["to"] == CLIENT
         query = f"ref={reference}&attempt=1&order=client_first"
         twiml = await twilio(client, f"/twilio/dial?{query}", {"CallSid": "CA1"})
@@ -261,3 +285,38 @@ async def test_client_first_rings_the_client_and_a_missed_call_is_tried_again(
         retry = await pool.fetchrow("SELECT state, not_before FROM contacts")
         assert retry["state"] == "queued"
         assert retry["not_before"] is not None
+
+
+async def test_a_dial_twilio_did_not_take_is_not_retried_and_the_callback_goes_back(
+    db_url: str, pool: asyncpg.Pool
+) -> None:
+    """A timeout or a 5xx may come after Twilio placed the call: never again, but the
+    callback is not lost either: it goes back to the queue, the try not counted."""
+    contact = await pool.fetchval(
+        """INSERT INTO contacts (reference, channel, case_type, case_type_source, language,
+               queue, due_at, client_address, state, attempts)
+           VALUES ('AAAA-CCCC', 'callback', 'family', 'form', 'da', 'family', now(), $1,
+                   'active', 1) RETURNING id""",
+        CLIENT,
+    )
+    await pool.execute(
+        """INSERT INTO outbox (contact_id, kind, payload, idempotency_key)
+           VALUES ($1, 'dial', '{"to": "+4531000001"}', 'dial:AAAA-CCCC:1')""",
+        contact,
+    )
+    tries: list[str] = []
+
+    async def dial(payload: Mapping[str, Any], key: str) -> str:
+        tries.append(key)
+        raise SendError(Failure.TRANSIENT, "Twilio not reached: TimeoutError")
+
+    for _ in range(2):
+        await outbox.send_due(
+            pool, {"dial": dial}, batch=10, lease_seconds=60, max_attempts=5,
+            backoff_seconds=0.01, max_backoff_seconds=0.01, concurrency=1,
+        )  # fmt: skip
+        await asyncio.sleep(0.05)
+    assert tries == ["dial:AAAA-CCCC:1"]  # once only
+    row = await pool.fetchrow("SELECT state, attempts FROM contacts")
+    assert (row["state"], row["attempts"]) == ("queued", 0)
+    assert await pool.fetchval("SELECT failed_at IS NOT NULL FROM outbox")

@@ -217,3 +217,10 @@ def test_staff_corrections_teach_the_model(examples: list[corpus.Example]) -> No
     assert taught.card.feedback == 40
     assert taught.card.version != plain.card.version
     assert taught.card.test.macro_f1 >= 0.90  # the corrections do not spoil the rest
+
+
+def test_a_model_file_missing_its_parts_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "case-types.skops"
+    sio.dump({"format": model.FORMAT}, path)  # the right format, nothing in it
+    with pytest.raises(persistence.ModelFileError, match="not a contactd model file"):
+        persistence.load(path)
