@@ -23,7 +23,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from channels.phone import prompts
 from channels.phone.config import PhoneSetup
-from channels.phone.voice import enqueue
+from channels.phone.voice import ENDED, enqueue
 from channels.ports import CallsPort, OutboxItem
 from routing.contact import Channel, Contact, State
 
@@ -38,6 +38,7 @@ WORDS = {
         "client": "Hej, det er Udlændingestyrelsen, som ringer dig op som aftalt. "
         "Vi forbinder dig med en sagsbehandler.",
         "no_answer": "Klienten svarede ikke. Vi prøver igen senere.",
+        "no_answer_last": "Klienten svarede ikke. Det var sidste forsøg; klienten får en sms.",
         "sms_not_reached": "Udlændingestyrelsen har forsøgt at ringe dig op {attempts} gange "
         "uden at nå dig (reference {reference}). Ring til os eller bestil et nyt opkald.",
     },
@@ -46,6 +47,8 @@ WORDS = {
         "client": "Hello, this is the Danish Immigration Service calling you back as agreed. "
         "We are connecting you to a caseworker.",
         "no_answer": "The client did not answer. We will try again later.",
+        "no_answer_last": "The client did not answer. That was the last try; the client gets "
+        "a text message.",
         "sms_not_reached": "The Danish Immigration Service tried to call you {attempts} times "
         "without reaching you (reference {reference}). Please call us or book a new call.",
     },
@@ -110,7 +113,7 @@ class Dialing:
             known = contact or await self._calls.by_reference(request.query.get("ref", ""))
             if contact is not None:
                 await self._calls.requeue_call(contact, why="no agent phone")
-            if known is None:
+            if known is None or known.channel is not Channel.CALL or known.state in ENDED:
                 response.hangup()
             else:
                 enqueue(response, known.queue, known.language)
@@ -205,9 +208,12 @@ class Dialing:
             agent_first = request.query.get("order") != "client_first"
             if agent_first:  # the agent hears it; the client was not reached
                 lang = contact.language
-                tag = "da-DK" if lang == "da" else "en-GB"
-                response.say(WORDS[lang]["no_answer"], language=tag)
-                await self._not_reached(contact, status)
+                retried = await self._not_reached(contact, status)
+                response.say(
+                    WORDS[lang]["no_answer" if retried else "no_answer_last"],
+                    language="da-DK" if lang == "da" else "en-GB",
+                    voice=self._setup.voices.get(lang),
+                )
             else:  # the client waited for an agent who did not answer
                 await self._calls.requeue_callback(contact, why=f"agent {status}", not_before=None)
         response.hangup()
@@ -228,7 +234,8 @@ class Dialing:
     async def _attempt(self, request: web.Request) -> Contact | None:
         return await self._current(request, Channel.CALLBACK)
 
-    async def _not_reached(self, contact: Contact, status: str) -> None:
+    async def _not_reached(self, contact: Contact, status: str) -> bool:
+        """Try again later (True), or close the callback as not reached (False)."""
         now = self._clock()
         calendar = self._setup.calendar
         retry_at = calendar.next_open(now + timedelta(minutes=self._rules.retry_minutes))
@@ -243,7 +250,7 @@ class Dialing:
         if contact.attempts < self._rules.attempts and retry_at is not None and retry_at < deadline:
             await self._calls.requeue_callback(contact, why=f"client {status}", not_before=retry_at)
             log.info("callback.retry", reference=contact.reference, attempt=contact.attempts)
-            return
+            return True
         lang = contact.language
         text = WORDS[lang]["sms_not_reached"].format(
             attempts=contact.attempts, reference=contact.reference
@@ -255,6 +262,7 @@ class Dialing:
         )
         await self._calls.not_reached(contact, sms)
         log.info("callback.not_reached", reference=contact.reference, attempts=contact.attempts)
+        return False
 
 
 def connect_item(contact: Contact) -> OutboxItem:
