@@ -147,12 +147,11 @@ async def accept(request: web.Request) -> web.Response:
 
 async def _accept_voice(request: web.Request, contact: Contact) -> web.Response:
     """Accepting a callback dials it; accepting a waiting call puts the caller through. The
-    accept and the Twilio request to make are one transaction. A caller put through who
-    also waits for a callback gets no second call: the callback is merged into this one."""
+    accept and the Twilio request to make are one transaction: a refusal rolls both back."""
     person = auth.current(request)
     pool = request.app[POOL]
+    settings = request.app[SETTINGS]
     agent = await agents.get(pool, person.id)
-    order = request.app[SETTINGS].phone.dial_order
     async with pool.acquire() as conn, conn.transaction():
         try:
             accepted = await store.transition(
@@ -162,20 +161,13 @@ async def _accept_voice(request: web.Request, contact: Contact) -> web.Response:
             raise ApiError(403, "not_holder", str(exc)) from None
         except IllegalTransition as exc:
             raise ApiError(409, "conflict", str(exc)) from None
-        settings = request.app[SETTINGS]
-        phone = settings.phone
-        if not (
-            settings.twilio_auth_token
-            and settings.public_url
-            and phone.account_sid
-            and phone.number
-        ):  # the accept is rolled back: no call could be placed
+        if not settings.can_place_calls:
             raise ApiError(
                 409,
                 "phone_not_configured",
                 "calls cannot be placed: Twilio is not configured (see docs/how-to/phone.md)",
             )
-        if agent is None or agent.phone is None:  # the accept is rolled back
+        if agent is None or agent.phone is None:
             raise ApiError(
                 409,
                 "no_phone",
@@ -183,7 +175,7 @@ async def _accept_voice(request: web.Request, contact: Contact) -> web.Response:
                 "number to your agent profile",
             )
         if accepted.channel is Channel.CALLBACK:
-            item = dial_item(accepted, agent.phone, order)
+            item = dial_item(accepted, agent.phone, settings.phone.dial_order)
         else:
             item = connect_item(accepted)
         await store.insert_outbox(conn, accepted.id, item)

@@ -356,6 +356,14 @@ class Settings:
     case_types: Mapping[str, CaseType]
     queues: tuple[Queue, ...]
 
+    @property
+    def can_place_calls(self) -> bool:
+        """Twilio is set up far enough to ring phones (it calls back on the public URL)."""
+        phone = self.phone
+        return bool(
+            self.twilio_auth_token and self.public_url and phone.account_sid and phone.number
+        )
+
     def with_overrides(self, **daemon: Any) -> Settings:
         """A copy with daemon settings replaced (from command-line flags), validated alike."""
         merged = {**self.daemon.model_dump(), **daemon}
