@@ -1,0 +1,171 @@
+"""An incoming e-mail, parsed with the standard library (policy.default) into what intake and
+the desk need: who wrote, the threading headers, the client's text, and the attachments.
+
+Nothing here trusts the message: broken headers, undecodable charsets and odd nesting give
+a best-effort result, never an exception; the raw message is kept with the contact anyway.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import email
+import email.policy
+import re
+from email.headerregistry import Address
+from email.message import EmailMessage, Message
+from email.utils import getaddresses
+
+from bs4 import BeautifulSoup
+
+MAX_TEXT_CHARS = 100_000  # the contact's text; the whole message stays in the raw copy
+_MESSAGE_ID = re.compile(r"<[^<>\s]{1,500}>")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Attachment:
+    filename: str
+    content_type: str
+    size: int  # bytes, decoded
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ParsedMail:
+    message_id: str | None  # '<...>', as the sender wrote it
+    in_reply_to: tuple[str, ...]
+    references: tuple[str, ...]
+    subject: str
+    sender: str | None  # the address to answer: Reply-To, else From (lower case)
+    return_path: str | None  # None: no header; "": the null sender <> of a bounce
+    headers: dict[str, str]  # the loop-protection headers, lower-case names
+    text: str  # the client's words: the text part, else the HTML part as text
+    attachments: tuple[Attachment, ...]
+    defects: int  # how many problems the parser worked around
+
+
+def parse(raw: bytes) -> ParsedMail:
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    defects = len(message.defects)
+    text, attachments, part_defects = _body(message)
+    return ParsedMail(
+        message_id=_first_id(_header(message, "Message-ID")),
+        in_reply_to=_ids(_header(message, "In-Reply-To")),
+        references=_ids(_header(message, "References")),
+        subject=_one_line(_header(message, "Subject")),
+        sender=_address(_header(message, "Reply-To")) or _address(_header(message, "From")),
+        return_path=_return_path(message),
+        headers={
+            name: _one_line(_header(message, name))
+            for name in (
+                "auto-submitted",
+                "precedence",
+                "x-auto-response-suppress",
+                "list-id",
+                "list-unsubscribe",
+                "x-autoreply",
+                "x-autorespond",
+                "from",
+            )
+            if message.get(name) is not None
+        },
+        text=text[:MAX_TEXT_CHARS],
+        attachments=tuple(attachments),
+        defects=defects + part_defects,
+    )
+
+
+def _header(message: Message, name: str) -> str:
+    """A header as text; a header the parser cannot read is taken as it was written."""
+    try:
+        value = message.get(name)
+    except (ValueError, IndexError, TypeError, AttributeError):
+        raw = message.raw_items()  # the unparsed (name, value) pairs
+        value = next((v for n, v in raw if n.lower() == name.lower()), None)
+    return "" if value is None else str(value)
+
+
+def _one_line(value: str) -> str:
+    """No header may carry a line break on into our own mail (header injection)."""
+    return " ".join(value.split())
+
+
+def _ids(value: str) -> tuple[str, ...]:
+    return tuple(_MESSAGE_ID.findall(value))
+
+
+def _first_id(value: str) -> str | None:
+    found = _ids(value)
+    return found[0] if found else None
+
+
+def _address(value: str) -> str | None:
+    for _, address in getaddresses([_one_line(value)]):
+        if "@" in address:
+            try:
+                return Address(addr_spec=address).addr_spec.lower()
+            except (ValueError, IndexError):
+                continue
+    return None
+
+
+def _return_path(message: Message) -> str | None:
+    value = _header(message, "Return-Path")
+    if not value and message.get("Return-Path") is None:
+        return None
+    return _address(value) or ""
+
+
+def _body(message: EmailMessage) -> tuple[str, list[Attachment], int]:
+    plain: str | None = None
+    html: str | None = None
+    attachments: list[Attachment] = []
+    defects = 0
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        defects += len(part.defects)
+        disposition = part.get_content_disposition()
+        content_type = part.get_content_type()
+        if disposition == "attachment" or (
+            disposition == "inline" and part.get_filename() is not None
+        ) or not content_type.startswith("text/"):  # fmt: skip
+            payload = part.get_payload(decode=True) or b""
+            attachments.append(
+                Attachment(
+                    filename=_one_line(part.get_filename() or "unnamed"),
+                    content_type=content_type,
+                    size=len(payload) if isinstance(payload, bytes) else 0,
+                )
+            )
+            continue
+        content = _text_of(part)
+        if content_type == "text/plain" and plain is None:
+            plain = content
+        elif content_type == "text/html" and html is None:
+            html = content
+    if plain is not None and plain.strip():
+        return plain.strip(), attachments, defects
+    if html is not None:
+        return html_to_text(html), attachments, defects
+    return "", attachments, defects
+
+
+def _text_of(part: Message) -> str:
+    """A text part decoded by its charset; an unknown or wrong charset is read as UTF-8 with
+    replacement characters rather than refused."""
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return ""
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        return payload.decode(charset, errors="replace")
+    except LookupError:
+        return payload.decode("utf-8", errors="replace")
+
+
+def html_to_text(html: str) -> str:
+    """The words of an HTML mail: no scripts, styles or tags; one line per block."""
+    soup = BeautifulSoup(html, "html.parser")
+    for hidden in soup(["script", "style", "head", "title"]):
+        hidden.decompose()
+    lines = (line.strip() for line in soup.get_text("\n").splitlines())
+    return "\n".join(line for line in lines if line)

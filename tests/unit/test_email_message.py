@@ -1,0 +1,134 @@
+"""Incoming e-mail parsed as mail clients really write it, and the loop protection that
+decides who gets an acknowledgement."""
+
+from __future__ import annotations
+
+import base64
+from email.message import EmailMessage
+from email.policy import SMTP
+
+import pytest
+
+from channels.email.loops import no_acknowledgement
+from channels.email.message import MAX_TEXT_CHARS, parse
+
+OWN = {"kontakt@nyidanmark.example"}
+
+
+def _mail(headers: dict[str, str], body: str = "Hej\n", **content: str) -> bytes:
+    message = EmailMessage()
+    for name, value in headers.items():
+        message[name] = value
+    message.set_content(body, **content)  # type: ignore[arg-type]
+    return message.as_bytes(policy=SMTP)
+
+
+def test_a_plain_danish_mail_in_latin_1_quoted_printable() -> None:
+    raw = (
+        b"From: =?iso-8859-1?q?S=F8ren_=C6blegaard?= <Soren@Example.dk>\r\n"
+        b"To: kontakt@nyidanmark.example\r\n"
+        b"Subject: =?iso-8859-1?q?Ans=F8gning_om_opholdstilladelse?=\r\n"
+        b"Message-ID: <abc.123@example.dk>\r\n"
+        b"In-Reply-To: <ack-1@contactd>\r\n"
+        b"References: <first@example.dk> <ack-1@contactd>\r\n"
+        b"MIME-Version: 1.0\r\n"
+        b"Content-Type: text/plain; charset=iso-8859-1\r\n"
+        b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+        b"Hvorn=E5r f=E5r jeg svar p=E5 min ans=F8gning?\r\n"
+    )
+    mail = parse(raw)
+    assert mail.sender == "soren@example.dk"
+    assert mail.subject == "Ansøgning om opholdstilladelse"
+    assert mail.text == "Hvornår får jeg svar på min ansøgning?"
+    assert (mail.message_id, mail.in_reply_to) == ("<abc.123@example.dk>", ("<ack-1@contactd>",))
+    assert mail.references == ("<first@example.dk>", "<ack-1@contactd>")
+    assert no_acknowledgement(mail, OWN) is None
+
+
+def test_alternative_parts_prefer_the_text_and_attachments_are_listed() -> None:
+    message = EmailMessage()
+    message["From"] = "anna@example.dk"
+    message["Subject"] = "Visum"
+    message.set_content("Jeg søger visum til min søster.")
+    message.add_alternative("<p>Jeg søger <b>visum</b></p>", subtype="html")
+    message.add_attachment(b"%PDF-1.4 " + b"x" * 1000, maintype="application",
+                           subtype="pdf", filename="pas.pdf")  # fmt: skip
+    mail = parse(message.as_bytes())
+    assert mail.text == "Jeg søger visum til min søster."
+    [attachment] = mail.attachments
+    assert (attachment.filename, attachment.content_type, attachment.size) == (
+        "pas.pdf",
+        "application/pdf",
+        1009,
+    )
+
+
+def test_an_html_only_mail_is_read_as_text_without_scripts() -> None:
+    html = (
+        "<html><head><style>p{color:red}</style><script>alert(1)</script></head>"
+        "<body><p>Hvordan forl&aelig;nger jeg</p><p>min opholdstilladelse?</p></body></html>"
+    )
+    mail = parse(_mail({"From": "a@example.dk"}, html, subtype="html"))
+    assert mail.text == "Hvordan forlænger jeg\nmin opholdstilladelse?"
+
+
+def test_a_base64_body_in_a_charset_python_does_not_know_is_still_read() -> None:
+    body = base64.b64encode("Hej, mit navn er Åse".encode()).decode()
+    raw = (
+        "From: ase@example.dk\r\nSubject: Hej\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: text/plain; charset=x-unknown-charset\r\n"
+        f"Content-Transfer-Encoding: base64\r\n\r\n{body}\r\n"
+    ).encode()
+    assert parse(raw).text == "Hej, mit navn er Åse"
+
+
+def test_broken_headers_and_nesting_give_a_best_effort_not_an_error() -> None:
+    raw = (
+        b"From: <<<not an address\r\n"
+        b"Subject: =?utf-8?b?broken base64?=\r\n"
+        b"Message-ID: no-angle-brackets\r\n"
+        b"Content-Type: multipart/mixed; boundary=outer\r\n\r\n"
+        b"--outer\r\nContent-Type: multipart/alternative; boundary=inner\r\n\r\n"
+        b"--inner\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        b"Indre tekst\r\n--inner--\r\n"
+        b"--outer\r\nContent-Type: text/plain\r\n\r\nunterminated"
+    )
+    mail = parse(raw)
+    assert mail.text == "Indre tekst"
+    assert (mail.sender, mail.message_id) == (None, None)
+    assert mail.defects >= 1
+    assert no_acknowledgement(mail, OWN) == "no sender address"
+
+
+def test_header_injection_in_the_subject_stays_on_one_line() -> None:
+    raw = b"From: a@example.dk\r\nSubject: Hej\r\n Bcc: victim@example.dk\r\n\r\nTekst\r\n"
+    assert "\n" not in parse(raw).subject
+
+
+def test_a_huge_body_is_cut_for_the_contact() -> None:
+    mail = parse(_mail({"From": "a@example.dk"}, "visum " * 3_000_000))  # about 18 MB
+    assert len(mail.text) == MAX_TEXT_CHARS
+
+
+@pytest.mark.parametrize(
+    ("headers", "why"),
+    [
+        ({"Auto-Submitted": "auto-replied"}, "auto-submitted"),
+        ({"Precedence": "bulk"}, "precedence"),
+        ({"X-Auto-Response-Suppress": "All"}, "x-auto-response-suppress"),
+        ({"List-Id": "<nyheder.example.dk>"}, "mailing list"),
+        ({"Return-Path": "<>"}, "bounce (empty return path)"),
+        ({"From": "MAILER-DAEMON@mx.example.dk"}, "system address"),
+        ({"From": "kontakt@nyidanmark.example"}, "own address"),
+    ],
+)
+def test_automatic_bulk_bounced_and_own_mail_gets_no_acknowledgement(
+    headers: dict[str, str], why: str
+) -> None:
+    mail = parse(_mail({"From": "anna@example.dk", **headers}))
+    assert no_acknowledgement(mail, OWN) == why
+
+
+def test_auto_submitted_no_is_a_person() -> None:
+    mail = parse(_mail({"From": "anna@example.dk", "Auto-Submitted": "no"}))
+    assert no_acknowledgement(mail, OWN) is None
