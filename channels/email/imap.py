@@ -1,0 +1,91 @@
+"""Reading a mailbox over IMAP (aioimaplib): every unseen message becomes one contact.
+
+A message is flagged \\Seen on the server only after its contact is committed, so a crash
+in between reads it again, and its Message-ID (the contact's external id) makes that second
+read find the same contact instead of making another. A message without a Message-ID is
+known by the mailbox, its UIDVALIDITY and UID.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import re
+
+import aioimaplib
+import structlog
+
+from channels.email.message import parse
+from channels.ports import IntakePort
+from routing.contact import Channel, NewContact
+
+log = structlog.get_logger(__name__)
+
+_UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MailboxSettings:
+    name: str  # for logs and the channel's status, never an address
+    host: str
+    port: int
+    user: str
+    password: str
+    folder: str = "INBOX"
+    ssl: bool = True
+    timeout_seconds: float = 30
+
+
+class MailboxError(Exception):
+    """The mailbox cannot be read: the message says which step failed (login, folder, ...)."""
+
+
+async def read_new(settings: MailboxSettings, intake: IntakePort) -> int:
+    """One pass over the mailbox: each unseen message to a contact, then flagged \\Seen.
+    Returns how many messages were read."""
+    cls = aioimaplib.IMAP4_SSL if settings.ssl else aioimaplib.IMAP4
+    imap = cls(host=settings.host, port=settings.port, timeout=settings.timeout_seconds)
+    await imap.wait_hello_from_server()
+    try:
+        if (await imap.login(settings.user, settings.password)).result != "OK":
+            raise MailboxError(f"mailbox {settings.name}: login refused")
+        selected = await imap.select(settings.folder)
+        if selected.result != "OK":
+            raise MailboxError(f"mailbox {settings.name}: no folder {settings.folder!r}")
+        validity = next(
+            (m.group(1).decode() for line in selected.lines if (m := _UIDVALIDITY.search(line))),
+            "0",
+        )
+        found = await imap.uid_search("UNSEEN")
+        uids = found.lines[0].split() if found.result == "OK" and found.lines else []
+        for uid in uids:
+            await _read_one(imap, settings, intake, uid.decode(), validity)
+        return len(uids)
+    finally:
+        # The server may have gone away: then there is nothing to log out of.
+        with contextlib.suppress(aioimaplib.Abort, OSError, TimeoutError):
+            await imap.logout()
+
+
+async def _read_one(
+    imap: aioimaplib.IMAP4, settings: MailboxSettings, intake: IntakePort, uid: str, validity: str
+) -> None:
+    fetched = await imap.uid("fetch", uid, "(BODY.PEEK[])")
+    raw = next((bytes(line) for line in fetched.lines if isinstance(line, bytearray)), None)
+    if fetched.result != "OK" or raw is None:
+        log.warning("imap.fetch_failed", mailbox=settings.name, uid=uid)
+        return
+    mail = parse(raw)
+    contact, created = await intake.submit(
+        NewContact(
+            channel=Channel.EMAIL,
+            external_id=mail.message_id or f"imap:{settings.name}:{validity}:{uid}",
+            client_address=mail.sender,
+            subject=mail.subject or None,
+            text=mail.text or None,
+        ),
+        actor=f"imap:{settings.name}",
+    )
+    # Only now, with the contact committed, is the message done on the server.
+    await imap.uid("store", uid, "+FLAGS", "(\\Seen)")
+    log.info("imap.read", mailbox=settings.name, reference=contact.reference, new=created)
