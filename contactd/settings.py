@@ -28,6 +28,7 @@ from routing.goals import ServiceGoal, Threshold
 from routing.queues import CaseType, Queue
 
 ENV_PREFIX = "CONTACTD_"
+_MAILBOX_PASSWORD = re.compile(r"^CONTACTD_MAILBOX_[A-Z0-9_]+_PASSWORD$")
 M = TypeVar("M", bound=BaseModel)
 # Variables that are not overrides of a config key.
 ENV_SPECIAL = {
@@ -199,6 +200,21 @@ class PhoneConfig(_Strict):
     ring_seconds: Annotated[int, Field(ge=5, le=120)] = 30
 
 
+class MailboxConfig(_Strict):
+    host: str
+    port: Annotated[int, Field(ge=1, le=65535)] = 993
+    user: str
+    folder: str = "INBOX"
+    ssl: bool = True  # IMAPS; false only for a server on the same host or in tests
+    # The password comes from CONTACTD_MAILBOX_<NAME>_PASSWORD only (a secret).
+
+
+class EmailConfig(_Strict):
+    poll_seconds: Annotated[float, Field(gt=0, le=3600)] = 30
+    timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 30
+    mailboxes: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")], MailboxConfig] = {}
+
+
 class OutboxConfig(_Strict):
     batch_size: Annotated[int, Field(ge=1, le=1000)] = 50
     concurrency: Annotated[int, Field(ge=1, le=100)] = 10
@@ -331,6 +347,7 @@ class FileConfig(_Strict):
     classifier: ClassifierConfig = ClassifierConfig()
     phone: PhoneConfig = PhoneConfig()
     outbox: OutboxConfig = OutboxConfig()
+    email: EmailConfig = EmailConfig()
     calendars: dict[str, CalendarConfig] = Field(min_length=1)
     queues: dict[str, QueueConfig] = Field(min_length=1)
 
@@ -347,6 +364,8 @@ class Settings:
     classifier: ClassifierConfig
     phone: PhoneConfig
     outbox: OutboxConfig
+    email: EmailConfig
+    mailbox_passwords: Mapping[str, str]  # mailbox name -> password, from the environment
     calendars: Mapping[str, BusinessCalendar]
     database_url: str | None
     # Twilio's auth token and the public base URL Twilio calls: from the environment only.
@@ -412,6 +431,11 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
         classifier=file_config.classifier,
         phone=file_config.phone,
         outbox=file_config.outbox,
+        email=file_config.email,
+        mailbox_passwords={
+            name: env.get(f"CONTACTD_MAILBOX_{name.upper()}_PASSWORD", "")
+            for name in file_config.email.mailboxes
+        },
         calendars=calendars,
         database_url=url,
         twilio_auth_token=env.get("CONTACTD_TWILIO_AUTH_TOKEN") or None,
@@ -447,7 +471,7 @@ def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> dict[tuple[str, .
     """Overlay CONTACTD_SECTION__KEY=value on the file; return which keys came from where."""
     origins: dict[tuple[str, ...], str] = {}
     for name, text in env.items():
-        if not name.startswith(ENV_PREFIX) or name in ENV_SPECIAL:
+        if not name.startswith(ENV_PREFIX) or name in ENV_SPECIAL or _MAILBOX_PASSWORD.match(name):
             continue
         keys = tuple(k.lower() for k in name[len(ENV_PREFIX) :].split("__"))
         if len(keys) < 2 or not all(keys):

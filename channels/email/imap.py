@@ -8,6 +8,7 @@ known by the mailbox, its UIDVALIDITY and UID.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import re
@@ -89,3 +90,29 @@ async def _read_one(
     # Only now, with the contact committed, is the message done on the server.
     await imap.uid("store", uid, "+FLAGS", "(\\Seen)")
     log.info("imap.read", mailbox=settings.name, reference=contact.reference, new=created)
+
+
+async def watch(settings: MailboxSettings, intake: IntakePort, *, poll_seconds: float) -> None:
+    """Read the mailbox every `poll_seconds`, for as long as this daemon leads. A mailbox that
+    refuses us (login, folder) is tried again slowly and said so in the log; a server that
+    went away is tried again with backoff. Nothing is lost meanwhile: unread mail waits."""
+    delay = poll_seconds
+    while True:
+        try:
+            read = await read_new(settings, intake)
+        except MailboxError as exc:
+            log.error("imap.refused", mailbox=settings.name, error=str(exc))
+            delay = max(poll_seconds, 300)
+        except (aioimaplib.Abort, aioimaplib.CommandTimeout, OSError, TimeoutError) as exc:
+            delay = min(max(delay * 2, poll_seconds), 300)
+            log.warning(
+                "imap.unavailable",
+                mailbox=settings.name,
+                error=type(exc).__name__,
+                retry_in_seconds=delay,
+            )
+        else:
+            delay = poll_seconds
+            if read:
+                continue  # more may have come while we read
+        await asyncio.sleep(delay)

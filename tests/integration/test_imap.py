@@ -4,18 +4,24 @@ nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import imaplib
 import os
 from collections.abc import Iterator
 
 import asyncpg
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
 from channels.email.imap import MailboxSettings, read_new
+from contactd import settings
+from contactd.app import create_app
+from contactd.appkeys import POOL
 from contactd.intake import Intake
 from contactd.settings import Settings
 from routing.contact import Contact, NewContact
 from tests import mailserver
+from tests.conftest import ROOT
 
 
 @pytest.fixture
@@ -116,3 +122,29 @@ async def test_a_wrong_password_is_a_clear_error(
     )  # fmt: skip
     with pytest.raises(Exception, match="mailbox kontakt: login refused"):
         await read_new(wrong, Intake(pool, config))
+
+
+async def test_the_leader_reads_a_configured_mailbox(imap_port: int, db_url: str) -> None:
+    config = settings.load(
+        ROOT / "config" / "contactd.toml",
+        environ={
+            "CONTACTD_DATABASE_URL": db_url,
+            "CONTACTD_CLASSIFIER__ENABLED": "false",
+            "CONTACTD_EMAIL__POLL_SECONDS": "0.1",
+            "CONTACTD_EMAIL__MAILBOXES": (
+                f'{{ kontakt = {{ host = "127.0.0.1", port = {imap_port}, '
+                f'user = "{mailserver.USER}", ssl = false }} }}'
+            ),
+            "CONTACTD_MAILBOX_KONTAKT_PASSWORD": mailserver.PASSWORD,
+        },
+    )
+    async with TestClient(TestServer(create_app(config))) as client:
+        _append(imap_port, VISA)
+        pool: asyncpg.Pool = client.app[POOL]  # type: ignore[index]
+        for _ in range(100):
+            if await pool.fetchval("SELECT count(*) FROM contacts"):
+                break
+            await asyncio.sleep(0.05)
+        contact = await pool.fetchrow("SELECT * FROM contacts")
+    assert (contact["channel"], contact["external_id"]) == ("email", "<visa-1@example.dk>")
+    assert _unseen(imap_port) == 0
