@@ -17,7 +17,6 @@ import structlog
 from aiohttp import web
 
 from channels.email import imap
-from channels.email.imap import MailboxSettings
 from channels.phone.booking import Booking
 from channels.phone.dialing import Dialing
 from channels.phone.voice import Voice
@@ -30,6 +29,7 @@ from contactd import (
     api_staff,
     database,
     embedded,
+    mailboxes,
     migrations,
     outbox,
     pages,
@@ -184,21 +184,17 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
             wrap_up_seconds=routing.wrap_up_seconds,
         ),
     )
-    email = settings.email
-    for name, box in email.mailboxes.items():
-        mailbox = MailboxSettings(
-            name=name,
-            host=box.host,
-            port=box.port,
-            user=box.user,
-            password=settings.mailbox_passwords[name],
-            folder=box.folder,
-            ssl=box.ssl,
-            timeout_seconds=email.timeout_seconds,
-        )
+    acknowledge = mailboxes.acknowledger(settings)
+    for mailbox in mailboxes.mailboxes(settings):
         leadership.add_loop(
-            f"mailbox:{name}",
-            functools.partial(imap.watch, mailbox, app[INTAKE], poll_seconds=email.poll_seconds),
+            f"mailbox:{mailbox.name}",
+            functools.partial(
+                imap.watch,
+                mailbox,
+                app[INTAKE],
+                acknowledge,
+                poll_seconds=settings.email.poll_seconds,
+            ),
         )
     outgoing = settings.outbox
     senders = await stack.enter_async_context(message_senders(settings))

@@ -8,6 +8,8 @@ from typing import Any
 
 import structlog
 
+from channels.email.smtp import SmtpSettings
+from channels.email.smtp import send as smtp_send
 from channels.phone.dialing import call_urls, connect_url
 from channels.phone.rest import TwilioRest
 from contactd.outbox import Sender
@@ -21,6 +23,21 @@ async def senders(settings: Settings) -> AsyncIterator[dict[str, Sender]]:
     """The senders, open for as long as the context lasts. A kind with no sender (Twilio
     not configured) waits in the outbox until one is."""
     found: dict[str, Sender] = {}
+    smtp = settings.email.smtp
+    if smtp is not None:
+        server = SmtpSettings(
+            host=smtp.host,
+            port=smtp.port,
+            starttls=smtp.starttls,
+            user=smtp.user,
+            password=settings.smtp_password,
+            timeout_seconds=settings.email.timeout_seconds,
+        )
+
+        async def send_email(payload: Mapping[str, Any], key: str) -> str:
+            return await smtp_send(server, payload)
+
+        found["email"] = send_email
     phone = settings.phone
     if not (phone.account_sid and phone.number and settings.twilio_auth_token):
         log.info("outbox.no_sms", why="phone.account_sid, phone.number or the token is not set")

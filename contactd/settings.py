@@ -37,6 +37,7 @@ ENV_SPECIAL = {
     "CONTACTD_TEST_DATABASE_URL",
     "CONTACTD_TWILIO_AUTH_TOKEN",
     "CONTACTD_PUBLIC_URL",
+    "CONTACTD_SMTP_PASSWORD",
 }
 # Where the configuration is looked for when CONTACTD_CONFIG is not set: the source tree's
 # config/ (a checkout), then the system-wide place (a package install, the container image).
@@ -209,7 +210,19 @@ class MailboxConfig(_Strict):
     # The password comes from CONTACTD_MAILBOX_<NAME>_PASSWORD only (a secret).
 
 
+class SmtpConfig(_Strict):
+    host: str
+    port: Annotated[int, Field(ge=1, le=65535)] = 587
+    starttls: bool = True
+    user: str | None = None  # the password comes from CONTACTD_SMTP_PASSWORD only
+
+
 class EmailConfig(_Strict):
+    # The agency's address that acknowledgements come from; none: no acknowledgements.
+    address: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    # More addresses of the agency's own: mail from them is never acknowledged (no loops).
+    own_addresses: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]] = []
+    smtp: SmtpConfig | None = None
     poll_seconds: Annotated[float, Field(gt=0, le=3600)] = 30
     timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 30
     mailboxes: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")], MailboxConfig] = {}
@@ -366,6 +379,7 @@ class Settings:
     outbox: OutboxConfig
     email: EmailConfig
     mailbox_passwords: Mapping[str, str]  # mailbox name -> password, from the environment
+    smtp_password: str | None
     calendars: Mapping[str, BusinessCalendar]
     database_url: str | None
     # Twilio's auth token and the public base URL Twilio calls: from the environment only.
@@ -436,6 +450,7 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
             name: env.get(f"CONTACTD_MAILBOX_{name.upper()}_PASSWORD", "")
             for name in file_config.email.mailboxes
         },
+        smtp_password=env.get("CONTACTD_SMTP_PASSWORD") or None,
         calendars=calendars,
         database_url=url,
         twilio_auth_token=env.get("CONTACTD_TWILIO_AUTH_TOKEN") or None,

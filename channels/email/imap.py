@@ -12,17 +12,21 @@ import asyncio
 import contextlib
 import dataclasses
 import re
+from collections.abc import Callable, Sequence
 
 import aioimaplib
 import structlog
 
-from channels.email.message import parse
-from channels.ports import IntakePort
-from routing.contact import Channel, NewContact
+from channels.email.loops import no_acknowledgement
+from channels.email.message import ParsedMail, parse
+from channels.ports import IntakePort, OutboxItem
+from routing.contact import Channel, Contact, NewContact
 
 log = structlog.get_logger(__name__)
 
 _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
+# The acknowledgement of a new contact from its mail (written with the contact).
+Acknowledge = Callable[[Contact, ParsedMail], Sequence[OutboxItem]]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -35,13 +39,16 @@ class MailboxSettings:
     folder: str = "INBOX"
     ssl: bool = True
     timeout_seconds: float = 30
+    own_addresses: frozenset[str] = frozenset()  # never acknowledged: no loop with ourselves
 
 
 class MailboxError(Exception):
     """The mailbox cannot be read: the message says which step failed (login, folder, ...)."""
 
 
-async def read_new(settings: MailboxSettings, intake: IntakePort) -> int:
+async def read_new(
+    settings: MailboxSettings, intake: IntakePort, acknowledge: Acknowledge | None = None
+) -> int:
     """One pass over the mailbox: each unseen message to a contact, then flagged \\Seen.
     Returns how many messages were read."""
     cls = aioimaplib.IMAP4_SSL if settings.ssl else aioimaplib.IMAP4
@@ -60,7 +67,7 @@ async def read_new(settings: MailboxSettings, intake: IntakePort) -> int:
         found = await imap.uid_search("UNSEEN")
         uids = found.lines[0].split() if found.result == "OK" and found.lines else []
         for uid in uids:
-            await _read_one(imap, settings, intake, uid.decode(), validity)
+            await _read_one(imap, settings, intake, acknowledge, uid.decode(), validity)
         return len(uids)
     finally:
         # The server may have gone away: then there is nothing to log out of.
@@ -69,7 +76,12 @@ async def read_new(settings: MailboxSettings, intake: IntakePort) -> int:
 
 
 async def _read_one(
-    imap: aioimaplib.IMAP4, settings: MailboxSettings, intake: IntakePort, uid: str, validity: str
+    imap: aioimaplib.IMAP4,
+    settings: MailboxSettings,
+    intake: IntakePort,
+    acknowledge: Acknowledge | None,
+    uid: str,
+    validity: str,
 ) -> None:
     fetched = await imap.uid("fetch", uid, "(BODY.PEEK[])")
     raw = next((bytes(line) for line in fetched.lines if isinstance(line, bytearray)), None)
@@ -77,6 +89,10 @@ async def _read_one(
         log.warning("imap.fetch_failed", mailbox=settings.name, uid=uid)
         return
     mail = parse(raw)
+    why_not = no_acknowledgement(mail, settings.own_addresses)
+    if why_not is not None:
+        log.info("imap.no_acknowledgement", mailbox=settings.name, why=why_not)
+    answer = acknowledge if acknowledge is not None and why_not is None else None
     contact, created = await intake.submit(
         NewContact(
             channel=Channel.EMAIL,
@@ -86,20 +102,27 @@ async def _read_one(
             text=mail.text or None,
         ),
         actor=f"imap:{settings.name}",
+        outbox=(lambda c: answer(c, mail)) if answer is not None else None,
     )
     # Only now, with the contact committed, is the message done on the server.
     await imap.uid("store", uid, "+FLAGS", "(\\Seen)")
     log.info("imap.read", mailbox=settings.name, reference=contact.reference, new=created)
 
 
-async def watch(settings: MailboxSettings, intake: IntakePort, *, poll_seconds: float) -> None:
+async def watch(
+    settings: MailboxSettings,
+    intake: IntakePort,
+    acknowledge: Acknowledge | None = None,
+    *,
+    poll_seconds: float,
+) -> None:
     """Read the mailbox every `poll_seconds`, for as long as this daemon leads. A mailbox that
     refuses us (login, folder) is tried again slowly and said so in the log; a server that
     went away is tried again with backoff. Nothing is lost meanwhile: unread mail waits."""
     delay = poll_seconds
     while True:
         try:
-            read = await read_new(settings, intake)
+            read = await read_new(settings, intake, acknowledge)
         except MailboxError as exc:
             log.error("imap.refused", mailbox=settings.name, error=str(exc))
             delay = max(poll_seconds, 300)

@@ -5,16 +5,29 @@ nothing."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import email
+import email.policy
 import imaplib
 import os
-from collections.abc import Iterator
+import socket
+from collections.abc import Iterator, Mapping
+from email.message import EmailMessage
+from typing import Any
 
 import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
+from channels.email.acknowledge import AckSettings, acknowledgement
 from channels.email.imap import MailboxSettings, read_new
-from contactd import settings
+from channels.email.message import ParsedMail
+from channels.email.smtp import SmtpSettings
+from channels.email.smtp import send as smtp_send
+from channels.ports import OutboxItem
+from contactd import outbox, settings
 from contactd.app import create_app
 from contactd.appkeys import POOL
 from contactd.intake import Intake
@@ -148,3 +161,121 @@ async def test_the_leader_reads_a_configured_mailbox(imap_port: int, db_url: str
         contact = await pool.fetchrow("SELECT * FROM contacts")
     assert (contact["channel"], contact["external_id"]) == ("email", "<visa-1@example.dk>")
     assert _unseen(imap_port) == 0
+
+
+class Received:
+    """An aiosmtpd handler that keeps what it is sent (a real SMTP server, in this process)."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        self.messages.append(
+            email.message_from_bytes(envelope.content, policy=email.policy.default)  # type: ignore[arg-type]
+        )
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Received, int]]:
+    received = Received()
+
+    def authenticate(
+        server: object, session: object, envelope: object, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        ok = auth_data.login == b"contactd" and auth_data.password == b"smtp-secret"
+        return AuthResult(success=ok)
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    controller = Controller(
+        received, hostname="127.0.0.1", port=port, authenticator=authenticate,
+        auth_require_tls=False,
+    )  # fmt: skip
+    controller.start()
+    try:
+        yield received, port
+    finally:
+        controller.stop()
+
+
+async def test_a_new_mail_is_acknowledged_by_smtp_and_an_auto_reply_is_not(
+    imap_port: int, pool: asyncpg.Pool, config: Settings, smtp: tuple[Received, int]
+) -> None:
+    received, smtp_port = smtp
+    _append(imap_port, VISA)
+    _append(
+        imap_port,
+        b"From: anna@example.dk\r\nSubject: Out of office\r\nAuto-Submitted: auto-replied\r\n"
+        b"Message-ID: <ooo-1@example.dk>\r\n\r\nJeg er p\xc3\xa5 ferie.\r\n",
+    )
+    ack = AckSettings(address="kontakt@nyidanmark.example", timezone=config.timezone)
+
+    def acknowledge(contact: Contact, mail: ParsedMail) -> list[OutboxItem]:
+        return [acknowledgement(contact, mail, config.case_types[contact.case_type], ack)]
+
+    mailbox = dataclasses.replace(
+        _settings(imap_port), own_addresses=frozenset({"kontakt@nyidanmark.example"})
+    )
+    assert await read_new(mailbox, Intake(pool, config), acknowledge) == 2
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 1  # not to the auto-reply
+
+    server = SmtpSettings(
+        host="127.0.0.1", port=smtp_port, starttls=False, user="contactd", password="smtp-secret"
+    )
+
+    async def send_email(payload: Mapping[str, Any], key: str) -> str:
+        return await smtp_send(server, payload)
+
+    await outbox.send_due(
+        pool, {"email": send_email}, batch=10, lease_seconds=60, max_attempts=3,
+        backoff_seconds=1, max_backoff_seconds=60, concurrency=1,
+    )  # fmt: skip
+    [sent] = received.messages
+    reference = await pool.fetchval(
+        "SELECT reference FROM contacts WHERE external_id = '<visa-1@example.dk>'"
+    )
+    assert sent["To"] == "anna@example.dk"
+    assert sent["Subject"] == f"Vi har modtaget din henvendelse [{reference}]"
+    assert (sent["In-Reply-To"], sent["Auto-Submitted"]) == ("<visa-1@example.dk>", "auto-replied")
+    assert f"Din reference: {reference}" in sent.get_content()
+    row = await pool.fetchrow("SELECT sent_at, payload FROM outbox")
+    assert row["sent_at"] is not None
+    assert sent["Message-ID"].strip() == row["payload"]["message_id"]
+
+
+async def test_the_daemon_reads_the_mailbox_and_the_acknowledgement_arrives(
+    imap_port: int, db_url: str, smtp: tuple[Received, int]
+) -> None:
+    received, smtp_port = smtp
+    config = settings.load(
+        ROOT / "config" / "contactd.toml",
+        environ={
+            "CONTACTD_DATABASE_URL": db_url,
+            "CONTACTD_CLASSIFIER__ENABLED": "false",
+            "CONTACTD_EMAIL__POLL_SECONDS": "0.1",
+            "CONTACTD_EMAIL__ADDRESS": "kontakt@nyidanmark.example",
+            "CONTACTD_EMAIL__MAILBOXES": (
+                f'{{ kontakt = {{ host = "127.0.0.1", port = {imap_port}, '
+                f'user = "{mailserver.USER}", ssl = false }} }}'
+            ),
+            "CONTACTD_MAILBOX_KONTAKT_PASSWORD": mailserver.PASSWORD,
+            "CONTACTD_EMAIL__SMTP": (
+                f'{{ host = "127.0.0.1", port = {smtp_port}, starttls = false, user = "contactd" }}'
+            ),
+            "CONTACTD_SMTP_PASSWORD": "smtp-secret",
+            "CONTACTD_OUTBOX__POLL_SECONDS": "0.1",
+        },
+    )
+    async with TestClient(TestServer(create_app(config))) as client:
+        _append(imap_port, VISA)
+        for _ in range(200):
+            if received.messages:
+                break
+            await asyncio.sleep(0.05)
+        pool: asyncpg.Pool = client.app[POOL]  # type: ignore[index]
+        reference = await pool.fetchval("SELECT reference FROM contacts")
+    [ack] = received.messages
+    assert ack["Subject"] == f"Vi har modtaget din henvendelse [{reference}]"
+    assert ack["From"] == "kontakt@nyidanmark.example"
