@@ -137,8 +137,9 @@ async def test_a_wrong_password_is_a_clear_error(
         await read_new(wrong, Intake(pool, config))
 
 
-async def test_the_leader_reads_a_configured_mailbox(imap_port: int, db_url: str) -> None:
-    config = settings.load(
+def _daemon_config(db_url: str, imap_port: int, **env: str) -> Settings:
+    """The shipped configuration with the test's Dovecot mailbox, read every 0.1 s."""
+    return settings.load(
         ROOT / "config" / "contactd.toml",
         environ={
             "CONTACTD_DATABASE_URL": db_url,
@@ -149,8 +150,13 @@ async def test_the_leader_reads_a_configured_mailbox(imap_port: int, db_url: str
                 f'user = "{mailserver.USER}", ssl = false }} }}'
             ),
             "CONTACTD_MAILBOX_KONTAKT_PASSWORD": mailserver.PASSWORD,
+            **env,
         },
     )
+
+
+async def test_the_leader_reads_a_configured_mailbox(imap_port: int, db_url: str) -> None:
+    config = _daemon_config(db_url, imap_port)
     async with TestClient(TestServer(create_app(config))) as client:
         _append(imap_port, VISA)
         pool: asyncpg.Pool = client.app[POOL]  # type: ignore[index]
@@ -249,24 +255,15 @@ async def test_the_daemon_reads_the_mailbox_and_the_acknowledgement_arrives(
     imap_port: int, db_url: str, smtp: tuple[Received, int]
 ) -> None:
     received, smtp_port = smtp
-    config = settings.load(
-        ROOT / "config" / "contactd.toml",
-        environ={
-            "CONTACTD_DATABASE_URL": db_url,
-            "CONTACTD_CLASSIFIER__ENABLED": "false",
-            "CONTACTD_EMAIL__POLL_SECONDS": "0.1",
-            "CONTACTD_EMAIL__ADDRESS": "kontakt@nyidanmark.example",
-            "CONTACTD_EMAIL__MAILBOXES": (
-                f'{{ kontakt = {{ host = "127.0.0.1", port = {imap_port}, '
-                f'user = "{mailserver.USER}", ssl = false }} }}'
-            ),
-            "CONTACTD_MAILBOX_KONTAKT_PASSWORD": mailserver.PASSWORD,
-            "CONTACTD_EMAIL__SMTP": (
-                f'{{ host = "127.0.0.1", port = {smtp_port}, starttls = false, user = "contactd" }}'
-            ),
-            "CONTACTD_SMTP_PASSWORD": "smtp-secret",
-            "CONTACTD_OUTBOX__POLL_SECONDS": "0.1",
-        },
+    config = _daemon_config(
+        db_url,
+        imap_port,
+        CONTACTD_EMAIL__ADDRESS="kontakt@nyidanmark.example",
+        CONTACTD_EMAIL__SMTP=(
+            f'{{ host = "127.0.0.1", port = {smtp_port}, starttls = false, user = "contactd" }}'
+        ),
+        CONTACTD_SMTP_PASSWORD="smtp-secret",
+        CONTACTD_OUTBOX__POLL_SECONDS="0.1",
     )
     async with TestClient(TestServer(create_app(config))) as client:
         _append(imap_port, VISA)
