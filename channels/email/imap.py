@@ -50,7 +50,8 @@ async def read_new(
     settings: MailboxSettings, intake: IntakePort, acknowledge: Acknowledge | None = None
 ) -> int:
     """One pass over the mailbox: each unseen message to a contact, then flagged \\Seen.
-    Returns how many messages were read."""
+    Returns how many messages were read (a message that could not be fetched is not counted,
+    so a failing message does not keep the reader busy)."""
     cls = aioimaplib.IMAP4_SSL if settings.ssl else aioimaplib.IMAP4
     imap = cls(host=settings.host, port=settings.port, timeout=settings.timeout_seconds)
     await imap.wait_hello_from_server()
@@ -66,9 +67,10 @@ async def read_new(
         )
         found = await imap.uid_search("UNSEEN")
         uids = found.lines[0].split() if found.result == "OK" and found.lines else []
+        read = 0
         for uid in uids:
-            await _read_one(imap, settings, intake, acknowledge, uid.decode(), validity)
-        return len(uids)
+            read += await _read_one(imap, settings, intake, acknowledge, uid.decode(), validity)
+        return read
     finally:
         # The server may have gone away: then there is nothing to log out of.
         with contextlib.suppress(aioimaplib.Abort, OSError, TimeoutError):
@@ -82,12 +84,13 @@ async def _read_one(
     acknowledge: Acknowledge | None,
     uid: str,
     validity: str,
-) -> None:
+) -> bool:
+    """Whether the message became (or was already) a contact and is now flagged."""
     fetched = await imap.uid("fetch", uid, "(BODY.PEEK[])")
     raw = next((bytes(line) for line in fetched.lines if isinstance(line, bytearray)), None)
     if fetched.result != "OK" or raw is None:
         log.warning("imap.fetch_failed", mailbox=settings.name, uid=uid)
-        return
+        return False
     mail = parse(raw)
     why_not = no_acknowledgement(mail, settings.own_addresses)
     if why_not is not None:
@@ -107,6 +110,7 @@ async def _read_one(
     # Only now, with the contact committed, is the message done on the server.
     await imap.uid("store", uid, "+FLAGS", "(\\Seen)")
     log.info("imap.read", mailbox=settings.name, reference=contact.reference, new=created)
+    return True
 
 
 async def watch(
