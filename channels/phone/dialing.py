@@ -23,7 +23,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from channels.phone import prompts
 from channels.phone.config import PhoneSetup
-from channels.phone.voice import ENDED, enqueue
+from channels.phone.voice import ENDED, enqueue, say, twiml
 from channels.ports import CallsPort, OutboxItem
 from routing.contact import Channel, Contact, State
 
@@ -117,12 +117,13 @@ class Dialing:
                 response.hangup()
             else:
                 enqueue(response, known.queue, known.language)
-            return _twiml(response)
+            return twiml(response)
         lang = contact.language
-        response.say(
+        say(
+            response,
+            self._setup,
+            lang,
             prompts.say(lang, "connecting"),
-            language="da-DK" if lang == "da" else "en-GB",
-            voice=self._setup.voices.get(lang),
         )
         dial = response.dial(
             caller_id=self._caller_id,
@@ -131,7 +132,7 @@ class Dialing:
             method="POST",
         )
         dial.number(number)
-        return _twiml(response)
+        return twiml(response)
 
     async def connect_result(self, request: web.Request) -> web.Response:
         """The agent's leg ended: the conversation is over, or the agent did not answer and
@@ -144,10 +145,10 @@ class Dialing:
             if contact is not None and status == "completed":  # they talked: one is enough
                 await self._calls.merge_callbacks(contact)
             response.hangup()
-            return _twiml(response)
+            return twiml(response)
         await self._calls.requeue_call(contact, why=f"agent {status}")
         enqueue(response, contact.queue, contact.language)
-        return _twiml(response)
+        return twiml(response)
 
     async def _live_call(self, request: web.Request) -> Contact | None:
         return await self._current(request, Channel.CALL)
@@ -172,7 +173,7 @@ class Dialing:
         response = VoiceResponse()
         if contact is None:
             response.hangup()
-            return _twiml(response)
+            return twiml(response)
         lang = contact.language
         first_is_agent = request.query.get("order") != "client_first"
         second = (
@@ -181,12 +182,13 @@ class Dialing:
         if second is None:  # the agent's phone was removed meanwhile
             await self._calls.requeue_callback(contact, why="no agent phone", not_before=None)
             response.hangup()
-            return _twiml(response)
+            return twiml(response)
         words = WORDS[lang]["agent" if first_is_agent else "client"]
-        response.say(
+        say(
+            response,
+            self._setup,
+            lang,
             words.format(reference=prompts.spelled(contact.reference)),
-            language="da-DK" if lang == "da" else "en-GB",
-            voice=self._setup.voices.get(lang),
         )
         dial = response.dial(
             caller_id=self._caller_id,
@@ -196,7 +198,7 @@ class Dialing:
             method="POST",
         )
         dial.number(second)
-        return _twiml(response)
+        return twiml(response)
 
     async def dial_result(self, request: web.Request) -> web.Response:
         """The second leg ended or never answered."""
@@ -209,15 +211,16 @@ class Dialing:
             if agent_first:  # the agent hears it; the client was not reached
                 lang = contact.language
                 retried = await self._not_reached(contact, status)
-                response.say(
+                say(
+                    response,
+                    self._setup,
+                    lang,
                     WORDS[lang]["no_answer" if retried else "no_answer_last"],
-                    language="da-DK" if lang == "da" else "en-GB",
-                    voice=self._setup.voices.get(lang),
                 )
             else:  # the client waited for an agent who did not answer
                 await self._calls.requeue_callback(contact, why=f"agent {status}", not_before=None)
         response.hangup()
-        return _twiml(response)
+        return twiml(response)
 
     async def dial_status(self, request: web.Request) -> web.Response:
         """Status callbacks of the first leg: it may not have answered at all."""
@@ -229,7 +232,7 @@ class Dialing:
                 await self._not_reached(contact, status)
             else:  # the agent's phone: back to the queue, no attempt against the client
                 await self._calls.requeue_callback(contact, why=f"agent {status}", not_before=None)
-        return _twiml(VoiceResponse())
+        return twiml(VoiceResponse())
 
     async def _attempt(self, request: web.Request) -> Contact | None:
         return await self._current(request, Channel.CALLBACK)
@@ -295,7 +298,3 @@ def call_urls(public_url: str, payload: Mapping[str, Any]) -> tuple[str, str]:
     base = public_url.rstrip("/")
     query = f"ref={payload['reference']}&attempt={payload['attempt']}&order={payload['order']}"
     return f"{base}/twilio/dial?{query}", f"{base}/twilio/dial-status?{query}"
-
-
-def _twiml(response: VoiceResponse) -> web.Response:
-    return web.Response(text=str(response), content_type="text/xml")

@@ -318,7 +318,7 @@ class Voice:
         return self._hangup(lang, text=prompts.say(lang, "sorry"))
 
     def _say(self, verb: Any, lang: str, text: str) -> None:
-        verb.say(text, language=LANGUAGE_TAGS[lang], voice=self._setup.voices.get(lang))
+        say(verb, self._setup, lang, text)
 
     def _number(self, value: object) -> str | None:
         try:
@@ -332,7 +332,16 @@ class Voice:
 
     @staticmethod
     def _twiml(response: VoiceResponse) -> web.Response:
-        return web.Response(text=str(response), content_type="text/xml")
+        return twiml(response)
+
+
+def twiml(response: VoiceResponse) -> web.Response:
+    return web.Response(text=str(response), content_type="text/xml")
+
+
+def say(verb: Any, setup: PhoneSetup, lang: str, text: str) -> None:
+    """Say `text` in the caller's language, with the configured voice."""
+    verb.say(text, language=LANGUAGE_TAGS[lang], voice=setup.voices.get(lang))
 
 
 def enqueue(response: VoiceResponse, queue: str, lang: str) -> None:
