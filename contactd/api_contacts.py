@@ -101,6 +101,7 @@ def contact_json(c: Contact) -> dict[str, Any]:
         "attempts": c.attempts,
         "outcome": c.outcome,
         "guesses": [{"case_type": g.case_type, "confidence": g.confidence} for g in c.guesses],
+        "first_response_at": c.first_response_at.isoformat() if c.first_response_at else None,
     }
 
 

@@ -77,6 +77,7 @@ async def desk_json(request: web.Request) -> dict[str, Any]:
                 "offer_expires_at": r["offer_expires_at"].isoformat()
                 if r["offer_expires_at"]
                 else None,
+                "message_count": r["message_count"],
             }
             for r in rows
         ],
@@ -102,7 +103,7 @@ async def set_state(request: web.Request) -> web.Response:
     return web.json_response(await desk_json(request))
 
 
-async def _contact(request: web.Request) -> Contact:
+async def contact_of(request: web.Request) -> Contact:
     """The contact the URL names, or 404."""
     text = request.match_info["reference"]
     try:
@@ -116,7 +117,7 @@ async def _act(
 ) -> web.Response:
     """Apply `action` to the URL's contact (already read, or read here) as its holder."""
     person = auth.current(request)
-    contact = contact or await _contact(request)
+    contact = contact or await contact_of(request)
     try:
         contact = await store.transition(
             request.app[POOL],
@@ -136,7 +137,7 @@ async def _act(
 @routes.post("/api/desk/contacts/{reference}/accept")
 @auth.require(*DESK_ROLES)
 async def accept(request: web.Request) -> web.Response:
-    contact = await _contact(request)
+    contact = await contact_of(request)
     if _through_twilio(contact):
         response = await _accept_voice(request, contact)
     else:
@@ -217,7 +218,7 @@ async def transfer(request: web.Request) -> web.Response:
     body = await read_body(request, TransferBody)
     settings = request.app[SETTINGS]
     _known_case_type(settings, body.case_type)
-    contact = await _contact(request)
+    contact = await contact_of(request)
     try:
         queue = choose_queue(
             settings.queues,

@@ -26,7 +26,9 @@ from contactd import (
     api_classifier,
     api_contacts,
     api_desk,
+    api_email,
     api_staff,
+    channel_status,
     database,
     embedded,
     mailboxes,
@@ -51,6 +53,7 @@ from contactd.appkeys import (
 from contactd.calls import Calls, booking_rules, dial_rules, phone_setup
 from contactd.classification import CaseTypeModel
 from contactd.http_errors import error_middleware
+from contactd.inbox import Inbox
 from contactd.intake import Intake
 from contactd.leader import Leadership
 from contactd.listener import AGENTS_CHANNEL, CONTACTS_CHANNEL, OUTBOX_CHANNEL, Listener
@@ -78,6 +81,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
     app.add_routes(api_contacts.routes)
+    app.add_routes(channel_status.routes)
+    app.add_routes(api_email.routes)
     app.add_routes(api_staff.routes)
     app.add_routes(api_agents.routes)
     app.add_routes(api_desk.routes)
@@ -184,16 +189,19 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
             wrap_up_seconds=routing.wrap_up_seconds,
         ),
     )
-    acknowledge = mailboxes.acknowledger(settings)
+    inbox = Inbox(app[POOL], app[INTAKE], settings)
     for mailbox in mailboxes.mailboxes(settings):
         leadership.add_loop(
             f"mailbox:{mailbox.name}",
             functools.partial(
                 imap.watch,
                 mailbox,
-                app[INTAKE],
-                acknowledge,
+                inbox,
                 poll_seconds=settings.email.poll_seconds,
+                idle_seconds=settings.email.idle_seconds,
+                report=channel_status.reporter(
+                    app[POOL], f"mailbox:{mailbox.name}", leadership.instance_id
+                ),
             ),
         )
     outgoing = settings.outbox

@@ -17,9 +17,9 @@ import structlog
 
 from channels.ports import OutboxItem
 from classifier import language
-from contactd import store
+from contactd import database, store
 from contactd.settings import Settings
-from routing.contact import CaseTypeSource, Contact, Guess, Language, NewContact
+from routing.contact import CaseTypeSource, Channel, Contact, Guess, Language, NewContact
 from routing.queues import NoQueue, choose_queue
 
 log = structlog.get_logger(__name__)
@@ -33,6 +33,8 @@ class Classification:
 
 
 Classify = Callable[[str], Awaitable[Classification]]
+# More to write in the new contact's transaction (an e-mail's message and acknowledgement).
+Record = Callable[[database.Conn, Contact], Awaitable[None]]
 
 
 async def triage(text: str) -> Classification:
@@ -64,9 +66,11 @@ class Intake:
         *,
         actor: str,
         outbox: Callable[[Contact], Sequence[OutboxItem]] | None = None,
+        record: Record | None = None,
     ) -> tuple[Contact, bool]:
-        """Store the contact, and the messages `outbox` makes for it, in one transaction;
-        return it and whether it is new (False: a known external id, nothing sent again)."""
+        """Store the contact, the messages `outbox` makes for it and what `record` writes, in
+        one transaction; return it and whether it is new (False: a known external id, nothing
+        written or sent again)."""
         text = " ".join(t for t in (new.subject, new.text) if t)
         case_type, source, confidence, guesses = await self._case_type(new, text)
         try:
@@ -77,9 +81,7 @@ class Intake:
             raise IntakeError(str(exc)) from None
         received = new.received_at or self._clock()
         # The promise: the channel's own (a callback window's end), else the queue's goal.
-        due_at = new.due_at or queue.goals[new.channel].threshold.deadline(
-            received, queue.calendar_for(new.channel)
-        )
+        due_at = new.due_at or self.promise(queue.code, new.channel, received)
         fields: dict[str, Any] = {
             "channel": new.channel,
             "external_id": new.external_id,
@@ -99,13 +101,15 @@ class Intake:
             "reason": {"queue_rule": "requested" if new.queue else "case_type"},
             "guesses": guesses,
         }
-        if outbox is None:
+        if outbox is None and record is None:
             contact, created = await store.insert_contact(self._pool, **fields)
         else:
             async with self._pool.acquire() as conn, conn.transaction():
                 contact, created = await store.insert_contact(conn, **fields)
-                for item in outbox(contact) if created else ():
+                for item in outbox(contact) if outbox is not None and created else ():
                     await store.insert_outbox(conn, contact.id, item)
+                if record is not None and created:
+                    await record(conn, contact)
         log.info(
             "contact.created" if created else "contact.duplicate",
             reference=contact.reference,
@@ -114,6 +118,12 @@ class Intake:
             case_type=contact.case_type,
         )
         return contact, created
+
+    def promise(self, queue_code: str, channel: Channel, received: datetime) -> datetime:
+        """When a contact of this queue and channel received now is due: the queue's goal
+        in the queue's business time."""
+        queue = next(q for q in self._settings.queues if q.code == queue_code)
+        return queue.goals[channel].threshold.deadline(received, queue.calendar_for(channel))
 
     async def _case_type(
         self, new: NewContact, text: str

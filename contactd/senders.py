@@ -32,6 +32,7 @@ async def senders(settings: Settings) -> AsyncIterator[dict[str, Sender]]:
             user=smtp.user,
             password=settings.smtp_password,
             timeout_seconds=settings.email.timeout_seconds,
+            ca_file=smtp.ca_file,
         )
 
         async def send_email(payload: Mapping[str, Any], key: str) -> str:

@@ -206,6 +206,8 @@ class MailboxConfig(_Strict):
     port: Annotated[int, Field(ge=1, le=65535)] = 993
     user: str
     folder: str = "INBOX"
+    # Where read mail is moved once its contact is stored; none: it stays, flagged \Seen.
+    processed_folder: str | None = None
     ssl: bool = True  # IMAPS; false only for a server on the same host or in tests
     # The password comes from CONTACTD_MAILBOX_<NAME>_PASSWORD only (a secret).
 
@@ -215,6 +217,17 @@ class SmtpConfig(_Strict):
     port: Annotated[int, Field(ge=1, le=65535)] = 587
     starttls: bool = True
     user: str | None = None  # the password comes from CONTACTD_SMTP_PASSWORD only
+    # The CA that signed the server's certificate (an internal CA); none: the system's.
+    ca_file: str | None = None
+
+    @pydantic.model_validator(mode="after")
+    def _ca_file_usable(self) -> SmtpConfig:
+        if self.ca_file is not None:
+            if not self.starttls:
+                raise ValueError("ca_file is used for STARTTLS only: set starttls = true")
+            if not Path(self.ca_file).is_file():
+                raise ValueError(f"ca_file {self.ca_file!r} is not a readable file")
+        return self
 
 
 class EmailConfig(_Strict):
@@ -223,8 +236,15 @@ class EmailConfig(_Strict):
     # More addresses of the agency's own: mail from them is never acknowledged (no loops).
     own_addresses: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]] = []
     smtp: SmtpConfig | None = None
+    # Polling, for servers without IDLE; with IDLE, how long one IDLE lasts before renewal.
     poll_seconds: Annotated[float, Field(gt=0, le=3600)] = 30
+    idle_seconds: Annotated[float, Field(ge=1, le=1740)] = 300
     timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 30
+    # A bigger message is not fetched: its contact tells staff to read it in the mailbox.
+    max_message_bytes: Annotated[int, Field(ge=100_000, le=1_000_000_000)] = 50_000_000
+    # Acknowledgements per address (loop and abuse protection); the mail still gets a contact.
+    acknowledgements_per_address: Annotated[int, Field(ge=0, le=1000)] = 5
+    acknowledgement_window_hours: Annotated[float, Field(gt=0, le=720)] = 24
     mailboxes: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")], MailboxConfig] = {}
 
 

@@ -58,6 +58,7 @@ def contact_from_row(row: asyncpg.Record) -> Contact:
         attempts=row["attempts"],
         outcome=row["outcome"],
         guesses=tuple(Guess(g["case_type"], g["confidence"]) for g in row["guesses"] or ()),
+        first_response_at=row["first_response_at"],
     )
 
 
@@ -164,6 +165,7 @@ async def transition(
     holder: int | None = None,
     queue: str | None = None,
     case_type: str | None = None,
+    due_at: datetime | None = None,
 ) -> Contact:
     """Apply `action` to the contact in one statement that also appends the event.
 
@@ -190,6 +192,7 @@ async def transition(
         holder,
         queue,
         case_type,
+        due_at,
     )
     if row is not None:
         return contact_from_row(row)

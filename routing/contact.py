@@ -48,6 +48,7 @@ class Action(enum.StrEnum):
     REQUEUE = "requeue"  # transfer, or a callback attempt that must be retried
     ABANDON = "abandon"
     CANCEL = "cancel"
+    REOPEN = "reopen"  # the client wrote again about a finished e-mail contact
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -67,6 +68,7 @@ TRANSITIONS: Mapping[Action, Transition] = {
         allowed_from=frozenset({State.QUEUED, State.OFFERED}), to=State.ABANDONED
     ),
     Action.CANCEL: Transition(allowed_from=frozenset({State.QUEUED}), to=State.CANCELLED),
+    Action.REOPEN: Transition(allowed_from=frozenset({State.DONE}), to=State.QUEUED),
 }
 
 
@@ -171,6 +173,7 @@ class Contact:
     attempts: int
     outcome: str | None
     guesses: tuple[Guess, ...] = ()
+    first_response_at: datetime | None = None  # the first answer sent (e-mail)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -14,11 +14,14 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 from classifier import corpus, model, persistence
 from classifier.model import Model
@@ -27,6 +30,7 @@ from contactd.app import create_app
 from contactd.appkeys import POOL
 from contactd.settings import Settings
 from contactd.staff import Role
+from tests import mailserver
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = "contactd_template"
@@ -226,3 +230,45 @@ def prism_url() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+# Mail servers for the e-mail tests: a real Dovecot (IMAP) and a real aiosmtpd (SMTP).
+
+
+@pytest.fixture
+def imap_server() -> Iterator[mailserver.Dovecot]:
+    if not os.path.exists(mailserver.DOVECOT):
+        if os.environ.get("CI") == "true":
+            pytest.fail("Dovecot is missing; scripts/bootstrap --dev installs it")
+        pytest.skip("Dovecot is not installed (apt-get install dovecot-imapd)")
+    with mailserver.dovecot() as server:
+        yield server
+
+
+@pytest.fixture
+def imap_port(imap_server: mailserver.Dovecot) -> int:
+    return imap_server.port
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[mailserver.Smtp, int]]:
+    received = mailserver.Smtp()
+
+    def authenticate(
+        server: object, session: object, envelope: object, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        ok = auth_data.login == b"contactd" and auth_data.password == b"smtp-secret"
+        return AuthResult(success=ok, handled=ok)  # a refusal must still get its 535
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    controller = Controller(
+        received, hostname="127.0.0.1", port=port, authenticator=authenticate,
+        auth_require_tls=False,
+    )  # fmt: skip
+    controller.start()
+    try:
+        yield received, port
+    finally:
+        controller.stop()

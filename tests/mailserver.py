@@ -3,6 +3,9 @@ with a configuration and a passwd file written here. scripts/bootstrap --dev ins
 
 from __future__ import annotations
 
+import email
+import email.policy
+import imaplib
 import os
 import pwd
 import shutil
@@ -13,10 +16,17 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
+
+from channels.email.imap import MailboxSettings
+from contactd import settings
+from contactd.settings import Settings
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 USER, PASSWORD = "kontakt", "test-password"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _free_port() -> int:
@@ -25,23 +35,72 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class Dovecot:
+    """A running Dovecot; `stopped()` takes it down for a while (a server restart)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = _free_port()
+        self.config = _configure(folder, self.port)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [DOVECOT, "-F", "-c", str(self.config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    log = self.folder / "dovecot.log"
+                    raise RuntimeError(
+                        "Dovecot did not start: "
+                        + (log.read_text()[-2000:] if log.exists() else "no log")
+                    ) from None
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    @contextmanager
+    def stopped(self) -> Iterator[None]:
+        self.stop()
+        try:
+            yield
+        finally:
+            self.start()
+
+
 @contextmanager
-def dovecot() -> Iterator[int]:
-    """Dovecot serving one mailbox (USER/PASSWORD) over plain IMAP; yields its port. Its
+def dovecot() -> Iterator[Dovecot]:
+    """Dovecot serving one mailbox (USER/PASSWORD) over plain IMAP on a free port. Its
     files live in a folder of their own that Dovecot's unprivileged processes can reach
     (pytest's temporary folders are private to the user running the tests)."""
     folder = Path(tempfile.mkdtemp(prefix="contactd-dovecot-"))
     folder.chmod(0o755)
+    server = Dovecot(folder)
     try:
-        with _serve(folder) as port:
-            yield port
+        server.start()
+        yield server
     finally:
+        server.stop()
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@contextmanager
-def _serve(folder: Path) -> Iterator[int]:
-    port = _free_port()
+def _configure(folder: Path, port: int) -> Path:
     mail = folder / "mail"
     mail.mkdir(parents=True)
     if os.geteuid() == 0:  # Dovecot will not keep mail as root: the dovecot user owns it
@@ -84,28 +143,77 @@ userdb {{
 }}
 """
     )
-    process = subprocess.Popen(
-        [DOVECOT, "-F", "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    return config
+
+
+def append(port: int, raw: bytes, folder: str = "INBOX") -> None:
+    client = imaplib.IMAP4("127.0.0.1", port)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log = folder / "dovecot.log"
-                    raise RuntimeError(
-                        "Dovecot did not start: "
-                        + (log.read_text()[-2000:] if log.exists() else "no log")
-                    ) from None
-                time.sleep(0.05)
-        yield port
+        client.login(USER, PASSWORD)
+        client.append(folder, "", None, raw)
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        client.logout()
+
+
+def count(port: int, which: str = "UNSEEN", folder: str = "INBOX") -> int:
+    """How many messages of the folder match an IMAP search (UNSEEN, ALL, ...)."""
+    client = imaplib.IMAP4("127.0.0.1", port)
+    try:
+        client.login(USER, PASSWORD)
+        client.select(folder)
+        _, data = client.uid("search", which)
+        return len(data[0].split())
+    finally:
+        client.logout()
+
+
+def mailbox(port: int, **changes: Any) -> MailboxSettings:
+    return MailboxSettings(
+        name="kontakt", host="127.0.0.1", port=port, user=USER,
+        password=PASSWORD, ssl=False, timeout_seconds=5, **changes,
+    )  # fmt: skip
+
+
+def daemon_config(db_url: str, imap_port: int, **env: str) -> Settings:
+    """The shipped configuration with the test's Dovecot mailbox, read every 0.1 s."""
+    return settings.load(
+        ROOT / "config" / "contactd.toml",
+        environ={
+            "CONTACTD_DATABASE_URL": db_url,
+            "CONTACTD_CLASSIFIER__ENABLED": "false",
+            "CONTACTD_EMAIL__POLL_SECONDS": "0.1",
+            "CONTACTD_EMAIL__MAILBOXES": (
+                f'{{ kontakt = {{ host = "127.0.0.1", port = {imap_port}, '
+                f'user = "{USER}", ssl = false }} }}'
+            ),
+            "CONTACTD_MAILBOX_KONTAKT_PASSWORD": PASSWORD,
+            **env,
+        },
+    )
+
+
+class Smtp:
+    """An aiosmtpd handler that keeps what it is sent (a real SMTP server, in this process)."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        self.messages.append(
+            email.message_from_bytes(envelope.content, policy=email.policy.default)  # type: ignore[arg-type]
+        )
+        return "250 OK"
+
+
+def big_message(attachment_bytes: int) -> bytes:
+    """A client's mail with a scanned passport of about `attachment_bytes` (base64 on the
+    wire, so the message is a third bigger)."""
+    message = EmailMessage()
+    message["From"] = "anna@example.dk"
+    message["To"] = "kontakt@nyidanmark.example"
+    message["Subject"] = "Pas og papirer"
+    message["Message-ID"] = f"<big-{attachment_bytes}@example.dk>"
+    message.set_content("Her er mine papirer.")
+    scan = b"%PDF-1.4\n" + os.urandom(1024) * (attachment_bytes // 1024 + 1)
+    message.add_attachment(scan, maintype="application", subtype="pdf", filename="pas.pdf")
+    return message.as_bytes()

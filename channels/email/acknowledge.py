@@ -4,9 +4,9 @@ which it will be answered, in the language of the mail, threaded onto it."""
 from __future__ import annotations
 
 import dataclasses
-from email.utils import make_msgid
 from zoneinfo import ZoneInfo
 
+from channels.email.answer import new_message_id
 from channels.email.message import ParsedMail
 from channels.ports import OutboxItem
 from routing.contact import Contact
@@ -59,7 +59,6 @@ def acknowledgement(
         "goal": case_type.processing_goal,
         "url": case_type.checklist_url,
     }
-    domain = settings.address.rsplit("@", 1)[-1]
     references = " ".join([*mail.references, *([mail.message_id] if mail.message_id else [])])
     return OutboxItem(
         kind="email",
@@ -69,7 +68,7 @@ def acknowledgement(
             "to": mail.sender,
             "subject": texts["subject"].format(**values),
             "text": texts["body"].format(**values),
-            "message_id": make_msgid(idstring=contact.reference, domain=domain),
+            "message_id": new_message_id(contact.reference, settings.address),
             "in_reply_to": mail.message_id,
             "references": references or None,
             # RFC 3834: an automatic answer, which mail systems must not answer in turn.

@@ -1,9 +1,13 @@
-"""Reading a mailbox over IMAP (aioimaplib): every unseen message becomes one contact.
+"""Reading a mailbox over IMAP (aioimaplib): every unseen message is handed to the inbox.
 
-A message is flagged \\Seen on the server only after its contact is committed, so a crash
-in between reads it again, and its Message-ID (the contact's external id) makes that second
-read find the same contact instead of making another. A message without a Message-ID is
-known by the mailbox, its UIDVALIDITY and UID.
+A message is flagged \\Seen (or moved to the processed folder) only after the inbox has
+committed it, so a crash in between reads it again, and its key (the Message-ID, else the
+mailbox, UIDVALIDITY and UID) makes that second read find what the first one stored.
+
+One session per mailbox stays logged in: it waits with IDLE where the server has it, so new
+mail arrives within a second, and polls otherwise. Errors are sorted as Home Assistant's
+imap integration sorts them: the login refused, the folder missing (both need an operator;
+tried again slowly) and the server unreachable or gone (tried again with backoff).
 """
 
 from __future__ import annotations
@@ -12,21 +16,23 @@ import asyncio
 import contextlib
 import dataclasses
 import re
-from collections.abc import Callable, Sequence
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Literal, Protocol
 
 import aioimaplib
 import structlog
 
-from channels.email.loops import no_acknowledgement
 from channels.email.message import ParsedMail, parse
-from channels.ports import IntakePort, OutboxItem
-from routing.contact import Channel, Contact, NewContact
 
 log = structlog.get_logger(__name__)
 
 _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
-# The acknowledgement of a new contact from its mail (written with the contact).
-Acknowledge = Callable[[Contact, ParsedMail], Sequence[OutboxItem]]
+_UID = re.compile(rb"UID (\d+)")
+_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
+CHUNK_MESSAGES = 50  # fetched in one command and stored concurrently
+CHUNK_BYTES = 32_000_000  # ... unless they are this big together (one bigger message alone)
+TRANSIENT = (aioimaplib.Abort, aioimaplib.CommandTimeout, OSError, TimeoutError, ConnectionError)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -37,109 +43,295 @@ class MailboxSettings:
     user: str
     password: str
     folder: str = "INBOX"
+    processed_folder: str | None = None
     ssl: bool = True
     timeout_seconds: float = 30
-    own_addresses: frozenset[str] = frozenset()  # never acknowledged: no loop with ourselves
+    max_message_bytes: int = 50_000_000
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class IncomingMail:
+    mailbox: str
+    key: str  # the Message-ID, else imap:<mailbox>:<uidvalidity>:<uid>
+    raw: bytes  # the whole message; only its header when it was too big to fetch
+    mail: ParsedMail
+    size: int  # bytes on the server
+    complete: bool  # False: bigger than max_message_bytes, so only the header was fetched
+
+
+@dataclasses.dataclass(frozen=True)
+class Received:
+    reference: str
+    outcome: Literal["new", "duplicate", "threaded", "reopened", "bounce"]
+
+
+class Inbox(Protocol):
+    """Where a message goes: committed when `receive` returns (contactd's mail intake)."""
+
+    async def receive(self, incoming: IncomingMail) -> Received: ...
+
+
+# The mailbox's state for operators: 'idle', 'polling', 'refused' or 'unavailable', and a
+# detail (never an address or a password).
+Report = Callable[[str, str | None], Awaitable[None]]
+
+
+async def _no_report(state: str, detail: str | None) -> None:
+    return None
 
 
 class MailboxError(Exception):
-    """The mailbox cannot be read: the message says which step failed (login, folder, ...)."""
+    """The mailbox refuses us: `kind` is 'auth' (login) or 'folder'; an operator must act."""
+
+    def __init__(self, kind: Literal["auth", "folder"], message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
-async def read_new(
-    settings: MailboxSettings, intake: IntakePort, acknowledge: Acknowledge | None = None
-) -> int:
-    """One pass over the mailbox: each unseen message to a contact, then flagged \\Seen.
-    Returns how many messages were read (a message that could not be fetched is not counted,
-    so a failing message does not keep the reader busy)."""
-    cls = aioimaplib.IMAP4_SSL if settings.ssl else aioimaplib.IMAP4
-    imap = cls(host=settings.host, port=settings.port, timeout=settings.timeout_seconds)
-    await imap.wait_hello_from_server()
+class _Session:
+    def __init__(
+        self,
+        imap: aioimaplib.IMAP4,
+        settings: MailboxSettings,
+        validity: str,
+        lost: asyncio.Event,  # set when the server closes the connection
+    ) -> None:
+        self.imap = imap
+        self.settings = settings
+        self.validity = validity
+        self.lost = lost
+
+    @property
+    def can_idle(self) -> bool:
+        return bool(self.imap.has_capability("IDLE"))
+
+    async def read_new(self, inbox: Inbox) -> int:
+        """Each unseen message to the inbox, then flagged (and moved). Returns how many the
+        inbox took: a message it could not take stays unseen for the next pass."""
+        found = await self.imap.uid_search("UNSEEN")
+        uids = found.lines[0].split() if found.result == "OK" and found.lines else []
+        read = 0
+        for chunk in _chunks(await self._sizes([u.decode() for u in uids])):
+            read += await self._read_chunk(inbox, chunk)
+        return read
+
+    async def _sizes(self, uids: Sequence[str]) -> list[tuple[str, int]]:
+        if not uids:
+            return []
+        sizes: dict[str, int] = {}
+        for start in range(0, len(uids), 500):
+            fetched = await self.imap.uid(
+                "fetch", ",".join(uids[start : start + 500]), "(RFC822.SIZE)"
+            )
+            for line in fetched.lines:
+                if isinstance(line, bytes) and (uid := _UID.search(line)) and (
+                    size := _SIZE.search(line)
+                ):  # fmt: skip
+                    sizes[uid.group(1).decode()] = int(size.group(1))
+        return [(uid, sizes[uid]) for uid in uids if uid in sizes]
+
+    async def _read_chunk(self, inbox: Inbox, chunk: list[tuple[str, int]]) -> int:
+        limit = self.settings.max_message_bytes
+        whole = [uid for uid, size in chunk if size <= limit]
+        raws = await self._fetch(whole, "BODY.PEEK[]")
+        raws |= await self._fetch([uid for uid, size in chunk if size > limit], "BODY.PEEK[HEADER]")
+        incoming = []
+        for uid, size in chunk:
+            raw = raws.get(uid)
+            if raw is None:
+                log.warning("imap.fetch_failed", mailbox=self.settings.name, uid=uid)
+                continue
+            parsed = parse(raw)
+            key = parsed.message_id or f"imap:{self.settings.name}:{self.validity}:{uid}"
+            incoming.append((uid, IncomingMail(
+                mailbox=self.settings.name, key=key, raw=raw, mail=parsed, size=size,
+                complete=size <= limit,
+            )))  # fmt: skip
+        results = await asyncio.gather(
+            *(inbox.receive(mail) for _, mail in incoming), return_exceptions=True
+        )
+        done = []
+        for (uid, mail), result in zip(incoming, results, strict=True):
+            if isinstance(result, BaseException):
+                if not isinstance(result, Exception):
+                    raise result
+                log.error(
+                    "imap.not_stored",
+                    mailbox=self.settings.name,
+                    uid=uid,
+                    error=type(result).__name__,
+                    detail=str(result)[:200],
+                )
+                continue
+            done.append(uid)
+            log.info(
+                "imap.read",
+                mailbox=self.settings.name,
+                reference=result.reference,
+                outcome=result.outcome,
+                bytes=mail.size,
+            )
+        await self._mark_done(done)
+        return len(done)
+
+    async def _fetch(self, uids: Sequence[str], part: str) -> dict[str, bytes]:
+        """The messages' bytes by UID. A literal comes with its FETCH line; servers may name
+        the UID before or after it, so both are read."""
+        if not uids:
+            return {}
+        fetched = await self.imap.uid("fetch", ",".join(uids), f"(UID {part})")
+        if fetched.result != "OK":
+            return {}
+        found: dict[str, bytes] = {}
+        uid: str | None = None
+        literal: bytes | None = None
+        for line in fetched.lines:
+            if isinstance(line, bytearray):
+                literal = bytes(line)
+            elif (m := _UID.search(line)) is not None:
+                uid = m.group(1).decode()
+            if uid is not None and literal is not None:
+                found[uid] = literal
+                uid = literal = None
+        return found
+
+    async def _mark_done(self, uids: Sequence[str]) -> None:
+        """Only now, with the messages committed, are they done on the server."""
+        if not uids:
+            return
+        uid_set = ",".join(uids)
+        await self.imap.uid("store", uid_set, "+FLAGS", "(\\Seen)")
+        target = self.settings.processed_folder
+        if target is not None and self.imap.has_capability("MOVE"):
+            moved = await self.imap.uid("move", uid_set, _quoted(target))
+            if moved.result != "OK":
+                log.warning("imap.move_failed", mailbox=self.settings.name, folder=target)
+
+    async def wait_for_mail(self, idle_seconds: float, poll_seconds: float) -> None:
+        """Until the server says new mail came (IDLE), or the poll interval has passed."""
+        if not self.can_idle:
+            await asyncio.sleep(poll_seconds)
+            return
+        idle = await self.imap.idle_start(timeout=idle_seconds)
+        push = asyncio.ensure_future(self.imap.wait_server_push(timeout=idle_seconds + 5))
+        lost = asyncio.ensure_future(self.lost.wait())
+        try:
+            await asyncio.wait({push, lost}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            push.cancel()
+            lost.cancel()
+            await asyncio.gather(push, lost, return_exceptions=True)
+        if self.lost.is_set():
+            raise ConnectionError("the IMAP server closed the connection")
+        self.imap.idle_done()
+        await asyncio.wait_for(idle, self.settings.timeout_seconds)
+
+
+def _quoted(folder: str) -> str:
+    return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _chunks(sized: list[tuple[str, int]]) -> list[list[tuple[str, int]]]:
+    chunks: list[list[tuple[str, int]]] = [[]]
+    total = 0
+    for uid, size in sized:
+        if chunks[-1] and (len(chunks[-1]) >= CHUNK_MESSAGES or total + size > CHUNK_BYTES):
+            chunks.append([])
+            total = 0
+        chunks[-1].append((uid, size))
+        total += size
+    return [c for c in chunks if c]
+
+
+@contextlib.asynccontextmanager
+async def session(settings: MailboxSettings) -> AsyncIterator[_Session]:
+    """A logged-in session with the folder selected (and the processed folder made)."""
+    lost = asyncio.Event()
+    imap = aioimaplib.IMAP4(
+        host=settings.host,
+        port=settings.port,
+        timeout=settings.timeout_seconds,
+        conn_lost_cb=lambda exc: lost.set(),
+        ssl_context=ssl.create_default_context() if settings.ssl else None,
+    )
     try:
+        await imap.wait_hello_from_server()
         if (await imap.login(settings.user, settings.password)).result != "OK":
-            raise MailboxError(f"mailbox {settings.name}: login refused")
-        selected = await imap.select(settings.folder)
+            raise MailboxError("auth", f"mailbox {settings.name}: login refused")
+        selected = await imap.select(_quoted(settings.folder))
         if selected.result != "OK":
-            raise MailboxError(f"mailbox {settings.name}: no folder {settings.folder!r}")
+            raise MailboxError("folder", f"mailbox {settings.name}: no folder {settings.folder!r}")
+        if settings.processed_folder is not None:
+            await imap.create(_quoted(settings.processed_folder))  # NO when it exists: fine
         validity = next(
             (m.group(1).decode() for line in selected.lines if (m := _UIDVALIDITY.search(line))),
             "0",
         )
-        found = await imap.uid_search("UNSEEN")
-        uids = found.lines[0].split() if found.result == "OK" and found.lines else []
-        read = 0
-        for uid in uids:
-            read += await _read_one(imap, settings, intake, acknowledge, uid.decode(), validity)
-        return read
+        yield _Session(imap, settings, validity, lost)
     finally:
-        # The server may have gone away: then there is nothing to log out of.
-        with contextlib.suppress(aioimaplib.Abort, OSError, TimeoutError):
-            await imap.logout()
+        await _close(imap, lost)
 
 
-async def _read_one(
-    imap: aioimaplib.IMAP4,
-    settings: MailboxSettings,
-    intake: IntakePort,
-    acknowledge: Acknowledge | None,
-    uid: str,
-    validity: str,
-) -> bool:
-    """Whether the message became (or was already) a contact and is now flagged."""
-    fetched = await imap.uid("fetch", uid, "(BODY.PEEK[])")
-    raw = next((bytes(line) for line in fetched.lines if isinstance(line, bytearray)), None)
-    if fetched.result != "OK" or raw is None:
-        log.warning("imap.fetch_failed", mailbox=settings.name, uid=uid)
-        return False
-    mail = parse(raw)
-    why_not = no_acknowledgement(mail, settings.own_addresses)
-    if why_not is not None:
-        log.info("imap.no_acknowledgement", mailbox=settings.name, why=why_not)
-    answer = acknowledge if acknowledge is not None and why_not is None else None
-    contact, created = await intake.submit(
-        NewContact(
-            channel=Channel.EMAIL,
-            external_id=mail.message_id or f"imap:{settings.name}:{validity}:{uid}",
-            client_address=mail.sender,
-            subject=mail.subject or None,
-            text=mail.text or None,
-        ),
-        actor=f"imap:{settings.name}",
-        outbox=(lambda c: answer(c, mail)) if answer is not None else None,
-    )
-    # Only now, with the contact committed, is the message done on the server.
-    await imap.uid("store", uid, "+FLAGS", "(\\Seen)")
-    log.info("imap.read", mailbox=settings.name, reference=contact.reference, new=created)
-    return True
+async def _close(imap: aioimaplib.IMAP4, lost: asyncio.Event) -> None:
+    """Log out if the server is still there, and leave no task or socket of the session. A
+    daemon that stops (the task is cancelled) only closes the connection: the server needs
+    no goodbye, and a stop must not wait for one."""
+    task = asyncio.current_task()
+    stopping = task is not None and task.cancelling() > 0
+    with contextlib.suppress(*TRANSIENT):
+        if not lost.is_set() and not stopping:
+            if imap.has_pending_idle():
+                imap.idle_done()
+            await asyncio.wait_for(imap.logout(), 2)
+    pending = [task for task in imap.tasks if not task.done()]
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    transport = imap.protocol.transport if imap.protocol is not None else None
+    if transport is not None:
+        transport.close()
+
+
+async def read_new(settings: MailboxSettings, inbox: Inbox) -> int:
+    """One pass over the mailbox in a session of its own (tests, benches, the CLI)."""
+    async with session(settings) as opened:
+        return await opened.read_new(inbox)
 
 
 async def watch(
     settings: MailboxSettings,
-    intake: IntakePort,
-    acknowledge: Acknowledge | None = None,
+    inbox: Inbox,
     *,
     poll_seconds: float,
+    idle_seconds: float = 300,
+    report: Report = _no_report,
 ) -> None:
-    """Read the mailbox every `poll_seconds`, for as long as this daemon leads. A mailbox that
-    refuses us (login, folder) is tried again slowly and said so in the log; a server that
-    went away is tried again with backoff. Nothing is lost meanwhile: unread mail waits."""
-    delay = poll_seconds
+    """Read the mailbox for as long as this daemon leads. A mailbox that refuses us is tried
+    again every 5 minutes; a server that went away, after 1 s, 2 s, 4 s ... up to 5 minutes.
+    Nothing is lost meanwhile: unread mail waits on the server."""
+    backoff = 1.0
     while True:
         try:
-            read = await read_new(settings, intake, acknowledge)
+            async with session(settings) as opened:
+                state = "idle" if opened.can_idle else "polling"
+                await report(state, None)
+                backoff = 1.0
+                while True:
+                    if await opened.read_new(inbox):
+                        await report(state, None)
+                        continue  # more may have come while we read
+                    await opened.wait_for_mail(idle_seconds, poll_seconds)
         except MailboxError as exc:
-            log.error("imap.refused", mailbox=settings.name, error=str(exc))
-            delay = max(poll_seconds, 300)
-        except (aioimaplib.Abort, aioimaplib.CommandTimeout, OSError, TimeoutError) as exc:
-            delay = min(max(delay * 2, poll_seconds), 300)
+            log.error("imap.refused", mailbox=settings.name, kind=exc.kind, error=str(exc))
+            await report("refused", str(exc))
+            delay = 300.0
+        except TRANSIENT as exc:
+            delay, backoff = backoff, min(backoff * 2, 300)
             log.warning(
                 "imap.unavailable",
                 mailbox=settings.name,
                 error=type(exc).__name__,
                 retry_in_seconds=delay,
             )
-        else:
-            delay = poll_seconds
-            if read:
-                continue  # more may have come while we read
+            await report("unavailable", f"{type(exc).__name__}; retrying in {delay:g} s")
         await asyncio.sleep(delay)

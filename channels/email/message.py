@@ -18,7 +18,11 @@ from email.utils import getaddresses
 from bs4 import BeautifulSoup
 
 MAX_TEXT_CHARS = 100_000  # the contact's text; the whole message stays in the raw copy
+MAX_HTML_CHARS = 1_000_000
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,500}>")
+# A bounce that is not a standard report still quotes the headers of the mail it returns.
+_QUOTED_MESSAGE_ID = re.compile(r"^\s*Message-ID:\s*(<[^<>\s]{1,500}>)", re.I | re.M)
+_DAEMONS = ("mailer-daemon@", "postmaster@")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -38,21 +42,25 @@ class ParsedMail:
     return_path: str | None  # None: no header; "": the null sender <> of a bounce
     headers: dict[str, str]  # the loop-protection headers, lower-case names
     text: str  # the client's words: the text part, else the HTML part as text
+    html: str | None  # the HTML part as sent (shown sanitised on the desk), cut at MAX_HTML_CHARS
     attachments: tuple[Attachment, ...]
     defects: int  # how many problems the parser worked around
+    bounced_id: str | None = None  # a delivery failure report: the Message-ID that bounced
 
 
 def parse(raw: bytes) -> ParsedMail:
     message = email.message_from_bytes(raw, policy=email.policy.default)
     defects = len(message.defects)
-    text, attachments, part_defects = _body(message)
+    text, html, attachments, part_defects = _body(message)
+    sender = _address(_header(message, "Reply-To")) or _address(_header(message, "From"))
+    return_path = _return_path(message)
     return ParsedMail(
         message_id=_first_id(_header(message, "Message-ID")),
         in_reply_to=_ids(_header(message, "In-Reply-To")),
         references=_ids(_header(message, "References")),
         subject=_one_line(_header(message, "Subject")),
-        sender=_address(_header(message, "Reply-To")) or _address(_header(message, "From")),
-        return_path=_return_path(message),
+        sender=sender,
+        return_path=return_path,
         headers={
             name: _one_line(_header(message, name))
             for name in (
@@ -68,8 +76,10 @@ def parse(raw: bytes) -> ParsedMail:
             if message.get(name) is not None
         },
         text=text[:MAX_TEXT_CHARS],
+        html=html[:MAX_HTML_CHARS] if html is not None else None,
         attachments=tuple(attachments),
         defects=defects + part_defects,
+        bounced_id=_bounced_id(message, text, sender, return_path),
     )
 
 
@@ -114,39 +124,86 @@ def _return_path(message: Message) -> str | None:
     return _address(value) or ""
 
 
-def _body(message: EmailMessage) -> tuple[str, list[Attachment], int]:
+def _attachment_parts(message: EmailMessage) -> list[Message]:
+    """The parts that are files rather than the client's words, in message order: the
+    desk's attachment list and its downloads number them alike."""
+    found: list[Message] = []
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        disposition = part.get_content_disposition()
+        if disposition == "attachment" or (
+            disposition == "inline" and part.get_filename() is not None
+        ) or not part.get_content_type().startswith("text/"):  # fmt: skip
+            found.append(part)
+    return found
+
+
+def _attachment_of(part: Message) -> tuple[Attachment, bytes]:
+    payload = part.get_payload(decode=True)
+    data = payload if isinstance(payload, bytes) else b""
+    described = Attachment(
+        filename=_one_line(part.get_filename() or "unnamed"),
+        content_type=part.get_content_type(),
+        size=len(data),
+    )
+    return described, data
+
+
+def attachment(raw: bytes, index: int) -> tuple[Attachment, bytes] | None:
+    """The `index`th attachment of a raw message and its decoded bytes, or None."""
+    parts = _attachment_parts(email.message_from_bytes(raw, policy=email.policy.default))
+    return _attachment_of(parts[index]) if 0 <= index < len(parts) else None
+
+
+def _body(message: EmailMessage) -> tuple[str, str | None, list[Attachment], int]:
     plain: str | None = None
     html: str | None = None
-    attachments: list[Attachment] = []
+    files = _attachment_parts(message)
     defects = 0
     for part in message.walk():
         if part.is_multipart():
             continue
         defects += len(part.defects)
-        disposition = part.get_content_disposition()
-        content_type = part.get_content_type()
-        if disposition == "attachment" or (
-            disposition == "inline" and part.get_filename() is not None
-        ) or not content_type.startswith("text/"):  # fmt: skip
-            payload = part.get_payload(decode=True) or b""
-            attachments.append(
-                Attachment(
-                    filename=_one_line(part.get_filename() or "unnamed"),
-                    content_type=content_type,
-                    size=len(payload) if isinstance(payload, bytes) else 0,
-                )
-            )
+        if any(part is f for f in files):
             continue
-        content = _text_of(part)
+        content_type = part.get_content_type()
         if content_type == "text/plain" and plain is None:
-            plain = content
+            plain = _text_of(part)
         elif content_type == "text/html" and html is None:
-            html = content
+            html = _text_of(part)
+    attachments = [_attachment_of(f)[0] for f in files]
     if plain is not None and plain.strip():
-        return plain.strip(), attachments, defects
+        return plain.strip(), html, attachments, defects
     if html is not None:
-        return html_to_text(html), attachments, defects
-    return "", attachments, defects
+        return html_to_text(html), html, attachments, defects
+    return "", html, attachments, defects
+
+
+def _bounced_id(
+    message: EmailMessage, text: str, sender: str | None, return_path: str | None
+) -> str | None:
+    """The Message-ID of the mail a delivery failure report returns; None if this is not
+    one. A report (RFC 3464) carries the returned headers in a part of its own; other
+    bounces come from the mailer daemon with an empty return path and quote them."""
+    is_report = message.get_content_type() == "multipart/report"
+    from_daemon = return_path == "" or (sender or "").startswith(_DAEMONS)
+    if not (is_report or from_daemon):
+        return None
+    for part in message.walk():
+        content_type = part.get_content_type()
+        if content_type == "message/rfc822":
+            inner = part.get_payload()
+            if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+                found = _first_id(_header(inner[0], "Message-ID"))
+                if found:
+                    return found
+        elif content_type == "text/rfc822-headers":
+            found_text = _QUOTED_MESSAGE_ID.search(_text_of(part))
+            if found_text:
+                return found_text.group(1)
+    quoted = _QUOTED_MESSAGE_ID.search(text)
+    return quoted.group(1) if quoted else None
 
 
 def _text_of(part: Message) -> str:

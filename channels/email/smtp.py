@@ -6,7 +6,9 @@ again after a crash carries the same id and the client's mail program shows it o
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import ssl
 from collections.abc import Mapping
 from email.message import EmailMessage
 from typing import Any
@@ -24,6 +26,10 @@ class SmtpSettings:
     user: str | None
     password: str | None
     timeout_seconds: float = 30
+    # The CA that signed the server's certificate (a PEM file), for a server whose
+    # certificate comes from an internal CA: then only this CA is trusted. None: the
+    # system's trust store. Either way the certificate and the host name are checked.
+    ca_file: str | None = None
 
 
 def message_of(payload: Mapping[str, Any]) -> EmailMessage:
@@ -45,12 +51,23 @@ def message_of(payload: Mapping[str, Any]) -> EmailMessage:
 async def send(settings: SmtpSettings, payload: Mapping[str, Any]) -> str:
     """Send one message; its Message-ID. Raises SendError."""
     message = message_of(payload)
+    tls_context: ssl.SSLContext | None = None
+    if settings.starttls and settings.ca_file is not None:
+        try:
+            tls_context = await asyncio.to_thread(_trusting, settings.ca_file)
+        except (OSError, ValueError) as exc:  # missing, unreadable, or not a PEM certificate
+            # Nothing is sent until the configuration is fixed, and nothing is lost meanwhile.
+            raise SendError(
+                Failure.AUTH, f"the SMTP CA file cannot be used ({type(exc).__name__})"
+            ) from exc
     try:
         await aiosmtplib.send(
             message,
             hostname=settings.host,
             port=settings.port,
             start_tls=settings.starttls,
+            validate_certs=True,
+            tls_context=tls_context,  # None: the system's trust store
             username=settings.user,
             password=settings.password,
             timeout=settings.timeout_seconds,
@@ -64,8 +81,33 @@ async def send(settings: SmtpSettings, payload: Mapping[str, Any]) -> str:
             failure, f"the SMTP server refused the recipient ({sorted(codes)})"
         ) from exc
     except aiosmtplib.SMTPResponseException as exc:
+        if exc.code == 530:  # our settings, not this message: no STARTTLS or no login
+            raise SendError(
+                Failure.AUTH, "the SMTP server requires STARTTLS or a login first (530)"
+            ) from exc
         failure = Failure.PERMANENT if exc.code >= 500 else Failure.TRANSIENT
         raise SendError(failure, f"the SMTP server answered {exc.code}") from exc
-    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+    except ssl.SSLCertVerificationError as exc:
+        # Before any login or message: the password and the mail never went out.
+        raise SendError(
+            Failure.TRANSIENT,
+            f"the SMTP server's certificate is not trusted ({exc.verify_message})",
+        ) from exc
+    except (OSError, TimeoutError) as exc:  # aiosmtplib's connection errors are among these
         raise SendError(Failure.TRANSIENT, f"SMTP not reached: {type(exc).__name__}") from exc
+    except aiosmtplib.SMTPNotSupported as exc:  # SMTPUTF8 for a non-ASCII address
+        raise SendError(Failure.PERMANENT, f"the SMTP server cannot take it: {exc}") from exc
+    except aiosmtplib.SMTPException as exc:
+        # Reached, but it will not do what our settings ask (a login without TLS, STARTTLS
+        # where it offers none): nothing is sent until the configuration is fixed.
+        hint = "" if settings.starttls else "; STARTTLS is off in our settings"
+        raise SendError(
+            Failure.AUTH, f"the SMTP server does not accept our settings ({exc}){hint}"
+        ) from exc
     return str(payload["message_id"])
+
+
+def _trusting(ca_file: str) -> ssl.SSLContext:
+    """A client TLS context that trusts only the CA in `ca_file`, checking certificates and
+    host names. Reads the file: call it off the event loop."""
+    return ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca_file)

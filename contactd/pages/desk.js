@@ -14,6 +14,9 @@ const TEXTS = {
     byCaseType: "(sagstypens kø)", guesses: "Modellens bud", sortedBy: "sorteret af modellen",
     expiresIn: "udløber om {s} s", badToken: "Adgangsnøglen virker ikke.",
     call: "Opkald", callback: "Tilbageringning", email: "E-mail", ticket: "Kønummer",
+    conversation: "Korrespondance", answer: "Dit svar", sendAnswer: "Send svar",
+    answerSent: "Svaret er sendt.", showHtml: "Vis formateret", in: "Fra borgeren",
+    out: "Fra os", mail: "E-mail", acknowledgement: "Kvittering", bounce: "Kunne ikke leveres",
   },
   en: {
     title: "Desk", language: "Language", signin: "Sign in", token: "Your access token",
@@ -25,6 +28,9 @@ const TEXTS = {
     byCaseType: "(the case type's queue)", guesses: "The model's guesses", sortedBy: "sorted by the model",
     expiresIn: "expires in {s} s", badToken: "The token does not work.",
     call: "Call", callback: "Callback", email: "E-mail", ticket: "Ticket",
+    conversation: "Conversation", answer: "Your answer", sendAnswer: "Send answer",
+    answerSent: "The answer is on its way.", showHtml: "Show formatted", in: "From the client",
+    out: "From us", mail: "E-mail", acknowledgement: "Acknowledgement", bounce: "Not delivered",
   },
 };
 
@@ -84,8 +90,11 @@ function render() {
   const kept = new Map([...list.children].map((item) => [item.dataset.key, item]));
   const items = desk.contacts.map((c) => {
     const key = `${c.reference}:${c.state}:${lang}`;
-    const item = kept.get(key) || contactItem(c);
+    const old = kept.get(key);
+    const item = old || contactItem(c);
     item.dataset.key = key;
+    // A reply that arrived for an open e-mail: reload its conversation, keep the draft.
+    if (old && c.channel === "email" && c.state === "active" && c.message_count !== Number(old.dataset.messages)) loadThread(item, c);
     kept.delete(key);
     return item;
   });
@@ -116,6 +125,12 @@ function contactItem(c) {
     tick(item);
   }
   item.querySelector(".offered").hidden = c.state !== "offered";
+  if (c.channel === "email" && c.state === "active") {
+    item.querySelector(".mail").hidden = false;
+    loadThread(item, c);
+    const answerForm = item.querySelector(".answerForm");
+    answerForm.addEventListener("submit", (event) => sendAnswer(event, item, c));
+  }
   const form = item.querySelector(".active");
   form.hidden = c.state !== "active";
   const correct = form.querySelector(".correctCaseType");
@@ -148,6 +163,83 @@ function contactItem(c) {
   });
   item.querySelector(".transfer").addEventListener("click", () => act("transfer", { queue: transferTo.value || null, case_type: correct.value || null }));
   return item;
+}
+
+async function loadThread(item, c) {
+  // The e-mails of the contact; HTML only cleaned by the server and shown in a sandboxed
+  // frame that runs no script and loads nothing.
+  item.dataset.messages = c.message_count;
+  let data;
+  try {
+    data = await api("GET", `/api/desk/contacts/${c.reference}/messages`);
+  } catch (error) {
+    showError(error);
+    return;
+  }
+  const list = item.querySelector(".thread");
+  list.replaceChildren(...data.messages.map(messageItem));
+}
+
+function messageItem(m) {
+  const li = $("messageTemplate").content.firstElementChild.cloneNode(true);
+  for (const el of li.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
+  li.dataset.direction = m.direction;
+  li.dataset.kind = m.kind;
+  li.querySelector(".direction").textContent = ["mail", "answer"].includes(m.kind) ? t(m.direction) : t(m.kind);
+  const at = li.querySelector(".at");
+  at.dateTime = m.at;
+  at.textContent = new Date(m.at).toLocaleString(lang === "da" ? "da-DK" : "en-GB");
+  li.querySelector(".messageSubject").textContent = m.subject || "";
+  li.querySelector(".messageText").textContent = m.text || "";
+  if (m.html) {
+    const show = li.querySelector(".showHtml");
+    const frame = li.querySelector(".html");
+    show.hidden = false;
+    show.addEventListener("click", () => {
+      frame.srcdoc = `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">${m.html}`;
+      frame.hidden = !frame.hidden;
+    });
+  }
+  for (const a of m.attachments) {
+    const entry = document.createElement("li");
+    const get = document.createElement("button");
+    get.type = "button";
+    get.className = "attachment";
+    get.textContent = `${a.filename} (${Math.ceil(a.size / 1024)} KB)`;
+    get.addEventListener("click", () => download(a.url, a.filename).catch(showError));
+    entry.append(get);
+    li.querySelector(".attachments").append(entry);
+  }
+  return li;
+}
+
+async function download(url, filename) {
+  // A download needs the token, so it goes through fetch and a temporary object URL.
+  const response = await fetch(url, { headers: { Authorization: `Bearer ${token}` } });
+  if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(await response.blob());
+  link.download = filename;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+}
+
+async function sendAnswer(event, item, c) {
+  event.preventDefault();
+  const button = item.querySelector(".sendAnswer");
+  const text = item.querySelector(".answerText");
+  button.disabled = true;  // one click, one answer
+  try {
+    await api("POST", `/api/desk/contacts/${c.reference}/answer`, { text: text.value });
+    text.value = "";
+    item.querySelector(".answerStatus").textContent = t("answerSent");
+    clearError();
+    await loadThread(item, c);
+  } catch (error) {
+    showError(error);
+  } finally {
+    button.disabled = false;
+  }
 }
 
 function tick(root = document) {

@@ -36,7 +36,8 @@ WHERE contact_id = $1 ORDER BY id;
 -- $8 whether this counts as an attempt (an agent took it), $9 outcome (kept when null),
 -- $10 the agent who must hold it now (null: anyone), $11 a new queue (a transfer: the
 -- wait in the new queue starts again), $12 a corrected case type (set by staff; a change is
--- also kept in case_type_corrections, for retraining the classifier).
+-- also kept in case_type_corrections, for retraining the classifier), $13 a new due time (a
+-- reopened contact: the answer to the new mail is promised anew).
 WITH old AS (
     SELECT id, state, case_type, case_type_source, confidence FROM contacts
     WHERE id = $1 AND ($10::bigint IS NULL OR agent_id = $10) FOR UPDATE
@@ -50,7 +51,9 @@ WITH old AS (
         answered_at = CASE WHEN $2 = 'active' THEN coalesce(c.answered_at, clock_timestamp())
                            ELSE c.answered_at END,
         closed_at = CASE WHEN $2 IN ('done', 'abandoned', 'cancelled') THEN clock_timestamp()
+                         WHEN $2 = 'queued' THEN NULL
                          ELSE c.closed_at END,
+        due_at = coalesce($13, c.due_at),
         attempts = c.attempts + CASE WHEN $8 THEN 1 ELSE 0 END,
         outcome = coalesce($9, c.outcome),
         passed_by = CASE WHEN $4 IN ('decline', 'expire', 'requeue') AND c.agent_id IS NOT NULL
@@ -226,8 +229,10 @@ WHERE state = 'wrap_up' AND state_changed_at <= clock_timestamp() - make_interva
 RETURNING staff_id, pg_notify('contactd_agents', staff_id::text)::text AS notified;
 
 -- name: contacts_held_by
--- What an agent has on the desk: offered (with the offer's expiry) and active contacts.
-SELECT c.*, o.expires_at AS offer_expires_at
+-- What an agent has on the desk: offered (with the offer's expiry) and active contacts, and
+-- how many e-mails each has (a reply that arrives makes the desk show it).
+SELECT c.*, o.expires_at AS offer_expires_at,
+       (SELECT count(*) FROM messages m WHERE m.contact_id = c.id) AS message_count
 FROM contacts c
 LEFT JOIN offers o ON o.contact_id = c.id AND o.outcome IS NULL
 WHERE c.agent_id = $1 AND c.state IN ('offered', 'active')
@@ -385,3 +390,79 @@ WHERE client_address = $1 AND case_type = $2 AND channel = 'callback' AND state 
 -- A try that never reached the client (the call was not placed, or the agent's phone did
 -- not answer) is not counted against the client's attempts.
 UPDATE contacts SET attempts = greatest(attempts - 1, 0) WHERE id = $1;
+
+-- name: insert_message
+-- One e-mail of a contact; nothing when its external id is known (a message read again).
+INSERT INTO messages (contact_id, direction, kind, message_id, external_id, mailbox, at,
+                      staff_id, subject, body, html, attachments, raw)
+VALUES ($1, $2, $3, $4, $5, $6, coalesce($7, now()), $8, $9, $10, $11, $12::jsonb, $13)
+ON CONFLICT (external_id) DO NOTHING
+RETURNING id;
+
+-- name: contact_for_update
+SELECT * FROM contacts WHERE id = $1 FOR UPDATE;
+
+-- name: message_by_external_id
+SELECT m.id, c.reference FROM messages m JOIN contacts c ON c.id = m.contact_id
+WHERE m.external_id = $1;
+
+-- name: thread_by_message_ids
+-- The e-mail contact that holds one of the messages a reply names (the latest if several).
+SELECT c.* FROM messages m JOIN contacts c ON c.id = m.contact_id
+WHERE m.message_id = ANY($1::text[]) AND c.channel = 'email'
+ORDER BY m.id DESC LIMIT 1;
+
+-- name: thread_by_reference
+-- The e-mail contact whose reference a reply carries in its subject, from the same address.
+SELECT * FROM contacts
+WHERE reference = ANY($1::text[]) AND channel = 'email' AND lower(client_address) = lower($2)
+ORDER BY id DESC LIMIT 1;
+
+-- name: contact_messages
+SELECT id, direction, kind, message_id, at, staff_id, subject, body, html, attachments,
+       raw IS NOT NULL AS has_raw, octet_length(raw) AS raw_size
+FROM messages WHERE contact_id = $1 ORDER BY id;
+
+-- name: message_raw
+SELECT raw FROM messages WHERE id = $1 AND contact_id = $2;
+
+-- name: last_incoming_message
+SELECT message_id, subject FROM messages
+WHERE contact_id = $1 AND direction = 'in' AND kind = 'mail' ORDER BY id DESC LIMIT 1;
+
+-- name: thread_message_ids
+SELECT message_id FROM messages WHERE contact_id = $1 AND message_id IS NOT NULL ORDER BY id;
+
+-- name: lock_address
+-- Mail from one address is acknowledged one transaction at a time, so the limit holds when
+-- several of its messages are stored at once.
+SELECT pg_advisory_xact_lock(hashtextextended('contactd.ack:' || $1, 0));
+
+-- name: acknowledgements_to
+-- Acknowledgements written to an address since a time: the per-address limit.
+SELECT count(*) FROM outbox
+WHERE kind = 'email' AND payload ->> 'to' = $1 AND created_at > $2
+  AND idempotency_key LIKE 'email:ack:%';
+
+-- name: first_response
+UPDATE contacts SET first_response_at = coalesce(first_response_at, $2) WHERE id = $1
+RETURNING first_response_at;
+
+-- name: contact_note
+-- An event that changes no state (a message threaded on, a bounce): the desk is woken.
+INSERT INTO contact_events (contact_id, action, from_state, to_state, actor, reason)
+SELECT id, $2, state, state, $3, $4::jsonb FROM contacts WHERE id = $1
+RETURNING pg_notify('contactd_contacts', (SELECT queue FROM contacts WHERE id = $1))::text;
+
+-- name: channel_status_set
+INSERT INTO channel_status (name, state, detail, instance)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (name) DO UPDATE SET
+    changed_at = CASE WHEN channel_status.state = EXCLUDED.state
+                       AND channel_status.detail IS NOT DISTINCT FROM EXCLUDED.detail
+                      THEN channel_status.changed_at ELSE now() END,
+    state = EXCLUDED.state, detail = EXCLUDED.detail, instance = EXCLUDED.instance,
+    checked_at = now();
+
+-- name: channel_statuses
+SELECT name, state, detail, changed_at, checked_at, instance FROM channel_status ORDER BY name;

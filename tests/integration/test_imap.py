@@ -1,77 +1,31 @@
 """A real Dovecot mailbox read by the IMAP reader: each message one contact, flagged only
 after its contact is committed, so a failure in between loses nothing and duplicates
-nothing."""
+nothing; replies thread, bounces are recorded, and the session survives a server restart."""
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import email
-import email.policy
-import imaplib
-import os
-import socket
-from collections.abc import Iterator, Mapping
-from email.message import EmailMessage
+from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
 
-from channels.email.acknowledge import AckSettings, acknowledgement
-from channels.email.imap import MailboxSettings, read_new
-from channels.email.message import ParsedMail
+from channels.email.imap import IncomingMail, MailboxSettings, Received, read_new
 from channels.email.smtp import SmtpSettings
 from channels.email.smtp import send as smtp_send
-from channels.ports import OutboxItem
-from contactd import outbox, settings
+from contactd import outbox
 from contactd.app import create_app
 from contactd.appkeys import POOL
+from contactd.inbox import Inbox
 from contactd.intake import Intake
 from contactd.settings import Settings
-from routing.contact import Contact, NewContact
 from tests import mailserver
-from tests.conftest import ROOT
 
 
-@pytest.fixture
-def imap_port() -> Iterator[int]:
-    if not os.path.exists(mailserver.DOVECOT):
-        if os.environ.get("CI") == "true":
-            pytest.fail("Dovecot is missing; scripts/bootstrap --dev installs it")
-        pytest.skip("Dovecot is not installed (apt-get install dovecot-imapd)")
-    with mailserver.dovecot() as port:
-        yield port
-
-
-def _append(port: int, raw: bytes) -> None:
-    client = imaplib.IMAP4("127.0.0.1", port)
-    try:
-        client.login(mailserver.USER, mailserver.PASSWORD)
-        client.append("INBOX", "", None, raw)
-    finally:
-        client.logout()
-
-
-def _unseen(port: int) -> int:
-    client = imaplib.IMAP4("127.0.0.1", port)
-    try:
-        client.login(mailserver.USER, mailserver.PASSWORD)
-        client.select("INBOX")
-        _, data = client.uid("search", "UNSEEN")
-        return len(data[0].split())
-    finally:
-        client.logout()
-
-
-def _settings(port: int) -> MailboxSettings:
-    return MailboxSettings(
-        name="kontakt", host="127.0.0.1", port=port, user=mailserver.USER,
-        password=mailserver.PASSWORD, ssl=False, timeout_seconds=5,
-    )  # fmt: skip
+def _inbox(pool: asyncpg.Pool, config: Settings) -> Inbox:
+    return Inbox(pool, Intake(pool, config), config)
 
 
 VISA = (
@@ -80,18 +34,19 @@ VISA = (
     b"Content-Type: text/plain; charset=utf-8\r\n\r\n"
     b"Jeg s\xc3\xb8ger visum til min s\xc3\xb8ster.\r\n"
 )
+AGENCY = "kontakt@nyidanmark.example"
 NO_ID = b"From: ole@example.dk\r\nSubject: Uden id\r\n\r\nHej\r\n"
 
 
 async def test_each_message_becomes_one_contact_and_is_flagged_after(
     imap_port: int, pool: asyncpg.Pool, config: Settings
 ) -> None:
-    _append(imap_port, VISA)
-    _append(imap_port, NO_ID)
-    intake = Intake(pool, config)
-    assert await read_new(_settings(imap_port), intake) == 2
-    assert _unseen(imap_port) == 0
-    rows = await pool.fetch("SELECT * FROM contacts ORDER BY id")
+    mailserver.append(imap_port, VISA)
+    mailserver.append(imap_port, NO_ID)
+    inbox = _inbox(pool, config)
+    assert await read_new(mailserver.mailbox(imap_port), inbox) == 2
+    assert mailserver.count(imap_port) == 0
+    rows = await pool.fetch("SELECT * FROM contacts ORDER BY subject DESC")
     assert [(r["channel"], r["client_address"], r["subject"]) for r in rows] == [
         ("email", "anna@example.dk", "Visum"),
         ("email", "ole@example.dk", "Uden id"),
@@ -101,29 +56,57 @@ async def test_each_message_becomes_one_contact_and_is_flagged_after(
     assert rows[1]["external_id"].startswith("imap:kontakt:")
 
     # Delivered twice (a resent mail, a re-read after a crash): still one contact.
-    _append(imap_port, VISA)
-    assert await read_new(_settings(imap_port), intake) == 1
+    mailserver.append(imap_port, VISA)
+    assert await read_new(mailserver.mailbox(imap_port), inbox) == 1
     assert await pool.fetchval("SELECT count(*) FROM contacts") == 2
+    # The raw message is kept with the contact, for staff and for the record.
+    raw = await pool.fetchval(
+        "SELECT raw FROM messages WHERE external_id = $1", "<visa-1@example.dk>"
+    )
+    assert raw.replace(b"\r\n", b"\n") == VISA.replace(b"\r\n", b"\n")
 
 
 async def test_a_failure_before_the_commit_leaves_the_message_to_read_again(
     imap_port: int, pool: asyncpg.Pool, config: Settings
 ) -> None:
-    _append(imap_port, VISA)
-    intake = Intake(pool, config)
+    mailserver.append(imap_port, VISA)
 
     class Failing:
-        async def submit(
-            self, new: NewContact, *, actor: str, outbox: object = None
-        ) -> tuple[Contact, bool]:
+        async def receive(self, incoming: IncomingMail) -> Received:
             raise ConnectionError("the database went away")
 
-    with pytest.raises(ConnectionError):
-        await read_new(_settings(imap_port), Failing())  # type: ignore[arg-type]
-    assert _unseen(imap_port) == 1  # not flagged: nothing was committed
-    assert await read_new(_settings(imap_port), intake) == 1
-    assert _unseen(imap_port) == 0
+    assert await read_new(mailserver.mailbox(imap_port), Failing()) == 0
+    assert mailserver.count(imap_port) == 1  # not flagged: nothing was committed
+    assert await read_new(mailserver.mailbox(imap_port), _inbox(pool, config)) == 1
+    assert mailserver.count(imap_port) == 0
     assert await pool.fetchval("SELECT count(*) FROM contacts") == 1
+
+
+async def test_a_daemon_stopped_between_commit_and_flag_reads_it_again_without_a_duplicate(
+    imap_port: int, pool: asyncpg.Pool, db_url: str
+) -> None:
+    """The daemon dies (here: is cancelled, as on SIGTERM; a SIGKILL is the same for the
+    server) after the contact and its acknowledgement are committed but before the message
+    is flagged. The next reader finds the stored key: one contact, one acknowledgement."""
+    config = mailserver.daemon_config(
+        db_url, imap_port, CONTACTD_EMAIL__ADDRESS="kontakt@nyidanmark.example"
+    )
+    real = _inbox(pool, config)
+
+    class DiesAfterCommit:
+        async def receive(self, incoming: IncomingMail) -> Received:
+            await real.receive(incoming)
+            raise asyncio.CancelledError
+
+    mailserver.append(imap_port, VISA)
+    with pytest.raises(asyncio.CancelledError):
+        await read_new(mailserver.mailbox(imap_port), DiesAfterCommit())
+    assert mailserver.count(imap_port) == 1
+    assert await read_new(mailserver.mailbox(imap_port), real) == 1
+    assert mailserver.count(imap_port) == 0
+    assert await pool.fetchval("SELECT count(*) FROM contacts") == 1
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 1
+    assert await pool.fetchval("SELECT count(*) FROM messages WHERE direction = 'in'") == 1
 
 
 async def test_a_wrong_password_is_a_clear_error(
@@ -134,31 +117,13 @@ async def test_a_wrong_password_is_a_clear_error(
         password="wrong", ssl=False, timeout_seconds=5,
     )  # fmt: skip
     with pytest.raises(Exception, match="mailbox kontakt: login refused"):
-        await read_new(wrong, Intake(pool, config))
-
-
-def _daemon_config(db_url: str, imap_port: int, **env: str) -> Settings:
-    """The shipped configuration with the test's Dovecot mailbox, read every 0.1 s."""
-    return settings.load(
-        ROOT / "config" / "contactd.toml",
-        environ={
-            "CONTACTD_DATABASE_URL": db_url,
-            "CONTACTD_CLASSIFIER__ENABLED": "false",
-            "CONTACTD_EMAIL__POLL_SECONDS": "0.1",
-            "CONTACTD_EMAIL__MAILBOXES": (
-                f'{{ kontakt = {{ host = "127.0.0.1", port = {imap_port}, '
-                f'user = "{mailserver.USER}", ssl = false }} }}'
-            ),
-            "CONTACTD_MAILBOX_KONTAKT_PASSWORD": mailserver.PASSWORD,
-            **env,
-        },
-    )
+        await read_new(wrong, _inbox(pool, config))
 
 
 async def test_the_leader_reads_a_configured_mailbox(imap_port: int, db_url: str) -> None:
-    config = _daemon_config(db_url, imap_port)
+    config = mailserver.daemon_config(db_url, imap_port)
     async with TestClient(TestServer(create_app(config))) as client:
-        _append(imap_port, VISA)
+        mailserver.append(imap_port, VISA)
         pool: asyncpg.Pool = client.app[POOL]  # type: ignore[index]
         for _ in range(100):
             if await pool.fetchval("SELECT count(*) FROM contacts"):
@@ -166,65 +131,23 @@ async def test_the_leader_reads_a_configured_mailbox(imap_port: int, db_url: str
             await asyncio.sleep(0.05)
         contact = await pool.fetchrow("SELECT * FROM contacts")
     assert (contact["channel"], contact["external_id"]) == ("email", "<visa-1@example.dk>")
-    assert _unseen(imap_port) == 0
-
-
-class Received:
-    """An aiosmtpd handler that keeps what it is sent (a real SMTP server, in this process)."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
-        self.messages.append(
-            email.message_from_bytes(envelope.content, policy=email.policy.default)  # type: ignore[arg-type]
-        )
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Received, int]]:
-    received = Received()
-
-    def authenticate(
-        server: object, session: object, envelope: object, mechanism: str, auth_data: Any
-    ) -> AuthResult:
-        ok = auth_data.login == b"contactd" and auth_data.password == b"smtp-secret"
-        return AuthResult(success=ok)
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    controller = Controller(
-        received, hostname="127.0.0.1", port=port, authenticator=authenticate,
-        auth_require_tls=False,
-    )  # fmt: skip
-    controller.start()
-    try:
-        yield received, port
-    finally:
-        controller.stop()
+    assert mailserver.count(imap_port) == 0
 
 
 async def test_a_new_mail_is_acknowledged_by_smtp_and_an_auto_reply_is_not(
-    imap_port: int, pool: asyncpg.Pool, config: Settings, smtp: tuple[Received, int]
+    imap_port: int, pool: asyncpg.Pool, db_url: str, smtp: tuple[mailserver.Smtp, int]
 ) -> None:
     received, smtp_port = smtp
-    _append(imap_port, VISA)
-    _append(
+    mailserver.append(imap_port, VISA)
+    mailserver.append(
         imap_port,
         b"From: anna@example.dk\r\nSubject: Out of office\r\nAuto-Submitted: auto-replied\r\n"
         b"Message-ID: <ooo-1@example.dk>\r\n\r\nJeg er p\xc3\xa5 ferie.\r\n",
     )
-    ack = AckSettings(address="kontakt@nyidanmark.example", timezone=config.timezone)
-
-    def acknowledge(contact: Contact, mail: ParsedMail) -> list[OutboxItem]:
-        return [acknowledgement(contact, mail, config.case_types[contact.case_type], ack)]
-
-    mailbox = dataclasses.replace(
-        _settings(imap_port), own_addresses=frozenset({"kontakt@nyidanmark.example"})
+    config = mailserver.daemon_config(
+        db_url, imap_port, CONTACTD_EMAIL__ADDRESS="kontakt@nyidanmark.example"
     )
-    assert await read_new(mailbox, Intake(pool, config), acknowledge) == 2
+    assert await read_new(mailserver.mailbox(imap_port), _inbox(pool, config)) == 2
     assert await pool.fetchval("SELECT count(*) FROM outbox") == 1  # not to the auto-reply
 
     server = SmtpSettings(
@@ -252,10 +175,10 @@ async def test_a_new_mail_is_acknowledged_by_smtp_and_an_auto_reply_is_not(
 
 
 async def test_the_daemon_reads_the_mailbox_and_the_acknowledgement_arrives(
-    imap_port: int, db_url: str, smtp: tuple[Received, int]
+    imap_port: int, db_url: str, smtp: tuple[mailserver.Smtp, int]
 ) -> None:
     received, smtp_port = smtp
-    config = _daemon_config(
+    config = mailserver.daemon_config(
         db_url,
         imap_port,
         CONTACTD_EMAIL__ADDRESS="kontakt@nyidanmark.example",
@@ -266,7 +189,7 @@ async def test_the_daemon_reads_the_mailbox_and_the_acknowledgement_arrives(
         CONTACTD_OUTBOX__POLL_SECONDS="0.1",
     )
     async with TestClient(TestServer(create_app(config))) as client:
-        _append(imap_port, VISA)
+        mailserver.append(imap_port, VISA)
         for _ in range(200):
             if received.messages:
                 break

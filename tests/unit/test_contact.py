@@ -30,6 +30,7 @@ EXPECTED: dict[tuple[Action, State], State] = {
     (Action.ABANDON, State.QUEUED): State.ABANDONED,
     (Action.ABANDON, State.OFFERED): State.ABANDONED,
     (Action.CANCEL, State.QUEUED): State.CANCELLED,
+    (Action.REOPEN, State.DONE): State.QUEUED,
 }
 CLOSED = (State.DONE, State.ABANDONED, State.CANCELLED)
 GRID = [(action, state) for action in Action for state in State]
@@ -56,10 +57,11 @@ def test_every_action_from_every_state_moves_as_designed_or_is_refused(
 
 
 @pytest.mark.parametrize("state", CLOSED)
-def test_closed_state_accepts_no_action(state: State) -> None:
+def test_a_closed_contact_can_only_be_reopened(state: State) -> None:
     accepted = [action for action in Action if state_after(action, state) is not None]
 
-    assert accepted == []
+    # A reply to a finished e-mail reopens it; an abandoned or merged contact stays closed.
+    assert accepted == ([Action.REOPEN] if state is State.DONE else [])
 
 
 def test_illegal_transition_message_names_reference_state_and_what_the_action_needs() -> None:
@@ -78,18 +80,16 @@ def test_illegal_transition_message_lists_every_state_the_action_may_start_from(
 
 @settings(max_examples=200)
 @given(actions=st.lists(st.sampled_from(Action), max_size=60))
-def test_any_sequence_of_actions_stays_in_the_states_and_a_closed_contact_stays_closed(
+def test_any_sequence_of_actions_stays_in_the_states_and_only_reopen_leaves_a_closed_one(
     actions: list[Action],
 ) -> None:
     state = State.QUEUED
-    closed_at: State | None = None
     for action in actions:
+        before = state
         state = state_after(action, state) or state
         assert state in set(State)
-        if closed_at is not None:
-            assert state == closed_at
-        elif state in CLOSED:
-            closed_at = state
+        if before in CLOSED and state != before:
+            assert (action, before, state) == (Action.REOPEN, State.DONE, State.QUEUED)
 
 
 REFERENCE = re.compile(f"^[{REFERENCE_ALPHABET}]{{4}}-[{REFERENCE_ALPHABET}]{{4}}$")

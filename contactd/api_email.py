@@ -1,0 +1,181 @@
+"""E-mail on the desk: the conversation of a contact, its attachments and raw copies for
+staff, and the caseworker's answer, sent through the outbox threaded onto the client's mail.
+
+HTML is never passed on as the client wrote it: it is cleaned by an allow-list (nh3), with
+no images (they would tell the sender when staff read the mail) and no scripts or styles,
+and the desk shows it in a sandboxed frame. Attachments and raw messages are downloads
+(Content-Disposition: attachment, nosniff), never rendered by the browser.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import nh3
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from channels.email.answer import Thread, answer, new_message_id
+from channels.email.message import attachment
+from contactd import auth, messages, queries, store
+from contactd.api_contacts import contact_json
+from contactd.api_desk import DESK_ROLES, contact_of
+from contactd.appkeys import POOL, SETTINGS
+from contactd.http_errors import ApiError, Text, read_body
+from routing.contact import Channel, State
+
+routes = web.RouteTableDef()
+MAX_ANSWER_CHARS = 100_000
+_TAGS = set(nh3.ALLOWED_TAGS) - {"img"}
+_DOWNLOAD = {
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "private, no-store",
+    "Content-Security-Policy": "sandbox",
+}
+
+
+class AnswerBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: Annotated[Text, Field(min_length=1, max_length=MAX_ANSWER_CHARS)]
+
+
+def safe_html(html: str | None) -> str | None:
+    if not html:
+        return None
+    return nh3.clean(
+        html, tags=_TAGS, url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer"
+    )
+
+
+@routes.get("/api/desk/contacts/{reference}/messages")
+@auth.require(*DESK_ROLES)
+async def conversation(request: web.Request) -> web.Response:
+    contact = await contact_of(request)
+    rows = await request.app[POOL].fetch(queries.get("contact_messages"), contact.id)
+    base = f"/api/desk/contacts/{contact.reference}/messages"
+    return web.json_response(
+        {
+            "reference": contact.reference,
+            "messages": [
+                {
+                    "id": r["id"],
+                    "direction": r["direction"],
+                    "kind": r["kind"],
+                    "at": r["at"].isoformat(),
+                    "subject": r["subject"],
+                    "text": r["body"],
+                    "html": safe_html(r["html"]),
+                    "attachments": [
+                        {**a, "index": i, "url": f"{base}/{r['id']}/attachments/{i}"}
+                        for i, a in enumerate(r["attachments"])
+                    ],
+                    "raw_url": f"{base}/{r['id']}/raw" if r["has_raw"] else None,
+                    "raw_size": r["raw_size"],
+                }
+                for r in rows
+            ],
+        }
+    )
+
+
+async def _raw(request: web.Request) -> bytes:
+    contact = await contact_of(request)
+    try:
+        message_id = int(request.match_info["message"])
+    except ValueError:
+        raise ApiError(404, "not_found", "no such message") from None
+    raw: bytes | None = await request.app[POOL].fetchval(
+        queries.get("message_raw"), message_id, contact.id
+    )
+    if raw is None:
+        raise ApiError(404, "not_found", f"contact {contact.reference} has no such message")
+    return raw
+
+
+def _download(data: bytes, filename: str, content_type: str) -> web.Response:
+    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "")
+    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    return web.Response(
+        body=data,
+        content_type=content_type,
+        headers={**_DOWNLOAD, "Content-Disposition": disposition},
+    )
+
+
+@routes.get("/api/desk/contacts/{reference}/messages/{message}/raw")
+@auth.require(*DESK_ROLES)
+async def raw_message(request: web.Request) -> web.Response:
+    raw = await _raw(request)
+    name = f"{request.match_info['reference']}-{request.match_info['message']}.eml"
+    return _download(raw, name, "application/octet-stream")
+
+
+@routes.get("/api/desk/contacts/{reference}/messages/{message}/attachments/{index}")
+@auth.require(*DESK_ROLES)
+async def attachment_file(request: web.Request) -> web.Response:
+    raw = await _raw(request)
+    try:
+        found = attachment(raw, int(request.match_info["index"]))
+    except ValueError:
+        found = None
+    if found is None:
+        raise ApiError(404, "not_found", "the message has no such attachment")
+    described, data = found
+    # Served as bytes to save, whatever type the sender claimed: no page runs from a mail.
+    return _download(data, described.filename, "application/octet-stream")
+
+
+@routes.post("/api/desk/contacts/{reference}/answer")
+@auth.require(*DESK_ROLES)
+async def send_answer(request: web.Request) -> web.Response:
+    """The holder's answer to an e-mail contact: queued for SMTP in the same transaction
+    that records it, so it is sent once; the first answer is the contact's first response."""
+    body = await read_body(request, AnswerBody)
+    person = auth.current(request)
+    address = request.app[SETTINGS].email.address
+    contact = await contact_of(request)
+    if contact.channel is not Channel.EMAIL:
+        raise ApiError(409, "not_email", f"contact {contact.reference} is not an e-mail")
+    if address is None:
+        raise ApiError(
+            409,
+            "email_not_configured",
+            "answers cannot be sent: [email] address and smtp are not configured",
+        )
+    if contact.client_address is None:
+        raise ApiError(409, "no_address", f"contact {contact.reference} has no address to answer")
+    pool = request.app[POOL]
+    async with pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(queries.get("contact_for_update"), contact.id)
+        locked = store.contact_from_row(row) if row is not None else contact
+        if locked.agent_id != person.id or locked.state is not State.ACTIVE:
+            raise ApiError(409, "conflict", f"answer contact {locked.reference} after accepting it")
+        last = await conn.fetchrow(queries.get("last_incoming_message"), locked.id)
+        ids = await conn.fetch(queries.get("thread_message_ids"), locked.id)
+        thread = Thread(
+            reference=locked.reference,
+            language=locked.language,
+            to=locked.client_address or contact.client_address,
+            subject=(last["subject"] if last else None) or locked.subject,
+            last_message_id=last["message_id"] if last else None,
+            message_ids=tuple(r["message_id"] for r in ids),
+        )
+        item = answer(
+            thread,
+            body.text,
+            address=address,
+            message_id=new_message_id(locked.reference, address),
+        )
+        await store.insert_outbox(conn, locked.id, item)
+        sent = await messages.insert_sent(
+            conn, locked.id, item.payload, kind="answer", staff_id=person.id
+        )
+        await conn.fetchval(queries.get("first_response"), locked.id, datetime.now(UTC))
+        await messages.note(conn, locked.id, "answered", person.actor, {"message": sent})
+        answered = await store.get_by_id(conn, locked.id)
+    result: dict[str, Any] = contact_json(answered)
+    return web.json_response(
+        {**result, "answer": {"message": sent, "subject": item.payload["subject"]}}
+    )

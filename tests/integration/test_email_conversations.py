@@ -1,0 +1,238 @@
+"""E-mail conversations against a real Dovecot: replies thread onto their contact (and reopen
+a finished one), bounces of our mail are recorded, acknowledgements are limited per
+address, read mail moves to the processed folder, big messages are kept whole or, beyond the
+limit, pointed to; and the daemon's session waits with IDLE and survives a server restart."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+from aiohttp.test_utils import TestClient, TestServer
+
+from channels.email.imap import read_new
+from contactd.app import create_app
+from contactd.appkeys import POOL
+from contactd.inbox import Inbox
+from contactd.intake import Intake
+from contactd.settings import Settings
+from contactd.staff import Role
+from routing.contact import Action
+from tests import mailserver
+from tests.conftest import token_for
+
+AGENCY = "kontakt@nyidanmark.example"
+
+
+def _mail(
+    number: int, *, sender: str = "anna@example.dk", subject: str = "Visum", extra: str = ""
+) -> bytes:
+    return (
+        f"From: {sender}\r\nTo: {AGENCY}\r\nSubject: {subject}\r\n"
+        f"Message-ID: <m{number}@example.dk>\r\n{extra}"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\nJeg søger visum til min søster.\r\n"
+    ).encode()
+
+
+async def _read(port: int, pool: asyncpg.Pool, config: Settings, **mailbox: object) -> int:
+    return await read_new(
+        mailserver.mailbox(port, **mailbox), Inbox(pool, Intake(pool, config), config)
+    )
+
+
+async def _until(check: Callable[[], Awaitable[object]], seconds: float = 20) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "the condition never came true"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_reply_to_the_acknowledgement_threads_onto_the_contact_without_a_new_one(
+    imap_port: int, pool: asyncpg.Pool, db_url: str
+) -> None:
+    config = mailserver.daemon_config(db_url, imap_port, CONTACTD_EMAIL__ADDRESS=AGENCY)
+    mailserver.append(imap_port, _mail(1))
+    await _read(imap_port, pool, config)
+    ack_id = await pool.fetchval("SELECT payload ->> 'message_id' FROM outbox")
+
+    # The client answers the acknowledgement (their mail program sets In-Reply-To).
+    mailserver.append(imap_port, _mail(2, extra=f"In-Reply-To: {ack_id}\r\n"))
+    # ... and writes again, losing the headers but keeping the reference in the subject.
+    reference = await pool.fetchval("SELECT reference FROM contacts")
+    mailserver.append(imap_port, _mail(3, subject=f"Vedr. {reference.lower()} - bilag"))
+    assert await _read(imap_port, pool, config) == 2
+
+    assert await pool.fetchval("SELECT count(*) FROM contacts") == 1
+    messages = await pool.fetch("SELECT direction, kind FROM messages ORDER BY id")
+    assert [(m["direction"], m["kind"]) for m in messages] == [
+        ("in", "mail"), ("out", "acknowledgement"), ("in", "mail"), ("in", "mail"),
+    ]  # fmt: skip
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 1  # a reply is not acknowledged
+    events = await pool.fetch("SELECT action FROM contact_events ORDER BY id")
+    assert [e["action"] for e in events] == ["created", "message", "message"]
+
+
+async def test_the_reference_in_a_subject_threads_only_mail_from_the_same_address(
+    imap_port: int, pool: asyncpg.Pool, config: Settings
+) -> None:
+    mailserver.append(imap_port, _mail(1))
+    await _read(imap_port, pool, config)
+    reference = await pool.fetchval("SELECT reference FROM contacts")
+    # Someone else quoting the reference gets a contact of their own.
+    mailserver.append(imap_port, _mail(2, sender="other@example.dk", subject=reference))
+    await _read(imap_port, pool, config)
+    assert await pool.fetchval("SELECT count(*) FROM contacts") == 2
+
+
+async def test_a_reply_to_a_finished_contact_reopens_it_with_a_new_promise(
+    imap_port: int, pool: asyncpg.Pool, config: Settings
+) -> None:
+    mailserver.append(imap_port, _mail(1))
+    await _read(imap_port, pool, config)
+    contact_id = await pool.fetchval("SELECT id FROM contacts")
+    await pool.execute(
+        "UPDATE contacts SET state = 'done', closed_at = now(), outcome = 'answered', "
+        "due_at = now() - interval '1 day' WHERE id = $1",
+        contact_id,
+    )
+
+    mailserver.append(imap_port, _mail(2, extra="In-Reply-To: <m1@example.dk>\r\n"))
+    assert await _read(imap_port, pool, config) == 1
+
+    row = await pool.fetchrow("SELECT * FROM contacts WHERE id = $1", contact_id)
+    assert (row["state"], row["closed_at"]) == ("queued", None)
+    assert row["due_at"] > row["queued_at"]  # promised anew from the reply
+    last = await pool.fetchrow("SELECT * FROM contact_events ORDER BY id DESC LIMIT 1")
+    assert (last["action"], last["from_state"], last["to_state"]) == (
+        Action.REOPEN, "done", "queued",
+    )  # fmt: skip
+    # Read again (a crash before the flag): nothing changes a second time.
+    mailserver.append(imap_port, _mail(2, extra="In-Reply-To: <m1@example.dk>\r\n"))
+    await _read(imap_port, pool, config)
+    assert await pool.fetchval("SELECT count(*) FROM contact_events") == 2
+
+
+async def test_a_bounce_of_our_acknowledgement_is_recorded_on_its_contact(
+    imap_port: int, pool: asyncpg.Pool, db_url: str
+) -> None:
+    config = mailserver.daemon_config(db_url, imap_port, CONTACTD_EMAIL__ADDRESS=AGENCY)
+    mailserver.append(imap_port, _mail(1, sender="nobody@example.dk"))
+    await _read(imap_port, pool, config)
+    ack_id = await pool.fetchval("SELECT payload ->> 'message_id' FROM outbox")
+    report = (
+        "From: Mail Delivery System <MAILER-DAEMON@mx.example.dk>\r\nReturn-Path: <>\r\n"
+        f"To: {AGENCY}\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+        "Message-ID: <bounce-1@mx.example.dk>\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: text/plain\r\n\r\nThe mail could not be delivered.\r\n"
+        "--b\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.example.dk\r\n\r\nFinal-Recipient: rfc822; nobody@example.dk\r\n"
+        "Action: failed\r\nStatus: 5.1.1\r\n\r\n"
+        "--b\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"From: {AGENCY}\r\nTo: nobody@example.dk\r\nMessage-ID: {ack_id}\r\n\r\n--b--\r\n"
+    ).encode()
+    mailserver.append(imap_port, report)
+    assert await _read(imap_port, pool, config) == 1
+
+    assert await pool.fetchval("SELECT count(*) FROM contacts") == 1  # no contact of its own
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 1  # and never answered
+    kinds = await pool.fetch("SELECT kind FROM messages WHERE direction = 'in' ORDER BY id")
+    assert [k["kind"] for k in kinds] == ["mail", "bounce"]
+    last = await pool.fetchval("SELECT action FROM contact_events ORDER BY id DESC LIMIT 1")
+    assert last == "bounced"
+
+
+async def test_acknowledgements_to_one_address_stop_at_the_limit_but_every_mail_is_a_contact(
+    imap_port: int, pool: asyncpg.Pool, db_url: str
+) -> None:
+    config = mailserver.daemon_config(
+        db_url,
+        imap_port,
+        CONTACTD_EMAIL__ADDRESS=AGENCY,
+        CONTACTD_EMAIL__ACKNOWLEDGEMENTS_PER_ADDRESS="3",
+    )
+    for number in range(5):
+        mailserver.append(imap_port, _mail(number, subject=f"Spørgsmål {number}"))
+    mailserver.append(imap_port, _mail(9, sender="other@example.dk"))
+    assert await _read(imap_port, pool, config) == 6
+
+    assert await pool.fetchval("SELECT count(*) FROM contacts") == 6
+    sent = await pool.fetch("SELECT payload ->> 'to' AS to, count(*) FROM outbox GROUP BY 1")
+    assert {r["to"]: r["count"] for r in sent} == {"anna@example.dk": 3, "other@example.dk": 1}
+
+
+async def test_read_mail_moves_to_the_processed_folder_after_its_contact_is_stored(
+    imap_port: int, pool: asyncpg.Pool, config: Settings
+) -> None:
+    mailserver.append(imap_port, _mail(1))
+    mailserver.append(imap_port, _mail(2))
+    assert await _read(imap_port, pool, config, processed_folder="Behandlet") == 2
+    assert mailserver.count(imap_port, "ALL") == 0
+    assert mailserver.count(imap_port, "SEEN", folder="Behandlet") == 2
+
+
+async def test_a_30_mb_message_is_kept_whole_and_its_attachment_listed(
+    imap_port: int, pool: asyncpg.Pool, config: Settings
+) -> None:
+    mailserver.append(imap_port, mailserver.big_message(30_000_000))
+    assert await _read(imap_port, pool, config) == 1
+    row = await pool.fetchrow("SELECT body, attachments, octet_length(raw) AS size FROM messages")
+    assert row["body"] == "Her er mine papirer."
+    [scan] = row["attachments"]
+    assert (scan["filename"], scan["content_type"]) == ("pas.pdf", "application/pdf")
+    assert scan["size"] >= 30_000_000
+    assert row["size"] > 30_000_000
+
+
+async def test_a_message_over_the_limit_becomes_a_contact_that_points_to_the_mailbox(
+    imap_port: int, pool: asyncpg.Pool, config: Settings
+) -> None:
+    mailserver.append(imap_port, mailserver.big_message(3_000_000))
+    mailserver.append(imap_port, _mail(1))
+    assert await _read(imap_port, pool, config, max_message_bytes=1_000_000) == 2
+    rows = await pool.fetch("SELECT subject, body FROM contacts ORDER BY id")
+    assert rows[0]["subject"] == "Pas og papirer"
+    assert "Read it in the mailbox kontakt" in rows[0]["body"]
+    assert rows[1]["body"] == "Jeg søger visum til min søster."
+
+
+async def test_the_daemon_waits_with_idle_and_reconnects_after_a_server_restart(
+    imap_server: mailserver.Dovecot, db_url: str
+) -> None:
+    # Polling is set to an hour: only IDLE can bring the mail in within seconds.
+    config = mailserver.daemon_config(db_url, imap_server.port, CONTACTD_EMAIL__POLL_SECONDS="3600")
+    async with TestClient(TestServer(create_app(config))) as client:
+        pool: asyncpg.Pool = client.app[POOL]  # type: ignore[index]
+
+        async def state() -> str | None:
+            value: str | None = await pool.fetchval(
+                "SELECT state FROM channel_status WHERE name = 'mailbox:kontakt'"
+            )
+            return value
+
+        async def contacts() -> int:
+            value: int = await pool.fetchval("SELECT count(*) FROM contacts")
+            return value
+
+        await _until(lambda: _is(state, "idle"))
+        await asyncio.sleep(0.5)  # the session is in IDLE now
+        mailserver.append(imap_server.port, _mail(1))
+        await _until(lambda: _is(contacts, 1))
+
+        supervisor = await token_for(pool, "sofie", Role.SUPERVISOR)
+        with imap_server.stopped():
+            # The lost connection is seen at once, not at the end of the IDLE.
+            await _until(lambda: _is(state, "unavailable"))
+            shown = await (await client.get("/api/channels", headers=supervisor)).json()
+            [mailbox] = shown["channels"]
+            assert (mailbox["name"], mailbox["state"]) == ("mailbox:kontakt", "unavailable")
+            assert "retrying in" in mailbox["detail"]
+        # Back on the same port: the reader logs in again after its backoff (1 s, 2 s, ...).
+        await _until(lambda: _is(state, "idle"), seconds=40)
+        mailserver.append(imap_server.port, _mail(2))
+        await _until(lambda: _is(contacts, 2))
+
+
+async def _is(read: Callable[[], Awaitable[object]], wanted: object) -> bool:
+    return await read() == wanted
