@@ -109,7 +109,9 @@ class _Session:
         """Each unseen message to the inbox, then flagged (and moved). Returns how many the
         inbox took: a message it could not take stays unseen for the next pass."""
         found = await self.imap.uid_search("UNSEEN")
-        uids = found.lines[0].split() if found.result == "OK" and found.lines else []
+        if found.result != "OK":  # the folder was deleted or renamed under us
+            raise MailboxError("folder", f"mailbox {self.settings.name}: cannot search the folder")
+        uids = found.lines[0].split() if found.lines else []
         read = 0
         for chunk in _chunks(await self._sizes([u.decode() for u in uids])):
             read += await self._read_chunk(inbox, chunk)

@@ -134,7 +134,7 @@ def _attachment_parts(message: EmailMessage) -> list[Message]:
         disposition = part.get_content_disposition()
         if disposition == "attachment" or (
             disposition == "inline" and part.get_filename() is not None
-        ) or not part.get_content_type().startswith("text/"):  # fmt: skip
+        ) or part.get_content_type() not in ("text/plain", "text/html"):  # fmt: skip
             found.append(part)
     return found
 

@@ -236,3 +236,39 @@ async def test_the_daemon_waits_with_idle_and_reconnects_after_a_server_restart(
 
 async def _is(read: Callable[[], Awaitable[object]], wanted: object) -> bool:
     return await read() == wanted
+
+
+async def test_a_missing_folder_and_a_wrong_password_show_on_the_channel_status_only(
+    imap_port: int, db_url: str
+) -> None:
+    boxes = (
+        f'{{ kontakt = {{ host = "127.0.0.1", port = {imap_port}, user = "{mailserver.USER}", '
+        f'ssl = false, folder = "Arkiv" }}, andet = {{ host = "127.0.0.1", port = {imap_port}, '
+        f'user = "{mailserver.USER}", ssl = false }} }}'
+    )
+    config = mailserver.daemon_config(
+        db_url, imap_port, CONTACTD_EMAIL__MAILBOXES=boxes, CONTACTD_MAILBOX_ANDET_PASSWORD="wrong"
+    )
+    async with TestClient(TestServer(create_app(config))) as client:
+        pool: asyncpg.Pool = client.app[POOL]  # type: ignore[index]
+
+        async def statuses() -> dict[str, tuple[str, str]]:
+            rows = await pool.fetch("SELECT name, state, detail FROM channel_status")
+            return {r["name"]: (r["state"], r["detail"]) for r in rows}
+
+        await _until(lambda: _is(lambda: _len(statuses), 2))
+        assert await statuses() == {
+            "mailbox:kontakt": ("refused", "mailbox kontakt: no folder 'Arkiv'"),
+            "mailbox:andet": ("refused", "mailbox andet: login refused"),
+        }
+        # The rest of the daemon works on.
+        assert (await client.get("/ready")).status == 200
+        front = await token_for(pool, "frida", Role.FRONTDESK)
+        created = await client.post(
+            "/api/contacts", json={"channel": "ticket", "case_type": "family"}, headers=front
+        )
+        assert created.status == 201
+
+
+async def _len(read: Callable[[], Awaitable[dict[str, tuple[str, str]]]]) -> int:
+    return len(await read())

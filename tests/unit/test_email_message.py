@@ -4,13 +4,15 @@ decides who gets an acknowledgement."""
 from __future__ import annotations
 
 import base64
+import email
 from email.message import EmailMessage
 from email.policy import SMTP
+from pathlib import Path
 
 import pytest
 
 from channels.email.loops import no_acknowledgement
-from channels.email.message import MAX_TEXT_CHARS, parse
+from channels.email.message import MAX_TEXT_CHARS, attachment, parse
 
 OWN = {"kontakt@nyidanmark.example"}
 
@@ -132,3 +134,73 @@ def test_automatic_bulk_bounced_and_own_mail_gets_no_acknowledgement(
 def test_auto_submitted_no_is_a_person() -> None:
     mail = parse(_mail({"From": "anna@example.dk", "Auto-Submitted": "no"}))
     assert no_acknowledgement(mail, OWN) is None
+
+
+def test_a_delivery_report_names_the_message_that_bounced() -> None:
+    raw = (
+        b"From: MAILER-DAEMON@mx.example.dk\r\nReturn-Path: <>\r\nSubject: Undelivered\r\n"
+        b'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain\r\n\r\nCould not deliver.\r\n"
+        b"--b\r\nContent-Type: message/delivery-status\r\n\r\nAction: failed\r\n\r\n"
+        b"--b\r\nContent-Type: message/rfc822\r\n\r\n"
+        b"From: kontakt@nyidanmark.example\r\nMessage-ID: <ack-1@nyidanmark.example>\r\n\r\nTak\r\n"
+        b"--b--\r\n"
+    )
+    assert parse(raw).bounced_id == "<ack-1@nyidanmark.example>"
+
+
+def test_a_plain_bounce_from_the_mailer_daemon_quotes_the_returned_headers() -> None:
+    raw = (
+        b"From: Mail Delivery Subsystem <mailer-daemon@example.com>\r\nSubject: failure\r\n\r\n"
+        b"The following message could not be delivered:\r\n\r\n"
+        b"  Message-ID: <ack-2@nyidanmark.example>\r\n  Subject: Vi har modtaget\r\n"
+    )
+    assert parse(raw).bounced_id == "<ack-2@nyidanmark.example>"
+
+
+def test_a_person_quoting_a_message_id_is_not_a_bounce() -> None:
+    raw = _mail(
+        {"From": "anna@example.dk", "Subject": "Hej"},
+        "Message-ID: <ack-3@nyidanmark.example>\n",
+    )
+    assert parse(raw).bounced_id is None
+
+
+def test_the_html_part_is_kept_for_the_desk_and_attachments_are_found_by_number() -> None:
+    message = EmailMessage()
+    message["From"] = "anna@example.dk"
+    message.set_content("Hej")
+    message.add_alternative("<p>Hej <b>du</b></p>", subtype="html")
+    message.add_attachment(b"one", maintype="application", subtype="pdf", filename="a.pdf")
+    message.add_attachment(b"two", maintype="image", subtype="png", filename="b.png")
+    raw = message.as_bytes()
+
+    mail = parse(raw)
+    assert mail.html is not None
+    assert "<b>du</b>" in mail.html
+    assert [a.filename for a in mail.attachments] == ["a.pdf", "b.png"]
+    found = attachment(raw, 1)
+    assert found is not None
+    assert (found[0].filename, found[1]) == ("b.png", b"two")
+    assert attachment(raw, 2) is None
+    assert attachment(raw, -1) is None
+
+
+STDLIB_MAIL = Path(email.__file__).parent.parent / "test" / "test_email" / "data"
+
+
+@pytest.mark.skipif(not STDLIB_MAIL.is_dir(), reason="this Python has no test data installed")
+@pytest.mark.parametrize(
+    "path", sorted(STDLIB_MAIL.glob("msg_*.txt")) if STDLIB_MAIL.is_dir() else [], ids=str
+)
+def test_every_message_of_the_standard_librarys_email_tests_is_read(path: Path) -> None:
+    """CPython's own collection of odd real-world mail: nested multiparts, broken headers,
+    unknown charsets, non-MIME bodies. Each is read without an error, and every part the
+    parser found is either the text or a listed attachment."""
+    raw = path.read_bytes()
+    mail = parse(raw)
+    parts = [p for p in email.message_from_bytes(raw).walk() if not p.is_multipart()]
+    words = [p for p in parts if (p.get_payload(decode=True) or b"").strip()]
+    assert mail.text or mail.html is not None or mail.attachments or not words
+    for index in range(len(mail.attachments)):
+        assert attachment(raw, index) is not None
