@@ -237,11 +237,14 @@ def prism_url() -> Iterator[str]:
 
 @pytest.fixture
 def imap_server() -> Iterator[mailserver.Dovecot]:
-    if not os.path.exists(mailserver.DOVECOT):
-        if os.environ.get("CI") == "true":
-            pytest.fail("Dovecot is missing; scripts/bootstrap --dev installs it")
-        pytest.skip("Dovecot is not installed (apt-get install dovecot-imapd)")
     with mailserver.dovecot() as server:
+        yield server
+
+
+@pytest.fixture
+def imap_without_idle() -> Iterator[mailserver.Dovecot]:
+    """A server that does not announce IDLE (Dovecot told to leave it out)."""
+    with mailserver.dovecot(capability="IMAP4rev1 LITERAL+ SASL-IR ID UIDPLUS MOVE") as server:
         yield server
 
 

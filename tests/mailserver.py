@@ -20,6 +20,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from channels.email.imap import MailboxSettings
 from contactd import settings
 from contactd.settings import Settings
@@ -38,10 +40,10 @@ def _free_port() -> int:
 class Dovecot:
     """A running Dovecot; `stopped()` takes it down for a while (a server restart)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, capability: str | None = None) -> None:
         self.folder = folder
         self.port = _free_port()
-        self.config = _configure(folder, self.port)
+        self.config = _configure(folder, self.port, capability)
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -85,13 +87,18 @@ class Dovecot:
 
 
 @contextmanager
-def dovecot() -> Iterator[Dovecot]:
+def dovecot(capability: str | None = None) -> Iterator[Dovecot]:
     """Dovecot serving one mailbox (USER/PASSWORD) over plain IMAP on a free port. Its
     files live in a folder of their own that Dovecot's unprivileged processes can reach
-    (pytest's temporary folders are private to the user running the tests)."""
+    (pytest's temporary folders are private to the user running the tests). `capability`
+    replaces the capabilities Dovecot announces (to play a server without IDLE)."""
+    if not os.path.exists(DOVECOT):
+        if os.environ.get("CI") == "true":
+            pytest.fail("Dovecot is missing; scripts/bootstrap --dev installs it")
+        pytest.skip("Dovecot is not installed (apt-get install dovecot-imapd)")
     folder = Path(tempfile.mkdtemp(prefix="contactd-dovecot-"))
     folder.chmod(0o755)
-    server = Dovecot(folder)
+    server = Dovecot(folder, capability)
     try:
         server.start()
         yield server
@@ -100,7 +107,7 @@ def dovecot() -> Iterator[Dovecot]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _configure(folder: Path, port: int) -> Path:
+def _configure(folder: Path, port: int, capability: str | None) -> Path:
     mail = folder / "mail"
     mail.mkdir(parents=True)
     if os.geteuid() == 0:  # Dovecot will not keep mail as root: the dovecot user owns it
@@ -124,6 +131,7 @@ disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:{mail}/%u
 first_valid_uid = 0
+{f"imap_capability = {capability}" if capability else ""}
 {users}service imap-login {{
   inet_listener imap {{
     address = 127.0.0.1

@@ -18,7 +18,7 @@ import dataclasses
 import re
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import aioimaplib
 import structlog
@@ -30,6 +30,7 @@ log = structlog.get_logger(__name__)
 _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
 _UID = re.compile(rb"UID (\d+)")
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
+_UIDS = re.compile(rb"[\d ]*")
 CHUNK_MESSAGES = 50  # fetched in one command and stored concurrently
 CHUNK_BYTES = 32_000_000  # ... unless they are this big together (one bigger message alone)
 TRANSIENT = (aioimaplib.Abort, aioimaplib.CommandTimeout, OSError, TimeoutError, ConnectionError)
@@ -100,6 +101,7 @@ class _Session:
         self.settings = settings
         self.validity = validity
         self.lost = lost
+        self.changed = False  # the server announced new mail while we were searching
 
     @property
     def can_idle(self) -> bool:
@@ -109,9 +111,18 @@ class _Session:
         """Each unseen message to the inbox, then flagged (and moved). Returns how many the
         inbox took: a message it could not take stays unseen for the next pass."""
         found = await self.imap.uid_search("UNSEEN")
+        # Mail that came during the search is announced in its response, not in the IDLE
+        # that follows: the caller must read again rather than wait.
+        self.changed = any(
+            isinstance(line, bytes) and line.rstrip().endswith(b"EXISTS") for line in found.lines
+        )
         if found.result != "OK":  # the folder was deleted or renamed under us
             raise MailboxError("folder", f"mailbox {self.settings.name}: cannot search the folder")
-        uids = found.lines[0].split() if found.lines else []
+        # The SEARCH line is the one of numbers only (EXISTS and RECENT lines may come first).
+        numbers = (
+            line for line in found.lines if isinstance(line, bytes) and _UIDS.fullmatch(line)
+        )
+        uids = next(numbers, b"").split()
         read = 0
         for chunk in _chunks(await self._sizes([u.decode() for u in uids])):
             read += await self._read_chunk(inbox, chunk)
@@ -215,18 +226,32 @@ class _Session:
             await asyncio.sleep(poll_seconds)
             return
         idle = await self.imap.idle_start(timeout=idle_seconds)
-        push = asyncio.ensure_future(self.imap.wait_server_push(timeout=idle_seconds + 5))
-        lost = asyncio.ensure_future(self.lost.wait())
-        try:
-            await asyncio.wait({push, lost}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            push.cancel()
-            lost.cancel()
-            await asyncio.gather(push, lost, return_exceptions=True)
-        if self.lost.is_set():
+        pushed = await self._until_lost(self.imap.wait_server_push(timeout=idle_seconds + 5))
+        # A server shutting down says BYE (and then closes): no DONE will be answered.
+        if self.lost.is_set() or any(
+            isinstance(line, bytes) and line.startswith(b"BYE") for line in pushed or ()
+        ):
             raise ConnectionError("the IMAP server closed the connection")
         self.imap.idle_done()
-        await asyncio.wait_for(idle, self.settings.timeout_seconds)
+        await self._until_lost(asyncio.wait_for(idle, self.settings.timeout_seconds))
+        if self.lost.is_set():
+            raise ConnectionError("the IMAP server closed the connection")
+
+    async def _until_lost(self, waiting: Awaitable[Any]) -> Any:
+        """`waiting`'s result, or None as soon as the server closes the connection."""
+        task = asyncio.ensure_future(waiting)
+        lost = asyncio.ensure_future(self.lost.wait())
+        try:
+            await asyncio.wait({task, lost}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            task.cancel()
+            lost.cancel()
+            await asyncio.gather(task, lost, return_exceptions=True)
+        if task.cancelled() or task.exception() is not None:
+            if isinstance(task.exception(), asyncio.TimeoutError) and not self.lost.is_set():
+                raise TimeoutError("the IMAP server did not answer in time")
+            return None
+        return task.result()
 
 
 def _quoted(folder: str) -> str:
@@ -322,6 +347,8 @@ async def watch(
                     if await opened.read_new(inbox):
                         await report(state, None)
                         continue  # more may have come while we read
+                    if opened.changed:
+                        continue
                     await opened.wait_for_mail(idle_seconds, poll_seconds)
         except MailboxError as exc:
             log.error("imap.refused", mailbox=settings.name, kind=exc.kind, error=str(exc))

@@ -44,7 +44,8 @@ async def _read(port: int, pool: asyncpg.Pool, config: Settings, **mailbox: obje
 async def _until(check: Callable[[], Awaitable[object]], seconds: float = 20) -> None:
     deadline = asyncio.get_running_loop().time() + seconds
     while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "the condition never came true"
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"never came true within {seconds} s")
         await asyncio.sleep(0.05)
 
 
@@ -272,3 +273,24 @@ async def test_a_missing_folder_and_a_wrong_password_show_on_the_channel_status_
 
 async def _len(read: Callable[[], Awaitable[dict[str, tuple[str, str]]]]) -> int:
     return len(await read())
+
+
+async def test_without_idle_the_daemon_polls(
+    imap_without_idle: mailserver.Dovecot, db_url: str
+) -> None:
+    port = imap_without_idle.port
+    config = mailserver.daemon_config(db_url, port, CONTACTD_EMAIL__POLL_SECONDS="0.2")
+    async with TestClient(TestServer(create_app(config))) as client:
+        pool: asyncpg.Pool = client.app[POOL]  # type: ignore[index]
+
+        async def state() -> str | None:
+            value: str | None = await pool.fetchval("SELECT state FROM channel_status")
+            return value
+
+        async def contacts() -> int:
+            value: int = await pool.fetchval("SELECT count(*) FROM contacts")
+            return value
+
+        await _until(lambda: _is(state, "polling"))
+        mailserver.append(port, _mail(1))
+        await _until(lambda: _is(contacts, 1))
