@@ -24,7 +24,8 @@ from contactd.api_contacts import contact_json
 from contactd.api_desk import DESK_ROLES, contact_of
 from contactd.appkeys import POOL, SETTINGS
 from contactd.http_errors import ApiError, Text, read_body
-from routing.contact import Channel, State
+from contactd.staff import Role
+from routing.contact import Channel, Contact, State
 
 routes = web.RouteTableDef()
 MAX_ANSWER_CHARS = 100_000
@@ -41,6 +42,18 @@ class AnswerBody(BaseModel):
     text: Annotated[Text, Field(min_length=1, max_length=MAX_ANSWER_CHARS)]
 
 
+async def readable_contact(request: web.Request) -> Contact:
+    """The URL's contact, if this person may read its mail: a supervisor any, others only
+    what is offered to or held by them (personal data is shown to whom it concerns)."""
+    contact = await contact_of(request)
+    person = auth.current(request)
+    if person.role is not Role.SUPERVISOR and contact.agent_id != person.id:
+        raise ApiError(
+            403, "not_holder", f"contact {contact.reference} is not offered to or held by you"
+        )
+    return contact
+
+
 def safe_html(html: str | None) -> str | None:
     if not html:
         return None
@@ -52,7 +65,7 @@ def safe_html(html: str | None) -> str | None:
 @routes.get("/api/desk/contacts/{reference}/messages")
 @auth.require(*DESK_ROLES)
 async def conversation(request: web.Request) -> web.Response:
-    contact = await contact_of(request)
+    contact = await readable_contact(request)
     rows = await request.app[POOL].fetch(queries.get("contact_messages"), contact.id)
     base = f"/api/desk/contacts/{contact.reference}/messages"
     return web.json_response(
@@ -81,7 +94,7 @@ async def conversation(request: web.Request) -> web.Response:
 
 
 async def _raw(request: web.Request) -> bytes:
-    contact = await contact_of(request)
+    contact = await readable_contact(request)
     try:
         message_id = int(request.match_info["message"])
     except ValueError:
@@ -134,7 +147,8 @@ async def send_answer(request: web.Request) -> web.Response:
     that records it, so it is sent once; the first answer is the contact's first response."""
     body = await read_body(request, AnswerBody)
     person = auth.current(request)
-    address = request.app[SETTINGS].email.address
+    email = request.app[SETTINGS].email
+    address = email.address if email.smtp is not None else None
     contact = await contact_of(request)
     if contact.channel is not Channel.EMAIL:
         raise ApiError(409, "not_email", f"contact {contact.reference} is not an e-mail")
@@ -142,7 +156,7 @@ async def send_answer(request: web.Request) -> web.Response:
         raise ApiError(
             409,
             "email_not_configured",
-            "answers cannot be sent: [email] address and smtp are not configured",
+            "answers cannot be sent: [email] address and [email.smtp] must both be configured",
         )
     if contact.client_address is None:
         raise ApiError(409, "no_address", f"contact {contact.reference} has no address to answer")

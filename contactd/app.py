@@ -191,6 +191,12 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     )
     inbox = Inbox(app[POOL], app[INTAKE], settings)
     for mailbox in mailboxes.mailboxes(settings):
+        if not mailbox.password:
+            log.error(
+                "imap.no_password",
+                mailbox=mailbox.name,
+                variable=f"CONTACTD_MAILBOX_{mailbox.name.upper()}_PASSWORD",
+            )
         leadership.add_loop(
             f"mailbox:{mailbox.name}",
             functools.partial(

@@ -37,11 +37,6 @@ from routing.contact import (
 log = structlog.get_logger(__name__)
 
 _REFERENCE = re.compile(rf"\b[{REFERENCE_ALPHABET}]{{4}}-[{REFERENCE_ALPHABET}]{{4}}\b")
-TOO_LARGE = (
-    "[Denne e-mail er {mb:.1f} MB, mere end de {limit:.0f} MB, contactd henter. "
-    "Læs den i postkassen {mailbox}. / This e-mail is {mb:.1f} MB, more than the "
-    "{limit:.0f} MB contactd fetches. Read it in the mailbox {mailbox}.]"
-)
 
 
 class Inbox:
@@ -93,19 +88,13 @@ class Inbox:
 
     async def _new(self, incoming: IncomingMail) -> Received:
         mail = incoming.mail
-        text = mail.text
-        if not incoming.complete:
-            text = TOO_LARGE.format(
-                mb=incoming.size / 1e6,
-                limit=self._settings.email.max_message_bytes / 1e6,
-                mailbox=incoming.mailbox,
-            )
+        notice = incoming.notice
         why_not = no_acknowledgement(mail, self._own)
         if why_not is not None:
             log.info("email.no_acknowledgement", mailbox=incoming.mailbox, why=why_not)
 
         async def record(conn: database.Conn, contact: Contact) -> None:
-            await messages.insert_incoming(conn, contact.id, incoming, kind="mail")
+            await messages.insert_incoming(conn, contact.id, incoming, kind="mail", body=notice)
             if why_not is None:
                 await self._acknowledged(conn, contact, mail)
 
@@ -115,7 +104,9 @@ class Inbox:
                 external_id=incoming.key,
                 client_address=mail.sender,
                 subject=mail.subject or None,
-                text=text or None,
+                # A mail too big to fetch is sorted by its subject; the notice is on the
+                # desk with its message, where staff read it.
+                text=(mail.text or None) if notice is None else None,
             ),
             actor=f"imap:{incoming.mailbox}",
             record=record,
@@ -142,18 +133,21 @@ class Inbox:
         async with self._pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(queries.get("contact_for_update"), contact.id)
             locked = store.contact_from_row(row) if row is not None else contact
-            message = await messages.insert_incoming(conn, locked.id, incoming, kind="mail")
+            message = await messages.insert_incoming(
+                conn, locked.id, incoming, kind="mail", body=incoming.notice
+            )
             if message is None:
                 return Received(locked.reference, "duplicate")
             if locked.state is State.DONE:
+                queue = self._intake.requeue_to(locked)
                 await store.transition(
                     conn,
                     locked.id,
                     Action.REOPEN,
                     actor=actor,
                     reason={"why": "the client wrote again", "message": message},
-                    queue=locked.queue,  # its wait starts again
-                    due_at=self._intake.promise(locked.queue, Channel.EMAIL, self._clock()),
+                    queue=queue,  # its wait starts again
+                    due_at=self._intake.promise(queue, Channel.EMAIL, self._clock()),
                 )
                 outcome = "reopened"
             else:

@@ -125,6 +125,16 @@ class Intake:
         queue = next(q for q in self._settings.queues if q.code == queue_code)
         return queue.goals[channel].threshold.deadline(received, queue.calendar_for(channel))
 
+    def requeue_to(self, contact: Contact) -> str:
+        """The queue a contact re-enters: its own, or, when the configuration no longer has
+        that queue for its channel, the one its case type goes to now."""
+        for queue in self._settings.queues:
+            if queue.code == contact.queue and contact.channel in queue.goals:
+                return queue.code
+        return choose_queue(
+            self._settings.queues, case_type=contact.case_type, channel=contact.channel
+        ).code
+
     async def _case_type(
         self, new: NewContact, text: str
     ) -> tuple[str, CaseTypeSource, float | None, tuple[Guess, ...]]:

@@ -11,10 +11,15 @@ from contactd import database, queries
 
 
 async def insert_incoming(
-    conn: database.Conn, contact_id: int, incoming: IncomingMail, *, kind: str
+    conn: database.Conn,
+    contact_id: int,
+    incoming: IncomingMail,
+    *,
+    kind: str,
+    body: str | None = None,
 ) -> int | None:
     """An incoming message with its raw copy; None when its key is stored already (the
-    message was read before)."""
+    message was read before). `body` replaces the mail's text (a notice for staff)."""
     mail = incoming.mail
     id_: int | None = await conn.fetchval(
         queries.get("insert_message"),
@@ -27,7 +32,7 @@ async def insert_incoming(
         None,
         None,
         mail.subject or None,
-        mail.text or None,
+        body or mail.text or None,
         mail.html,
         [dataclasses.asdict(a) for a in mail.attachments],
         incoming.raw,

@@ -11,6 +11,7 @@ import dataclasses
 import itertools
 import os
 import re
+import ssl
 import tomllib
 from collections.abc import Mapping
 from datetime import date, time
@@ -225,8 +226,13 @@ class SmtpConfig(_Strict):
         if self.ca_file is not None:
             if not self.starttls:
                 raise ValueError("ca_file is used for STARTTLS only: set starttls = true")
-            if not Path(self.ca_file).is_file():
-                raise ValueError(f"ca_file {self.ca_file!r} is not a readable file")
+            try:
+                ssl.create_default_context(cafile=self.ca_file)
+            except (OSError, ssl.SSLError) as exc:
+                raise ValueError(
+                    f"ca_file {self.ca_file!r} is not a readable PEM file of CA certificates "
+                    f"({type(exc).__name__})"
+                ) from None
         return self
 
 

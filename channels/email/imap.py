@@ -33,6 +33,12 @@ _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 _UIDS = re.compile(rb"[\d ]*")
 CHUNK_MESSAGES = 50  # fetched in one command and stored concurrently
 CHUNK_BYTES = 32_000_000  # ... unless they are this big together (one bigger message alone)
+# What staff read instead of a mail too big to fetch.
+TOO_LARGE = (
+    "[Denne e-mail er {mb:.1f} MB, mere end de {limit:.1f} MB, contactd henter. "
+    "Læs den i postkassen {mailbox}. / This e-mail is {mb:.1f} MB, more than the "
+    "{limit:.1f} MB contactd fetches. Read it in the mailbox {mailbox}.]"
+)
 TRANSIENT = (aioimaplib.Abort, aioimaplib.CommandTimeout, OSError, TimeoutError, ConnectionError)
 
 
@@ -58,6 +64,7 @@ class IncomingMail:
     mail: ParsedMail
     size: int  # bytes on the server
     complete: bool  # False: bigger than max_message_bytes, so only the header was fetched
+    notice: str | None = None  # for staff, when the mail was not complete
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,10 +162,15 @@ class _Session:
                 log.warning("imap.fetch_failed", mailbox=self.settings.name, uid=uid)
                 continue
             parsed = parse(raw)
+            if size > limit:  # only its header was fetched: no body, no attachments to list
+                parsed = dataclasses.replace(parsed, text="", html=None, attachments=())
             key = parsed.message_id or f"imap:{self.settings.name}:{self.validity}:{uid}"
             incoming.append((uid, IncomingMail(
                 mailbox=self.settings.name, key=key, raw=raw, mail=parsed, size=size,
                 complete=size <= limit,
+                notice=None if size <= limit else TOO_LARGE.format(
+                    mb=size / 1e6, limit=limit / 1e6, mailbox=self.settings.name
+                ),
             )))  # fmt: skip
         results = await asyncio.gather(
             *(inbox.receive(mail) for _, mail in incoming), return_exceptions=True
@@ -172,8 +184,7 @@ class _Session:
                     "imap.not_stored",
                     mailbox=self.settings.name,
                     uid=uid,
-                    error=type(result).__name__,
-                    detail=str(result)[:200],
+                    error=type(result).__name__,  # its text might quote the mail
                 )
                 continue
             done.append(uid)
@@ -215,10 +226,18 @@ class _Session:
         uid_set = ",".join(uids)
         await self.imap.uid("store", uid_set, "+FLAGS", "(\\Seen)")
         target = self.settings.processed_folder
-        if target is not None and self.imap.has_capability("MOVE"):
+        if target is None:
+            return
+        if self.imap.has_capability("MOVE"):
             moved = await self.imap.uid("move", uid_set, _quoted(target))
-            if moved.result != "OK":
-                log.warning("imap.move_failed", mailbox=self.settings.name, folder=target)
+        else:  # copy, then delete here (RFC 6851's fallback); \Seen already keeps it read
+            moved = await self.imap.uid("copy", uid_set, _quoted(target))
+            if moved.result == "OK":
+                await self.imap.uid("store", uid_set, "+FLAGS", "(\\Deleted)")
+                if self.imap.has_capability("UIDPLUS"):
+                    await self.imap.uid("expunge", uid_set)
+        if moved.result != "OK":
+            log.warning("imap.move_failed", mailbox=self.settings.name, folder=target)
 
     async def wait_for_mail(self, idle_seconds: float, poll_seconds: float) -> None:
         """Until the server says new mail came (IDLE), or the poll interval has passed."""

@@ -89,8 +89,9 @@ async def send(settings: SmtpSettings, payload: Mapping[str, Any]) -> str:
         raise SendError(failure, f"the SMTP server answered {exc.code}") from exc
     except ssl.SSLCertVerificationError as exc:
         # Before any login or message: the password and the mail never went out.
+        # A settings matter (the CA, or the server's certificate): wait for an operator.
         raise SendError(
-            Failure.TRANSIENT,
+            Failure.AUTH,
             f"the SMTP server's certificate is not trusted ({exc.verify_message})",
         ) from exc
     except (OSError, TimeoutError) as exc:  # aiosmtplib's connection errors are among these

@@ -55,7 +55,7 @@ WITH old AS (
                          ELSE c.closed_at END,
         due_at = coalesce($13, c.due_at),
         attempts = c.attempts + CASE WHEN $8 THEN 1 ELSE 0 END,
-        outcome = coalesce($9, c.outcome),
+        outcome = CASE WHEN $4 = 'reopen' THEN NULL ELSE coalesce($9, c.outcome) END,
         passed_by = CASE WHEN $4 IN ('decline', 'expire', 'requeue') AND c.agent_id IS NOT NULL
                          THEN array_append(c.passed_by, c.agent_id) ELSE c.passed_by END,
         queue = coalesce($11, c.queue),
@@ -431,7 +431,8 @@ SELECT message_id, subject FROM messages
 WHERE contact_id = $1 AND direction = 'in' AND kind = 'mail' ORDER BY id DESC LIMIT 1;
 
 -- name: thread_message_ids
-SELECT message_id FROM messages WHERE contact_id = $1 AND message_id IS NOT NULL ORDER BY id;
+SELECT message_id FROM messages
+WHERE contact_id = $1 AND message_id IS NOT NULL AND kind <> 'bounce' ORDER BY id;
 
 -- name: lock_address
 -- Mail from one address is acknowledged one transaction at a time, so the limit holds when

@@ -192,9 +192,16 @@ async def test_a_message_over_the_limit_becomes_a_contact_that_points_to_the_mai
     mailserver.append(imap_port, mailserver.big_message(3_000_000))
     mailserver.append(imap_port, _mail(1))
     assert await _read(imap_port, pool, config, max_message_bytes=1_000_000) == 2
-    rows = await pool.fetch("SELECT subject, body FROM contacts ORDER BY id")
-    assert rows[0]["subject"] == "Pas og papirer"
-    assert "Read it in the mailbox kontakt" in rows[0]["body"]
+    rows = await pool.fetch(
+        "SELECT c.subject, c.body, m.body AS shown, m.attachments FROM contacts c "
+        "JOIN messages m ON m.contact_id = c.id ORDER BY c.id"
+    )
+    # Sorted by its subject; staff read the notice with the message on the desk.
+    assert (rows[0]["subject"], rows[0]["body"], rows[0]["attachments"]) == (
+        "Pas og papirer", None, [],
+    )  # fmt: skip
+    assert "more than the 1.0 MB contactd fetches" in rows[0]["shown"]
+    assert "Read it in the mailbox kontakt" in rows[0]["shown"]
     assert rows[1]["body"] == "Jeg søger visum til min søster."
 
 

@@ -113,6 +113,10 @@ async def test_a_caseworker_reads_an_email_safely_answers_it_and_the_reply_threa
     raw = await daemon.get(first["raw_url"], headers=karin)
     assert b"Message-ID: <anna-1@example.dk>" in await raw.read()
     assert (await daemon.get(scan["url"])).status == 401  # staff only
+    # Another caseworker does not read karin's client's mail; a supervisor does.
+    assert (await daemon.get(scan["url"], headers=jens)).status == 403
+    assert (await daemon.get(f"/api/desk/contacts/{ref}/messages", headers=jens)).status == 403
+    assert (await daemon.get(scan["url"], headers=supervisor)).status == 200
 
     # Only the caseworker holding it may answer.
     refused = await daemon.post(
