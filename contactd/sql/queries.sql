@@ -57,7 +57,9 @@ WITH old AS (
         attempts = c.attempts + CASE WHEN $8 THEN 1 ELSE 0 END,
         outcome = CASE WHEN $4 = 'reopen' THEN NULL ELSE coalesce($9, c.outcome) END,
         passed_by = CASE WHEN $4 IN ('decline', 'expire', 'requeue') AND c.agent_id IS NOT NULL
-                         THEN array_append(c.passed_by, c.agent_id) ELSE c.passed_by END,
+                         THEN array_append(c.passed_by, c.agent_id)
+                         WHEN $4 = 'reopen' THEN '{}'  -- a new message: anyone may take it
+                         ELSE c.passed_by END,
         queue = coalesce($11, c.queue),
         queued_at = CASE WHEN $11 IS NULL THEN c.queued_at ELSE clock_timestamp() END,
         case_type = coalesce($12, c.case_type),
