@@ -2,7 +2,8 @@
 
 - A reply (In-Reply-To or References naming one of a contact's messages, or its reference in
   the subject from the same address) is threaded onto that contact; a finished contact
-  reopens, promised anew. A reply is never acknowledged, so no two robots can loop.
+  reopens, promised anew, unless the reply is automatic (an out-of-office). A reply is never
+  acknowledged, so no two robots can loop.
 - A delivery failure report of our own mail is recorded on the contact it was sent for.
 - Anything else is a new contact, acknowledged unless it is automatic, bulk, a bounce, our
   own, or its address had its share of acknowledgements already.
@@ -138,7 +139,9 @@ class Inbox:
             )
             if message is None:
                 return Received(locked.reference, "duplicate")
-            if locked.state is State.DONE:
+            # An out-of-office answer to our answer is kept, but only a person reopens.
+            automatic = no_acknowledgement(incoming.mail, self._own) is not None
+            if locked.state is State.DONE and not automatic:
                 queue = self._intake.requeue_to(locked)
                 await store.transition(
                     conn,

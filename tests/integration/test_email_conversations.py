@@ -108,10 +108,23 @@ async def test_a_reply_to_a_finished_contact_reopens_it_with_a_new_promise(
     assert (last["action"], last["from_state"], last["to_state"]) == (
         Action.REOPEN, "done", "queued",
     )  # fmt: skip
+    # An out-of-office answer to a finished contact is kept with it but does not reopen it.
+    await pool.execute(
+        "UPDATE contacts SET state = 'done', closed_at = now() WHERE id = $1", contact_id
+    )
+    mailserver.append(
+        imap_port,
+        _mail(7, extra="In-Reply-To: <m1@example.dk>\r\nAuto-Submitted: auto-replied\r\n"),
+    )
+    assert await _read(imap_port, pool, config) == 1
+    assert await pool.fetchval("SELECT state FROM contacts WHERE id = $1", contact_id) == "done"
+    assert (
+        await pool.fetchval("SELECT count(*) FROM messages WHERE contact_id = $1", contact_id) == 3
+    )
     # Read again (a crash before the flag): nothing changes a second time.
     mailserver.append(imap_port, _mail(2, extra="In-Reply-To: <m1@example.dk>\r\n"))
     await _read(imap_port, pool, config)
-    assert await pool.fetchval("SELECT count(*) FROM contact_events") == 2
+    assert await pool.fetchval("SELECT count(*) FROM contact_events") == 3
 
 
 async def test_a_bounce_of_our_acknowledgement_is_recorded_on_its_contact(
