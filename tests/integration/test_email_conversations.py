@@ -6,6 +6,7 @@ limit, pointed to; and the daemon's session waits with IDLE and survives a serve
 from __future__ import annotations
 
 import asyncio
+import imaplib
 from collections.abc import Awaitable, Callable
 
 import asyncpg
@@ -314,3 +315,38 @@ async def test_without_idle_the_daemon_polls(
         await _until(lambda: _is(state, "polling"))
         mailserver.append(port, _mail(1))
         await _until(lambda: _is(contacts, 1))
+
+
+async def test_several_mailboxes_are_read_each_with_its_own_processed_folder(
+    imap_port: int, db_url: str
+) -> None:
+    client = imaplib.IMAP4("127.0.0.1", imap_port)
+    client.login(mailserver.USER, mailserver.PASSWORD)
+    client.create("Familie")
+    client.logout()
+    boxes = (
+        f'{{ kontakt = {{ host = "127.0.0.1", port = {imap_port}, user = "{mailserver.USER}", '
+        f'ssl = false, processed_folder = "Behandlet" }}, familie = {{ host = "127.0.0.1", '
+        f'port = {imap_port}, user = "{mailserver.USER}", ssl = false, folder = "Familie", '
+        f'processed_folder = "Behandlet-familie" }} }}'
+    )
+    config = mailserver.daemon_config(
+        db_url, imap_port, CONTACTD_EMAIL__MAILBOXES=boxes,
+        CONTACTD_MAILBOX_FAMILIE_PASSWORD=mailserver.PASSWORD,
+    )  # fmt: skip
+    async with TestClient(TestServer(create_app(config))) as app:
+        pool: asyncpg.Pool = app.app[POOL]  # type: ignore[index]
+        mailserver.append(imap_port, _mail(1))
+        mailserver.append(imap_port, _mail(2, subject="Familiesammenføring"), folder="Familie")
+
+        async def contacts() -> int:
+            value: int = await pool.fetchval("SELECT count(*) FROM contacts")
+            return value
+
+        await _until(lambda: _is(contacts, 2))
+        read_from = await pool.fetch("SELECT mailbox FROM messages ORDER BY mailbox")
+        assert [r["mailbox"] for r in read_from] == ["familie", "kontakt"]
+    assert mailserver.count(imap_port, "ALL", folder="Behandlet") == 1
+    assert mailserver.count(imap_port, "ALL", folder="Behandlet-familie") == 1
+    assert mailserver.count(imap_port, "ALL") == 0
+    assert mailserver.count(imap_port, "ALL", folder="Familie") == 0
