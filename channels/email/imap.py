@@ -224,18 +224,20 @@ class _Session:
         if not uids:
             return
         uid_set = ",".join(uids)
-        await self.imap.uid("store", uid_set, "+FLAGS", "(\\Seen)")
+        await self._command("store", uid_set, "+FLAGS", "(\\Seen)")
         target = self.settings.processed_folder
         if target is None:
             return
         if self.imap.has_capability("MOVE"):
-            moved = await self.imap.uid("move", uid_set, _quoted(target))
+            moved = await self._command("move", uid_set, _quoted(target))
         else:  # copy, then delete here (RFC 6851's fallback); \Seen already keeps it read
-            moved = await self.imap.uid("copy", uid_set, _quoted(target))
+            moved = await self._command("copy", uid_set, _quoted(target))
             if moved.result == "OK":
-                await self.imap.uid("store", uid_set, "+FLAGS", "(\\Deleted)")
+                await self._command("store", uid_set, "+FLAGS", "(\\Deleted)")
                 if self.imap.has_capability("UIDPLUS"):
-                    await self.imap.uid("expunge", uid_set)
+                    await self._command("expunge", uid_set)
+                else:
+                    log.info("imap.no_uidplus", mailbox=self.settings.name, kept="deleted flag")
         if moved.result != "OK":
             log.warning("imap.move_failed", mailbox=self.settings.name, folder=target)
 
@@ -255,6 +257,16 @@ class _Session:
         await self._until_lost(asyncio.wait_for(idle, self.settings.timeout_seconds))
         if self.lost.is_set():
             raise ConnectionError("the IMAP server closed the connection")
+
+    async def _command(self, command: str, *args: str) -> Any:
+        """A UID command (STORE, COPY, MOVE, EXPUNGE) within the timeout, or an error as
+        soon as the connection is lost: aioimaplib gives these neither."""
+        response = await self._until_lost(
+            asyncio.wait_for(self.imap.uid(command, *args), self.settings.timeout_seconds)
+        )
+        if response is None:
+            raise ConnectionError("the IMAP server closed the connection")
+        return response
 
     async def _until_lost(self, waiting: Awaitable[Any]) -> Any:
         """`waiting`'s result, or None as soon as the server closes the connection."""
