@@ -33,6 +33,7 @@ _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 _UIDS = re.compile(rb"[\d ]*")
 CHUNK_MESSAGES = 50  # fetched in one command and stored concurrently
 CHUNK_BYTES = 32_000_000  # ... unless they are this big together (one bigger message alone)
+PARSE_INLINE_BYTES = 256_000  # bigger messages are parsed in a thread
 # What staff read instead of a mail too big to fetch.
 TOO_LARGE = (
     "[Denne e-mail er {mb:.1f} MB, mere end de {limit:.1f} MB, contactd henter. "
@@ -161,7 +162,10 @@ class _Session:
             if raw is None:
                 log.warning("imap.fetch_failed", mailbox=self.settings.name, uid=uid)
                 continue
-            parsed = parse(raw)
+            # A big message takes the parser most of a second: off the event loop with it.
+            parsed = (
+                parse(raw) if len(raw) < PARSE_INLINE_BYTES else await asyncio.to_thread(parse, raw)
+            )
             if size > limit:  # only its header was fetched: no body, no attachments to list
                 parsed = dataclasses.replace(parsed, text="", html=None, attachments=())
             key = parsed.message_id or f"imap:{self.settings.name}:{self.validity}:{uid}"

@@ -23,6 +23,17 @@ _MESSAGE_ID = re.compile(r"<[^<>\s]{1,500}>")
 # A bounce that is not a standard report still quotes the headers of the mail it returns.
 _QUOTED_MESSAGE_ID = re.compile(r"^\s*Message-ID:\s*(<[^<>\s]{1,500}>)", re.I | re.M)
 _DAEMONS = ("mailer-daemon@", "postmaster@")
+# The headers loop protection reads (lower case).
+LOOP_HEADERS = (
+    "auto-submitted",
+    "precedence",
+    "x-auto-response-suppress",
+    "list-id",
+    "list-unsubscribe",
+    "x-autoreply",
+    "x-autorespond",
+    "from",
+)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -62,18 +73,9 @@ def parse(raw: bytes) -> ParsedMail:
         sender=sender,
         return_path=return_path,
         headers={
-            name: _one_line(_header(message, name))
-            for name in (
-                "auto-submitted",
-                "precedence",
-                "x-auto-response-suppress",
-                "list-id",
-                "list-unsubscribe",
-                "x-autoreply",
-                "x-autorespond",
-                "from",
-            )
-            if message.get(name) is not None
+            name: _one_line(value)
+            for name in LOOP_HEADERS
+            if (value := _header_or_none(message, name)) is not None
         },
         text=text[:MAX_TEXT_CHARS],
         html=html[:MAX_HTML_CHARS] if html is not None else None,
@@ -84,13 +86,18 @@ def parse(raw: bytes) -> ParsedMail:
 
 
 def _header(message: Message, name: str) -> str:
-    """A header as text; a header the parser cannot read is taken as it was written."""
+    return _header_or_none(message, name) or ""
+
+
+def _header_or_none(message: Message, name: str) -> str | None:
+    """A header as text, None when there is none; a header the parser cannot read is taken
+    as it was written."""
     try:
         value = message.get(name)
     except (ValueError, IndexError, TypeError, AttributeError):
         raw = message.raw_items()  # the unparsed (name, value) pairs
         value = next((v for n, v in raw if n.lower() == name.lower()), None)
-    return "" if value is None else str(value)
+    return None if value is None else str(value)
 
 
 def _one_line(value: str) -> str:
@@ -139,15 +146,30 @@ def _attachment_parts(message: EmailMessage) -> list[Message]:
     return found
 
 
+def _described(part: Message) -> Attachment:
+    """An attachment's name, type and decoded size, without decoding a base64 body (a
+    scan of 30 MB would cost its size again in memory just to be counted)."""
+    if part.get("Content-Transfer-Encoding", "").strip().lower() == "base64":
+        encoded = part.get_payload()
+        if isinstance(encoded, str):
+            chars = len(encoded) - sum(encoded.count(c) for c in "\r\n \t")
+            size = max(chars * 3 // 4 - encoded.rstrip().count("=", -2), 0)
+        else:
+            size = 0
+    else:
+        payload = part.get_payload(decode=True)
+        size = len(payload) if isinstance(payload, bytes) else 0
+    return Attachment(
+        filename=_one_line(part.get_filename() or "unnamed"),
+        content_type=part.get_content_type(),
+        size=size,
+    )
+
+
 def _attachment_of(part: Message) -> tuple[Attachment, bytes]:
     payload = part.get_payload(decode=True)
     data = payload if isinstance(payload, bytes) else b""
-    described = Attachment(
-        filename=_one_line(part.get_filename() or "unnamed"),
-        content_type=part.get_content_type(),
-        size=len(data),
-    )
-    return described, data
+    return dataclasses.replace(_described(part), size=len(data)), data
 
 
 def attachment(raw: bytes, index: int) -> tuple[Attachment, bytes] | None:
@@ -172,7 +194,7 @@ def _body(message: EmailMessage) -> tuple[str, str | None, list[Attachment], int
             plain = _text_of(part)
         elif content_type == "text/html" and html is None:
             html = _text_of(part)
-    attachments = [_attachment_of(f)[0] for f in files]
+    attachments = [_described(f) for f in files]
     if plain is not None and plain.strip():
         return plain.strip(), html, attachments, defects
     if html is not None:

@@ -204,3 +204,13 @@ def test_every_message_of_the_standard_librarys_email_tests_is_read(path: Path) 
     assert mail.text or mail.html is not None or mail.attachments or not words
     for index in range(len(mail.attachments)):
         assert attachment(raw, index) is not None
+
+
+@pytest.mark.parametrize("length", [0, 1, 2, 3, 4, 57, 58, 1000, 100_001])
+def test_an_attachments_size_is_counted_exactly_without_decoding_it(length: int) -> None:
+    message = EmailMessage()
+    message["From"] = "anna@example.dk"
+    message.set_content("Hej")
+    message.add_attachment(bytes(length), maintype="application", subtype="pdf", filename="a.pdf")
+    [listed] = parse(message.as_bytes()).attachments
+    assert listed.size == length
