@@ -200,6 +200,22 @@ def daemon_config(db_url: str, imap_port: int, **env: str) -> Settings:
     )
 
 
+def answering_config(db_url: str, imap_port: int, smtp_port: int, **env: str) -> Settings:
+    """`daemon_config` that also acknowledges and answers, through the test's SMTP server
+    (plain, with the login the `smtp` fixture accepts); the outbox polls every 0.1 s."""
+    return daemon_config(
+        db_url,
+        imap_port,
+        CONTACTD_EMAIL__ADDRESS="kontakt@nyidanmark.example",
+        CONTACTD_EMAIL__SMTP=(
+            f'{{ host = "127.0.0.1", port = {smtp_port}, starttls = false, user = "contactd" }}'
+        ),
+        CONTACTD_SMTP_PASSWORD="smtp-secret",
+        CONTACTD_OUTBOX__POLL_SECONDS="0.1",
+        **env,
+    )
+
+
 class Smtp:
     """An aiosmtpd handler that keeps what it is sent (a real SMTP server, in this process)."""
 

@@ -43,16 +43,7 @@ async def test_a_caseworker_reads_and_answers_an_email_on_the_desk_page(
     imap_port: int, db_url: str, smtp: tuple[mailserver.Smtp, int], browser: Browser
 ) -> None:
     received, smtp_port = smtp
-    config = mailserver.daemon_config(
-        db_url,
-        imap_port,
-        CONTACTD_EMAIL__ADDRESS=AGENCY,
-        CONTACTD_EMAIL__SMTP=(
-            f'{{ host = "127.0.0.1", port = {smtp_port}, starttls = false, user = "contactd" }}'
-        ),
-        CONTACTD_SMTP_PASSWORD="smtp-secret",
-        CONTACTD_OUTBOX__POLL_SECONDS="0.1",
-    )
+    config = mailserver.answering_config(db_url, imap_port, smtp_port)
     async with TestClient(TestServer(create_app(config))) as client:
         pool: asyncpg.Pool = client.app[POOL]  # type: ignore[index]
         supervisor = await token_for(pool, "sofie", Role.SUPERVISOR)

@@ -48,16 +48,7 @@ async def daemon(
     imap_port: int, db_url: str, smtp: tuple[mailserver.Smtp, int]
 ) -> AsyncIterator[Client]:
     _, smtp_port = smtp
-    config = mailserver.daemon_config(
-        db_url,
-        imap_port,
-        CONTACTD_EMAIL__ADDRESS=AGENCY,
-        CONTACTD_EMAIL__SMTP=(
-            f'{{ host = "127.0.0.1", port = {smtp_port}, starttls = false, user = "contactd" }}'
-        ),
-        CONTACTD_SMTP_PASSWORD="smtp-secret",
-        CONTACTD_OUTBOX__POLL_SECONDS="0.1",
-    )
+    config = mailserver.answering_config(db_url, imap_port, smtp_port)
     async with TestClient(TestServer(create_app(config))) as client:
         yield client
 

@@ -178,16 +178,7 @@ async def test_the_daemon_reads_the_mailbox_and_the_acknowledgement_arrives(
     imap_port: int, db_url: str, smtp: tuple[mailserver.Smtp, int]
 ) -> None:
     received, smtp_port = smtp
-    config = mailserver.daemon_config(
-        db_url,
-        imap_port,
-        CONTACTD_EMAIL__ADDRESS="kontakt@nyidanmark.example",
-        CONTACTD_EMAIL__SMTP=(
-            f'{{ host = "127.0.0.1", port = {smtp_port}, starttls = false, user = "contactd" }}'
-        ),
-        CONTACTD_SMTP_PASSWORD="smtp-secret",
-        CONTACTD_OUTBOX__POLL_SECONDS="0.1",
-    )
+    config = mailserver.answering_config(db_url, imap_port, smtp_port)
     async with TestClient(TestServer(create_app(config))) as client:
         mailserver.append(imap_port, VISA)
         for _ in range(200):
