@@ -13,7 +13,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from channels.phone.dialing import connect_item, dial_item
-from contactd import agents, auth, queries, store
+from contactd import agents, auth, queries, store, tickets
 from contactd.api_contacts import contact_json
 from contactd.appkeys import LISTENER, POOL, SETTINGS, STOPPING
 from contactd.http_errors import ApiError, Text, read_body
@@ -140,10 +140,35 @@ async def accept(request: web.Request) -> web.Response:
     contact = await contact_of(request)
     if _through_twilio(contact):
         response = await _accept_voice(request, contact)
+    elif contact.channel is Channel.TICKET and await request.app[POOL].fetchval(
+        queries.get("ticket_of"), contact.id
+    ):  # a numbered ticket (not a walk-in registered by hand): it is called to a counter
+        response = await _accept_ticket(request, contact)
     else:
         response = await _act(request, Action.ACCEPT, contact=contact)
     await request.app[POOL].execute(queries.get("offer_taken"), auth.current(request).id)
     return response
+
+
+async def _accept_ticket(request: web.Request, contact: Contact) -> web.Response:
+    """Accepting a ticket calls it to the caseworker's counter: the board shows it. Both in
+    one transaction, so a ticket is never taken without being called."""
+    person = auth.current(request)
+    pool = request.app[POOL]
+    agent = await agents.get(pool, person.id)
+    if agent is None or agent.counter is None:
+        raise ApiError(409, "no_counter", "say which counter you sit at before you call a ticket")
+    async with pool.acquire() as conn, conn.transaction():
+        try:
+            accepted = await store.transition(
+                conn, contact.id, Action.ACCEPT, actor=person.actor, holder=person.id
+            )
+        except store.NotHolder as exc:
+            raise ApiError(403, "not_holder", str(exc)) from None
+        except IllegalTransition as exc:
+            raise ApiError(409, "conflict", str(exc)) from None
+        await tickets.call(conn, accepted.id, agent.counter)
+    return web.json_response(contact_json(accepted))
 
 
 async def _accept_voice(request: web.Request, contact: Contact) -> web.Response:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 
 import asyncpg
@@ -20,6 +20,7 @@ from channels.email import imap
 from channels.phone.booking import Booking
 from channels.phone.dialing import Dialing
 from channels.phone.voice import Voice
+from channels.tickets.live import Broadcast
 from contactd import (
     __version__,
     api_agents,
@@ -28,6 +29,7 @@ from contactd import (
     api_desk,
     api_email,
     api_staff,
+    api_tickets,
     channel_status,
     database,
     embedded,
@@ -40,15 +42,20 @@ from contactd import (
     timers,
 )
 from contactd.appkeys import (
+    BOARD,
     CLASSIFIER,
+    CLOCK,
     DATABASE_URL,
     INTAKE,
     LEADERSHIP,
     LISTENER,
     POOL,
     SETTINGS,
+    STATUS,
     STOPPING,
     SUPERVISOR,
+    TICKETS,
+    TimeOfDay,
 )
 from contactd.calls import Calls, booking_rules, dial_rules, phone_setup
 from contactd.classification import CaseTypeModel
@@ -56,10 +63,17 @@ from contactd.http_errors import error_middleware
 from contactd.inbox import Inbox
 from contactd.intake import Intake
 from contactd.leader import Leadership
-from contactd.listener import AGENTS_CHANNEL, CONTACTS_CHANNEL, OUTBOX_CHANNEL, Listener
+from contactd.listener import (
+    AGENTS_CHANNEL,
+    BOARD_CHANNEL,
+    CONTACTS_CHANNEL,
+    OUTBOX_CHANNEL,
+    Listener,
+)
 from contactd.senders import senders as message_senders
 from contactd.settings import Settings
 from contactd.tasks import Supervisor
+from contactd.tickets import Tickets
 
 log = structlog.get_logger(__name__)
 
@@ -74,6 +88,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     )
     app[SETTINGS] = settings
     app[STOPPING] = asyncio.Event()
+    app[CLOCK] = TimeOfDay(clock or _now)
     if settings.classifier.enabled:
         app[CLASSIFIER] = CaseTypeModel(settings)
     app.on_shutdown.append(_end_streams)
@@ -86,6 +101,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.add_routes(api_staff.routes)
     app.add_routes(api_agents.routes)
     app.add_routes(api_desk.routes)
+    app.add_routes(api_tickets.routes)
+    app.router.add_get("/api/board", _live(BOARD, "json"))
+    app.router.add_get("/api/board/events", _live(BOARD, "stream"))
+    app.router.add_get("/api/status", _live(STATUS, "json"))
+    app.router.add_get("/api/status/events", _live(STATUS, "stream"))
     app.add_routes(api_classifier.routes)
     app.add_routes(pages.routes)
     setup, calls = phone_setup(settings), Calls(app, settings)
@@ -104,6 +124,18 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _live(
+    key: web.AppKey[Broadcast], view: str
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """The board's or status's JSON or event stream (public: numbers and counts only)."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        broadcast = request.app[key]
+        return await (broadcast.json(request) if view == "json" else broadcast.stream(request))
+
+    return handler
 
 
 async def _end_streams(app: web.Application) -> None:
@@ -135,6 +167,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
             app[INTAKE] = Intake(pool, settings, classify=app[CLASSIFIER].classify)
         else:
             app[INTAKE] = Intake(pool, settings)
+        app[TICKETS] = Tickets(pool, app[INTAKE], settings, clock=app[CLOCK].now)
         yield
 
 
@@ -210,6 +243,18 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
                 ),
             ),
         )
+    leadership.add_loop("tickets", app[TICKETS].run)
+    app[BOARD] = Broadcast(
+        "board", app[TICKETS].board, listener.subscribe(BOARD_CHANNEL), app[STOPPING], refresh=60
+    )
+    app[STATUS] = Broadcast(
+        "status",
+        app[TICKETS].status,
+        listener.subscribe(CONTACTS_CHANNEL, AGENTS_CHANNEL, BOARD_CHANNEL),
+        app[STOPPING],
+        refresh=15,
+        min_interval=1,
+    )
     outgoing = settings.outbox
     senders = await stack.enter_async_context(message_senders(settings))
     leadership.add_loop(
@@ -234,6 +279,8 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     if CLASSIFIER in app:
         supervisor.start("classifier", app[CLASSIFIER].run)
     supervisor.start("listener", listener.run)
+    supervisor.start("board", app[BOARD].run)
+    supervisor.start("status", app[STATUS].run)
     supervisor.start("leadership", leadership.run)
     try:
         yield

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from collections.abc import Callable
+from datetime import datetime
 
 import asyncpg
 from aiohttp import web
 
+from channels.tickets.live import Broadcast
 from contactd.classification import CaseTypeModel
 from contactd.intake import Intake
 from contactd.leader import Leadership
 from contactd.listener import Listener
 from contactd.settings import Settings
 from contactd.tasks import Supervisor
+from contactd.tickets import Tickets
 
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE_URL = web.AppKey("database_url", str)
@@ -21,6 +26,19 @@ LISTENER = web.AppKey("listener", Listener)
 LEADERSHIP = web.AppKey("leadership", Leadership)
 SUPERVISOR = web.AppKey("supervisor", Supervisor)
 INTAKE = web.AppKey("intake", Intake)
+TICKETS = web.AppKey("tickets", Tickets)
+BOARD = web.AppKey("board", Broadcast)  # the waiting-room board, live
+STATUS = web.AppKey("status", Broadcast)  # the public status page, live
 CLASSIFIER = web.AppKey("classifier", CaseTypeModel)  # absent when the classifier is off
+
+
+@dataclasses.dataclass(frozen=True)
+class TimeOfDay:
+    """The time of day the channels ask (a test replaces it to play evenings and holidays)."""
+
+    now: Callable[[], datetime]
+
+
+CLOCK = web.AppKey("clock", TimeOfDay)
 # Set when the daemon begins to stop: long-lived responses (event streams) end on it.
 STOPPING = web.AppKey("stopping", asyncio.Event)

@@ -3,7 +3,6 @@ their place in the queue, and what happens when a caller hangs up or asks for a 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -19,6 +18,7 @@ from contactd import queries, store
 from contactd.appkeys import INTAKE, POOL
 from contactd.settings import Settings
 from routing.contact import Action, Contact, IllegalTransition, NewContact, State
+from routing.waits import estimated_wait_seconds
 
 log = structlog.get_logger(__name__)
 
@@ -94,12 +94,12 @@ class Calls:
             queries.get("queue_place"), contact.id, self._case_types.get(contact.queue, [])
         )
         position = int(row["position"]) if row else 1
-        agents = max(int(row["agents"]) if row else 0, 1)
+        agents = int(row["agents"]) if row else 0
         handle = float(row["handle_seconds"] or DEFAULT_HANDLE_SECONDS) if row else 0.0
-        # Each serving agent takes the next caller when done: the caller's turn comes after
-        # the callers ahead have been shared out between them.
-        rounds = math.ceil(position / agents) - 1 if position > agents else 0
-        return Place(position=position, estimated_wait_seconds=round(rounds * handle))
+        return Place(
+            position=position,
+            estimated_wait_seconds=estimated_wait_seconds(position, agents, handle),
+        )
 
     async def hung_up(self, contact: Contact, *, why: str) -> None:
         if contact.state not in {State.QUEUED, State.OFFERED}:

@@ -21,6 +21,7 @@ CONTACTS_CHANNEL = "contactd_contacts"
 AGENTS_CHANNEL = "contactd_agents"
 DESK_CHANNEL = "contactd_desk"  # offers made: what the agents' desks show changed
 OUTBOX_CHANNEL = "contactd_outbox"  # a message to send was written
+BOARD_CHANNEL = "contactd_board"  # a ticket was called to a counter
 
 
 class Wakeup:
@@ -52,6 +53,7 @@ class Listener:
             AGENTS_CHANNEL,
             DESK_CHANNEL,
             OUTBOX_CHANNEL,
+            BOARD_CHANNEL,
         ),
     ) -> None:
         self._url = url

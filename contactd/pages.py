@@ -1,5 +1,5 @@
-"""The pages (the agent desk; the public callback booking form) and the reference data the
-desk shows."""
+"""The pages (the agent desk; the public callback booking form; the service centre's kiosk,
+board and status) and the reference data the desk shows."""
 
 from __future__ import annotations
 
@@ -44,6 +44,24 @@ async def desk_page(request: web.Request) -> web.Response:
 async def callback_page(request: web.Request) -> web.Response:
     """The public booking form for callbacks (no sign-in)."""
     return _file("callback.html")
+
+
+@routes.get("/kiosk")
+async def kiosk_page(request: web.Request) -> web.Response:
+    """The front desk's ticket kiosk (staff sign in with their token)."""
+    return _file("kiosk.html")
+
+
+@routes.get("/board")
+async def board_page(request: web.Request) -> web.Response:
+    """The waiting-room display board (public: ticket numbers and counters only)."""
+    return _file("board.html")
+
+
+@routes.get("/status")
+async def status_page(request: web.Request) -> web.Response:
+    """The public status of the service centre's queues (no sign-in)."""
+    return _file("status.html")
 
 
 @routes.get("/static/{name}")

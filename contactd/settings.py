@@ -254,6 +254,21 @@ class EmailConfig(_Strict):
     mailboxes: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")], MailboxConfig] = {}
 
 
+class TicketsConfig(_Strict):
+    # A counter calls a ticket this many times before it may mark the visitor a no-show.
+    no_show_after_calls: Annotated[int, Field(ge=1, le=10)] = 3
+    # Tickets still waiting when the service centre closes: served, or cancelled.
+    at_closing: Literal["serve", "cancel"] = "serve"
+    # An SMS to a visitor who gave a number when this many or fewer are ahead; 0: none.
+    notify_position: Annotated[int, Field(ge=0, le=50)] = 3
+    # The handling time that estimates waits until there are finished tickets to learn from.
+    default_handle_minutes: Annotated[float, Field(gt=0, le=240)] = 10
+    # Finished tickets of this many recent minutes give the handling time.
+    handle_time_window_minutes: Annotated[int, Field(ge=10, le=1440)] = 120
+    # How many called tickets the waiting-room board shows.
+    board_size: Annotated[int, Field(ge=1, le=30)] = 8
+
+
 class OutboxConfig(_Strict):
     batch_size: Annotated[int, Field(ge=1, le=1000)] = 50
     concurrency: Annotated[int, Field(ge=1, le=100)] = 10
@@ -357,6 +372,9 @@ class QueueConfig(_Strict):
     # [[after seconds, required level], ...]: the skill level a contact needs, relaxing as
     # it waits (bullseye routing). Default: any level from the start.
     bullseye: list[tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=1, le=5)]]] = [(0, 1)]
+    # The letter of its service-centre tickets (A001, ...); default: A, B, C, ... in the order
+    # of the queues that take tickets.
+    ticket_letter: Annotated[str, Field(pattern=r"^[A-Z]$")] | None = None
 
     @pydantic.field_validator("bullseye")
     @classmethod
@@ -387,6 +405,7 @@ class FileConfig(_Strict):
     phone: PhoneConfig = PhoneConfig()
     outbox: OutboxConfig = OutboxConfig()
     email: EmailConfig = EmailConfig()
+    tickets: TicketsConfig = TicketsConfig()
     calendars: dict[str, CalendarConfig] = Field(min_length=1)
     queues: dict[str, QueueConfig] = Field(min_length=1)
 
@@ -404,6 +423,7 @@ class Settings:
     phone: PhoneConfig
     outbox: OutboxConfig
     email: EmailConfig
+    tickets: TicketsConfig
     mailbox_passwords: Mapping[str, str]  # mailbox name -> password, from the environment
     smtp_password: str | None
     calendars: Mapping[str, BusinessCalendar]
@@ -472,6 +492,7 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
         phone=file_config.phone,
         outbox=file_config.outbox,
         email=file_config.email,
+        tickets=file_config.tickets,
         mailbox_passwords={
             name: env.get(f"CONTACTD_MAILBOX_{name.upper()}_PASSWORD", "")
             for name in file_config.email.mailboxes
@@ -594,6 +615,30 @@ def _check_phone(
         raise ConfigError("\n".join(problems))
 
 
+def _ticket_letters(config: FileConfig, path: Path, problems: list[str]) -> dict[str, str]:
+    """Each ticket queue's letter: its own, else the next free one from A."""
+    taking = [code for code, q in config.queues.items() if Channel.TICKET in q.channels]
+    letters: dict[str, str] = {}
+    for code in taking:
+        letter = config.queues[code].ticket_letter
+        if letter is None:
+            continue
+        if letter in letters.values():
+            problems.append(
+                f"{path}: queues.{code}.ticket_letter = {letter!r}: another queue has it"
+            )
+        letters[code] = letter
+    free = (c for c in "ABCDEFGHJKLMNPRSTUVWXYZ" if c not in letters.values())
+    for code in taking:
+        if code not in letters:
+            letter = next(free, None)
+            if letter is None:
+                problems.append(f"{path}: queues.{code}.ticket_letter: no letter left; set one")
+                continue
+            letters[code] = letter
+    return letters
+
+
 def _build_queues(
     config: FileConfig,
     types: Mapping[str, CaseTypeConfig],
@@ -635,6 +680,7 @@ def _build_queues(
                     f"{path}: queues: no queue takes case type {ct!r} on channel {channel}; "
                     "add it to a queue (the 'general' queue, for example)"
                 )
+    letters = _ticket_letters(config, path, problems)
     if problems:
         raise ConfigError("\n".join(problems))
     return tuple(
@@ -658,6 +704,7 @@ def _build_queues(
             channel_calendars={
                 ch: calendars[g.calendar] for ch, g in q.goals.items() if g.calendar is not None
             },
+            ticket_letter=letters.get(code),
         )
         for code, q in config.queues.items()
     )

@@ -35,6 +35,7 @@ class Queue:
     bullseye: tuple[BullseyeStep, ...] = DEFAULT_BULLSEYE
     # A channel may keep other hours than the queue (the inbox counts office hours).
     channel_calendars: Mapping[Channel, BusinessCalendar] = dataclasses.field(default_factory=dict)
+    ticket_letter: str | None = None  # service-centre tickets: A001, A002, ...
 
     def calendar_for(self, channel: Channel) -> BusinessCalendar:
         return self.channel_calendars.get(channel, self.calendar)

@@ -1,1 +1,1 @@
-"""The service-centre channel: numbered queue tickets, display board, counters."""
+"""The service centre: numbered queue tickets, the waiting-room board, the public status."""

@@ -61,7 +61,11 @@ WITH old AS (
                          WHEN $4 = 'reopen' THEN '{}'  -- a new message: anyone may take it
                          ELSE c.passed_by END,
         queue = coalesce($11, c.queue),
-        queued_at = CASE WHEN $11 IS NULL THEN c.queued_at ELSE clock_timestamp() END,
+        -- A transfer starts the wait in the new queue again; a ticket keeps its place by
+        -- its issue time, as the visitor has been waiting in the same room all along.
+        queued_at = CASE WHEN $11 IS NULL THEN c.queued_at
+                         WHEN c.channel = 'ticket' THEN c.created_at
+                         ELSE clock_timestamp() END,
         case_type = coalesce($12, c.case_type),
         case_type_source = CASE WHEN $12 IS NULL THEN c.case_type_source ELSE 'staff' END,
         confidence = CASE WHEN $12 IS NULL THEN c.confidence ELSE NULL END
@@ -469,3 +473,95 @@ ON CONFLICT (name) DO UPDATE SET
 
 -- name: channel_statuses
 SELECT name, state, detail, changed_at, checked_at, instance FROM channel_status ORDER BY name;
+
+-- name: next_ticket_number
+-- The queue's next number today, counted in the issuing transaction: a rollback gives the
+-- number back, so numbers have no gaps, and the row lock makes concurrent issues wait.
+INSERT INTO ticket_days (queue, day, last) VALUES ($1, $2, 1)
+ON CONFLICT (queue, day) DO UPDATE SET last = ticket_days.last + 1
+RETURNING last;
+
+-- name: insert_ticket
+INSERT INTO tickets (contact_id, number, day, queue, issued_by)
+VALUES ($1, $2, $3, $4, $5);
+
+-- name: ticket_of
+SELECT t.*, c.reference, c.state, c.queue AS contact_queue FROM tickets t
+JOIN contacts c ON c.id = t.contact_id WHERE t.contact_id = $1;
+
+-- name: ticket_place
+-- Where a waiting ticket stands: $1 contact, $2 the case types its queue serves, $3 the
+-- start of the handling-time window. position: tickets ahead of it in routing order, + 1;
+-- servers: people at a counter (not offline) with a skill for one of the case types;
+-- handle_seconds: the average handling of the queue's tickets in the window (no-shows out).
+WITH me AS (SELECT * FROM contacts WHERE id = $1)
+SELECT
+    (SELECT count(*) FROM contacts c, me
+     WHERE c.state IN ('queued', 'offered') AND c.queue = me.queue AND c.channel = 'ticket'
+       AND c.id <> me.id
+       AND (c.priority > me.priority
+            OR (c.priority = me.priority
+                AND (c.due_at, c.queued_at, c.id) < (me.due_at, me.queued_at, me.id))))
+        + 1 AS position,
+    (SELECT count(*) FROM agents a JOIN staff s ON s.id = a.staff_id AND s.disabled_at IS NULL
+     WHERE a.state <> 'offline' AND a.counter IS NOT NULL AND a.skills ?| $2::text[]) AS servers,
+    (SELECT extract(epoch FROM avg(c.closed_at - c.answered_at)) FROM contacts c, me
+     WHERE c.queue = me.queue AND c.channel = 'ticket' AND c.state = 'done'
+       AND c.outcome IS DISTINCT FROM 'no_show'
+       AND c.answered_at IS NOT NULL AND c.closed_at > $3) AS handle_seconds;
+
+-- name: ticket_called
+-- A counter calls the ticket (first call or recall): the board is woken.
+UPDATE tickets SET calls = calls + 1, called_at = clock_timestamp(), counter = $2
+WHERE contact_id = $1
+RETURNING calls, pg_notify('contactd_board', '')::text AS notified;
+
+-- name: board
+-- The tickets called today, newest first, for the waiting-room board.
+SELECT t.number, t.counter, t.called_at, t.calls, c.queue, c.state
+FROM tickets t JOIN contacts c ON c.id = t.contact_id
+WHERE t.day = $1 AND t.called_at IS NOT NULL
+ORDER BY t.called_at DESC LIMIT $2;
+
+-- name: ticket_queues
+-- Per queue: tickets waiting, the number called last today, the handling time in the window.
+SELECT q.queue,
+    (SELECT count(*) FROM contacts c
+     WHERE c.queue = q.queue AND c.channel = 'ticket' AND c.state IN ('queued', 'offered'))
+        AS waiting,
+    (SELECT t.number FROM tickets t JOIN contacts c ON c.id = t.contact_id
+     WHERE c.queue = q.queue AND t.day = $2 AND t.called_at IS NOT NULL
+     ORDER BY t.called_at DESC LIMIT 1) AS now_serving,
+    (SELECT extract(epoch FROM avg(c.closed_at - c.answered_at)) FROM contacts c
+     WHERE c.queue = q.queue AND c.channel = 'ticket' AND c.state = 'done'
+       AND c.outcome IS DISTINCT FROM 'no_show'
+       AND c.answered_at IS NOT NULL AND c.closed_at > $3) AS handle_seconds
+FROM unnest($1::text[]) AS q(queue);
+
+-- name: counter_staff
+-- The skills of the people at a counter now: the servers of each queue.
+SELECT a.skills FROM agents a JOIN staff s ON s.id = a.staff_id AND s.disabled_at IS NULL
+WHERE a.state <> 'offline' AND a.counter IS NOT NULL;
+
+-- name: tickets_near_their_turn
+-- Waiting tickets with a phone number, not told yet, with at most $1 ahead of them.
+WITH waiting AS (
+    SELECT c.id, c.reference, c.language, c.client_address, t.number, t.notified_at,
+           row_number() OVER (PARTITION BY c.queue
+                              ORDER BY c.priority DESC, c.due_at, c.queued_at, c.id) - 1
+               AS ahead
+    FROM contacts c JOIN tickets t ON t.contact_id = c.id
+    WHERE c.channel = 'ticket' AND c.state IN ('queued', 'offered')
+)
+SELECT * FROM waiting
+WHERE ahead <= $1 AND notified_at IS NULL AND client_address IS NOT NULL;
+
+-- name: ticket_notified
+UPDATE tickets SET notified_at = now() WHERE contact_id = $1 AND notified_at IS NULL
+RETURNING contact_id;
+
+-- name: waiting_tickets_of
+SELECT id FROM contacts WHERE channel = 'ticket' AND state = 'queued' AND queue = ANY($1::text[]);
+
+-- name: set_counter
+UPDATE agents SET counter = $2 WHERE staff_id = $1 RETURNING staff_id;

@@ -1,0 +1,259 @@
+"""The service centre's tickets through the daemon's API on a real PostgreSQL: numbering per
+queue and day without gaps or repeats (also from two daemons at once), one ticket per press,
+a closed kiosk, calling to a counter (the board and status follow), recall, no-show,
+transfer keeping the place, the SMS when the turn is near and the closing rule."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from contactd import store
+from contactd.app import create_app
+from contactd.appkeys import POOL, TICKETS
+from contactd.settings import Settings
+from contactd.staff import Role
+from tests.conftest import token_for
+
+Client = TestClient[object, object]
+CPH = ZoneInfo("Europe/Copenhagen")
+TUESDAY_10 = datetime(2026, 11, 24, 10, 0, tzinfo=CPH)  # the service centre is open 08-14
+SUNDAY = datetime(2026, 11, 29, 10, 0, tzinfo=CPH)
+
+
+class Clock:
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(TUESDAY_10)
+
+
+@pytest.fixture
+async def daemon(config: Settings, clock: Clock) -> AsyncIterator[Client]:
+    async with TestClient(TestServer(create_app(config, clock=clock))) as client:
+        yield client
+
+
+def _pool(client: Client) -> asyncpg.Pool:
+    return client.app[POOL]  # type: ignore[index]
+
+
+async def _issue(client: Client, auth: dict[str, str], **body: Any) -> tuple[int, Any]:
+    response = await client.post("/api/tickets", json={"case_type": "family", **body}, headers=auth)
+    return response.status, await response.json()
+
+
+async def test_tickets_are_numbered_per_queue_and_a_second_press_gives_the_same_ticket(
+    daemon: Client,
+) -> None:
+    front = await token_for(_pool(daemon), "frida", Role.FRONTDESK)
+    assert (await _issue(daemon, front))[1]["number"] == "A001"
+    status, second = await _issue(daemon, front, language="en", request_id="press-0002")
+    assert (status, second["number"], second["language"]) == (201, "A002", "en")
+    assert (second["position"], second["estimated_wait_minutes"]) == (2, 10)
+    assert (await _issue(daemon, front, case_type="visa"))[1]["number"] == "E001"
+    status, again = await _issue(daemon, front, language="en", request_id="press-0002")
+    assert (status, again["number"], again["reference"]) == (200, "A002", second["reference"])
+    assert await _pool(daemon).fetchval("SELECT count(*) FROM tickets") == 3
+
+
+async def test_bad_input_is_refused_clearly_and_issues_nothing(
+    daemon: Client, clock: Clock
+) -> None:
+    front = await token_for(_pool(daemon), "frida", Role.FRONTDESK)
+    agent = await token_for(_pool(daemon), "karin", Role.AGENT)
+    status, body = await _issue(daemon, front, case_type="holiday")
+    assert (status, body["error"]["code"]) == (422, "not_accepted")
+    status, body = await _issue(daemon, front, phone="12")
+    assert (status, body["error"]["code"]) == (422, "bad_phone")
+    assert (await _issue(daemon, agent))[0] == 403
+    clock.at = SUNDAY
+    status, body = await _issue(daemon, front)
+    assert (status, body["error"]["code"]) == (409, "kiosk_closed")
+    assert body["error"]["details"] == [{"opens_at": "2026-11-30T08:00+01:00"}]
+    assert await _pool(daemon).fetchval("SELECT count(*) FROM contacts") == 0
+
+
+async def test_two_daemons_issuing_at_once_number_without_gaps_or_repeats(
+    config: Settings, clock: Clock
+) -> None:
+    async with (
+        TestClient(TestServer(create_app(config, clock=clock))) as one,
+        TestClient(TestServer(create_app(config, clock=clock))) as two,
+    ):
+        front = await token_for(_pool(one), "frida", Role.FRONTDESK)
+        results = await asyncio.gather(
+            *(
+                _issue(client, front, case_type=case_type)
+                for _ in range(40)
+                for client in (one, two)
+                for case_type in ("family", "visa")
+            )
+        )
+    numbers = sorted(body["number"] for status, body in results if status == 201)
+    assert len(numbers) == 160
+    expected = sorted([f"A{n:03d}" for n in range(1, 81)] + [f"E{n:03d}" for n in range(1, 81)])
+    assert numbers == expected
+
+
+async def _counter_agent(daemon: Client, login: str, counter: str | None) -> dict[str, str]:
+    pool = _pool(daemon)
+    supervisor = await token_for(pool, f"sup-{login}", Role.SUPERVISOR)
+    agent = await token_for(pool, login, Role.AGENT)
+    profile = {"skills": {"family": 3}, "languages": ["da", "en"], "counter": counter}
+    assert (
+        await daemon.put(f"/api/agents/{login}", json=profile, headers=supervisor)
+    ).status == 200
+    await daemon.post("/api/desk/state", json={"state": "available"}, headers=agent)
+    return agent
+
+
+async def _offered(daemon: Client, agent: dict[str, str]) -> str:
+    for _ in range(200):
+        desk = await (await daemon.get("/api/desk", headers=agent)).json()
+        if desk["contacts"]:
+            return str(desk["contacts"][0]["reference"])
+        await asyncio.sleep(0.05)
+    raise AssertionError("no ticket was offered")
+
+
+async def _eventually(read: Callable[[], Any], check: Callable[[Any], bool]) -> Any:
+    for _ in range(200):
+        value = await read()
+        if check(value):
+            return value
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never: {value}")
+
+
+async def test_a_counter_calls_a_ticket_and_the_board_and_status_show_it(daemon: Client) -> None:
+    pool = _pool(daemon)
+    front = await token_for(pool, "frida", Role.FRONTDESK)
+    await _issue(daemon, front)
+    await _issue(daemon, front)
+    karin = await _counter_agent(daemon, "karin", None)
+    ref = await _offered(daemon, karin)
+    refused = await daemon.post(f"/api/desk/contacts/{ref}/accept", headers=karin)
+    assert (refused.status, (await refused.json())["error"]["code"]) == (409, "no_counter")
+    await daemon.post("/api/desk/counter", json={"counter": "3"}, headers=karin)
+
+    events = await daemon.get("/api/board/events")
+    first = await _next_event(events)
+    assert first == {"called": []}
+    assert (await daemon.post(f"/api/desk/contacts/{ref}/accept", headers=karin)).status == 200
+    board = await _next_event(events)
+    assert [(c["number"], c["counter"], c["serving"]) for c in board["called"]] == [
+        ("A001", "3", True)
+    ]
+    events.close()
+
+    async def status() -> Any:
+        return await (await daemon.get("/api/status")).json()
+
+    shown = await _eventually(status, lambda s: _family(s)["now_serving"] == "A001")
+    assert _family(shown)["waiting"] == 1
+    assert _family(shown)["open"] is True
+
+
+def _family(status: Any) -> Any:
+    return next(q for q in status["queues"] if q["queue"] == "family")
+
+
+async def _next_event(response: Any) -> Any:
+    while True:
+        line = (await asyncio.wait_for(response.content.readline(), 10)).decode()
+        if line.startswith("data: "):
+            return json.loads(line[6:])
+
+
+async def test_a_no_show_needs_three_calls_and_then_ends_the_ticket(daemon: Client) -> None:
+    pool = _pool(daemon)
+    front = await token_for(pool, "frida", Role.FRONTDESK)
+    await _issue(daemon, front)
+    karin = await _counter_agent(daemon, "karin", "3")
+    ref = await _offered(daemon, karin)
+    await daemon.post(f"/api/desk/contacts/{ref}/accept", headers=karin)
+    early = await daemon.post(f"/api/desk/contacts/{ref}/no-show", headers=karin)
+    assert (early.status, (await early.json())["error"]["code"]) == (409, "too_few_calls")
+    for calls in (2, 3):
+        recalled = await daemon.post(f"/api/desk/contacts/{ref}/recall", headers=karin)
+        assert (await recalled.json())["calls"] == calls
+    done = await daemon.post(f"/api/desk/contacts/{ref}/no-show", headers=karin)
+    assert (done.status, (await done.json())["outcome"]) == (200, "no_show")
+    assert (await daemon.post(f"/api/desk/contacts/{ref}/recall", headers=karin)).status == 409
+
+
+async def test_a_transferred_ticket_keeps_its_place_by_issue_time(
+    daemon: Client, clock: Clock
+) -> None:
+    pool = _pool(daemon)
+    front = await token_for(pool, "frida", Role.FRONTDESK)
+    _, early = await _issue(daemon, front)  # family, 10:00
+    clock.at = TUESDAY_10.replace(minute=20)
+    _, later = await _issue(daemon, front, case_type="visa")  # visa, 10:20
+    karin = await _counter_agent(daemon, "karin", "3")
+    ref = await _offered(daemon, karin)
+    assert ref == early["reference"]
+    await daemon.post(f"/api/desk/contacts/{ref}/accept", headers=karin)
+    moved = await daemon.post(
+        f"/api/desk/contacts/{ref}/transfer", json={"queue": "visa"}, headers=karin
+    )
+    assert moved.status == 200
+    tickets = daemon.app[TICKETS]  # type: ignore[index]
+    contacts = {r["reference"]: r for r in await pool.fetch("SELECT * FROM contacts")}
+    moved_contact = store.contact_from_row(contacts[early["reference"]])
+    later_contact = store.contact_from_row(contacts[later["reference"]])
+    assert (await tickets.place(moved_contact))[0] == 1
+    assert (await tickets.place(later_contact))[0] == 2
+    assert contacts[early["reference"]]["queued_at"] == contacts[early["reference"]]["created_at"]
+
+
+async def test_a_visitor_with_a_number_gets_one_sms_when_the_turn_is_near(
+    daemon: Client,
+) -> None:
+    pool = _pool(daemon)
+    front = await token_for(pool, "frida", Role.FRONTDESK)
+    for n in range(5):
+        await _issue(daemon, front, phone="+45 20 12 34 5" + str(n))
+    tickets = daemon.app[TICKETS]  # type: ignore[index]
+    await tickets.notify_near_turn()
+    await tickets.notify_near_turn()  # a second pass tells no one twice
+    rows = await pool.fetch("SELECT payload FROM outbox WHERE kind = 'sms' ORDER BY id")
+    # Three ahead or fewer: the first four tickets.
+    assert [r["payload"]["to"] for r in rows] == [f"+452012345{n}" for n in range(4)]
+    assert rows[3]["payload"]["body"] == (
+        "Udlændingestyrelsen: Dit nummer A004 kaldes snart op. Der er 3 foran dig."
+    )
+
+
+async def test_waiting_tickets_are_cancelled_at_closing_when_so_configured(
+    config: Settings, clock: Clock
+) -> None:
+    closing = dataclasses.replace(
+        config, tickets=config.tickets.model_copy(update={"at_closing": "cancel"})
+    )
+    async with TestClient(TestServer(create_app(closing, clock=clock))) as daemon:
+        front = await token_for(_pool(daemon), "frida", Role.FRONTDESK)
+        await _issue(daemon, front)
+        tickets = daemon.app[TICKETS]  # type: ignore[index]
+        await tickets.cancel_when_closed()
+        assert await _pool(daemon).fetchval("SELECT state FROM contacts") == "queued"
+        clock.at = TUESDAY_10.replace(hour=14, minute=5)
+        await tickets.cancel_when_closed()
+        row = await _pool(daemon).fetchrow("SELECT state, outcome FROM contacts")
+    assert (row["state"], row["outcome"]) == ("cancelled", "closed")
