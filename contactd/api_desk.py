@@ -78,6 +78,8 @@ async def desk_json(request: web.Request) -> dict[str, Any]:
                 if r["offer_expires_at"]
                 else None,
                 "message_count": r["message_count"],
+                "ticket_number": r["ticket_number"],
+                "ticket_calls": r["ticket_calls"],
             }
             for r in rows
         ],

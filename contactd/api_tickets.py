@@ -104,7 +104,9 @@ async def recall(request: web.Request) -> web.Response:
     """Call the ticket again: the board shows it once more."""
     contact = await _held_ticket(request)
     agent = await agents.get(request.app[POOL], auth.current(request).id)
-    counter = agent.counter if agent and agent.counter else "?"
+    if agent is None or agent.counter is None:
+        raise ApiError(409, "no_counter", "say which counter you sit at before you call a ticket")
+    counter = agent.counter
     async with request.app[POOL].acquire() as conn:
         calls = await tickets.call(conn, contact.id, counter)
     return web.json_response({**contact_json(contact), "calls": calls})
@@ -126,6 +128,7 @@ async def no_show(request: web.Request) -> web.Response:
             "too_few_calls",
             f"call ticket {ticket['number'] if ticket else contact.reference} {needed} times "
             f"before marking a no-show (called {calls} times)",
+            [{"calls": calls, "needed": needed}],
         )
     person = auth.current(request)
     try:

@@ -245,7 +245,12 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         )
     leadership.add_loop("tickets", app[TICKETS].run)
     app[BOARD] = Broadcast(
-        "board", app[TICKETS].board, listener.subscribe(BOARD_CHANNEL), app[STOPPING], refresh=60
+        "board",
+        app[TICKETS].board,
+        # Calls, and the end of a ticket being served (its 'serving' flag).
+        listener.subscribe(BOARD_CHANNEL, CONTACTS_CHANNEL),
+        app[STOPPING],
+        refresh=60,
     )
     app[STATUS] = Broadcast(
         "status",

@@ -214,7 +214,12 @@ class Tickets:
                     "opens_at": opens.isoformat(timespec="minutes") if opens else None,
                 }
             )
-        return {"queues": queues, "at": now.isoformat(timespec="seconds")}
+        local = now.astimezone(self._settings.timezone)
+        return {
+            "queues": queues,
+            "at": local.isoformat(timespec="seconds"),
+            "timezone": self._settings.daemon.timezone,
+        }
 
     async def run(self, *, poll_seconds: float = 5) -> None:
         """The leader's loop: SMS to visitors whose turn is near; the closing rule."""

@@ -17,6 +17,15 @@ const TEXTS = {
     conversation: "Korrespondance", answer: "Dit svar", sendAnswer: "Send svar",
     answerSent: "Svaret er sendt.", showHtml: "Vis formateret", in: "Fra borgeren",
     out: "Fra os", mail: "E-mail", acknowledgement: "Kvittering", bounce: "Kunne ikke leveres",
+    counter: "Skranke", saveCounter: "Gem skranke", counterSaved: "Skranke {c} er gemt.",
+    counterCleared: "Du sidder ikke ved en skranke.",
+    counterHint: "I servicecentret: den skranke, du sidder ved. Den vises på skærmen i venteværelset, når du kalder et nummer op. Tom: ingen skranke.",
+    callUp: "Kald op", recall: "Kald igen", noShow: "Udeblevet", calledTimes: "Kaldt op {n} gange.",
+    errors: {
+      no_counter: "Skriv hvilken skranke du sidder ved, før du kalder et nummer op.",
+      too_few_calls: "Kald nummeret op flere gange, før du melder den besøgende udeblevet.",
+      no_agent_profile: "Du har ingen agentprofil. Spørg en supervisor.",
+    },
   },
   en: {
     title: "Desk", language: "Language", signin: "Sign in", token: "Your access token",
@@ -31,6 +40,15 @@ const TEXTS = {
     conversation: "Conversation", answer: "Your answer", sendAnswer: "Send answer",
     answerSent: "The answer is on its way.", showHtml: "Show formatted", in: "From the client",
     out: "From us", mail: "E-mail", acknowledgement: "Acknowledgement", bounce: "Not delivered",
+    counter: "Counter", saveCounter: "Save counter", counterSaved: "Counter {c} is saved.",
+    counterCleared: "You are not at a counter.",
+    counterHint: "At the service centre: the counter you sit at. The waiting room's screen shows it when you call a number. Empty: no counter.",
+    callUp: "Call", recall: "Call again", noShow: "No-show", calledTimes: "Called {n} times.",
+    errors: {
+      no_counter: "Say which counter you sit at before you call a number.",
+      too_few_calls: "Call the number a few more times before you mark the visitor a no-show.",
+      no_agent_profile: "You have no agent profile. Ask a supervisor.",
+    },
   },
 };
 
@@ -39,6 +57,7 @@ let token = sessionStorage.getItem("contactd.token") || "";
 let reference = { case_types: [], queues: [] };
 let desk = null;
 let stream = null;
+let counterShown;  // the counter last shown from the server: a live update never overwrites typing
 
 const $ = (id) => document.getElementById(id);
 const t = (key) => TEXTS[lang][key] ?? key;
@@ -60,7 +79,7 @@ async function api(method, path, body) {
   if (!response.ok) {
     const problems = (data.error?.details || []).map((d) => d.problem).join("; ");
     const message = problems || data.error?.message || response.statusText;
-    throw Object.assign(new Error(message), { status: response.status });
+    throw Object.assign(new Error(message), { status: response.status, code: data.error?.code });
   }
   return data;
 }
@@ -83,6 +102,10 @@ function render() {
   $("who").textContent = desk.name;
   $("state").textContent = t(desk.state);
   for (const b of document.querySelectorAll("[data-state]")) b.setAttribute("aria-pressed", String(b.dataset.state === desk.state));
+  if (desk.counter !== counterShown) {
+    counterShown = desk.counter;
+    $("counter").value = desk.counter ?? "";
+  }
   const list = $("contacts");
   $("empty").hidden = desk.contacts.length > 0;
   // Keep the items that did not change, so a live update never wipes what the agent is
@@ -109,8 +132,12 @@ function contactItem(c) {
   const item = $("contactTemplate").content.firstElementChild.cloneNode(true);
   item.dataset.reference = c.reference;
   item.dataset.state = c.state;
+  item.dataset.channel = c.channel;
+  // Accepting a ticket calls the visitor to this counter.
+  if (c.channel === "ticket") item.querySelector(".accept").dataset.t = "callUp";
   for (const el of item.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
-  item.querySelector(".reference").textContent = c.reference;
+  // A ticket is known by its number (A012) at the counter; the reference stays for the record.
+  item.querySelector(".reference").textContent = c.ticket_number ? `${c.ticket_number} (${c.reference})` : c.reference;
   item.querySelector(".channel").textContent = t(c.channel);
   item.querySelector(".caseType").textContent = caseTypeName(c.case_type);
   if (c.case_type_source === "classifier" && c.guesses.length) {
@@ -125,6 +152,7 @@ function contactItem(c) {
     tick(item);
   }
   item.querySelector(".offered").hidden = c.state !== "offered";
+  item.querySelector(".ticketActions").hidden = !(c.channel === "ticket" && c.state === "active");
   if (c.channel === "email" && c.state === "active") {
     item.querySelector(".mail").hidden = false;
     loadThread(item, c);
@@ -162,6 +190,11 @@ function contactItem(c) {
     act("finish", { outcome: form.querySelector(".outcome").value, case_type: correct.value || null });
   });
   item.querySelector(".transfer").addEventListener("click", () => act("transfer", { queue: transferTo.value || null, case_type: correct.value || null }));
+  item.querySelector(".recall").addEventListener("click", () => api("POST", `/api/desk/contacts/${c.reference}/recall`).then((r) => {
+    clearError();
+    item.querySelector(".calls").textContent = t("calledTimes").replace("{n}", r.calls);
+  }, showError));
+  item.querySelector(".noShow").addEventListener("click", () => act("no-show"));
   return item;
 }
 
@@ -255,7 +288,22 @@ function clearError() {
 }
 
 function showError(error) {
-  $("error").textContent = error.message;
+  $("error").textContent = TEXTS[lang].errors[error.code] || error.message;
+  if (error.code === "no_counter") $("counter").focus();
+}
+
+async function saveCounter(event) {
+  event.preventDefault();
+  const counter = $("counter").value.trim() || null;
+  try {
+    const saved = await api("POST", "/api/desk/counter", { counter });
+    desk.counter = counterShown = saved.counter;
+    $("counter").value = saved.counter ?? "";
+    $("counterStatus").textContent = saved.counter ? t("counterSaved").replace("{c}", saved.counter) : t("counterCleared");
+    clearError();
+  } catch (error) {
+    showError(error);
+  }
 }
 
 async function refresh() {
@@ -314,6 +362,7 @@ document.addEventListener("DOMContentLoaded", () => {
     translate();
   });
   $("signin").addEventListener("submit", signIn);
+  $("counterForm").addEventListener("submit", saveCounter);
   for (const b of document.querySelectorAll("[data-state]")) {
     b.addEventListener("click", () => api("POST", "/api/desk/state", { state: b.dataset.state }).then(clearError, showError));
   }

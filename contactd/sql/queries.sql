@@ -238,9 +238,11 @@ RETURNING staff_id, pg_notify('contactd_agents', staff_id::text)::text AS notifi
 -- What an agent has on the desk: offered (with the offer's expiry) and active contacts, and
 -- how many e-mails each has (a reply that arrives makes the desk show it).
 SELECT c.*, o.expires_at AS offer_expires_at,
-       (SELECT count(*) FROM messages m WHERE m.contact_id = c.id) AS message_count
+       (SELECT count(*) FROM messages m WHERE m.contact_id = c.id) AS message_count,
+       t.number AS ticket_number, t.calls AS ticket_calls
 FROM contacts c
 LEFT JOIN offers o ON o.contact_id = c.id AND o.outcome IS NULL
+LEFT JOIN tickets t ON t.contact_id = c.id
 WHERE c.agent_id = $1 AND c.state IN ('offered', 'active')
 ORDER BY c.state_changed_at;
 
@@ -564,4 +566,5 @@ RETURNING contact_id;
 SELECT id FROM contacts WHERE channel = 'ticket' AND state = 'queued' AND queue = ANY($1::text[]);
 
 -- name: set_counter
-UPDATE agents SET counter = $2 WHERE staff_id = $1 RETURNING staff_id;
+UPDATE agents SET counter = $2 WHERE staff_id = $1
+RETURNING staff_id, pg_notify('contactd_agents', staff_id::text)::text AS notified;
