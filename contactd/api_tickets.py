@@ -74,7 +74,11 @@ async def issue(request: web.Request) -> web.Response:
         raise ApiError(409, "kiosk_closed", str(exc), details) from None
     except IntakeError as exc:
         raise ApiError(422, "not_accepted", str(exc)) from None
-    return web.json_response(ticket_json(issued), status=201 if issued.created else 200)
+    return web.json_response(
+        ticket_json(issued),
+        status=201 if issued.created else 200,
+        headers={"Location": f"/api/contacts/{issued.contact.reference}"},
+    )
 
 
 @routes.post("/api/desk/counter")

@@ -141,6 +141,9 @@ def _live(
 async def _end_streams(app: web.Application) -> None:
     """Stopping: tell the open event streams, so shutdown need not wait for their clients."""
     app[STOPPING].set()
+    for live in (BOARD, STATUS):
+        if live in app:
+            app[live].close()
     if LISTENER in app:
         app[LISTENER].wake_all()
 

@@ -93,13 +93,16 @@ class Tickets:
         queue = self.queue_for(case_type)
         now = self._clock()
         calendar = queue.calendar_for(Channel.TICKET)
+        earlier = await self._known(request_id)
+        if earlier is not None:  # the same press again (the answer was lost): its ticket
+            return earlier
         if not calendar.is_open(now):
             raise KioskClosed(queue, self._local(calendar.next_open(now)))
         day = now.astimezone(self._settings.timezone).date()
 
         async def number_it(conn: database.Conn, contact: Contact) -> None:
             letter = self._queues[contact.queue].ticket_letter or "X"
-            count = await conn.fetchval(queries.get("next_ticket_number"), contact.queue, day)
+            count = await conn.fetchval(queries.get("next_ticket_number"), letter, day)
             await conn.execute(
                 queries.get("insert_ticket"),
                 contact.id,
@@ -115,7 +118,8 @@ class Tickets:
                 language=language,
                 case_type=case_type,
                 case_type_source=CaseTypeSource.STAFF,
-                priority=PRIORITIES[priority],
+                # Within the queue: its own priority, raised for those who must go first.
+                priority=queue.priority + PRIORITIES[priority],
                 client_address=phone,
                 external_id=f"kiosk:{request_id}" if request_id else None,
                 received_at=now,
@@ -123,6 +127,17 @@ class Tickets:
             actor=actor,
             record=number_it,
         )
+        return await self._issued(contact, created=created)
+
+    async def _known(self, request_id: str | None) -> Issued | None:
+        if request_id is None:
+            return None
+        row = await self._pool.fetchrow(
+            queries.get("contact_by_external_id"), Channel.TICKET, f"kiosk:{request_id}"
+        )
+        return await self._issued(store.contact_from_row(row), created=False) if row else None
+
+    async def _issued(self, contact: Contact, *, created: bool) -> Issued:
         ticket = await self._pool.fetchrow(queries.get("ticket_of"), contact.id)
         if ticket is None:  # the request id was used for something that is not a ticket
             raise IntakeError("request_id: already used for another contact")
@@ -274,6 +289,9 @@ class Tickets:
                 )
             except IllegalTransition:
                 continue  # called meanwhile
+            await self._pool.execute(
+                queries.get("withdraw_outbox"), contact.id, "withdrawn: the ticket was cancelled"
+            )
             log.info("ticket.cancelled_at_closing", reference=contact.reference)
 
 

@@ -72,6 +72,11 @@ class Broadcast:
             await self._wakeup.wait(within=self._refresh)
             await asyncio.sleep(self._min_interval)  # changes in a burst: one snapshot
 
+    def close(self) -> None:
+        """The daemon stops: every open stream ends now, not at its next keep-alive."""
+        self._stopping.set()
+        self._changed.set()
+
     async def latest(self) -> str:
         """The current snapshot; waits for the first (a daemon that just started)."""
         await asyncio.wait_for(self._ready.wait(), 10)

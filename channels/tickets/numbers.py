@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+SMS_NEXT = {
+    "da": "Udlændingestyrelsen: Dit nummer {number} kaldes op som det næste.",
+    "en": "The Danish Immigration Service: your number {number} is next.",
+}
 SMS_NEAR = {
     "da": "Udlændingestyrelsen: Dit nummer {number} kaldes snart op. Der er {ahead} foran dig.",
     "en": "The Danish Immigration Service: your number {number} will be called soon. "
@@ -15,4 +19,5 @@ def ticket_number(letter: str, count: int) -> str:
 
 
 def near_turn_sms(number: str, ahead: int, language: str) -> str:
-    return SMS_NEAR.get(language, SMS_NEAR["da"]).format(number=number, ahead=ahead)
+    texts = SMS_NEXT if ahead == 0 else SMS_NEAR
+    return texts.get(language, texts["da"]).format(number=number, ahead=ahead)

@@ -85,6 +85,10 @@ WITH old AS (
     -- A second correction keeps what the contact was first sorted as.
     ON CONFLICT (contact_id) DO UPDATE SET
         to_type = EXCLUDED.to_type, actor = EXCLUDED.actor, corrected_at = EXCLUDED.corrected_at
+), ticket_back AS (
+    -- A ticket sent back to a queue waits again: no counter, no calls, off the board.
+    UPDATE tickets t SET calls = 0, counter = NULL, called_at = NULL
+    FROM moved WHERE t.contact_id = moved.id AND $4 = 'requeue'
 ), decided AS (
     -- Leaving 'offered' decides the open offer, so the contact can be offered again later.
     UPDATE offers o SET
@@ -477,10 +481,10 @@ ON CONFLICT (name) DO UPDATE SET
 SELECT name, state, detail, changed_at, checked_at, instance FROM channel_status ORDER BY name;
 
 -- name: next_ticket_number
--- The queue's next number today, counted in the issuing transaction: a rollback gives the
+-- The letter's next number today, counted in the issuing transaction: a rollback gives the
 -- number back, so numbers have no gaps, and the row lock makes concurrent issues wait.
-INSERT INTO ticket_days (queue, day, last) VALUES ($1, $2, 1)
-ON CONFLICT (queue, day) DO UPDATE SET last = ticket_days.last + 1
+INSERT INTO ticket_days (letter, day, last) VALUES ($1, $2, 1)
+ON CONFLICT (letter, day) DO UPDATE SET last = ticket_days.last + 1
 RETURNING last;
 
 -- name: insert_ticket
@@ -561,6 +565,11 @@ WHERE ahead <= $1 AND notified_at IS NULL AND client_address IS NOT NULL;
 -- name: ticket_notified
 UPDATE tickets SET notified_at = now() WHERE contact_id = $1 AND notified_at IS NULL
 RETURNING contact_id;
+
+-- name: withdraw_outbox
+-- Messages of a contact not sent yet, that no longer make sense (a cancelled ticket's SMS).
+UPDATE outbox SET failed_at = now(), last_error = $2
+WHERE contact_id = $1 AND sent_at IS NULL AND failed_at IS NULL;
 
 -- name: waiting_tickets_of
 SELECT id FROM contacts WHERE channel = 'ticket' AND state = 'queued' AND queue = ANY($1::text[]);

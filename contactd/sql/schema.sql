@@ -193,11 +193,13 @@ CREATE TABLE channel_status (
 
 -- Service-centre tickets: a number per queue and day, counted in the database so that any
 -- number of daemons issue them without gaps or repeats.
+-- Counted per letter, not per queue: a letter moved to another queue during the day goes on
+-- from where it was, so a number is never given twice.
 CREATE TABLE ticket_days (
-    queue text NOT NULL,
-    day   date NOT NULL,
-    last  integer NOT NULL,
-    PRIMARY KEY (queue, day)
+    letter text NOT NULL,
+    day    date NOT NULL,
+    last   integer NOT NULL,
+    PRIMARY KEY (letter, day)
 );
 
 CREATE TABLE tickets (

@@ -82,11 +82,15 @@ async def test_bad_input_is_refused_clearly_and_issues_nothing(
     status, body = await _issue(daemon, front, phone="12")
     assert (status, body["error"]["code"]) == (422, "bad_phone")
     assert (await _issue(daemon, agent))[0] == 403
+    _, issued = await _issue(daemon, front, request_id="press-late")
     clock.at = SUNDAY
     status, body = await _issue(daemon, front)
     assert (status, body["error"]["code"]) == (409, "kiosk_closed")
+    # The same press again after closing (its answer was lost): its ticket, not a refusal.
+    status, again = await _issue(daemon, front, request_id="press-late")
+    assert (status, again["number"]) == (200, issued["number"])
     assert body["error"]["details"] == [{"opens_at": "2026-11-30T08:00+01:00"}]
-    assert await _pool(daemon).fetchval("SELECT count(*) FROM contacts") == 0
+    assert await _pool(daemon).fetchval("SELECT count(*) FROM contacts") == 1
 
 
 async def test_two_daemons_issuing_at_once_number_without_gaps_or_repeats(
@@ -221,6 +225,9 @@ async def test_a_transferred_ticket_keeps_its_place_by_issue_time(
     assert (await tickets.place(moved_contact))[0] == 1
     assert (await tickets.place(later_contact))[0] == 2
     assert contacts[early["reference"]]["queued_at"] == contacts[early["reference"]]["created_at"]
+    # Back in a queue, it waits again: off the board, its calls counted afresh.
+    ticket = await pool.fetchrow("SELECT calls, counter FROM tickets WHERE number = 'A001'")
+    assert (ticket["calls"], ticket["counter"]) == (0, None)
 
 
 async def test_a_visitor_with_a_number_gets_one_sms_when_the_turn_is_near(
@@ -239,6 +246,9 @@ async def test_a_visitor_with_a_number_gets_one_sms_when_the_turn_is_near(
     assert rows[3]["payload"]["body"] == (
         "Udlændingestyrelsen: Dit nummer A004 kaldes snart op. Der er 3 foran dig."
     )
+    assert rows[0]["payload"]["body"] == (
+        "Udlændingestyrelsen: Dit nummer A001 kaldes op som det næste."
+    )
 
 
 async def test_waiting_tickets_are_cancelled_at_closing_when_so_configured(
@@ -249,11 +259,46 @@ async def test_waiting_tickets_are_cancelled_at_closing_when_so_configured(
     )
     async with TestClient(TestServer(create_app(closing, clock=clock))) as daemon:
         front = await token_for(_pool(daemon), "frida", Role.FRONTDESK)
-        await _issue(daemon, front)
+        await _issue(daemon, front, phone="+4520123456")
         tickets = daemon.app[TICKETS]  # type: ignore[index]
+        await tickets.notify_near_turn()  # an SMS waits in the outbox (no Twilio here)
         await tickets.cancel_when_closed()
         assert await _pool(daemon).fetchval("SELECT state FROM contacts") == "queued"
         clock.at = TUESDAY_10.replace(hour=14, minute=5)
         await tickets.cancel_when_closed()
         row = await _pool(daemon).fetchrow("SELECT state, outcome FROM contacts")
+        sms = await _pool(daemon).fetchrow("SELECT sent_at, failed_at, last_error FROM outbox")
     assert (row["state"], row["outcome"]) == ("cancelled", "closed")
+    # Its SMS is withdrawn, not sent whenever Twilio is set up.
+    assert (sms["sent_at"], sms["last_error"]) == (None, "withdrawn: the ticket was cancelled")
+
+
+async def test_a_letter_moved_to_another_queue_during_the_day_goes_on_counting(
+    config: Settings, clock: Clock
+) -> None:
+    async with TestClient(TestServer(create_app(config, clock=clock))) as daemon:
+        front = await token_for(_pool(daemon), "frida", Role.FRONTDESK)
+        assert (await _issue(daemon, front))[1]["number"] == "A001"
+    queues = tuple(
+        dataclasses.replace(
+            q, ticket_letter={"family": "B", "work_study": "A"}.get(q.code, q.ticket_letter)
+        )
+        for q in config.queues
+    )
+    moved = dataclasses.replace(config, queues=queues)
+    async with TestClient(TestServer(create_app(moved, clock=clock))) as daemon:
+        front = await token_for(_pool(daemon), "frida2", Role.FRONTDESK)
+        assert (await _issue(daemon, front, case_type="work"))[1]["number"] == "A002"
+        assert (await _issue(daemon, front))[1]["number"] == "B001"
+
+
+async def test_an_appointment_goes_ahead_of_the_visitors_who_came_without_one(
+    daemon: Client,
+) -> None:
+    front = await token_for(_pool(daemon), "frida", Role.FRONTDESK)
+    await _issue(daemon, front)
+    await _issue(daemon, front)
+    _, booked = await _issue(daemon, front, priority="appointment")
+    _, helped = await _issue(daemon, front, priority="assistance")
+    assert (booked["number"], booked["position"]) == ("A003", 1)
+    assert (helped["number"], helped["position"]) == ("A004", 2)
