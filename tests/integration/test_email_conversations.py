@@ -208,7 +208,7 @@ async def test_a_message_over_the_limit_becomes_a_contact_that_points_to_the_mai
     assert await _read(imap_port, pool, config, max_message_bytes=1_000_000) == 2
     rows = await pool.fetch(
         "SELECT c.subject, c.body, m.body AS shown, m.attachments FROM contacts c "
-        "JOIN messages m ON m.contact_id = c.id ORDER BY c.id"
+        "JOIN messages m ON m.contact_id = c.id ORDER BY c.subject"
     )
     # Sorted by its subject; staff read the notice with the message on the desk.
     assert (rows[0]["subject"], rows[0]["body"], rows[0]["attachments"]) == (
