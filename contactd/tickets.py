@@ -14,7 +14,7 @@ import asyncpg
 import structlog
 
 from channels.ports import OutboxItem
-from channels.tickets.numbers import near_turn_sms, ticket_number
+from channels.tickets.sms import near_turn_sms
 from contactd import database, queries, store
 from contactd.intake import Intake, IntakeError
 from contactd.settings import Settings
@@ -102,14 +102,8 @@ class Tickets:
 
         async def number_it(conn: database.Conn, contact: Contact) -> None:
             letter = self._queues[contact.queue].ticket_letter or "X"
-            count = await conn.fetchval(queries.get("next_ticket_number"), letter, day)
             await conn.execute(
-                queries.get("insert_ticket"),
-                contact.id,
-                ticket_number(letter, count),
-                day,
-                contact.queue,
-                staff_id,
+                queries.get("number_ticket"), contact.id, letter, day, contact.queue, staff_id
             )
 
         contact, created = await self._intake.submit(

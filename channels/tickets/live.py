@@ -49,6 +49,7 @@ class Broadcast:
         self._refresh = refresh
         self._min_interval = min_interval
         self._latest: str | None = None
+        self._event = b""  # the latest snapshot as one server-sent event, encoded once
         self._version = 0
         self._changed = asyncio.Event()
         self._ready = asyncio.Event()
@@ -65,12 +66,15 @@ class Broadcast:
                 continue
             if data != self._latest:
                 self._latest = data
+                self._event = f"event: {self.name}\ndata: {data}\n\n".encode()
                 self._version += 1
                 changed, self._changed = self._changed, asyncio.Event()
                 changed.set()
                 self._ready.set()
+            # A burst of changes after this one makes one more snapshot, not one each; a
+            # change alone goes out at once (the wake-up stays set through the pause).
+            await asyncio.sleep(self._min_interval)
             await self._wakeup.wait(within=self._refresh)
-            await asyncio.sleep(self._min_interval)  # changes in a burst: one snapshot
 
     def close(self) -> None:
         """The daemon stops: every open stream ends now, not at its next keep-alive."""
@@ -103,9 +107,10 @@ class Broadcast:
                 changed = self._changed  # taken first: a change from now on sets it
                 if sent != self._version:
                     sent = self._version
-                    await response.write(f"event: {self.name}\ndata: {self._latest}\n\n".encode())
+                    await response.write(self._event)
                 try:
-                    await asyncio.wait_for(changed.wait(), KEEPALIVE_SECONDS)
+                    async with asyncio.timeout(KEEPALIVE_SECONDS):
+                        await changed.wait()
                 except TimeoutError:
                     await response.write(b": keep-alive\n\n")
         except ConnectionResetError:

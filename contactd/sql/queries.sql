@@ -480,16 +480,22 @@ ON CONFLICT (name) DO UPDATE SET
 -- name: channel_statuses
 SELECT name, state, detail, changed_at, checked_at, instance FROM channel_status ORDER BY name;
 
--- name: next_ticket_number
--- The letter's next number today, counted in the issuing transaction: a rollback gives the
--- number back, so numbers have no gaps, and the row lock makes concurrent issues wait.
-INSERT INTO ticket_days (letter, day, last) VALUES ($1, $2, 1)
-ON CONFLICT (letter, day) DO UPDATE SET last = ticket_days.last + 1
-RETURNING last;
-
--- name: insert_ticket
+-- name: number_ticket
+-- The ticket with its letter's next number today ('A001'; four digits from the 1,000th),
+-- counted in the issuing transaction: a rollback gives the number back, so numbers have no
+-- gaps, and the counter row's lock makes concurrent issues wait: one statement, so it is
+-- held for as short a time as the transaction allows.
+-- $1 contact, $2 letter, $3 day, $4 queue, $5 staff.
+WITH counted AS (
+    INSERT INTO ticket_days (letter, day, last) VALUES ($2, $3, 1)
+    ON CONFLICT (letter, day) DO UPDATE SET last = ticket_days.last + 1
+    RETURNING last
+)
 INSERT INTO tickets (contact_id, number, day, queue, issued_by)
-VALUES ($1, $2, $3, $4, $5);
+SELECT $1, $2 || CASE WHEN last < 1000 THEN lpad(last::text, 3, '0') ELSE last::text END,
+       $3, $4, $5
+FROM counted
+RETURNING number;
 
 -- name: ticket_of
 SELECT t.*, c.reference, c.state, c.queue AS contact_queue FROM tickets t

@@ -1,4 +1,4 @@
-"""Ticket numbers as visitors read them, and what a visitor is told by SMS."""
+"""What a visitor with a ticket is told by SMS when their turn is near."""
 
 from __future__ import annotations
 
@@ -11,11 +11,6 @@ SMS_NEAR = {
     "en": "The Danish Immigration Service: your number {number} will be called soon. "
     "{ahead} ahead of you.",
 }
-
-
-def ticket_number(letter: str, count: int) -> str:
-    """'A001' for the queue's first ticket of the day; four digits from the 1,000th."""
-    return f"{letter}{count:03d}"
 
 
 def near_turn_sms(number: str, ahead: int, language: str) -> str:
