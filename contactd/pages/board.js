@@ -9,8 +9,7 @@ const SOUND = {
   on: { da: "Slå lyd fra", en: "/ Sound off" },
 };
 
-let source = null;
-let retry = null;
+let live = null;  // the board's event stream (live.js)
 let lastCall = null;  // the newest call shown: a different one is announced
 let audio = null;
 let soundOn = false;
@@ -80,22 +79,7 @@ function toggleSound() {
 }
 
 function follow() {
-  // EventSource reconnects by itself after a network error (the server asks for 2 s); after
-  // an error answer (a proxy's 502 while the daemon restarts) it gives up: start anew.
-  source?.close();
-  source = new EventSource("/api/board/events");
-  source.addEventListener("open", () => { $("connection").hidden = true; });
-  source.addEventListener("board", (event) => {
-    $("connection").hidden = true;
-    render(JSON.parse(event.data));
-  });
-  source.addEventListener("error", () => {
-    $("connection").hidden = false;
-    if (source.readyState === EventSource.CLOSED) {
-      clearTimeout(retry);
-      retry = setTimeout(follow, 5000);
-    }
-  });
+  live = followLive("/api/board/events", "board", render, $("connection"));
 }
 
 document.addEventListener("DOMContentLoaded", () => {

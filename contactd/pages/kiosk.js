@@ -80,8 +80,7 @@ let status = null;
 let requestId = newRequestId();
 let busy = false;
 let ticket = null;
-let source = null;
-let retry = null;
+let live = null;  // the status's event stream (live.js)
 
 const $ = (id) => document.getElementById(id);
 const t = (key) => TEXTS[lang][key] ?? key;
@@ -159,24 +158,13 @@ function renderQueues() {
 }
 
 function follow() {
-  // The public status, live. EventSource reconnects by itself after a network error; after
-  // an error answer (a proxy's 502) it gives up, so open a new one after a pause.
-  source?.close();
-  source = new EventSource("/api/status/events");
-  source.addEventListener("open", () => { $("connection").hidden = true; });
-  source.addEventListener("status", (event) => {
-    $("connection").hidden = true;
-    status = JSON.parse(event.data);
+  // The queues' open state and waits, live.
+  live?.close();
+  live = followLive("/api/status/events", "status", (data) => {
+    status = data;
     TIME_ZONE = status.timezone || TIME_ZONE;
     renderQueues();
-  });
-  source.addEventListener("error", () => {
-    $("connection").hidden = false;
-    if (source.readyState === EventSource.CLOSED) {
-      clearTimeout(retry);
-      retry = setTimeout(follow, 5000);
-    }
-  });
+  }, $("connection"));
 }
 
 function fieldError(field, message) {
@@ -336,8 +324,7 @@ function nextVisitor() {
 function signOut(message = "") {
   token = "";
   sessionStorage.removeItem("contactd.token");
-  source?.close();
-  clearTimeout(retry);
+  live?.close();
   $("kiosk").hidden = true;
   $("signout").hidden = true;
   $("signin").hidden = false;

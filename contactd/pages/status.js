@@ -31,8 +31,7 @@ const asked = new URLSearchParams(location.search).get("lang");
 let lang = asked === "da" || asked === "en" ? asked
   : localStorage.getItem("contactd.lang") || (navigator.language.startsWith("da") ? "da" : "en");
 let status = null;
-let source = null;
-let retry = null;
+let live = null;  // the status's event stream (live.js)
 
 const $ = (id) => document.getElementById(id);
 const t = (key) => TEXTS[lang][key] ?? key;
@@ -93,24 +92,11 @@ function render() {
 }
 
 function follow() {
-  // EventSource reconnects by itself after a network error; after an error answer (a
-  // proxy's 502 while the daemon restarts) it gives up, so start a new one after a pause.
-  source?.close();
-  source = new EventSource("/api/status/events");
-  source.addEventListener("open", () => { $("connection").hidden = true; });
-  source.addEventListener("status", (event) => {
-    $("connection").hidden = true;
-    status = JSON.parse(event.data);
+  live = followLive("/api/status/events", "status", (data) => {
+    status = data;
     TIME_ZONE = status.timezone || TIME_ZONE;
     render();
-  });
-  source.addEventListener("error", () => {
-    $("connection").hidden = false;
-    if (source.readyState === EventSource.CLOSED) {
-      clearTimeout(retry);
-      retry = setTimeout(follow, 5000);
-    }
-  });
+  }, $("connection"));
 }
 
 document.addEventListener("DOMContentLoaded", () => {
