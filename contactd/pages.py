@@ -3,6 +3,7 @@ board and status) and the reference data the desk shows."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from importlib import resources
 
 from aiohttp import web
@@ -35,33 +36,25 @@ def _file(name: str) -> web.Response:
     )
 
 
-@routes.get("/desk")
-async def desk_page(request: web.Request) -> web.Response:
-    return _file("desk.html")
+# Each page is one HTML file; who may use it is up to the API it calls.
+PAGE_FILES = {
+    "/desk": "desk.html",  # caseworkers (sign in with their token)
+    "/callback": "callback.html",  # public: book a callback
+    "/kiosk": "kiosk.html",  # the front desk issues tickets (sign in)
+    "/board": "board.html",  # public: the waiting room's screen
+    "/status": "status.html",  # public: the service centre's queues
+}
 
 
-@routes.get("/callback")
-async def callback_page(request: web.Request) -> web.Response:
-    """The public booking form for callbacks (no sign-in)."""
-    return _file("callback.html")
+def _page(name: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def page(request: web.Request) -> web.Response:
+        return _file(name)
+
+    return page
 
 
-@routes.get("/kiosk")
-async def kiosk_page(request: web.Request) -> web.Response:
-    """The front desk's ticket kiosk (staff sign in with their token)."""
-    return _file("kiosk.html")
-
-
-@routes.get("/board")
-async def board_page(request: web.Request) -> web.Response:
-    """The waiting-room display board (public: ticket numbers and counters only)."""
-    return _file("board.html")
-
-
-@routes.get("/status")
-async def status_page(request: web.Request) -> web.Response:
-    """The public status of the service centre's queues (no sign-in)."""
-    return _file("status.html")
+for _path, _name in PAGE_FILES.items():
+    routes.get(_path)(_page(_name))
 
 
 @routes.get("/static/{name}")
