@@ -3,7 +3,6 @@ says which counter they sit at, recalls a ticket and marks a visitor who never c
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any, Literal
 
 from aiohttp import web
@@ -64,7 +63,7 @@ async def issue(request: web.Request) -> web.Response:
             language=body.language,
             priority=body.priority,
             phone=phone,
-            request_id=body.request_id or uuid.uuid4().hex,
+            request_id=body.request_id,
             staff_id=person.id,
             actor=person.actor,
         )

@@ -53,7 +53,6 @@ class Broadcast:
         self._version = 0
         self._changed = asyncio.Event()
         self._ready = asyncio.Event()
-        self.clients = 0
 
     async def run(self) -> None:
         """Recompute when woken; tell every connected screen when the snapshot changed."""
@@ -99,7 +98,6 @@ class Broadcast:
         await self.latest()
         response = web.StreamResponse(headers=SSE_HEADERS)
         await response.prepare(request)
-        self.clients += 1
         try:
             await response.write(b"retry: 2000\n\n")
             sent = -1
@@ -115,6 +113,4 @@ class Broadcast:
                     await response.write(b": keep-alive\n\n")
         except ConnectionResetError:
             pass  # the screen went away
-        finally:
-            self.clients -= 1
         return response
