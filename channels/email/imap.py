@@ -258,7 +258,7 @@ class _Session:
         ):
             raise ConnectionError("the IMAP server closed the connection")
         self.imap.idle_done()
-        await self._until_lost(asyncio.wait_for(idle, self.settings.timeout_seconds))
+        await self._until_lost(_within(idle, self.settings.timeout_seconds))
         if self.lost.is_set():
             raise ConnectionError("the IMAP server closed the connection")
 
@@ -266,7 +266,7 @@ class _Session:
         """A UID command (STORE, COPY, MOVE, EXPUNGE) within the timeout, or an error as
         soon as the connection is lost: aioimaplib gives these neither."""
         response = await self._until_lost(
-            asyncio.wait_for(self.imap.uid(command, *args), self.settings.timeout_seconds)
+            _within(self.imap.uid(command, *args), self.settings.timeout_seconds)
         )
         if response is None:
             raise ConnectionError("the IMAP server closed the connection")
@@ -344,7 +344,7 @@ async def _close(imap: aioimaplib.IMAP4, lost: asyncio.Event) -> None:
         if not lost.is_set() and not stopping:
             if imap.has_pending_idle():
                 imap.idle_done()
-            await asyncio.wait_for(imap.logout(), 2)
+            await _within(imap.logout(), 2)
     pending = [task for task in imap.tasks if not task.done()]
     for task in pending:
         task.cancel()
@@ -358,6 +358,21 @@ async def read_new(settings: MailboxSettings, inbox: Inbox) -> int:
     """One pass over the mailbox in a session of its own (tests, benches, the CLI)."""
     async with session(settings) as opened:
         return await opened.read_new(inbox)
+
+
+async def _within(waiting: Awaitable[Any], seconds: float) -> Any:
+    """`waiting` within `seconds` (asyncio.timeout: on 3.11 wait_for can swallow a
+    cancellation, and a stopping daemon must not go on reading)."""
+    async with asyncio.timeout(seconds):
+        return await waiting
+
+
+def _stop_if_cancelled() -> None:
+    """A cancellation that a library swallowed (aioimaplib waits with wait_for) still stops
+    the reader: the task remembers it was asked to stop."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 async def watch(
@@ -379,6 +394,7 @@ async def watch(
                 await report(state, None)
                 backoff = 1.0
                 while True:
+                    _stop_if_cancelled()
                     if await opened.read_new(inbox):
                         await report(state, None)
                         continue  # more may have come while we read
