@@ -280,6 +280,32 @@ class OutboxConfig(_Strict):
     poll_seconds: Annotated[float, Field(gt=0, le=300)] = 5  # for retries that come due
 
 
+class StaffingConfig(_Strict):
+    # The arrivals of this many recent minutes give the live arrival rate for Erlang.
+    window_minutes: Annotated[int, Field(ge=5, le=1440)] = 30
+    # Contacts finished in this many recent minutes give the average handling time.
+    handle_window_minutes: Annotated[int, Field(ge=10, le=1440)] = 120
+    # The handling time (talk and wrap-up) assumed before there is any to learn from.
+    default_handle_seconds: Annotated[float, Field(gt=0, le=86_400)] = 300
+    # How long callers wait before they hang up, for Erlang A, until enough have abandoned
+    # to estimate it (total waiting time / abandons).
+    default_patience_seconds: Annotated[float, Field(gt=0, le=86_400)] = 180
+    # The most a queue's agents may be kept busy: a staffing figure above it is raised.
+    max_occupancy: Annotated[float, Field(gt=0, le=1)] = 0.9
+
+
+class MetricsConfig(_Strict):
+    # How often the leader recomputes the queue figures that /metrics exports.
+    statistics_seconds: Annotated[float, Field(ge=1, le=3600)] = 10
+
+
+class CsatConfig(_Strict):
+    # How long a satisfaction link may be answered.
+    link_days: Annotated[int, Field(ge=1, le=90)] = 14
+    # How long after a contact is finished the question is sent.
+    delay_minutes: Annotated[int, Field(ge=0, le=10_080)] = 5
+
+
 class CalendarConfig(_Strict):
     mon: list[str] = []
     tue: list[str] = []
@@ -375,6 +401,8 @@ class QueueConfig(_Strict):
     # The letter of its service-centre tickets (A001, ...); default: A, B, C, ... in the order
     # of the queues that take tickets.
     ticket_letter: Annotated[str, Field(pattern=r"^[A-Z]$")] | None = None
+    # The share of finished contacts asked how satisfied they were (0: none, 1: all).
+    csat_share: Annotated[float, Field(ge=0, le=1)] = 0.0
 
     @pydantic.field_validator("bullseye")
     @classmethod
@@ -406,6 +434,9 @@ class FileConfig(_Strict):
     outbox: OutboxConfig = OutboxConfig()
     email: EmailConfig = EmailConfig()
     tickets: TicketsConfig = TicketsConfig()
+    staffing: StaffingConfig = StaffingConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    csat: CsatConfig = CsatConfig()
     calendars: dict[str, CalendarConfig] = Field(min_length=1)
     queues: dict[str, QueueConfig] = Field(min_length=1)
 
@@ -424,6 +455,9 @@ class Settings:
     outbox: OutboxConfig
     email: EmailConfig
     tickets: TicketsConfig
+    staffing: StaffingConfig
+    metrics: MetricsConfig
+    csat: CsatConfig
     mailbox_passwords: Mapping[str, str]  # mailbox name -> password, from the environment
     smtp_password: str | None
     calendars: Mapping[str, BusinessCalendar]
@@ -493,6 +527,9 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
         outbox=file_config.outbox,
         email=file_config.email,
         tickets=file_config.tickets,
+        staffing=file_config.staffing,
+        metrics=file_config.metrics,
+        csat=file_config.csat,
         mailbox_passwords={
             name: env.get(f"CONTACTD_MAILBOX_{name.upper()}_PASSWORD", "")
             for name in file_config.email.mailboxes
@@ -705,6 +742,7 @@ def _build_queues(
                 ch: calendars[g.calendar] for ch, g in q.goals.items() if g.calendar is not None
             },
             ticket_letter=letters.get(code),
+            csat_share=q.csat_share,
         )
         for code, q in config.queues.items()
     )

@@ -59,6 +59,8 @@ def contact_from_row(row: asyncpg.Record) -> Contact:
         outcome=row["outcome"],
         guesses=tuple(Guess(g["case_type"], g["confidence"]) for g in row["guesses"] or ()),
         first_response_at=row["first_response_at"],
+        answered_at=row["answered_at"],
+        closed_at=row["closed_at"],
     )
 
 

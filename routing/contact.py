@@ -174,6 +174,8 @@ class Contact:
     outcome: str | None
     guesses: tuple[Guess, ...] = ()
     first_response_at: datetime | None = None  # the first answer sent (e-mail)
+    answered_at: datetime | None = None  # first taken by an agent (a ticket: called)
+    closed_at: datetime | None = None  # finished, abandoned or cancelled
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -36,6 +36,7 @@ class Queue:
     # A channel may keep other hours than the queue (the inbox counts office hours).
     channel_calendars: Mapping[Channel, BusinessCalendar] = dataclasses.field(default_factory=dict)
     ticket_letter: str | None = None  # service-centre tickets: A001, A002, ...
+    csat_share: float = 0.0  # the share of finished contacts asked about their satisfaction
 
     def calendar_for(self, channel: Channel) -> BusinessCalendar:
         return self.channel_calendars.get(channel, self.calendar)

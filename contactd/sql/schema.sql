@@ -215,3 +215,11 @@ CREATE TABLE tickets (
     UNIQUE (day, number)
 );
 CREATE INDEX tickets_called_idx ON tickets (day, called_at DESC) WHERE called_at IS NOT NULL;
+
+-- The leader's statistics pass reads only today's contacts: those answered or closed today
+-- (and the live ones, which contacts_live_idx finds), never the millions finished before.
+CREATE INDEX contacts_answered_at_idx ON contacts (answered_at) WHERE answered_at IS NOT NULL;
+CREATE INDEX contacts_first_response_at_idx ON contacts (first_response_at)
+    WHERE first_response_at IS NOT NULL;
+-- The arrivals of the last half hour per queue: the live arrival rate for Erlang staffing.
+CREATE INDEX contacts_created_at_idx ON contacts (created_at);
