@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from channels.phone.dialing import connect_item, dial_item
 from contactd import agents, auth, queries, store, tickets
 from contactd.api_contacts import contact_json
-from contactd.appkeys import LISTENER, POOL, SETTINGS, STOPPING
+from contactd.appkeys import LISTENER, METRICS, POOL, SETTINGS, STOPPING
 from contactd.http_errors import ApiError, Text, read_body
 from contactd.listener import AGENTS_CHANNEL, CONTACTS_CHANNEL, DESK_CHANNEL
 from contactd.settings import Settings
@@ -287,6 +287,8 @@ async def events(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     last = ""
     stopping = request.app[STOPPING]
+    clients = request.app[METRICS].live_clients.labels("desk")
+    clients.inc()
     try:
         while not stopping.is_set():
             if last and not await auth.still_signed_in(request):
@@ -298,5 +300,6 @@ async def events(request: web.Request) -> web.StreamResponse:
             if not await wakeup.wait(within=KEEPALIVE_SECONDS):
                 await response.write(b": keep-alive\n\n")  # proxies keep the stream open
     finally:
+        clients.dec()
         listener.unsubscribe(wakeup)
     return response  # the daemon stops: the client reconnects to another instance

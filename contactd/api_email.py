@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from channels.email.answer import Thread, answer, new_message_id
 from channels.email.message import attachment
-from contactd import auth, messages, queries, store
+from contactd import auth, messages, metrics, queries, store
 from contactd.api_contacts import contact_json
 from contactd.api_desk import DESK_ROLES, contact_of
 from contactd.appkeys import POOL, SETTINGS
@@ -191,6 +191,9 @@ async def send_answer(request: web.Request) -> web.Response:
         await conn.fetchval(queries.get("first_response"), locked.id, datetime.now(UTC))
         await messages.note(conn, locked.id, "answered", person.actor, {"message": sent})
         answered = await store.get_by_id(conn, locked.id)
+    counted = metrics.current()
+    if locked.first_response_at is None and counted and answered.first_response_at:
+        counted.email_answered(answered, answered.first_response_at)
     result: dict[str, Any] = contact_json(answered)
     return web.json_response(
         {**result, "answer": {"message": sent, "subject": item.payload["subject"]}}

@@ -26,19 +26,23 @@ from contactd import (
     api_agents,
     api_classifier,
     api_contacts,
+    api_csat,
     api_desk,
     api_email,
     api_staff,
     api_tickets,
     channel_status,
+    csat,
     database,
     embedded,
     mailboxes,
+    metrics,
     migrations,
     outbox,
     pages,
     queries,
     router,
+    statistics,
     timers,
 )
 from contactd.appkeys import (
@@ -49,6 +53,7 @@ from contactd.appkeys import (
     INTAKE,
     LEADERSHIP,
     LISTENER,
+    METRICS,
     POOL,
     SETTINGS,
     STATUS,
@@ -89,12 +94,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[SETTINGS] = settings
     app[STOPPING] = asyncio.Event()
     app[CLOCK] = TimeOfDay(clock or _now)
+    app[METRICS] = metrics.Metrics(settings.queues)
+    metrics.install(app[METRICS])
     if settings.classifier.enabled:
         app[CLASSIFIER] = CaseTypeModel(settings)
     app.on_shutdown.append(_end_streams)
     app.cleanup_ctx.extend([_database, _background])
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
+    app.router.add_get("/metrics", serve_metrics)
     app.add_routes(api_contacts.routes)
     app.add_routes(channel_status.routes)
     app.add_routes(api_email.routes)
@@ -102,6 +110,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.add_routes(api_agents.routes)
     app.add_routes(api_desk.routes)
     app.add_routes(api_tickets.routes)
+    app.add_routes(api_csat.routes)
     app.router.add_get("/api/board", _live(BOARD, "json"))
     app.router.add_get("/api/board/events", _live(BOARD, "stream"))
     app.router.add_get("/api/status", _live(STATUS, "json"))
@@ -247,6 +256,16 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
             ),
         )
     leadership.add_loop("tickets", app[TICKETS].run)
+    surveys = csat.Surveys(app[POOL], settings, clock=app[CLOCK].now)
+    app[api_csat.SURVEYS] = api_csat.Public(surveys)
+    leadership.add_loop("csat", surveys.run)
+    leadership.add_loop(
+        "statistics",
+        functools.partial(
+            statistics.run, app[POOL], settings, app[METRICS].leader_figures, app[CLOCK].now
+        ),
+    )
+    app[METRICS].follow_leadership(lambda: leadership.is_leader)
     app[BOARD] = Broadcast(
         "board",
         app[TICKETS].board,
@@ -282,6 +301,9 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
             concurrency=outgoing.concurrency,
         ),
     )
+    for live in (app[BOARD], app[STATUS]):
+        clients: Callable[[], float] = functools.partial(getattr, live, "clients")
+        app[METRICS].live_clients.labels(live.name).set_function(clients)
     app[SUPERVISOR] = supervisor
     app[LISTENER] = listener
     app[LEADERSHIP] = leadership
@@ -312,6 +334,11 @@ async def health(request: web.Request) -> web.Response:
             "classifier": app[CLASSIFIER].state if CLASSIFIER in app else "off",
         }
     )
+
+
+async def serve_metrics(request: web.Request) -> web.Response:
+    """Prometheus's scrape: this instance's counters, and the queue figures if it leads."""
+    return await metrics.serve(request, request.app[METRICS].registry)
 
 
 async def ready(request: web.Request) -> web.Response:

@@ -15,6 +15,7 @@ from contactd.classification import CaseTypeModel
 from contactd.intake import Intake
 from contactd.leader import Leadership
 from contactd.listener import Listener
+from contactd.metrics import Metrics
 from contactd.settings import Settings
 from contactd.tasks import Supervisor
 from contactd.tickets import Tickets
@@ -30,6 +31,7 @@ TICKETS = web.AppKey("tickets", Tickets)
 BOARD = web.AppKey("board", Broadcast)  # the waiting-room board, live
 STATUS = web.AppKey("status", Broadcast)  # the public status page, live
 CLASSIFIER = web.AppKey("classifier", CaseTypeModel)  # absent when the classifier is off
+METRICS = web.AppKey("metrics", Metrics)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from contactd import embedded
+from contactd import embedded, metrics
 from contactd.intake import Classification
 from contactd.settings import Settings
 from routing.contact import Guess
@@ -181,6 +181,11 @@ class CaseTypeModel:
                 self._said_unavailable = True
             return Classification(case_type=TRIAGE, confidence=0.0)
         case_type = prediction.case_type if prediction.case_type in self._codes else TRIAGE
+        if (counted := metrics.current()) is not None:
+            # Triage: the model was unsure (its best guess is another code) or knew no code.
+            best = prediction.top[0][0] if prediction.top else TRIAGE
+            routed = case_type != TRIAGE or best == TRIAGE
+            counted.prediction(case_type, prediction.confidence, routed=routed)
         return Classification(
             case_type=case_type,
             confidence=round(prediction.confidence, 4),

@@ -1,5 +1,5 @@
 """The `contactd` command: run the daemon, migrate, check the configuration, manage staff,
-classify, train and evaluate the case-type model.
+classify, train and evaluate the case-type model, advise on staffing, and report on service goals.
 
 Exit status: 0 success, 1 a runtime failure (database unreachable, port taken, ...),
 2 bad configuration or bad command-line usage.
@@ -13,6 +13,7 @@ import contextlib
 import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -27,8 +28,10 @@ from contactd import (
     embedded,
     logs,
     migrations,
+    report,
     settings,
     staff,
+    statistics,
 )
 from contactd.app import create_app
 from contactd.staff import Role
@@ -85,6 +88,10 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
 def _dispatch(config: settings.Settings, args: argparse.Namespace) -> int:
     if args.command == "run":
         return asyncio.run(_serve(config))
+    if args.command == "staffing":
+        return asyncio.run(_staffing(config))
+    if args.command == "report":
+        return asyncio.run(_report(config, args))
     if args.command in {"classify", "train", "evaluate"}:
 
         async def feedback() -> list[Example]:
@@ -135,6 +142,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     token.add_argument("login")
     cli_classifier.add_parsers(sub, with_data_dir)
+    with_data_dir(
+        sub.add_parser(
+            "staffing", help="agents needed now per queue (Erlang C and A), from live traffic"
+        )
+    )
+    report_cmd = with_data_dir(
+        sub.add_parser(
+            "report", help="service-goal attainment per day, queue and channel: table, CSV, chart"
+        )
+    )
+    report_cmd.add_argument("--date", metavar="YYYY-MM-DD", help="one local day")
+    report_cmd.add_argument("--from", dest="first", metavar="YYYY-MM-DD", help="first day")
+    report_cmd.add_argument("--to", dest="last", metavar="YYYY-MM-DD", help="last day (inclusive)")
+    report_cmd.add_argument(
+        "--csv", type=Path, metavar="FILE", help="also write the figures as CSV"
+    )
+    report_cmd.add_argument("--png", type=Path, metavar="FILE", help="also draw the service levels")
     return parser
 
 
@@ -202,6 +226,44 @@ async def _admin_database(config: settings.Settings) -> AsyncIterator[database.C
         await migrations.migrate_database(url)
         async with pool.acquire() as conn:
             yield conn
+
+
+async def _staffing(config: settings.Settings) -> int:
+    async with _admin_database(config) as conn:
+        snap = await statistics.snapshot(conn, config, datetime.now(UTC))
+    rows = list(statistics.table(snap))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:  # names left, figures right
+        cells = zip(row, widths, strict=True)
+        print("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(cells)))
+    return 0
+
+
+async def _report(config: settings.Settings, args: argparse.Namespace) -> int:
+    now = datetime.now(UTC)
+    try:  # before the database: bad dates start no server and write no file
+        first, last = report.period(
+            day=args.date,
+            first=args.first,
+            last=args.last,
+            today=now.astimezone(config.timezone).date(),
+        )
+    except report.PeriodError as exc:
+        print(f"contactd: {exc}", file=sys.stderr)
+        return 2
+    async with _admin_database(config) as conn:
+        days = await report.gather(conn, config, first, last, now)
+    for line in report.table(days, config):
+        print(line)
+    for path, write in ((args.csv, report.write_csv), (args.png, report.draw)):
+        if path is None:
+            continue
+        try:
+            write(days, path)
+        except OSError as exc:
+            print(f"contactd: cannot write {path}: {exc.strerror}", file=sys.stderr)
+            return 1
+    return 0
 
 
 async def _admin(config: settings.Settings, args: argparse.Namespace) -> int:

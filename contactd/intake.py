@@ -17,7 +17,7 @@ import structlog
 
 from channels.ports import OutboxItem
 from classifier import language
-from contactd import database, store
+from contactd import database, metrics, store
 from contactd.settings import Settings
 from routing.contact import CaseTypeSource, Channel, Contact, Guess, Language, NewContact
 from routing.queues import NoQueue, choose_queue
@@ -110,6 +110,8 @@ class Intake:
                     await store.insert_outbox(conn, contact.id, item)
                 if record is not None and created:
                     await record(conn, contact)
+        if created and (counted := metrics.current()) is not None:
+            counted.contact_received(contact)
         log.info(
             "contact.created" if created else "contact.duplicate",
             reference=contact.reference,

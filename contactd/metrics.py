@@ -169,24 +169,34 @@ class Metrics:
         self.offered.labels(contact.queue, contact.channel).inc()
 
     def transitioned(self, action: Action, contact: Contact) -> None:
-        """Count what a transition means for the service figures (kpi.md)."""
+        """Count what a transition means for the service figures (kpi.md's table of what
+        counts as answered and abandoned, per channel)."""
         channel = contact.channel
-        first_accept = action is Action.ACCEPT and contact.attempts == 1
-        if first_accept and channel in _ANSWERED_AT_ACCEPT and contact.answered_at is not None:
-            self._answered(contact, contact.answered_at)
+        if action is Action.ACCEPT:
+            if channel is Channel.CALL and contact.attempts == 1 and contact.answered_at:
+                self._answered(contact, contact.answered_at)
         elif action is Action.ABANDON:
             self._abandoned(contact)
+        elif action is Action.CANCEL:
+            if channel is Channel.TICKET and contact.outcome == "closed":
+                self._abandoned(contact)  # still waiting when the service centre closed
         elif action is Action.FINISH:
-            if channel is Channel.CALLBACK:
-                # A callback is answered when the client was reached, not when it was dialled.
-                if contact.outcome == "not_reached":
-                    self._abandoned(contact)
-                elif contact.answered_at is not None:
-                    self._answered(contact, contact.answered_at)
-            self.finished.labels(contact.queue, channel).inc()
-            if contact.answered_at is not None and contact.closed_at is not None:
-                handled = (contact.closed_at - contact.answered_at).total_seconds()
-                self.handle.labels(contact.queue, channel).observe(handled)
+            self._finished(contact)
+
+    def _finished(self, contact: Contact) -> None:
+        channel = contact.channel
+        # A ticket is answered once served (a no-show never was); a callback once the
+        # client was reached (one not reached broke its promise, whenever it gave up).
+        if channel is Channel.TICKET and contact.outcome == "no_show":
+            self._abandoned(contact)
+        elif channel is Channel.CALLBACK and contact.outcome == "not_reached":
+            self._abandoned(contact, broken=True)
+        elif channel in (Channel.TICKET, Channel.CALLBACK) and contact.answered_at:
+            self._answered(contact, contact.answered_at)
+        self.finished.labels(contact.queue, channel).inc()
+        if contact.answered_at is not None and contact.closed_at is not None:
+            handled = (contact.closed_at - contact.answered_at).total_seconds()
+            self.handle.labels(contact.queue, channel).observe(handled)
 
     def email_answered(self, contact: Contact, at: datetime) -> None:
         """An e-mail's first answer went out: the e-mail channel's answer."""
@@ -202,18 +212,18 @@ class Metrics:
         waited = max(0.0, (at - contact.created_at).total_seconds())
         self.wait.labels(contact.queue, contact.channel, "answered").observe(waited)
 
-    def _abandoned(self, contact: Contact) -> None:
+    def _abandoned(self, contact: Contact, *, broken: bool = False) -> None:
         left = contact.closed_at or contact.state_changed_at
         waited = max(0.0, (left - contact.created_at).total_seconds())
-        if waited < SHORT_ABANDON_SECONDS:
+        if broken:
+            wait = "after_goal"
+        elif waited < SHORT_ABANDON_SECONDS:
             wait = "short"
         else:
             wait = "within_goal" if left <= contact.due_at else "after_goal"
         self.abandoned.labels(contact.queue, contact.channel, wait).inc()
         self.wait.labels(contact.queue, contact.channel, "abandoned").observe(waited)
 
-
-_ANSWERED_AT_ACCEPT = frozenset({Channel.CALL, Channel.TICKET})
 
 # The instance's metrics: set by create_app. The domain's write paths (store, intake) count
 # into it without every caller passing it along; one daemon is one process.

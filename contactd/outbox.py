@@ -19,7 +19,7 @@ import asyncpg
 import structlog
 
 from channels.ports import Failure, SendError
-from contactd import queries, store
+from contactd import metrics, queries, store
 from contactd.listener import Wakeup
 from routing.contact import Action, IllegalTransition
 
@@ -94,11 +94,20 @@ async def _send(
     else:
         await pool.execute(queries.get("outbox_sent"), row["id"], provider_id)
         log.info("outbox.sent", kind=kind, id=row["id"], attempts=attempts)
+        if (counted := metrics.current()) is not None:
+            counted.outbox_sent.labels(kind).inc()
         return
+    counted = metrics.current()
     if once:
+        if counted is not None:
+            counted.outbox_errors.labels(kind, "failed").inc()
         await _fail_once(pool, row, error)
         return
-    if failure is Failure.PERMANENT or (failure is Failure.TRANSIENT and attempts >= max_attempts):
+    spent = failure is Failure.TRANSIENT and attempts >= max_attempts
+    final = failure is Failure.PERMANENT or spent
+    if counted is not None:
+        counted.outbox_errors.labels(kind, "failed" if final else "retry").inc()
+    if final:
         await pool.execute(queries.get("outbox_failed"), row["id"], error)
         log.error("outbox.failed", kind=kind, id=row["id"], attempts=attempts, error=error)
         return

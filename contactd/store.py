@@ -9,7 +9,7 @@ from datetime import datetime
 import asyncpg
 
 from channels.ports import OutboxItem
-from contactd import database, queries
+from contactd import database, metrics, queries
 from routing.contact import (
     TRANSITIONS,
     Action,
@@ -197,7 +197,10 @@ async def transition(
         due_at,
     )
     if row is not None:
-        return contact_from_row(row)
+        contact = contact_from_row(row)
+        if (counted := metrics.current()) is not None:
+            counted.transitioned(action, contact)
+        return contact
     current = await get_by_id(db, contact_id)
     if holder is not None and current.agent_id not in (None, holder):
         raise NotHolder(f"contact {current.reference} is not offered to or held by you")

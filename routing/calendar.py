@@ -79,6 +79,18 @@ class BusinessCalendar:
             left -= end - start
         raise ValueError("the calendar has no opening hours within a year")
 
+    def business_time(self, start: datetime, end: datetime) -> timedelta:
+        """The open time between two moments (zero if `end` is not after `start`)."""
+        total = timedelta()
+        if end <= start:
+            return total
+        end = end.astimezone(UTC)
+        for open_at, close_at in self.open_intervals_from(start):
+            if open_at >= end:
+                break
+            total += min(close_at, end) - open_at
+        return total
+
     def add_working_days(self, at: datetime, days: int) -> datetime:
         """The same clock time `days` working days later, counted from the next open moment.
 

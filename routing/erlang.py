@@ -84,6 +84,8 @@ def erlang_a(
     lam, mu, theta = arrivals_per_second, 1 / aht_seconds, 1 / patience_seconds
     if lam <= 0:
         return Staffing(agents, 0.0, 1.0, 0.0, 0.0)
+    if agents <= 0:  # no one answers: every caller waits until they give up
+        return Staffing(0, 1.0, 0.0, math.inf, 1.0, abandon_probability=1.0)
     # The unnormalised stationary probabilities, from state 0 up until the tail is spent.
     weights = [1.0]
     i = 0
@@ -134,3 +136,29 @@ def _answered_within(waiting: list[float], service_rate: float, theta: float, t:
         answered += poisson * served
         covered += poisson
     return answered
+
+
+def agents_required_a(
+    arrivals_per_second: float,
+    aht_seconds: float,
+    patience_seconds: float,
+    target_seconds: float,
+    target_service_level: float,
+    *,
+    max_occupancy: float = 1.0,
+) -> int:
+    """The fewest agents that reach the service level by Erlang A (callers give up), busy
+    at most `max_occupancy`. Never more than Erlang C asks: the impatient shorten the queue."""
+    if arrivals_per_second <= 0:
+        return 0
+    load = arrivals_per_second * aht_seconds
+    ceiling = agents_required(
+        load, aht_seconds, target_seconds, target_service_level, max_occupancy=max_occupancy
+    )
+    for agents in range(max(1, math.floor(load * 0.5)), ceiling):
+        staffing = erlang_a(
+            agents, arrivals_per_second, aht_seconds, patience_seconds, target_seconds
+        )
+        if staffing.service_level >= target_service_level and staffing.occupancy <= max_occupancy:
+            return agents
+    return ceiling

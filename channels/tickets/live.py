@@ -53,6 +53,7 @@ class Broadcast:
         self._version = 0
         self._changed = asyncio.Event()
         self._ready = asyncio.Event()
+        self.clients = 0  # screens following the stream now (contactd_live_clients)
 
     async def run(self) -> None:
         """Recompute when woken; tell every connected screen when the snapshot changed."""
@@ -98,6 +99,7 @@ class Broadcast:
         await self.latest()
         response = web.StreamResponse(headers=SSE_HEADERS)
         await response.prepare(request)
+        self.clients += 1
         try:
             await response.write(b"retry: 2000\n\n")
             sent = -1
@@ -113,4 +115,6 @@ class Broadcast:
                     await response.write(b": keep-alive\n\n")
         except ConnectionResetError:
             pass  # the screen went away
+        finally:
+            self.clients -= 1
         return response

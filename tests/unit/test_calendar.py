@@ -261,3 +261,26 @@ def test_working_days_end_on_a_working_day_within_its_hours(start: datetime, day
     assert CALENDAR.is_working_day(due.astimezone(CPH).date()), due
     assert at_open_moment_or_closing(CALENDAR, due), due
     assert due >= start
+
+
+# Business time between two moments (the e-mail goal's first-response time)
+
+
+def test_business_time_counts_only_open_hours_across_a_weekend() -> None:
+    # Friday 14:00 to Monday 10:00: one hour on Friday and one on Monday.
+    assert CALENDAR.business_time(local(2026, 3, 13, 14), local(2026, 3, 16, 10)) == timedelta(
+        hours=2
+    )
+
+
+def test_business_time_of_a_closed_stretch_or_backwards_is_zero() -> None:
+    assert CALENDAR.business_time(local(2026, 3, 14, 10), local(2026, 3, 15, 18)) == timedelta()
+    assert CALENDAR.business_time(local(2026, 3, 16, 12), local(2026, 3, 16, 10)) == timedelta()
+
+
+@settings(max_examples=50)
+@given(start=moments, hours=st.floats(0, 60))
+def test_business_time_undoes_add_business_time(start: datetime, hours: float) -> None:
+    amount = timedelta(hours=hours)
+    end = CALENDAR.add_business_time(start, amount)
+    assert abs(CALENDAR.business_time(start, end) - amount) < timedelta(microseconds=10)

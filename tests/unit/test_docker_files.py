@@ -214,62 +214,128 @@ def _scalar(text: str, line: int) -> Any:
 
 
 _KEY = re.compile(r"(?P<key>[^\s:\"'#\[\]{},&*!|>%@`-][^\s:\"'#]*):(?:\s+(?P<rest>.*))?")
+_BLOCK_SCALAR = {"|", "|-", ">", ">-"}
 
 
-def parse_yaml_subset(text: str) -> Any:
-    """Block mappings and sequences, scalars, JSON-style flow sequences: the YAML of
-    compose.yaml. Raises YamlSubsetError on anything else rather than misread it."""
-    lines: list[tuple[int, int, str]] = []
-    for number, raw in enumerate(text.splitlines(), 1):
+@dataclasses.dataclass(frozen=True)
+class _Line:
+    number: int
+    indent: int
+    content: str
+    block: str | None = None  # the text of a `key: |` block scalar that starts here
+
+
+def _block_scalar(style: str, raw: list[str]) -> str:
+    """The value of a literal (|) or folded (>) block scalar, clipped or stripped (-)."""
+    lines = [line.rstrip() for line in raw]
+    while lines and not lines[-1]:
+        lines.pop()
+    indent = min((len(line) - len(line.lstrip(" ")) for line in lines if line), default=0)
+    lines = [line[indent:] for line in lines]
+    if style[0] == "|":
+        text = "\n".join(lines)
+    else:  # folded: lines of a paragraph joined by spaces, paragraphs by a newline
+        text = "\n".join(" ".join(p.split("\n")) for p in "\n".join(lines).split("\n\n"))
+    return text if style.endswith("-") else text + "\n"
+
+
+def _lines(text: str) -> list[_Line]:
+    """The document's lines without comments and blank lines. A `- key: value` item becomes
+    a bare `-` and its mapping's first line at the key's column; a block scalar's lines are
+    taken as they are (comments included) into the line that starts it."""
+    raw_lines = text.splitlines()
+    lines: list[_Line] = []
+    index = 0
+    while index < len(raw_lines):
+        number, raw = index + 1, raw_lines[index]
+        index += 1
         content = _strip_comment(raw).rstrip()
         if not content.strip():
             continue
         indent = len(content) - len(content.lstrip(" "))
         if content[indent] == "\t":
             raise YamlSubsetError(f"line {number}: tab in indentation")
-        lines.append((number, indent, content.strip()))
+        content = content.strip()
+        if content.startswith("- ") and _KEY.fullmatch(content[2:].strip()):
+            lines.append(_Line(number, indent, "-"))
+            rest = content[2:]
+            indent += 2 + len(rest) - len(rest.lstrip(" "))
+            content = rest.strip()
+        match = _KEY.fullmatch(content)
+        if match and match["rest"] in _BLOCK_SCALAR:
+            start = index
+            while index < len(raw_lines) and (
+                not raw_lines[index].strip()
+                or len(raw_lines[index]) - len(raw_lines[index].lstrip(" ")) > indent
+            ):
+                index += 1
+            block = _block_scalar(match["rest"], raw_lines[start:index])
+            lines.append(_Line(number, indent, content, block))
+        else:
+            lines.append(_Line(number, indent, content))
+    return lines
+
+
+def parse_yaml_subset(text: str) -> Any:
+    """Block mappings and sequences (of scalars or of mappings), scalars, literal and folded
+    block scalars, JSON-style flow sequences: the YAML of compose.yaml and of the Prometheus
+    and Grafana files. Raises YamlSubsetError on anything else rather than misread it."""
+    lines = _lines(text)
 
     def is_item(i: int, indent: int) -> bool:
-        return lines[i][1] == indent and (lines[i][2] == "-" or lines[i][2].startswith("- "))
+        line = lines[i]
+        return line.indent == indent and (line.content == "-" or line.content.startswith("- "))
 
     def block(i: int, indent: int) -> tuple[Any, int]:
         if is_item(i, indent):
             items: list[Any] = []
             while i < len(lines) and is_item(i, indent):
-                number, _, content = lines[i]
-                rest = content[1:].strip()
-                if not rest or _KEY.fullmatch(rest):
-                    raise YamlSubsetError(f"line {number}: nested items are not supported")
-                items.append(_scalar(rest, number))
+                line = lines[i]
+                rest = line.content[1:].strip()
                 i += 1
+                if rest:
+                    if rest.startswith("-") or _KEY.fullmatch(rest):
+                        raise YamlSubsetError(f"line {line.number}: nested items")
+                    items.append(_scalar(rest, line.number))
+                elif i < len(lines) and lines[i].indent > indent:
+                    item, i = block(i, lines[i].indent)
+                    if not isinstance(item, dict):
+                        raise YamlSubsetError(f"line {line.number}: a sequence in a sequence")
+                    items.append(item)
+                else:
+                    raise YamlSubsetError(f"line {line.number}: empty item")
             value: Any = items
         else:
             mapping: dict[str, Any] = {}
-            while i < len(lines) and lines[i][1] == indent and not is_item(i, indent):
-                number, _, content = lines[i]
-                match = _KEY.fullmatch(content)
+            while i < len(lines) and lines[i].indent == indent and not is_item(i, indent):
+                line = lines[i]
+                match = _KEY.fullmatch(line.content)
                 if not match:
-                    raise YamlSubsetError(f"line {number}: {content!r} is not 'key: value'")
+                    raise YamlSubsetError(
+                        f"line {line.number}: {line.content!r} is not 'key: value'"
+                    )
                 key, rest = match["key"], match["rest"]
                 if key in mapping:
-                    raise YamlSubsetError(f"line {number}: duplicate key {key!r}")
+                    raise YamlSubsetError(f"line {line.number}: duplicate key {key!r}")
                 i += 1
-                if rest:
-                    mapping[key] = _scalar(rest, number)
-                elif i < len(lines) and (lines[i][1] > indent or is_item(i, indent)):
-                    mapping[key], i = block(i, lines[i][1])
+                if line.block is not None:
+                    mapping[key] = line.block
+                elif rest:
+                    mapping[key] = _scalar(rest, line.number)
+                elif i < len(lines) and (lines[i].indent > indent or is_item(i, indent)):
+                    mapping[key], i = block(i, lines[i].indent)
                 else:
                     mapping[key] = None
             value = mapping
-        if i < len(lines) and lines[i][1] > indent:
-            raise YamlSubsetError(f"line {lines[i][0]}: unexpected indentation")
+        if i < len(lines) and lines[i].indent > indent:
+            raise YamlSubsetError(f"line {lines[i].number}: unexpected indentation")
         return value, i
 
     if not lines:
         raise YamlSubsetError("empty document")
-    document, end = block(0, lines[0][1])
+    document, end = block(0, lines[0].indent)
     if end != len(lines):
-        raise YamlSubsetError(f"line {lines[end][0]}: unexpected indentation")
+        raise YamlSubsetError(f"line {lines[end].number}: unexpected indentation")
     return document
 
 
@@ -283,8 +349,9 @@ def compose() -> dict[str, Any]:
 def service(name: str) -> dict[str, Any]:
     services = compose()["services"]
     assert name in services, f"compose.yaml has no service {name!r}"
-    assert isinstance(services[name], dict)
-    return services[name]
+    found: dict[str, Any] = services[name]
+    assert isinstance(found, dict)
+    return found
 
 
 def interpolate(value: str) -> str:
@@ -609,9 +676,12 @@ def test_the_admin_service_adds_an_admin_to_the_same_database_on_demand() -> Non
     "text",
     [
         "a: &x 1\nb: *x\n",
-        "a: |\n  text\n",
+        "a: |+\n  text\n",
+        "a: |2\n  text\n",
         "a: {b: 1}\n",
-        "a:\n  - b: 1\n",
+        "a:\n  - - b\n",
+        "a:\n  -\n    - b\n",
+        "a:\n  - b: 1\n    c\n",
         "a: 1\na: 2\n",
         "a:\n  b: 1\n    c: 2\n",
         "a: [1, 2]\n",
@@ -629,3 +699,117 @@ def test_the_yaml_reader_reads_the_subset() -> None:
         "d": ["e", "f"],
         "g": None,
     }
+
+
+def test_the_yaml_reader_reads_sequences_of_mappings_and_block_scalars() -> None:
+    text = (
+        "rules:\n"
+        "  - record: r\n"
+        "    expr: |\n"
+        "      sum(x)  # kept: PromQL has comments too\n"
+        "\n"
+        "        or y\n"
+        "  -   alert: A\n"
+        "      annotations:\n"
+        "        text: >-\n"
+        "          one\n"
+        "          two\n"
+        "after: 1\n"
+    )
+    assert parse_yaml_subset(text) == {
+        "rules": [
+            {"record": "r", "expr": "sum(x)  # kept: PromQL has comments too\n\n  or y\n"},
+            {"alert": "A", "annotations": {"text": "one two"}},
+        ],
+        "after": "1",
+    }
+
+
+# --- Prometheus and Grafana in compose.yaml ---------------------------------------------------
+
+
+def mounts(svc: dict[str, Any]) -> dict[str, Path]:
+    """The bind mounts of a service: container path -> the repository path mounted there."""
+    found = {}
+    for volume in svc.get("volumes") or []:
+        source, target = volume.split(":")[:2]
+        if source.startswith("."):
+            found[target] = (DOCKER / source).resolve()
+    return found
+
+
+def in_container(svc: dict[str, Any], container_path: str) -> Path | None:
+    """The repository file a service sees at `container_path`, through its bind mounts."""
+    for target, source in mounts(svc).items():
+        if PurePosixPath(container_path).is_relative_to(target):
+            return source / PurePosixPath(container_path).relative_to(target)
+    return None
+
+
+def docker_yaml(relative: str) -> Any:
+    return parse_yaml_subset((DOCKER / relative).read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("name", ["prometheus", "grafana"])
+def test_the_monitoring_services_mount_directories_of_the_repository(name: str) -> None:
+    svc = service(name)
+    image = {"prometheus": "prom/prometheus:", "grafana": "grafana/grafana:"}[name]
+    assert svc["image"].startswith(image), "the project's official image, with a version tag"
+    assert mounts(svc), f"{name} mounts nothing from docker/"
+    for target, source in mounts(svc).items():
+        assert source.is_dir(), f"{name}: {source} (mounted at {target}) does not exist"
+        assert source.is_relative_to(DOCKER / name), f"{name} mounts {source}"
+    for volume in svc["volumes"]:
+        if volume.split(":")[0].startswith("."):
+            assert volume.endswith(":ro"), f"{name}: mount {volume} read-only"
+
+
+def test_every_published_port_is_on_loopback_only() -> None:
+    for name, svc in compose()["services"].items():
+        for mapping in svc.get("ports") or []:
+            assert mapping.startswith("127.0.0.1:"), f"{name}: {mapping} is reachable from outside"
+
+
+def test_prometheus_reads_its_config_and_every_rule_file_from_the_mount() -> None:
+    svc = service("prometheus")
+    flags = dict(arg.removeprefix("--").partition("=")[::2] for arg in svc["command"])
+    config = in_container(svc, flags["config.file"])
+    assert config is not None, f"--config.file {flags['config.file']} is not mounted"
+    assert config.is_file(), f"--config.file {flags['config.file']}"
+    assert in_container(svc, flags["storage.tsdb.path"]) is None, "TSDB in a volume, not git"
+    rule_files = parse_yaml_subset(config.read_text(encoding="utf-8"))["rule_files"]
+    found = {p for pattern in rule_files for p in config.parent.glob(pattern)}
+    assert found == set((DOCKER / "prometheus" / "rules").glob("*.yml"))
+
+
+def test_prometheus_scrapes_every_contactd_replica_on_the_daemon_port() -> None:
+    config = docker_yaml("prometheus/prometheus.yml")
+    [job] = [j for j in config["scrape_configs"] if j["job_name"] == "contactd"]
+    assert job.get("metrics_path", "/metrics") == "/metrics"
+    [sd] = job["dns_sd_configs"]
+    assert sd["type"] == "A", "one A record per replica; SRV needs a DNS server that has them"
+    assert int(sd["port"]) == image_settings().daemon.port
+    assert set(sd["names"]) == {"contactd"}, "the compose service's name"
+    assert "contactd" in compose()["services"]
+
+
+def test_grafana_provisions_the_prometheus_service_and_the_mounted_dashboards() -> None:
+    svc = service("grafana")
+    datasources = in_container(svc, "/etc/grafana/provisioning/datasources")
+    providers = in_container(svc, "/etc/grafana/provisioning/dashboards")
+    assert datasources is not None
+    assert datasources.is_dir()
+    assert providers is not None
+    assert providers.is_dir()
+    [source] = docker_yaml("grafana/provisioning/datasources/prometheus.yml")["datasources"]
+    url = urlsplit(source["url"])
+    assert url.hostname == "prometheus"
+    assert url.hostname in compose()["services"]
+    published = [m.rpartition(":")[2] for m in service("prometheus")["ports"]]
+    assert str(url.port) in published, "Prometheus's own port, 9090"
+    [provider] = docker_yaml("grafana/provisioning/dashboards/contactd.yml")["providers"]
+    dashboards = in_container(svc, provider["options"]["path"])
+    assert dashboards is not None, f"nothing mounted at {provider['options']['path']}"
+    assert sorted(p.name for p in dashboards.glob("*.json")) == ["overview.json", "queue.json"]
+    home = environment(svc).get("GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH")
+    assert home is None or (in_container(svc, home) or Path()).is_file()

@@ -11,7 +11,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from routing.erlang import agents_required, erlang_a, erlang_b, erlang_c, scheduled
+from routing.erlang import (
+    agents_required,
+    agents_required_a,
+    erlang_a,
+    erlang_b,
+    erlang_c,
+    scheduled,
+)
 
 VECTORS = (
     Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "erlang_vectors.toml"
@@ -90,3 +97,21 @@ def test_the_agents_required_reach_the_target_and_one_fewer_does_not(
     assert erlang_c(agents, load, 180, 20).service_level >= target
     if agents - 1 > load:
         assert erlang_c(agents - 1, load, 180, 20).service_level < target
+
+
+@given(rate=st.floats(0.001, 0.2), patience=st.floats(30, 600))
+def test_erlang_a_needs_no_more_agents_than_erlang_c_and_reaches_the_target(
+    rate: float, patience: float
+) -> None:
+    aht, target, level = 300.0, 60.0, 0.8
+    need_a = agents_required_a(rate, aht, patience, target, level)
+    need_c = agents_required(rate * aht, aht, target, level)
+    assert 1 <= need_a <= need_c
+    if need_a < need_c:
+        assert erlang_a(need_a, rate, aht, patience, target).service_level >= level
+
+
+def test_erlang_a_with_no_agents_loses_every_caller() -> None:
+    staffing = erlang_a(0, 0.1, 300, 120, 20)
+    assert (staffing.service_level, staffing.abandon_probability) == (0.0, 1.0)
+    assert agents_required_a(0, 300, 120, 20, 0.8) == 0

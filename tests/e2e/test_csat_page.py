@@ -1,0 +1,169 @@
+"""The public satisfaction page in a real browser (Debian's chromium via playwright): the
+link from the SMS opens the question in the contact's language, the answer is given with
+the keyboard and stored, and the page keeps to its Content Security Policy."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from playwright.async_api import Browser, Page, expect
+
+from contactd import api_csat, csat, settings
+from contactd.app import create_app
+from contactd.appkeys import POOL
+from tests.conftest import ROOT
+
+Client = TestClient[object, object]
+PUBLIC = "https://kontakt.example.dk"
+NewPage = Callable[[], Awaitable[Page]]
+
+
+@pytest.fixture
+async def site(db_url: str) -> AsyncIterator[Client]:
+    loaded = settings.load(
+        ROOT / "config" / "contactd.toml",
+        environ={
+            "CONTACTD_DATABASE_URL": db_url,
+            "CONTACTD_CLASSIFIER__ENABLED": "false",
+            "CONTACTD_PUBLIC_URL": PUBLIC,
+            "CONTACTD_TWILIO_AUTH_TOKEN": "test-token",
+            "CONTACTD_PHONE__ACCOUNT_SID": "AC" + "0123456789abcdef" * 2,
+            "CONTACTD_PHONE__NUMBER": "+4570201010",
+            "CONTACTD_PHONE__API_URL": "http://127.0.0.1:9",  # no Twilio: the SMS waits
+        },
+    )
+    queues = tuple(dataclasses.replace(q, csat_share=1.0) for q in loaded.queues)
+    config = dataclasses.replace(loaded, queues=queues)
+    async with TestClient(TestServer(create_app(config))) as client:
+        yield client
+
+
+@pytest.fixture
+async def new_page(browser: Browser) -> AsyncIterator[NewPage]:
+    """Pages whose script errors or Content Security Policy refusals fail the test."""
+    problems: list[str] = []
+    opened: list[Page] = []
+
+    async def new() -> Page:
+        page = await browser.new_page(locale="en-GB", timezone_id="Europe/Copenhagen")
+        page.on("pageerror", lambda error: problems.append(f"{page.url}: {error}"))
+        page.on(
+            "console",
+            lambda message: (
+                problems.append(f"{page.url}: {message.text}")
+                if "Content Security Policy" in message.text
+                else None
+            ),
+        )
+        opened.append(page)
+        return page
+
+    yield new
+    for page in opened:
+        await page.close()
+    assert not problems
+
+
+def _pool(client: Client) -> asyncpg.Pool:
+    return client.app[POOL]  # type: ignore[index,no-any-return]
+
+
+async def _link(client: Client, language: str) -> tuple[int, str]:
+    """A call finished ten minutes ago, asked by SMS: its id and the link's path."""
+    pool = _pool(client)
+    contact_id: int = await pool.fetchval(
+        """INSERT INTO contacts (reference, channel, case_type, case_type_source, language,
+                                 queue, due_at, client_address, state, closed_at, outcome)
+           VALUES ('TEST-0001', 'call', 'family', 'ivr', $1, 'family', now(), '+4520123456',
+                   'done', now() - interval '10 minutes', 'answered')
+           RETURNING id""",
+        language,
+    )
+    surveys: csat.Surveys = client.app[api_csat.SURVEYS].surveys  # type: ignore[index]
+    await surveys.ask_due()
+    sms = await pool.fetchval(
+        "SELECT payload ->> 'body' FROM outbox WHERE contact_id = $1", contact_id
+    )
+    found = re.search(re.escape(PUBLIC) + r"(/s/[A-Za-z0-9_-]{28})$", sms)
+    assert found, sms
+    return contact_id, found.group(1)
+
+
+@pytest.mark.timeout(90)
+async def test_a_danish_client_answers_4_with_a_comment_using_the_keyboard(
+    site: Client, new_page: NewPage
+) -> None:
+    contact_id, path = await _link(site, "da")
+    page = await new_page()  # an English browser: the contact's language wins
+    response = await page.goto(str(site.make_url(path)))
+    assert response is not None
+    assert response.status == 200
+    assert response.headers["content-security-policy"] == (
+        "default-src 'self'; frame-ancestors 'none'"
+    )
+    await expect(page.get_by_role("heading", name="Hvor tilfreds var du?")).to_be_visible()
+    question = page.get_by_role("group", name="Hvor tilfreds er du alt i alt med den service")
+    await expect(question).to_be_visible()
+    await expect(page.locator("html")).to_have_attribute("lang", "da")
+
+    await page.get_by_role("button", name="Send svar").click()  # no score chosen yet
+    await expect(page.get_by_role("alert")).to_have_text("Vælg et svar fra 1 til 5.")
+    await expect(page.get_by_role("radio", name="1 – Meget utilfreds")).to_be_focused()
+    for _ in range(3):  # arrows move through the scale, as in any radio group
+        await page.keyboard.press("ArrowDown")
+    await expect(page.get_by_role("radio", name="4 – Tilfreds")).to_be_checked()
+    comment = page.get_by_label("Vil du fortælle os mere? (frivilligt)")
+    await comment.focus()
+    await page.keyboard.type("Sagsbehandleren var venlig og forklarede det hele.")
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_role("button", name="Send svar")).to_be_focused()
+    await page.keyboard.press("Enter")
+
+    thanks = page.get_by_role("heading", name="Tak for dit svar")
+    await expect(thanks).to_be_visible()
+    await expect(page.locator("#result")).to_be_focused()
+    row = await _pool(site).fetchrow("SELECT * FROM csat WHERE contact_id = $1", contact_id)
+    assert (row["score"], row["comment"]) == (
+        4,
+        "Sagsbehandleren var venlig og forklarede det hele.",
+    )
+    assert row["answered_at"] is not None
+
+    # The link again: answered already; the switch shows it in English.
+    again = await page.goto(str(site.make_url(path)))
+    assert again is not None
+    assert again.status == 409
+    await expect(page.get_by_role("heading", name="Tak, du har allerede svaret")).to_be_visible()
+    await expect(page.get_by_role("radio")).to_have_count(0)
+    await page.get_by_label("Sprog").select_option("en")
+    await expect(
+        page.get_by_role("heading", name="Thank you, you have already answered")
+    ).to_be_visible()
+
+
+@pytest.mark.timeout(90)
+async def test_an_english_client_sees_english_and_a_broken_link_is_explained(
+    site: Client, new_page: NewPage
+) -> None:
+    _, path = await _link(site, "en")
+    page = await new_page()
+    await page.goto(str(site.make_url(path)))
+    await expect(
+        page.get_by_role("group", name="How satisfied are you, in general, with the service?")
+    ).to_be_visible()
+    await expect(page.get_by_role("radio", name="5 – Very satisfied")).to_be_visible()
+
+    broken = await page.goto(str(site.make_url(path[:-1] + ("A" if path[-1] != "A" else "B"))))
+    assert broken is not None
+    assert broken.status == 404
+    await expect(
+        page.get_by_role("heading", name="Vi kan ikke finde undersøgelsen")
+    ).to_be_visible()
+    assert (
+        await _pool(site).fetchval("SELECT count(*) FROM csat WHERE answered_at IS NOT NULL") == 0
+    )

@@ -1,0 +1,321 @@
+"""A real Prometheus scrapes a real daemon with traffic: every query of both Grafana dashboards
+returns data, and the recording rules of docker/prometheus/rules produce their series.
+
+The daemon runs as an operator runs it (embedded PostgreSQL); Debian's prometheus binary
+scrapes it every second on a free loopback port, with the repository's rule files. Traffic
+goes through the HTTP API: tickets served and finished at a counter, one ticket a no-show,
+an e-mail taken. Prometheus itself parses each dashboard expression here (the unit test's
+reader only checks names and labels).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.daemon import Daemon, staff_token
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES = sorted((ROOT / "docker" / "prometheus" / "rules").glob("*.yml"))
+DASHBOARDS = sorted((ROOT / "docker" / "grafana" / "dashboards").glob("*.json"))
+QUEUE = "family"
+# Grafana's variables as Grafana would fill them in. The rate window spans the whole test,
+# so counters that moved at any point give a rate.
+VARIABLES = {"$__rate_interval": "10m", "$__interval": "1s", "$__range": "1h", "$queue": QUEUE}
+# Figures this test cannot produce, and why: each needs a channel or a client that is not
+# here. Their queries must still parse and run; they may come back empty.
+NEEDS_MORE = {
+    "contactd:callback_compliance:ratio_today": "a callback due today (Twilio)",
+    "contactd_email_first_response_business_seconds": "an e-mail answer sent by SMTP",
+    "contactd_csat_score": "a client's answer to the satisfaction question",
+    "contactd_csat_answers": "a client's answer to the satisfaction question",
+    "contactd_channel_up": "a configured mailbox or Twilio account",
+    "contactd_outbox_pending": "an outbox message waiting (SMTP or Twilio)",
+}
+
+
+def daytime_config(directory: Path) -> tuple[Path, str]:
+    """The shipped configuration with the service centre open every day, no holidays, and a
+    time zone in which it is now around noon: tickets can be issued whenever the test runs,
+    and "today" does not end in the middle of it."""
+    config = ROOT / "config"
+    text = (config / "contactd.toml").read_text(encoding="utf-8")
+    weekdays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    days = "".join(f'{day} = ["00:00-23:59"]\n' for day in weekdays)
+    text, count = re.subn(
+        r"^\[calendars\.service_centre\]\n(?:.+\n)+",
+        f'[calendars.service_centre]\n{days}holidays = "none"\n',
+        text,
+        flags=re.MULTILINE,
+    )
+    assert count == 1, "config/contactd.toml has no [calendars.service_centre]"
+    (directory / "contactd.toml").write_text(text, encoding="utf-8")
+    shutil.copy(config / "case_types.toml", directory / "case_types.toml")
+    hours_to_noon = 12 - time.gmtime().tm_hour  # Etc/GMT-N is N hours east of UTC
+    zone = f"Etc/GMT{-hours_to_noon:+d}" if hours_to_noon else "Etc/GMT"
+    return directory / "contactd.toml", zone
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def until(what: str, check: Callable[[], Any], within: float = 30) -> Any:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if value := check():
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"not within {within} s: {what}")
+
+
+class Prometheus:
+    def __init__(self, binary: str, target: str, directory: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = directory / "prometheus.yml"
+        # JSON is YAML: no YAML writer needed. Absolute rule paths: the config is elsewhere.
+        config.write_text(
+            json.dumps(
+                {
+                    "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+                    "rule_files": [str(p) for p in RULES],
+                    "scrape_configs": [
+                        {"job_name": "contactd", "static_configs": [{"targets": [target]}]}
+                    ],
+                }
+            )
+        )
+        self.log = (directory / "prometheus.log").open("wb")
+        self.process = subprocess.Popen(
+            [
+                binary,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={directory / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--log.level=warn",
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        url = f"{self.url}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - our loopback server
+                body = json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            raise AssertionError(f"{expr}: {error.read().decode()}") from None
+        assert body["status"] == "success", body
+        result: list[dict[str, Any]] = body["data"]["result"]
+        return result
+
+    def ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as response:  # noqa: S310
+                return bool(response.status == 200)
+        except OSError:
+            assert self.process.poll() is None, "prometheus exited; see prometheus.log"
+            return False
+
+    def close(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+        self.log.close()
+
+
+@pytest.fixture
+def prometheus_binary() -> str:
+    binary = shutil.which("prometheus")
+    if binary is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("Debian's prometheus is missing; scripts/bootstrap --dev installs it")
+        pytest.skip("Debian's prometheus is not installed (apt-get install prometheus)")
+    return binary
+
+
+@dataclasses.dataclass
+class Scene:
+    daemon: Daemon
+    prometheus: Prometheus
+    tokens: dict[str, str]
+
+
+@pytest.fixture
+def scene(tmp_path: Path, prometheus_binary: str) -> Iterator[Scene]:
+    """A daemon with a supervisor, a caseworker and a front-desk token, scraped by Prometheus
+    once it is ready."""
+    data = tmp_path / "data"
+    config, zone = daytime_config(tmp_path)
+    env = {"CONTACTD_CONFIG": str(config), "CONTACTD_DAEMON__TIMEZONE": zone}
+    tokens = {
+        role: staff_token(login, role, data_dir=data, env=env)
+        for login, role in [("sofie", "supervisor"), ("karin", "agent"), ("frida", "frontdesk")]
+    }
+    daemon = Daemon(
+        ["run", "--data-dir", str(data), "--port", "0"],
+        tmp_path / "daemon.log",
+        env={
+            **env,
+            "CONTACTD_METRICS__STATISTICS_SECONDS": "1",
+            "CONTACTD_ROUTING__WRAP_UP_SECONDS": "0",
+            "CONTACTD_TICKETS__NO_SHOW_AFTER_CALLS": "1",
+        },
+    )
+    prometheus = None
+    try:
+        url = urllib.parse.urlsplit(daemon.wait_ready(60))
+        prometheus = Prometheus(prometheus_binary, f"127.0.0.1:{url.port}", tmp_path)
+        until("prometheus ready", prometheus.ready)
+        until("the daemon scraped", lambda: prometheus.query('up{job="contactd"} == 1'))
+        yield Scene(daemon, prometheus, tokens)
+    finally:
+        if prometheus is not None:
+            prometheus.close()
+        # Ctrl-C, as an operator stops it: the daemon also stops its embedded PostgreSQL,
+        # which a kill would leave running.
+        if daemon.process.poll() is None:
+            daemon.interrupt()
+        daemon.close()
+
+
+def serve(daemon: Daemon, tokens: dict[str, str]) -> None:
+    """A caseworker at counter 3 serves tickets and takes an e-mail; one visitor is a
+    no-show."""
+    agent, front = tokens["agent"], tokens["frontdesk"]
+    profile = {"skills": {QUEUE: 4}, "languages": ["da", "en"], "counter": "3"}
+    body = json.dumps(profile).encode()
+    put = daemon.request("/api/agents/karin", body=body, token=tokens["supervisor"], method="PUT")
+    assert put[0] == 200, put
+    assert daemon.post("/api/desk/state", {"state": "available"}, agent)[0] == 200
+
+    def take(channel: str) -> str:
+        if channel == "ticket":  # issued at the kiosk, with a number to call
+            ticket = {"case_type": QUEUE, "request_id": uuid.uuid4().hex}
+            status, contact = daemon.post("/api/tickets", ticket, front)
+        else:
+            new = {"channel": channel, "case_type": QUEUE, "external_id": uuid.uuid4().hex}
+            status, contact = daemon.post("/api/contacts", new, front)
+        assert status == 201, contact
+        reference: str = contact["reference"]
+
+        def offered() -> bool:
+            contacts = daemon.get("/api/desk", agent)[1]["contacts"]
+            return any(c["reference"] == reference and c["state"] == "offered" for c in contacts)
+
+        until(f"{channel} {reference} offered", offered)
+        accepted = daemon.post(f"/api/desk/contacts/{reference}/accept", {}, agent)
+        assert accepted[0] == 200, accepted
+        return reference
+
+    for _ in range(3):
+        reference = take("ticket")
+        time.sleep(1)  # a handling time above 0
+        finished = daemon.post(
+            f"/api/desk/contacts/{reference}/finish", {"outcome": "answered"}, agent
+        )
+        assert finished[0] == 200, finished
+    no_show = take("ticket")
+    # Called to the counter (again), and nobody comes.
+    assert daemon.post(f"/api/desk/contacts/{no_show}/recall", {}, agent)[0] == 200
+    gone = daemon.post(f"/api/desk/contacts/{no_show}/no-show", {}, agent)
+    assert gone[0] == 200, gone
+    take("email")
+
+
+def grafana_to_promql(expr: str) -> str:
+    for variable, value in VARIABLES.items():
+        expr = expr.replace(variable, value)
+    return expr
+
+
+def dashboard_queries() -> list[tuple[str, str, str]]:
+    """(dashboard, panel, expression) for every query of both dashboards, and the queue
+    variable's label_values() as the query Grafana makes of it."""
+    found = []
+    for path in DASHBOARDS:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        for panel in document["panels"]:
+            for target in panel.get("targets", []):
+                found.append((path.name, panel["title"], grafana_to_promql(target["expr"])))
+        for variable in document["templating"]["list"]:
+            metric, label = (
+                variable["query"]["query"].removeprefix("label_values(")[:-1].split(", ")
+            )
+            found.append((path.name, f"${variable['name']}", f"group by ({label}) ({metric})"))
+    assert len(found) > 40
+    return found
+
+
+@pytest.mark.timeout(180)
+def test_every_dashboard_query_returns_data_from_a_real_prometheus(scene: Scene) -> None:
+    # The counters must move while Prometheus watches, or a rate over them is 0 and the
+    # ratios' `> 0` filters leave nothing.
+    serve(scene.daemon, scene.tokens)
+    # A counter series appears at its first count: a rate needs two scrapes of it.
+    for selector in [
+        f'rate(contactd_contacts_abandoned_total{{queue="{QUEUE}"}}[1m])',
+        f'contactd:service_level:ratio_rate15m{{queue="{QUEUE}"}}',
+        f'contactd:service_level:ratio_today{{queue="{QUEUE}"}}',
+    ]:
+        until(selector, functools.partial(scene.prometheus.query, selector))
+
+    empty = []
+    for dashboard, panel, expr in dashboard_queries():
+        result = scene.prometheus.query(expr)  # fails on what Prometheus cannot parse
+        if not result and not any(name in expr for name in NEEDS_MORE):
+            empty.append(f"{dashboard} / {panel}: {expr}")
+    assert not empty, "queries without data:\n" + "\n".join(empty)
+
+
+@pytest.mark.timeout(180)
+def test_every_recording_rule_produces_series_and_every_alert_evaluates(scene: Scene) -> None:
+    serve(scene.daemon, scene.tokens)
+    url = f"{scene.prometheus.url}/api/v1/rules"
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - our loopback server
+        groups = json.loads(response.read())["data"]["groups"]
+    rules = [rule for group in groups for rule in group["rules"]]
+    recorded = [r["name"] for r in rules if r["type"] == "recording"]
+    assert len(recorded) == (RULES[0].parent / "recording.yml").read_text().count("- record:")
+    expected = [n for n in recorded if n not in NEEDS_MORE]
+
+    def without_series() -> list[str]:
+        return [n for n in expected if not scene.prometheus.query(f'{n}{{queue="{QUEUE}"}}')]
+
+    try:
+        until("every recording rule has series", lambda: not without_series())
+    except AssertionError:
+        pytest.fail(f"recording rules without series for {QUEUE}: {without_series()}")
+    broken = [r["name"] for r in rules if r["health"] not in {"ok", "unknown"}]
+    assert not broken, f"rules that fail to evaluate: {broken}"
+    # What the daemon counted, once scraped: 3 tickets answered, 1 no-show.
+    for counter, count in [("answered", 3), ("abandoned", 1)]:
+        selector = f'sum(contactd_contacts_{counter}_total{{queue="{QUEUE}", channel="ticket"}})'
+        until(
+            f"{selector} == {count}",
+            functools.partial(scene.prometheus.query, f"{selector} == {count}"),
+        )

@@ -1,0 +1,373 @@
+"""/metrics and the leader's statistics on a real PostgreSQL.
+
+The figures are checked against the contacts they were computed from: the worked example
+of kpi.md (all five SL variants), callbacks in and out of their window, e-mails answered in
+business time, a queue with no traffic (no NaN), DST days, and the per-instance counters as
+contacts go through the daemon's own API. The exposition is checked by Prometheus's own
+`promtool check metrics`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from prometheus_client.parser import text_string_to_metric_families
+
+from contactd import statistics, store
+from contactd.app import create_app
+from contactd.appkeys import POOL
+from contactd.settings import MetricsConfig, Settings
+from contactd.staff import Role
+from routing import erlang, figures
+from routing.contact import Channel
+from tests.conftest import token_for
+
+Client = TestClient[object, object]
+CPH = ZoneInfo("Europe/Copenhagen")
+TUESDAY_11 = datetime(2026, 11, 24, 11, 0, tzinfo=CPH)
+START = datetime(2026, 11, 24, 0, 0, tzinfo=CPH)
+
+
+async def _contact(
+    pool: asyncpg.Pool,
+    *,
+    channel: str = "call",
+    queue: str = "family",
+    created: datetime,
+    due: datetime,
+    state: str = "done",
+    answered: datetime | None = None,
+    closed: datetime | None = None,
+    outcome: str | None = None,
+    first_response: datetime | None = None,
+    not_before: datetime | None = None,
+    count: int = 1,
+) -> None:
+    """`count` contacts with these times, written as the transitions would leave them."""
+    await pool.execute(
+        """
+        INSERT INTO contacts (reference, channel, case_type, case_type_source, language, queue,
+                              state, created_at, state_changed_at, queued_at, due_at,
+                              answered_at, closed_at, outcome, first_response_at, not_before)
+        SELECT $12 || '-' || g, $1, 'family', 'ivr', 'da', $2, $3, $4, $4, $4, $5,
+               $6, $7, $8, $9, $10
+        FROM generate_series(1, $11) g
+        """,
+        channel,
+        queue,
+        state,
+        created,
+        due,
+        answered,
+        closed,
+        outcome,
+        first_response,
+        not_before,
+        count,
+        uuid.uuid4().hex,
+    )
+
+
+async def _kpi_example(pool: asyncpg.Pool, at: datetime) -> None:
+    """kpi.md's example in the family queue's calls: 1,000 answered, 860 within the 5-minute
+    goal; 60 abandoned: 10 within 5 s, 10 more within the goal, 40 after it."""
+    t, due = at, at + timedelta(minutes=5)
+    s = timedelta(seconds=1)
+    await _contact(pool, created=t, due=due, answered=t + 60 * s, closed=t + 400 * s, count=860)
+    await _contact(pool, created=t, due=due, answered=t + 600 * s, closed=t + 900 * s, count=140)
+    for left, count in ((3, 10), (100, 10), (500, 40)):
+        await _contact(
+            pool, created=t, due=due, state="abandoned", closed=t + left * s, outcome="abandoned",
+            count=count,
+        )  # fmt: skip
+
+
+async def test_the_kpi_example_gives_each_sl_variant_the_published_figure(
+    pool: asyncpg.Pool, config: Settings
+) -> None:
+    await _kpi_example(pool, TUESDAY_11 - timedelta(hours=2))
+    counts = await statistics.counts_between(pool, START, TUESDAY_11)
+    family = counts[("family", Channel.CALL)]
+    assert (family.answered, family.answered_within) == (1000, 860)
+    assert (family.abandoned, family.abandoned_short, family.abandoned_within) == (60, 10, 10)
+    levels = [round(figures.service_level(family, v) or 0, 3) for v in range(1, 6)]
+    assert levels == [0.830, 0.860, 0.811, 0.827, 0.821]
+    assert figures.average_speed_of_answer(family) == pytest.approx((860 * 60 + 140 * 600) / 1000)
+    assert figures.answer_rate(family) == pytest.approx(1000 / 1060)
+
+    snap = await _snapshot(pool, config)
+    exported = _samples(statistics.families(snap, config, 0.01))
+    call = {"queue": "family", "channel": "call"}
+    assert exported["contactd_service_level_ratio", _key(call)] == pytest.approx(880 / 1060)
+    assert exported["contactd_abandonment_ratio", _key(call)] == pytest.approx(60 / 1060)
+    assert exported["contactd_today_answered", _key(call)] == 1000
+    # Tickets are measured with variant 3 (config/contactd.toml): every abandon is a miss.
+    assert exported["contactd_service_goal_variant", _key(call | {"channel": "ticket"})] == 3
+
+
+async def test_a_queue_with_no_traffic_has_counts_but_no_ratios(
+    pool: asyncpg.Pool, config: Settings
+) -> None:
+    snap = await _snapshot(pool, config)
+    exported = _samples(statistics.families(snap, config, 0.01))
+    quiet = _key({"queue": "visa", "channel": "call"})
+    assert exported["contactd_queue_waiting", quiet] == 0
+    assert exported["contactd_today_answered", quiet] == 0
+    for ratio in ("contactd_service_level_ratio", "contactd_answer_rate_ratio"):
+        assert (ratio, quiet) not in exported
+    assert all(value == value for value in exported.values())  # no NaN anywhere
+    # Staffing with no arrivals: no one needed, and the goal is met.
+    assert exported["contactd_staffing_agents_required", _key(
+        {"queue": "visa", "channel": "call", "model": "erlang_c"}
+    )] == 0  # fmt: skip
+
+
+async def test_yesterday_does_not_count_today_and_waiting_contacts_show_now(
+    pool: asyncpg.Pool, config: Settings
+) -> None:
+    yesterday = TUESDAY_11 - timedelta(days=1)
+    await _contact(
+        pool, created=yesterday, due=yesterday + timedelta(minutes=5),
+        answered=yesterday + timedelta(minutes=1), closed=yesterday + timedelta(minutes=9),
+    )  # fmt: skip
+    waiting_since = TUESDAY_11 - timedelta(minutes=7)
+    await _contact(
+        pool, created=waiting_since, due=waiting_since + timedelta(minutes=5), state="queued"
+    )
+    await _contact(
+        pool, created=TUESDAY_11 - timedelta(minutes=2), due=TUESDAY_11 + timedelta(minutes=3),
+        state="queued",
+    )  # fmt: skip
+    snap = await _snapshot(pool, config)
+    assert ("family", Channel.CALL) not in snap.today
+    now = snap.live["family", Channel.CALL]
+    assert (now.waiting, now.overdue) == (2, 1)
+    assert now.oldest_wait_seconds == pytest.approx(420)
+
+
+async def test_callback_compliance_and_answer_rate_count_the_promised_window(
+    pool: asyncpg.Pool, config: Settings
+) -> None:
+    opens = TUESDAY_11 - timedelta(hours=3)
+    closes = TUESDAY_11 - timedelta(hours=1)
+    h = timedelta(hours=1)
+    booked = opens - 20 * h
+    # Reached in the window; reached after it; not reached; still waiting past its window.
+    await _contact(
+        pool, channel="callback", created=booked, due=closes, not_before=opens,
+        answered=opens + h / 2, closed=opens + h, outcome="answered",
+    )  # fmt: skip
+    await _contact(
+        pool, channel="callback", created=booked, due=closes, not_before=opens,
+        answered=closes + h / 4, closed=closes + h / 2, outcome="answered",
+    )  # fmt: skip
+    await _contact(
+        pool, channel="callback", created=booked, due=closes, not_before=opens,
+        answered=opens + h / 4, closed=opens + h, outcome="not_reached",
+    )  # fmt: skip
+    await _contact(
+        pool, channel="callback", created=booked, due=closes, not_before=opens, state="queued"
+    )
+    snap = await _snapshot(pool, config)
+    assert snap.callbacks["family"] == (4, 1)
+    exported = _samples(statistics.families(snap, config, 0.01))
+    assert exported["contactd_callback_compliance_ratio", _key({"queue": "family"})] == 0.25
+    callbacks = _key({"queue": "family", "channel": "callback"})
+    assert exported["contactd_answer_rate_ratio", callbacks] == 0.25
+    assert exported["contactd_queue_overdue", callbacks] == 1
+    assert exported["contactd_callbacks_due", _key({"queue": "family"})] == 1
+
+
+async def test_email_first_response_is_counted_in_business_time(
+    pool: asyncpg.Pool, config: Settings
+) -> None:
+    # Friday 14:00 to Tuesday 09:00: the office (08-16, Friday 08-15:30) is open 1.5 h on
+    # Friday and 8 h on Monday and 1 h on Tuesday = 10.5 h.
+    friday = datetime(2026, 11, 20, 14, 0, tzinfo=CPH)
+    answered = datetime(2026, 11, 24, 9, 0, tzinfo=CPH)
+    await _contact(
+        pool, channel="email", created=friday, due=friday + timedelta(days=7), state="active",
+        answered=answered - timedelta(minutes=5), first_response=answered,
+    )  # fmt: skip
+    snap = await _snapshot(pool, config)
+    assert snap.email_response["family"] == pytest.approx(10.5 * 3600)
+    assert snap.today["family", Channel.EMAIL].answered_within == 1
+
+
+async def test_a_dst_day_has_its_own_length(pool: asyncpg.Pool, config: Settings) -> None:
+    # 25 October 2026: Copenhagen's clocks go back, the day has 25 hours.
+    late = datetime(2026, 10, 25, 23, 30, tzinfo=CPH)
+    early = datetime(2026, 10, 25, 0, 30, tzinfo=CPH)
+    for at in (early, late):
+        await _contact(
+            pool, created=at, due=at + timedelta(minutes=5), answered=at + timedelta(seconds=30),
+            closed=at + timedelta(minutes=3),
+        )  # fmt: skip
+    start = statistics.local_midnight(early.date(), config)
+    end = statistics.local_midnight(early.date() + timedelta(days=1), config)
+    assert end - start == timedelta(hours=25)
+    counts = await statistics.counts_between(pool, start, end)
+    assert counts["family", Channel.CALL].answered == 2
+
+
+@pytest.fixture
+async def daemon(config: Settings) -> AsyncIterator[Client]:
+    fast = dataclasses.replace(config, metrics=MetricsConfig(statistics_seconds=1))
+    async with TestClient(TestServer(create_app(fast))) as client:
+        yield client
+
+
+async def test_metrics_count_what_the_api_does_and_pass_promtool(daemon: Client) -> None:
+    pool: asyncpg.Pool = daemon.app[POOL]  # type: ignore[index]
+    supervisor = await token_for(pool, "sofie", Role.SUPERVISOR)
+    karin = await token_for(pool, "karin", Role.AGENT)
+    front = await token_for(pool, "frida", Role.FRONTDESK)
+    profile = {"skills": {"family": 4}, "languages": ["da", "en"]}
+    assert (await daemon.put("/api/agents/karin", json=profile, headers=supervisor)).status == 200
+    await daemon.post("/api/desk/state", json={"state": "available"}, headers=karin)
+    created = await daemon.post(
+        "/api/contacts", json={"channel": "call", "case_type": "family"}, headers=front
+    )
+    ref = (await created.json())["reference"]
+    for _ in range(100):
+        desk = await (await daemon.get("/api/desk", headers=karin)).json()
+        if desk["contacts"]:
+            break
+        await asyncio.sleep(0.05)
+    assert (await daemon.post(f"/api/desk/contacts/{ref}/accept", headers=karin)).status == 200
+    finish = await daemon.post(
+        f"/api/desk/contacts/{ref}/finish", json={"outcome": "answered"}, headers=karin
+    )
+    assert finish.status == 200
+    lost = await daemon.post(
+        "/api/contacts", json={"channel": "call", "case_type": "visa"}, headers=front
+    )
+    hung_up = await store.get_by_reference(pool, (await lost.json())["reference"])
+    await store.abandon(pool, hung_up.id, actor="test", why="hung up")
+
+    # The leader's next statistics pass (every second here) has seen the abandon.
+    text = await _scrape_when(daemon, 'contactd_today_abandoned{channel="call",queue="visa"} 1.0')
+    exported = _samples(list(text_string_to_metric_families(text)))
+    family = {"queue": "family", "channel": "call"}
+    assert exported["contactd_contacts_received_total", _key(
+        {"channel": "call", "case_type": "family"}
+    )] == 1  # fmt: skip
+    assert exported["contactd_contacts_answered_total", _key(family | {"wait": "within_goal"})] == 1
+    assert exported["contactd_contacts_finished_total", _key(family)] == 1
+    visa = {"queue": "visa", "channel": "call"}
+    assert exported["contactd_contacts_abandoned_total", _key(visa | {"wait": "short"})] == 1
+    assert exported["contactd_wait_seconds_count", _key(visa | {"result": "abandoned"})] == 1
+    # Every goal threshold is a bucket: 300 s (5 minutes) and 180 s (3 minutes).
+    assert (
+        "contactd_wait_seconds_bucket",
+        _key(family | {"result": "answered", "le": "300.0"}),
+    ) in exported
+    assert exported["contactd_leader", ()] == 1
+    assert exported["contactd_today_answered", _key(family)] == 1
+    assert exported["contactd_service_level_ratio", _key(family)] == 1.0
+    assert exported["contactd_service_level_ratio", _key(visa)] == 1.0  # a short abandon
+    assert exported["contactd_queue_agents", _key({"queue": "family", "state": "wrap_up"})] == 1
+    screen = await daemon.get("/api/board/events")
+    await screen.content.readline()  # the stream is open
+    with_screen = await _scrape_when(daemon, 'contactd_live_clients{stream="board"} 1.0')
+    assert 'contactd_live_clients{stream="status"} 0.0' in with_screen
+    screen.close()
+    for text_part in (ref, "frida", "karin"):  # no reference or person in any label
+        assert text_part not in text
+    _promtool_check(text)
+
+
+async def test_only_the_leader_exports_the_queue_figures(config: Settings) -> None:
+    fast = dataclasses.replace(config, metrics=MetricsConfig(statistics_seconds=1))
+    async with (
+        TestClient(TestServer(create_app(fast))) as first,
+        TestClient(TestServer(create_app(fast))) as second,
+    ):
+        await _scrape_when(first, "contactd_queue_waiting{", second)
+        texts = [await (await c.get("/metrics")).text() for c in (first, second)]
+        with_figures = ["contactd_queue_waiting{" in t for t in texts]
+        assert sorted(with_figures) == [False, True]
+        assert all("contactd_build_info{" in t for t in texts)
+        leaders = [
+            _samples(list(text_string_to_metric_families(t)))["contactd_leader", ()] for t in texts
+        ]
+        assert sorted(leaders) == [0, 1]
+
+
+async def _scrape_when(client: Client, line: str, *others: Client) -> str:
+    for _ in range(100):
+        for c in (client, *others):
+            text = await (await c.get("/metrics")).text()
+            if line in text:
+                return text
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{line} never appeared on /metrics")
+
+
+def _promtool_check(text: str) -> None:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool is not installed (scripts/bootstrap installs Debian's prometheus)")
+    checked = subprocess.run(
+        [promtool, "check", "metrics"], input=text, capture_output=True, text=True, check=False
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+async def _snapshot(pool: asyncpg.Pool, config: Settings) -> statistics.Snapshot:
+    async with pool.acquire() as conn:
+        return await statistics.snapshot(conn, config, TUESDAY_11)
+
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def _key(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(labels.items()))
+
+
+def _samples(families: list) -> Samples:  # type: ignore[type-arg]
+    return {(s.name, _key(s.labels)): s.value for family in families for s in family.samples}
+
+
+async def test_contactd_staffing_prints_the_erlang_advice_from_live_traffic(
+    pool: asyncpg.Pool, db_url: str
+) -> None:
+    now = datetime.now(UTC)
+    # 60 calls in the last 30 minutes (120 an hour); 20 handled in 270 s each.
+    for minutes in range(60):
+        at = now - timedelta(seconds=30 * minutes + 10)
+        await _contact(pool, created=at, due=at + timedelta(minutes=5), state="queued")
+    done = now - timedelta(minutes=20)
+    await _contact(
+        pool, created=done, due=done + timedelta(minutes=5), answered=done,
+        closed=done + timedelta(seconds=270), count=20,
+    )  # fmt: skip
+    env = {**os.environ, "CONTACTD_DATABASE_URL": db_url, "CONTACTD_DAEMON__LOG_LEVEL": "error"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "contactd", "staffing",
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    rows = {tuple(line.split()[:2]): line.split() for line in out.decode().splitlines()}
+    family = rows["family", "call"]
+    rate = (60 + 20) / 1800  # the 20 handled ones arrived in the window too
+    handle = 270 + 30  # with the 30 s wrap-up of config/contactd.toml
+    need = erlang.agents_required(rate * handle, handle, 300, 0.8, max_occupancy=0.9)
+    assert family[3:5] == [f"{rate * 3600:.1f}", "300"]
+    assert need > 1
+    assert family[7] == str(need)
+    assert rows["visa", "call"][7] == "0"
