@@ -40,29 +40,31 @@ directory, with a migrated database per part; everything started is stopped at t
 3. Series: the number of time series (sample lines) by the formula below, for the leader
    and for a follower, against the counts measured in 1.
 
-The formula (prometheus_client 0.26 writes a `_created` sample beside every counter and
-histogram child; a histogram child is its buckets, +Inf, `_sum`, `_count` and `_created`):
+The formula (no `_created` samples: contactd/metrics.py turns them off; a histogram child is
+its buckets, +Inf, `_sum` and `_count`):
 
     P   queue-channel pairs (sum over queues of the channels each takes; 4Q if all take all)
     Pw  pairs whose goal threshold is wall-clock (calls and tickets as shipped)
     R   pairs given staffing advice: calls and tickets with a wall-clock threshold
     Qcb, Qe, Qs   queues taking callbacks, taking e-mail, with staffing advice
     K   case types; O outbox kinds (email, sms, dial, connect); M rows of channel_status
-    B   wait-histogram buckets (metrics.wait_buckets: 19 + thresholds not among them)
-    H   handle-histogram buckets (12); the confidence histogram has 11
+    B   wait-histogram buckets (metrics.wait_buckets: 11 + thresholds not among them)
+    H   handle-histogram buckets (7); the confidence histogram has 11
 
     per instance (leader and follower), every label value counted at least once:
-        P * (2B + 48) + 12K + 6O + 20
-        (offered 2, answered 4, abandoned 6, finished 2, wait 2(B + 4), handle H + 4,
-         csat answers 10 per pair; received 8K, predictions 4K; outbox sent 2O, errors 4O;
-         live clients 3 (board, status, desk); build info, leader and confidence 15)
+        P * (B + H + 15) + 6K + 3O + 19
+        (offered 1, answered 2, abandoned 3, finished 1, wait B + 3, handle H + 3,
+         csat answers and score 2 per pair; received 4K, predictions 2K; outbox sent O,
+         errors 2O; live clients 3 (board, status, desk); build info, leader, confidence 16)
+    a daemon just started: 7P + 18 (the pairs' counters start at zero)
     leader only, every pair with traffic today:
         13P + Pw + 7R + 2Qcb + Qe + 4Q + Qs + 5 + O + 2M + 3
     all queues taking the 4 channels (P = 4Q, Pw = R = 2Q, Qcb = Qe = Qs = Q):
-        per instance 4Q(2B + 48) + 12K + 6O + 20, leader 76Q + O + 2M + 8
+        per instance 4Q(B + H + 15) + 6K + 3O + 19, leader 76Q + O + 2M + 8
 
-The per-instance part starts near empty (a labelled counter exports nothing until counted)
-and only grows during a day, up to the bound; the leader part is there from the first pass.
+The per-instance part starts at 7P + 18 and grows during a day, up to the bound, as
+histograms and the other labels are first used; the leader part is there from the first
+pass.
 
 --serve-full-day: `contactd run` as a child process, the same code, except that the
 registry gets every per-instance label value counted once before the server starts (the
@@ -107,7 +109,7 @@ OUTBOX_KINDS = ("email", "sms", "dial", "connect")  # contactd/senders.py
 LIVE_STREAMS = ("board", "status", "desk")
 AGENT_STATES = 5  # available, busy, wrap_up, away, offline
 HANDLE_BUCKETS = len(metrics.HANDLE_BUCKETS)
-CONFIDENCE_SAMPLES = len(metrics.CONFIDENCE_BUCKETS) + 4  # buckets, +Inf, sum, count, created
+CONFIDENCE_SAMPLES = len(metrics.CONFIDENCE_BUCKETS) + 3  # buckets, +Inf, sum, count
 MIB = 2**20
 AIM_SCRAPE_MS = 50
 AIM_PASS_MS = 200
@@ -384,11 +386,9 @@ def count_a_full_day(counted: metrics.Metrics, config: settings.Settings) -> Non
                 counted.answered.labels(*qc, wait).inc()
             for wait in ("short", "within_goal", "after_goal"):
                 counted.abandoned.labels(*qc, wait).inc()
-            for result in ("answered", "abandoned"):
-                counted.wait.labels(*qc, result).observe(42)
+            counted.wait.labels(*qc).observe(42)
             counted.handle.labels(*qc).observe(300)
-            for score in range(1, 6):
-                counted.csat_answers.labels(*qc, str(score)).inc()
+            counted.csat_answered(*qc, 4)
     for code in config.case_types:
         for channel in CHANNELS:
             counted.received.labels(channel, code).inc()
@@ -840,9 +840,10 @@ def series_formula(config: settings.Settings, *, mailboxes: int = 0) -> dict[str
     qs = len({q.code for q, ch in pairs if ch in statistics.REAL_TIME})
     q, k, o, m = len(queues), len(config.case_types), len(OUTBOX_KINDS), mailboxes
     b = len(metrics.wait_buckets(queues))
-    per_pair = 2 + 4 + 6 + 2 + 2 * (b + 4) + (HANDLE_BUCKETS + 4) + 10
+    # offered 1, answered 2, abandoned 3, finished 1, wait B + 3, handle H + 3, csat 2
+    per_pair = 1 + 2 + 3 + 1 + (b + 3) + (HANDLE_BUCKETS + 3) + 2
     per_instance = (
-        p * per_pair + 12 * k + 6 * o + len(LIVE_STREAMS) + 2 + CONFIDENCE_SAMPLES
+        p * per_pair + 6 * k + 3 * o + len(LIVE_STREAMS) + 2 + CONFIDENCE_SAMPLES
     )  # build info, leader
     leader = 13 * p + pw + 7 * r + 2 * qcb + qe + 4 * q + qs + AGENT_STATES + o + 2 * m + 3
     return {
@@ -855,9 +856,11 @@ def series_formula(config: settings.Settings, *, mailboxes: int = 0) -> dict[str
     }
 
 
-def fresh_per_instance() -> int:
-    """A daemon just started: build info, leader, the confidence histogram, board and status."""
-    return 2 + CONFIDENCE_SAMPLES + 2
+def fresh_per_instance(config: settings.Settings) -> int:
+    """A daemon just started: the 7 counters of every queue and channel (started at zero),
+    build info, leader, the confidence histogram, board and status."""
+    pairs = sum(len(q.channels) for q in config.queues)
+    return 7 * pairs + 2 + CONFIDENCE_SAMPLES + 2
 
 
 def check_series(scraped: dict[str, Any]) -> dict[str, Any]:
@@ -865,7 +868,7 @@ def check_series(scraped: dict[str, Any]) -> dict[str, Any]:
     formula = series_formula(config)
     out: dict[str, Any] = {"formula": formula}
     for name, per_instance in (
-        ("fresh_daemon", fresh_per_instance()),
+        ("fresh_daemon", fresh_per_instance(config)),
         ("full_day_counters", formula["per_instance_full_day"]),
     ):
         measured = scraped.get(name)

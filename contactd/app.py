@@ -338,7 +338,7 @@ async def health(request: web.Request) -> web.Response:
 
 async def serve_metrics(request: web.Request) -> web.Response:
     """Prometheus's scrape: this instance's counters, and the queue figures if it leads."""
-    return await metrics.serve(request, request.app[METRICS].registry)
+    return await metrics.serve(request, request.app[METRICS])
 
 
 async def ready(request: web.Request) -> web.Response:

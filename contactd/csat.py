@@ -309,7 +309,7 @@ class Surveys:
             survey = await self.survey(token)  # raises, saying which
             raise SurveyClosed(survey, answered=survey.answered_at is not None)
         if (m := metrics.current()) is not None:
-            m.csat_answers.labels(row["queue"], row["channel"], str(score)).inc()
+            m.csat_answered(row["queue"], row["channel"], score)
         log.info("csat.answered", queue=row["queue"], channel=row["channel"], score=score)
         return await self._survey(link.contact_id)
 

@@ -19,7 +19,7 @@ import asyncpg
 import structlog
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from contactd import database, queries
+from contactd import database, outbox, queries
 from contactd.metrics import LeaderFigures, threshold_seconds
 from contactd.settings import Settings
 from contactd.store import Executor
@@ -171,6 +171,8 @@ async def snapshot(conn: database.Conn, settings: Settings, now: datetime) -> Sn
         channel_rows = await conn.fetch(queries.get("statistics_channels"))
         csat_rows = await conn.fetch(queries.get("statistics_csat"), start)
     queue_agents, agents, staffed = _agents(agent_rows, settings.queues)
+    # Erlang for every queue is the pass's one heavy computation: off the event loop.
+    staffing = await asyncio.to_thread(_staffing, settings, arrivals, handling, today, staffed)
     oldest = min((r["oldest"] for r in outbox_rows), default=None)
     return Snapshot(
         at=now,
@@ -180,7 +182,7 @@ async def snapshot(conn: database.Conn, settings: Settings, now: datetime) -> Sn
         email_response=email,
         queue_agents=queue_agents,
         agents=agents,
-        staffing=_staffing(settings, arrivals, handling, today, staffed),
+        staffing=staffing,
         outbox={r["kind"]: r["pending"] for r in outbox_rows},
         outbox_oldest_seconds=max(0.0, (now - oldest).total_seconds()) if oldest else 0.0,
         channels={r["name"]: (r["state"] in UP_STATES, r["checked_at"]) for r in channel_rows},
@@ -357,9 +359,12 @@ def _queue_families(snap: Snapshot, settings: Settings, gauge: Gauge) -> None:
         agents.add_metric([state], count)
     score = gauge("contactd_csat_score", "Today's mean satisfaction score.", ["queue", "channel"])
     answers = gauge("contactd_csat_answers", "Today's satisfaction answers.", ["queue", "channel"])
-    for (queue, channel), (count, mean) in snap.csat.items():
+    asked = {(q.code, ch) for q in settings.queues if q.csat_share > 0 for ch in q.channels}
+    for queue, channel in sorted(asked | set(snap.csat)):
+        count, mean = snap.csat.get((queue, channel), (0, 0.0))
         answers.add_metric([queue, str(channel)], count)
-        score.add_metric([queue, str(channel)], mean)
+        if count:  # a mean of no answers is no figure
+            score.add_metric([queue, str(channel)], mean)
 
 
 def _staffing_families(snap: Snapshot, gauge: Gauge) -> None:
@@ -389,14 +394,15 @@ def _staffing_families(snap: Snapshot, gauge: Gauge) -> None:
 
 def _system_families(snap: Snapshot, gauge: Gauge, duration: float) -> None:
     pending = gauge("contactd_outbox_pending", "Messages waiting to be sent.", ["kind"])
-    for kind, count in snap.outbox.items():
-        pending.add_metric([kind], count)
+    for kind in sorted(set(outbox.KINDS) | set(snap.outbox)):  # 0 for a kind with none
+        pending.add_metric([kind], snap.outbox.get(kind, 0))
     gauge("contactd_outbox_oldest_pending_seconds", "The oldest message waiting.", []).add_metric(
         [], snap.outbox_oldest_seconds
     )
-    up = gauge("contactd_channel_up", "1 when the channel's connection works.", ["channel"])
+    # `connection`, not `channel`: everywhere else a channel is call, callback, email, ticket.
+    up = gauge("contactd_channel_up", "1 when the channel's connection works.", ["connection"])
     checked = gauge(
-        "contactd_channel_checked_timestamp_seconds", "When it was last checked.", ["channel"]
+        "contactd_channel_checked_timestamp_seconds", "When it was last checked.", ["connection"]
     )
     for name, (is_up, at) in snap.channels.items():
         up.add_metric([name], 1.0 if is_up else 0.0)

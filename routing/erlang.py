@@ -12,6 +12,9 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import numpy
+from scipy import special
+
 
 def erlang_b(agents: int, load: float) -> float:
     """The blocking probability of `agents` servers offered `load` erlangs."""
@@ -86,16 +89,21 @@ def erlang_a(
         return Staffing(agents, 0.0, 1.0, 0.0, 0.0)
     if agents <= 0:  # no one answers: every caller waits until they give up
         return Staffing(0, 1.0, 0.0, math.inf, 1.0, abandon_probability=1.0)
-    # The unnormalised stationary probabilities, from state 0 up until the tail is spent.
+    # The unnormalised stationary probabilities, from state 0 up until the tail is spent,
+    # with a running total (linear, at hundreds of agents) and rescaled before a large load's
+    # weights could overflow.
     weights = [1.0]
-    i = 0
+    total, i = 1.0, 0
     while True:
         i += 1
         rate = i * mu if i <= agents else agents * mu + (i - agents) * theta
         weights.append(weights[-1] * lam / rate)
-        if i > agents and weights[-1] < 1e-16 * sum(weights):
+        total += weights[-1]
+        if total > 1e250:
+            weights = [w / total for w in weights]
+            total = 1.0
+        if i > agents and weights[-1] < 1e-16 * total:
             break
-    total = sum(weights)
     p = [w / total for w in weights]
     waiting = p[agents:]  # an arrival finds j callers waiting (PASTA)
     queue_length = sum(j * pj for j, pj in enumerate(waiting))
@@ -112,30 +120,24 @@ def erlang_a(
 
 
 def _answered_within(waiting: list[float], service_rate: float, theta: float, t: float) -> float:
-    """The chance that an arrival who must wait is answered within `t`; `waiting[j]` is the
-    chance to find j waiting ahead. Each step forward (an answer, or an abandonment ahead,
-    at rate service_rate + k*theta) races the caller's own patience (theta). Computed by
-    uniformisation, which stays exact where closed forms of such sums cancel badly."""
-    top = len(waiting) - 1
-    uniform = service_rate + (top + 1) * theta
-    dist = list(waiting)
-    served = answered = 0.0
-    poisson = math.exp(-uniform * t)
-    covered, step = poisson, 0
-    while covered < 1 - 1e-13 and step < 100_000:
-        moved = [0.0] * len(dist)
-        served += dist[0] * service_rate / uniform
-        for k, mass in enumerate(dist):
-            forward = (service_rate + k * theta) / uniform
-            moved[k] += mass * (1 - forward - theta / uniform)
-            if k > 0:
-                moved[k - 1] += mass * forward
-        dist = moved
-        step += 1
-        poisson *= uniform * t / step
-        answered += poisson * served
-        covered += poisson
-    return answered
+    """The chance that an arrival is answered after waiting, within `t`; `waiting[j]` is the
+    chance to find j callers waiting ahead.
+
+    With k ahead the caller moves up at rate a + k*theta (a = service_rate: an answer, or an
+    abandonment ahead) while racing their own patience (theta). The moves' rates form an
+    arithmetic series, so the time S_j to be answered from j ahead has the density
+    prod(a + k theta) / (theta^j j!) * exp(-a s) * (1 - exp(-theta s))^j, and
+        P(S_j <= t, S_j < patience) = a / (a + (j + 1) theta) * (1 - I_x(a/theta + 1, j + 1))
+    with x = exp(-theta t) and I the regularised incomplete beta function: exact and stable
+    for any number of agents and any threshold (a sum of exponentials would cancel badly).
+    """
+    if service_rate <= 0:
+        return 0.0
+    alpha = service_rate / theta + 1
+    x = math.exp(-theta * t)
+    ahead = numpy.arange(1, len(waiting) + 1)
+    within = service_rate / (service_rate + ahead * theta) * (1 - special.betainc(alpha, ahead, x))
+    return float(numpy.dot(waiting, within))
 
 
 def agents_required_a(
@@ -155,10 +157,22 @@ def agents_required_a(
     ceiling = agents_required(
         load, aht_seconds, target_seconds, target_service_level, max_occupancy=max_occupancy
     )
-    for agents in range(max(1, math.floor(load * 0.5)), ceiling):
+
+    def enough(agents: int) -> bool:
         staffing = erlang_a(
             agents, arrivals_per_second, aht_seconds, patience_seconds, target_seconds
         )
-        if staffing.service_level >= target_service_level and staffing.occupancy <= max_occupancy:
-            return agents
-    return ceiling
+        return (
+            staffing.service_level >= target_service_level and staffing.occupancy <= max_occupancy
+        )
+
+    # Both figures improve with every agent added: search between half the load (below it,
+    # most callers give up) and Erlang C's answer.
+    low, high = max(1, math.floor(load * 0.5)), ceiling
+    while low < high:
+        middle = (low + high) // 2
+        if enough(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return high

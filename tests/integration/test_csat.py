@@ -414,8 +414,9 @@ async def test_an_answer_is_stored_with_the_contact_once_and_counted(daemon: Cli
     assert row["answered_at"] is not None
     counted = metrics.current()
     assert counted is not None
-    labels = {"queue": "family", "channel": "call", "score": "4"}
+    labels = {"queue": "family", "channel": "call"}
     assert counted.registry.get_sample_value("contactd_csat_answers_total", labels) == 1
+    assert counted.registry.get_sample_value("contactd_csat_score_total", labels) == 4
 
     again = await daemon.post(f"/api/surveys/{token}", json={"score": 1})
     assert again.status == 409

@@ -115,3 +115,14 @@ def test_erlang_a_with_no_agents_loses_every_caller() -> None:
     staffing = erlang_a(0, 0.1, 300, 120, 20)
     assert (staffing.service_level, staffing.abandon_probability) == (0.0, 1.0)
     assert agents_required_a(0, 300, 120, 20, 0.8) == 0
+
+
+@pytest.mark.parametrize("agents", [1, 10, 150, 600])
+def test_erlang_a_answers_more_within_a_longer_threshold_at_any_size(agents: int) -> None:
+    # A long goal with many agents once underflowed (exp(-rate * t) == 0) and fell to 0.69.
+    rate = agents * 0.9 / 330  # 90 % load
+    levels = [erlang_a(agents, rate, 330, 180, t).service_level for t in (20, 300, 1800, 7200)]
+    assert levels == sorted(levels)
+    assert 0 < levels[0] <= levels[-1] <= 1
+    never_waited = erlang_a(agents, rate, 330, 180, 0).service_level
+    assert levels[-1] > never_waited

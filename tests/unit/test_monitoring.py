@@ -150,7 +150,15 @@ def test_every_alert_has_a_severity_and_texts_that_name_only_its_labels() -> Non
                 assert match, f"{name}: {{{{{template}}}}} is not $labels.x or $value"
                 if match["label"]:
                     assert match["label"] in labels, f"{name}: its series have no {match['label']}"
-        assert labels <= {"queue", "channel", "kind", "instance", "job", "severity"}, name
+        assert labels <= {
+            "queue",
+            "channel",
+            "connection",
+            "kind",
+            "instance",
+            "job",
+            "severity",
+        }, name
 
 
 # --- metrics.md ---------------------------------------------------------------------------------
