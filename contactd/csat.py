@@ -26,7 +26,7 @@ import structlog
 
 from channels.email.answer import MAX_REFERENCES, new_message_id
 from channels.ports import OutboxItem
-from contactd import database, metrics, queries, store
+from contactd import database, messages, metrics, queries, store
 from contactd.settings import Settings
 from routing.contact import Channel
 
@@ -234,6 +234,9 @@ class Surveys:
                 item = self._sms(row, url)
             else:
                 item = await self._email(conn, row, url, expires)
+                # Kept with the conversation like every mail we send: a bounce of it is then
+                # known as ours, not taken for a new contact.
+                await messages.insert_sent(conn, row["id"], item.payload, kind="survey")
             await store.insert_outbox(conn, row["id"], item)
         log.info(
             "csat.asked", reference=row["reference"], queue=row["queue"],

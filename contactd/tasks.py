@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import traceback
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
+import asyncpg
 import structlog
 
 log = structlog.get_logger(__name__)
@@ -49,7 +52,7 @@ class Supervisor:
                 log.error(
                     "task.crashed",
                     task=name,
-                    error=f"{type(exc).__name__}: {exc}",
+                    error=describe(exc),
                     restart_in_seconds=backoff,
                 )
                 await asyncio.sleep(backoff)
@@ -73,3 +76,12 @@ async def _cancel(tasks: list[asyncio.Task[None]], grace: float) -> None:
         if task.done():
             with contextlib.suppress(asyncio.CancelledError):
                 task.result()
+
+
+def describe(exc: BaseException) -> str:
+    """An unexpected error for the log: its class, SQLSTATE and where it was raised, but not
+    its message, which may quote the data it failed on (a phone number, an address)."""
+    state = f" (SQLSTATE {exc.sqlstate})" if isinstance(exc, asyncpg.PostgresError) else ""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    return f"{type(exc).__name__}{state}{where}"

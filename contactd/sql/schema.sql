@@ -158,7 +158,7 @@ CREATE TABLE messages (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     contact_id  bigint NOT NULL REFERENCES contacts (id),
     direction   text NOT NULL CHECK (direction IN ('in', 'out')),
-    kind        text NOT NULL CHECK (kind IN ('mail', 'acknowledgement', 'answer', 'bounce')),
+    kind        text NOT NULL CHECK (kind IN ('mail', 'acknowledgement', 'answer', 'bounce', 'survey')),
     -- The Message-ID header ('<...>'): replies name it in In-Reply-To and References.
     message_id  text,
     -- An incoming message's key (its Message-ID, else mailbox, UIDVALIDITY and UID): a

@@ -296,6 +296,14 @@ async def test_finished_contacts_are_asked_once_after_the_delay_by_sms_and_by_em
         assert link is not None
         assert link.contact_id == ids["mail"]
         assert "The link works until 08.12.2026" in body
+        # Kept with the conversation under the Message-ID it was sent with: a bounce of it
+        # names that ID and is known as ours (contactd/inbox.py), not taken for a new contact.
+        kept = await pool.fetchrow(
+            "SELECT direction, kind, message_id FROM messages WHERE contact_id = $1 AND kind = "
+            "'survey'",
+            ids["mail"],
+        )
+        assert (kept["direction"], kept["message_id"]) == ("out", message["Message-ID"].strip())
 
 
 async def test_no_shows_the_unreached_and_contacts_without_a_number_are_not_asked(

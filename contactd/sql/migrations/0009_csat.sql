@@ -22,3 +22,9 @@ CREATE TABLE signing_keys (
     key        bytea NOT NULL CHECK (length(key) >= 32),
     created_at timestamptz NOT NULL DEFAULT now()
 );
+
+-- The survey e-mail is kept with the conversation like every mail contactd sends, so that a
+-- bounce of it is known as ours and not taken for a new contact.
+ALTER TABLE messages DROP CONSTRAINT messages_kind_check;
+ALTER TABLE messages ADD CONSTRAINT messages_kind_check
+    CHECK (kind IN ('mail', 'acknowledgement', 'answer', 'bounce', 'survey'));
