@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Page, async_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 # Chromium's own background traffic would knock on a closed network: switch it off.
@@ -35,3 +36,33 @@ async def browser() -> AsyncIterator[Browser]:
             yield browser
         finally:
             await browser.close()
+
+
+NewPage = Callable[[], Awaitable[Page]]
+
+
+@contextlib.asynccontextmanager
+async def watched_pages(browser: Browser, *, locale: str) -> AsyncIterator[NewPage]:
+    """Pages in Copenhagen's time; a script error or a refusal by the pages' Content
+    Security Policy (an inline script or style) fails the test."""
+    problems: list[str] = []
+    opened: list[Page] = []
+
+    async def new() -> Page:
+        page = await browser.new_page(locale=locale, timezone_id="Europe/Copenhagen")
+        page.on("pageerror", lambda error: problems.append(f"{page.url}: {error}"))
+        page.on(
+            "console",
+            lambda message: (
+                problems.append(f"{page.url}: {message.text}")
+                if "Content Security Policy" in message.text
+                else None
+            ),
+        )
+        opened.append(page)
+        return page
+
+    yield new
+    for page in opened:
+        await page.close()
+    assert not problems

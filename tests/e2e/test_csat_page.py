@@ -6,21 +6,21 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
 from contactd import api_csat, csat, settings
 from contactd.app import create_app
 from contactd.appkeys import POOL
 from tests.conftest import ROOT
+from tests.e2e.conftest import NewPage, watched_pages
 
 Client = TestClient[object, object]
 PUBLIC = "https://kontakt.example.dk"
-NewPage = Callable[[], Awaitable[Page]]
 
 
 @pytest.fixture
@@ -45,28 +45,8 @@ async def site(db_url: str) -> AsyncIterator[Client]:
 
 @pytest.fixture
 async def new_page(browser: Browser) -> AsyncIterator[NewPage]:
-    """Pages whose script errors or Content Security Policy refusals fail the test."""
-    problems: list[str] = []
-    opened: list[Page] = []
-
-    async def new() -> Page:
-        page = await browser.new_page(locale="en-GB", timezone_id="Europe/Copenhagen")
-        page.on("pageerror", lambda error: problems.append(f"{page.url}: {error}"))
-        page.on(
-            "console",
-            lambda message: (
-                problems.append(f"{page.url}: {message.text}")
-                if "Content Security Policy" in message.text
-                else None
-            ),
-        )
-        opened.append(page)
-        return page
-
-    yield new
-    for page in opened:
-        await page.close()
-    assert not problems
+    async with watched_pages(browser, locale="en-GB") as new:
+        yield new
 
 
 def _pool(client: Client) -> asyncpg.Pool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,6 +21,7 @@ from contactd.appkeys import POOL
 from contactd.settings import Settings
 from contactd.staff import Role
 from tests.conftest import token_for
+from tests.e2e.conftest import NewPage, watched_pages
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 # The service centre (config/contactd.toml, calendars.service_centre) is open 08-14 on a
@@ -53,34 +54,10 @@ def _token(headers: dict[str, str]) -> str:
     return headers["Authorization"].split()[1]
 
 
-NewPage = Callable[[], Awaitable[Page]]
-
-
 @pytest.fixture
 async def new_page(browser: Browser) -> AsyncIterator[NewPage]:
-    """Pages in Copenhagen's time; a script error or a refusal by the pages' Content
-    Security Policy (an inline script or style) fails the test."""
-    problems: list[str] = []
-    opened: list[Page] = []
-
-    async def new() -> Page:
-        page = await browser.new_page(locale="da-DK", timezone_id="Europe/Copenhagen")
-        page.on("pageerror", lambda error: problems.append(f"{page.url}: {error}"))
-        page.on(
-            "console",
-            lambda message: (
-                problems.append(f"{page.url}: {message.text}")
-                if "Content Security Policy" in message.text
-                else None
-            ),
-        )
-        opened.append(page)
-        return page
-
-    yield new
-    for page in opened:
-        await page.close()
-    assert not problems
+    async with watched_pages(browser, locale="da-DK") as new:
+        yield new
 
 
 async def _kiosk(new_page: NewPage, client: TestClient[object, object], token: str) -> Page:

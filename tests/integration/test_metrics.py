@@ -15,7 +15,6 @@ import os
 import shutil
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -33,51 +32,12 @@ from contactd.staff import Role
 from routing import erlang, figures
 from routing.contact import Channel
 from tests.conftest import token_for
+from tests.integration.history import insert_contacts as _contact
 
 Client = TestClient[object, object]
 CPH = ZoneInfo("Europe/Copenhagen")
 TUESDAY_11 = datetime(2026, 11, 24, 11, 0, tzinfo=CPH)
 START = datetime(2026, 11, 24, 0, 0, tzinfo=CPH)
-
-
-async def _contact(
-    pool: asyncpg.Pool,
-    *,
-    channel: str = "call",
-    queue: str = "family",
-    created: datetime,
-    due: datetime,
-    state: str = "done",
-    answered: datetime | None = None,
-    closed: datetime | None = None,
-    outcome: str | None = None,
-    first_response: datetime | None = None,
-    not_before: datetime | None = None,
-    count: int = 1,
-) -> None:
-    """`count` contacts with these times, written as the transitions would leave them."""
-    await pool.execute(
-        """
-        INSERT INTO contacts (reference, channel, case_type, case_type_source, language, queue,
-                              state, created_at, state_changed_at, queued_at, due_at,
-                              answered_at, closed_at, outcome, first_response_at, not_before)
-        SELECT $12 || '-' || g, $1, 'family', 'ivr', 'da', $2, $3, $4, $4, $4, $5,
-               $6, $7, $8, $9, $10
-        FROM generate_series(1, $11) g
-        """,
-        channel,
-        queue,
-        state,
-        created,
-        due,
-        answered,
-        closed,
-        outcome,
-        first_response,
-        not_before,
-        count,
-        uuid.uuid4().hex,
-    )
 
 
 async def _kpi_example(pool: asyncpg.Pool, at: datetime) -> None:

@@ -16,9 +16,9 @@ import csv
 import io
 import os
 import sys
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -26,6 +26,7 @@ import pytest
 
 from contactd import report
 from contactd.settings import Settings
+from tests.integration.history import insert_contacts
 
 CPH = ZoneInfo("Europe/Copenhagen")
 DAY = date(2026, 11, 17)  # a Tuesday
@@ -37,32 +38,8 @@ def at(day: date, hour: int, minute: int = 0, *, fold: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=CPH, fold=fold)
 
 
-async def _contact(
-    pool: asyncpg.Pool,
-    *,
-    channel: str = "call",
-    queue: str = "family",
-    created: datetime,
-    due: datetime,
-    state: str = "done",
-    answered: datetime | None = None,
-    closed: datetime | None = None,
-    outcome: str | None = None,
-    first_response: datetime | None = None,
-    not_before: datetime | None = None,
-) -> int:
-    """A contact with these times, written as the transitions would leave it."""
-    contact_id: int = await pool.fetchval(
-        """
-        INSERT INTO contacts (reference, channel, case_type, case_type_source, language, queue,
-                              state, created_at, state_changed_at, queued_at, due_at,
-                              answered_at, closed_at, outcome, first_response_at, not_before)
-        VALUES ($11, $1, 'family', 'ivr', 'da', $2, $3, $4, $4, $4, $5, $6, $7, $8, $9, $10)
-        RETURNING id
-        """,
-        channel, queue, state, created, due, answered, closed, outcome, first_response,
-        not_before, uuid.uuid4().hex[:12],
-    )  # fmt: skip
+async def _contact(pool: asyncpg.Pool, **fields: Any) -> int:
+    [contact_id] = await insert_contacts(pool, **fields)
     return contact_id
 
 
