@@ -45,9 +45,7 @@ NEEDS_MORE = {
     "contactd:callback_compliance:ratio_today": "a callback due today (Twilio)",
     "contactd_email_first_response_business_seconds": "an e-mail answer sent by SMTP",
     "contactd_csat_score": "a client's answer to the satisfaction question",
-    "contactd_csat_answers": "a client's answer to the satisfaction question",
     "contactd_channel_up": "a configured mailbox or Twilio account",
-    "contactd_outbox_pending": "an outbox message waiting (SMTP or Twilio)",
 }
 
 
