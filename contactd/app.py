@@ -41,6 +41,7 @@ from contactd import (
     outbox,
     pages,
     queries,
+    retention,
     router,
     statistics,
     timers,
@@ -259,6 +260,10 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     surveys = csat.Surveys(app[POOL], settings, clock=app[CLOCK].now)
     app[api_csat.SURVEYS] = api_csat.Public(surveys)
     leadership.add_loop("csat", surveys.run)
+    leadership.add_loop(
+        "retention",
+        functools.partial(retention.run, app[POOL], settings.retention, app[CLOCK].now),
+    )
     leadership.add_loop(
         "statistics",
         functools.partial(

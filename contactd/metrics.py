@@ -163,6 +163,11 @@ class Metrics:
         self.csat_score = Counter(
             "contactd_csat_score", "The sum of the scores (1-5) received.", qc, registry=registry
         )
+        self.retention_purged = Counter(
+            "contactd_retention_purged",
+            "Closed contacts whose personal data the retention job purged.",
+            registry=registry,
+        )
         self.leader_figures = LeaderFigures()
         # Every queue's rate starts at zero, so that Prometheus's rate() sees its first contact
         # (a series born at 1 would not count it).

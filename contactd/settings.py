@@ -306,6 +306,17 @@ class CsatConfig(_Strict):
     delay_minutes: Annotated[int, Field(ge=0, le=10_080)] = 5
 
 
+class RetentionConfig(_Strict):
+    # On unless switched off in so many words: a missing table keeps the default period.
+    enabled: bool = True
+    # Contacts closed more than this many days ago lose their personal data. At least 1, so
+    # that no value purges the contacts being worked on.
+    days: Annotated[int, Field(ge=1, le=36_500)] = 365
+    # Contacts purged in one transaction: short ones, so the job never holds locks for long.
+    batch_size: Annotated[int, Field(ge=1, le=10_000)] = 1000
+    poll_seconds: Annotated[float, Field(ge=1, le=86_400)] = 3600
+
+
 class CalendarConfig(_Strict):
     mon: list[str] = []
     tue: list[str] = []
@@ -437,6 +448,7 @@ class FileConfig(_Strict):
     staffing: StaffingConfig = StaffingConfig()
     metrics: MetricsConfig = MetricsConfig()
     csat: CsatConfig = CsatConfig()
+    retention: RetentionConfig = RetentionConfig()
     calendars: dict[str, CalendarConfig] = Field(min_length=1)
     queues: dict[str, QueueConfig] = Field(min_length=1)
 
@@ -458,6 +470,7 @@ class Settings:
     staffing: StaffingConfig
     metrics: MetricsConfig
     csat: CsatConfig
+    retention: RetentionConfig
     mailbox_passwords: Mapping[str, str]  # mailbox name -> password, from the environment
     smtp_password: str | None
     calendars: Mapping[str, BusinessCalendar]
@@ -530,6 +543,7 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
         staffing=file_config.staffing,
         metrics=file_config.metrics,
         csat=file_config.csat,
+        retention=file_config.retention,
         mailbox_passwords={
             name: env.get(f"CONTACTD_MAILBOX_{name.upper()}_PASSWORD", "")
             for name in file_config.email.mailboxes
