@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from contactd import agents, auth, queries, staff
+from contactd import agents, api_staff, auth, queries, staff
 from contactd.appkeys import POOL, SETTINGS
 from contactd.http_errors import ApiError, Text, read_body
 from contactd.staff import Role
@@ -57,7 +57,7 @@ async def list_agents(request: web.Request) -> web.Response:
 async def put_agent(request: web.Request) -> web.Response:
     body = await read_body(request, ProfileBody)
     pool = request.app[POOL]
-    login = request.match_info["login"]
+    login = api_staff.login_of(request)
     person = await staff.by_login(pool, login)
     if person is None:
         raise ApiError(404, "not_found", f"no staff member with login {login!r}")

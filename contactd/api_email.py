@@ -10,6 +10,7 @@ and the desk shows it in a sandboxed frame. Attachments and raw messages are dow
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -94,22 +95,35 @@ async def conversation(request: web.Request) -> web.Response:
     )
 
 
-async def _raw(request: web.Request) -> bytes:
+def _number(request: web.Request, name: str) -> int | None:
+    """A URL's id or index: plain digits within PostgreSQL's bigint, else None. (int()
+    would also take " 1", "1_0" or "١", and a larger number cannot reach the database.)"""
+    text = request.match_info[name]
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        return None
+    return int(text)
+
+
+async def _raw(request: web.Request) -> tuple[Contact, int, bytes]:
     contact = await readable_contact(request)
-    try:
-        message_id = int(request.match_info["message"])
-    except ValueError:
-        raise ApiError(404, "not_found", "no such message") from None
+    message_id = _number(request, "message")
+    if message_id is None:
+        raise ApiError(404, "not_found", "no such message")
     raw: bytes | None = await request.app[POOL].fetchval(
         queries.get("message_raw"), message_id, contact.id
     )
     if raw is None:
         raise ApiError(404, "not_found", f"contact {contact.reference} has no such message")
-    return raw
+    return contact, message_id, raw
+
+
+# A character that may not stand in a quoted header value: controls (CR and LF would end
+# the header) and the quote and backslash that would end or escape the quoting.
+_UNSAFE_IN_HEADER = re.compile(r'[\x00-\x1f\x7f"\\]')
 
 
 def _download(data: bytes, filename: str, content_type: str) -> web.Response:
-    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "")
+    ascii_name = _UNSAFE_IN_HEADER.sub("?", filename.encode("ascii", "replace").decode())
     disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
     return web.Response(
         body=data,
@@ -121,18 +135,18 @@ def _download(data: bytes, filename: str, content_type: str) -> web.Response:
 @routes.get("/api/desk/contacts/{reference}/messages/{message}/raw")
 @auth.require(*DESK_ROLES)
 async def raw_message(request: web.Request) -> web.Response:
-    raw = await _raw(request)
-    name = f"{request.match_info['reference']}-{request.match_info['message']}.eml"
-    return _download(raw, name, "application/octet-stream")
+    contact, message_id, raw = await _raw(request)
+    return _download(raw, f"{contact.reference}-{message_id}.eml", "application/octet-stream")
 
 
 @routes.get("/api/desk/contacts/{reference}/messages/{message}/attachments/{index}")
 @auth.require(*DESK_ROLES)
 async def attachment_file(request: web.Request) -> web.Response:
-    raw = await _raw(request)
+    _, _, raw = await _raw(request)
+    index = _number(request, "index")
     try:
         # Parsing a big message takes most of a second: not on the event loop.
-        found = await asyncio.to_thread(attachment, raw, int(request.match_info["index"]))
+        found = None if index is None else await asyncio.to_thread(attachment, raw, index)
     except ValueError:
         found = None
     if found is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from aiohttp import web
@@ -13,12 +14,23 @@ from contactd.http_errors import ApiError, Text, read_body
 from contactd.staff import Role, Staff
 
 routes = web.RouteTableDef()
+# The staff table's check: a login in a URL that does not match names no one, and is not
+# sent to PostgreSQL (which refuses a NUL in text with an error, not an empty answer).
+LOGIN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
+
+
+def login_of(request: web.Request) -> str:
+    """The URL's login, or 404 when it cannot be anyone's."""
+    login = request.match_info["login"]
+    if not re.fullmatch(LOGIN, login):
+        raise ApiError(404, "not_found", f"no staff member with login {login!r}")
+    return login
 
 
 class NewStaffBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    login: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")]
+    login: Annotated[str, Field(pattern=LOGIN)]
     name: Annotated[Text, Field(min_length=1, max_length=200)]
     role: Role
 
@@ -53,7 +65,7 @@ async def add_staff(request: web.Request) -> web.Response:
 @auth.require(Role.ADMIN)
 async def disable_staff(request: web.Request) -> web.Response:
     try:
-        person = await staff.disable(request.app[POOL], request.match_info["login"])
+        person = await staff.disable(request.app[POOL], login_of(request))
     except staff.StaffError as exc:
         raise ApiError(404, "not_found", str(exc)) from None
     return web.json_response(staff_json(person))

@@ -57,7 +57,9 @@ async def _authenticate(request: web.Request) -> Staff:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise _unauthorized("sign in: send 'Authorization: Bearer <token>'")
-    person = await staff.by_token(request.app[POOL], token.strip())
+    token = token.strip()
+    # Tokens are ASCII; a header of other bytes arrives with surrogates that cannot be hashed.
+    person = await staff.by_token(request.app[POOL], token) if token.isascii() else None
     if person is None:
         raise _unauthorized("the token is not valid, or its owner is disabled")
     return person

@@ -25,15 +25,18 @@ from contactd import (
     __version__,
     cli_classifier,
     database,
+    demo,
     embedded,
     logs,
     migrations,
     report,
     settings,
+    simulator,
     staff,
     statistics,
 )
 from contactd.app import create_app
+from contactd.simulator import mix
 from contactd.staff import Role
 
 log = structlog.get_logger(__name__)
@@ -88,6 +91,15 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
 def _dispatch(config: settings.Settings, args: argparse.Namespace) -> int:
     if args.command == "run":
         return asyncio.run(_serve(config))
+    if args.command == "demo":
+        return demo.main(
+            config,
+            demo.DemoOptions(
+                speed=args.speed, data_dir=args.demo_data_dir, port=args.demo_port, seed=args.seed
+            ),
+        )
+    if args.command == "simulate":
+        return asyncio.run(simulator.command(_simulation(args)))
     if args.command == "staffing":
         return asyncio.run(_staffing(config))
     if args.command == "report":
@@ -159,7 +171,84 @@ def build_parser() -> argparse.ArgumentParser:
         "--csv", type=Path, metavar="FILE", help="also write the figures as CSV"
     )
     report_cmd.add_argument("--png", type=Path, metavar="FILE", help="also draw the service levels")
+    _demo_parsers(sub)
     return parser
+
+
+def _demo_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    # demo's --data-dir and --port have their own names: run_cli applies `data_dir` and
+    # `port` to the loaded configuration, and the demo writes a configuration of its own.
+    demo_cmd = sub.add_parser(
+        "demo",
+        help="the daemon with demo staff and a simulated agency day, sped up, live in the terminal",
+    )
+    demo_cmd.add_argument(
+        "--speed", type=float, default=60, help="simulated seconds per second (default 60: "
+        "the day 07:00-17:00 takes 10 minutes)"
+    )  # fmt: skip
+    demo_cmd.add_argument(
+        "--data-dir",
+        dest="demo_data_dir",
+        metavar="DIR",
+        type=Path,
+        help="the demo's PostgreSQL, model, configuration, log and tokens "
+        "(default: the user's data dir, contactd-demo)",
+    )
+    demo_cmd.add_argument(
+        "--port",
+        dest="demo_port",
+        metavar="PORT",
+        type=int,
+        default=8080,
+        help="HTTP port (0: any free port)",
+    )
+    demo_cmd.add_argument("--seed", type=int, help="the same seed plays the same traffic")
+    sim = sub.add_parser(
+        "simulate", help="drive a running contactd with simulated clients and caseworkers"
+    )
+    sim.add_argument("--url", default="http://127.0.0.1:8080", help="where contactd serves HTTP")
+    sim.add_argument("--token", required=True, help="an admin's token (makes the staff it needs)")
+    sim.add_argument(
+        "--twilio-token", help="the deployment's Twilio auth token; without it, no calls"
+    )
+    sim.add_argument(
+        "--public-url", help="CONTACTD_PUBLIC_URL of the deployment, which Twilio signs "
+        "(default: --url)"
+    )  # fmt: skip
+    sim.add_argument(
+        "--rate", type=float, default=mix.AVERAGE_RATE, help="contacts per simulated minute, "
+        f"all channels (default {mix.AVERAGE_RATE:.2f}: the agency's average day)"
+    )  # fmt: skip
+    sim.add_argument(
+        "--duration", type=float, help="wall-clock seconds to run (default: until Ctrl-C)"
+    )
+    sim.add_argument(
+        "--speed", type=float, default=1, help="simulated seconds per second (default 1)"
+    )
+    sim.add_argument("--agents", type=int, default=12, help="simulated caseworkers (default 12)")
+    sim.add_argument("--seed", type=int, help="the same seed draws the same traffic")
+    sim.add_argument(
+        "--day", action="store_true", help="play 07:00-17:00 with the morning peak, then stop"
+    )
+    sim.add_argument(
+        "--report-every", type=float, default=10, help="seconds between status lines (0: none)"
+    )
+
+
+def _simulation(args: argparse.Namespace) -> simulator.Options:
+    return simulator.Options(
+        url=args.url,
+        admin_token=args.token,
+        rate=args.rate,
+        duration=args.duration,
+        speed=args.speed,
+        agents=args.agents,
+        seed=args.seed,
+        twilio_token=args.twilio_token,
+        public_url=args.public_url,
+        day=args.day,
+        report_every=args.report_every,
+    )
 
 
 async def _serve(config: settings.Settings) -> int:

@@ -23,6 +23,12 @@ TRANSIENT = (
 )
 
 
+# A pool connection that the server ended while it was idle (PostgreSQL shutting down sends it
+# a FATAL error) fails its next query with "cannot switch to state 12; another operation (2)
+# is in progress" (MagicStack/asyncpg#1069); the pool replaces it on release. Nothing in
+# contactd shares a connection between tasks, so here it means the server went away.
+_SESSION_ENDED = asyncpg.InternalClientError
+
 # The database is away or overloaded right now (while running): a client may retry.
 UNAVAILABLE = (
     *TRANSIENT,
@@ -30,10 +36,11 @@ UNAVAILABLE = (
     asyncpg.PostgresConnectionError,
     asyncpg.AdminShutdownError,
     asyncpg.QueryCanceledError,  # statement_timeout
+    _SESSION_ENDED,
 )
 
 # Anything the driver or the server may raise: loops that must outlive an outage catch these.
-ANY_ERROR = (*TRANSIENT, asyncpg.PostgresError, asyncpg.InterfaceError)
+ANY_ERROR = (*TRANSIENT, asyncpg.PostgresError, asyncpg.InterfaceError, _SESSION_ENDED)
 
 # A connection of one's own or one borrowed from the pool: both run queries alike.
 Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import uuid
@@ -25,6 +26,12 @@ log = structlog.get_logger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 M = TypeVar("M", bound=pydantic.BaseModel)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+# A body still arriving this long after its request's headers: the connection is closed, so
+# a client that sends slowly (on purpose or not) does not hold a handler for ever. 1 MiB in
+# 60 s needs 17 KiB/s. Tests shorten it.
+BODY_SECONDS = web.AppKey("body_seconds", float)
+DEFAULT_BODY_SECONDS = 60.0
 
 
 class ApiError(web.HTTPException):
@@ -46,14 +53,22 @@ def _body(code: str, message: str, details: list[Any] | None = None) -> dict[str
     return {"error": error}
 
 
-def _no_nul(value: str) -> str:
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _storable(value: str) -> str:
     if "\x00" in value:
         raise ValueError("must not contain the NUL character (\\u0000)")
+    # JSON may escape half of a UTF-16 pair ("\ud800"); it is no character, and neither
+    # UTF-8 nor PostgreSQL can hold it.
+    if _LONE_SURROGATE.search(value):
+        raise ValueError("must not contain a lone surrogate (\\ud800-\\udfff)")
     return value
 
 
-# Text from a request body: PostgreSQL cannot store NUL, so refuse it here with a 422.
-Text = Annotated[str, pydantic.AfterValidator(_no_nul)]
+# Text from a request body: PostgreSQL cannot store NUL or a lone surrogate, so refuse them
+# here with a 422.
+Text = Annotated[str, pydantic.AfterValidator(_storable)]
 
 
 def invalid_body(exc: pydantic.ValidationError) -> ApiError:
@@ -81,8 +96,11 @@ async def read_json(request: web.Request) -> Any:
         raise ApiError(413, "body_too_large", message) from None
     try:
         return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:
+        # ValueError: broken JSON, not UTF-8, or a number of more than 4,300 digits;
+        # RecursionError: arrays or objects nested thousands deep.
+        why = exc if isinstance(exc, ValueError) else "nested too deeply"
+        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {why}") from None
 
 
 async def read_body(request: web.Request, model: type[M]) -> M:
@@ -107,10 +125,11 @@ _STATUS_CODES = {
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Bind a request id to every log line, and turn every error into the JSON shape."""
     request_id = request.headers.get("X-Request-Id", "")
-    if not _REQUEST_ID.match(request_id):
+    if not _REQUEST_ID.fullmatch(request_id):  # fullmatch: "$" would let a "\n" end it
         request_id = uuid.uuid4().hex
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(request_id=request_id)
+    deadline = _body_deadline(request)
     try:
         response = await handler(request)
     except ApiError as exc:
@@ -127,6 +146,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         error.headers["X-Request-Id"] = request_id
         raise error from None
     except database.UNAVAILABLE as exc:
+        if request.transport is None or request.transport.is_closing():
+            # The client went away, or was cut off, while we read its body: no one to answer,
+            # and no database to blame. An HTTP error goes to nowhere quietly; anything else
+            # aiohttp would log as a server error.
+            raise web.HTTPBadRequest() from None
         # The database went away under us: say so, briefly, and let the client retry.
         log.warning("http.database_unavailable", path=request.path, error=type(exc).__name__)
         error = ApiError(503, "database_unavailable", "the database is unavailable; retry shortly")
@@ -150,5 +174,24 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         error = ApiError(500, "internal_error", f"internal error; request id {request_id}")
         error.headers["X-Request-Id"] = request_id
         raise error from None
+    finally:
+        if deadline is not None:
+            deadline.cancel()
     response.headers["X-Request-Id"] = request_id
     return response
+
+
+def _body_deadline(request: web.Request) -> asyncio.TimerHandle | None:
+    """Close the connection if the request's body has not all arrived in time. A handler
+    waiting for the rest of a body would otherwise wait as long as the client likes."""
+    if request.content.is_eof():
+        return None  # no body, or all of it is here already (the usual case)
+    seconds = request.config_dict.get(BODY_SECONDS, DEFAULT_BODY_SECONDS)
+    return asyncio.get_running_loop().call_later(seconds, _cut_off, request, seconds)
+
+
+def _cut_off(request: web.Request, seconds: float) -> None:
+    if request.content.is_eof() or request.transport is None:
+        return
+    log.warning("http.slow_body", path=request.path, seconds=seconds)
+    request.transport.close()

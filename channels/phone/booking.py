@@ -149,7 +149,7 @@ class Booking:
     async def book(self, request: web.Request) -> web.Response:
         try:
             raw = await request.json()
-        except ValueError:
+        except (ValueError, LookupError, RecursionError):  # also an unknown charset, deep nesting
             return _error(400, "invalid_json", "the body is not JSON")
         try:
             body = BookingBody.model_validate(raw)

@@ -64,13 +64,23 @@ class Voice:
     async def _signed(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if self._validator is None:
             return _error(503, "phone_not_configured", "CONTACTD_TWILIO_AUTH_TOKEN is not set")
-        form = await request.post()
+        try:
+            form = await request.post()
+        except (ValueError, LookupError):  # not UTF-8, or an unknown charset: not Twilio's
+            log.warning("twilio.bad_signature", path=request.path, signed=False)
+            return _error(403, "bad_signature", "the request is not signed by Twilio")
         base = self._setup.public_url or f"{request.scheme}://{request.host}"
         url = base.rstrip("/") + request.raw_path  # raw: as signed, not decoded
         signature = request.headers.get("X-Twilio-Signature", "")
         if not self._validator.validate(url, form, signature):
             log.warning("twilio.bad_signature", path=request.path, signed=bool(signature))
             return _error(403, "bad_signature", "the request is not signed by Twilio")
+        if any("\x00" in str(v) for v in (*form.values(), *request.query.values())):
+            # Twilio never sends a NUL, and PostgreSQL stores none: end the call politely.
+            log.warning("twilio.unreadable", path=request.path)
+            hang_up = VoiceResponse()
+            hang_up.hangup()
+            return web.Response(text=str(hang_up), content_type="text/xml")
         return await handler(request)
 
     # --- the call flow --------------------------------------------------------------------

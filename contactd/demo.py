@@ -1,0 +1,534 @@
+"""`contactd demo`: the daemon on its embedded PostgreSQL, demo staff, and the simulator
+playing one agency day (07:00-17:00) sped up, with the queues' figures live in the terminal.
+
+The demo runs in one process, without network beyond localhost:
+- its configuration is config/contactd.toml rewritten into the data directory: every
+  calendar open all day, every day (so the day plays at any hour, also on a Sunday night);
+  the wall-clock goals, bullseye steps, overflow, callback offer and wrap-up divided by the
+  speed (so that a service level means what it would in a real day); Twilio's REST API and
+  SMTP pointed at two stand-ins below; statistics every 2 s;
+- a stand-in for Twilio's REST API on localhost takes the SMS, the callbacks dialled and the
+  calls put through to caseworkers, and answers as Twilio does (it rings no phone);
+- an SMTP sink on localhost takes acknowledgements, answers and surveys, and drops them;
+- the webhooks are signed with a demo auth token against CONTACTD_PUBLIC_URL, the demo's
+  own address, so they are verified exactly as in production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import sys
+import tomllib
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+import aiohttp
+import platformdirs
+import structlog
+from aiohttp import web
+from prometheus_client.parser import text_string_to_metric_families
+
+from contactd import __version__, logs, settings, simulator, staff
+from contactd.app import create_app
+from contactd.appkeys import POOL
+from contactd.simulator import mix
+from contactd.staff import Role
+from routing.calendar import WEEKDAYS
+from routing.goals import Threshold, Unit
+
+log = structlog.get_logger(__name__)
+
+TWILIO_TOKEN = "demo-auth-token"  # noqa: S105 - signs the demo's own webhooks on localhost
+ACCOUNT_SID = "AC" + "d3" * 16
+HOTLINE = "+4570201010"
+AGENT_NAMES = (
+    ("karin", "Karin Holm"), ("jens", "Jens Lund"), ("amal", "Amal Haddad"),
+    ("mette", "Mette Berg"), ("ahmed", "Ahmed Khan"), ("sofia", "Sofia Rossi"),
+    ("lars", "Lars Dahl"), ("fatima", "Fatima Ali"), ("ole", "Ole Krogh"),
+    ("priya", "Priya Nair"), ("ida", "Ida Winther"), ("mads", "Mads Friis"),
+)  # fmt: skip
+# The simulated caseworkers take this share of an average agency day (the real one has
+# about 24 people on the phones, at the counters and in the inbox at once), so the morning
+# peak fills the queues and the afternoon drains them.
+DAY_SHARE = len(AGENT_NAMES) / 24
+REFRESH_SECONDS = 3.0
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DemoOptions:
+    speed: float = 60.0
+    data_dir: Path | None = None
+    port: int = 8080
+    seed: int | None = None
+
+
+def default_data_dir() -> Path:
+    # Apart from `contactd run`'s: demo staff and traffic never enter the real data.
+    return Path(platformdirs.user_data_dir("contactd-demo", appauthor=False))
+
+
+def main(config: settings.Settings, options: DemoOptions, out: TextIO = sys.stdout) -> int:
+    if options.speed <= 0:
+        print("contactd: --speed must be more than 0", file=sys.stderr)
+        return 2
+    return asyncio.run(_demo(config.path, options, out))
+
+
+# The configuration.
+
+
+def write_config(
+    source: Path,
+    folder: Path,
+    *,
+    speed: float,
+    twilio_api_url: str | None = None,
+    smtp_port: int | None = None,
+) -> Path:
+    """The shipped configuration rewritten for a sped-up demo day, in `folder`; its path."""
+    raw = tomllib.loads(source.read_text())
+    folder.mkdir(parents=True, exist_ok=True)
+    types = raw.get("case_types_file", "case_types.toml")
+    shutil.copyfile(source.parent / types, folder / Path(types).name)
+    raw["case_types_file"] = Path(types).name
+    for calendar in raw.get("calendars", {}).values():
+        for day in WEEKDAYS:
+            calendar[day] = ["00:00-23:59"]
+        calendar["holidays"] = "none"
+        calendar["closed_days"] = []
+
+    def scaled(seconds: float) -> int:
+        return max(1, round(seconds / speed))
+
+    routing = raw.setdefault("routing", {})
+    routing["wrap_up_seconds"] = round(routing.get("wrap_up_seconds", 30) / speed)
+    phone = raw.setdefault("phone", {})
+    phone["callback_offer_after_seconds"] = scaled(phone.get("callback_offer_after_seconds", 300))
+    phone["bookings_per_address_per_hour"] = 10_000  # every simulated client books from here
+    # Booking windows are in real time: the shortest, starting now, so web callbacks are
+    # called within the demo's minutes rather than hours later.
+    phone["callback_window_minutes"], phone["callback_lead_minutes"] = 15, 0
+    phone["account_sid"], phone["number"] = ACCOUNT_SID, HOTLINE
+    if twilio_api_url:
+        phone["api_url"] = twilio_api_url
+    if smtp_port:
+        email = raw.setdefault("email", {})
+        email["address"] = "kontakt@demo.example.org"
+        email["smtp"] = {"host": "127.0.0.1", "port": smtp_port, "starttls": False}
+    raw.setdefault("metrics", {})["statistics_seconds"] = 2
+    for queue in raw.get("queues", {}).values():
+        steps, last = [], -1
+        for after, level in queue.get("bullseye", [[0, 1]]):
+            at = 0 if after == 0 else max(last + 1, scaled(after))
+            steps.append([at, level])
+            last = at
+        queue["bullseye"] = steps
+        if "overflow_after_seconds" in queue:
+            queue["overflow_after_seconds"] = scaled(queue["overflow_after_seconds"])
+        for goal in queue.get("goals", {}).values():
+            threshold = Threshold.parse(goal["threshold"])
+            seconds = {Unit.SECONDS: 1, Unit.MINUTES: 60, Unit.HOURS: 3600}.get(threshold.unit)
+            if seconds is not None:  # working time stays: the calendars are open all day
+                goal["threshold"] = f"{scaled(threshold.amount * seconds)} seconds"
+    path = folder / "contactd.toml"
+    header = (
+        f"# Written by `contactd demo --speed {speed:g}` from {source}: open all day, every\n"
+        "# day; wall-clock goals and timers divided by the speed. Rewritten at each start.\n\n"
+    )
+    path.write_text(header + "\n".join(_toml(raw)) + "\n")
+    return path
+
+
+_BARE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _toml(table: dict[str, Any], prefix: tuple[str, ...] = ()) -> list[str]:
+    """A small TOML writer for what tomllib read from the shipped file: tables, strings,
+    numbers, booleans and lists (the standard library reads TOML but does not write it)."""
+    lines, tables = [], []
+    for key, value in table.items():
+        if isinstance(value, dict):
+            tables.append((key, value))
+        else:
+            lines.append(f"{_key(key)} = {_value(value)}")
+    for key, value in tables:
+        lines += ["", "[" + ".".join(_key(k) for k in (*prefix, key)) + "]"]
+        lines += _toml(value, (*prefix, key))
+    return lines
+
+
+def _key(key: str) -> str:
+    return key if _BARE.match(key) else json.dumps(key, ensure_ascii=False)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"cannot write {type(value).__name__} as TOML")
+
+
+# Stand-ins for Twilio's REST API and an SMTP server, on localhost.
+
+
+@dataclasses.dataclass
+class Outside:
+    """What the demo's stand-ins were asked to send."""
+
+    sent: dict[str, int] = dataclasses.field(default_factory=lambda: defaultdict(int))
+
+
+@contextlib.asynccontextmanager
+async def fake_twilio(outside: Outside) -> AsyncIterator[str]:
+    """Answers as Twilio's REST API does to what contactd sends: SMS, calls placed for
+    callbacks, calls moved to a caseworker. Nothing is delivered; the base URL is yielded."""
+    counter = iter(range(1, 10**9))
+
+    async def create(request: web.Request) -> web.Response:
+        kind = request.match_info["kind"]
+        outside.sent["sms" if kind == "Messages" else "call"] += 1
+        prefix = "SM" if kind == "Messages" else "CA"
+        sid = f"{prefix}{next(counter):032x}"
+        return web.json_response({"sid": sid, "status": "queued"}, status=201)
+
+    async def update(request: web.Request) -> web.Response:
+        outside.sent["put through"] += 1
+        return web.json_response({"sid": request.match_info["sid"], "status": "in-progress"})
+
+    app = web.Application()
+    app.router.add_post("/2010-04-01/Accounts/{account}/{kind:Messages|Calls}.json", create)
+    app.router.add_post("/2010-04-01/Accounts/{account}/Calls/{sid}.json", update)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        host, port = runner.addresses[0][:2]
+        yield f"http://{host}:{port}"
+    finally:
+        await runner.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def smtp_sink(outside: Outside) -> AsyncIterator[int]:
+    """An SMTP server that accepts every mail and drops it; its port is yielded."""
+
+    async def session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 demo.example.org ESMTP contactd demo sink\r\n")
+        try:
+            while line := await reader.readline():
+                verb = line[:4].upper()
+                if verb == b"EHLO":
+                    writer.write(b"250-demo.example.org\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")
+                elif verb == b"DATA":
+                    writer.write(b"354 end with <CRLF>.<CRLF>\r\n")
+                    await writer.drain()
+                    while await reader.readline() not in (b".\r\n", b""):  # the mail: dropped
+                        pass
+                    outside.sent["e-mail"] += 1
+                    writer.write(b"250 dropped\r\n")
+                elif verb == b"QUIT":
+                    writer.write(b"221 bye\r\n")
+                    await writer.drain()
+                    break
+                else:  # HELO, MAIL, RCPT, RSET, NOOP
+                    writer.write(b"250 ok\r\n")
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(session, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+# The demo.
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _demo(source: Path, options: DemoOptions, out: TextIO) -> int:
+    def say(text: str = "") -> None:
+        print(text, file=out, flush=True)
+
+    data_dir = (options.data_dir or default_data_dir()).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    # CONTACTD_PUBLIC_URL must name the port before the daemon starts: choose it now.
+    port = options.port or _free_port()
+    url = f"http://127.0.0.1:{port}"
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    outside = Outside()
+    log_file = (data_dir / "contactd.log").open("a", encoding="utf-8")
+    async with contextlib.AsyncExitStack() as stack:
+        stack.callback(log_file.close)
+        twilio_api = await stack.enter_async_context(fake_twilio(outside))
+        smtp_port = await stack.enter_async_context(smtp_sink(outside))
+        path = write_config(
+            source,
+            data_dir / "config",
+            speed=options.speed,
+            twilio_api_url=twilio_api,
+            smtp_port=smtp_port,
+        )
+        environ = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in {"CONTACTD_DATABASE_URL", "CONTACTD_CONFIG"}  # always the embedded one
+        }
+        environ |= {"CONTACTD_TWILIO_AUTH_TOKEN": TWILIO_TOKEN, "CONTACTD_PUBLIC_URL": url}
+        try:
+            config = settings.load(path, environ).with_overrides(
+                host="127.0.0.1", port=port, data_dir=data_dir
+            )
+        except settings.ConfigError as exc:
+            print(f"contactd: the demo configuration is refused:\n{exc}", file=sys.stderr)
+            return 2
+        logs.configure(format="json", level=config.daemon.log_level, stream=log_file)
+        say(f"contactd demo: starting the daemon on the embedded PostgreSQL in {data_dir}")
+        say("  (the first start trains the case-type model: a minute at most)")
+        app = create_app(config)
+        runner = web.AppRunner(
+            app,
+            handle_signals=False,
+            access_log=None,
+            shutdown_timeout=config.daemon.shutdown_grace_seconds,
+        )
+        setup = asyncio.create_task(runner.setup(), name="startup")
+        interrupted = asyncio.create_task(stop.wait(), name="interrupted")
+        await asyncio.wait({setup, interrupted}, return_when=asyncio.FIRST_COMPLETED)
+        if not setup.done():
+            setup.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await setup
+            await runner.cleanup()
+            say("contactd demo: stopped during start-up")
+            return 130
+        interrupted.cancel()
+        setup.result()
+        stack.push_async_callback(runner.cleanup)
+        site = web.TCPSite(runner, config.daemon.host, port)
+        await site.start()
+        say(f"contactd {__version__} demo ready on {url}")
+        people = await _staff(app[POOL], data_dir)
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+            await _newcomer(session, url, people)
+            _welcome(say, url, people, data_dir, options.speed)
+            sim = simulator.Simulator(
+                simulator.Options(
+                    url=url,
+                    admin_token=people["ada"].token,
+                    rate=mix.AVERAGE_RATE * DAY_SHARE,
+                    speed=options.speed,
+                    seed=options.seed,
+                    twilio_token=TWILIO_TOKEN,
+                    public_url=url,
+                    day=True,
+                    report_every=0,
+                    staff=simulator.Staff(
+                        frontdesk=people["frida"],
+                        agents=tuple(people[login] for login, _ in AGENT_NAMES),
+                    ),
+                ),
+                out=say,
+            )
+            sim_stop = asyncio.Event()
+            played = asyncio.create_task(sim.run(sim_stop), name="simulator")
+            watch = asyncio.create_task(_watch(session, url, sim, say), name="monitor")
+            stopped = asyncio.create_task(stop.wait(), name="stop")
+            await asyncio.wait({played, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            if played.done() and not stopped.done():
+                if played.exception() is None:
+                    say("\nThe simulated day is over. The daemon keeps running: look around;")
+                    say("Ctrl-C stops it and its PostgreSQL.")
+                await stopped
+            say("\ncontactd demo: stopping")
+            sim_stop.set()
+            try:
+                async with asyncio.timeout(40):
+                    await asyncio.gather(played, return_exceptions=True)
+            except TimeoutError:
+                played.cancel()
+                await asyncio.gather(played, return_exceptions=True)
+            for task in (watch, stopped):
+                task.cancel()
+            await asyncio.gather(watch, stopped, return_exceptions=True)
+            if played.done() and not played.cancelled() and played.exception() is not None:
+                say(f"contactd demo: the simulator failed: {played.exception()}")
+        sent = ", ".join(f"{n} {kind}" for kind, n in sorted(outside.sent.items())) or "nothing"
+        say(f"the stand-ins for Twilio and SMTP took: {sent} (none delivered)")
+    say("contactd demo: stopped")
+    return 0
+
+
+async def _staff(pool: Any, data_dir: Path) -> dict[str, simulator.Person]:
+    """The demo's people, with fresh tokens (also on a second start: the old ones stop
+    working), written to a file only the user can read."""
+    wanted = [
+        ("ada", "Ada Admin", Role.ADMIN),
+        ("frida", "Frida Front Desk", Role.FRONTDESK),
+        ("sofie", "Sofie Supervisor", Role.SUPERVISOR),
+        ("newcomer", "You (not simulated)", Role.AGENT),
+        *((login, name, Role.AGENT) for login, name in AGENT_NAMES),
+    ]
+    people = {}
+    for login, name, role in wanted:
+        try:
+            _, token = await staff.add(pool, login=login, name=name, role=role)
+        except staff.StaffError:
+            _, token = await staff.replace_token(pool, login)
+        people[login] = simulator.Person(login=login, token=token)
+    tokens = data_dir / "demo-tokens.txt"
+    tokens.touch(mode=0o600)
+    tokens.chmod(0o600)
+    roles = {login: role for login, _, role in wanted}
+    tokens.write_text(
+        "".join(f"{login}\t{roles[login]}\t{p.token}\n" for login, p in people.items())
+    )
+    return people
+
+
+async def _newcomer(
+    session: aiohttp.ClientSession, url: str, people: dict[str, simulator.Person]
+) -> None:
+    """An agent no simulation drives, with every skill: sign in as it and take contacts."""
+    codes = await _case_types(session, url, people["ada"].token)
+    body = {
+        "skills": dict.fromkeys(codes, 3),
+        "languages": ["da", "en"],
+        "counter": "13",
+        "phone": "+4533000099",
+    }
+    headers = {"Authorization": f"Bearer {people['ada'].token}"}
+    async with session.put(f"{url}/api/agents/newcomer", json=body, headers=headers) as r:
+        r.raise_for_status()
+
+
+async def _case_types(session: aiohttp.ClientSession, url: str, token: str) -> list[str]:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with session.get(f"{url}/api/reference", headers=headers) as r:
+        r.raise_for_status()
+        return [c["code"] for c in (await r.json())["case_types"]]
+
+
+def _welcome(
+    say: Callable[[str], None],
+    url: str,
+    people: dict[str, simulator.Person],
+    data_dir: Path,
+    speed: float,
+) -> None:
+    minutes = mix.DAY_MINUTES / speed
+    say("")
+    say(f"  desk      {url}/desk      caseworkers (sign in with a token below)")
+    say(f"  kiosk     {url}/kiosk     front desk: issue tickets (frida's token)")
+    say(f"  board     {url}/board     the waiting room's screen")
+    say(f"  status    {url}/status    the public queue status")
+    say(f"  metrics   {url}/metrics   Prometheus")
+    say("")
+    say(f"  newcomer (an agent nobody simulates): {people['newcomer'].token}")
+    say(f"  karin    (a simulated agent, watch her desk): {people['karin'].token}")
+    say(f"  frida    (front desk): {people['frida'].token}")
+    say(f"  sofie    (supervisor): {people['sofie'].token}")
+    say(f"  every token: {data_dir / 'demo-tokens.txt'}")
+    say("")
+    say(
+        f"Playing one agency day, 07:00-17:00, at {speed:g}x: {minutes:.1f} minutes. "
+        f"{len(AGENT_NAMES)} simulated caseworkers take {DAY_SHARE:.0%} of an average day "
+        "(calls through signed Twilio webhooks, e-mails sorted by the classifier, tickets "
+        "from the kiosk). The calendars are open all day, every day, so it plays at any hour."
+    )
+    say("Ctrl-C stops everything.")
+
+
+async def _watch(
+    session: aiohttp.ClientSession,
+    url: str,
+    sim: simulator.Simulator,
+    say: Callable[[str], None],
+) -> None:
+    """Every few seconds: the simulated day's progress, and per queue what waits, today's
+    service level per channel and its agents, from the leader's /metrics."""
+    last: list[str] = []
+    while True:
+        await asyncio.sleep(REFRESH_SECONDS)
+        try:
+            async with session.get(f"{url}/metrics") as response:
+                text = await response.text()
+        except (aiohttp.ClientError, TimeoutError):
+            continue
+        block = ["", _progress(sim), *queue_lines(text)]
+        if block != last:  # after the day, only what still changes
+            for line in block:
+                say(line)
+            last = block
+
+
+def _progress(sim: simulator.Simulator, width: int = 30) -> str:
+    done = sim.progress()
+    minutes = int(min(sim.sim_hour(), mix.DAY_END_HOUR) * 60)
+    clock = f"{minutes // 60:02d}:{minutes % 60:02d}"
+    bar = "#" * round(done * width)
+    stats = sim.stats
+    arrived = sum(stats.arrived.values())
+    return (
+        f"{clock} [{bar:<{width}}] {done:4.0%}  {arrived} contacts, "
+        f"{sum(sim.waiting().values())} waiting, {sum(stats.answered.values())} answered, "
+        f"{sum(stats.abandoned.values())} abandoned"
+    )
+
+
+def queue_lines(metrics_text: str) -> list[str]:
+    """One line per queue: waiting now, today's service level per channel, its agents."""
+    waiting: dict[str, float] = defaultdict(float)
+    levels: dict[str, dict[str, float]] = defaultdict(dict)
+    agents: dict[str, dict[str, float]] = defaultdict(dict)
+    for family in text_string_to_metric_families(metrics_text):
+        for sample in family.samples:
+            queue = sample.labels.get("queue")
+            if queue is None:
+                continue
+            if sample.name == "contactd_queue_waiting":
+                waiting[queue] += sample.value
+            elif sample.name == "contactd_service_level_ratio":
+                levels[queue][sample.labels["channel"]] = sample.value
+            elif sample.name == "contactd_queue_agents":
+                agents[queue][sample.labels["state"]] = sample.value
+    if not waiting:
+        return ["  (waiting for the leader's first figures)"]
+    lines = []
+    for queue, count in waiting.items():
+        sl = " ".join(f"{ch} {v:4.0%}" for ch, v in sorted(levels[queue].items())) or "-"
+        people = ", ".join(f"{int(n)} {st}" for st, n in sorted(agents[queue].items()) if n)
+        lines.append(
+            f"  {queue:<11} waiting {int(count):>3}   SL {sl:<40} agents {people or 'none'}"
+        )
+    return lines

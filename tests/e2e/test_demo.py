@@ -1,0 +1,97 @@
+"""`contactd demo` as a newcomer runs it: a real process on the embedded PostgreSQL, the
+simulated day sped up, the figures in the terminal and on /metrics, and Ctrl-C stops it all."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+pytestmark = pytest.mark.slow
+READY = re.compile(r"demo ready on (http://\S+)")
+QUEUE_LINE = re.compile(r"^  family +waiting +\d+ +SL ", re.MULTILINE)
+
+
+def _metrics(url: str) -> dict[str, float]:
+    """Each metric's samples summed over their labels."""
+    with urllib.request.urlopen(url + "/metrics", timeout=5) as response:  # noqa: S310 - the demo's own http URL
+        text = response.read().decode()
+    totals: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            totals[sample.name] = totals.get(sample.name, 0.0) + sample.value
+    return totals
+
+
+def _postgres_of(data_dir: Path) -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter(["name", "cmdline"]):
+        try:
+            cmdline = " ".join(process.info["cmdline"] or [])
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        if "postgres" in (process.info["name"] or "") and str(data_dir) in cmdline:
+            found.append(process)
+    return found
+
+
+@pytest.mark.timeout(240)
+def test_demo_plays_a_day_shows_the_queues_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    data = tmp_path / "demo"
+    log = tmp_path / "demo.out"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "contactd", "demo", "--speed", "600", "--port", "0",
+             "--data-dir", str(data), "--seed", "3"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={k: v for k, v in os.environ.items() if k != "CONTACTD_DATABASE_URL"},
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 150  # the first start trains the classifier
+            url = ""
+            while time.monotonic() < deadline:
+                text = log.read_text(errors="replace")
+                if not url and (ready := READY.search(text)):
+                    url = ready.group(1)
+                if url and len(QUEUE_LINE.findall(text)) >= 3:
+                    break
+                assert process.poll() is None, text
+                time.sleep(0.5)
+            else:
+                pytest.fail(f"no summary lines in time:\n{log.read_text(errors='replace')}")
+
+            for page in ("desk", "kiosk", "board", "status", "metrics"):
+                assert f"{url}/{page}" in text
+            assert (data / "demo-tokens.txt").stat().st_mode & 0o077 == 0
+            assert re.search(r"^\d\d:\d\d \[#* *\] +\d+%", text, re.MULTILINE), "progress bar"
+
+            figures = _metrics(url)
+            assert figures["contactd_contacts_received_total"] > 0
+            assert "contactd_service_level_ratio" in figures
+            assert figures["contactd_leader"] == 1
+            assert _postgres_of(data), "the demo runs its own PostgreSQL"
+
+            process.send_signal(signal.SIGINT)
+            assert process.wait(60) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(10)
+    text = log.read_text(errors="replace")
+    assert "contactd demo: stopped" in text
+    assert "server errors (5xx): none" in text
+    # pg_ctl stop returns once the postmaster is gone; its last children may take a moment.
+    _, alive = psutil.wait_procs(_postgres_of(data), timeout=10)
+    assert not alive, "Ctrl-C stops the embedded PostgreSQL too"
+    # Simulated numbers are treated as personal data: none in the daemon's log.
+    assert not re.search(r"\+452\d{7}", (data / "contactd.log").read_text(errors="replace"))
