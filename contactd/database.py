@@ -115,6 +115,10 @@ async def wait_for_pool(
                 init=_init_connection,
                 reset=_keep_session,
                 timeout=min(10.0, give_up_after),
+                # A server that freezes or a network that drops packets answers nothing, so
+                # statement_timeout never fires: bound each query on our side too, a little
+                # later, so a request gets 503 (TimeoutError) instead of hanging.
+                command_timeout=statement_timeout + 5,
                 server_settings={
                     "application_name": "contactd",
                     "statement_timeout": str(int(statement_timeout * 1000)),

@@ -1,5 +1,5 @@
 """Faults under load, with `contactd run` as real processes on a real PostgreSQL (issue 9):
-the leader SIGKILLed, PostgreSQL restarted, Twilio answering 500s and timing out.
+the leader SIGKILLed, PostgreSQL restarted or frozen, Twilio answering 500s and timing out.
 
 Each test prints what it measured (run with `-s` to see it); bench/README.md keeps the
 figures. The only timing asserted is a generous bound that tells a slow failover or a
@@ -30,6 +30,7 @@ from typing import Any
 
 import aiohttp
 import asyncpg
+import psutil
 import pytest
 from aiohttp import web
 
@@ -510,6 +511,69 @@ async def test_postgres_restarted_under_load_gets_503s_then_service_resumes_and_
 
 
 # --- 3. Twilio failing and timing out ----------------------------------------------------
+
+
+async def test_a_frozen_postgres_gets_503s_not_hangs_and_service_resumes_after(
+    tmp_path: Path, daemons: list[Daemon]
+) -> None:
+    """A server that stops answering without closing its connections (every process of it
+    SIGSTOPped: as a frozen machine or a network dropping packets looks from contactd)."""
+    pg_dir = Path(tempfile.mkdtemp(prefix="contactd-frozen-"))
+    server = await asyncio.to_thread(embedded.start, pg_dir)
+    frozen: list[psutil.Process] = []
+    try:
+        env = {
+            "CONTACTD_DATABASE_URL": server.url,
+            "CONTACTD_DATABASE__STATEMENT_TIMEOUT_SECONDS": "1",  # so a query gives up at 6 s
+        }
+        daemon = await _start(daemons, "a", tmp_path, env)
+        admin = await asyncio.to_thread(staff_token, "ada", "admin", env=env)
+        body = {"channel": "email", "case_type": "visa"}
+        async with aiohttp.ClientSession() as http:
+            status, _, _ = await _call(http, "POST", daemon.url + "/api/contacts", admin, body)
+            assert status == 201
+            postmaster = psutil.Process(
+                int((server.pgdata / "postmaster.pid").read_text().split()[0])
+            )
+            frozen = [postmaster, *postmaster.children(recursive=True)]
+            for process in frozen:
+                process.suspend()
+            sent = time.monotonic()
+            # Not a hang: within the query's bound (1 + 5 s) and asyncpg's cancel request to
+            # the frozen server (as long again), well inside 30 s.
+            async with http.post(
+                daemon.url + "/api/contacts",
+                json=body,
+                headers={"Authorization": f"Bearer {admin}"},
+                timeout=aiohttp.ClientTimeout(total=30),
+            ) as response:
+                status, answer, headers = response.status, await response.json(), response.headers
+            waited = time.monotonic() - sent
+            print(f"frozen PostgreSQL: {status} after {waited:.1f} s")
+            assert (status, answer["error"]["code"]) == (503, "database_unavailable")
+            assert headers["Retry-After"] == "5"
+            for process in frozen:
+                process.resume()
+            frozen = []
+
+            async def served() -> int:
+                while True:
+                    status, _, _ = await _call(
+                        http, "POST", daemon.url + "/api/contacts", admin, body
+                    )
+                    if status == 201:
+                        return status
+                    await asyncio.sleep(0.2)
+
+            assert await asyncio.wait_for(served(), timeout=30) == 201
+    finally:
+        for process in frozen:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.resume()
+        for d in daemons:
+            d.close()
+        await asyncio.to_thread(server.stop)
+        shutil.rmtree(pg_dir, ignore_errors=True)
 
 
 @pytest.mark.timeout(90)
