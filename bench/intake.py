@@ -55,9 +55,13 @@ def pgbench_script(token_hash_hex: str) -> str:
         "$14": "now()",
         "$16": "'{}'",
         "$15": "'staff-bench'",  # not 'staff:bench': pgbench would read ':bench' as a variable
+        "$17": "NULL",  # the classifier's guesses: none for a case type staff chose
+        "$18": "NULL",  # not_before: offered at once
     }
-    for key in sorted(values, key=len, reverse=True):
+    for key in sorted(values, key=len, reverse=True):  # $18 before $1
         insert = insert.replace(key, values[key])
+    # A parameter of the query not given above would reach pgbench as text: stop here instead.
+    assert not re.search(r"\$\d", insert), f"pgbench_script: unfilled parameter in {insert}"
     lookup = queries.get("staff_by_token").replace("$1", f"'\\x{token_hash_hex}'::bytea")
     lookup = "\n".join(line for line in lookup.splitlines() if not line.startswith("--"))
     insert = "\n".join(line for line in insert.splitlines() if not line.startswith("--"))

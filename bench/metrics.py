@@ -52,17 +52,18 @@ its buckets, +Inf, `_sum` and `_count`):
     H   handle-histogram buckets (7); the confidence histogram has 11
 
     per instance (leader and follower), every label value counted at least once:
-        P * (B + H + 15) + 6K + 3O + 19
+        P * (B + H + 15) + 6K + 3O + 20
         (offered 1, answered 2, abandoned 3, finished 1, wait B + 3, handle H + 3,
          csat answers and score 2 per pair; received 4K, predictions 2K; outbox sent O,
-         errors 2O; live clients 3 (board, status, desk); build info, leader, confidence 16)
-    a daemon just started: 7P + 18 (the pairs' counters start at zero)
+         errors 2O; live clients 3 (board, status, desk); build info, leader, retention purged,
+         confidence 17)
+    a daemon just started: 7P + 19 (the pairs' counters start at zero)
     leader only, every pair with traffic today:
         13P + Pw + 7R + 2Qcb + Qe + 4Q + Qs + 5 + O + 2M + 3
     all queues taking the 4 channels (P = 4Q, Pw = R = 2Q, Qcb = Qe = Qs = Q):
-        per instance 4Q(B + H + 15) + 6K + 3O + 19, leader 76Q + O + 2M + 8
+        per instance 4Q(B + H + 15) + 6K + 3O + 20, leader 76Q + O + 2M + 8
 
-The per-instance part starts at 7P + 18 and grows during a day, up to the bound, as
+The per-instance part starts at 7P + 19 and grows during a day, up to the bound, as
 histograms and the other labels are first used; the leader part is there from the first
 pass.
 
@@ -843,8 +844,8 @@ def series_formula(config: settings.Settings, *, mailboxes: int = 0) -> dict[str
     # offered 1, answered 2, abandoned 3, finished 1, wait B + 3, handle H + 3, csat 2
     per_pair = 1 + 2 + 3 + 1 + (b + 3) + (HANDLE_BUCKETS + 3) + 2
     per_instance = (
-        p * per_pair + 6 * k + 3 * o + len(LIVE_STREAMS) + 2 + CONFIDENCE_SAMPLES
-    )  # build info, leader
+        p * per_pair + 6 * k + 3 * o + len(LIVE_STREAMS) + 3 + CONFIDENCE_SAMPLES
+    )  # build info, leader, retention purged
     leader = 13 * p + pw + 7 * r + 2 * qcb + qe + 4 * q + qs + AGENT_STATES + o + 2 * m + 3
     return {
         "terms": dict(Q=q, P=p, Pw=pw, R=r, Qcb=qcb, Qe=qe, Qs=qs, K=k, O=o, M=m, B=b),
@@ -860,7 +861,7 @@ def fresh_per_instance(config: settings.Settings) -> int:
     """A daemon just started: the 7 counters of every queue and channel (started at zero),
     build info, leader, the confidence histogram, board and status."""
     pairs = sum(len(q.channels) for q in config.queues)
-    return 7 * pairs + 2 + CONFIDENCE_SAMPLES + 2
+    return 7 * pairs + 3 + CONFIDENCE_SAMPLES + 2  # + build info, leader, retention purged
 
 
 def check_series(scraped: dict[str, Any]) -> dict[str, Any]:
