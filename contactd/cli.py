@@ -30,6 +30,7 @@ from contactd import (
     logs,
     migrations,
     report,
+    serving,
     settings,
     simulator,
     staff,
@@ -252,30 +253,14 @@ def _simulation(args: argparse.Namespace) -> simulator.Options:
 
 
 async def _serve(config: settings.Settings) -> int:
-    app = create_app(config)
-    runner = web.AppRunner(
-        app,
-        handle_signals=False,
-        access_log=None,
-        shutdown_timeout=config.daemon.shutdown_grace_seconds,
-    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    # Start-up may wait long for the database: Ctrl-C must still stop it at once.
-    setup = asyncio.create_task(runner.setup(), name="startup")
-    interrupted = asyncio.create_task(stop.wait(), name="interrupted")
-    await asyncio.wait({setup, interrupted}, return_when=asyncio.FIRST_COMPLETED)
-    if not setup.done():
-        setup.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await setup
-        await runner.cleanup()
+    runner = await serving.set_up(create_app(config), config, stop)
+    if runner is None:
         log.info("daemon.stopped", during="startup")
         return 130
-    interrupted.cancel()
-    setup.result()
     try:
         site = web.TCPSite(runner, config.daemon.host, config.daemon.port)
         await site.start()

@@ -38,7 +38,7 @@ import structlog
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
-from contactd import __version__, logs, settings, simulator, staff
+from contactd import __version__, logs, serving, settings, simulator, staff
 from contactd.app import create_app
 from contactd.appkeys import POOL
 from contactd.simulator import mix
@@ -316,24 +316,10 @@ async def _demo(source: Path, options: DemoOptions, out: TextIO) -> int:
         say(f"contactd demo: starting the daemon on the embedded PostgreSQL in {data_dir}")
         say("  (the first start trains the case-type model: a minute at most)")
         app = create_app(config)
-        runner = web.AppRunner(
-            app,
-            handle_signals=False,
-            access_log=None,
-            shutdown_timeout=config.daemon.shutdown_grace_seconds,
-        )
-        setup = asyncio.create_task(runner.setup(), name="startup")
-        interrupted = asyncio.create_task(stop.wait(), name="interrupted")
-        await asyncio.wait({setup, interrupted}, return_when=asyncio.FIRST_COMPLETED)
-        if not setup.done():
-            setup.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await setup
-            await runner.cleanup()
+        runner = await serving.set_up(app, config, stop)
+        if runner is None:
             say("contactd demo: stopped during start-up")
             return 130
-        interrupted.cancel()
-        setup.result()
         stack.push_async_callback(runner.cleanup)
         site = web.TCPSite(runner, config.daemon.host, port)
         await site.start()
