@@ -346,6 +346,15 @@ async def test_several_mailboxes_are_read_each_with_its_own_processed_folder(
         await _until(lambda: _is(contacts, 2))
         read_from = await pool.fetch("SELECT mailbox FROM messages ORDER BY mailbox")
         assert [r["mailbox"] for r in read_from] == ["familie", "kontakt"]
+
+        async def moved() -> bool:  # each mail is moved just after its contact is committed
+            counts = [
+                await asyncio.to_thread(mailserver.count, imap_port, "ALL", folder=folder)
+                for folder in ("Behandlet", "Behandlet-familie")
+            ]
+            return counts == [1, 1]
+
+        await _until(moved)
     assert mailserver.count(imap_port, "ALL", folder="Behandlet") == 1
     assert mailserver.count(imap_port, "ALL", folder="Behandlet-familie") == 1
     assert mailserver.count(imap_port, "ALL") == 0
