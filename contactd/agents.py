@@ -113,6 +113,7 @@ async def available_views(db: Db) -> list[AgentView]:
                     languages=frozenset(Language(x) for x in r["languages"]),
                     free=room,
                     idle_since=r["idle_since"],
+                    at_counter=r["at_counter"],
                 )
             )
     return views

@@ -36,6 +36,9 @@ async def route_once(
     if not free:
         return []
     rows = await pool.fetch(queries.get("waiting_contacts"), batch_size)
+    # Agents who cannot call a numbered ticket (no counter) are passed over for it, as if
+    # they had declined it: the engine then finds the next one who can.
+    no_counter = frozenset(view.id for view in free if not view.at_counter)
     waiting = [
         WaitingContact(
             id=r["id"],
@@ -46,7 +49,7 @@ async def route_once(
             priority=r["priority"],
             due_at=r["due_at"],
             waiting_since=r["queued_at"],
-            passed_by=frozenset(r["passed_by"]),
+            passed_by=frozenset(r["passed_by"]) | (no_counter if r["numbered"] else frozenset()),
         )
         for r in rows
         if r["queue"] in rules  # a queue removed from the configuration waits for staff

@@ -32,3 +32,4 @@ class AgentView:
     languages: frozenset[Language]
     free: Mapping[Channel, int]
     idle_since: datetime
+    at_counter: bool = True  # a numbered service-centre ticket is called to their counter

@@ -148,6 +148,7 @@ SELECT * FROM agents WHERE staff_id = $1;
 -- name: available_agents
 -- Available, enabled agents with what they hold now per channel (offered or active).
 SELECT a.staff_id, a.skills, a.languages, a.capacity, a.idle_since,
+       a.counter IS NOT NULL AS at_counter,
        coalesce((SELECT jsonb_object_agg(channel, n) FROM (
                     SELECT channel, count(*) AS n FROM contacts c
                     WHERE c.agent_id = a.staff_id AND c.state IN ('offered', 'active')
@@ -157,7 +158,11 @@ WHERE a.state = 'available';
 
 -- name: waiting_contacts
 -- Queued contacts, most urgent first (the engine sorts again; this order makes that cheap).
-SELECT id, channel, language, case_type, queue, priority, due_at, queued_at, passed_by
+-- A numbered ticket is called to a counter: only an agent who sits at one can take it.
+SELECT id, channel, language, case_type, queue, priority, due_at, queued_at, passed_by,
+       CASE WHEN channel = 'ticket'
+            THEN EXISTS (SELECT 1 FROM tickets t WHERE t.contact_id = contacts.id)
+            ELSE false END AS numbered
 FROM contacts WHERE state = 'queued' AND (not_before IS NULL OR not_before <= now())
 ORDER BY priority DESC, due_at, queued_at, id
 LIMIT $1;

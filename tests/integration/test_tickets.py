@@ -151,7 +151,15 @@ async def test_a_counter_calls_a_ticket_and_the_board_and_status_show_it(daemon:
     await _issue(daemon, front)
     await _issue(daemon, front)
     karin = await _counter_agent(daemon, "karin", None)
+    # Without a counter she is not offered a numbered ticket (she could not call it): the
+    # router, woken when she became available, offered nothing in a second...
+    await asyncio.sleep(1)
+    assert (await (await daemon.get("/api/desk", headers=karin)).json())["contacts"] == []
+    # ...and once she sits at one, she is.
+    await daemon.post("/api/desk/counter", json={"counter": "3"}, headers=karin)
     ref = await _offered(daemon, karin)
+    await daemon.post("/api/desk/counter", json={"counter": None}, headers=karin)
+    # A counter given up while the offer is open: accepting it says why it cannot be called.
     refused = await daemon.post(f"/api/desk/contacts/{ref}/accept", headers=karin)
     assert (refused.status, (await refused.json())["error"]["code"]) == (409, "no_counter")
     await daemon.post("/api/desk/counter", json={"counter": "3"}, headers=karin)
