@@ -83,8 +83,13 @@ class Daemon:
         self.process.wait(10)
 
     def close(self) -> None:
+        """Ctrl-C first, so that a daemon stops the embedded PostgreSQL it started (a killed
+        one leaves it running until the next start); killed if it will not stop."""
         if self.process.poll() is None:
-            self.kill()
+            try:
+                self.interrupt(within=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
         self._out.close()
 
 
