@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
+
+from tests.e2e.daemon import Daemon
 
 CHROMIUM = "/usr/bin/chromium"
 # Chromium's own background traffic would knock on a closed network: switch it off.
@@ -66,3 +68,12 @@ async def watched_pages(browser: Browser, *, locale: str) -> AsyncIterator[NewPa
     for page in opened:
         await page.close()
     assert not problems
+
+
+@pytest.fixture
+def daemons() -> Iterator[list[Daemon]]:
+    """The `contactd` processes a test starts: each stopped when the test ends."""
+    started: list[Daemon] = []
+    yield started
+    for d in started:
+        d.close()

@@ -4,7 +4,6 @@ commands, and a fresh daemon that trains its model at first start."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -16,14 +15,6 @@ from tests.e2e.daemon import Daemon, contactd, staff_token
 pytestmark = pytest.mark.slow
 
 FAMILY = "Hej, jeg vil søge familiesammenføring med min ægtefælle. Hvilke papirer skal jeg bruge?"
-
-
-@pytest.fixture
-def daemons() -> Iterator[list[Daemon]]:
-    started: list[Daemon] = []
-    yield started
-    for d in started:
-        d.close()
 
 
 def test_classify_prints_case_type_confidence_runner_up_and_language(model_file: Path) -> None:

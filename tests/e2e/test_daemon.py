@@ -9,7 +9,6 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -19,14 +18,6 @@ from contactd import embedded
 from tests.e2e.daemon import Daemon, contactd, staff_token
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def daemons(tmp_path: Path) -> Iterator[list[Daemon]]:
-    started: list[Daemon] = []
-    yield started
-    for d in started:
-        d.close()
 
 
 def _postmaster_running(data_dir: Path) -> bool:

@@ -61,14 +61,6 @@ def _twilio_env(api_url: str, **more: str) -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def daemons() -> Iterator[list[Daemon]]:
-    started: list[Daemon] = []
-    yield started
-    for d in started:
-        d.close()
-
-
 async def _start(daemons: list[Daemon], name: str, tmp_path: Path, env: dict[str, str]) -> Daemon:
     d = Daemon(["run", "--port", "0"], tmp_path / f"{name}.log", env)
     daemons.append(d)
