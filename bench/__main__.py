@@ -32,6 +32,7 @@ from pathlib import Path
 
 from bench import summary
 from bench.summary import Outcome, Report
+from tests import twilio_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "bench" / "README.md"
@@ -63,8 +64,8 @@ def _prism() -> str | None:
     # Where bench/outbox.py looks for Prism and for Twilio's API description it serves.
     if not (ROOT / ".prism" / "node_modules" / ".bin" / "prism").exists():
         return "Prism is missing: run scripts/bootstrap --dev"
-    if not (ROOT.parent / "shared" / "twilio" / "twilio_api_v2010.json").exists():
-        return "Twilio's API description for Prism (../shared/twilio) is missing"
+    if twilio_spec.find() is None:
+        return twilio_spec.how_to_get()
     return None
 
 

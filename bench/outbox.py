@@ -2,11 +2,13 @@
 
     .venv/bin/python -m bench.outbox [--messages 2000] [--concurrency 10]
 
-Starts Prism (scripts/bootstrap --dev installs it) and the daemon with the phone channel
-pointed at it, writes `--messages` SMS to the outbox in one transaction, and times how long
-the leader takes to send them all. Prism answers each request itself in a few milliseconds,
-so this measures the daemon's send path (claim, request through the twilio package, mark
-sent); Twilio's own latency would add to each send, which `[outbox] concurrency` overlaps.
+Starts Prism (scripts/bootstrap --dev installs it) on Twilio's spec (where
+CONTACTD_TWILIO_SPEC or ../shared/twilio has it: tests/twilio_spec.py) and the daemon with
+the phone channel pointed at it, writes `--messages` SMS to the outbox in one transaction,
+and times how long the leader takes to send them all. Prism answers each request itself in
+a few milliseconds, so this measures the daemon's send path (claim, request through the
+twilio package, mark sent); Twilio's own latency would add to each send, which
+`[outbox] concurrency` overlaps.
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ from pathlib import Path
 
 from bench.common import ROOT, Daemon
 from bench.intake import psql
+from tests import twilio_spec
 
 PRISM = ROOT / ".prism" / "node_modules" / ".bin" / "prism"
-SPEC = ROOT.parent / "shared" / "twilio" / "twilio_api_v2010.json"
 
 
 def _free_port() -> int:
@@ -39,9 +41,12 @@ def main() -> None:
     args = parser.parse_args()
     if not PRISM.exists():
         raise SystemExit("Prism is missing: run scripts/bootstrap --dev")
+    spec = twilio_spec.find()
+    if spec is None:
+        raise SystemExit(twilio_spec.how_to_get())
     port = _free_port()
     prism = subprocess.Popen(
-        [str(PRISM), "mock", str(SPEC), "--host", "127.0.0.1", "--port", str(port), "-v", "error"],
+        [str(PRISM), "mock", str(spec), "--host", "127.0.0.1", "--port", str(port), "-v", "error"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

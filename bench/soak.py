@@ -4,8 +4,9 @@ PostgreSQL connections sampled all along; they should stay flat.
     .venv/bin/python -m bench.soak [--minutes 10] [--rate 2] [--agents 20]
 
 What runs: a daemon on a fresh embedded PostgreSQL (classifier on, as shipped), Twilio's
-REST API served by Stoplight Prism (scripts/bootstrap --dev; without it there are no
-callbacks). Contacts arrive as a Poisson stream of `--rate` a second through
+REST API served by Stoplight Prism (scripts/bootstrap --dev) from Twilio's spec where
+CONTACTD_TWILIO_SPEC or ../shared/twilio has it (tests/twilio_spec.py; lacking either, there
+are no callbacks). Contacts arrive as a Poisson stream of `--rate` a second through
 `POST /api/contacts`, in the agency's proportions (300,000 calls, 50,000 e-mails and 60,000
 visits a year: 73 % callbacks, 12 % e-mails, a quarter of them without a case type so that
 the classifier sorts them, 15 % walk-in tickets). `--agents` caseworkers at the desk API
@@ -48,9 +49,9 @@ import psutil
 
 from bench.common import ROOT, Daemon, contactd
 from bench.intake import psql
+from tests import twilio_spec
 
 PRISM = ROOT / ".prism" / "node_modules" / ".bin" / "prism"
-SPEC = ROOT.parent / "shared" / "twilio" / "twilio_api_v2010.json"
 SAMPLE_SECONDS = 5
 WARM_UP_SECONDS = 60
 CASE_TYPES = ["family", "work", "study", "asylum", "extension", "permanent", "visa", "general"]
@@ -277,10 +278,11 @@ def main() -> None:
                      "--data-dir", str(data)).strip().splitlines()[-1]  # fmt: skip
     env = {"CONTACTD_ROUTING__WRAP_UP_SECONDS": "0"}  # the agents' pace is the load's
     prism = None
-    if PRISM.exists() and SPEC.exists():
+    spec = twilio_spec.find() if PRISM.exists() else None
+    if spec is not None:
         port = _free_port()
         prism = subprocess.Popen(
-            [str(PRISM), "mock", str(SPEC), "--host", "127.0.0.1", "--port", str(port),
+            [str(PRISM), "mock", str(spec), "--host", "127.0.0.1", "--port", str(port),
              "-v", "error"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

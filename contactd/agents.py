@@ -58,6 +58,7 @@ async def save_profile(
     known_case_types: frozenset[str],
     counter: str | None = None,
     phone: str | None = None,
+    now: datetime,
 ) -> Agent:
     """Create or replace an agent's profile, after checking every value."""
     for case_type, level in skills.items():
@@ -78,14 +79,15 @@ async def save_profile(
         {str(c): n for c, n in capacity.items()},
         counter,
         phone,
+        now,
     )
     if row is None:  # INSERT ... RETURNING always returns the row
         raise RuntimeError("upsert_agent returned no row")
     return from_row(row)
 
 
-async def set_state(db: Db, staff_id: int, state: AgentState) -> Agent:
-    row = await db.fetchrow(queries.get("set_agent_state"), staff_id, state)
+async def set_state(db: Db, staff_id: int, state: AgentState, *, now: datetime) -> Agent:
+    row = await db.fetchrow(queries.get("set_agent_state"), staff_id, state, now)
     if row is None:
         raise AgentError(f"staff member {staff_id} has no agent profile")
     return from_row(row)

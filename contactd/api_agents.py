@@ -8,7 +8,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from contactd import agents, api_staff, auth, queries, staff
-from contactd.appkeys import POOL, SETTINGS
+from contactd.appkeys import CLOCK, POOL, SETTINGS
 from contactd.http_errors import ApiError, Text, read_body
 from contactd.staff import Role
 from routing.contact import Channel, Language
@@ -71,6 +71,7 @@ async def put_agent(request: web.Request) -> web.Response:
             known_case_types=frozenset(request.app[SETTINGS].case_types),
             counter=body.counter,
             phone=body.phone,
+            now=request.app[CLOCK].now(),
         )
     except agents.AgentError as exc:
         raise ApiError(422, "not_accepted", str(exc)) from None
@@ -81,7 +82,7 @@ async def put_agent(request: web.Request) -> web.Response:
 @auth.require(Role.SUPERVISOR)
 async def queue_overview(request: web.Request) -> web.Response:
     pool = request.app[POOL]
-    rows = await pool.fetch(queries.get("queue_overview"))
+    rows = await pool.fetch(queries.get("queue_overview"), request.app[CLOCK].now())
     people = await pool.fetch(queries.get("all_agents"))
     queues = request.app[SETTINGS].queues
     by_queue: dict[str, list[dict[str, Any]]] = {q.code: [] for q in queues}

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from channels.phone.dialing import connect_item, dial_item
 from contactd import agents, auth, queries, store, tickets
 from contactd.api_contacts import contact_json
-from contactd.appkeys import LISTENER, METRICS, POOL, SETTINGS, STOPPING
+from contactd.appkeys import CLOCK, LISTENER, METRICS, POOL, SETTINGS, STOPPING
 from contactd.http_errors import ApiError, Text, read_body
 from contactd.listener import AGENTS_CHANNEL, CONTACTS_CHANNEL, DESK_CHANNEL
 from contactd.settings import Settings
@@ -99,7 +99,9 @@ async def set_state(request: web.Request) -> web.Response:
     if body.state is AgentState.WRAP_UP:
         raise ApiError(422, "not_accepted", "wrap-up starts by itself when you finish a contact")
     try:
-        await agents.set_state(request.app[POOL], auth.current(request).id, body.state)
+        await agents.set_state(
+            request.app[POOL], auth.current(request).id, body.state, now=request.app[CLOCK].now()
+        )
     except agents.AgentError:
         raise _no_profile() from None
     return web.json_response(await desk_json(request))
@@ -125,6 +127,7 @@ async def _act(
             request.app[POOL],
             contact.id,
             action,
+            now=request.app[CLOCK].now(),
             actor=person.actor,
             holder=person.id,
             **changes,
@@ -160,16 +163,17 @@ async def _accept_ticket(request: web.Request, contact: Contact) -> web.Response
     agent = await agents.get(pool, person.id)
     if agent is None or agent.counter is None:
         raise ApiError(409, "no_counter", "say which counter you sit at before you call a ticket")
+    now = request.app[CLOCK].now()
     async with pool.acquire() as conn, conn.transaction():
         try:
             accepted = await store.transition(
-                conn, contact.id, Action.ACCEPT, actor=person.actor, holder=person.id
+                conn, contact.id, Action.ACCEPT, now=now, actor=person.actor, holder=person.id
             )
         except store.NotHolder as exc:
             raise ApiError(403, "not_holder", str(exc)) from None
         except IllegalTransition as exc:
             raise ApiError(409, "conflict", str(exc)) from None
-        await tickets.call(conn, accepted.id, agent.counter)
+        await tickets.call(conn, accepted.id, agent.counter, now=now)
     return web.json_response(contact_json(accepted))
 
 
@@ -180,10 +184,11 @@ async def _accept_voice(request: web.Request, contact: Contact) -> web.Response:
     pool = request.app[POOL]
     settings = request.app[SETTINGS]
     agent = await agents.get(pool, person.id)
+    now = request.app[CLOCK].now()
     async with pool.acquire() as conn, conn.transaction():
         try:
             accepted = await store.transition(
-                conn, contact.id, Action.ACCEPT, actor=person.actor, holder=person.id
+                conn, contact.id, Action.ACCEPT, now=now, actor=person.actor, holder=person.id
             )
         except store.NotHolder as exc:
             raise ApiError(403, "not_holder", str(exc)) from None
@@ -206,7 +211,7 @@ async def _accept_voice(request: web.Request, contact: Contact) -> web.Response:
             item = dial_item(accepted, agent.phone, settings.phone.dial_order)
         else:
             item = connect_item(accepted)
-        await store.insert_outbox(conn, accepted.id, item)
+        await store.insert_outbox(conn, accepted.id, item, now=now)
     return web.json_response(contact_json(accepted))
 
 
@@ -235,6 +240,7 @@ async def finish(request: web.Request) -> web.Response:
         queries.get("contact_finished"),
         auth.current(request).id,
         settings.routing.wrap_up_seconds > 0,
+        request.app[CLOCK].now(),
     )
     return response
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -24,7 +23,7 @@ from channels.email.message import attachment
 from contactd import auth, messages, metrics, queries, store
 from contactd.api_contacts import contact_json
 from contactd.api_desk import DESK_ROLES, contact_of
-from contactd.appkeys import POOL, SETTINGS
+from contactd.appkeys import CLOCK, POOL, SETTINGS
 from contactd.http_errors import ApiError, Text, read_body
 from contactd.staff import Role
 from routing.contact import Channel, Contact, State
@@ -177,6 +176,7 @@ async def send_answer(request: web.Request) -> web.Response:
     if contact.client_address is None:
         raise ApiError(409, "no_address", f"contact {contact.reference} has no address to answer")
     pool = request.app[POOL]
+    now = request.app[CLOCK].now()
     async with pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(queries.get("contact_for_update"), contact.id)
         locked = store.contact_from_row(row) if row is not None else contact
@@ -198,12 +198,12 @@ async def send_answer(request: web.Request) -> web.Response:
             address=address,
             message_id=new_message_id(locked.reference, address),
         )
-        await store.insert_outbox(conn, locked.id, item)
+        await store.insert_outbox(conn, locked.id, item, now=now)
         sent = await messages.insert_sent(
-            conn, locked.id, item.payload, kind="answer", staff_id=person.id
+            conn, locked.id, item.payload, kind="answer", now=now, staff_id=person.id
         )
-        await conn.fetchval(queries.get("first_response"), locked.id, datetime.now(UTC))
-        await messages.note(conn, locked.id, "answered", person.actor, {"message": sent})
+        await conn.fetchval(queries.get("first_response"), locked.id, now)
+        await messages.note(conn, locked.id, "answered", person.actor, {"message": sent}, now=now)
         answered = await store.get_by_id(conn, locked.id)
     counted = metrics.current()
     if locked.first_response_at is None and counted and answered.first_response_at:

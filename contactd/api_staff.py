@@ -9,7 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from contactd import auth, staff
-from contactd.appkeys import POOL
+from contactd.appkeys import CLOCK, POOL
 from contactd.http_errors import ApiError, Text, read_body
 from contactd.staff import Role, Staff
 
@@ -54,7 +54,11 @@ async def add_staff(request: web.Request) -> web.Response:
     body = await read_body(request, NewStaffBody)
     try:
         person, token = await staff.add(
-            request.app[POOL], login=body.login, name=body.name, role=body.role
+            request.app[POOL],
+            login=body.login,
+            name=body.name,
+            role=body.role,
+            now=request.app[CLOCK].now(),
         )
     except staff.StaffError as exc:
         raise ApiError(409, "conflict", str(exc)) from None
@@ -65,7 +69,9 @@ async def add_staff(request: web.Request) -> web.Response:
 @auth.require(Role.ADMIN)
 async def disable_staff(request: web.Request) -> web.Response:
     try:
-        person = await staff.disable(request.app[POOL], login_of(request))
+        person = await staff.disable(
+            request.app[POOL], login_of(request), now=request.app[CLOCK].now()
+        )
     except staff.StaffError as exc:
         raise ApiError(404, "not_found", str(exc)) from None
     return web.json_response(staff_json(person))

@@ -12,7 +12,7 @@ from channels.phone import numbers
 from contactd import agents, auth, queries, store, tickets
 from contactd.api_contacts import contact_json
 from contactd.api_desk import DESK_ROLES, contact_of
-from contactd.appkeys import POOL, SETTINGS, TICKETS
+from contactd.appkeys import CLOCK, POOL, SETTINGS, TICKETS
 from contactd.http_errors import ApiError, Text, read_body
 from contactd.intake import IntakeError
 from contactd.staff import Role
@@ -111,7 +111,7 @@ async def recall(request: web.Request) -> web.Response:
         raise ApiError(409, "no_counter", "say which counter you sit at before you call a ticket")
     counter = agent.counter
     async with request.app[POOL].acquire() as conn:
-        calls = await tickets.call(conn, contact.id, counter)
+        calls = await tickets.call(conn, contact.id, counter, now=request.app[CLOCK].now())
     return web.json_response({**contact_json(contact), "calls": calls})
 
 
@@ -134,13 +134,20 @@ async def no_show(request: web.Request) -> web.Response:
             [{"calls": calls, "needed": needed}],
         )
     person = auth.current(request)
+    now = request.app[CLOCK].now()
     try:
         done = await store.transition(
-            pool, contact.id, Action.FINISH, actor=person.actor, holder=person.id, outcome="no_show"
+            pool,
+            contact.id,
+            Action.FINISH,
+            now=now,
+            actor=person.actor,
+            holder=person.id,
+            outcome="no_show",
         )
     except (IllegalTransition, store.NotHolder) as exc:
         raise ApiError(409, "conflict", str(exc)) from None
     await pool.execute(
-        queries.get("contact_finished"), person.id, settings.routing.wrap_up_seconds > 0
+        queries.get("contact_finished"), person.id, settings.routing.wrap_up_seconds > 0, now
     )
     return web.json_response(contact_json(done))

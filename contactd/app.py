@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
 
 import asyncpg
 import structlog
@@ -65,6 +64,7 @@ from contactd.appkeys import (
 )
 from contactd.calls import Calls, booking_rules, dial_rules, phone_setup
 from contactd.classification import CaseTypeModel
+from contactd.clock import Clock, wall_clock
 from contactd.http_errors import error_middleware
 from contactd.inbox import Inbox
 from contactd.intake import Intake
@@ -83,18 +83,16 @@ from contactd.tickets import Tickets
 
 log = structlog.get_logger(__name__)
 
-Clock = Callable[[], datetime]
 
-
-def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
-    """The daemon's application. `clock` replaces the wall clock where a channel asks the
-    time of day (opening hours), for tests of evenings and holidays."""
+def create_app(settings: Settings, *, clock: Clock = wall_clock) -> web.Application:
+    """The daemon's application on its one clock (contactd/clock.py): the wall clock, a
+    fixed time in tests, or the demo's simulated day. Every part is given this clock."""
     app = web.Application(
         middlewares=[error_middleware], client_max_size=settings.daemon.max_body_bytes
     )
     app[SETTINGS] = settings
     app[STOPPING] = asyncio.Event()
-    app[CLOCK] = TimeOfDay(clock or _now)
+    app[CLOCK] = TimeOfDay(clock)
     app[METRICS] = metrics.Metrics(settings.queues)
     metrics.install(app[METRICS])
     if settings.classifier.enabled:
@@ -119,21 +117,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.add_routes(api_classifier.routes)
     app.add_routes(pages.routes)
     setup, calls = phone_setup(settings), Calls(app, settings)
-    twilio = Voice(setup, calls, clock=clock or _now).app()
+    twilio = Voice(setup, calls, clock=clock).app()
     dialing = Dialing(
-        setup, dial_rules(settings), calls, caller_id=settings.phone.number, clock=clock or _now
+        setup, dial_rules(settings), calls, caller_id=settings.phone.number, clock=clock
     )
     dialing.add_to(twilio)
     app.add_subapp("/twilio", twilio)
-    booking = Booking(
-        setup, booking_rules(settings), calls, dict(settings.case_types), clock=clock or _now
-    )
+    booking = Booking(setup, booking_rules(settings), calls, dict(settings.case_types), clock=clock)
     app.add_routes(booking.routes())
     return app
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _live(
@@ -176,10 +168,11 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         await migrations.migrate_database(url)
         app[DATABASE_URL] = url
         app[POOL] = pool
+        clock = app[CLOCK].now
         if CLASSIFIER in app:
-            app[INTAKE] = Intake(pool, settings, classify=app[CLASSIFIER].classify)
+            app[INTAKE] = Intake(pool, settings, clock=clock, classify=app[CLASSIFIER].classify)
         else:
-            app[INTAKE] = Intake(pool, settings)
+            app[INTAKE] = Intake(pool, settings, clock=clock)
         app[TICKETS] = Tickets(pool, app[INTAKE], settings, clock=app[CLOCK].now)
         yield
 
@@ -204,6 +197,7 @@ async def _start_embedded(stack: contextlib.AsyncExitStack, settings: Settings) 
 async def _background(app: web.Application) -> AsyncIterator[None]:
     """The LISTEN connection and the contest for leadership, as supervised tasks."""
     settings = app[SETTINGS]
+    clock = app[CLOCK].now
     stack = contextlib.AsyncExitStack()
     supervisor = Supervisor()
     listener = Listener(app[DATABASE_URL])
@@ -212,6 +206,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         app[POOL],
         lock_retry_seconds=settings.leader.lock_retry_seconds,
         heartbeat_seconds=settings.leader.heartbeat_seconds,
+        clock=clock,
     )
     routing = settings.routing
     leadership.add_loop(
@@ -221,6 +216,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
             app[POOL],
             {q.code: q.rules() for q in settings.queues},
             listener.subscribe(CONTACTS_CHANNEL, AGENTS_CHANNEL),
+            clock=clock,
             expiry_seconds=routing.offer_expiry_seconds,
             batch_size=routing.batch_size,
             poll_seconds=routing.poll_seconds,
@@ -231,11 +227,12 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         functools.partial(
             timers.run,
             app[POOL],
+            clock=clock,
             max_missed=routing.max_missed_offers,
             wrap_up_seconds=routing.wrap_up_seconds,
         ),
     )
-    inbox = Inbox(app[POOL], app[INTAKE], settings)
+    inbox = Inbox(app[POOL], app[INTAKE], settings, clock=clock)
     for mailbox in mailboxes.mailboxes(settings):
         if not mailbox.password:
             log.error(
@@ -252,23 +249,21 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
                 poll_seconds=settings.email.poll_seconds,
                 idle_seconds=settings.email.idle_seconds,
                 report=channel_status.reporter(
-                    app[POOL], f"mailbox:{mailbox.name}", leadership.instance_id
+                    app[POOL], f"mailbox:{mailbox.name}", leadership.instance_id, clock
                 ),
             ),
         )
     leadership.add_loop("tickets", app[TICKETS].run)
-    surveys = csat.Surveys(app[POOL], settings, clock=app[CLOCK].now)
+    surveys = csat.Surveys(app[POOL], settings, clock=clock)
     app[api_csat.SURVEYS] = api_csat.Public(surveys)
     leadership.add_loop("csat", surveys.run)
     leadership.add_loop(
         "retention",
-        functools.partial(retention.run, app[POOL], settings.retention, app[CLOCK].now),
+        functools.partial(retention.run, app[POOL], settings.retention, clock),
     )
     leadership.add_loop(
         "statistics",
-        functools.partial(
-            statistics.run, app[POOL], settings, app[METRICS].leader_figures, app[CLOCK].now
-        ),
+        functools.partial(statistics.run, app[POOL], settings, app[METRICS].leader_figures, clock),
     )
     app[METRICS].follow_leadership(lambda: leadership.is_leader)
     app[BOARD] = Broadcast(
@@ -297,6 +292,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
             app[POOL],
             senders,
             listener.subscribe(OUTBOX_CHANNEL),
+            clock=clock,
             poll_seconds=outgoing.poll_seconds,
             batch=outgoing.batch_size,
             lease_seconds=outgoing.lease_seconds,

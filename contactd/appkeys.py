@@ -36,7 +36,9 @@ METRICS = web.AppKey("metrics", Metrics)
 
 @dataclasses.dataclass(frozen=True)
 class TimeOfDay:
-    """The time of day the channels ask (a test replaces it to play evenings and holidays)."""
+    """The daemon's one clock (contactd/clock.py), which every part asks for "now".
+
+    A wrapper, as an AppKey needs a class to name its type."""
 
     now: Callable[[], datetime]
 

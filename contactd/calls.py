@@ -15,7 +15,7 @@ from channels.phone.config import PhoneSetup
 from channels.phone.dialing import DialRules
 from channels.ports import OutboxItem, Place
 from contactd import queries, store
-from contactd.appkeys import INTAKE, POOL
+from contactd.appkeys import CLOCK, INTAKE, POOL
 from contactd.settings import Settings
 from routing.contact import Action, Contact, IllegalTransition, NewContact, State
 from routing.waits import estimated_wait_seconds
@@ -74,6 +74,9 @@ class Calls:
     def _pool(self) -> asyncpg.Pool:
         return self._app[POOL]
 
+    def _now(self) -> datetime:
+        return self._app[CLOCK].now()
+
     async def submit(
         self,
         new: NewContact,
@@ -91,7 +94,10 @@ class Calls:
 
     async def place(self, contact: Contact) -> Place:
         row = await self._pool.fetchrow(
-            queries.get("queue_place"), contact.id, self._case_types.get(contact.queue, [])
+            queries.get("queue_place"),
+            contact.id,
+            self._case_types.get(contact.queue, []),
+            self._now(),
         )
         position = int(row["position"]) if row else 1
         agents = int(row["agents"]) if row else 0
@@ -105,7 +111,7 @@ class Calls:
         if contact.state not in {State.QUEUED, State.OFFERED}:
             return  # taken by an agent, or already closed: nothing to abandon
         try:
-            await store.abandon(self._pool, contact.id, actor="twilio", why=why)
+            await store.abandon(self._pool, contact.id, now=self._now(), actor="twilio", why=why)
         except IllegalTransition:
             pass  # taken or closed meanwhile
         else:
@@ -121,6 +127,7 @@ class Calls:
             number,
             "twilio",
             {"why": "caller asked to be called back", "position": place.position},
+            self._now(),
         )
         if row is None:  # already a callback (a repeated key press), or no longer waiting
             return await store.get_by_id(self._pool, contact.id)
@@ -132,7 +139,9 @@ class Calls:
         return store.contact_from_row(row) if row else None
 
     async def bookings_in_last_day(self, number: str) -> int:
-        return int(await self._pool.fetchval(queries.get("bookings_in_last_day"), number))
+        return int(
+            await self._pool.fetchval(queries.get("bookings_in_last_day"), number, self._now())
+        )
 
     async def by_reference(self, reference: str) -> Contact | None:
         try:
@@ -154,7 +163,12 @@ class Calls:
         async with self._pool.acquire() as conn, conn.transaction():
             try:
                 await store.transition(
-                    conn, contact.id, Action.REQUEUE, actor="twilio", reason={"why": why}
+                    conn,
+                    contact.id,
+                    Action.REQUEUE,
+                    now=self._now(),
+                    actor="twilio",
+                    reason={"why": why},
                 )
             except IllegalTransition:
                 return  # finished or moved meanwhile
@@ -165,24 +179,31 @@ class Calls:
         log.info("callback.requeued", reference=contact.reference, why=why)
 
     async def not_reached(self, contact: Contact, sms: OutboxItem) -> None:
+        now = self._now()
         async with self._pool.acquire() as conn, conn.transaction():
             try:
                 await store.transition(
                     conn,
                     contact.id,
                     Action.FINISH,
+                    now=now,
                     actor="twilio",
                     reason={"why": "not reached", "attempts": contact.attempts},
                     outcome="not_reached",
                 )
             except IllegalTransition:
                 return
-            await store.insert_outbox(conn, contact.id, sms)
+            await store.insert_outbox(conn, contact.id, sms, now=now)
 
     async def requeue_call(self, contact: Contact, *, why: str) -> None:
         try:
             await store.transition(
-                self._pool, contact.id, Action.REQUEUE, actor="twilio", reason={"why": why}
+                self._pool,
+                contact.id,
+                Action.REQUEUE,
+                now=self._now(),
+                actor="twilio",
+                reason={"why": why},
             )
         except IllegalTransition:
             return
@@ -196,6 +217,12 @@ class Calls:
                 queries.get("waiting_callbacks_of"), call.client_address, call.case_type
             )
             for row in waiting:
-                await store.cancel(conn, row["id"], actor="twilio", merged_into=call.reference)
+                await store.cancel(
+                    conn,
+                    row["id"],
+                    now=self._now(),
+                    actor="twilio",
+                    merged_into=call.reference,
+                )
         if waiting:
             log.info("callback.merged", into=call.reference, merged=len(waiting))

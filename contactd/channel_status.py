@@ -11,6 +11,7 @@ from aiohttp import web
 
 from contactd import auth, database, queries
 from contactd.appkeys import POOL
+from contactd.clock import Clock
 from contactd.staff import Role
 
 log = structlog.get_logger(__name__)
@@ -18,14 +19,16 @@ routes = web.RouteTableDef()
 
 
 def reporter(
-    pool: asyncpg.Pool, name: str, instance: str
+    pool: asyncpg.Pool, name: str, instance: str, clock: Clock
 ) -> Callable[[str, str | None], Awaitable[None]]:
     """What a channel calls when its state changes or it has read; a database that does not
     answer is only logged: the channel goes on, and says so again at its next change."""
 
     async def report(state: str, detail: str | None) -> None:
         try:
-            await pool.execute(queries.get("channel_status_set"), name, state, detail, instance)
+            await pool.execute(
+                queries.get("channel_status_set"), name, state, detail, instance, clock()
+            )
         except database.ANY_ERROR as exc:
             log.warning("channel_status.not_saved", channel=name, error=type(exc).__name__)
 

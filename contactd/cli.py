@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -37,6 +37,7 @@ from contactd import (
     statistics,
 )
 from contactd.app import create_app
+from contactd.clock import ClockError, from_environment, wall_clock
 from contactd.simulator import mix
 from contactd.staff import Role
 
@@ -257,7 +258,14 @@ async def _serve(config: settings.Settings) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    runner = await serving.set_up(create_app(config), config, stop)
+    try:
+        clock = from_environment(os.environ)
+    except ClockError as exc:
+        print(f"contactd: {exc}", file=sys.stderr)
+        return 2
+    if clock is not wall_clock:
+        log.warning("daemon.simulated_clock", starts_at=clock().isoformat())
+    runner = await serving.set_up(create_app(config, clock=clock), config, stop)
     if runner is None:
         log.info("daemon.stopped", during="startup")
         return 130
@@ -304,7 +312,7 @@ async def _admin_database(config: settings.Settings) -> AsyncIterator[database.C
 
 async def _staffing(config: settings.Settings) -> int:
     async with _admin_database(config) as conn:
-        snap = await statistics.snapshot(conn, config, datetime.now(UTC))
+        snap = await statistics.snapshot(conn, config, wall_clock())
     rows = list(statistics.table(snap))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:  # names left, figures right
@@ -314,7 +322,7 @@ async def _staffing(config: settings.Settings) -> int:
 
 
 async def _report(config: settings.Settings, args: argparse.Namespace) -> int:
-    now = datetime.now(UTC)
+    now = wall_clock()
     try:  # before the database: bad dates start no server and write no file
         first, last = report.period(
             day=args.date,
@@ -356,15 +364,15 @@ async def _staff(conn: database.Conn, args: argparse.Namespace) -> int:
     match args.staff_command:
         case "add":
             person, token = await staff.add(
-                conn, login=args.login, name=args.name, role=Role(args.role)
+                conn, login=args.login, name=args.name, role=Role(args.role), now=wall_clock()
             )
             print(f"added {person.login} ({person.role}); token, shown only now:\n{token}")
         case "token":
-            person, token = await staff.replace_token(conn, args.login)
+            person, token = await staff.replace_token(conn, args.login, now=wall_clock())
             print(f"new token for {person.login}, shown only now (the old one no longer works):")
             print(token)
         case "disable":
-            person = await staff.disable(conn, args.login)
+            person = await staff.disable(conn, args.login, now=wall_clock())
             print(f"disabled {person.login}")
         case "list":
             for p in await staff.list_all(conn):

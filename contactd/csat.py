@@ -18,7 +18,6 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -27,6 +26,7 @@ import structlog
 from channels.email.answer import MAX_REFERENCES, new_message_id
 from channels.ports import OutboxItem
 from contactd import database, messages, metrics, queries, store
+from contactd.clock import Clock
 from contactd.settings import Settings
 from routing.contact import Channel
 
@@ -126,13 +126,15 @@ def chosen(contact_id: int, share: float) -> bool:
     return int(digest[:13], 16) < share * 2**52
 
 
-async def signing_key(db: database.Conn | asyncpg.Pool, name: str = KEY_NAME) -> bytes:
+async def signing_key(
+    db: database.Conn | asyncpg.Pool, *, now: datetime, name: str = KEY_NAME
+) -> bytes:
     """The key shared by every instance, drawn by the first that needs it."""
     for _ in range(3):
         key: bytes | None = await db.fetchval(queries.get("signing_key"), name)
         if key is not None:
             return key
-        await db.execute(queries.get("signing_key_create"), name, secrets.token_bytes(32))
+        await db.execute(queries.get("signing_key_create"), name, secrets.token_bytes(32), now)
     raise RuntimeError(f"the signing key {name!r} could not be read or stored")
 
 
@@ -169,7 +171,7 @@ class Surveys:
         pool: asyncpg.Pool,
         settings: Settings,
         *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock,
     ) -> None:
         self._pool = pool
         self._settings = settings
@@ -180,7 +182,7 @@ class Surveys:
 
     async def key(self) -> bytes:
         if self._key is None:
-            self._key = await signing_key(self._pool)
+            self._key = await signing_key(self._pool, now=self._clock())
         return self._key
 
     def url(self, token: str) -> str:
@@ -215,6 +217,7 @@ class Surveys:
             list(self._shares.values()),
             self._channels,
             BATCH,
+            self._clock(),
         )
         for row in rows:
             await self._ask(row)
@@ -222,12 +225,11 @@ class Surveys:
 
     async def _ask(self, row: asyncpg.Record) -> None:
         via = "email" if row["channel"] == Channel.EMAIL else "sms"
-        expires = (self._clock() + timedelta(days=self._settings.csat.link_days)).replace(
-            microsecond=0
-        )
+        now = self._clock()
+        expires = (now + timedelta(days=self._settings.csat.link_days)).replace(microsecond=0)
         key = await self.key()
         async with self._pool.acquire() as conn, conn.transaction():
-            if await conn.fetchval(queries.get("csat_ask"), row["id"], via, expires) is None:
+            if await conn.fetchval(queries.get("csat_ask"), row["id"], via, expires, now) is None:
                 return  # asked already, or reopened meanwhile
             url = self.url(sign(key, row["id"], expires))
             if via == "sms":
@@ -236,8 +238,8 @@ class Surveys:
                 item = await self._email(conn, row, url, expires)
                 # Kept with the conversation like every mail we send: a bounce of it is then
                 # known as ours, not taken for a new contact.
-                await messages.insert_sent(conn, row["id"], item.payload, kind="survey")
-            await store.insert_outbox(conn, row["id"], item)
+                await messages.insert_sent(conn, row["id"], item.payload, kind="survey", now=now)
+            await store.insert_outbox(conn, row["id"], item, now=now)
         log.info(
             "csat.asked", reference=row["reference"], queue=row["queue"],
             channel=row["channel"], via=via,

@@ -2,11 +2,13 @@
 playing one agency day (07:00-17:00) sped up, with the queues' figures live in the terminal.
 
 The demo runs in one process, without network beyond localhost:
-- its configuration is config/contactd.toml rewritten into the data directory: every
-  calendar open all day, every day (so the day plays at any hour, also on a Sunday night);
-  the wall-clock goals, bullseye steps, overflow, callback offer and wrap-up divided by the
-  speed (so that a service level means what it would in a real day); Twilio's REST API and
-  SMTP pointed at two stand-ins below; statistics every 2 s;
+- it runs the shipped configuration, config/contactd.toml, unchanged: its opening hours,
+  holidays, goals and timers. Only the stand-ins' addresses and two limits come on top, as
+  the environment overrides an operator would set (`overrides` below);
+- the daemon and the simulated clients share one simulated clock (contactd/clock.py): it
+  stands at 07:00 of the next working day while the daemon starts and then runs at the
+  speed, so the 07:00 opening, the lunchtime peak and the 15:00 closing of the hotline happen
+  as on a real day, whatever the hour outside;
 - a stand-in for Twilio's REST API on localhost takes the SMS, the callbacks dialled and the
   calls put through to caseworkers, and answers as Twilio does (it rings no phone);
 - an SMTP sink on localhost takes acknowledgements, answers and surveys, and drops them;
@@ -19,16 +21,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import json
 import os
-import re
-import shutil
 import signal
 import socket
 import sys
-import tomllib
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -41,10 +40,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from contactd import __version__, logs, serving, settings, simulator, staff
 from contactd.app import create_app
 from contactd.appkeys import POOL
+from contactd.clock import Clock, SimulatedClock, wall_clock
 from contactd.simulator import mix
 from contactd.staff import Role
-from routing.calendar import WEEKDAYS
-from routing.goals import Threshold, Unit
 
 log = structlog.get_logger(__name__)
 
@@ -62,6 +60,7 @@ AGENT_NAMES = (
 # peak fills the queues and the afternoon drains them.
 DAY_SHARE = len(AGENT_NAMES) / 24
 REFRESH_SECONDS = 3.0
+LAST_DAY_FILE = "demo-last-day"  # in the data directory: the day the last run played
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -84,105 +83,48 @@ def main(config: settings.Settings, options: DemoOptions, out: TextIO = sys.stdo
     return asyncio.run(_demo(config.path, options, out))
 
 
-# The configuration.
+# The configuration and the simulated day.
 
 
-def write_config(
-    source: Path,
-    folder: Path,
-    *,
-    speed: float,
-    twilio_api_url: str | None = None,
-    smtp_port: int | None = None,
-) -> Path:
-    """The shipped configuration rewritten for a sped-up demo day, in `folder`; its path."""
-    raw = tomllib.loads(source.read_text())
-    folder.mkdir(parents=True, exist_ok=True)
-    types = raw.get("case_types_file", "case_types.toml")
-    shutil.copyfile(source.parent / types, folder / Path(types).name)
-    raw["case_types_file"] = Path(types).name
-    for calendar in raw.get("calendars", {}).values():
-        for day in WEEKDAYS:
-            calendar[day] = ["00:00-23:59"]
-        calendar["holidays"] = "none"
-        calendar["closed_days"] = []
-
-    def scaled(seconds: float) -> int:
-        return max(1, round(seconds / speed))
-
-    routing = raw.setdefault("routing", {})
-    routing["wrap_up_seconds"] = round(routing.get("wrap_up_seconds", 30) / speed)
-    phone = raw.setdefault("phone", {})
-    phone["callback_offer_after_seconds"] = scaled(phone.get("callback_offer_after_seconds", 300))
-    phone["bookings_per_address_per_hour"] = 10_000  # every simulated client books from here
-    # Booking windows are in real time: the shortest, starting now, so web callbacks are
-    # called within the demo's minutes rather than hours later.
-    phone["callback_window_minutes"], phone["callback_lead_minutes"] = 15, 0
-    phone["account_sid"], phone["number"] = ACCOUNT_SID, HOTLINE
+def overrides(*, twilio_api_url: str | None = None, smtp_port: int | None = None) -> dict[str, str]:
+    """What the demo changes in the shipped configuration, as environment overrides (the
+    same CONTACTD_SECTION__KEY an operator uses): the stand-ins' addresses, and the limits
+    that every simulated client sharing one address would hit. Hours, goals and timers stay."""
+    env = {
+        "CONTACTD_PHONE__ACCOUNT_SID": ACCOUNT_SID,
+        "CONTACTD_PHONE__NUMBER": HOTLINE,
+        # Every simulated client books from 127.0.0.1.
+        "CONTACTD_PHONE__BOOKINGS_PER_ADDRESS_PER_HOUR": "10000",
+        "CONTACTD_METRICS__STATISTICS_SECONDS": "2",  # the terminal's lines follow closely
+    }
     if twilio_api_url:
-        phone["api_url"] = twilio_api_url
+        env["CONTACTD_PHONE__API_URL"] = twilio_api_url
     if smtp_port:
-        email = raw.setdefault("email", {})
-        email["address"] = "kontakt@demo.example.org"
-        email["smtp"] = {"host": "127.0.0.1", "port": smtp_port, "starttls": False}
-    raw.setdefault("metrics", {})["statistics_seconds"] = 2
-    for queue in raw.get("queues", {}).values():
-        steps, last = [], -1
-        for after, level in queue.get("bullseye", [[0, 1]]):
-            at = 0 if after == 0 else max(last + 1, scaled(after))
-            steps.append([at, level])
-            last = at
-        queue["bullseye"] = steps
-        if "overflow_after_seconds" in queue:
-            queue["overflow_after_seconds"] = scaled(queue["overflow_after_seconds"])
-        for goal in queue.get("goals", {}).values():
-            threshold = Threshold.parse(goal["threshold"])
-            seconds = {Unit.SECONDS: 1, Unit.MINUTES: 60, Unit.HOURS: 3600}.get(threshold.unit)
-            if seconds is not None:  # working time stays: the calendars are open all day
-                goal["threshold"] = f"{scaled(threshold.amount * seconds)} seconds"
-    path = folder / "contactd.toml"
-    header = (
-        f"# Written by `contactd demo --speed {speed:g}` from {source}: open all day, every\n"
-        "# day; wall-clock goals and timers divided by the speed. Rewritten at each start.\n\n"
-    )
-    path.write_text(header + "\n".join(_toml(raw)) + "\n")
-    return path
+        env |= {
+            "CONTACTD_EMAIL__ADDRESS": "kontakt@demo.example.org",
+            "CONTACTD_EMAIL__SMTP__HOST": "127.0.0.1",
+            "CONTACTD_EMAIL__SMTP__PORT": str(smtp_port),
+            "CONTACTD_EMAIL__SMTP__STARTTLS": "false",
+        }
+    return env
 
 
-_BARE = re.compile(r"^[A-Za-z0-9_-]+$")
+def day_to_play(config: settings.Settings, today: date, last_played: date | None) -> datetime:
+    """07:00 local of the day the demo plays: the first day, from today on and after the last
+    day played in this data directory, on which the hotline opens. Each run plays a new
+    working day, so the data of the days before stay in the past."""
+    calendar = config.calendars[config.phone.calendar]
+    day = today if last_played is None else max(today, last_played + timedelta(days=1))
+    while not calendar.is_working_day(day) or not calendar.intervals_on(day):
+        day += timedelta(days=1)
+    return datetime.combine(day, time(mix.DAY_START_HOUR), config.timezone)
 
 
-def _toml(table: dict[str, Any], prefix: tuple[str, ...] = ()) -> list[str]:
-    """A small TOML writer for what tomllib read from the shipped file: tables, strings,
-    numbers, booleans and lists (the standard library reads TOML but does not write it)."""
-    lines, tables = [], []
-    for key, value in table.items():
-        if isinstance(value, dict):
-            tables.append((key, value))
-        else:
-            lines.append(f"{_key(key)} = {_value(value)}")
-    for key, value in tables:
-        lines += ["", "[" + ".".join(_key(k) for k in (*prefix, key)) + "]"]
-        lines += _toml(value, (*prefix, key))
-    return lines
-
-
-def _key(key: str) -> str:
-    return key if _BARE.match(key) else json.dumps(key, ensure_ascii=False)
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, list):
-        return "[" + ", ".join(_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + "}"
-    raise TypeError(f"cannot write {type(value).__name__} as TOML")
+def _last_played(data_dir: Path) -> date | None:
+    try:
+        return date.fromisoformat((data_dir / LAST_DAY_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return None
 
 
 # Stand-ins for Twilio's REST API and an SMTP server, on localhost.
@@ -292,21 +234,15 @@ async def _demo(source: Path, options: DemoOptions, out: TextIO) -> int:
         stack.callback(log_file.close)
         twilio_api = await stack.enter_async_context(fake_twilio(outside))
         smtp_port = await stack.enter_async_context(smtp_sink(outside))
-        path = write_config(
-            source,
-            data_dir / "config",
-            speed=options.speed,
-            twilio_api_url=twilio_api,
-            smtp_port=smtp_port,
-        )
         environ = {
             k: v
             for k, v in os.environ.items()
             if k not in {"CONTACTD_DATABASE_URL", "CONTACTD_CONFIG"}  # always the embedded one
         }
+        environ |= overrides(twilio_api_url=twilio_api, smtp_port=smtp_port)
         environ |= {"CONTACTD_TWILIO_AUTH_TOKEN": TWILIO_TOKEN, "CONTACTD_PUBLIC_URL": url}
         try:
-            config = settings.load(path, environ).with_overrides(
+            config = settings.load(source, environ).with_overrides(
                 host="127.0.0.1", port=port, data_dir=data_dir
             )
         except settings.ConfigError as exc:
@@ -315,7 +251,13 @@ async def _demo(source: Path, options: DemoOptions, out: TextIO) -> int:
         logs.configure(format="json", level=config.daemon.log_level, stream=log_file)
         say(f"contactd demo: starting the daemon on the embedded PostgreSQL in {data_dir}")
         say("  (the first start trains the case-type model: a minute at most)")
-        app = create_app(config)
+        # The simulated day stands at 07:00 while the daemon starts, then runs at the speed
+        # from the simulator's first arrival on: the daemon and the clients share one clock.
+        start = day_to_play(config, wall_clock().astimezone(config.timezone).date(),
+                            _last_played(data_dir))  # fmt: skip
+        (data_dir / LAST_DAY_FILE).write_text(f"{start.date().isoformat()}\n")
+        clock = SimulatedClock(start, options.speed, running=False)
+        app = create_app(config, clock=clock)
         runner = await serving.set_up(app, config, stop)
         if runner is None:
             say("contactd demo: stopped during start-up")
@@ -324,16 +266,17 @@ async def _demo(source: Path, options: DemoOptions, out: TextIO) -> int:
         site = web.TCPSite(runner, config.daemon.host, port)
         await site.start()
         say(f"contactd {__version__} demo ready on {url}")
-        people = await _staff(app[POOL], data_dir)
+        people = await _staff(app[POOL], data_dir, clock)
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
             await _newcomer(session, url, people)
-            _welcome(say, url, people, data_dir, options.speed)
+            _welcome(say, url, people, data_dir, options.speed, config, start)
             sim = simulator.Simulator(
                 simulator.Options(
                     url=url,
                     admin_token=people["ada"].token,
                     rate=mix.AVERAGE_RATE * DAY_SHARE,
                     speed=options.speed,
+                    clock=clock,
                     seed=options.seed,
                     twilio_token=TWILIO_TOKEN,
                     public_url=url,
@@ -375,7 +318,7 @@ async def _demo(source: Path, options: DemoOptions, out: TextIO) -> int:
     return 0
 
 
-async def _staff(pool: Any, data_dir: Path) -> dict[str, simulator.Person]:
+async def _staff(pool: Any, data_dir: Path, clock: Clock) -> dict[str, simulator.Person]:
     """The demo's people, with fresh tokens (also on a second start: the old ones stop
     working), written to a file only the user can read."""
     wanted = [
@@ -388,9 +331,9 @@ async def _staff(pool: Any, data_dir: Path) -> dict[str, simulator.Person]:
     people = {}
     for login, name, role in wanted:
         try:
-            _, token = await staff.add(pool, login=login, name=name, role=role)
+            _, token = await staff.add(pool, login=login, name=name, role=role, now=clock())
         except staff.StaffError:
-            _, token = await staff.replace_token(pool, login)
+            _, token = await staff.replace_token(pool, login, now=clock())
         people[login] = simulator.Person(login=login, token=token)
     tokens = data_dir / "demo-tokens.txt"
     tokens.touch(mode=0o600)
@@ -431,6 +374,8 @@ def _welcome(
     people: dict[str, simulator.Person],
     data_dir: Path,
     speed: float,
+    config: settings.Settings,
+    start: datetime,
 ) -> None:
     minutes = mix.DAY_MINUTES / speed
     say("")
@@ -446,11 +391,15 @@ def _welcome(
     say(f"  sofie    (supervisor): {people['sofie'].token}")
     say(f"  every token: {data_dir / 'demo-tokens.txt'}")
     say("")
+    hotline = config.calendars[config.phone.calendar].intervals_on(start.date())
+    hours = ", ".join(f"{a:%H:%M}-{b:%H:%M}" for a, b in hotline)
     say(
-        f"Playing one agency day, 07:00-17:00, at {speed:g}x: {minutes:.1f} minutes. "
+        f"Playing {start:%A %d %B %Y}, 07:00-17:00, at {speed:g}x: {minutes:.1f} minutes, "
+        f"on the shipped configuration ({config.path.name}): its opening hours (the hotline "
+        f"{hours}), goals and timers, on a clock that runs {speed:g} times as fast. "
         f"{len(AGENT_NAMES)} simulated caseworkers take {DAY_SHARE:.0%} of an average day "
         "(calls through signed Twilio webhooks, e-mails sorted by the classifier, tickets "
-        "from the kiosk). The calendars are open all day, every day, so it plays at any hour."
+        "from the kiosk). Each run plays the next working day."
     )
     say("Ctrl-C stops everything.")
 

@@ -13,8 +13,7 @@ The message's key is unique in the messages table, so a message read twice is st
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 import structlog
@@ -23,6 +22,7 @@ from channels.email.imap import IncomingMail, Received
 from channels.email.loops import no_acknowledgement
 from channels.email.message import ParsedMail
 from contactd import database, messages, queries, store
+from contactd.clock import Clock
 from contactd.intake import Intake
 from contactd.mailboxes import acknowledger, own_addresses
 from contactd.settings import Settings
@@ -47,7 +47,7 @@ class Inbox:
         intake: Intake,
         settings: Settings,
         *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock,
     ) -> None:
         self._pool = pool
         self._intake = intake
@@ -95,9 +95,12 @@ class Inbox:
             log.info("email.no_acknowledgement", mailbox=incoming.mailbox, why=why_not)
 
         async def record(conn: database.Conn, contact: Contact) -> None:
-            await messages.insert_incoming(conn, contact.id, incoming, kind="mail", body=notice)
+            now = self._clock()
+            await messages.insert_incoming(
+                conn, contact.id, incoming, kind="mail", now=now, body=notice
+            )
             if why_not is None:
-                await self._acknowledged(conn, contact, mail)
+                await self._acknowledged(conn, contact, mail, now)
 
         contact, created = await self._intake.submit(
             NewContact(
@@ -114,28 +117,31 @@ class Inbox:
         )
         return Received(contact.reference, "new" if created else "duplicate")
 
-    async def _acknowledged(self, conn: database.Conn, contact: Contact, mail: ParsedMail) -> None:
+    async def _acknowledged(
+        self, conn: database.Conn, contact: Contact, mail: ParsedMail, now: datetime
+    ) -> None:
         """Queue the acknowledgement, unless the address has had its share in the window."""
         if self._acknowledge is None or mail.sender is None:
             return
         email = self._settings.email
-        since = self._clock() - timedelta(hours=email.acknowledgement_window_hours)
+        since = now - timedelta(hours=email.acknowledgement_window_hours)
         await conn.execute(queries.get("lock_address"), mail.sender)
         sent = await conn.fetchval(queries.get("acknowledgements_to"), mail.sender, since)
         if sent >= email.acknowledgements_per_address:
             log.warning("email.acknowledgements_limited", reference=contact.reference, sent=sent)
             return
         item = self._acknowledge(contact, mail)
-        await store.insert_outbox(conn, contact.id, item)
-        await messages.insert_sent(conn, contact.id, item.payload, kind="acknowledgement")
+        await store.insert_outbox(conn, contact.id, item, now=now)
+        await messages.insert_sent(conn, contact.id, item.payload, kind="acknowledgement", now=now)
 
     async def _thread_onto(self, contact: Contact, incoming: IncomingMail) -> Received:
         actor = f"imap:{incoming.mailbox}"
+        now = self._clock()
         async with self._pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(queries.get("contact_for_update"), contact.id)
             locked = store.contact_from_row(row) if row is not None else contact
             message = await messages.insert_incoming(
-                conn, locked.id, incoming, kind="mail", body=incoming.notice
+                conn, locked.id, incoming, kind="mail", now=now, body=incoming.notice
             )
             if message is None:
                 return Received(locked.reference, "duplicate")
@@ -147,25 +153,36 @@ class Inbox:
                     conn,
                     locked.id,
                     Action.REOPEN,
+                    now=now,
                     actor=actor,
                     reason={"why": "the client wrote again", "message": message},
                     queue=queue,  # its wait starts again
-                    due_at=self._intake.promise(queue, Channel.EMAIL, self._clock()),
+                    due_at=self._intake.promise(queue, Channel.EMAIL, now),
                 )
                 outcome = "reopened"
             else:
-                await messages.note(conn, locked.id, "message", actor, {"message": message})
+                await messages.note(
+                    conn, locked.id, "message", actor, {"message": message}, now=now
+                )
                 outcome = "threaded"
         log.info("email.threaded", reference=locked.reference, outcome=outcome)
         return Received(locked.reference, outcome)  # type: ignore[arg-type]
 
     async def _bounce(self, contact: Contact, incoming: IncomingMail) -> Received:
+        now = self._clock()
         async with self._pool.acquire() as conn, conn.transaction():
-            message = await messages.insert_incoming(conn, contact.id, incoming, kind="bounce")
+            message = await messages.insert_incoming(
+                conn, contact.id, incoming, kind="bounce", now=now
+            )
             if message is None:
                 return Received(contact.reference, "duplicate")
             await messages.note(
-                conn, contact.id, "bounced", f"imap:{incoming.mailbox}", {"message": message}
+                conn,
+                contact.id,
+                "bounced",
+                f"imap:{incoming.mailbox}",
+                {"message": message},
+                now=now,
             )
         log.warning("email.bounced", reference=contact.reference)
         return Received(contact.reference, "bounce")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -18,6 +18,7 @@ import structlog
 from channels.ports import OutboxItem
 from classifier import language
 from contactd import database, metrics, store
+from contactd.clock import Clock
 from contactd.settings import Settings
 from routing.contact import CaseTypeSource, Channel, Contact, Guess, Language, NewContact
 from routing.queues import NoQueue, choose_queue
@@ -52,8 +53,8 @@ class Intake:
         pool: asyncpg.Pool,
         settings: Settings,
         *,
+        clock: Clock,
         classify: Classify = triage,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._pool = pool
         self._settings = settings
@@ -79,7 +80,8 @@ class Intake:
             )
         except NoQueue as exc:
             raise IntakeError(str(exc)) from None
-        received = new.received_at or self._clock()
+        now = self._clock()
+        received = new.received_at or now
         # The promise: the channel's own (a callback window's end), else the queue's goal.
         due_at = new.due_at or self.promise(queue.code, new.channel, received)
         fields: dict[str, Any] = {
@@ -107,7 +109,7 @@ class Intake:
             async with self._pool.acquire() as conn, conn.transaction():
                 contact, created = await store.insert_contact(conn, **fields)
                 for item in outbox(contact) if outbox is not None and created else ():
-                    await store.insert_outbox(conn, contact.id, item)
+                    await store.insert_outbox(conn, contact.id, item, now=now)
                 if record is not None and created:
                     await record(conn, contact)
         if created and (counted := metrics.current()) is not None:

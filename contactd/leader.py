@@ -18,6 +18,7 @@ import asyncpg
 import structlog
 
 from contactd import __version__, database, queries
+from contactd.clock import Clock
 from contactd.tasks import Supervisor
 
 log = structlog.get_logger(__name__)
@@ -44,12 +45,14 @@ class Leadership:
         *,
         lock_retry_seconds: float,
         heartbeat_seconds: float,
+        clock: Clock,
     ) -> None:
         self.instance_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._url = url
         self._pool = pool
         self._retry = lock_retry_seconds
         self._heartbeat = heartbeat_seconds
+        self._clock = clock
         self._loops: dict[str, LeaderLoop] = {}
         self._supervisor = Supervisor()
         self.is_leader = False
@@ -141,10 +144,13 @@ class Leadership:
                 os.getpid(),
                 __version__,
                 self.is_leader,
+                self._clock(),
             )
             if self.is_leader:
                 await self._pool.execute(
-                    queries.get("forget_stale_instances"), max(60.0, 10 * self._heartbeat)
+                    queries.get("forget_stale_instances"),
+                    max(60.0, 10 * self._heartbeat),
+                    self._clock(),
                 )
         except database.ANY_ERROR as exc:
             log.warning("instance.heartbeat_failed", error=f"{type(exc).__name__}: {exc}")

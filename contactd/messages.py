@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from channels.email.imap import IncomingMail
@@ -16,10 +17,12 @@ async def insert_incoming(
     incoming: IncomingMail,
     *,
     kind: str,
+    now: datetime,
     body: str | None = None,
 ) -> int | None:
-    """An incoming message with its raw copy; None when its key is stored already (the
-    message was read before). `body` replaces the mail's text (a notice for staff)."""
+    """An incoming message with its raw copy, received at `now`; None when its key is stored
+    already (the message was read before). `body` replaces the mail's text (a notice for
+    staff)."""
     mail = incoming.mail
     id_: int | None = await conn.fetchval(
         queries.get("insert_message"),
@@ -29,7 +32,7 @@ async def insert_incoming(
         mail.message_id,
         incoming.key,
         incoming.mailbox,
-        None,
+        now,
         None,
         mail.subject or None,
         body or mail.text or None,
@@ -46,6 +49,7 @@ async def insert_sent(
     payload: Mapping[str, Any],
     *,
     kind: str,
+    now: datetime,
     staff_id: int | None = None,
 ) -> int:
     """A message we send, written with its outbox entry, so that a reply to it threads."""
@@ -57,7 +61,7 @@ async def insert_sent(
         payload["message_id"],
         None,
         None,
-        None,
+        now,
         staff_id,
         payload["subject"],
         payload["text"],
@@ -69,8 +73,14 @@ async def insert_sent(
 
 
 async def note(
-    conn: database.Conn, contact_id: int, action: str, actor: str, reason: Mapping[str, Any]
+    conn: database.Conn,
+    contact_id: int,
+    action: str,
+    actor: str,
+    reason: Mapping[str, Any],
+    *,
+    now: datetime,
 ) -> None:
-    """An event that changes no state (a message threaded on, a bounce, an answer sent); it
-    wakes the desks."""
-    await conn.execute(queries.get("contact_note"), contact_id, action, actor, dict(reason))
+    """An event at `now` that changes no state (a message threaded on, a bounce, an answer
+    sent); it wakes the desks."""
+    await conn.execute(queries.get("contact_note"), contact_id, action, actor, dict(reason), now)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -20,6 +21,7 @@ import structlog
 
 from channels.ports import Failure, SendError
 from contactd import metrics, queries, store
+from contactd.clock import Clock
 from contactd.listener import Wakeup
 from routing.contact import Action, IllegalTransition
 
@@ -39,6 +41,7 @@ async def send_due(
     pool: asyncpg.Pool,
     senders: Mapping[str, Sender],
     *,
+    clock: Clock,
     batch: int,
     lease_seconds: float,
     max_attempts: int,
@@ -47,7 +50,7 @@ async def send_due(
     concurrency: int,
 ) -> int:
     """Send what is due now; how many were claimed."""
-    rows = await pool.fetch(queries.get("claim_outbox"), batch, lease_seconds)
+    rows = await pool.fetch(queries.get("claim_outbox"), batch, lease_seconds, clock())
     limit = asyncio.Semaphore(concurrency)
 
     async def one(row: asyncpg.Record) -> None:
@@ -56,6 +59,7 @@ async def send_due(
                 pool,
                 row,
                 senders,
+                clock=clock,
                 max_attempts=max_attempts,
                 backoff=backoff_seconds,
                 max_backoff=max_backoff_seconds,
@@ -70,6 +74,7 @@ async def _send(
     row: asyncpg.Record,
     senders: Mapping[str, Sender],
     *,
+    clock: Clock,
     max_attempts: int,
     backoff: float,
     max_backoff: float,
@@ -79,11 +84,11 @@ async def _send(
     sender = senders.get(kind)
     if once and (sender is None or attempts > 1):
         why = "no sender" if sender is None else "the outcome of the last try is unknown"
-        await _fail_once(pool, row, why)
+        await _fail_once(pool, row, why, clock())
         return
     if sender is None:  # not configured (no Twilio account yet): keep it for later
         log.warning("outbox.no_sender", kind=kind, id=row["id"])
-        await pool.execute(queries.get("outbox_wait"), row["id"], max_backoff, "no sender")
+        await pool.execute(queries.get("outbox_wait"), row["id"], max_backoff, "no sender", clock())
         return
     try:
         provider_id = await sender(row["payload"], row["idempotency_key"])
@@ -93,7 +98,7 @@ async def _send(
         failure, error = Failure.TRANSIENT, f"{type(exc).__name__}"
         log.exception("outbox.sender_crashed", kind=kind, id=row["id"])
     else:
-        await pool.execute(queries.get("outbox_sent"), row["id"], provider_id)
+        await pool.execute(queries.get("outbox_sent"), row["id"], provider_id, clock())
         log.info("outbox.sent", kind=kind, id=row["id"], attempts=attempts)
         if (counted := metrics.current()) is not None:
             counted.outbox_sent.labels(kind).inc()
@@ -102,14 +107,14 @@ async def _send(
     if once:
         if counted is not None:
             counted.outbox_errors.labels(kind, "failed").inc()
-        await _fail_once(pool, row, error)
+        await _fail_once(pool, row, error, clock())
         return
     spent = failure is Failure.TRANSIENT and attempts >= max_attempts
     final = failure is Failure.PERMANENT or spent
     if counted is not None:
         counted.outbox_errors.labels(kind, "failed" if final else "retry").inc()
     if final:
-        await pool.execute(queries.get("outbox_failed"), row["id"], error)
+        await pool.execute(queries.get("outbox_failed"), row["id"], error, clock())
         log.error("outbox.failed", kind=kind, id=row["id"], attempts=attempts, error=error)
         return
     # Exponential backoff with jitter, so messages that failed together do not retry together.
@@ -119,24 +124,25 @@ async def _send(
     delay *= random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not a secret
     # Waiting for an operator to fix the credentials is not a try of the message.
     retry = "outbox_wait" if failure is Failure.AUTH else "outbox_retry"
-    await pool.execute(queries.get(retry), row["id"], delay, error)
+    await pool.execute(queries.get(retry), row["id"], delay, error, clock())
     log.warning(
         "outbox.retry", kind=kind, id=row["id"], attempts=attempts, error=error, failure=failure,
         retry_in_seconds=round(delay, 1),
     )  # fmt: skip
 
 
-async def _fail_once(pool: asyncpg.Pool, row: asyncpg.Record, error: str) -> None:
+async def _fail_once(pool: asyncpg.Pool, row: asyncpg.Record, error: str, now: datetime) -> None:
     """A call not placed (or maybe placed, and not to be placed again): the message ends and
     its contact goes back to the queue; a failed try is not counted against the client."""
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(queries.get("outbox_failed"), row["id"], error)
+        await conn.execute(queries.get("outbox_failed"), row["id"], error, now)
         if row["contact_id"] is not None:
             try:
                 await store.transition(
                     conn,
                     row["contact_id"],
                     Action.REQUEUE,
+                    now=now,
                     actor="outbox",
                     reason={"why": f"{row['kind']} failed: {error}"},
                 )
@@ -152,11 +158,12 @@ async def run(
     senders: Mapping[str, Sender],
     wakeup: Wakeup,
     *,
+    clock: Clock,
     poll_seconds: float,
     **limits: Any,
 ) -> None:
     """Send whenever woken by a new message, and every `poll_seconds` for retries."""
     while True:
-        if await send_due(pool, senders, **limits):
+        if await send_due(pool, senders, clock=clock, **limits):
             continue
         await wakeup.wait(within=poll_seconds)

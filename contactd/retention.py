@@ -44,11 +44,12 @@ class Purged:
         )
 
 
-async def purge(pool: asyncpg.Pool, *, cutoff: datetime, batch_size: int) -> Purged:
-    """One pass: everything of the contacts closed before `cutoff`, then what arrived late."""
+async def purge(pool: asyncpg.Pool, *, cutoff: datetime, batch_size: int, now: datetime) -> Purged:
+    """One pass at `now`: everything of the contacts closed before `cutoff`, then what
+    arrived late."""
     total = Purged()
     while True:
-        row = await pool.fetchrow(queries.get("retention_purge"), cutoff, batch_size)
+        row = await pool.fetchrow(queries.get("retention_purge"), cutoff, batch_size, now)
         batch = Purged(**dict(row or {}))  # an aggregate: always one row
         total += batch
         # Short: nothing left, or the rest locked by someone else (a later pass takes them).
@@ -75,9 +76,10 @@ async def run(pool: asyncpg.Pool, config: RetentionConfig, clock: Callable[[], d
         log.warning("retention.off", why="retention.enabled is false: nothing is purged")
         return
     while True:
-        cutoff = clock() - timedelta(days=config.days)
+        now = clock()
+        cutoff = now - timedelta(days=config.days)
         try:
-            purged = await purge(pool, cutoff=cutoff, batch_size=config.batch_size)
+            purged = await purge(pool, cutoff=cutoff, batch_size=config.batch_size, now=now)
         except database.ANY_ERROR as exc:
             log.warning("retention.failed", error=type(exc).__name__)
         else:

@@ -10,12 +10,13 @@ room.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 
 import asyncpg
 import structlog
 
 from contactd import agents, queries
+from contactd.clock import Clock
 from contactd.listener import Wakeup
 from routing.contact import Channel, Language
 from routing.engine import Offer, QueueRules, WaitingContact, route
@@ -29,13 +30,13 @@ async def route_once(
     *,
     expiry_seconds: Mapping[Channel, int],
     batch_size: int,
-    now: datetime | None = None,
+    now: datetime,
 ) -> list[Offer]:
-    """One routing pass; returns the offers that were made."""
+    """One routing pass at `now`; returns the offers that were made."""
     free = await agents.available_views(pool)
     if not free:
         return []
-    rows = await pool.fetch(queries.get("waiting_contacts"), batch_size)
+    rows = await pool.fetch(queries.get("waiting_contacts"), batch_size, now)
     # Agents who cannot call a numbered ticket (no counter) are passed over for it, as if
     # they had declined it: the engine then finds the next one who can.
     no_counter = frozenset(view.id for view in free if not view.at_counter)
@@ -55,12 +56,15 @@ async def route_once(
         if r["queue"] in rules  # a queue removed from the configuration waits for staff
     ]
     # The query returns them most urgent first, so the engine need not sort them again.
-    decided = route(waiting, free, rules, now or datetime.now(UTC), presorted=True)
-    return await make_offers(pool, decided, expiry_seconds)
+    decided = route(waiting, free, rules, now, presorted=True)
+    return await make_offers(pool, decided, expiry_seconds, now)
 
 
 async def make_offers(
-    pool: asyncpg.Pool, decided: list[Offer], expiry_seconds: Mapping[Channel, int]
+    pool: asyncpg.Pool,
+    decided: list[Offer],
+    expiry_seconds: Mapping[Channel, int],
+    now: datetime,
 ) -> list[Offer]:
     """Make the engine's offers that still hold in the database; return those made."""
     if not decided:
@@ -70,7 +74,7 @@ async def make_offers(
         await conn.execute(queries.get("lock_agents"), sorted({o.agent_id for o in decided}))
         made = await conn.fetchmany(
             queries.get("offer_contact"),
-            [(o.contact_id, o.agent_id, o.reason.as_dict(), expiry) for o in decided],
+            [(o.contact_id, o.agent_id, o.reason.as_dict(), expiry, now) for o in decided],
         )
     made_ids = {r["id"] for r in made}
     offers = [o for o in decided if o.contact_id in made_ids]
@@ -84,13 +88,16 @@ async def run(
     rules: Mapping[str, QueueRules],
     wakeup: Wakeup,
     *,
+    clock: Clock,
     expiry_seconds: Mapping[Channel, int],
     batch_size: int,
     poll_seconds: float,
 ) -> None:
     """Route whenever woken (a new contact, an agent change) or every `poll_seconds`."""
     while True:
-        offers = await route_once(pool, rules, expiry_seconds=expiry_seconds, batch_size=batch_size)
+        offers = await route_once(
+            pool, rules, expiry_seconds=expiry_seconds, batch_size=batch_size, now=clock()
+        )
         if offers:
             log.info("router.offered", offers=len(offers))
             continue  # more may fit at once: capacity freed while we worked

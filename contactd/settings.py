@@ -39,6 +39,8 @@ ENV_SPECIAL = {
     "CONTACTD_TWILIO_AUTH_TOKEN",
     "CONTACTD_PUBLIC_URL",
     "CONTACTD_SMTP_PASSWORD",
+    "CONTACTD_CLOCK_START",  # contactd/clock.py: a simulated clock for trials and tests
+    "CONTACTD_CLOCK_SPEED",
 }
 # Where the configuration is looked for when CONTACTD_CONFIG is not set: the source tree's
 # config/ (a checkout), then the system-wide place (a package install, the container image).

@@ -64,12 +64,14 @@ def hash_token(token: str) -> bytes:
 
 
 async def add(
-    db: database.Conn | asyncpg.Pool, *, login: str, name: str, role: Role
+    db: database.Conn | asyncpg.Pool, *, login: str, name: str, role: Role, now: datetime
 ) -> tuple[Staff, str]:
     """Create a person; return them and their token, which is not stored and never shown again."""
     token = new_token()
     try:
-        row = await db.fetchrow(queries.get("insert_staff"), login, name, role, hash_token(token))
+        row = await db.fetchrow(
+            queries.get("insert_staff"), login, name, role, hash_token(token), now
+        )
     except asyncpg.UniqueViolationError:
         raise StaffError(f"a staff member with login {login!r} exists already") from None
     except asyncpg.CheckViolationError:
@@ -98,17 +100,19 @@ async def list_all(db: database.Conn | asyncpg.Pool) -> list[Staff]:
     return [_from_row(r) for r in await db.fetch(queries.get("list_staff"))]
 
 
-async def disable(db: database.Conn | asyncpg.Pool, login: str) -> Staff:
-    row = await db.fetchrow(queries.get("disable_staff"), login)
+async def disable(db: database.Conn | asyncpg.Pool, login: str, *, now: datetime) -> Staff:
+    row = await db.fetchrow(queries.get("disable_staff"), login, now)
     if row is None:
         raise StaffError(f"no staff member with login {login!r}")
     return _from_row(row)
 
 
-async def replace_token(db: database.Conn | asyncpg.Pool, login: str) -> tuple[Staff, str]:
+async def replace_token(
+    db: database.Conn | asyncpg.Pool, login: str, *, now: datetime
+) -> tuple[Staff, str]:
     """Issue a new token (the old one stops working) and re-enable the person."""
     token = new_token()
-    row = await db.fetchrow(queries.get("replace_staff_token"), login, hash_token(token))
+    row = await db.fetchrow(queries.get("replace_staff_token"), login, hash_token(token), now)
     if row is None:
         raise StaffError(f"no staff member with login {login!r}")
     return _from_row(row), token

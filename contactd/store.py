@@ -160,6 +160,7 @@ async def transition(
     contact_id: int,
     action: Action,
     *,
+    now: datetime,
     actor: str,
     reason: Mapping[str, object] | None = None,
     agent_id: int | None = None,
@@ -169,7 +170,7 @@ async def transition(
     case_type: str | None = None,
     due_at: datetime | None = None,
 ) -> Contact:
-    """Apply `action` to the contact in one statement that also appends the event.
+    """Apply `action` to the contact at `now` in one statement that also appends the event.
 
     `holder` requires the contact to be offered to or held by that agent; `queue` moves it
     to another queue (a transfer); `case_type` corrects its case type. Raises NotHolder
@@ -195,6 +196,7 @@ async def transition(
         queue,
         case_type,
         due_at,
+        now,
     )
     if row is not None:
         contact = contact_from_row(row)
@@ -210,23 +212,37 @@ async def transition(
 # Named helpers for the transitions that carry a reason of their own (the channels' cases).
 
 
-async def abandon(db: Executor, contact_id: int, *, actor: str, why: str) -> Contact:
+async def abandon(db: Executor, contact_id: int, *, now: datetime, actor: str, why: str) -> Contact:
     return await transition(
-        db, contact_id, Action.ABANDON, actor=actor, reason={"why": why}, outcome="abandoned"
+        db,
+        contact_id,
+        Action.ABANDON,
+        now=now,
+        actor=actor,
+        reason={"why": why},
+        outcome="abandoned",
     )
 
 
-async def cancel(db: Executor, contact_id: int, *, actor: str, merged_into: str) -> Contact:
+async def cancel(
+    db: Executor, contact_id: int, *, now: datetime, actor: str, merged_into: str
+) -> Contact:
     return await transition(
         db,
         contact_id,
         Action.CANCEL,
+        now=now,
         actor=actor,
         reason={"merged_into": merged_into},
         outcome="merged",
     )
 
 
-async def insert_outbox(db: Executor, contact_id: int, item: OutboxItem) -> None:
-    """A message to send once this transaction commits (the outbox loop is woken)."""
-    await db.execute(queries.get("insert_outbox"), contact_id, item.kind, item.payload, item.key)
+async def insert_outbox(
+    db: Executor, contact_id: int | None, item: OutboxItem, *, now: datetime
+) -> None:
+    """A message to send from `now`, once this transaction commits (the outbox loop is
+    woken)."""
+    await db.execute(
+        queries.get("insert_outbox"), contact_id, item.kind, item.payload, item.key, now
+    )

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -16,6 +15,7 @@ import structlog
 from channels.ports import OutboxItem
 from channels.tickets.sms import near_turn_sms
 from contactd import database, queries, store
+from contactd.clock import Clock
 from contactd.intake import Intake, IntakeError
 from contactd.settings import Settings
 from routing.contact import (
@@ -57,7 +57,7 @@ class Tickets:
         intake: Intake,
         settings: Settings,
         *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock,
     ) -> None:
         self._pool = pool
         self._intake = intake
@@ -244,8 +244,9 @@ class Tickets:
             return
         rows = await self._pool.fetch(queries.get("tickets_near_their_turn"), ahead)
         for row in rows:
+            now = self._clock()
             async with self._pool.acquire() as conn, conn.transaction():
-                if await conn.fetchval(queries.get("ticket_notified"), row["id"]) is None:
+                if await conn.fetchval(queries.get("ticket_notified"), row["id"], now) is None:
                     continue  # another pass told them already
                 await store.insert_outbox(
                     conn,
@@ -259,6 +260,7 @@ class Tickets:
                             "reference": row["reference"],
                         },
                     ),
+                    now=now,
                 )
             log.info("ticket.near_turn_sms", reference=row["reference"], ahead=row["ahead"])
 
@@ -277,6 +279,7 @@ class Tickets:
                     self._pool,
                     row["id"],
                     Action.CANCEL,
+                    now=now,
                     actor="service-centre",
                     reason={"why": "the service centre closed"},
                     outcome="closed",
@@ -284,12 +287,16 @@ class Tickets:
             except IllegalTransition:
                 continue  # called meanwhile
             await self._pool.execute(
-                queries.get("withdraw_outbox"), contact.id, "withdrawn: the ticket was cancelled"
+                queries.get("withdraw_outbox"),
+                contact.id,
+                "withdrawn: the ticket was cancelled",
+                now,
             )
             log.info("ticket.cancelled_at_closing", reference=contact.reference)
 
 
-async def call(conn: database.Conn, contact_id: int, counter: str) -> int:
-    """The ticket is called to `counter` (a first call or a recall); how often it has been."""
-    calls: int = await conn.fetchval(queries.get("ticket_called"), contact_id, counter)
+async def call(conn: database.Conn, contact_id: int, counter: str, *, now: datetime) -> int:
+    """The ticket is called to `counter` at `now` (a first call or a recall); how often it has
+    been."""
+    calls: int = await conn.fetchval(queries.get("ticket_called"), contact_id, counter, now)
     return calls

@@ -4,7 +4,7 @@ after an exponentially distributed patience), for the agents a queue needs now.
 Erlang C uses the Erlang B recursion, which stays exact at any size (no factorials or powers
 of the load: 12,345 erlangs work). Erlang A sums the stationary distribution of the
 M/M/n+M birth-death chain (Garnett, Mandelbaum and Reiman, 2002) until its tail is
-negligible. Checked against ../shared/reference/erlang_vectors.toml.
+negligible. Checked against published figures: tests/unit/data/erlang_reference.toml.
 """
 
 from __future__ import annotations

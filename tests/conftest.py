@@ -13,9 +13,11 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
@@ -28,12 +30,26 @@ from classifier.model import Model
 from contactd import database, embedded, migrations, settings, staff
 from contactd.app import create_app
 from contactd.appkeys import POOL
+from contactd.clock import SimulatedClock
 from contactd.settings import Settings
 from contactd.staff import Role
-from tests import mailserver
+from tests import mailserver, twilio_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = "contactd_template"
+CPH = ZoneInfo("Europe/Copenhagen")
+# The time every test starts at, whatever the wall clock says (tests/unit/test_one_clock.py,
+# docs/reference/clock.md): a Tuesday at 10:00 in Copenhagen, when the hotline, the inbox and
+# the service centre of the shipped configuration are open.
+WORKDAY = datetime(2026, 12, 1, 10, 0, tzinfo=CPH)
+
+
+@pytest.fixture
+def clock() -> SimulatedClock:
+    """The daemon's clock in a test: Tuesday 10:00, running at real speed from the test's
+    start (timers such as offer expiry still run out). Tests that need time to stand still
+    use a FixedClock."""
+    return SimulatedClock(WORKDAY, 1.0)
 
 
 def with_database(url: str, name: str) -> str:
@@ -167,9 +183,12 @@ async def verify_no_tasks_left() -> AsyncIterator[None]:
 
 
 @pytest.fixture
-async def client(config: Settings) -> AsyncIterator[TestClient[object, object]]:
-    """The daemon's HTTP app on a real port, against this test's database."""
-    app = create_app(config.with_overrides(max_body_bytes=64 * 1024))
+async def client(
+    config: Settings, clock: SimulatedClock
+) -> AsyncIterator[TestClient[object, object]]:
+    """The daemon's HTTP app on a real port, against this test's database, on the test's
+    clock."""
+    app = create_app(config.with_overrides(max_body_bytes=64 * 1024), clock=clock)
     async with TestClient(TestServer(app)) as c:
         yield c
 
@@ -179,14 +198,15 @@ def app_pool(client: TestClient[object, object]) -> asyncpg.Pool:
     return client.app[POOL]  # type: ignore[index]
 
 
-async def token_for(pool: asyncpg.Pool, login: str, role: Role) -> dict[str, str]:
+async def token_for(
+    pool: asyncpg.Pool, login: str, role: Role, *, now: datetime = WORKDAY
+) -> dict[str, str]:
     """Authorization headers for a new staff member with `role`."""
-    _, token = await staff.add(pool, login=login, name=login.title(), role=role)
+    _, token = await staff.add(pool, login=login, name=login.title(), role=role, now=now)
     return {"Authorization": f"Bearer {token}"}
 
 
 PRISM = ROOT / ".prism" / "node_modules" / ".bin" / "prism"
-TWILIO_SPEC = ROOT.parent / "shared" / "twilio" / "twilio_api_v2010.json"
 
 
 def _free_port() -> int:
@@ -199,14 +219,16 @@ def _free_port() -> int:
 def prism_url() -> Iterator[str]:
     """Stoplight Prism serving Twilio's official OpenAPI spec: it answers like Twilio's REST
     API and refuses (422) any request the spec does not allow. scripts/bootstrap --dev
-    installs it."""
+    installs Prism; the spec is Twilio's file, found by tests/twilio_spec.py (where it is
+    absent, the contract tests skip saying how to get it, and fail under CI=true)."""
     if not PRISM.exists():
         if os.environ.get("CI") == "true":
             pytest.fail("Prism is missing; scripts/bootstrap --dev installs it")
         pytest.skip("Prism is not installed (scripts/bootstrap --dev)")
+    spec = twilio_spec.for_tests()
     port = _free_port()
     process = subprocess.Popen(
-        [str(PRISM), "mock", str(TWILIO_SPEC), "--host", "127.0.0.1", "--port", str(port),
+        [str(PRISM), "mock", str(spec), "--host", "127.0.0.1", "--port", str(port),
          "-v", "error"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

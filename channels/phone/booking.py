@@ -14,7 +14,7 @@ import collections
 import dataclasses
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import structlog
@@ -103,7 +103,7 @@ class Booking:
         calls: CallsPort,
         case_types: dict[str, CaseType],
         *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime],
     ) -> None:
         self._setup = setup
         self._rules = rules

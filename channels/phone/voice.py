@@ -13,7 +13,7 @@ made before, so nothing is created twice and an ended call gets only <Hangup/>.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -41,7 +41,7 @@ class Voice:
         setup: PhoneSetup,
         calls: CallsPort,
         *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime],
     ) -> None:
         self._setup = setup
         self._calls = calls

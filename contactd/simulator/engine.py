@@ -11,7 +11,9 @@ and take breaks.
 
 Every duration in mix.py is simulated time; `speed` divides it into wall-clock time, and
 multiplies the arrival rate. The daemon's own clocks (goals, offer expiry, wrap-up) are not
-touched: against a deployment, speed > 1 compresses the traffic only.
+touched: against a deployment, speed > 1 compresses the traffic only. In the demo the daemon
+runs on the same simulated clock (Options.clock), so its goals and timers play at the speed
+too.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import aiohttp
 import yarl
 from twilio.request_validator import RequestValidator
 
+from contactd.clock import SimulatedClock
 from contactd.simulator import mix, texts
 
 CHANNELS = ("call", "callback", "email", "ticket")
@@ -72,6 +75,9 @@ class Options:
     day: bool = False  # play 07:00-17:00 with the daily peak
     report_every: float = 10.0  # wall-clock seconds between status lines; 0: none
     staff: Staff | None = None
+    # The daemon's own simulated clock, when it runs in this process (the demo): the day
+    # then starts for both at once, at the clock's start, and plays at its speed.
+    clock: SimulatedClock | None = None
 
 
 @dataclasses.dataclass(eq=False)
@@ -192,12 +198,16 @@ class Simulator:
             self._session = session
             try:
                 await self._setup()
-                if self.options.day:
-                    now = datetime.now().astimezone()
-                    self._sim_start = now.replace(
-                        hour=mix.DAY_START_HOUR, minute=0, second=0, microsecond=0
-                    )
-                self._started = time.monotonic()
+                if self.options.clock is not None:
+                    self._sim_start = self.options.clock.start
+                    self._started = self.options.clock.run()
+                else:
+                    if self.options.day:
+                        now = datetime.now().astimezone()
+                        self._sim_start = now.replace(
+                            hour=mix.DAY_START_HOUR, minute=0, second=0, microsecond=0
+                        )
+                    self._started = time.monotonic()
                 for agent in self._agents:
                     self._spawn(self._work(agent), f"agent:{agent.person.login}")
                 arrivals = asyncio.create_task(self._arrivals(), name="arrivals")

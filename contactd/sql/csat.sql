@@ -6,12 +6,13 @@
 -- contacts_closed_at_idx reads one day's contacts, never the millions before), not a no-show
 -- or a client not reached, on a channel that can be asked ($4) with an address of its kind,
 -- not asked yet, and chosen for their queue ($2 codes, $3 shares) by a hash of the id: the
--- same choice on every instance and every pass (csat.chosen computes it alike). $5: at most.
+-- same choice on every instance and every pass (csat.chosen computes it alike). $5: at most;
+-- $6: now.
 SELECT c.id, c.reference, c.channel, c.language, c.queue, c.client_address, c.subject
 FROM contacts c
 JOIN unnest($2::text[], $3::float8[]) AS q (code, share) ON q.code = c.queue
-WHERE c.closed_at > now() - interval '1 day'
-  AND c.closed_at <= now() - make_interval(mins => $1)
+WHERE c.closed_at > $6::timestamptz - interval '1 day'
+  AND c.closed_at <= $6::timestamptz - make_interval(mins => $1)
   AND c.state = 'done'
   AND c.outcome IS DISTINCT FROM 'no_show'
   AND c.outcome IS DISTINCT FROM 'not_reached'
@@ -27,8 +28,8 @@ LIMIT $5;
 -- name: csat_ask
 -- The survey row of a contact still done; nothing when it was asked already (another pass,
 -- or a former leader) or was reopened meanwhile.
-INSERT INTO csat (contact_id, queue, channel, via, expires_at)
-SELECT id, queue, channel, $2, $3 FROM contacts WHERE id = $1 AND state = 'done'
+INSERT INTO csat (contact_id, queue, channel, via, expires_at, asked_at)
+SELECT id, queue, channel, $2, $3, $4 FROM contacts WHERE id = $1 AND state = 'done'
 ON CONFLICT (contact_id) DO NOTHING
 RETURNING contact_id;
 
@@ -40,7 +41,7 @@ WHERE s.contact_id = $1;
 -- name: csat_answer
 -- The answer, once: of two at the same time, the second waits for the first's row lock, then
 -- finds answered_at set and changes nothing. $4: now, by the daemon's clock.
-UPDATE csat SET score = $2, comment = $3, answered_at = now()
+UPDATE csat SET score = $2, comment = $3, answered_at = $4
 WHERE contact_id = $1 AND answered_at IS NULL AND expires_at > $4
 RETURNING queue, channel, answered_at;
 
@@ -49,4 +50,4 @@ SELECT key FROM signing_keys WHERE name = $1;
 
 -- name: signing_key_create
 -- The first instance to need the key draws it; the others keep the one already there.
-INSERT INTO signing_keys (name, key) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING;
+INSERT INTO signing_keys (name, key, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING;

@@ -37,20 +37,20 @@ WHERE contact_id = $1 ORDER BY id;
 -- $10 the agent who must hold it now (null: anyone), $11 a new queue (a transfer: the
 -- wait in the new queue starts again), $12 a corrected case type (set by staff; a change is
 -- also kept in case_type_corrections, for retraining the classifier), $13 a new due time (a
--- reopened contact: the answer to the new mail is promised anew).
+-- reopened contact: the answer to the new mail is promised anew), $14 now.
 WITH old AS (
     SELECT id, state, case_type, case_type_source, confidence FROM contacts
     WHERE id = $1 AND ($10::bigint IS NULL OR agent_id = $10) FOR UPDATE
 ), moved AS (
     UPDATE contacts c SET
         state = $2,
-        state_changed_at = clock_timestamp(),
+        state_changed_at = $14,
         agent_id = CASE WHEN $2 = 'offered' THEN $7
                         WHEN $2 = 'queued' THEN NULL
                         ELSE c.agent_id END,
-        answered_at = CASE WHEN $2 = 'active' THEN coalesce(c.answered_at, clock_timestamp())
+        answered_at = CASE WHEN $2 = 'active' THEN coalesce(c.answered_at, $14)
                            ELSE c.answered_at END,
-        closed_at = CASE WHEN $2 IN ('done', 'abandoned', 'cancelled') THEN clock_timestamp()
+        closed_at = CASE WHEN $2 IN ('done', 'abandoned', 'cancelled') THEN $14
                          WHEN $2 = 'queued' THEN NULL
                          ELSE c.closed_at END,
         due_at = coalesce($13, c.due_at),
@@ -65,7 +65,7 @@ WITH old AS (
         -- its issue time, as the visitor has been waiting in the same room all along.
         queued_at = CASE WHEN $11 IS NULL THEN c.queued_at
                          WHEN c.channel = 'ticket' THEN c.created_at
-                         ELSE clock_timestamp() END,
+                         ELSE $14 END,
         case_type = coalesce($12, c.case_type),
         case_type_source = CASE WHEN $12 IS NULL THEN c.case_type_source ELSE 'staff' END,
         confidence = CASE WHEN $12 IS NULL THEN c.confidence ELSE NULL END
@@ -101,8 +101,8 @@ WITH old AS (
 SELECT moved.*, pg_notify('contactd_contacts', moved.queue)::text AS notified FROM moved;
 
 -- name: insert_staff
-INSERT INTO staff (login, name, role, token_hash, token_at)
-VALUES ($1, $2, $3, $4, now())
+INSERT INTO staff (login, name, role, token_hash, token_at, created_at)
+VALUES ($1, $2, $3, $4, $5, $5)
 RETURNING *;
 
 -- name: staff_by_login
@@ -116,16 +116,17 @@ SELECT * FROM staff WHERE token_hash = $1 AND disabled_at IS NULL;
 SELECT * FROM staff ORDER BY login;
 
 -- name: disable_staff
-UPDATE staff SET disabled_at = coalesce(disabled_at, now()) WHERE login = $1 RETURNING *;
+UPDATE staff SET disabled_at = coalesce(disabled_at, $2) WHERE login = $1 RETURNING *;
 
 -- name: replace_staff_token
 -- A new token also re-enables a disabled person.
-UPDATE staff SET token_hash = $2, token_at = now(), disabled_at = NULL WHERE login = $1 RETURNING *;
+UPDATE staff SET token_hash = $2, token_at = $3, disabled_at = NULL WHERE login = $1 RETURNING *;
 
 -- name: upsert_agent
 -- An agent's profile: skills, languages, capacity per channel, counter and phone.
-INSERT INTO agents (staff_id, skills, languages, capacity, counter, phone)
-VALUES ($1, $2::jsonb, $3, $4::jsonb, $5, $6)
+INSERT INTO agents (staff_id, skills, languages, capacity, counter, phone, state_changed_at,
+                    idle_since)
+VALUES ($1, $2::jsonb, $3, $4::jsonb, $5, $6, $7, $7)
 ON CONFLICT (staff_id) DO UPDATE SET
     skills = EXCLUDED.skills, languages = EXCLUDED.languages, capacity = EXCLUDED.capacity,
     counter = EXCLUDED.counter, phone = EXCLUDED.phone
@@ -135,8 +136,8 @@ RETURNING *, pg_notify('contactd_agents', staff_id::text)::text AS notified;
 -- Becoming available starts the idle clock (the longest idle is offered first).
 UPDATE agents SET
     state = $2,
-    state_changed_at = clock_timestamp(),
-    idle_since = CASE WHEN $2 = 'available' AND state <> 'available' THEN clock_timestamp()
+    state_changed_at = $3,
+    idle_since = CASE WHEN $2 = 'available' AND state <> 'available' THEN $3
                       ELSE idle_since END,
     missed_offers = CASE WHEN $2 = 'available' THEN 0 ELSE missed_offers END
 WHERE staff_id = $1
@@ -163,7 +164,7 @@ SELECT id, channel, language, case_type, queue, priority, due_at, queued_at, pas
        CASE WHEN channel = 'ticket'
             THEN EXISTS (SELECT 1 FROM tickets t WHERE t.contact_id = contacts.id)
             ELSE false END AS numbered
-FROM contacts WHERE state = 'queued' AND (not_before IS NULL OR not_before <= now())
+FROM contacts WHERE state = 'queued' AND (not_before IS NULL OR not_before <= $2)
 ORDER BY priority DESC, due_at, queued_at, id
 LIMIT $1;
 
@@ -175,7 +176,7 @@ SELECT staff_id FROM agents WHERE staff_id = ANY($1::bigint[]) ORDER BY staff_id
 -- name: offer_contact
 -- One offer, made only if the contact is still queued and the agent still available with
 -- room on its channel; with its event and its expiry. $1 contact, $2 agent, $3 reason,
--- $4 expiry seconds per channel. Returns nothing when the offer was not made.
+-- $4 expiry seconds per channel, $5 now. Returns nothing when the offer was not made.
 WITH target AS (
     SELECT c.id, c.channel, (a.capacity ->> c.channel)::int AS capacity
     FROM contacts c, agents a JOIN staff s ON s.id = a.staff_id AND s.disabled_at IS NULL
@@ -184,7 +185,7 @@ WITH target AS (
     SELECT count(*) AS n FROM contacts
     WHERE agent_id = $2 AND state IN ('offered', 'active') AND channel = (SELECT channel FROM target)
 ), moved AS (
-    UPDATE contacts c SET state = 'offered', state_changed_at = clock_timestamp(), agent_id = $2
+    UPDATE contacts c SET state = 'offered', state_changed_at = $5, agent_id = $2
     FROM target, held
     WHERE c.id = target.id AND c.state = 'queued' AND held.n < coalesce(target.capacity, 0)
     RETURNING c.id, c.queue, c.channel, c.state_changed_at
@@ -201,24 +202,24 @@ WITH target AS (
 SELECT id, queue, pg_notify('contactd_desk', $2::text)::text AS notified FROM moved;
 
 -- name: due_offers
--- Open offers whose time is up, oldest first.
+-- Open offers whose time is up at $2, oldest first.
 SELECT id, contact_id, agent_id FROM offers
-WHERE outcome IS NULL AND expires_at <= clock_timestamp()
+WHERE outcome IS NULL AND expires_at <= $2
 ORDER BY expires_at LIMIT $1;
 
 -- name: lock_due_offer
 -- The same offer, still open and due, locked: not one accepted, declined or made anew since.
 SELECT id FROM offers
-WHERE id = $1 AND outcome IS NULL AND expires_at <= clock_timestamp() FOR UPDATE;
+WHERE id = $1 AND outcome IS NULL AND expires_at <= $2 FOR UPDATE;
 
 -- name: offer_missed
 -- An agent let an offer expire: after $2 in a row they are set away, so that the contacts
--- they would be offered go to someone who is there.
+-- they would be offered go to someone who is there. $3: now.
 UPDATE agents SET
     missed_offers = missed_offers + 1,
     state = CASE WHEN missed_offers + 1 >= $2 AND state = 'available' THEN 'away' ELSE state END,
     state_changed_at = CASE WHEN missed_offers + 1 >= $2 AND state = 'available'
-                            THEN clock_timestamp() ELSE state_changed_at END
+                            THEN $3 ELSE state_changed_at END
 WHERE staff_id = $1
 RETURNING state, pg_notify('contactd_agents', staff_id::text)::text AS notified;
 
@@ -227,20 +228,19 @@ UPDATE agents SET missed_offers = 0 WHERE staff_id = $1;
 
 -- name: contact_finished
 -- After a finished contact: wrap-up if the agent is available ($2), and the idle clock
--- restarts. An agent who chose away or offline stays so.
+-- restarts ($3: now). An agent who chose away or offline stays so.
 UPDATE agents SET
     state = CASE WHEN $2 AND state = 'available' THEN 'wrap_up' ELSE state END,
-    state_changed_at = CASE WHEN $2 AND state = 'available' THEN clock_timestamp()
+    state_changed_at = CASE WHEN $2 AND state = 'available' THEN $3
                             ELSE state_changed_at END,
-    idle_since = clock_timestamp()
+    idle_since = $3
 WHERE staff_id = $1
 RETURNING pg_notify('contactd_agents', staff_id::text)::text AS notified;
 
 -- name: end_wrap_ups
 -- Agents whose wrap-up time after a finished contact is over become available again.
-UPDATE agents SET state = 'available', state_changed_at = clock_timestamp(),
-                  idle_since = clock_timestamp()
-WHERE state = 'wrap_up' AND state_changed_at <= clock_timestamp() - make_interval(secs => $1)
+UPDATE agents SET state = 'available', state_changed_at = $2, idle_since = $2
+WHERE state = 'wrap_up' AND state_changed_at <= $2::timestamptz - make_interval(secs => $1)
 RETURNING staff_id, pg_notify('contactd_agents', staff_id::text)::text AS notified;
 
 -- name: contacts_held_by
@@ -260,26 +260,26 @@ SELECT a.*, s.login, s.name FROM agents a JOIN staff s ON s.id = a.staff_id ORDE
 
 -- name: queue_overview
 -- Per queue and channel: how many wait, are offered or are being handled, and the oldest
--- wait, for supervisors.
+-- wait at $1, for supervisors.
 SELECT queue, channel,
        count(*) FILTER (WHERE state = 'queued') AS waiting,
        count(*) FILTER (WHERE state = 'offered') AS offered,
        count(*) FILTER (WHERE state = 'active') AS active,
-       extract(epoch FROM clock_timestamp() - min(queued_at) FILTER (WHERE state = 'queued'))
+       extract(epoch FROM $1::timestamptz - min(queued_at) FILTER (WHERE state = 'queued'))
            AS oldest_wait_seconds
 FROM contacts WHERE state IN ('queued', 'offered', 'active')
 GROUP BY queue, channel ORDER BY queue, channel;
 
 -- name: instance_heartbeat
-INSERT INTO instances (id, hostname, pid, version, is_leader)
-VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (id) DO UPDATE SET seen_at = now(), is_leader = EXCLUDED.is_leader;
+INSERT INTO instances (id, hostname, pid, version, is_leader, started_at, seen_at)
+VALUES ($1, $2, $3, $4, $5, $6, $6)
+ON CONFLICT (id) DO UPDATE SET seen_at = $6, is_leader = EXCLUDED.is_leader;
 
 -- name: instance_gone
 DELETE FROM instances WHERE id = $1;
 
 -- name: forget_stale_instances
-DELETE FROM instances WHERE seen_at < now() - make_interval(secs => $1);
+DELETE FROM instances WHERE seen_at < $2::timestamptz - make_interval(secs => $1);
 
 -- name: schema_ready
 -- The highest applied migration; /ready compares it with the migrations the code ships.
@@ -305,7 +305,7 @@ SELECT * FROM contacts WHERE external_id = $1 AND channel IN ('call', 'callback'
 ORDER BY id LIMIT 1;
 
 -- name: queue_place
--- Where a waiting call stands: $1 contact, $2 the case types its queue serves.
+-- Where a waiting call stands: $1 contact, $2 the case types its queue serves, $3 now.
 -- position: voice contacts ahead of it in routing order, + 1; agents: signed in (not
 -- offline) with a skill for one of the case types; handle_seconds: the average handling of
 -- the queue's voice contacts over the last day (null when there were none).
@@ -313,7 +313,7 @@ WITH me AS (SELECT * FROM contacts WHERE id = $1)
 SELECT
     (SELECT count(*) FROM contacts c, me
      WHERE c.state = 'queued' AND c.queue = me.queue AND c.channel IN ('call', 'callback')
-       AND (c.not_before IS NULL OR c.not_before <= now())
+       AND (c.not_before IS NULL OR c.not_before <= $3)
        AND (c.priority > me.priority
             OR (c.priority = me.priority
                 AND (c.due_at, c.queued_at, c.id) < (me.due_at, me.queued_at, me.id))))
@@ -322,41 +322,41 @@ SELECT
      WHERE a.state <> 'offline' AND a.skills ?| $2::text[]) AS agents,
     (SELECT extract(epoch FROM avg(c.closed_at - c.answered_at)) FROM contacts c, me
      WHERE c.queue = me.queue AND c.channel IN ('call', 'callback') AND c.state = 'done'
-       AND c.answered_at IS NOT NULL AND c.closed_at > now() - interval '1 day')
+       AND c.answered_at IS NOT NULL AND c.closed_at > $3::timestamptz - interval '1 day')
         AS handle_seconds;
 
 -- name: keep_place
 -- A waiting caller asked to be called back: the call becomes a callback to $2 with its
--- place (due_at, queued_at) kept. Only a queued call changes; otherwise no row.
+-- place (due_at, queued_at) kept, at $5. Only a queued call changes; otherwise no row.
 WITH moved AS (
     UPDATE contacts SET channel = 'callback', client_address = $2
     WHERE id = $1 AND channel = 'call' AND state = 'queued'
     RETURNING *
 ), event AS (
     INSERT INTO contact_events (contact_id, at, action, from_state, to_state, actor, reason)
-    SELECT id, clock_timestamp(), 'keep_place', state, state, $3, $4::jsonb FROM moved
+    SELECT id, $5, 'keep_place', state, state, $3, $4::jsonb FROM moved
 )
 SELECT moved.*, pg_notify('contactd_contacts', moved.queue)::text AS notified FROM moved;
 
 -- name: insert_outbox
 -- A message to send, written in the transaction of the change it belongs to. A key seen
--- before is ignored: the message is already on its way.
+-- before is ignored: the message is already on its way. $5: now (due at once).
 WITH new AS (
-    INSERT INTO outbox (contact_id, kind, payload, idempotency_key)
-    VALUES ($1, $2, $3::jsonb, $4)
+    INSERT INTO outbox (contact_id, kind, payload, idempotency_key, created_at, next_attempt_at)
+    VALUES ($1, $2, $3::jsonb, $4, $5, $5)
     ON CONFLICT (idempotency_key) DO NOTHING
     RETURNING id
 )
 SELECT id, pg_notify('contactd_outbox', '')::text AS notified FROM new;
 
 -- name: claim_outbox
--- Up to $1 messages due now, leased for $2 seconds: if this daemon dies while sending, the
+-- Up to $1 messages due at $3 (now), leased for $2 seconds: if this daemon dies while sending, the
 -- lease runs out and the message is sent again (the idempotency key is passed along).
 UPDATE outbox SET attempts = attempts + 1,
-                  next_attempt_at = clock_timestamp() + make_interval(secs => $2)
+                  next_attempt_at = $3::timestamptz + make_interval(secs => $2)
 WHERE id IN (
     SELECT id FROM outbox
-    WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= clock_timestamp()
+    WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $3
     ORDER BY next_attempt_at, id
     LIMIT $1
     FOR UPDATE SKIP LOCKED
@@ -364,23 +364,23 @@ WHERE id IN (
 RETURNING id, contact_id, kind, payload, idempotency_key, attempts, last_error;
 
 -- name: outbox_sent
-UPDATE outbox SET sent_at = clock_timestamp(), last_error = NULL,
+UPDATE outbox SET sent_at = $3, last_error = NULL,
                   payload = payload || jsonb_build_object('provider_id', $2::text)
 WHERE id = $1;
 
 -- name: outbox_retry
-UPDATE outbox SET next_attempt_at = clock_timestamp() + make_interval(secs => $2),
+UPDATE outbox SET next_attempt_at = $4::timestamptz + make_interval(secs => $2),
                   last_error = $3
 WHERE id = $1;
 
 -- name: outbox_wait
 -- Not sent for a reason outside the message (no sender, wrong credentials): not a try.
-UPDATE outbox SET next_attempt_at = clock_timestamp() + make_interval(secs => $2),
+UPDATE outbox SET next_attempt_at = $4::timestamptz + make_interval(secs => $2),
                   last_error = $3, attempts = attempts - 1
 WHERE id = $1;
 
 -- name: outbox_failed
-UPDATE outbox SET failed_at = clock_timestamp(), last_error = $2 WHERE id = $1;
+UPDATE outbox SET failed_at = $3, last_error = $2 WHERE id = $1;
 
 -- name: pending_callback
 -- A callback to this number not made yet: a second booking gets this one back.
@@ -391,7 +391,7 @@ ORDER BY id LIMIT 1;
 -- name: bookings_in_last_day
 SELECT count(*) FROM contacts
 WHERE client_address = $1 AND channel = 'callback' AND external_id LIKE 'booking:%'
-  AND created_at >= now() - interval '1 day';
+  AND created_at >= $2::timestamptz - interval '1 day';
 
 -- name: callback_retry_at
 -- A client not reached is called again from $2, by any agent (also the one who tried).
@@ -412,7 +412,7 @@ UPDATE contacts SET attempts = greatest(attempts - 1, 0) WHERE id = $1;
 -- One e-mail of a contact; nothing when its external id is known (a message read again).
 INSERT INTO messages (contact_id, direction, kind, message_id, external_id, mailbox, at,
                       staff_id, subject, body, html, attachments, raw)
-VALUES ($1, $2, $3, $4, $5, $6, coalesce($7, now()), $8, $9, $10, $11, $12::jsonb, $13)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13)
 ON CONFLICT (external_id) DO NOTHING
 RETURNING id;
 
@@ -467,20 +467,21 @@ UPDATE contacts SET first_response_at = coalesce(first_response_at, $2) WHERE id
 RETURNING first_response_at;
 
 -- name: contact_note
--- An event that changes no state (a message threaded on, a bounce): the desk is woken.
-INSERT INTO contact_events (contact_id, action, from_state, to_state, actor, reason)
-SELECT id, $2, state, state, $3, $4::jsonb FROM contacts WHERE id = $1
+-- An event that changes no state (a message threaded on, a bounce) at $5: the desk is woken.
+INSERT INTO contact_events (contact_id, at, action, from_state, to_state, actor, reason)
+SELECT id, $5, $2, state, state, $3, $4::jsonb FROM contacts WHERE id = $1
 RETURNING pg_notify('contactd_contacts', (SELECT queue FROM contacts WHERE id = $1))::text;
 
 -- name: channel_status_set
-INSERT INTO channel_status (name, state, detail, instance)
-VALUES ($1, $2, $3, $4)
+-- $5: now.
+INSERT INTO channel_status (name, state, detail, instance, changed_at, checked_at)
+VALUES ($1, $2, $3, $4, $5, $5)
 ON CONFLICT (name) DO UPDATE SET
     changed_at = CASE WHEN channel_status.state = EXCLUDED.state
                        AND channel_status.detail IS NOT DISTINCT FROM EXCLUDED.detail
-                      THEN channel_status.changed_at ELSE now() END,
+                      THEN channel_status.changed_at ELSE $5 END,
     state = EXCLUDED.state, detail = EXCLUDED.detail, instance = EXCLUDED.instance,
-    checked_at = now();
+    checked_at = $5;
 
 -- name: channel_statuses
 SELECT name, state, detail, changed_at, checked_at, instance FROM channel_status ORDER BY name;
@@ -528,8 +529,8 @@ SELECT
        AND c.answered_at IS NOT NULL AND c.closed_at > $3) AS handle_seconds;
 
 -- name: ticket_called
--- A counter calls the ticket (first call or recall): the board is woken.
-UPDATE tickets SET calls = calls + 1, called_at = clock_timestamp(), counter = $2
+-- A counter calls the ticket (first call or recall) at $3: the board is woken.
+UPDATE tickets SET calls = calls + 1, called_at = $3, counter = $2
 WHERE contact_id = $1
 RETURNING calls, pg_notify('contactd_board', '')::text AS notified;
 
@@ -574,12 +575,12 @@ SELECT * FROM waiting
 WHERE ahead <= $1 AND notified_at IS NULL AND client_address IS NOT NULL;
 
 -- name: ticket_notified
-UPDATE tickets SET notified_at = now() WHERE contact_id = $1 AND notified_at IS NULL
+UPDATE tickets SET notified_at = $2 WHERE contact_id = $1 AND notified_at IS NULL
 RETURNING contact_id;
 
 -- name: withdraw_outbox
 -- Messages of a contact not sent yet, that no longer make sense (a cancelled ticket's SMS).
-UPDATE outbox SET failed_at = now(), last_error = $2
+UPDATE outbox SET failed_at = $3, last_error = $2
 WHERE contact_id = $1 AND sent_at IS NULL AND failed_at IS NULL;
 
 -- name: waiting_tickets_of

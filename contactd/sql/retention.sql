@@ -1,6 +1,6 @@
 -- Retention (contactd/retention.py): the personal data of contacts closed more than
 -- `retention.days` ago is purged in batches; every figure the statistics need stays.
--- $1 is the cut-off (now - days), $2 the most contacts or rows in one batch.
+-- $1 is the cut-off (now - days), $2 the most contacts or rows in one batch, $3 now.
 
 -- name: retention_purge
 -- One batch of contacts, in one statement and so one short transaction. SKIP LOCKED: a
@@ -24,7 +24,7 @@ WITH batch AS (
     LIMIT $2
     FOR UPDATE SKIP LOCKED
 ), contact AS (
-    UPDATE contacts c SET client_address = NULL, subject = NULL, body = NULL, purged_at = now()
+    UPDATE contacts c SET client_address = NULL, subject = NULL, body = NULL, purged_at = $3
     FROM batch WHERE c.id = batch.id
     RETURNING c.id
 ), message AS (

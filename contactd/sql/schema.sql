@@ -13,7 +13,7 @@ CREATE TABLE staff (
     name        text NOT NULL,
     role        text NOT NULL CHECK (role IN ('agent', 'frontdesk', 'supervisor', 'admin')),
     token_hash  bytea UNIQUE,
-    created_at  timestamptz NOT NULL DEFAULT now(),
+    created_at  timestamptz NOT NULL,
     token_at    timestamptz,
     disabled_at timestamptz
 );
@@ -31,8 +31,8 @@ CREATE TABLE contacts (
     priority         integer NOT NULL DEFAULT 0,
     state            text NOT NULL DEFAULT 'queued'
                      CHECK (state IN ('queued', 'offered', 'active', 'done', 'abandoned', 'cancelled')),
-    created_at       timestamptz NOT NULL DEFAULT now(),
-    state_changed_at timestamptz NOT NULL DEFAULT now(),
+    created_at       timestamptz NOT NULL,
+    state_changed_at timestamptz NOT NULL,
     answered_at      timestamptz,
     closed_at        timestamptz,
     due_at           timestamptz NOT NULL,
@@ -44,7 +44,7 @@ CREATE TABLE contacts (
     attempts         integer NOT NULL DEFAULT 0,
     outcome          text,
     -- The moment the contact entered its current queue: its wait widens the skill it needs.
-    queued_at        timestamptz NOT NULL DEFAULT now(),
+    queued_at        timestamptz NOT NULL,
     -- The agents who declined, let expire or transferred it: not offered to them again.
     passed_by        bigint[] NOT NULL DEFAULT '{}',
     -- The classifier's top guesses, [{"case_type", "confidence"}], shown to staff in triage.
@@ -69,7 +69,7 @@ CREATE INDEX contacts_callback_number_idx ON contacts (client_address) WHERE cha
 CREATE TABLE contact_events (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     contact_id  bigint NOT NULL REFERENCES contacts (id),
-    at          timestamptz NOT NULL DEFAULT now(),
+    at          timestamptz NOT NULL,
     action      text NOT NULL,
     from_state  text,
     to_state    text NOT NULL,
@@ -86,8 +86,8 @@ CREATE TABLE outbox (
     kind            text NOT NULL,
     payload         jsonb NOT NULL,
     idempotency_key text NOT NULL UNIQUE,
-    created_at      timestamptz NOT NULL DEFAULT now(),
-    next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    created_at      timestamptz NOT NULL,
+    next_attempt_at timestamptz NOT NULL,
     attempts        integer NOT NULL DEFAULT 0,
     sent_at         timestamptz,
     failed_at       timestamptz,
@@ -101,8 +101,8 @@ CREATE TABLE instances (
     hostname    text NOT NULL,
     pid         integer NOT NULL,
     version     text NOT NULL,
-    started_at  timestamptz NOT NULL DEFAULT now(),
-    seen_at     timestamptz NOT NULL DEFAULT now(),
+    started_at  timestamptz NOT NULL,
+    seen_at     timestamptz NOT NULL,
     is_leader   boolean NOT NULL DEFAULT false
 );
 
@@ -119,8 +119,8 @@ CREATE TABLE agents (
     phone            text,
     state            text NOT NULL DEFAULT 'offline'
                      CHECK (state IN ('offline', 'available', 'away', 'wrap_up')),
-    state_changed_at timestamptz NOT NULL DEFAULT now(),
-    idle_since       timestamptz NOT NULL DEFAULT now(),
+    state_changed_at timestamptz NOT NULL,
+    idle_since       timestamptz NOT NULL,
     missed_offers    integer NOT NULL DEFAULT 0
 );
 CREATE INDEX agents_available_idx ON agents (staff_id) WHERE state = 'available';
@@ -149,7 +149,7 @@ CREATE TABLE case_type_corrections (
     confidence    real,
     to_type       text NOT NULL,
     actor         text NOT NULL,
-    corrected_at  timestamptz NOT NULL DEFAULT now()
+    corrected_at  timestamptz NOT NULL
 );
 
 -- The e-mails of a contact, in and out: a reply is threaded onto the contact whose message it
@@ -165,7 +165,7 @@ CREATE TABLE messages (
     -- message read again is never stored twice.
     external_id text UNIQUE,
     mailbox     text,
-    at          timestamptz NOT NULL DEFAULT now(),
+    at          timestamptz NOT NULL,
     staff_id    bigint REFERENCES staff (id),
     -- Personal data: purged with the contact's.
     subject     text,
@@ -186,8 +186,8 @@ CREATE TABLE channel_status (
     name       text PRIMARY KEY,  -- 'mailbox:<name>'
     state      text NOT NULL,
     detail     text,
-    changed_at timestamptz NOT NULL DEFAULT now(),
-    checked_at timestamptz NOT NULL DEFAULT now(),
+    changed_at timestamptz NOT NULL,
+    checked_at timestamptz NOT NULL,
     instance   text
 );
 
@@ -232,7 +232,7 @@ CREATE TABLE csat (
     contact_id  bigint PRIMARY KEY REFERENCES contacts (id),
     queue       text NOT NULL,
     channel     text NOT NULL,
-    asked_at    timestamptz NOT NULL DEFAULT now(),
+    asked_at    timestamptz NOT NULL,
     via         text NOT NULL CHECK (via IN ('sms', 'email')),
     expires_at  timestamptz NOT NULL,
     score       smallint CHECK (score BETWEEN 1 AND 5),
@@ -248,7 +248,7 @@ CREATE INDEX csat_answered_at_idx ON csat (answered_at) WHERE answered_at IS NOT
 CREATE TABLE signing_keys (
     name       text PRIMARY KEY,
     key        bytea NOT NULL CHECK (length(key) >= 32),
-    created_at timestamptz NOT NULL DEFAULT now()
+    created_at timestamptz NOT NULL
 );
 
 -- Retention (contactd/retention.py): the personal data of a contact closed more than

@@ -1,4 +1,9 @@
-"""Start `contactd` as a real process, as an operator would, and talk to it over HTTP."""
+"""Start `contactd` as a real process, as an operator would, and talk to it over HTTP.
+
+Every process runs on a simulated clock that starts at WORKDAY (tests/conftest.py: a
+Tuesday at 10:00 in Copenhagen, when the hotline and the service centre are open) and runs at
+real speed, whatever day and hour it really is: a daemon's time at a moment is about WORKDAY
+plus the seconds since it started (`Daemon.now()`)."""
 
 from __future__ import annotations
 
@@ -10,25 +15,38 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from tests.conftest import WORKDAY
 
 READY = re.compile(r"ready on (http://\S+)")
 # JSON logs to search; no classifier (training it costs seconds) unless a test asks for it.
 QUIET = {"CONTACTD_DAEMON__LOG_FORMAT": "json", "CONTACTD_CLASSIFIER__ENABLED": "false"}
+# The daemon's one clock (contactd/clock.py): WORKDAY at real speed, not the machine's time.
+CLOCK = {"CONTACTD_CLOCK_START": WORKDAY.isoformat()}
 
 
 class Daemon:
     def __init__(self, args: list[str], log: Path, env: dict[str, str] | None = None) -> None:
         self.log = log
         self._out = log.open("wb")
+        environment = {**os.environ, **QUIET, **CLOCK, **(env or {})}
+        self.clock_start = datetime.fromisoformat(environment["CONTACTD_CLOCK_START"])
+        self._started = time.monotonic()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "contactd", *args],
             stdout=self._out,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **QUIET, **(env or {})},
+            env=environment,
         )
         self.url = ""
+
+    def now(self) -> datetime:
+        """About the daemon's time now: its clock started a little after the process (by
+        the time Python takes to start), so this is at most a few seconds ahead of it."""
+        return self.clock_start + timedelta(seconds=time.monotonic() - self._started)
 
     def wait_ready(self, within: float = 30) -> str:
         deadline = time.monotonic() + within
@@ -103,7 +121,7 @@ def contactd(
         text=True,
         input=stdin,
         timeout=60,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, **CLOCK, **(env or {})},
         check=False,
     )
 

@@ -1,8 +1,10 @@
 """`contactd demo` as a newcomer runs it: a real process on the embedded PostgreSQL, the
-simulated day sped up, the figures in the terminal and on /metrics, and Ctrl-C stops it all."""
+shipped configuration's day on a sped-up clock, the figures in the terminal and on /metrics,
+and Ctrl-C stops it all."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -10,15 +12,23 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import asyncpg
 import psutil
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from contactd import embedded, settings
+from tests.conftest import ROOT
+
 pytestmark = pytest.mark.slow
 READY = re.compile(r"demo ready on (http://\S+)")
 QUEUE_LINE = re.compile(r"^  family +waiting +\d+ +SL ", re.MULTILINE)
+DAY_OVER = "The simulated day is over"
+CPH = ZoneInfo("Europe/Copenhagen")
 
 
 def _metrics(url: str) -> dict[str, float]:
@@ -44,8 +54,28 @@ def _postgres_of(data_dir: Path) -> list[psutil.Process]:
     return found
 
 
-@pytest.mark.timeout(240)
-def test_demo_plays_a_day_shows_the_queues_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+async def _played(data: Path) -> dict[str, list[tuple[datetime, datetime | None]]]:
+    """What the demo stored, read from its own PostgreSQL after it stopped: per channel, each
+    contact's arrival and the time before which it was not to be offered."""
+    server = embedded.start(data)
+    try:
+        conn = await asyncpg.connect(server.url)
+        try:
+            rows = await conn.fetch("SELECT channel, created_at, not_before FROM contacts")
+        finally:
+            await conn.close()
+    finally:
+        server.stop()
+    played: dict[str, list[tuple[datetime, datetime | None]]] = {}
+    for row in rows:
+        played.setdefault(row["channel"], []).append((row["created_at"], row["not_before"]))
+    return played
+
+
+@pytest.mark.timeout(300)
+def test_demo_plays_the_shipped_day_shows_the_queues_and_stops_on_ctrl_c(
+    tmp_path: Path,
+) -> None:
     data = tmp_path / "demo"
     log = tmp_path / "demo.out"
     with log.open("wb") as out:
@@ -57,23 +87,25 @@ def test_demo_plays_a_day_shows_the_queues_and_stops_on_ctrl_c(tmp_path: Path) -
             env={k: v for k, v in os.environ.items() if k != "CONTACTD_DATABASE_URL"},
         )  # fmt: skip
         try:
-            deadline = time.monotonic() + 150  # the first start trains the classifier
+            deadline = time.monotonic() + 240  # the first start trains the classifier
             url = ""
             while time.monotonic() < deadline:
                 text = log.read_text(errors="replace")
                 if not url and (ready := READY.search(text)):
                     url = ready.group(1)
-                if url and len(QUEUE_LINE.findall(text)) >= 3:
+                if url and len(QUEUE_LINE.findall(text)) >= 3 and DAY_OVER in text:
                     break
                 assert process.poll() is None, text
                 time.sleep(0.5)
             else:
-                pytest.fail(f"no summary lines in time:\n{log.read_text(errors='replace')}")
+                pytest.fail(f"the day did not end in time:\n{log.read_text(errors='replace')}")
 
             for page in ("desk", "kiosk", "board", "status", "metrics"):
                 assert f"{url}/{page}" in text
             assert (data / "demo-tokens.txt").stat().st_mode & 0o077 == 0
             assert re.search(r"^\d\d:\d\d \[#* *\] +\d+%", text, re.MULTILINE), "progress bar"
+            assert "on the shipped configuration (contactd.toml)" in text
+            assert "the hotline 09:00-15:00" in text
 
             figures = _metrics(url)
             assert figures["contactd_contacts_received_total"] > 0
@@ -95,3 +127,21 @@ def test_demo_plays_a_day_shows_the_queues_and_stops_on_ctrl_c(tmp_path: Path) -
     assert not alive, "Ctrl-C stops the embedded PostgreSQL too"
     # Simulated numbers are treated as personal data: none in the daemon's log.
     assert not re.search(r"\+452\d{7}", (data / "contactd.log").read_text(errors="replace"))
+
+    # The day played was the shipped configuration's, on a working day: calls came in only
+    # while the hotline was open, and a callback booked after it closed waits for the next
+    # working day's opening.
+    day = date.fromisoformat((data / "demo-last-day").read_text().strip())
+    hotline = settings.load(ROOT / "config" / "contactd.toml", environ={}).calendars["phone"]
+    assert hotline.is_working_day(day)
+    played = asyncio.run(_played(data))
+    calls = [created.astimezone(CPH) for created, _ in played["call"]]
+    assert calls, "calls came in"
+    assert all(c.date() == day and 9 <= c.hour < 15 for c in calls), (min(calls), max(calls))
+    late = [(c, nb) for c, nb in played.get("callback", []) if c.astimezone(CPH).hour >= 15]
+    closing = datetime.combine(day, datetime.min.time(), CPH) + timedelta(hours=15)
+    next_open = hotline.next_open(closing)
+    assert next_open is not None
+    assert next_open.date() > day
+    for _, not_before in late:  # a few a day at random; each must wait for the next opening
+        assert not_before == next_open

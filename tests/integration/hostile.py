@@ -13,11 +13,10 @@ import contextlib
 import dataclasses
 import re
 from collections.abc import AsyncIterator, Mapping
-from datetime import datetime
+from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 import aiohttp
 import asyncpg
@@ -30,12 +29,13 @@ from channels.email.imap import IncomingMail
 from channels.email.message import parse
 from contactd import api_csat, csat, http_errors, settings, store, tickets
 from contactd.app import create_app
-from contactd.appkeys import INTAKE, POOL, SETTINGS
+from contactd.appkeys import CLOCK, INTAKE, POOL, SETTINGS
+from contactd.clock import FixedClock
 from contactd.inbox import Inbox
 from contactd.leader import LEADER_LOCK
 from contactd.staff import Role
 from routing.contact import Action
-from tests.conftest import ROOT, token_for
+from tests.conftest import ROOT, WORKDAY, token_for
 
 Client = TestClient[object, object]
 Headers = dict[str, str]
@@ -43,8 +43,6 @@ Headers = dict[str, str]
 TWILIO_TOKEN = "test-auth-token-0123456789abcdef"
 PUBLIC = "https://contact.example.dk"
 AGENCY = "kontakt@nyidanmark.example"
-CPH = ZoneInfo("Europe/Copenhagen")
-TUESDAY_10 = datetime(2026, 11, 24, 10, 0, tzinfo=CPH)  # the line and the kiosk are open
 MAX_BODY = 64 * 1024
 
 # Every table a request may write. A rejected request must leave each exactly as it was.
@@ -185,7 +183,8 @@ async def daemon(
     lock = await asyncpg.connect(db_url)
     try:
         await lock.execute("SELECT pg_advisory_lock($1)", LEADER_LOCK)
-        app = create_app(daemon_settings(db_url), clock=lambda: TUESDAY_10)
+        # WORKDAY, standing still: the line and the kiosk are open.
+        app = create_app(daemon_settings(db_url), clock=FixedClock(WORKDAY))
         if body_seconds is not None:
             app[http_errors.BODY_SECONDS] = body_seconds
         test_server = _Server(app)
@@ -214,6 +213,7 @@ def client_mail() -> bytes:
 
 async def build_world(client: Client) -> World:
     pool: asyncpg.Pool = client.app[POOL]  # type: ignore[index]
+    now = client.app[CLOCK].now()  # type: ignore[index]
     staff = {
         "admin": await token_for(pool, "ada", Role.ADMIN),
         "supervisor": await token_for(pool, "sofie", Role.SUPERVISOR),
@@ -222,7 +222,7 @@ async def build_world(client: Client) -> World:
         "jens": await token_for(pool, "jens", Role.AGENT),
         "disabled": await token_for(pool, "olaf", Role.ADMIN),
     }
-    await pool.execute("UPDATE staff SET disabled_at = now() WHERE login = 'olaf'")
+    await pool.execute("UPDATE staff SET disabled_at = $1 WHERE login = 'olaf'", now)
     profile = {"skills": {"family": 3, "visa": 3}, "languages": ["da", "en"], "counter": "3"}
     for login in ("karin", "frida", "jens"):
         put = await client.put(f"/api/agents/{login}", json=profile, headers=staff["supervisor"])
@@ -231,12 +231,21 @@ async def build_world(client: Client) -> World:
 
     async def held(reference: str, *, accept: bool = True) -> None:
         contact = await store.get_by_reference(pool, reference)
-        await store.transition(pool, contact.id, Action.OFFER, actor="router", agent_id=karin)
+        await store.transition(
+            pool, contact.id, Action.OFFER, now=now, actor="router", agent_id=karin
+        )
         if accept:
-            await store.transition(pool, contact.id, Action.ACCEPT, actor="t", holder=karin)
+            await store.transition(
+                pool, contact.id, Action.ACCEPT, now=now, actor="t", holder=karin
+            )
 
     raw = client_mail()
-    inbox = Inbox(pool, client.app[INTAKE], client.app[SETTINGS])  # type: ignore[index]
+    inbox = Inbox(
+        pool,
+        client.app[INTAKE],  # type: ignore[index]
+        client.app[SETTINGS],  # type: ignore[index]
+        clock=client.app[CLOCK].now,  # type: ignore[index]
+    )
     received = await inbox.receive(
         IncomingMail(
             mailbox="kontakt",
@@ -267,21 +276,22 @@ async def build_world(client: Client) -> World:
     await held(ticket)
     ticket_id = (await store.get_by_reference(pool, ticket)).id
     async with pool.acquire() as conn:
-        await tickets.call(conn, ticket_id, "3")
+        await tickets.call(conn, ticket_id, "3", now=now)
 
     done = await new(channel="call", case_type="family", client_address="+4520123456")
     done_id = (await store.get_by_reference(pool, done)).id
     await pool.execute(
-        "UPDATE contacts SET state = 'done', closed_at = now() WHERE id = $1", done_id
+        "UPDATE contacts SET state = 'done', closed_at = $2 WHERE id = $1", done_id, now
     )
-    expires = datetime(2027, 1, 1, tzinfo=CPH)
+    expires = now + timedelta(days=31)
     await pool.execute(
-        "INSERT INTO csat (contact_id, queue, channel, via, expires_at) "
-        "VALUES ($1, 'family', 'call', 'sms', $2)",
+        "INSERT INTO csat (contact_id, queue, channel, via, asked_at, expires_at) "
+        "VALUES ($1, 'family', 'call', 'sms', $2, $3)",
         done_id,
+        now,
         expires,
     )
-    survey = csat.sign(await csat.signing_key(pool), done_id, expires)
+    survey = csat.sign(await csat.signing_key(pool, now=now), done_id, expires)
     return World(
         client=client, pool=pool, staff=staff, email=email, message=message, offered=offered,
         queued=queued, ticket=ticket, survey=survey,

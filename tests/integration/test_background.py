@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
+from contactd.clock import Clock, FixedClock
 from contactd.intake import Intake
 from contactd.leader import Leadership
 from contactd.listener import CONTACTS_CHANNEL, Listener
@@ -26,7 +27,7 @@ async def _eventually(check: object, within: float = 5.0) -> None:
 
 
 async def test_a_new_contact_wakes_a_listener_and_so_does_one_after_a_reconnect(
-    db_url: str, pool: asyncpg.Pool, config: Settings
+    db_url: str, pool: asyncpg.Pool, config: Settings, clock: Clock
 ) -> None:
     listener = Listener(db_url)
     router, board = listener.subscribe(CONTACTS_CHANNEL), listener.subscribe(CONTACTS_CHANNEL)
@@ -36,7 +37,7 @@ async def test_a_new_contact_wakes_a_listener_and_so_does_one_after_a_reconnect(
         await asyncio.wait_for(listener.connected.wait(), 5)
         await router.wait(within=0.01)  # the wake-up sent on connecting
         await board.wait(within=0.01)
-        intake = Intake(pool, config)
+        intake = Intake(pool, config, clock=clock)
         new = NewContact(channel=Channel.EMAIL, language=Language.DA, case_type="visa")
         await intake.submit(new, actor="test")
         assert await router.wait(within=5)
@@ -61,7 +62,7 @@ async def test_no_notification_means_wait_returns_false_after_its_time(db_url: s
 
 
 async def test_one_of_two_instances_leads_and_the_other_takes_over(
-    db_url: str, pool: asyncpg.Pool
+    db_url: str, pool: asyncpg.Pool, clock: Clock
 ) -> None:
     ran: list[str] = []
 
@@ -72,8 +73,8 @@ async def test_one_of_two_instances_leads_and_the_other_takes_over(
 
         return loop
 
-    first = Leadership(db_url, pool, lock_retry_seconds=0.1, heartbeat_seconds=0.2)
-    second = Leadership(db_url, pool, lock_retry_seconds=0.1, heartbeat_seconds=0.2)
+    first = Leadership(db_url, pool, lock_retry_seconds=0.1, heartbeat_seconds=0.2, clock=clock)
+    second = Leadership(db_url, pool, lock_retry_seconds=0.1, heartbeat_seconds=0.2, clock=clock)
     first.add_loop("router", loop_for("first"))  # type: ignore[arg-type]
     second.add_loop("router", loop_for("second"))  # type: ignore[arg-type]
     supervisor = Supervisor()
@@ -131,8 +132,8 @@ async def test_a_crashing_task_is_restarted_and_a_finished_one_is_not() -> None:
 async def test_intake_sets_due_at_from_the_goal_and_calendar(
     pool: asyncpg.Pool, config: Settings
 ) -> None:
-    intake = Intake(pool, config)
     friday_afternoon = datetime(2026, 11, 27, 13, 0, tzinfo=UTC)  # 14:00 in Copenhagen
+    intake = Intake(pool, config, clock=FixedClock(friday_afternoon))
     mail, _ = await intake.submit(
         NewContact(
             channel=Channel.EMAIL,

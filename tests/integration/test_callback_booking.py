@@ -5,8 +5,7 @@ with nothing stored, and floods limited."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 import asyncpg
 import pytest
@@ -15,11 +14,13 @@ from aiohttp.test_utils import TestClient, TestServer
 from contactd import queries, settings
 from contactd.app import create_app
 from contactd.appkeys import POOL
-from tests.conftest import ROOT
+from contactd.clock import FixedClock
+from tests.conftest import CPH, ROOT, WORKDAY
 
-CPH = ZoneInfo("Europe/Copenhagen")
-TUESDAY_10 = datetime(2026, 12, 1, 10, 0, tzinfo=CPH)
 Client = TestClient[object, object]
+# Windows never on offer on the daemon's day (WORKDAY): before the line opens, and in the past.
+BEFORE_OPENING = WORKDAY.replace(hour=7).isoformat(timespec="minutes")
+YESTERDAY = (WORKDAY - timedelta(days=1)).replace(hour=9).isoformat(timespec="minutes")
 
 
 @pytest.fixture
@@ -32,7 +33,7 @@ async def web_client(db_url: str) -> AsyncIterator[Client]:
             "CONTACTD_PHONE__BOOKINGS_PER_ADDRESS_PER_HOUR": "8",
         },
     )
-    async with TestClient(TestServer(create_app(config, clock=lambda: TUESDAY_10))) as c:
+    async with TestClient(TestServer(create_app(config, clock=FixedClock(WORKDAY)))) as c:
         yield c
 
 
@@ -115,7 +116,7 @@ async def test_a_booking_gets_a_reference_a_window_and_an_sms_once(web_client: C
         "10 months. Tjekliste: https://www.nyidanmark.dk/en-GB/You-want-to-apply/Family"
     )
     # Not offered before its window opens.
-    waiting = await pool.fetch(queries.get("waiting_contacts"), 100)
+    waiting = await pool.fetch(queries.get("waiting_contacts"), 100, WORKDAY)
     assert waiting == []
 
 
@@ -126,8 +127,8 @@ async def test_a_booking_gets_a_reference_a_window_and_an_sms_once(web_client: C
         ({"number": "12345678"}, 422, "bad_number"),  # not a Danish number
         ({"number": "anonymous"}, 422, "bad_number"),
         ({"case_type": "pets"}, 422, "unknown_case_type"),
-        ({"window": "2026-12-01T07:00+01:00"}, 422, "window_not_offered"),  # before opening
-        ({"window": "2026-11-30T09:00+01:00"}, 422, "window_not_offered"),  # in the past
+        ({"window": BEFORE_OPENING}, 422, "window_not_offered"),
+        ({"window": YESTERDAY}, 422, "window_not_offered"),
         ({"key": "x"}, 422, "invalid_body"),
     ],
 )
@@ -153,7 +154,7 @@ async def test_floods_of_bookings_are_limited(web_client: Client) -> None:
         )
         statuses.append(response.status)
         # Served meanwhile, so the next booking is not merged into this one.
-        await pool.execute("UPDATE contacts SET state = 'done', closed_at = now()")
+        await pool.execute("UPDATE contacts SET state = 'done', closed_at = $1", WORKDAY)
     assert statuses == [201, 201, 201, 429, 429]  # three a day per number
     for n in range(5):  # then the address: 8 an hour (set in the fixture), all told
         response = await web_client.post(
@@ -161,6 +162,6 @@ async def test_floods_of_bookings_are_limited(web_client: Client) -> None:
             json=_booking(window, key=f"form-addr-{n:04d}", number=f"+45201234{60 + n}"),
         )
         statuses.append(response.status)
-        await pool.execute("UPDATE contacts SET state = 'done', closed_at = now()")
+        await pool.execute("UPDATE contacts SET state = 'done', closed_at = $1", WORKDAY)
     assert statuses[5:] == [201, 201, 201, 429, 429]
     assert await pool.fetchval("SELECT count(*) FROM contacts") == 6

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Mapping
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -18,9 +19,10 @@ from channels.ports import Failure, SendError
 from contactd import outbox, settings
 from contactd.app import create_app
 from contactd.appkeys import INTAKE, POOL
+from contactd.clock import Clock, FixedClock
 from contactd.staff import Role
 from routing.contact import Channel, Language, NewContact
-from tests.conftest import ROOT, token_for
+from tests.conftest import ROOT, WORKDAY, token_for
 
 TOKEN = "test-auth-token"
 PUBLIC = "https://contact.example.dk"
@@ -49,8 +51,8 @@ def _config(db_url: str, prism_url: str, **env: str) -> settings.Settings:
 
 
 @pytest.fixture
-async def app_client(db_url: str, prism_url: str) -> AsyncIterator[Client]:
-    async with TestClient(TestServer(create_app(_config(db_url, prism_url)))) as c:
+async def app_client(db_url: str, prism_url: str, clock: Clock) -> AsyncIterator[Client]:
+    async with TestClient(TestServer(create_app(_config(db_url, prism_url), clock=clock))) as c:
         yield c
 
 
@@ -176,8 +178,10 @@ async def test_a_dial_whose_outcome_is_unknown_is_not_placed_again(db_url: str) 
     pool = await asyncpg.connect(db_url)
     try:
         await pool.execute(
-            """INSERT INTO outbox (kind, payload, idempotency_key, attempts, next_attempt_at)
-               VALUES ('dial', '{"to": "+4520123456"}', 'dial:X:1', 1, now())"""
+            """INSERT INTO outbox (kind, payload, idempotency_key, attempts, created_at,
+                                   next_attempt_at)
+               VALUES ('dial', '{"to": "+4520123456"}', 'dial:X:1', 1, $1, $1)""",
+            WORKDAY,
         )
     finally:
         await pool.close()
@@ -190,8 +194,8 @@ async def test_a_dial_whose_outcome_is_unknown_is_not_placed_again(db_url: str) 
     p = await asyncpg.create_pool(db_url, min_size=1, max_size=2)
     try:
         await outbox.send_due(
-            p, {"dial": dial}, batch=10, lease_seconds=60, max_attempts=5,
-            backoff_seconds=1, max_backoff_seconds=60, concurrency=1,
+            p, {"dial": dial}, clock=FixedClock(WORKDAY), batch=10, lease_seconds=60,
+            max_attempts=5, backoff_seconds=1, max_backoff_seconds=60, concurrency=1,
         )  # fmt: skip
         row = await p.fetchrow("SELECT * FROM outbox")
     finally:
@@ -202,7 +206,7 @@ async def test_a_dial_whose_outcome_is_unknown_is_not_placed_again(db_url: str) 
 
 
 async def test_an_accepted_call_is_put_through_and_back_in_line_if_the_agent_misses_it(
-    app_client: Client,
+    app_client: Client, clock: Clock
 ) -> None:
     pool = _pool(app_client)
     await app_client.app[INTAKE].submit(  # type: ignore[index]
@@ -210,7 +214,7 @@ async def test_an_accepted_call_is_put_through_and_back_in_line_if_the_agent_mis
         actor="test",
     )
     # Booked for later: only the call is offered now.
-    await pool.execute("UPDATE contacts SET not_before = now() + interval '1 hour'")
+    await pool.execute("UPDATE contacts SET not_before = $1", clock() + timedelta(hours=1))
     karin = await _karin(app_client)
     sid = "CA" + "0123456789abcdef" * 2
     call = {"CallSid": sid, "From": CLIENT, "To": HOTLINE, "CallStatus": "ringing"}
@@ -258,10 +262,10 @@ async def test_an_accepted_call_is_put_through_and_back_in_line_if_the_agent_mis
 
 
 async def test_client_first_rings_the_client_and_a_missed_call_is_tried_again(
-    db_url: str, prism_url: str
+    db_url: str, prism_url: str, clock: Clock
 ) -> None:
     config = _config(db_url, prism_url, CONTACTD_PHONE__DIAL_ORDER="client_first")
-    async with TestClient(TestServer(create_app(config))) as client:
+    async with TestClient(TestServer(create_app(config, clock=clock))) as client:
         pool = _pool(client)
         karin = await _karin(client)
         await client.app[INTAKE].submit(  # type: ignore[index]
@@ -292,17 +296,22 @@ async def test_a_dial_twilio_did_not_take_is_not_retried_and_the_callback_goes_b
 ) -> None:
     """A timeout or a 5xx may come after Twilio placed the call: never again, but the
     callback is not lost either: it goes back to the queue, the try not counted."""
+    clock = FixedClock(WORKDAY)
     contact = await pool.fetchval(
         """INSERT INTO contacts (reference, channel, case_type, case_type_source, language,
-               queue, due_at, client_address, state, attempts)
-           VALUES ('AAAA-CCCC', 'callback', 'family', 'form', 'da', 'family', now(), $1,
-                   'active', 1) RETURNING id""",
+               queue, due_at, client_address, state, attempts, created_at, state_changed_at,
+               queued_at)
+           VALUES ('AAAA-CCCC', 'callback', 'family', 'form', 'da', 'family', $2, $1,
+                   'active', 1, $2, $2, $2) RETURNING id""",
         CLIENT,
+        clock(),
     )
     await pool.execute(
-        """INSERT INTO outbox (contact_id, kind, payload, idempotency_key)
-           VALUES ($1, 'dial', '{"to": "+4531000001"}', 'dial:AAAA-CCCC:1')""",
+        """INSERT INTO outbox (contact_id, kind, payload, idempotency_key, created_at,
+                               next_attempt_at)
+           VALUES ($1, 'dial', '{"to": "+4531000001"}', 'dial:AAAA-CCCC:1', $2, $2)""",
         contact,
+        clock(),
     )
     tries: list[str] = []
 
@@ -312,10 +321,10 @@ async def test_a_dial_twilio_did_not_take_is_not_retried_and_the_callback_goes_b
 
     for _ in range(2):
         await outbox.send_due(
-            pool, {"dial": dial}, batch=10, lease_seconds=60, max_attempts=5,
+            pool, {"dial": dial}, clock=clock, batch=10, lease_seconds=60, max_attempts=5,
             backoff_seconds=0.01, max_backoff_seconds=0.01, concurrency=1,
         )  # fmt: skip
-        await asyncio.sleep(0.05)
+        clock.advance(seconds=1)  # long past any backoff
     assert tries == ["dial:AAAA-CCCC:1"]  # once only
     row = await pool.fetchrow("SELECT state, attempts FROM contacts")
     assert (row["state"], row["attempts"]) == ("queued", 0)

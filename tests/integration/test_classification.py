@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from contactd import settings
 from contactd.app import create_app
 from contactd.appkeys import POOL
+from contactd.clock import Clock
 from contactd.cli_classifier import read_feedback
 from contactd.settings import Settings
 from contactd.staff import Role
@@ -33,8 +34,8 @@ UNSURE = (
 
 
 @pytest.fixture
-async def classifying(classifier_config: Settings) -> AsyncIterator[Client]:
-    async with TestClient(TestServer(create_app(classifier_config))) as c:
+async def classifying(classifier_config: Settings, clock: Clock) -> AsyncIterator[Client]:
+    async with TestClient(TestServer(create_app(classifier_config, clock=clock))) as c:
         yield c
 
 
@@ -128,7 +129,7 @@ async def test_transfer_needs_a_known_queue_or_case_type(classifying: Client) ->
 
 
 async def test_an_unusable_model_file_sends_everything_to_triage_and_says_so(
-    db_url: str, classifier_config: Settings, model_file: Path, tmp_path: Path
+    db_url: str, classifier_config: Settings, model_file: Path, tmp_path: Path, clock: Clock
 ) -> None:
     damaged = tmp_path / "case-types.skops"
     damaged.write_bytes(b"not a model")
@@ -140,7 +141,7 @@ async def test_an_unusable_model_file_sends_everything_to_triage_and_says_so(
             "CONTACTD_CLASSIFIER__RELOAD_SECONDS": "0.1",
         },
     )
-    async with TestClient(TestServer(create_app(config))) as client:
+    async with TestClient(TestServer(create_app(config, clock=clock))) as client:
         front = await token_for(client.app[POOL], "frida", Role.FRONTDESK)  # type: ignore[index]
         contact = await _new(client, front, FAMILY)
         health = await (await client.get("/health")).json()

@@ -11,7 +11,6 @@ import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
@@ -20,26 +19,17 @@ from structlog.testing import capture_logs
 
 from contactd import api_csat, csat, metrics, settings
 from contactd.app import create_app
-from contactd.appkeys import POOL
+from contactd.appkeys import CLOCK, POOL
+from contactd.clock import FixedClock
 from contactd.settings import Settings
 from contactd.staff import Role
 from tests import mailserver
-from tests.conftest import ROOT, token_for
+from tests.conftest import ROOT, WORKDAY, token_for
 
 Client = TestClient[object, object]
-CPH = ZoneInfo("Europe/Copenhagen")
-TUESDAY_10 = datetime(2026, 11, 24, 10, 0, tzinfo=CPH)  # the service centre is open
 PUBLIC = "https://kontakt.example.dk"
 AGENCY = "kontakt@nyidanmark.example"
 LINK = re.compile(re.escape(PUBLIC) + r"/s/([A-Za-z0-9_-]{28})(?![A-Za-z0-9_-])")
-
-
-class Clock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
 
 
 def _config(db_url: str, *, share: float = 1.0, **env: str) -> Settings:
@@ -70,12 +60,14 @@ def with_share(config: Settings, share: float) -> Settings:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(TUESDAY_10)
+def clock() -> FixedClock:
+    """The daemon's clock here stands still at WORKDAY (the service centre is open); a test
+    moves it."""
+    return FixedClock(WORKDAY)
 
 
 @pytest.fixture
-async def daemon(db_url: str, clock: Clock) -> AsyncIterator[Client]:
+async def daemon(db_url: str, clock: FixedClock) -> AsyncIterator[Client]:
     async with TestClient(TestServer(create_app(_config(db_url), clock=clock))) as client:
         yield client
 
@@ -91,6 +83,7 @@ def _surveys(client: Client) -> csat.Surveys:
 async def _done(
     pool: asyncpg.Pool,
     *,
+    now: datetime,
     count: int = 1,
     channel: str = "call",
     address: str | None = "+4520123456",
@@ -99,15 +92,18 @@ async def _done(
     outcome: str | None = "answered",
     minutes_ago: int = 10,
 ) -> list[int]:
-    """Contacts closed `minutes_ago`, as the desk leaves them (made here, for numbers)."""
+    """Contacts closed `minutes_ago` before `now`, as the desk leaves them (made here, for
+    numbers)."""
     rows = await pool.fetch(
         """INSERT INTO contacts (reference, channel, case_type, case_type_source, language,
-                                 queue, due_at, client_address, state, closed_at, outcome)
+                                 queue, due_at, client_address, state, closed_at, outcome,
+                                 created_at, state_changed_at, queued_at)
            SELECT upper(substr(md5(random()::text), 1, 9)), $1, 'family', 'staff', $2,
-                  'family', now(), $3, $4, now() - make_interval(mins => $5), $6
+                  'family', $8::timestamptz, $3, $4, $8::timestamptz - make_interval(mins => $5),
+                  $6, $8, $8, $8
            FROM generate_series(1, $7)
            RETURNING id""",
-        channel, language, address, state, minutes_ago, outcome, count,
+        channel, language, address, state, minutes_ago, outcome, count, now,
     )  # fmt: skip
     return [r["id"] for r in rows]
 
@@ -137,7 +133,8 @@ async def _token(pool: asyncpg.Pool, contact_id: int) -> str:
 
 
 async def _one_survey(client: Client, **contact: Any) -> tuple[int, str]:
-    (contact_id,) = await _done(_pool(client), **contact)
+    now = client.app[CLOCK].now()  # type: ignore[index]
+    (contact_id,) = await _done(_pool(client), now=now, **contact)
     await _surveys(client).ask_due()
     return contact_id, await _token(_pool(client), contact_id)
 
@@ -200,7 +197,7 @@ async def _id(pool: asyncpg.Pool, reference: str) -> int:
 
 @pytest.mark.timeout(90)
 async def test_finished_contacts_are_asked_once_after_the_delay_by_sms_and_by_email(
-    db_url: str, clock: Clock, prism_url: str, smtp: tuple[mailserver.Smtp, int]
+    db_url: str, clock: FixedClock, prism_url: str, smtp: tuple[mailserver.Smtp, int]
 ) -> None:
     received, smtp_port = smtp
     config = _config(
@@ -220,9 +217,10 @@ async def test_finished_contacts_are_asked_once_after_the_delay_by_sms_and_by_em
             client, staff, karin, channel="email", language="en", client_address="anna@example.dk"
         )
         await pool.execute(
-            "INSERT INTO messages (contact_id, direction, kind, message_id, subject) "
-            "VALUES ($1, 'in', 'mail', '<m1@example.dk>', 'Visa')",
+            "INSERT INTO messages (contact_id, direction, kind, message_id, subject, at) "
+            "VALUES ($1, 'in', 'mail', '<m1@example.dk>', 'Visa', $2)",
             await _id(pool, mail),
+            clock(),
         )
         ticket = await _ticket(client, staff, karin, language="en", phone="+45 20 12 34 57")
         finished = await client.post(
@@ -245,7 +243,8 @@ async def test_finished_contacts_are_asked_once_after_the_delay_by_sms_and_by_em
             ids["mail"]: ("email", "email", "family"),
             ids["ticket"]: ("ticket", "sms", "family"),
         }
-        assert asked[ids["call"]]["expires_at"] == TUESDAY_10 + timedelta(days=14)
+        expires = WORKDAY + timedelta(days=14)
+        assert asked[ids["call"]]["expires_at"] == expires
         # Logs name the contact by reference, never by its number or address.
         assert "+4520123456" not in str(logs)
         assert "anna@" not in str(logs)
@@ -295,7 +294,7 @@ async def test_finished_contacts_are_asked_once_after_the_delay_by_sms_and_by_em
         link = csat.verify(await surveys.key(), mailed.group(1))
         assert link is not None
         assert link.contact_id == ids["mail"]
-        assert "The link works until 08.12.2026" in body
+        assert f"The link works until {expires:%d.%m.%Y}" in body
         # Kept with the conversation under the Message-ID it was sent with: a bounce of it
         # names that ID and is known as ours (contactd/inbox.py), not taken for a new contact.
         kept = await pool.fetchrow(
@@ -307,7 +306,7 @@ async def test_finished_contacts_are_asked_once_after_the_delay_by_sms_and_by_em
 
 
 async def test_no_shows_the_unreached_and_contacts_without_a_number_are_not_asked(
-    daemon: Client,
+    daemon: Client, clock: FixedClock
 ) -> None:
     pool = _pool(daemon)
     staff, karin = await _desk(daemon)
@@ -322,11 +321,12 @@ async def test_no_shows_the_unreached_and_contacts_without_a_number_are_not_aske
     )
     assert finished.status == 200
     await _serve(daemon, staff, karin, channel="call", client_address="anonymous")
-    await _done(pool, channel="callback", outcome="not_reached")
-    await _done(pool, state="abandoned", outcome="abandoned")
-    await _done(pool, state="cancelled", outcome="merged")
-    await _done(pool, minutes_ago=25 * 60)  # finished more than a day ago
-    await _done(pool, channel="email", address="+4520123456")  # not an e-mail address
+    now = clock()
+    await _done(pool, now=now, channel="callback", outcome="not_reached")
+    await _done(pool, now=now, state="abandoned", outcome="abandoned")
+    await _done(pool, now=now, state="cancelled", outcome="merged")
+    await _done(pool, now=now, minutes_ago=25 * 60)  # finished more than a day ago
+    await _done(pool, now=now, channel="email", address="+4520123456")  # not an e-mail address
     await _backdate(pool)
     await _surveys(daemon).ask_due()
     assert await _asked(pool) == {}
@@ -337,13 +337,13 @@ async def test_no_shows_the_unreached_and_contacts_without_a_number_are_not_aske
 
 
 async def test_the_queue_share_decides_who_is_asked_the_same_ones_every_time(
-    db_url: str, pool: asyncpg.Pool
+    db_url: str, pool: asyncpg.Pool, clock: FixedClock
 ) -> None:
-    ids = await _done(pool, count=200)
+    ids = await _done(pool, now=clock(), count=200)
 
     async def asked_with(share: float) -> set[int]:
         """A fresh instance asks with this share; then the survey is forgotten again."""
-        surveys = csat.Surveys(pool, _config(db_url, share=share))
+        surveys = csat.Surveys(pool, _config(db_url, share=share), clock=clock)
         await surveys.ask_due()
         asked = set(await _asked(pool))
         await pool.execute("DELETE FROM outbox; DELETE FROM csat")
@@ -359,11 +359,11 @@ async def test_the_queue_share_decides_who_is_asked_the_same_ones_every_time(
 
 
 async def test_without_a_public_url_no_one_is_asked_and_the_log_says_why(
-    db_url: str, pool: asyncpg.Pool
+    db_url: str, pool: asyncpg.Pool, clock: FixedClock
 ) -> None:
-    await _done(pool)
+    await _done(pool, now=clock())
     config = dataclasses.replace(_config(db_url), public_url=None)
-    surveys = csat.Surveys(pool, config)
+    surveys = csat.Surveys(pool, config, clock=clock)
     with capture_logs() as logs:
         await surveys.run(poll_seconds=0.01)  # returns: nothing to do until a restart
     assert [e["event"] for e in logs] == ["csat.off"]
@@ -373,12 +373,14 @@ async def test_without_a_public_url_no_one_is_asked_and_the_log_says_why(
 
 
 async def test_without_twilio_only_email_is_asked_and_the_log_says_why(
-    db_url: str, pool: asyncpg.Pool
+    db_url: str, pool: asyncpg.Pool, clock: FixedClock
 ) -> None:
-    (call,) = await _done(pool)
-    (mail,) = await _done(pool, channel="email", address="anna@example.dk", language="en")
+    (call,) = await _done(pool, now=clock())
+    (mail,) = await _done(
+        pool, now=clock(), channel="email", address="anna@example.dk", language="en"
+    )
     config = dataclasses.replace(_config(db_url), twilio_auth_token=None)
-    surveys = csat.Surveys(pool, config)
+    surveys = csat.Surveys(pool, config, clock=clock)
     with capture_logs() as logs:
         task = asyncio.create_task(surveys.run(poll_seconds=60))
         async with asyncio.timeout(10):
@@ -449,10 +451,10 @@ async def test_two_answers_sent_at_once_store_one(daemon: Client) -> None:
 
 
 async def test_an_expired_link_is_refused_and_nothing_is_stored(
-    daemon: Client, clock: Clock
+    daemon: Client, clock: FixedClock
 ) -> None:
     contact_id, token = await _one_survey(daemon, language="en")
-    clock.at = TUESDAY_10 + timedelta(days=14, seconds=1)
+    clock.advance(days=14, seconds=1)
     state = await daemon.get(f"/api/surveys/{token}")
     assert state.status == 410
     error = (await state.json())["error"]
@@ -463,12 +465,14 @@ async def test_an_expired_link_is_refused_and_nothing_is_stored(
     assert (await _asked(_pool(daemon)))[contact_id]["answered_at"] is None
 
 
-async def test_forged_altered_and_unknown_links_are_not_found(daemon: Client) -> None:
+async def test_forged_altered_and_unknown_links_are_not_found(
+    daemon: Client, clock: FixedClock
+) -> None:
     pool = _pool(daemon)
     contact_id, token = await _one_survey(daemon)
     key = await _surveys(daemon).key()
     flip = {"A": "B"}.get(token[-1], "A")
-    later = datetime.now(UTC) + timedelta(days=30)
+    later = clock() + timedelta(days=30)
     forged = [
         token[:-1] + flip,  # the signature altered
         ("B" if token[0] != "B" else "C") + token[1:],  # the contact id altered

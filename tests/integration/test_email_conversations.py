@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import imaplib
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 import asyncpg
 from aiohttp.test_utils import TestClient, TestServer
@@ -15,6 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from channels.email.imap import read_new
 from contactd.app import create_app
 from contactd.appkeys import POOL
+from contactd.clock import Clock
 from contactd.inbox import Inbox
 from contactd.intake import Intake
 from contactd.settings import Settings
@@ -36,9 +38,12 @@ def _mail(
     ).encode()
 
 
-async def _read(port: int, pool: asyncpg.Pool, config: Settings, **mailbox: object) -> int:
+async def _read(
+    port: int, pool: asyncpg.Pool, config: Settings, clock: Clock, **mailbox: object
+) -> int:
+    intake = Intake(pool, config, clock=clock)
     return await read_new(
-        mailserver.mailbox(port, **mailbox), Inbox(pool, Intake(pool, config), config)
+        mailserver.mailbox(port, **mailbox), Inbox(pool, intake, config, clock=clock)
     )
 
 
@@ -51,11 +56,11 @@ async def _until(check: Callable[[], Awaitable[object]], seconds: float = 20) ->
 
 
 async def test_a_reply_to_the_acknowledgement_threads_onto_the_contact_without_a_new_one(
-    imap_port: int, pool: asyncpg.Pool, db_url: str
+    imap_port: int, pool: asyncpg.Pool, db_url: str, clock: Clock
 ) -> None:
     config = mailserver.daemon_config(db_url, imap_port, CONTACTD_EMAIL__ADDRESS=AGENCY)
     mailserver.append(imap_port, _mail(1))
-    await _read(imap_port, pool, config)
+    await _read(imap_port, pool, config, clock)
     ack_id = await pool.fetchval("SELECT payload ->> 'message_id' FROM outbox")
 
     # The client answers the acknowledgement (their mail program sets In-Reply-To).
@@ -63,7 +68,7 @@ async def test_a_reply_to_the_acknowledgement_threads_onto_the_contact_without_a
     # ... and writes again, losing the headers but keeping the reference in the subject.
     reference = await pool.fetchval("SELECT reference FROM contacts")
     mailserver.append(imap_port, _mail(3, subject=f"Vedr. {reference.lower()} - bilag"))
-    assert await _read(imap_port, pool, config) == 2
+    assert await _read(imap_port, pool, config, clock) == 2
 
     assert await pool.fetchval("SELECT count(*) FROM contacts") == 1
     messages = await pool.fetch("SELECT direction, kind FROM messages ORDER BY id")
@@ -76,31 +81,33 @@ async def test_a_reply_to_the_acknowledgement_threads_onto_the_contact_without_a
 
 
 async def test_the_reference_in_a_subject_threads_only_mail_from_the_same_address(
-    imap_port: int, pool: asyncpg.Pool, config: Settings
+    imap_port: int, pool: asyncpg.Pool, config: Settings, clock: Clock
 ) -> None:
     mailserver.append(imap_port, _mail(1))
-    await _read(imap_port, pool, config)
+    await _read(imap_port, pool, config, clock)
     reference = await pool.fetchval("SELECT reference FROM contacts")
     # Someone else quoting the reference gets a contact of their own.
     mailserver.append(imap_port, _mail(2, sender="other@example.dk", subject=reference))
-    await _read(imap_port, pool, config)
+    await _read(imap_port, pool, config, clock)
     assert await pool.fetchval("SELECT count(*) FROM contacts") == 2
 
 
 async def test_a_reply_to_a_finished_contact_reopens_it_with_a_new_promise(
-    imap_port: int, pool: asyncpg.Pool, config: Settings
+    imap_port: int, pool: asyncpg.Pool, config: Settings, clock: Clock
 ) -> None:
     mailserver.append(imap_port, _mail(1))
-    await _read(imap_port, pool, config)
+    await _read(imap_port, pool, config, clock)
     contact_id = await pool.fetchval("SELECT id FROM contacts")
     await pool.execute(
-        "UPDATE contacts SET state = 'done', closed_at = now(), outcome = 'answered', "
-        "due_at = now() - interval '1 day' WHERE id = $1",
+        "UPDATE contacts SET state = 'done', closed_at = $2, outcome = 'answered', "
+        "due_at = $3 WHERE id = $1",
         contact_id,
+        clock(),
+        clock() - timedelta(days=1),
     )
 
     mailserver.append(imap_port, _mail(2, extra="In-Reply-To: <m1@example.dk>\r\n"))
-    assert await _read(imap_port, pool, config) == 1
+    assert await _read(imap_port, pool, config, clock) == 1
 
     row = await pool.fetchrow("SELECT * FROM contacts WHERE id = $1", contact_id)
     assert (row["state"], row["closed_at"]) == ("queued", None)
@@ -111,29 +118,29 @@ async def test_a_reply_to_a_finished_contact_reopens_it_with_a_new_promise(
     )  # fmt: skip
     # An out-of-office answer to a finished contact is kept with it but does not reopen it.
     await pool.execute(
-        "UPDATE contacts SET state = 'done', closed_at = now() WHERE id = $1", contact_id
+        "UPDATE contacts SET state = 'done', closed_at = $2 WHERE id = $1", contact_id, clock()
     )
     mailserver.append(
         imap_port,
         _mail(7, extra="In-Reply-To: <m1@example.dk>\r\nAuto-Submitted: auto-replied\r\n"),
     )
-    assert await _read(imap_port, pool, config) == 1
+    assert await _read(imap_port, pool, config, clock) == 1
     assert await pool.fetchval("SELECT state FROM contacts WHERE id = $1", contact_id) == "done"
     assert (
         await pool.fetchval("SELECT count(*) FROM messages WHERE contact_id = $1", contact_id) == 3
     )
     # Read again (a crash before the flag): nothing changes a second time.
     mailserver.append(imap_port, _mail(2, extra="In-Reply-To: <m1@example.dk>\r\n"))
-    await _read(imap_port, pool, config)
+    await _read(imap_port, pool, config, clock)
     assert await pool.fetchval("SELECT count(*) FROM contact_events") == 3
 
 
 async def test_a_bounce_of_our_acknowledgement_is_recorded_on_its_contact(
-    imap_port: int, pool: asyncpg.Pool, db_url: str
+    imap_port: int, pool: asyncpg.Pool, db_url: str, clock: Clock
 ) -> None:
     config = mailserver.daemon_config(db_url, imap_port, CONTACTD_EMAIL__ADDRESS=AGENCY)
     mailserver.append(imap_port, _mail(1, sender="nobody@example.dk"))
-    await _read(imap_port, pool, config)
+    await _read(imap_port, pool, config, clock)
     ack_id = await pool.fetchval("SELECT payload ->> 'message_id' FROM outbox")
     report = (
         "From: Mail Delivery System <MAILER-DAEMON@mx.example.dk>\r\nReturn-Path: <>\r\n"
@@ -148,7 +155,7 @@ async def test_a_bounce_of_our_acknowledgement_is_recorded_on_its_contact(
         f"From: {AGENCY}\r\nTo: nobody@example.dk\r\nMessage-ID: {ack_id}\r\n\r\n--b--\r\n"
     ).encode()
     mailserver.append(imap_port, report)
-    assert await _read(imap_port, pool, config) == 1
+    assert await _read(imap_port, pool, config, clock) == 1
 
     assert await pool.fetchval("SELECT count(*) FROM contacts") == 1  # no contact of its own
     assert await pool.fetchval("SELECT count(*) FROM outbox") == 1  # and never answered
@@ -159,7 +166,7 @@ async def test_a_bounce_of_our_acknowledgement_is_recorded_on_its_contact(
 
 
 async def test_acknowledgements_to_one_address_stop_at_the_limit_but_every_mail_is_a_contact(
-    imap_port: int, pool: asyncpg.Pool, db_url: str
+    imap_port: int, pool: asyncpg.Pool, db_url: str, clock: Clock
 ) -> None:
     config = mailserver.daemon_config(
         db_url,
@@ -170,7 +177,7 @@ async def test_acknowledgements_to_one_address_stop_at_the_limit_but_every_mail_
     for number in range(5):
         mailserver.append(imap_port, _mail(number, subject=f"Spørgsmål {number}"))
     mailserver.append(imap_port, _mail(9, sender="other@example.dk"))
-    assert await _read(imap_port, pool, config) == 6
+    assert await _read(imap_port, pool, config, clock) == 6
 
     assert await pool.fetchval("SELECT count(*) FROM contacts") == 6
     sent = await pool.fetch("SELECT payload ->> 'to' AS to, count(*) FROM outbox GROUP BY 1")
@@ -178,20 +185,20 @@ async def test_acknowledgements_to_one_address_stop_at_the_limit_but_every_mail_
 
 
 async def test_read_mail_moves_to_the_processed_folder_after_its_contact_is_stored(
-    imap_port: int, pool: asyncpg.Pool, config: Settings
+    imap_port: int, pool: asyncpg.Pool, config: Settings, clock: Clock
 ) -> None:
     mailserver.append(imap_port, _mail(1))
     mailserver.append(imap_port, _mail(2))
-    assert await _read(imap_port, pool, config, processed_folder="Behandlet") == 2
+    assert await _read(imap_port, pool, config, clock, processed_folder="Behandlet") == 2
     assert mailserver.count(imap_port, "ALL") == 0
     assert mailserver.count(imap_port, "SEEN", folder="Behandlet") == 2
 
 
 async def test_a_30_mb_message_is_kept_whole_and_its_attachment_listed(
-    imap_port: int, pool: asyncpg.Pool, config: Settings
+    imap_port: int, pool: asyncpg.Pool, config: Settings, clock: Clock
 ) -> None:
     mailserver.append(imap_port, mailserver.big_message(30_000_000))
-    assert await _read(imap_port, pool, config) == 1
+    assert await _read(imap_port, pool, config, clock) == 1
     row = await pool.fetchrow("SELECT body, attachments, octet_length(raw) AS size FROM messages")
     assert row["body"] == "Her er mine papirer."
     [scan] = row["attachments"]
@@ -201,11 +208,11 @@ async def test_a_30_mb_message_is_kept_whole_and_its_attachment_listed(
 
 
 async def test_a_message_over_the_limit_becomes_a_contact_that_points_to_the_mailbox(
-    imap_port: int, pool: asyncpg.Pool, config: Settings
+    imap_port: int, pool: asyncpg.Pool, config: Settings, clock: Clock
 ) -> None:
     mailserver.append(imap_port, mailserver.big_message(3_000_000))
     mailserver.append(imap_port, _mail(1))
-    assert await _read(imap_port, pool, config, max_message_bytes=1_000_000) == 2
+    assert await _read(imap_port, pool, config, clock, max_message_bytes=1_000_000) == 2
     rows = await pool.fetch(
         "SELECT c.subject, c.body, m.body AS shown, m.attachments FROM contacts c "
         "JOIN messages m ON m.contact_id = c.id ORDER BY c.subject"
@@ -220,11 +227,11 @@ async def test_a_message_over_the_limit_becomes_a_contact_that_points_to_the_mai
 
 
 async def test_the_daemon_waits_with_idle_and_reconnects_after_a_server_restart(
-    imap_server: mailserver.Dovecot, db_url: str
+    imap_server: mailserver.Dovecot, db_url: str, clock: Clock
 ) -> None:
     # Polling is set to an hour: only IDLE can bring the mail in within seconds.
     config = mailserver.daemon_config(db_url, imap_server.port, CONTACTD_EMAIL__POLL_SECONDS="3600")
-    async with TestClient(TestServer(create_app(config))) as client:
+    async with TestClient(TestServer(create_app(config, clock=clock))) as client:
         pool: asyncpg.Pool = client.app[POOL]  # type: ignore[index]
 
         async def state() -> str | None:
@@ -261,7 +268,7 @@ async def _is(read: Callable[[], Awaitable[object]], wanted: object) -> bool:
 
 
 async def test_a_missing_folder_and_a_wrong_password_show_on_the_channel_status_only(
-    imap_port: int, db_url: str
+    imap_port: int, db_url: str, clock: Clock
 ) -> None:
     boxes = (
         f'{{ kontakt = {{ host = "127.0.0.1", port = {imap_port}, user = "{mailserver.USER}", '
@@ -271,7 +278,7 @@ async def test_a_missing_folder_and_a_wrong_password_show_on_the_channel_status_
     config = mailserver.daemon_config(
         db_url, imap_port, CONTACTD_EMAIL__MAILBOXES=boxes, CONTACTD_MAILBOX_ANDET_PASSWORD="wrong"
     )
-    async with TestClient(TestServer(create_app(config))) as client:
+    async with TestClient(TestServer(create_app(config, clock=clock))) as client:
         pool: asyncpg.Pool = client.app[POOL]  # type: ignore[index]
 
         async def statuses() -> dict[str, tuple[str, str]]:
@@ -297,11 +304,11 @@ async def _len(read: Callable[[], Awaitable[dict[str, tuple[str, str]]]]) -> int
 
 
 async def test_without_idle_the_daemon_polls(
-    imap_without_idle: mailserver.Dovecot, db_url: str
+    imap_without_idle: mailserver.Dovecot, db_url: str, clock: Clock
 ) -> None:
     port = imap_without_idle.port
     config = mailserver.daemon_config(db_url, port, CONTACTD_EMAIL__POLL_SECONDS="0.2")
-    async with TestClient(TestServer(create_app(config))) as client:
+    async with TestClient(TestServer(create_app(config, clock=clock))) as client:
         pool: asyncpg.Pool = client.app[POOL]  # type: ignore[index]
 
         async def state() -> str | None:
@@ -318,7 +325,7 @@ async def test_without_idle_the_daemon_polls(
 
 
 async def test_several_mailboxes_are_read_each_with_its_own_processed_folder(
-    imap_port: int, db_url: str
+    imap_port: int, db_url: str, clock: Clock
 ) -> None:
     client = imaplib.IMAP4("127.0.0.1", imap_port)
     client.login(mailserver.USER, mailserver.PASSWORD)
@@ -334,7 +341,7 @@ async def test_several_mailboxes_are_read_each_with_its_own_processed_folder(
         db_url, imap_port, CONTACTD_EMAIL__MAILBOXES=boxes,
         CONTACTD_MAILBOX_FAMILIE_PASSWORD=mailserver.PASSWORD,
     )  # fmt: skip
-    async with TestClient(TestServer(create_app(config))) as app:
+    async with TestClient(TestServer(create_app(config, clock=clock))) as app:
         pool: asyncpg.Pool = app.app[POOL]  # type: ignore[index]
         mailserver.append(imap_port, _mail(1))
         mailserver.append(imap_port, _mail(2, subject="Familiesammenføring"), folder="Familie")

@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from contactd.app import create_app
 from contactd.appkeys import POOL
+from contactd.clock import Clock
 from contactd.staff import Role
 from tests import mailserver
 from tests.conftest import token_for
@@ -45,11 +46,11 @@ def _client_mail() -> bytes:
 
 @pytest.fixture
 async def daemon(
-    imap_port: int, db_url: str, smtp: tuple[mailserver.Smtp, int]
+    imap_port: int, db_url: str, smtp: tuple[mailserver.Smtp, int], clock: Clock
 ) -> AsyncIterator[Client]:
     _, smtp_port = smtp
     config = mailserver.answering_config(db_url, imap_port, smtp_port)
-    async with TestClient(TestServer(create_app(config))) as client:
+    async with TestClient(TestServer(create_app(config, clock=clock))) as client:
         yield client
 
 

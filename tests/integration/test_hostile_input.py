@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
+from tests.conftest import WORKDAY
 from tests.integration import hostile
 from tests.integration.hostile import World
 
@@ -105,6 +107,11 @@ def _bodies(draw: st.DrawFn, fields: dict[str, st.SearchStrategy[Any]]) -> tuple
 _CASE_TYPES = st.sampled_from(["visa", "family", "general", "pets", "VISA"])
 _QUEUES = st.sampled_from(["general", "visa", "family", "nowhere"])
 _LANGUAGES = st.sampled_from(["da", "en", "de", "DA"])
+# Windows on offer on the daemon's clock (WORKDAY): this afternoon and tomorrow morning.
+_WINDOWS = [
+    WORKDAY.replace(hour=13).isoformat(timespec="minutes"),
+    (WORKDAY + timedelta(days=1)).replace(hour=9).isoformat(timespec="minutes"),
+]
 _PHONES = st.sampled_from(["+4520123456", "20 12 34 56", "+0123", "12", "90123456", "+4570123456"])
 
 # (method, path, who calls, fields): every endpoint that reads a JSON body.
@@ -170,7 +177,7 @@ ENDPOINTS: dict[str, tuple[str, str, str | None, dict[str, st.SearchStrategy[Any
         "POST", "/api/callbacks", None,
         {
             "number": _PHONES | STRINGS, "language": _LANGUAGES, "case_type": _CASE_TYPES,
-            "window": st.sampled_from(["2026-11-24T13:00+01:00", "2026-11-25T09:00+01:00"]),
+            "window": st.sampled_from(_WINDOWS),
             "key": st.from_regex(r"[A-Za-z0-9_-]{8,12}", fullmatch=True) | STRINGS,
         },
     ),

@@ -18,14 +18,15 @@ from channels.email.smtp import send as smtp_send
 from contactd import outbox
 from contactd.app import create_app
 from contactd.appkeys import POOL
+from contactd.clock import Clock
 from contactd.inbox import Inbox
 from contactd.intake import Intake
 from contactd.settings import Settings
 from tests import mailserver
 
 
-def _inbox(pool: asyncpg.Pool, config: Settings) -> Inbox:
-    return Inbox(pool, Intake(pool, config), config)
+def _inbox(pool: asyncpg.Pool, config: Settings, clock: Clock) -> Inbox:
+    return Inbox(pool, Intake(pool, config, clock=clock), config, clock=clock)
 
 
 VISA = (
@@ -39,11 +40,11 @@ NO_ID = b"From: ole@example.dk\r\nSubject: Uden id\r\n\r\nHej\r\n"
 
 
 async def test_each_message_becomes_one_contact_and_is_flagged_after(
-    imap_port: int, pool: asyncpg.Pool, config: Settings
+    imap_port: int, pool: asyncpg.Pool, config: Settings, clock: Clock
 ) -> None:
     mailserver.append(imap_port, VISA)
     mailserver.append(imap_port, NO_ID)
-    inbox = _inbox(pool, config)
+    inbox = _inbox(pool, config, clock)
     assert await read_new(mailserver.mailbox(imap_port), inbox) == 2
     assert mailserver.count(imap_port) == 0
     rows = await pool.fetch("SELECT * FROM contacts ORDER BY subject DESC")
@@ -67,7 +68,7 @@ async def test_each_message_becomes_one_contact_and_is_flagged_after(
 
 
 async def test_a_failure_before_the_commit_leaves_the_message_to_read_again(
-    imap_port: int, pool: asyncpg.Pool, config: Settings
+    imap_port: int, pool: asyncpg.Pool, config: Settings, clock: Clock
 ) -> None:
     mailserver.append(imap_port, VISA)
 
@@ -77,13 +78,13 @@ async def test_a_failure_before_the_commit_leaves_the_message_to_read_again(
 
     assert await read_new(mailserver.mailbox(imap_port), Failing()) == 0
     assert mailserver.count(imap_port) == 1  # not flagged: nothing was committed
-    assert await read_new(mailserver.mailbox(imap_port), _inbox(pool, config)) == 1
+    assert await read_new(mailserver.mailbox(imap_port), _inbox(pool, config, clock)) == 1
     assert mailserver.count(imap_port) == 0
     assert await pool.fetchval("SELECT count(*) FROM contacts") == 1
 
 
 async def test_a_daemon_stopped_between_commit_and_flag_reads_it_again_without_a_duplicate(
-    imap_port: int, pool: asyncpg.Pool, db_url: str
+    imap_port: int, pool: asyncpg.Pool, db_url: str, clock: Clock
 ) -> None:
     """The daemon dies (here: is cancelled, as on SIGTERM; a SIGKILL is the same for the
     server) after the contact and its acknowledgement are committed but before the message
@@ -91,7 +92,7 @@ async def test_a_daemon_stopped_between_commit_and_flag_reads_it_again_without_a
     config = mailserver.daemon_config(
         db_url, imap_port, CONTACTD_EMAIL__ADDRESS="kontakt@nyidanmark.example"
     )
-    real = _inbox(pool, config)
+    real = _inbox(pool, config, clock)
 
     class DiesAfterCommit:
         async def receive(self, incoming: IncomingMail) -> Received:
@@ -110,19 +111,21 @@ async def test_a_daemon_stopped_between_commit_and_flag_reads_it_again_without_a
 
 
 async def test_a_wrong_password_is_a_clear_error(
-    imap_port: int, config: Settings, pool: asyncpg.Pool
+    imap_port: int, config: Settings, pool: asyncpg.Pool, clock: Clock
 ) -> None:
     wrong = MailboxSettings(
         name="kontakt", host="127.0.0.1", port=imap_port, user=mailserver.USER,
         password="wrong", ssl=False, timeout_seconds=5,
     )  # fmt: skip
     with pytest.raises(Exception, match="mailbox kontakt: login refused"):
-        await read_new(wrong, _inbox(pool, config))
+        await read_new(wrong, _inbox(pool, config, clock))
 
 
-async def test_the_leader_reads_a_configured_mailbox(imap_port: int, db_url: str) -> None:
+async def test_the_leader_reads_a_configured_mailbox(
+    imap_port: int, db_url: str, clock: Clock
+) -> None:
     config = mailserver.daemon_config(db_url, imap_port)
-    async with TestClient(TestServer(create_app(config))) as client:
+    async with TestClient(TestServer(create_app(config, clock=clock))) as client:
         mailserver.append(imap_port, VISA)
         pool: asyncpg.Pool = client.app[POOL]  # type: ignore[index]
         for _ in range(100):
@@ -135,7 +138,11 @@ async def test_the_leader_reads_a_configured_mailbox(imap_port: int, db_url: str
 
 
 async def test_a_new_mail_is_acknowledged_by_smtp_and_an_auto_reply_is_not(
-    imap_port: int, pool: asyncpg.Pool, db_url: str, smtp: tuple[mailserver.Smtp, int]
+    imap_port: int,
+    pool: asyncpg.Pool,
+    db_url: str,
+    smtp: tuple[mailserver.Smtp, int],
+    clock: Clock,
 ) -> None:
     received, smtp_port = smtp
     mailserver.append(imap_port, VISA)
@@ -147,7 +154,7 @@ async def test_a_new_mail_is_acknowledged_by_smtp_and_an_auto_reply_is_not(
     config = mailserver.daemon_config(
         db_url, imap_port, CONTACTD_EMAIL__ADDRESS="kontakt@nyidanmark.example"
     )
-    assert await read_new(mailserver.mailbox(imap_port), _inbox(pool, config)) == 2
+    assert await read_new(mailserver.mailbox(imap_port), _inbox(pool, config, clock)) == 2
     assert await pool.fetchval("SELECT count(*) FROM outbox") == 1  # not to the auto-reply
 
     server = SmtpSettings(
@@ -158,7 +165,7 @@ async def test_a_new_mail_is_acknowledged_by_smtp_and_an_auto_reply_is_not(
         return await smtp_send(server, payload)
 
     await outbox.send_due(
-        pool, {"email": send_email}, batch=10, lease_seconds=60, max_attempts=3,
+        pool, {"email": send_email}, clock=clock, batch=10, lease_seconds=60, max_attempts=3,
         backoff_seconds=1, max_backoff_seconds=60, concurrency=1,
     )  # fmt: skip
     [sent] = received.messages
@@ -175,11 +182,11 @@ async def test_a_new_mail_is_acknowledged_by_smtp_and_an_auto_reply_is_not(
 
 
 async def test_the_daemon_reads_the_mailbox_and_the_acknowledgement_arrives(
-    imap_port: int, db_url: str, smtp: tuple[mailserver.Smtp, int]
+    imap_port: int, db_url: str, smtp: tuple[mailserver.Smtp, int], clock: Clock
 ) -> None:
     received, smtp_port = smtp
     config = mailserver.answering_config(db_url, imap_port, smtp_port)
-    async with TestClient(TestServer(create_app(config))) as client:
+    async with TestClient(TestServer(create_app(config, clock=clock))) as client:
         mailserver.append(imap_port, VISA)
         for _ in range(200):
             if received.messages:

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -27,6 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from contactd import statistics, store
 from contactd.app import create_app
 from contactd.appkeys import POOL
+from contactd.clock import Clock, wall_clock
 from contactd.settings import MetricsConfig, Settings
 from contactd.staff import Role
 from routing import erlang, figures
@@ -183,17 +184,19 @@ async def test_a_dst_day_has_its_own_length(pool: asyncpg.Pool, config: Settings
 
 
 @pytest.fixture
-async def daemon(config: Settings) -> AsyncIterator[Client]:
+async def daemon(config: Settings, clock: Clock) -> AsyncIterator[Client]:
     fast = dataclasses.replace(config, metrics=MetricsConfig(statistics_seconds=1))
-    async with TestClient(TestServer(create_app(fast))) as client:
+    async with TestClient(TestServer(create_app(fast, clock=clock))) as client:
         yield client
 
 
-async def test_metrics_count_what_the_api_does_and_pass_promtool(daemon: Client) -> None:
+async def test_metrics_count_what_the_api_does_and_pass_promtool(
+    daemon: Client, clock: Clock
+) -> None:
     pool: asyncpg.Pool = daemon.app[POOL]  # type: ignore[index]
-    supervisor = await token_for(pool, "sofie", Role.SUPERVISOR)
-    karin = await token_for(pool, "karin", Role.AGENT)
-    front = await token_for(pool, "frida", Role.FRONTDESK)
+    supervisor = await token_for(pool, "sofie", Role.SUPERVISOR, now=clock())
+    karin = await token_for(pool, "karin", Role.AGENT, now=clock())
+    front = await token_for(pool, "frida", Role.FRONTDESK, now=clock())
     profile = {"skills": {"family": 4}, "languages": ["da", "en"]}
     assert (await daemon.put("/api/agents/karin", json=profile, headers=supervisor)).status == 200
     await daemon.post("/api/desk/state", json={"state": "available"}, headers=karin)
@@ -215,7 +218,7 @@ async def test_metrics_count_what_the_api_does_and_pass_promtool(daemon: Client)
         "/api/contacts", json={"channel": "call", "case_type": "visa"}, headers=front
     )
     hung_up = await store.get_by_reference(pool, (await lost.json())["reference"])
-    await store.abandon(pool, hung_up.id, actor="test", why="hung up")
+    await store.abandon(pool, hung_up.id, now=clock(), actor="test", why="hung up")
 
     # The leader's next statistics pass (every second here) has seen the abandon.
     text = await _scrape_when(daemon, 'contactd_today_abandoned{channel="call",queue="visa"} 1.0')
@@ -249,11 +252,11 @@ async def test_metrics_count_what_the_api_does_and_pass_promtool(daemon: Client)
     _promtool_check(text)
 
 
-async def test_only_the_leader_exports_the_queue_figures(config: Settings) -> None:
+async def test_only_the_leader_exports_the_queue_figures(config: Settings, clock: Clock) -> None:
     fast = dataclasses.replace(config, metrics=MetricsConfig(statistics_seconds=1))
     async with (
-        TestClient(TestServer(create_app(fast))) as first,
-        TestClient(TestServer(create_app(fast))) as second,
+        TestClient(TestServer(create_app(fast, clock=clock))) as first,
+        TestClient(TestServer(create_app(fast, clock=clock))) as second,
     ):
         await _scrape_when(first, "contactd_queue_waiting{", second)
         texts = [await (await c.get("/metrics")).text() for c in (first, second)]
@@ -305,7 +308,10 @@ def _samples(families: list) -> Samples:  # type: ignore[type-arg]
 async def test_contactd_staffing_prints_the_erlang_advice_from_live_traffic(
     pool: asyncpg.Pool, db_url: str
 ) -> None:
-    now = datetime.now(UTC)
+    # `contactd staffing` measures the live traffic at the real time: it reads the wall
+    # clock, not CONTACTD_CLOCK_START (contactd/cli.py, _staffing). The history is written
+    # relative to that same clock, so the advice is the same at any date and hour.
+    now = wall_clock()
     # 60 calls in the last 30 minutes (120 an hour); 20 handled in 270 s each.
     for minutes in range(60):
         at = now - timedelta(seconds=30 * minutes + 10)

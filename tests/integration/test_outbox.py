@@ -18,6 +18,7 @@ from channels.ports import Failure, OutboxItem, SendError
 from contactd import settings
 from contactd.app import create_app
 from contactd.appkeys import INTAKE, POOL
+from contactd.clock import Clock
 from routing.contact import Channel, Contact, NewContact
 from tests.conftest import ROOT
 
@@ -72,8 +73,12 @@ async def _outbox_when(
     raise AssertionError(f"the outbox never got there: {row}")
 
 
-async def test_an_sms_reaches_twilios_api_as_its_spec_requires(db_url: str, prism_url: str) -> None:
-    async with TestClient(TestServer(create_app(_config(db_url, prism_url)))) as client:
+async def test_an_sms_reaches_twilios_api_as_its_spec_requires(
+    db_url: str, prism_url: str, clock: Clock
+) -> None:
+    async with TestClient(
+        TestServer(create_app(_config(db_url, prism_url), clock=clock))
+    ) as client:
         await _new_contact_with_sms(client, "booking-1")
         await _new_contact_with_sms(client, "booking-1")  # the same booking again: one SMS
         pool: asyncpg.Pool = client.app[POOL]  # type: ignore[index]
@@ -132,12 +137,16 @@ async def fake() -> AsyncIterator[tuple[FakeTwilio, str]]:
     ],
 )
 async def test_transient_failures_are_retried_until_the_sms_is_sent(
-    db_url: str, fake: tuple[FakeTwilio, str], answers: list[int | str], attempts: int
+    db_url: str,
+    fake: tuple[FakeTwilio, str],
+    answers: list[int | str],
+    attempts: int,
+    clock: Clock,
 ) -> None:
     twilio, url = fake
     twilio.answers = list(answers)
     config = _config(db_url, url, CONTACTD_PHONE__API_TIMEOUT_SECONDS="0.5")
-    async with TestClient(TestServer(create_app(config))) as client:
+    async with TestClient(TestServer(create_app(config, clock=clock))) as client:
         await _new_contact_with_sms(client, "booking-2")
         pool: asyncpg.Pool = client.app[POOL]  # type: ignore[index]
         row = await _outbox_when(pool, lambda r: r["sent_at"] is not None)
@@ -146,11 +155,11 @@ async def test_transient_failures_are_retried_until_the_sms_is_sent(
 
 
 async def test_a_number_twilio_refuses_fails_at_once_and_a_wrong_token_waits(
-    db_url: str, fake: tuple[FakeTwilio, str]
+    db_url: str, fake: tuple[FakeTwilio, str], clock: Clock
 ) -> None:
     twilio, url = fake
     twilio.answers = [400, 401]
-    async with TestClient(TestServer(create_app(_config(db_url, url)))) as client:
+    async with TestClient(TestServer(create_app(_config(db_url, url), clock=clock))) as client:
         pool: asyncpg.Pool = client.app[POOL]  # type: ignore[index]
         await _new_contact_with_sms(client, "booking-3")
         refused = await _outbox_when(pool, lambda r: r["failed_at"] is not None)
@@ -167,7 +176,8 @@ async def test_a_number_twilio_refuses_fails_at_once_and_a_wrong_token_waits(
         assert waiting["attempts"] == 0  # and the wait is not counted as a try
         assert "credentials" in waiting["last_error"]
         delay = await pool.fetchval(
-            "SELECT extract(epoch FROM next_attempt_at - now()) FROM outbox WHERE id = $1",
+            "SELECT extract(epoch FROM next_attempt_at - $2) FROM outbox WHERE id = $1",
             waiting["id"],
+            clock(),
         )
         assert delay > 600  # the slow retry of max_backoff_seconds (900 s, less jitter)

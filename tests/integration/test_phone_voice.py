@@ -7,7 +7,6 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
@@ -17,13 +16,12 @@ from twilio.request_validator import RequestValidator
 from contactd import settings
 from contactd.app import create_app
 from contactd.appkeys import POOL
+from contactd.clock import FixedClock
 from contactd.settings import Settings
-from tests.conftest import ROOT
+from tests.conftest import CPH, ROOT, WORKDAY
 
 TOKEN = "test-auth-token-0123456789abcdef"
 PUBLIC = "https://contact.example.dk"
-CPH = ZoneInfo("Europe/Copenhagen")
-TUESDAY_10 = datetime(2026, 12, 1, 10, 0, tzinfo=CPH)  # the line is open
 CHRISTMAS_DAY = datetime(2026, 12, 25, 10, 0, tzinfo=CPH)  # a Friday and a holiday
 CALLER = "+4520123456"
 
@@ -44,13 +42,14 @@ def _settings(db_url: str, **env: str) -> Settings:
 
 
 @pytest.fixture
-def now() -> list[datetime]:
-    return [TUESDAY_10]
+def line_clock() -> FixedClock:
+    """The daemon's clock, standing at WORKDAY, when the line is open."""
+    return FixedClock(WORKDAY)
 
 
 @pytest.fixture
-async def phone(db_url: str, now: list[datetime]) -> AsyncIterator[Client]:
-    app = create_app(_settings(db_url), clock=lambda: now[0])
+async def phone(db_url: str, line_clock: FixedClock) -> AsyncIterator[Client]:
+    app = create_app(_settings(db_url), clock=line_clock)
     async with TestClient(TestServer(app)) as c:
         yield c
 
@@ -122,7 +121,7 @@ async def test_unsigned_forged_and_tampered_requests_are_refused(phone: Client) 
 
 async def test_without_an_auth_token_the_webhooks_say_so(db_url: str) -> None:
     config = _settings(db_url, CONTACTD_TWILIO_AUTH_TOKEN="")
-    async with TestClient(TestServer(create_app(config))) as client:
+    async with TestClient(TestServer(create_app(config, clock=FixedClock(WORKDAY)))) as client:
         status, body = await post(client, "/twilio/voice", _call())
     assert status == 503
     assert "CONTACTD_TWILIO_AUTH_TOKEN is not set" in str(body)
@@ -238,9 +237,9 @@ async def test_a_caller_who_hangs_up_while_waiting_is_abandoned(phone: Client) -
 
 
 async def test_on_a_holiday_the_line_is_closed_and_offers_a_call_when_it_opens(
-    phone: Client, now: list[datetime]
+    phone: Client, line_clock: FixedClock
 ) -> None:
-    now[0] = CHRISTMAS_DAY
+    line_clock.at = CHRISTMAS_DAY
     _, closed = await post(phone, "/twilio/voice", _call())
     said = _said(closed)
     assert "Telefonen er lukket nu. Vi åbner igen mandag klokken 9.00." in said

@@ -25,7 +25,9 @@ import asyncpg
 import pytest
 
 from contactd import report
+from contactd.clock import wall_clock
 from contactd.settings import Settings
+from tests.conftest import WORKDAY
 from tests.integration.history import insert_contacts
 
 CPH = ZoneInfo("Europe/Copenhagen")
@@ -289,7 +291,7 @@ async def test_a_day_prints_a_dash_for_a_queue_without_traffic_and_draws_bars(
 ) -> None:
     await _the_day(pool)
     async with pool.acquire() as conn:
-        days = await report.gather(conn, config, DAY, DAY, datetime.now(UTC))
+        days = await report.gather(conn, config, DAY, DAY, WORKDAY)
     lines = list(report.table(days, config))
     visa = next(line.split() for line in lines if line.startswith("visa ") and " call " in line)
     # offered, answered, within goal, abandoned are 0; SL, met, answer rate, ASA, abandonment
@@ -331,7 +333,7 @@ async def test_a_dst_day_counts_each_of_its_contacts_once(
             closed=when + 120 * S, outcome="answered",
         )  # fmt: skip
     async with pool.acquire() as conn:
-        days = await report.gather(conn, config, first - timedelta(days=1), last, datetime.now(UTC))
+        days = await report.gather(conn, config, first - timedelta(days=1), last, WORKDAY)
     answered = [
         next(r.counts.answered for r in d.rows if (r.queue, r.channel) == ("family", "call"))
         for d in days
@@ -343,8 +345,10 @@ async def test_a_dst_day_counts_each_of_its_contacts_once(
     )
 
 
-def _local_today() -> date:
-    return datetime.now(CPH).date()
+def _command_today() -> date:
+    """Today as `contactd report` sees it: it checks dates against the wall clock, not
+    CONTACTD_CLOCK_START (contactd/cli.py, _report)."""
+    return wall_clock().astimezone(CPH).date()
 
 
 @pytest.mark.parametrize(
@@ -366,7 +370,7 @@ def _local_today() -> date:
 async def test_bad_dates_exit_2_with_a_clear_message_and_write_nothing(
     db_url: str, tmp_path: Path, args: list[str], message: str
 ) -> None:
-    future = (_local_today() + timedelta(days=2)).isoformat()
+    future = (_command_today() + timedelta(days=2)).isoformat()  # still ahead at midnight
     args = [future if a == "in-two-days" else a for a in args]
     out_csv, out_png = tmp_path / "r.csv", tmp_path / "r.png"
     status, out, err = await _run(db_url, *args, "--csv", str(out_csv), "--png", str(out_png))

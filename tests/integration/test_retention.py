@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -18,16 +18,19 @@ from structlog.testing import capture_logs
 
 from contactd import queries, report, retention, statistics, store
 from contactd.app import create_app
+from contactd.clock import Clock, FixedClock
 from contactd.settings import ConfigError, RetentionConfig, Settings, load
 from contactd.staff import Role
 from routing.contact import Action, new_reference
-from tests.conftest import ROOT, token_for
+from tests.conftest import ROOT, WORKDAY, token_for
 from tests.integration.history import insert_contacts
 
-NOW = datetime.now(UTC)
-CUTOFF = NOW - timedelta(days=365)
+NOW = WORKDAY  # the time of a pass, unless a test says otherwise
+PERIOD = timedelta(days=RetentionConfig().days)
+CUTOFF = NOW - PERIOD
 OLD = NOW - timedelta(days=400)
 RECENT = NOW - timedelta(days=10)
+LATER = NOW + timedelta(minutes=5)  # after the pass at NOW
 PROVIDER_ERROR = "sms failed: The 'To' number +4512345678 is not a valid phone number"
 
 
@@ -71,12 +74,12 @@ async def _contact(
         )  # fmt: skip
         await pool.execute(
             """
-            INSERT INTO outbox (contact_id, kind, payload, idempotency_key, created_at, sent_at,
-                                failed_at, last_error, attempts)
+            INSERT INTO outbox (contact_id, kind, payload, idempotency_key, created_at,
+                                next_attempt_at, sent_at, failed_at, last_error, attempts)
             VALUES ($1, 'sms', '{"to": "+4512345678", "body": "Hej Anna",
-                                 "provider_id": "SM123"}', $2, $3, $3, NULL, NULL, 1),
+                                 "provider_id": "SM123"}', $2, $3, $3, $3, NULL, NULL, 1),
                    ($1, 'email', '{"to": "anna@example.dk", "subject": "S", "text": "T"}',
-                    $4, $3, NULL, $3, '550 <anna@example.dk>: no such user', 10)
+                    $4, $3, $3, NULL, $3, '550 <anna@example.dk>: no such user', 10)
             """,
             id_, f"sms:{uuid.uuid4().hex}", created, f"email:{uuid.uuid4().hex}",
         )  # fmt: skip
@@ -126,7 +129,8 @@ async def _logged(logs: list[MutableMapping[str, Any]], event: str) -> bool:
 
 
 async def _purge(pool: asyncpg.Pool, *, batch_size: int = 1000, cutoff: datetime = CUTOFF) -> Any:
-    return await retention.purge(pool, cutoff=cutoff, batch_size=batch_size)
+    """A pass with this cut-off, made when the period before it ends (at NOW by default)."""
+    return await retention.purge(pool, cutoff=cutoff, batch_size=batch_size, now=cutoff + PERIOD)
 
 
 async def test_a_contact_closed_longer_ago_than_the_period_loses_its_personal_data(
@@ -267,14 +271,15 @@ async def test_a_contact_with_a_message_still_to_send_waits_for_the_outbox(
 ) -> None:
     [old] = await _contact(pool, closed=OLD)
     waiting = await pool.fetchval(
-        "INSERT INTO outbox (contact_id, kind, payload, idempotency_key)"
-        " VALUES ($1, 'sms', $2, 'sms:w') RETURNING id",
+        "INSERT INTO outbox (contact_id, kind, payload, idempotency_key, created_at,"
+        " next_attempt_at) VALUES ($1, 'sms', $2, 'sms:w', $3, $3) RETURNING id",
         old,
         {"to": "+4512345678", "body": "B"},
+        NOW,
     )
     assert (await _purge(pool)).contacts == 0
 
-    await pool.execute("UPDATE outbox SET sent_at = now() WHERE id = $1", waiting)
+    await pool.execute("UPDATE outbox SET sent_at = $2 WHERE id = $1", waiting, NOW)
     assert (await _purge(pool)).contacts == 1
     payloads = await pool.fetch("SELECT payload FROM outbox WHERE contact_id = $1", old)
     assert all(set(r["payload"]) <= {"purged", "provider_id"} for r in payloads)
@@ -286,16 +291,18 @@ async def test_a_purged_contact_reopened_keeps_no_old_text_and_is_purged_again_l
     [old] = await _contact(pool, closed=OLD)
     await _purge(pool)
     # The client wrote again: the contact is reopened with the new mail, and finished.
-    await store.transition(pool, old, Action.REOPEN, actor="imap:inbox")
+    await store.transition(pool, old, Action.REOPEN, now=LATER, actor="imap:inbox")
     await pool.execute(
-        "INSERT INTO messages (contact_id, direction, kind, body, raw)"
-        " VALUES ($1, 'in', 'mail', 'Hej igen', 'From: anna')",
+        "INSERT INTO messages (contact_id, direction, kind, body, raw, at)"
+        " VALUES ($1, 'in', 'mail', 'Hej igen', 'From: anna', $2)",
         old,
+        LATER,
     )
     await pool.execute(
-        "UPDATE contacts SET state = 'done', closed_at = clock_timestamp(),"
+        "UPDATE contacts SET state = 'done', closed_at = $2,"
         " client_address = 'anna@example.dk' WHERE id = $1",
         old,
+        LATER,
     )
     bodies = await pool.fetch("SELECT body FROM messages WHERE contact_id = $1 ORDER BY id", old)
     assert [r["body"] for r in bodies] == [None, None, "Hej igen"]
@@ -313,12 +320,15 @@ async def test_mail_and_comments_reaching_a_purged_contact_are_purged_a_period_l
     await _purge(pool)
     # A bounce threads on without reopening it; the survey's link is answered late.
     await pool.execute(
-        "INSERT INTO messages (contact_id, direction, kind, body, raw)"
-        " VALUES ($1, 'in', 'bounce', 'anna@example.dk: unknown', 'From: MAILER-DAEMON')",
+        "INSERT INTO messages (contact_id, direction, kind, body, raw, at)"
+        " VALUES ($1, 'in', 'bounce', 'anna@example.dk: unknown', 'From: MAILER-DAEMON', $2)",
         old,
+        LATER,
     )
     await pool.execute(
-        "UPDATE csat SET comment = 'sent i dag', answered_at = now() WHERE contact_id = $1", old
+        "UPDATE csat SET comment = 'sent i dag', answered_at = $2 WHERE contact_id = $1",
+        old,
+        LATER,
     )
     assert await _purge(pool) == retention.Purged()
 
@@ -337,18 +347,18 @@ async def test_the_next_batch_is_found_through_the_partial_index(pool: asyncpg.P
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SET LOCAL enable_seqscan = off")
         plan = await conn.fetchval(
-            "EXPLAIN (FORMAT JSON) " + queries.get("retention_purge"), CUTOFF, 1000
+            "EXPLAIN (FORMAT JSON) " + queries.get("retention_purge"), CUTOFF, 1000, NOW
         )
     assert "contacts_to_purge_idx" in str(plan)
 
 
 async def test_the_daemon_purges_and_a_purged_email_contact_still_shows_without_text(
-    pool: asyncpg.Pool, config: Settings
+    pool: asyncpg.Pool, config: Settings, clock: Clock
 ) -> None:
     [old] = await _contact(pool, closed=OLD)
     reference = await pool.fetchval("SELECT reference FROM contacts WHERE id = $1", old)
     headers = await token_for(pool, "sofie", Role.SUPERVISOR)
-    async with TestClient(TestServer(create_app(config))) as client:
+    async with TestClient(TestServer(create_app(config, clock=clock))) as client:
         # The leader's "retention" loop makes its first pass as soon as it leads.
         await _until(lambda: pool.fetchval("SELECT purged_at FROM contacts WHERE id = $1", old))
         exposition = await (await client.get("/metrics")).text()
@@ -375,7 +385,7 @@ async def test_a_pass_logs_one_line_of_counts_and_no_personal_data(pool: asyncpg
     await _contact(pool, closed=OLD, count=2)
     config = RetentionConfig(poll_seconds=3600)
     with capture_logs() as logs:
-        task = asyncio.create_task(retention.run(pool, config, lambda: NOW))
+        task = asyncio.create_task(retention.run(pool, config, FixedClock(NOW)))
         try:
             await _until(lambda: _logged(logs, "retention.purged"))
         finally:
@@ -391,7 +401,7 @@ async def test_a_pass_logs_one_line_of_counts_and_no_personal_data(pool: asyncpg
 
 async def test_the_job_switched_off_purges_nothing(pool: asyncpg.Pool) -> None:
     [old] = await _contact(pool, closed=OLD)
-    await retention.run(pool, RetentionConfig(enabled=False), lambda: NOW)  # returns at once
+    await retention.run(pool, RetentionConfig(enabled=False), FixedClock(NOW))  # returns at once
     assert await pool.fetchval("SELECT purged_at FROM contacts WHERE id = $1", old) is None
 
 

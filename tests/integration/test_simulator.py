@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
@@ -17,47 +14,36 @@ from aiohttp.test_utils import TestClient, TestServer
 from contactd import demo, settings, simulator
 from contactd.app import create_app
 from contactd.appkeys import POOL, SETTINGS
+from contactd.clock import SimulatedClock
 from contactd.staff import Role
-from tests.conftest import ROOT, token_for
+from tests.conftest import ROOT, WORKDAY, token_for
 
 TOKEN = "test-auth-token-simulator"
 PUBLIC = "https://contact.example.dk"
-CPH = ZoneInfo("Europe/Copenhagen")
+SPEED = 240
 
 Client = TestClient[object, object]
 
 
-def _clock() -> datetime:
-    """The wall clock, except in the one minute a day the open-all-day calendars close
-    (00:00-23:59 is the longest interval a calendar takes)."""
-    now = datetime.now(UTC)
-    local = now.astimezone(CPH)
-    return now - timedelta(minutes=1) if (local.hour, local.minute) == (23, 59) else now
-
-
 @pytest.fixture
-async def daemon(db_url: str, tmp_path: Path) -> AsyncIterator[Client]:
-    """The daemon with the demo's configuration (open all day, goals divided by 240), its
-    stand-ins for Twilio's REST API and SMTP, and Twilio's signature checked."""
+async def daemon(db_url: str) -> AsyncIterator[Client]:
+    """The daemon on the shipped configuration with the demo's overrides (its stand-ins for
+    Twilio's REST API and SMTP), on a clock that starts on a working Tuesday at 10:00 and runs
+    at the simulation's speed, as in the demo; Twilio's signature checked."""
     outside = demo.Outside()
     async with demo.fake_twilio(outside) as twilio_api, demo.smtp_sink(outside) as smtp_port:
-        path = demo.write_config(
-            ROOT / "config" / "contactd.toml",
-            tmp_path / "config",
-            speed=240,
-            twilio_api_url=twilio_api,
-            smtp_port=smtp_port,
-        )
         config = settings.load(
-            path,
+            ROOT / "config" / "contactd.toml",
             environ={
                 "CONTACTD_DATABASE_URL": db_url,
                 "CONTACTD_CLASSIFIER__ENABLED": "false",  # e-mails go to triage
                 "CONTACTD_TWILIO_AUTH_TOKEN": TOKEN,
                 "CONTACTD_PUBLIC_URL": PUBLIC,
+                **demo.overrides(twilio_api_url=twilio_api, smtp_port=smtp_port),
             },
         )
-        async with TestClient(TestServer(create_app(config, clock=_clock))) as client:
+        clock = SimulatedClock(WORKDAY, SPEED)
+        async with TestClient(TestServer(create_app(config, clock=clock))) as client:
             yield client
 
 
@@ -74,7 +60,7 @@ async def test_simulated_traffic_enters_through_the_endpoints_and_is_worked(
             admin_token=admin,
             rate=10,  # per simulated minute: at 240x, 40 a second
             duration=10,
-            speed=240,  # a 6-minute call takes 1.5 s
+            speed=SPEED,  # a 6-minute call takes 1.5 s
             agents=10,  # 6 on the phone, 2 at counters, 2 in the inbox
             seed=7,
             twilio_token=TOKEN,

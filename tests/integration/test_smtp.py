@@ -27,6 +27,7 @@ from channels.email import smtp
 from channels.email.smtp import SmtpSettings
 from channels.ports import Failure, OutboxItem, SendError
 from contactd import outbox
+from contactd.clock import Clock
 from contactd.intake import Intake
 from contactd.listener import Wakeup
 from contactd.settings import Settings
@@ -258,12 +259,12 @@ async def _outbox_row_when(
 
 
 async def test_the_outbox_retries_while_smtp_is_down_and_sends_once_it_is_back(
-    pool: asyncpg.Pool, config: Settings, ca: trustme.CA, ca_file: str
+    pool: asyncpg.Pool, config: Settings, ca: trustme.CA, ca_file: str, clock: Clock
 ) -> None:
     def ack(contact: Contact) -> list[OutboxItem]:
         return [OutboxItem(kind="email", key=f"email:ack:{contact.reference}", payload=PAYLOAD)]
 
-    await Intake(pool, config).submit(
+    await Intake(pool, config, clock=clock).submit(
         NewContact(
             channel=Channel.EMAIL, case_type="visa", external_id="<visa-1@example.dk>",
             client_address="anna@example.dk", subject="Visum", text="Jeg søger visum.",
@@ -280,7 +281,8 @@ async def test_the_outbox_retries_while_smtp_is_down_and_sends_once_it_is_back(
 
     senders = {"email": send_email}
     sending = asyncio.create_task(
-        outbox.run(pool, senders, Wakeup(), poll_seconds=0.05, **OUTBOX), name="test-outbox"
+        outbox.run(pool, senders, Wakeup(), clock=clock, poll_seconds=0.05, **OUTBOX),
+        name="test-outbox",
     )
     try:
         down = await _outbox_row_when(pool, lambda r: r["attempts"] >= 2)
@@ -294,7 +296,7 @@ async def test_the_outbox_retries_while_smtp_is_down_and_sends_once_it_is_back(
             with contextlib.suppress(asyncio.CancelledError):
                 await sending
             # Sent is sent: another round of the outbox sends nothing again.
-            assert await outbox.send_due(pool, senders, **OUTBOX) == 0
+            assert await outbox.send_due(pool, senders, clock=clock, **OUTBOX) == 0
     finally:
         reserved.close()
         sending.cancel()

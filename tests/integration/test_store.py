@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import asyncpg
 import pytest
@@ -19,10 +19,12 @@ from routing.contact import (
     Language,
     State,
 )
+from tests.conftest import WORKDAY
+
+NOW = WORKDAY  # every contact here is made, and moved on, at this one time
 
 
 async def _contact(pool: asyncpg.Pool, external_id: str | None = None) -> Contact:
-    now = datetime.now(UTC)
     contact, created = await store.insert_contact(
         pool,
         channel=Channel.EMAIL,
@@ -33,8 +35,8 @@ async def _contact(pool: asyncpg.Pool, external_id: str | None = None) -> Contac
         language=Language.DA,
         queue="family",
         priority=0,
-        due_at=now + timedelta(days=2),
-        created_at=now,
+        due_at=NOW + timedelta(days=2),
+        created_at=NOW,
         client_address="someone@example.org",
         subject="Ægtefællesammenføring",
         text="Hvor langt er min sag?",
@@ -47,7 +49,7 @@ async def _contact(pool: asyncpg.Pool, external_id: str | None = None) -> Contac
 
 @pytest.fixture
 async def agent_id(pool: asyncpg.Pool) -> int:
-    person, _ = await staff.add(pool, login="karin", name="Karin Holm", role=Role.AGENT)
+    person, _ = await staff.add(pool, login="karin", name="Karin Holm", role=Role.AGENT, now=NOW)
     return person.id
 
 
@@ -60,20 +62,30 @@ async def test_a_contact_goes_through_its_whole_life_with_an_event_each_step(
         pool,
         c.id,
         Action.OFFER,
+        now=NOW,
         actor="router",
         agent_id=agent_id,
         reason={"rule": "skill", "level": 3},
     )
     assert (c.state, c.agent_id) == (State.OFFERED, agent_id)
-    c = await store.transition(pool, c.id, Action.DECLINE, actor="staff:karin")
+    c = await store.transition(pool, c.id, Action.DECLINE, now=NOW, actor="staff:karin")
     assert (c.state, c.agent_id) == (State.QUEUED, None)
     c = await store.transition(
-        pool, c.id, Action.OFFER, actor="router", agent_id=agent_id, reason={"rule": "skill"}
+        pool,
+        c.id,
+        Action.OFFER,
+        now=NOW,
+        actor="router",
+        agent_id=agent_id,
+        reason={"rule": "skill"},
     )
-    c = await store.transition(pool, c.id, Action.ACCEPT, actor="staff:karin")
+    accepted, finished = NOW + timedelta(minutes=1), NOW + timedelta(minutes=9)
+    c = await store.transition(pool, c.id, Action.ACCEPT, now=accepted, actor="staff:karin")
     assert c.state is State.ACTIVE
     assert c.attempts == 1
-    c = await store.transition(pool, c.id, Action.FINISH, actor="staff:karin", outcome="answered")
+    c = await store.transition(
+        pool, c.id, Action.FINISH, now=finished, actor="staff:karin", outcome="answered"
+    )
     assert (c.state, c.outcome) == (State.DONE, "answered")
 
     history = await store.events(pool, c.id)
@@ -88,8 +100,8 @@ async def test_a_contact_goes_through_its_whole_life_with_an_event_each_step(
     assert history[1].reason == {"rule": "skill", "level": 3}
     assert history[-1].actor == "staff:karin"
     row = await pool.fetchrow("SELECT answered_at, closed_at FROM contacts WHERE id = $1", c.id)
-    assert row["answered_at"] is not None
-    assert row["closed_at"] is not None
+    assert (row["answered_at"], row["closed_at"]) == (accepted, finished)
+    assert [e.at for e in history[-2:]] == [accepted, finished]
 
 
 async def test_an_illegal_transition_is_refused_and_changes_nothing(
@@ -97,7 +109,9 @@ async def test_an_illegal_transition_is_refused_and_changes_nothing(
 ) -> None:
     c = await _contact(pool)
     with pytest.raises(IllegalTransition) as refused:
-        await store.transition(pool, c.id, Action.FINISH, actor="staff:karin", outcome="answered")
+        await store.transition(
+            pool, c.id, Action.FINISH, now=NOW, actor="staff:karin", outcome="answered"
+        )
     assert c.reference in str(refused.value)
     assert "it is queued" in str(refused.value)
     after = await store.get_by_id(pool, c.id)
@@ -107,23 +121,22 @@ async def test_an_illegal_transition_is_refused_and_changes_nothing(
 
 async def test_a_closed_contact_cannot_be_reopened(pool: asyncpg.Pool) -> None:
     c = await _contact(pool)
-    await store.abandon(pool, c.id, actor="twilio", why="caller hung up")
+    await store.abandon(pool, c.id, now=NOW, actor="twilio", why="caller hung up")
     for action in Action:
         with pytest.raises(IllegalTransition):
-            await store.transition(pool, c.id, action, actor="x", agent_id=1)
+            await store.transition(pool, c.id, action, now=NOW, actor="x", agent_id=1)
     assert (await store.get_by_id(pool, c.id)).state is State.ABANDONED
 
 
 async def test_cancel_records_the_contact_it_was_merged_into(pool: asyncpg.Pool) -> None:
     first, second = await _contact(pool), await _contact(pool)
-    c = await store.cancel(pool, second.id, actor="intake", merged_into=first.reference)
+    c = await store.cancel(pool, second.id, now=NOW, actor="intake", merged_into=first.reference)
     assert (c.state, c.outcome) == (State.CANCELLED, "merged")
     assert (await store.events(pool, c.id))[-1].reason == {"merged_into": first.reference}
 
 
 async def test_the_same_external_id_never_makes_a_second_contact(pool: asyncpg.Pool) -> None:
     first = await _contact(pool, external_id="<abc@mail.example>")
-    now = datetime.now(UTC)
     again, created = await store.insert_contact(
         pool,
         channel=Channel.EMAIL,
@@ -134,8 +147,8 @@ async def test_the_same_external_id_never_makes_a_second_contact(pool: asyncpg.P
         language=Language.EN,
         queue="visa",
         priority=0,
-        due_at=now,
-        created_at=now,
+        due_at=NOW,
+        created_at=NOW,
         client_address=None,
         subject=None,
         text=None,
@@ -153,10 +166,10 @@ async def test_concurrent_offers_of_one_contact_let_exactly_one_win(
     pool: asyncpg.Pool, agent_id: int
 ) -> None:
     c = await _contact(pool)
-    other, _ = await staff.add(pool, login="jens", name="Jens", role=Role.AGENT)
+    other, _ = await staff.add(pool, login="jens", name="Jens", role=Role.AGENT, now=NOW)
     results = await asyncio.gather(
-        store.transition(pool, c.id, Action.OFFER, actor="router", agent_id=agent_id),
-        store.transition(pool, c.id, Action.OFFER, actor="router", agent_id=other.id),
+        store.transition(pool, c.id, Action.OFFER, now=NOW, actor="router", agent_id=agent_id),
+        store.transition(pool, c.id, Action.OFFER, now=NOW, actor="router", agent_id=other.id),
         return_exceptions=True,
     )
     won = [r for r in results if isinstance(r, Contact)]
@@ -168,4 +181,4 @@ async def test_concurrent_offers_of_one_contact_let_exactly_one_win(
 
 async def test_an_unknown_contact_is_reported_as_not_found(pool: asyncpg.Pool) -> None:
     with pytest.raises(store.ContactNotFound):
-        await store.transition(pool, 123456, Action.ACCEPT, actor="x")
+        await store.transition(pool, 123456, Action.ACCEPT, now=NOW, actor="x")

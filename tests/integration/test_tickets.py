@@ -9,9 +9,8 @@ import asyncio
 import dataclasses
 import json
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime
+from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
@@ -20,31 +19,25 @@ from aiohttp.test_utils import TestClient, TestServer
 from contactd import store
 from contactd.app import create_app
 from contactd.appkeys import POOL, TICKETS
+from contactd.clock import FixedClock
 from contactd.settings import Settings
 from contactd.staff import Role
-from tests.conftest import token_for
+from tests.conftest import WORKDAY, token_for
 
 Client = TestClient[object, object]
-CPH = ZoneInfo("Europe/Copenhagen")
-TUESDAY_10 = datetime(2026, 11, 24, 10, 0, tzinfo=CPH)  # the service centre is open 08-14
-SUNDAY = datetime(2026, 11, 29, 10, 0, tzinfo=CPH)
-
-
-class Clock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
+# WORKDAY is a Tuesday, 10:00: the service centre is open 08-14. The Sunday after it, closed.
+SUNDAY = WORKDAY + timedelta(days=5)
+MONDAY_8 = (WORKDAY + timedelta(days=6)).replace(hour=8)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(TUESDAY_10)
+def clock() -> FixedClock:
+    """The daemon's clock here stands still at WORKDAY; a test moves it."""
+    return FixedClock(WORKDAY)
 
 
 @pytest.fixture
-async def daemon(config: Settings, clock: Clock) -> AsyncIterator[Client]:
+async def daemon(config: Settings, clock: FixedClock) -> AsyncIterator[Client]:
     async with TestClient(TestServer(create_app(config, clock=clock))) as client:
         yield client
 
@@ -73,7 +66,7 @@ async def test_tickets_are_numbered_per_queue_and_a_second_press_gives_the_same_
 
 
 async def test_bad_input_is_refused_clearly_and_issues_nothing(
-    daemon: Client, clock: Clock
+    daemon: Client, clock: FixedClock
 ) -> None:
     front = await token_for(_pool(daemon), "frida", Role.FRONTDESK)
     agent = await token_for(_pool(daemon), "karin", Role.AGENT)
@@ -89,12 +82,12 @@ async def test_bad_input_is_refused_clearly_and_issues_nothing(
     # The same press again after closing (its answer was lost): its ticket, not a refusal.
     status, again = await _issue(daemon, front, request_id="press-late")
     assert (status, again["number"]) == (200, issued["number"])
-    assert body["error"]["details"] == [{"opens_at": "2026-11-30T08:00+01:00"}]
+    assert body["error"]["details"] == [{"opens_at": MONDAY_8.isoformat(timespec="minutes")}]
     assert await _pool(daemon).fetchval("SELECT count(*) FROM contacts") == 1
 
 
 async def test_two_daemons_issuing_at_once_number_without_gaps_or_repeats(
-    config: Settings, clock: Clock
+    config: Settings, clock: FixedClock
 ) -> None:
     async with (
         TestClient(TestServer(create_app(config, clock=clock))) as one,
@@ -211,12 +204,12 @@ async def test_a_no_show_needs_three_calls_and_then_ends_the_ticket(daemon: Clie
 
 
 async def test_a_transferred_ticket_keeps_its_place_by_issue_time(
-    daemon: Client, clock: Clock
+    daemon: Client, clock: FixedClock
 ) -> None:
     pool = _pool(daemon)
     front = await token_for(pool, "frida", Role.FRONTDESK)
     _, early = await _issue(daemon, front)  # family, 10:00
-    clock.at = TUESDAY_10.replace(minute=20)
+    clock.at = WORKDAY.replace(minute=20)
     _, later = await _issue(daemon, front, case_type="visa")  # visa, 10:20
     karin = await _counter_agent(daemon, "karin", "3")
     ref = await _offered(daemon, karin)
@@ -260,7 +253,7 @@ async def test_a_visitor_with_a_number_gets_one_sms_when_the_turn_is_near(
 
 
 async def test_waiting_tickets_are_cancelled_at_closing_when_so_configured(
-    config: Settings, clock: Clock
+    config: Settings, clock: FixedClock
 ) -> None:
     closing = dataclasses.replace(
         config, tickets=config.tickets.model_copy(update={"at_closing": "cancel"})
@@ -272,7 +265,7 @@ async def test_waiting_tickets_are_cancelled_at_closing_when_so_configured(
         await tickets.notify_near_turn()  # an SMS waits in the outbox (no Twilio here)
         await tickets.cancel_when_closed()
         assert await _pool(daemon).fetchval("SELECT state FROM contacts") == "queued"
-        clock.at = TUESDAY_10.replace(hour=14, minute=5)
+        clock.at = WORKDAY.replace(hour=14, minute=5)
         await tickets.cancel_when_closed()
         row = await _pool(daemon).fetchrow("SELECT state, outcome FROM contacts")
         sms = await _pool(daemon).fetchrow("SELECT sent_at, failed_at, last_error FROM outbox")
@@ -282,7 +275,7 @@ async def test_waiting_tickets_are_cancelled_at_closing_when_so_configured(
 
 
 async def test_a_letter_moved_to_another_queue_during_the_day_goes_on_counting(
-    config: Settings, clock: Clock
+    config: Settings, clock: FixedClock
 ) -> None:
     async with TestClient(TestServer(create_app(config, clock=clock))) as daemon:
         front = await token_for(_pool(daemon), "frida", Role.FRONTDESK)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ import skops.io as sio
 from sklearn.metrics import f1_score
 
 from classifier import corpus, evaluation, language, model, persistence, text
-from contactd import classification
+from contactd import classification, settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -104,12 +103,10 @@ def test_language_is_told_apart(sample: str, expected: str) -> None:
     assert language.detect(sample) == expected
 
 
-def test_the_model_emits_only_the_shared_case_type_codes(trained: model.Model) -> None:
-    with (ROOT.parent / "shared" / "case_types.toml").open("rb") as f:
-        shared = set(tomllib.load(f))
-    with (ROOT / "config" / "case_types.toml").open("rb") as f:
-        configured = set(tomllib.load(f))
-    assert set(trained.classes) == shared == configured
+def test_the_model_emits_exactly_the_configured_case_types(trained: model.Model) -> None:
+    # The one list of case types is the configuration's (config/case_types.toml).
+    configured = settings.load(ROOT / "config" / "contactd.toml", environ={}).case_types
+    assert set(trained.classes) == set(configured)
 
 
 def test_the_card_says_what_the_model_was_built_from_and_how_well_it_does(

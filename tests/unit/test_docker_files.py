@@ -1,6 +1,7 @@
 """The container files in docker/, checked as text: no Docker engine runs in the tests.
 
 The Dockerfile and compose.yaml must agree with the project: what they copy exists, the
+image's libraries are the lock's (requirements/runtime.txt, installed with their hashes), the
 entrypoint is the console script, every CONTACTD_* variable names a real setting, the ports
 are the configured port, and the compose file is portable and runs this Dockerfile.
 PyYAML is not a dependency, so compose.yaml is read by a small parser for the subset of
@@ -21,6 +22,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 from pydantic import BaseModel
 
 from contactd import cli, settings
@@ -32,6 +36,8 @@ DOCKERFILE = DOCKER / "Dockerfile"
 COMPOSE = DOCKER / "compose.yaml"
 README = DOCKER / "README.md"
 PYPROJECT = ROOT / "pyproject.toml"
+RUNTIME_LOCK = ROOT / "requirements" / "runtime.txt"
+DEV_LOCK = ROOT / "requirements" / "dev.txt"
 SHIPPED_CONFIG = ROOT / "config" / "contactd.toml"
 
 # Variables that are not CONTACTD_<SECTION>__<KEY> overrides but may be set for a container.
@@ -103,6 +109,60 @@ def exec_form(ins: Instruction) -> list[str]:
     return value
 
 
+# pip options that take a value (as the next word, or after "="), so that it is not read as
+# a requirement.
+PIP_OPTIONS_WITH_VALUES = {
+    "-r", "--requirement", "-c", "--constraint", "-i", "--index-url", "--extra-index-url",
+    "-f", "--find-links", "-w", "--wheel-dir", "-t", "--target", "--prefix", "--root",
+    "--cache-dir", "--progress-bar",
+}  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True)
+class PipCommand:
+    line: int
+    options: dict[str, list[str]]  # option -> its values ("" for a flag), as written
+    targets: list[str]  # what it installs or builds by name, path or URL
+
+
+def pip_commands(instructions: list[Instruction], verb: str) -> list[PipCommand]:
+    """The `pip VERB ...` commands (pip, pip3, a venv's bin/pip or `python -m pip`) that the
+    RUN instructions among `instructions` run, split at &&, || and ;."""
+    found = []
+    for ins in instructions:
+        if ins.keyword != "RUN":
+            continue
+        script = re.sub(r"^(?:--\S+\s+)*", "", ins.args)  # --mount=... and other RUN flags
+        for command in re.split(r"&&|\|\||;", script):
+            words = shlex.split(command)
+            for i, word in enumerate(words[:-1]):
+                if PurePosixPath(word).name in {"pip", "pip3"} and words[i + 1] == verb:
+                    found.append(_pip_arguments(ins.line, words[i + 2 :]))
+                    break
+    return found
+
+
+def _pip_arguments(line: int, words: list[str]) -> PipCommand:
+    options: dict[str, list[str]] = {}
+    targets: list[str] = []
+    index = 0
+    while index < len(words):
+        word = words[index]
+        index += 1
+        if not word.startswith("-"):
+            targets.append(word)
+            continue
+        name, equals, value = word.partition("=")
+        if word.startswith("-r") and not word.startswith("--") and len(word) > 2:
+            name, value = "-r", word[2:]  # -rFILE
+        elif not equals and name in PIP_OPTIONS_WITH_VALUES:
+            assert index < len(words), f"Dockerfile line {line}: {name} needs a value"
+            value = words[index]
+            index += 1
+        options.setdefault({"--requirement": "-r"}.get(name, name), []).append(value)
+    return PipCommand(line, options, targets)
+
+
 def copy_operands(ins: Instruction) -> tuple[dict[str, str], list[str], str]:
     """(flags, sources, destination) of a COPY or ADD."""
     flags: dict[str, str] = {}
@@ -165,8 +225,10 @@ def repository_file_in_image(image_path: str) -> Path | None:
                     candidate = src / target.relative_to(dest)
                     if candidate.is_file():
                         return candidate
-            elif target == (PurePosixPath(dest) / src.name if dest.endswith("/") else dest):
-                return src
+            else:
+                copied_to = PurePosixPath(dest)
+                if target == (copied_to / src.name if dest.endswith("/") else copied_to):
+                    return src
     return None
 
 
@@ -385,6 +447,32 @@ def pyproject() -> dict[str, Any]:
     return tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))
 
 
+def locked(path: Path) -> dict[str, tuple[Version, list[str]]]:
+    """A lock file's pins: canonical name -> (version, sha256 hashes), with the checks that
+    make it a lock: every requirement is `name==version` and carries its hashes."""
+    pins: dict[str, tuple[Version, list[str]]] = {}
+    text = re.sub(r"\\\n", " ", path.read_text(encoding="utf-8"))  # continuation lines
+    for raw in text.splitlines():
+        line = raw.split(" #", 1)[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        # An option such as --index-url would override the pip configuration of the machine
+        # that installs (a mirror, a local index): the hashes alone decide what is accepted.
+        assert not line.startswith("-"), f"{path.name}: {line!r}: requirements only"
+        spec, *hashes = re.split(r"\s+--hash=", line)
+        requirement = Requirement(spec)
+        specifiers = list(requirement.specifier)
+        assert len(specifiers) == 1, f"{path.name}: {spec!r} is not pinned to one version"
+        assert specifiers[0].operator == "==", f"{path.name}: {spec!r} is not pinned with =="
+        assert hashes, f"{path.name}: {requirement.name} has no --hash"
+        assert all(re.fullmatch(r"sha256:[0-9a-f]{64}", h) for h in hashes), spec
+        name = canonicalize_name(requirement.name)
+        assert name not in pins, f"{path.name}: {name} is pinned twice"
+        pins[name] = (Version(specifiers[0].version), hashes)
+    assert pins, f"{path.name} pins nothing"
+    return pins
+
+
 def settings_sections() -> dict[str, type[BaseModel]]:
     """The sections of contactd.toml that are a model of their own (daemon, database, leader):
     the ones CONTACTD_<SECTION>__<KEY> may override from a container's environment."""
@@ -450,6 +538,53 @@ def test_the_wheel_stage_copies_everything_the_wheel_is_made_of() -> None:
     readme = [readme] if isinstance(readme, str) else [readme["file"]] if "file" in readme else []
     wanted = {"pyproject.toml", *packages, *readme}
     assert wanted <= copied, f"not copied: {sorted(wanted - copied)}"
+
+
+def test_the_image_installs_the_locked_dependencies_with_their_hashes() -> None:
+    """The final stage copies requirements/runtime.txt and installs it in pip's hash-checking
+    mode, then contactd's own wheel with --no-deps: nothing is resolved outside the lock, so
+    every library in the image is the lock's version, file for file."""
+    installs = pip_commands(dockerfile_stages()[-1], "install")
+    from_lock = [c for c in installs if "-r" in c.options]
+    assert from_lock, "the final stage installs no requirements file (pip install -r)"
+    for command in from_lock:
+        assert "--require-hashes" in command.options, f"line {command.line}: --require-hashes"
+        for requirements in command.options["-r"]:
+            source = repository_file_in_image(requirements)
+            assert source == RUNTIME_LOCK, (
+                f"line {command.line}: -r {requirements} is not requirements/runtime.txt "
+                "copied into the final stage"
+            )
+        assert not command.targets, f"line {command.line}: {command.targets} are not locked"
+    wheels = [c for c in installs if "-r" not in c.options]
+    assert wheels, "the final stage does not install contactd's wheel"
+    for command in wheels:
+        assert "--no-deps" in command.options, f"line {command.line}: add --no-deps"
+        for target in command.targets:
+            wheel = re.fullmatch(r"\S*/contactd-[^/]*\.whl", target)
+            assert wheel, f"line {command.line}: {target} is not contactd's wheel"
+        assert max(c.line for c in from_lock) < command.line, "install the lock first"
+    for command in pip_commands([i for s in dockerfile_stages() for i in s], "wheel"):
+        assert "--no-deps" in command.options, f"line {command.line}: resolves beside the lock"
+
+
+def test_the_lock_pins_every_dependency_at_or_above_the_bounds_of_pyproject() -> None:
+    """requirements/runtime.txt holds every [project] dependency and requirements/dev.txt
+    those and the dev extra, at versions pyproject.toml allows; the tests run the versions
+    the image ships (scripts/lock makes both files)."""
+    project = pyproject()["project"]
+    runtime, dev = locked(RUNTIME_LOCK), locked(DEV_LOCK)
+    wanted = [(runtime, Requirement(r)) for r in project["dependencies"]]
+    wanted += [(dev, Requirement(r)) for r in project["optional-dependencies"]["dev"]]
+    for pins, requirement in wanted:
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{requirement.name} is not in the lock: run scripts/lock"
+        version = pins[name][0]
+        assert requirement.specifier.contains(version, prereleases=True), (
+            f"the lock pins {name}=={version}, outside {requirement}: run scripts/lock"
+        )
+    for name, (version, hashes) in runtime.items():
+        assert dev.get(name) == (version, hashes), f"{name}: dev.txt differs from runtime.txt"
 
 
 def test_the_image_is_multi_stage_on_a_python_the_project_supports() -> None:

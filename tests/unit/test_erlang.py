@@ -1,4 +1,5 @@
-"""Erlang C and Erlang A against the published reference values (../shared/reference)."""
+"""Erlang C and Erlang A against published reference figures (data/erlang_reference.toml,
+which names the publication of each)."""
 
 from __future__ import annotations
 
@@ -20,16 +21,17 @@ from routing.erlang import (
     scheduled,
 )
 
-VECTORS = (
-    Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "erlang_vectors.toml"
+REFERENCE = tomllib.loads(
+    (Path(__file__).parent / "data" / "erlang_reference.toml").read_text(encoding="utf-8")
 )
-REFERENCE = tomllib.loads(VECTORS.read_text())
+# The figures of a result that a publication may print, by the names of routing.erlang.Staffing.
+FIGURES = ("wait_probability", "service_level", "asa_seconds", "occupancy", "abandon_probability")
 
 
-def _load(case: dict[str, Any]) -> float:
-    if "load_erlangs" in case:
-        return float(case["load_erlangs"])
-    return case["calls"] * case["aht_s"] / case["interval_s"]
+def _load(example: dict[str, Any]) -> float:
+    if "load" in example:
+        return float(example["load"])
+    return example["calls"] * example["aht_seconds"] / example["period_seconds"]
 
 
 def _close(value: float, published: float) -> bool:
@@ -38,49 +40,51 @@ def _close(value: float, published: float) -> bool:
     return math.isclose(value, published, abs_tol=0.6 * 10**-digits)
 
 
-@pytest.mark.parametrize("case", REFERENCE["erlang_c"], ids=lambda c: c["source"][:50])
-def test_erlang_c_matches_the_published_values(case: dict[str, Any]) -> None:
-    load = _load(case)
-    aht = case.get("aht_s", 300)
-    target = case.get("target_s", 20)
-    for point in case.get("at", []):
-        result = erlang_c(point["agents"], load, aht, target)
-        if "erlang_b" in point:
-            assert _close(erlang_b(point["agents"], load), point["erlang_b"])
-        assert _close(
-            result.wait_probability, point.get("wait_probability", result.wait_probability)
+def _name(example: dict[str, Any]) -> str:
+    return str(example["name"])
+
+
+def test_every_reference_example_names_its_publication() -> None:
+    examples = REFERENCE["erlang_c"] + REFERENCE["erlang_a"]
+    assert all(e["publication"].strip() for e in examples)
+    assert len({e["name"] for e in examples}) == len(examples)
+
+
+@pytest.mark.parametrize("example", REFERENCE["erlang_c"], ids=_name)
+def test_erlang_c_matches_the_published_figures(example: dict[str, Any]) -> None:
+    load = _load(example)
+    aht, target = example["aht_seconds"], example["target_seconds"]
+    for row in example.get("staffed", []):
+        result = erlang_c(row["agents"], load, aht, target)
+        if "erlang_b" in row:
+            assert _close(erlang_b(row["agents"], load), row["erlang_b"])
+        for figure in FIGURES:
+            if figure in row:
+                assert _close(getattr(result, figure), row[figure]), (row["agents"], figure)
+    if "agents_required" in example:
+        needed = agents_required(load, aht, target, example["service_level_goal"])
+        assert needed == example["agents_required"]
+        if "to_schedule" in example:
+            assert scheduled(needed, example["shrinkage"]) == example["to_schedule"]
+    if "agents_required_at_max_occupancy" in example:
+        capped = agents_required(load, aht, target, 0.0, max_occupancy=example["max_occupancy"])
+        assert capped == example["agents_required_at_max_occupancy"]
+
+
+@pytest.mark.parametrize("example", REFERENCE["erlang_a"], ids=_name)
+def test_erlang_a_matches_the_published_figures(example: dict[str, Any]) -> None:
+    rate = example["calls"] / example["period_seconds"]
+    for row in example["staffed"]:
+        result = erlang_a(
+            row["agents"],
+            rate,
+            example["aht_seconds"],
+            example["patience_seconds"],
+            example["target_seconds"],
         )
-        for field, key in (
-            ("service_level", "service_level"),
-            ("asa_seconds", "asa_s"),
-            ("occupancy", "occupancy"),
-        ):
-            if key in point:
-                assert _close(getattr(result, field), point[key]), (field, getattr(result, field))
-    if "agents_required" in case:
-        assert agents_required(load, aht, target, case["target_sl"]) == case["agents_required"]
-    if "scheduled_with_shrinkage" in case:
-        needed = agents_required(load, aht, target, case["target_sl"])
-        assert scheduled(needed, case["shrinkage"]) == case["scheduled_with_shrinkage"]
-    if "agents_required_with_occupancy_cap" in case:
-        capped = agents_required(load, aht, target, 0.0, max_occupancy=case["max_occupancy"])
-        assert capped == case["agents_required_with_occupancy_cap"]
-
-
-@pytest.mark.parametrize("case", REFERENCE["erlang_a"], ids=lambda c: c["source"][:50])
-def test_erlang_a_matches_the_published_values(case: dict[str, Any]) -> None:
-    result = erlang_a(
-        case["agents"],
-        case["calls"] / case["interval_s"],
-        case["aht_s"],
-        case["patience_s"],
-        20,
-    )
-    assert _close(result.wait_probability, case["wait_probability"])
-    assert _close(result.abandon_probability, case["abandon_probability"])
-    assert _close(result.occupancy, case["occupancy"])
-    assert _close(result.asa_seconds, case["asa_s"])
-    assert _close(result.service_level, case["service_level_20s"])
+        for figure in FIGURES:
+            if figure in row:
+                assert _close(getattr(result, figure), row[figure]), (row["agents"], figure)
 
 
 def test_too_few_agents_means_everyone_waits_and_no_load_needs_no_one() -> None:

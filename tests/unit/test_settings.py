@@ -17,7 +17,6 @@ from routing.queues import NoQueue, choose_queue
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "config" / "contactd.toml"
-SHARED_CASE_TYPES = ROOT.parent / "shared" / "case_types.toml"
 
 
 @pytest.fixture
@@ -72,12 +71,17 @@ def test_shipped_config_loads() -> None:
     ]
 
 
-def test_shipped_case_types_are_exactly_the_shared_vocabulary() -> None:
-    shared = tomllib.loads(SHARED_CASE_TYPES.read_text(encoding="utf-8"))
+def test_shipped_case_types_are_those_of_config_case_types_toml_in_its_order() -> None:
+    # config/case_types.toml is the one list of case types: the classifier, the IVR, the
+    # kiosk and the queues all use its codes.
+    listed = tomllib.loads((ROOT / "config" / "case_types.toml").read_text(encoding="utf-8"))
 
     loaded = settings.load(SHIPPED, environ={})
 
-    assert list(loaded.case_types) == list(shared)
+    assert list(loaded.case_types) == list(listed)
+    assert {c: (t.name_da, t.name_en) for c, t in loaded.case_types.items()} == {
+        c: (t["da"], t["en"]) for c, t in listed.items()
+    }
 
 
 def test_every_shipped_case_type_tells_its_processing_goal_and_https_checklist() -> None:
