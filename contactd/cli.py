@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from pathlib import Path
 
 import asyncpg
@@ -62,6 +63,11 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
         config = config.with_overrides(**overrides)
     except settings.ConfigError as exc:
         print(f"contactd: bad option:\n{exc}", file=sys.stderr)
+        return 2
+    try:  # the one clock of every command (docs/reference/clock.md)
+        from_environment(os.environ)
+    except ClockError as exc:
+        print(f"contactd: {exc}", file=sys.stderr)
         return 2
     if args.command == "check-config":
         queues = ", ".join(q.code for q in config.queues)
@@ -310,9 +316,15 @@ async def _admin_database(config: settings.Settings) -> AsyncIterator[database.C
             yield conn
 
 
+def _now() -> datetime:
+    """Now by the clock the commands run on: the wall clock unless CONTACTD_CLOCK_START is set
+    (checked at the start of run_cli)."""
+    return from_environment(os.environ)()
+
+
 async def _staffing(config: settings.Settings) -> int:
     async with _admin_database(config) as conn:
-        snap = await statistics.snapshot(conn, config, wall_clock())
+        snap = await statistics.snapshot(conn, config, _now())
     rows = list(statistics.table(snap))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:  # names left, figures right
@@ -322,7 +334,7 @@ async def _staffing(config: settings.Settings) -> int:
 
 
 async def _report(config: settings.Settings, args: argparse.Namespace) -> int:
-    now = wall_clock()
+    now = _now()
     try:  # before the database: bad dates start no server and write no file
         first, last = report.period(
             day=args.date,
@@ -364,15 +376,15 @@ async def _staff(conn: database.Conn, args: argparse.Namespace) -> int:
     match args.staff_command:
         case "add":
             person, token = await staff.add(
-                conn, login=args.login, name=args.name, role=Role(args.role), now=wall_clock()
+                conn, login=args.login, name=args.name, role=Role(args.role), now=_now()
             )
             print(f"added {person.login} ({person.role}); token, shown only now:\n{token}")
         case "token":
-            person, token = await staff.replace_token(conn, args.login, now=wall_clock())
+            person, token = await staff.replace_token(conn, args.login, now=_now())
             print(f"new token for {person.login}, shown only now (the old one no longer works):")
             print(token)
         case "disable":
-            person = await staff.disable(conn, args.login, now=wall_clock())
+            person = await staff.disable(conn, args.login, now=_now())
             print(f"disabled {person.login}")
         case "list":
             for p in await staff.list_all(conn):

@@ -1,4 +1,5 @@
-"""Shared by the page tests: Debian's chromium, driven by playwright."""
+"""Shared by the page tests: Debian's chromium, driven by playwright, its pages on the
+daemon's clock."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
+from contactd.clock import Clock, SimulatedClock
 from tests.e2e.daemon import Daemon
 
 CHROMIUM = "/usr/bin/chromium"
@@ -43,15 +45,28 @@ async def browser() -> AsyncIterator[Browser]:
 NewPage = Callable[[], Awaitable[Page]]
 
 
+async def on_clock(page: Page, clock: Clock) -> None:
+    """The page's clock (what its scripts get from `new Date()`, e.g. to say "today" or to
+    count an offer down) set to the daemon's, not the machine's: running on at real speed
+    from its time now when the daemon's clock runs (the `clock` fixture), standing still
+    with it when it is fixed. Call it
+    before the page is opened."""
+    if isinstance(clock, SimulatedClock):
+        await page.clock.install(time=clock())
+    else:
+        await page.clock.set_fixed_time(clock())
+
+
 @contextlib.asynccontextmanager
-async def watched_pages(browser: Browser, *, locale: str) -> AsyncIterator[NewPage]:
-    """Pages in Copenhagen's time; a script error or a refusal by the pages' Content
-    Security Policy (an inline script or style) fails the test."""
+async def watched_pages(browser: Browser, *, locale: str, clock: Clock) -> AsyncIterator[NewPage]:
+    """Pages in Copenhagen's time, on the daemon's clock; a script error or a refusal by
+    the pages' Content Security Policy (an inline script or style) fails the test."""
     problems: list[str] = []
     opened: list[Page] = []
 
     async def new() -> Page:
         page = await browser.new_page(locale=locale, timezone_id="Europe/Copenhagen")
+        await on_clock(page, clock)
         page.on("pageerror", lambda error: problems.append(f"{page.url}: {error}"))
         page.on(
             "console",

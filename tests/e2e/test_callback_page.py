@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
@@ -14,26 +12,33 @@ from playwright.async_api import Browser, expect
 from contactd import settings
 from contactd.app import create_app
 from contactd.appkeys import POOL
-from tests.conftest import ROOT
-
-TUESDAY_10 = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("Europe/Copenhagen"))
+from contactd.clock import FixedClock
+from tests.conftest import ROOT, WORKDAY
+from tests.e2e.conftest import on_clock
 
 
 @pytest.fixture
-async def site(db_url: str) -> AsyncIterator[TestClient[object, object]]:
+def clock() -> FixedClock:
+    """Tuesday 10:00 (WORKDAY), standing still: the windows offered start at 11:00."""
+    return FixedClock(WORKDAY)
+
+
+@pytest.fixture
+async def site(db_url: str, clock: FixedClock) -> AsyncIterator[TestClient[object, object]]:
     config = settings.load(
         ROOT / "config" / "contactd.toml",
         environ={"CONTACTD_DATABASE_URL": db_url, "CONTACTD_CLASSIFIER__ENABLED": "false"},
     )
-    async with TestClient(TestServer(create_app(config, clock=lambda: TUESDAY_10))) as c:
+    async with TestClient(TestServer(create_app(config, clock=clock))) as c:
         yield c
 
 
 @pytest.mark.timeout(90)
 async def test_a_client_books_a_callback_with_the_keyboard_and_gets_a_reference(
-    site: TestClient[object, object], browser: Browser
+    site: TestClient[object, object], browser: Browser, clock: FixedClock
 ) -> None:
     page = await browser.new_page(locale="da-DK", timezone_id="Europe/Copenhagen")
+    await on_clock(page, clock)
     await page.goto(str(site.make_url("/callback")))
     await expect(page.get_by_role("heading", name="Bestil et opkald")).to_be_visible()
 

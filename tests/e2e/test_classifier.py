@@ -4,12 +4,14 @@ commands, and a fresh daemon that trains its model at first start."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
 import pytest
 
 from classifier import persistence
+from tests.conftest import WORKDAY
 from tests.e2e.daemon import Daemon, contactd, staff_token
 
 pytestmark = pytest.mark.slow
@@ -92,21 +94,27 @@ async def test_train_with_feedback_learns_from_corrections_in_the_database(
 ) -> None:
     conn = await asyncpg.connect(db_url)
     try:
+        # A caseworker added the day before corrects a contact that came in at WORKDAY.
         staff_id = await conn.fetchval(
-            "INSERT INTO staff (login, name, role) VALUES ('k', 'K', 'agent') RETURNING id"
+            "INSERT INTO staff (login, name, role, created_at) VALUES ('k', 'K', 'agent', $1)"
+            " RETURNING id",
+            WORKDAY - timedelta(days=1),
         )
         contact = await conn.fetchval(
             """INSERT INTO contacts (reference, channel, case_type, case_type_source, language,
-                   queue, due_at, body)
-               VALUES ('AAAA-BBBB', 'email', 'lapse', 'staff', 'da', 'residence', now(), $1)
+                   queue, due_at, body, created_at, state_changed_at, queued_at)
+               VALUES ('AAAA-BBBB', 'email', 'lapse', 'staff', 'da', 'residence', $2, $1,
+                       $2, $2, $2)
                RETURNING id""",
             "Bortfald efter ophold i udlandet",
+            WORKDAY,
         )
         await conn.execute(
             """INSERT INTO case_type_corrections (contact_id, from_type, from_source, to_type,
-                   actor) VALUES ($1, 'general', 'classifier', 'lapse', $2)""",
+                   actor, corrected_at) VALUES ($1, 'general', 'classifier', 'lapse', $2, $3)""",
             contact,
             f"staff:{staff_id}",
+            WORKDAY + timedelta(minutes=5),
         )
     finally:
         await conn.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import asyncpg
 import pytest
@@ -16,6 +17,7 @@ from playwright.async_api import Browser, expect
 from contactd import api_csat, csat, settings
 from contactd.app import create_app
 from contactd.appkeys import POOL
+from contactd.clock import Clock
 from tests.conftest import ROOT
 from tests.e2e.conftest import NewPage, watched_pages
 
@@ -24,7 +26,7 @@ PUBLIC = "https://kontakt.example.dk"
 
 
 @pytest.fixture
-async def site(db_url: str) -> AsyncIterator[Client]:
+async def site(db_url: str, clock: Clock) -> AsyncIterator[Client]:
     loaded = settings.load(
         ROOT / "config" / "contactd.toml",
         environ={
@@ -39,13 +41,13 @@ async def site(db_url: str) -> AsyncIterator[Client]:
     )
     queues = tuple(dataclasses.replace(q, csat_share=1.0) for q in loaded.queues)
     config = dataclasses.replace(loaded, queues=queues)
-    async with TestClient(TestServer(create_app(config))) as client:
+    async with TestClient(TestServer(create_app(config, clock=clock))) as client:
         yield client
 
 
 @pytest.fixture
-async def new_page(browser: Browser) -> AsyncIterator[NewPage]:
-    async with watched_pages(browser, locale="en-GB") as new:
+async def new_page(browser: Browser, clock: Clock) -> AsyncIterator[NewPage]:
+    async with watched_pages(browser, locale="en-GB", clock=clock) as new:
         yield new
 
 
@@ -53,16 +55,21 @@ def _pool(client: Client) -> asyncpg.Pool:
     return client.app[POOL]  # type: ignore[index,no-any-return]
 
 
-async def _link(client: Client, language: str) -> tuple[int, str]:
-    """A call finished ten minutes ago, asked by SMS: its id and the link's path."""
+async def _link(client: Client, clock: Clock, language: str) -> tuple[int, str]:
+    """A call that came in twenty minutes ago and finished ten minutes ago (by the daemon's
+    clock), asked by SMS: its id and the link's path."""
     pool = _pool(client)
+    now = clock()
     contact_id: int = await pool.fetchval(
         """INSERT INTO contacts (reference, channel, case_type, case_type_source, language,
-                                 queue, due_at, client_address, state, closed_at, outcome)
-           VALUES ('TEST-0001', 'call', 'family', 'ivr', $1, 'family', now(), '+4520123456',
-                   'done', now() - interval '10 minutes', 'answered')
+                                 queue, due_at, client_address, state, closed_at, outcome,
+                                 created_at, queued_at, state_changed_at)
+           VALUES ('TEST-0001', 'call', 'family', 'ivr', $1, 'family', $2, '+4520123456',
+                   'done', $3, 'answered', $2, $2, $3)
            RETURNING id""",
         language,
+        now - timedelta(minutes=20),
+        now - timedelta(minutes=10),
     )
     surveys: csat.Surveys = client.app[api_csat.SURVEYS].surveys  # type: ignore[index]
     await surveys.ask_due()
@@ -76,9 +83,9 @@ async def _link(client: Client, language: str) -> tuple[int, str]:
 
 @pytest.mark.timeout(90)
 async def test_a_danish_client_answers_4_with_a_comment_using_the_keyboard(
-    site: Client, new_page: NewPage
+    site: Client, new_page: NewPage, clock: Clock
 ) -> None:
-    contact_id, path = await _link(site, "da")
+    contact_id, path = await _link(site, clock, "da")
     page = await new_page()  # an English browser: the contact's language wins
     response = await page.goto(str(site.make_url(path)))
     assert response is not None
@@ -128,9 +135,9 @@ async def test_a_danish_client_answers_4_with_a_comment_using_the_keyboard(
 
 @pytest.mark.timeout(90)
 async def test_an_english_client_sees_english_and_a_broken_link_is_explained(
-    site: Client, new_page: NewPage
+    site: Client, new_page: NewPage, clock: Clock
 ) -> None:
-    _, path = await _link(site, "en")
+    _, path = await _link(site, clock, "en")
     page = await new_page()
     await page.goto(str(site.make_url(path)))
     await expect(

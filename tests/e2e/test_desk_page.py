@@ -11,9 +11,11 @@ from playwright.async_api import Browser, Page, expect
 
 from contactd.app import create_app
 from contactd.appkeys import POOL
+from contactd.clock import Clock
 from contactd.settings import Settings
 from contactd.staff import Role
 from tests.conftest import token_for
+from tests.e2e.conftest import on_clock
 
 
 async def _sign_in(page: Page, url: str, token: str) -> None:
@@ -24,7 +26,7 @@ async def _sign_in(page: Page, url: str, token: str) -> None:
 
 @pytest.mark.timeout(90)
 async def test_a_caseworker_takes_an_offer_that_arrives_live_using_only_the_keyboard(
-    client: TestClient[object, object], app_pool: asyncpg.Pool, browser: Browser
+    client: TestClient[object, object], app_pool: asyncpg.Pool, browser: Browser, clock: Clock
 ) -> None:
     supervisor = await token_for(app_pool, "sofie", Role.SUPERVISOR)
     karin = await token_for(app_pool, "karin", Role.AGENT)
@@ -33,6 +35,7 @@ async def test_a_caseworker_takes_an_offer_that_arrives_live_using_only_the_keyb
     assert (await client.put("/api/agents/karin", json=profile, headers=supervisor)).status == 200
 
     page = await browser.new_page(locale="da-DK")
+    await on_clock(page, clock)
     await _sign_in(page, str(client.make_url("/desk")), karin["Authorization"].split()[1])
     await expect(page.get_by_text("Ingen henvendelser lige nu.")).to_be_visible()
     await page.get_by_role("button", name="Klar").click()
@@ -66,23 +69,26 @@ async def test_a_caseworker_takes_an_offer_that_arrives_live_using_only_the_keyb
 
 
 async def test_a_wrong_token_is_told_on_the_page(
-    client: TestClient[object, object], browser: Browser
+    client: TestClient[object, object], browser: Browser, clock: Clock
 ) -> None:
     page = await browser.new_page(locale="da-DK")
+    await on_clock(page, clock)
     await _sign_in(page, str(client.make_url("/desk")), "cdt_not-a-real-token")
     await expect(page.get_by_role("alert").first).to_have_text("Adgangsnøglen virker ikke.")
     await page.close()
 
 
 @pytest.fixture
-async def classifying(classifier_config: Settings) -> AsyncIterator[TestClient[object, object]]:
-    async with TestClient(TestServer(create_app(classifier_config))) as c:
+async def classifying(
+    classifier_config: Settings, clock: Clock
+) -> AsyncIterator[TestClient[object, object]]:
+    async with TestClient(TestServer(create_app(classifier_config, clock=clock))) as c:
         yield c
 
 
 @pytest.mark.timeout(90)
 async def test_triage_picks_one_of_the_models_guesses_and_sends_the_contact_on(
-    classifying: TestClient[object, object], browser: Browser
+    classifying: TestClient[object, object], browser: Browser, clock: Clock
 ) -> None:
     pool: asyncpg.Pool = classifying.app[POOL]  # type: ignore[index]
     supervisor = await token_for(pool, "sofie", Role.SUPERVISOR)
@@ -99,6 +105,7 @@ async def test_triage_picks_one_of_the_models_guesses_and_sends_the_contact_on(
     reference = (await created.json())["reference"]
 
     page = await browser.new_page(locale="da-DK")
+    await on_clock(page, clock)
     await _sign_in(page, str(classifying.make_url("/desk")), karin["Authorization"].split()[1])
     await page.get_by_role("button", name="Klar").click()
     item = page.locator(f'.contact[data-reference="{reference}"]')

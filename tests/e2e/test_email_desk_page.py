@@ -14,9 +14,11 @@ from playwright.async_api import Browser, expect
 
 from contactd.app import create_app
 from contactd.appkeys import POOL
+from contactd.clock import Clock
 from contactd.staff import Role
 from tests import mailserver
 from tests.conftest import token_for
+from tests.e2e.conftest import on_clock
 
 AGENCY = "kontakt@nyidanmark.example"
 
@@ -40,11 +42,15 @@ def _mail() -> bytes:
 
 @pytest.mark.timeout(120)
 async def test_a_caseworker_reads_and_answers_an_email_on_the_desk_page(
-    imap_port: int, db_url: str, smtp: tuple[mailserver.Smtp, int], browser: Browser
+    imap_port: int,
+    db_url: str,
+    smtp: tuple[mailserver.Smtp, int],
+    browser: Browser,
+    clock: Clock,
 ) -> None:
     received, smtp_port = smtp
     config = mailserver.answering_config(db_url, imap_port, smtp_port)
-    async with TestClient(TestServer(create_app(config))) as client:
+    async with TestClient(TestServer(create_app(config, clock=clock))) as client:
         pool: asyncpg.Pool = client.app[POOL]  # type: ignore[index]
         supervisor = await token_for(pool, "sofie", Role.SUPERVISOR)
         karin = await token_for(pool, "karin", Role.AGENT)
@@ -52,6 +58,7 @@ async def test_a_caseworker_reads_and_answers_an_email_on_the_desk_page(
         await client.put("/api/agents/karin", json=profile, headers=supervisor)
 
         page = await browser.new_page(locale="da-DK", accept_downloads=True)
+        await on_clock(page, clock)
         await page.goto(str(client.make_url("/desk")))
         await page.get_by_label("Din adgangsnøgle").fill(karin["Authorization"].split()[1])
         await page.keyboard.press("Enter")

@@ -14,7 +14,6 @@ import dataclasses
 import functools
 import json
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -47,28 +46,6 @@ NEEDS_MORE = {
     "contactd_csat_score": "a client's answer to the satisfaction question",
     "contactd_channel_up": "a configured mailbox or Twilio account",
 }
-
-
-def daytime_config(directory: Path) -> tuple[Path, str]:
-    """The shipped configuration with the service centre open every day, no holidays, and a
-    time zone in which it is now around noon: tickets can be issued whenever the test runs,
-    and "today" does not end in the middle of it."""
-    config = ROOT / "config"
-    text = (config / "contactd.toml").read_text(encoding="utf-8")
-    weekdays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-    days = "".join(f'{day} = ["00:00-23:59"]\n' for day in weekdays)
-    text, count = re.subn(
-        r"^\[calendars\.service_centre\]\n(?:.+\n)+",
-        f'[calendars.service_centre]\n{days}holidays = "none"\n',
-        text,
-        flags=re.MULTILINE,
-    )
-    assert count == 1, "config/contactd.toml has no [calendars.service_centre]"
-    (directory / "contactd.toml").write_text(text, encoding="utf-8")
-    shutil.copy(config / "case_types.toml", directory / "case_types.toml")
-    hours_to_noon = 12 - time.gmtime().tm_hour  # Etc/GMT-N is N hours east of UTC
-    zone = f"Etc/GMT{-hours_to_noon:+d}" if hours_to_noon else "Etc/GMT"
-    return directory / "contactd.toml", zone
 
 
 def free_port() -> int:
@@ -168,17 +145,16 @@ def scene(tmp_path: Path, prometheus_binary: str) -> Iterator[Scene]:
     """A daemon with a supervisor, a caseworker and a front-desk token, scraped by Prometheus
     once it is ready."""
     data = tmp_path / "data"
-    config, zone = daytime_config(tmp_path)
-    env = {"CONTACTD_CONFIG": str(config), "CONTACTD_DAEMON__TIMEZONE": zone}
     tokens = {
-        role: staff_token(login, role, data_dir=data, env=env)
+        role: staff_token(login, role, data_dir=data)
         for login, role in [("sofie", "supervisor"), ("karin", "agent"), ("frida", "frontdesk")]
     }
+    # The shipped configuration, on the daemon's clock (tests/e2e/daemon.py): a Tuesday at
+    # 10:00 in Copenhagen, when the service centre issues tickets, whatever the time really is.
     daemon = Daemon(
         ["run", "--data-dir", str(data), "--port", "0"],
         tmp_path / "daemon.log",
         env={
-            **env,
             "CONTACTD_METRICS__STATISTICS_SECONDS": "1",
             "CONTACTD_ROUTING__WRAP_UP_SECONDS": "0",
             "CONTACTD_TICKETS__NO_SHOW_AFTER_CALLS": "1",

@@ -18,6 +18,7 @@ from playwright.async_api import Browser, Page, Route, expect
 
 from contactd.app import create_app
 from contactd.appkeys import POOL
+from contactd.clock import FixedClock
 from contactd.settings import Settings
 from contactd.staff import Role
 from tests.conftest import token_for
@@ -25,24 +26,25 @@ from tests.e2e.conftest import NewPage, watched_pages
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 # The service centre (config/contactd.toml, calendars.service_centre) is open 08-14 on a
-# Wednesday and closed on Sundays.
+# Wednesday and closed at weekends: on this Saturday it opens again on Monday 17 March (the
+# pages, on the same clock, name that day; the next day they would call "tomorrow").
 WEDNESDAY = datetime(2025, 3, 12, 10, 0, tzinfo=COPENHAGEN)
-SUNDAY = datetime(2025, 3, 16, 10, 0, tzinfo=COPENHAGEN)
+SATURDAY = datetime(2025, 3, 15, 10, 0, tzinfo=COPENHAGEN)
 # The kiosk prints with window.print(): count the calls instead of opening a dialog.
 COUNT_PRINTS = "window.printed = 0; window.print = () => { window.printed += 1; };"
 
 
 @pytest.fixture
-async def centre(config: Settings) -> AsyncIterator[TestClient[object, object]]:
-    """The daemon on a Wednesday at 10:00, when the service centre is open."""
-    async with TestClient(TestServer(create_app(config, clock=lambda: WEDNESDAY))) as c:
-        yield c
+def clock() -> FixedClock:
+    """The daemon's clock, and its pages': a Wednesday at 10:00, when the service centre is
+    open (a test on another day parametrizes `clock`)."""
+    return FixedClock(WEDNESDAY)
 
 
 @pytest.fixture
-async def sunday(config: Settings) -> AsyncIterator[TestClient[object, object]]:
-    """The daemon on a Sunday, when the service centre is closed."""
-    async with TestClient(TestServer(create_app(config, clock=lambda: SUNDAY))) as c:
+async def centre(config: Settings, clock: FixedClock) -> AsyncIterator[TestClient[object, object]]:
+    """The daemon on its clock."""
+    async with TestClient(TestServer(create_app(config, clock=clock))) as c:
         yield c
 
 
@@ -55,8 +57,8 @@ def _token(headers: dict[str, str]) -> str:
 
 
 @pytest.fixture
-async def new_page(browser: Browser) -> AsyncIterator[NewPage]:
-    async with watched_pages(browser, locale="da-DK") as new:
+async def new_page(browser: Browser, clock: FixedClock) -> AsyncIterator[NewPage]:
+    async with watched_pages(browser, locale="da-DK", clock=clock) as new:
         yield new
 
 
@@ -236,12 +238,14 @@ async def test_the_kiosk_shows_what_is_wrong_next_to_the_field(
     assert await pool.fetchval("SELECT count(*) FROM tickets") == 1
 
 
+@pytest.mark.parametrize("clock", [FixedClock(SATURDAY)], ids=["saturday"])
 async def test_a_closed_kiosk_says_when_the_service_centre_opens(
-    sunday: TestClient[object, object], new_page: NewPage
+    centre: TestClient[object, object], new_page: NewPage
 ) -> None:
-    pool = _pool(sunday)
+    saturday = centre  # on a Saturday, when the service centre is closed
+    pool = _pool(saturday)
     front = await token_for(pool, "frida", Role.FRONTDESK)
-    kiosk = await _kiosk(new_page, sunday, _token(front))
+    kiosk = await _kiosk(new_page, saturday, _token(front))
     await expect(kiosk.locator("#closedBanner")).to_contain_text("Servicecentret er lukket.")
     await expect(kiosk.locator("#closedBanner")).to_contain_text("17. marts kl. 08.00")
 
@@ -255,7 +259,7 @@ async def test_a_closed_kiosk_says_when_the_service_centre_opens(
     assert await pool.fetchval("SELECT count(*) FROM tickets") == 0
 
     status = await new_page()
-    await status.goto(str(sunday.make_url("/status?lang=en")))
+    await status.goto(str(saturday.make_url("/status?lang=en")))
     family = status.locator('.queueCard[data-queue="family"]')
     await expect(family.locator(".openState")).to_contain_text("Closed – opens ")
     await expect(family.locator(".openState")).to_contain_text("17 March at 08:00")

@@ -15,8 +15,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from contactd import settings
 from contactd.app import create_app
 from contactd.appkeys import POOL
-from contactd.clock import Clock
 from contactd.cli_classifier import read_feedback
+from contactd.clock import Clock
 from contactd.settings import Settings
 from contactd.staff import Role
 from tests.conftest import token_for
