@@ -83,6 +83,7 @@ from channels.email import imap
 from classifier import corpus
 from contactd import database, embedded, logs, mailboxes, migrations
 from contactd.classification import CaseTypeModel
+from contactd.clock import wall_clock
 from contactd.inbox import Inbox
 from contactd.intake import Intake
 from contactd.settings import Settings
@@ -261,10 +262,10 @@ async def ingest_once(
             case_types = CaseTypeModel(config)
             task = asyncio.create_task(case_types.run(), name="classifier")
             await case_types.predict("Visum til min søster")  # waits for the model
-            intake = Intake(pool, config, classify=case_types.classify)
+            intake = Intake(pool, config, clock=wall_clock, classify=case_types.classify)
         else:
-            intake = Intake(pool, config)
-        inbox = Inbox(pool, intake, config)
+            intake = Intake(pool, config, clock=wall_clock)
+        inbox = Inbox(pool, intake, config, clock=wall_clock)
         [box] = mailboxes.mailboxes(config)
         started = time.perf_counter()
         read = await imap.read_new(box, inbox)
@@ -532,7 +533,8 @@ async def memory_child(port: int, db_url: str, traced: bool) -> dict[str, Any]:
     config = mailserver.daemon_config(db_url, port, CONTACTD_EMAIL__ADDRESS=AGENCY)
     pool = await _pool(config, db_url)
     try:
-        inbox = Inbox(pool, Intake(pool, config), config)
+        intake = Intake(pool, config, clock=wall_clock)
+        inbox = Inbox(pool, intake, config, clock=wall_clock)
         [box] = mailboxes.mailboxes(config)
         assert await imap.read_new(dataclasses.replace(box, folder="Warmup"), inbox) == 1
         gc.collect()

@@ -241,21 +241,25 @@ async def traffic(url: str, config: settings.Settings, agents: int, waiting: int
     conn = await asyncpg.connect(url)
     try:
         ids = await conn.fetch(
-            "INSERT INTO staff (login, name, role) SELECT 'agent' || lpad(g::text, 4, '0'), "
-            "'Agent ' || g, 'agent' FROM generate_series(1, $1) g RETURNING id",
+            "INSERT INTO staff (login, name, role, created_at) "
+            "SELECT 'agent' || lpad(g::text, 4, '0'), 'Agent ' || g, 'agent', $2 "
+            "FROM generate_series(1, $1) g RETURNING id",
             agents,
+            start,
         )
         staff = [r["id"] for r in ids]
         states = ["offline"] * 100 + ["away"] * 40 + ["wrap_up"] * 40
         states += ["available"] * (agents - len(states))
         await conn.executemany(
-            "INSERT INTO agents (staff_id, skills, languages, state) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO agents (staff_id, skills, languages, state, state_changed_at, "
+            "idle_since) VALUES ($1, $2, $3, $4, $5, $5)",
             [
                 (
                     sid,
                     json.dumps({ct: rng.randint(1, 5) for ct in rng.sample(kinds, 3)}),
                     ["da", "en"] if rng.random() < 0.6 else ["da"],
                     states[i],
+                    now,
                 )
                 for i, sid in enumerate(staff)
             ],
@@ -346,11 +350,12 @@ async def traffic(url: str, config: settings.Settings, agents: int, waiting: int
         # Messages waiting for every kind (not due yet, so the outbox leaves them).
         await conn.execute(
             """
-            INSERT INTO outbox (kind, payload, idempotency_key, next_attempt_at)
-            SELECT k, '{}', 'bench-' || k || '-' || g, now() + interval '1 day'
+            INSERT INTO outbox (kind, payload, idempotency_key, created_at, next_attempt_at)
+            SELECT k, '{}', 'bench-' || k || '-' || g, $2, $2::timestamptz + interval '1 day'
             FROM unnest($1::text[]) k, generate_series(1, 3) g
             """,
             list(OUTBOX_KINDS),
+            now,
         )
         await conn.execute("ANALYZE")
     finally:
@@ -641,16 +646,20 @@ async def year_of_contacts(
         agents = [
             r["id"]
             for r in await conn.fetch(
-                "INSERT INTO staff (login, name, role) SELECT 'agent' || g, 'Agent ' || g, "
-                "'agent' FROM generate_series(1, 400) g RETURNING id"
+                "INSERT INTO staff (login, name, role, created_at) SELECT 'agent' || g, "
+                "'Agent ' || g, 'agent', $1::timestamptz - interval '1 year' "
+                "FROM generate_series(1, 400) g RETURNING id",
+                now,
             )
         ]
         await conn.execute(
-            "INSERT INTO agents (staff_id, skills, state) SELECT id, jsonb_build_object("
+            "INSERT INTO agents (staff_id, skills, state, state_changed_at, idle_since) "
+            "SELECT id, jsonb_build_object("
             "($1::text[])[1 + id % array_length($1::text[], 1)], 3, "
             "($1::text[])[1 + (id / 3) % array_length($1::text[], 1)], 2), "
-            "(ARRAY['offline', 'available', 'away', 'wrap_up'])[1 + id % 4] FROM staff",
+            "(ARRAY['offline', 'available', 'away', 'wrap_up'])[1 + id % 4], $2, $2 FROM staff",
             list(config.case_types),
+            now,
         )
         shares = {"call": 0.68, "callback": 0.05, "email": 0.12, "ticket": 0.15}
         # Today until 14:00: 1,500 calls, 60 callbacks, 200 e-mails, 250 tickets (the query
@@ -689,8 +698,9 @@ async def year_of_contacts(
             FROM contacts WHERE channel IN ('email', 'callback')
             """)
         await conn.execute(
-            "INSERT INTO outbox (kind, payload, idempotency_key) "
-            "SELECT 'sms', '{}', 'pending-' || g FROM generate_series(1, 5) g"
+            "INSERT INTO outbox (kind, payload, idempotency_key, created_at, next_attempt_at) "
+            "SELECT 'sms', '{}', 'pending-' || g, $1, $1 FROM generate_series(1, 5) g",
+            now,
         )
         started = time.perf_counter()
         await conn.execute("VACUUM ANALYZE")

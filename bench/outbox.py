@@ -74,10 +74,11 @@ def main() -> None:
         socket_dir = (data / "pgdata" / "postmaster.pid").read_text().splitlines()[4]
         psql(socket_dir, "SELECT 1")  # the daemon has migrated: the outbox table exists
         started = time.perf_counter()
+        # Due now: the daemon runs on the wall clock, the same as this server's now().
         fill = (
-            "INSERT INTO outbox (kind, payload, idempotency_key) "
+            "INSERT INTO outbox (kind, payload, idempotency_key, created_at, next_attempt_at) "
             "SELECT 'sms', jsonb_build_object('to', '+4520123456', 'body', 'Hej ' || n), "
-            "'bench:' || n FROM generate_series(1, %d) n; NOTIFY contactd_outbox"
+            "'bench:' || n, now(), now() FROM generate_series(1, %d) n; NOTIFY contactd_outbox"
         )
         psql(socket_dir, fill % args.messages)
         while True:

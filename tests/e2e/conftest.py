@@ -49,8 +49,7 @@ async def on_clock(page: Page, clock: Clock) -> None:
     """The page's clock (what its scripts get from `new Date()`, e.g. to say "today" or to
     count an offer down) set to the daemon's, not the machine's: running on at real speed
     from its time now when the daemon's clock runs (the `clock` fixture), standing still
-    with it when it is fixed. Call it
-    before the page is opened."""
+    with it when it is fixed. Call it before the page is opened."""
     if isinstance(clock, SimulatedClock):
         await page.clock.install(time=clock())
     else:
