@@ -38,7 +38,7 @@ from contactd import (
     statistics,
 )
 from contactd.app import create_app
-from contactd.clock import ClockError, from_environment, wall_clock
+from contactd.clock import Clock, ClockError, from_environment, wall_clock
 from contactd.simulator import mix
 from contactd.staff import Role
 
@@ -65,7 +65,7 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
         print(f"contactd: bad option:\n{exc}", file=sys.stderr)
         return 2
     try:  # the one clock of every command (docs/reference/clock.md)
-        from_environment(os.environ)
+        clock = from_environment(os.environ)
     except ClockError as exc:
         print(f"contactd: {exc}", file=sys.stderr)
         return 2
@@ -80,7 +80,7 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
         stream=sys.stdout if daemon else sys.stderr,
     )
     try:
-        return _dispatch(config, args)
+        return _dispatch(config, args, clock)
     except (
         database.DatabaseUnavailable,
         embedded.EmbeddedError,
@@ -96,9 +96,9 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _dispatch(config: settings.Settings, args: argparse.Namespace) -> int:
+def _dispatch(config: settings.Settings, args: argparse.Namespace, clock: Clock) -> int:
     if args.command == "run":
-        return asyncio.run(_serve(config))
+        return asyncio.run(_serve(config, clock))
     if args.command == "demo":
         return demo.main(
             config,
@@ -109,9 +109,9 @@ def _dispatch(config: settings.Settings, args: argparse.Namespace) -> int:
     if args.command == "simulate":
         return asyncio.run(simulator.command(_simulation(args)))
     if args.command == "staffing":
-        return asyncio.run(_staffing(config))
+        return asyncio.run(_staffing(config, clock()))
     if args.command == "report":
-        return asyncio.run(_report(config, args))
+        return asyncio.run(_report(config, args, clock()))
     if args.command in {"classify", "train", "evaluate"}:
 
         async def feedback() -> list[Example]:
@@ -119,7 +119,7 @@ def _dispatch(config: settings.Settings, args: argparse.Namespace) -> int:
                 return await cli_classifier.read_feedback(conn)
 
         return cli_classifier.run(config, args, feedback)
-    return asyncio.run(_admin(config, args))
+    return asyncio.run(_admin(config, args, clock()))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -259,16 +259,11 @@ def _simulation(args: argparse.Namespace) -> simulator.Options:
     )
 
 
-async def _serve(config: settings.Settings) -> int:
+async def _serve(config: settings.Settings, clock: Clock) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    try:
-        clock = from_environment(os.environ)
-    except ClockError as exc:
-        print(f"contactd: {exc}", file=sys.stderr)
-        return 2
     if clock is not wall_clock:
         log.warning("daemon.simulated_clock", starts_at=clock().isoformat())
     runner = await serving.set_up(create_app(config, clock=clock), config, stop)
@@ -316,15 +311,9 @@ async def _admin_database(config: settings.Settings) -> AsyncIterator[database.C
             yield conn
 
 
-def _now() -> datetime:
-    """Now by the clock the commands run on: the wall clock unless CONTACTD_CLOCK_START is set
-    (checked at the start of run_cli)."""
-    return from_environment(os.environ)()
-
-
-async def _staffing(config: settings.Settings) -> int:
+async def _staffing(config: settings.Settings, now: datetime) -> int:
     async with _admin_database(config) as conn:
-        snap = await statistics.snapshot(conn, config, _now())
+        snap = await statistics.snapshot(conn, config, now)
     rows = list(statistics.table(snap))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:  # names left, figures right
@@ -333,8 +322,7 @@ async def _staffing(config: settings.Settings) -> int:
     return 0
 
 
-async def _report(config: settings.Settings, args: argparse.Namespace) -> int:
-    now = _now()
+async def _report(config: settings.Settings, args: argparse.Namespace, now: datetime) -> int:
     try:  # before the database: bad dates start no server and write no file
         first, last = report.period(
             day=args.date,
@@ -360,31 +348,31 @@ async def _report(config: settings.Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _admin(config: settings.Settings, args: argparse.Namespace) -> int:
+async def _admin(config: settings.Settings, args: argparse.Namespace, now: datetime) -> int:
     async with _admin_database(config) as conn:
         if args.command == "migrate":
             print(f"database at schema version {migrations.latest_version()}")
             return 0
         try:
-            return await _staff(conn, args)
+            return await _staff(conn, args, now)
         except staff.StaffError as exc:
             print(f"contactd: {exc}", file=sys.stderr)
             return 1
 
 
-async def _staff(conn: database.Conn, args: argparse.Namespace) -> int:
+async def _staff(conn: database.Conn, args: argparse.Namespace, now: datetime) -> int:
     match args.staff_command:
         case "add":
             person, token = await staff.add(
-                conn, login=args.login, name=args.name, role=Role(args.role), now=_now()
+                conn, login=args.login, name=args.name, role=Role(args.role), now=now
             )
             print(f"added {person.login} ({person.role}); token, shown only now:\n{token}")
         case "token":
-            person, token = await staff.replace_token(conn, args.login, now=_now())
+            person, token = await staff.replace_token(conn, args.login, now=now)
             print(f"new token for {person.login}, shown only now (the old one no longer works):")
             print(token)
         case "disable":
-            person = await staff.disable(conn, args.login, now=_now())
+            person = await staff.disable(conn, args.login, now=now)
             print(f"disabled {person.login}")
         case "list":
             for p in await staff.list_all(conn):

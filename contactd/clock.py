@@ -80,10 +80,6 @@ class SimulatedClock:
             return self.start
         return self.start + timedelta(seconds=(self._monotonic() - self.origin) * self.speed)
 
-    def real_seconds(self, simulated: float) -> float:
-        """How long `simulated` seconds of this clock take in real time."""
-        return simulated / self.speed
-
 
 class ClockError(ValueError):
     """CONTACTD_CLOCK_START or CONTACTD_CLOCK_SPEED cannot be read; the message says why."""
