@@ -8,7 +8,7 @@ and the latency from intake to offer.
    The figure is contacts offered / (last offer - first state change).
 2. Intake to offer: with agents free, contacts are registered over HTTP at `--rate` per
    second for `--seconds`; for each, the time from its 'created' event to its 'offer'
-   event (both written by the database clock) gives p50 and p99.
+   event (both written by the daemon's clock, here the wall clock) gives p50 and p99.
 """
 
 from __future__ import annotations

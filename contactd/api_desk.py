@@ -66,6 +66,8 @@ async def desk_json(request: web.Request) -> dict[str, Any]:
         raise _no_profile()
     rows = await pool.fetch(queries.get("contacts_held_by"), person.id)
     return {
+        # The daemon's time: the page counts offers down by it, not by the browser's clock.
+        "at": request.app[CLOCK].now().isoformat(),
         "login": person.login,
         "name": person.name,
         "state": agent.state,
@@ -284,25 +286,26 @@ def _known_case_type(settings: Settings, code: str | None) -> None:
 @auth.require(*DESK_ROLES)
 async def events(request: web.Request) -> web.StreamResponse:
     """The desk as server-sent events: sent at once, then whenever it changes."""
-    first = json.dumps(await desk_json(request))  # a 404 without a profile, before streaming
+    first = await desk_json(request)  # a 404 without a profile, before streaming
     listener = request.app[LISTENER]
     wakeup = listener.subscribe(CONTACTS_CHANNEL, AGENTS_CHANNEL, DESK_CHANNEL)
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
     )
     await response.prepare(request)
-    last = ""
+    last: dict[str, Any] | None = None
     stopping = request.app[STOPPING]
     clients = request.app[METRICS].live_clients.labels("desk")
     clients.inc()
     try:
         while not stopping.is_set():
-            if last and not await auth.still_signed_in(request):
+            if last is not None and not await auth.still_signed_in(request):
                 return response  # disabled, or a new token issued: the stream ends
-            snapshot = first if not last else json.dumps(await desk_json(request))
-            if snapshot != last:
-                await response.write(f"event: desk\ndata: {snapshot}\n\n".encode())
-                last = snapshot
+            desk = first if last is None else await desk_json(request)
+            # Its time left out of the comparison, or every keep-alive would send it again.
+            if {**desk, "at": None} != last:
+                await response.write(f"event: desk\ndata: {json.dumps(desk)}\n\n".encode())
+                last = {**desk, "at": None}
             if not await wakeup.wait(within=KEEPALIVE_SECONDS):
                 await response.write(b": keep-alive\n\n")  # proxies keep the stream open
     finally:

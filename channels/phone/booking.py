@@ -132,9 +132,13 @@ class Booking:
         )
 
     async def options(self, request: web.Request) -> web.Response:
-        """What the booking form offers: the case types and the windows."""
+        """What the booking form offers: the case types and the windows, and the daemon's
+        time and zone, so the form names "today" by the daemon's clock, not the browser's."""
+        now = self._clock().astimezone(self._setup.timezone)
         return web.json_response(
             {
+                "at": now.isoformat(timespec="seconds"),
+                "timezone": str(self._setup.timezone),
                 "case_types": [
                     {"code": c.code, "da": c.name_da, "en": c.name_en}
                     for c in self._case_types.values()

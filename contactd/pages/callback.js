@@ -45,16 +45,22 @@ function newKey() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+function dayKey(date) {
+  return date.toLocaleDateString("en-CA", { timeZone: options.timezone });  // 2025-03-17
+}
+
 function dayName(date) {
-  const today = new Date();
+  // "Today" and "tomorrow" by the daemon's clock and in its time zone (GET /api/callbacks
+  // says both), not the browser's: the windows are the agency's, wherever the client is.
+  const today = new Date(options.at);
   const tomorrow = new Date(today.getTime() + 86400000);
-  if (date.toDateString() === today.toDateString()) return t("today");
-  if (date.toDateString() === tomorrow.toDateString()) return t("tomorrow");
-  return date.toLocaleDateString(lang === "da" ? "da-DK" : "en-GB", { weekday: "long", day: "numeric", month: "long" });
+  if (dayKey(date) === dayKey(today)) return t("today");
+  if (dayKey(date) === dayKey(tomorrow)) return t("tomorrow");
+  return date.toLocaleDateString(lang === "da" ? "da-DK" : "en-GB", { timeZone: options.timezone, weekday: "long", day: "numeric", month: "long" });
 }
 
 function clock(date) {
-  return date.toLocaleTimeString(lang === "da" ? "da-DK" : "en-GB", { hour: "2-digit", minute: "2-digit" });
+  return date.toLocaleTimeString(lang === "da" ? "da-DK" : "en-GB", { timeZone: options.timezone, hour: "2-digit", minute: "2-digit" });
 }
 
 function render() {

@@ -56,6 +56,9 @@ let lang = localStorage.getItem("contactd.lang") || (navigator.language.startsWi
 let token = sessionStorage.getItem("contactd.token") || "";
 let reference = { case_types: [], queues: [] };
 let desk = null;
+// The daemon's clock, not the browser's: offers count down by the time each desk was sent.
+let daemonOffset = 0;
+const daemonNow = () => Date.now() + daemonOffset;
 let stream = null;
 let counterShown;  // the counter last shown from the server: a live update never overwrites typing
 
@@ -99,6 +102,7 @@ function queueName(code) {
 }
 
 function render() {
+  daemonOffset = Date.parse(desk.at) - Date.now();
   $("who").textContent = desk.name;
   $("state").textContent = t(desk.state);
   for (const b of document.querySelectorAll("[data-state]")) b.setAttribute("aria-pressed", String(b.dataset.state === desk.state));
@@ -278,7 +282,7 @@ async function sendAnswer(event, item, c) {
 function tick(root = document) {
   // The countdown of each open offer, once a second.
   for (const el of root.querySelectorAll(".expires[data-at]")) {
-    const seconds = Math.max(0, Math.round((Date.parse(el.dataset.at) - Date.now()) / 1000));
+    const seconds = Math.max(0, Math.round((Date.parse(el.dataset.at) - daemonNow()) / 1000));
     el.textContent = " · " + t("expiresIn").replace("{s}", seconds);
   }
 }

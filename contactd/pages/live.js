@@ -4,6 +4,14 @@
 // gives up, so a new one is opened after a pause. `connection` says when it is down.
 "use strict";
 
+// The daemon's clock, not the browser's (which may be wrong, or the daemon's simulated):
+// each snapshot says when it was taken (`at`), and the page keeps the difference.
+const daemonClock = {
+  offset: 0,
+  heard(at) { if (at) this.offset = Date.parse(at) - Date.now(); },
+  now() { return new Date(Date.now() + this.offset); },
+};
+
 function followLive(url, eventName, onData, connection) {
   let source = null;
   let retry = null;

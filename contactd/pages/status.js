@@ -45,8 +45,9 @@ function when(iso) {
   const date = new Date(iso);
   const time = date.toLocaleTimeString(locale(), { timeZone: TIME_ZONE, hour: "2-digit", minute: "2-digit" });
   let day = date.toLocaleDateString(locale(), { timeZone: TIME_ZONE, weekday: "long", day: "numeric", month: "long" });
-  if (dayKey(date) === dayKey(new Date())) day = t("today");
-  else if (dayKey(date) === dayKey(new Date(Date.now() + 86400000))) day = t("tomorrow");
+  const now = daemonClock.now();
+  if (dayKey(date) === dayKey(now)) day = t("today");
+  else if (dayKey(date) === dayKey(new Date(now.getTime() + 86400000))) day = t("tomorrow");
   return t("at").replace("{day}", day).replace("{time}", time);
 }
 
@@ -94,6 +95,7 @@ function render() {
 function follow() {
   live = followLive("/api/status/events", "status", (data) => {
     status = data;
+    daemonClock.heard(status.at);
     TIME_ZONE = status.timezone || TIME_ZONE;
     render();
   }, $("connection"));

@@ -1,5 +1,5 @@
-"""Shared by the page tests: Debian's chromium, driven by playwright, its pages on the
-daemon's clock."""
+"""Shared by the page tests: Debian's chromium, driven by playwright, its pages' own clock
+set off the daemon's (they must go by the daemon's time, which they are sent)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import contextlib
 import os
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import timedelta
 
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
@@ -45,27 +46,34 @@ async def browser() -> AsyncIterator[Browser]:
 NewPage = Callable[[], Awaitable[Page]]
 
 
-async def on_clock(page: Page, clock: Clock) -> None:
-    """The page's clock (what its scripts get from `new Date()`, e.g. to say "today" or to
-    count an offer down) set to the daemon's, not the machine's: running on at real speed
-    from its time now when the daemon's clock runs (the `clock` fixture), standing still
-    with it when it is fixed. Call it before the page is opened."""
+# How far a page's own clock stands from the daemon's: the pages must decide by the
+# daemon's time ("today", an offer's countdown), which they are sent, never by the browser's.
+BROWSER_AHEAD = timedelta(days=2, hours=7)
+
+
+async def off_clock(page: Page, clock: Clock) -> None:
+    """The page's clock (what its scripts get from `new Date()`) set two days and seven hours
+    after the daemon's, so a page that reads the browser's clock instead of the daemon's says
+    the wrong day or counts an offer down wrongly, and its test fails. It runs on at real
+    speed when the daemon's clock runs (the `clock` fixture), and stands still with it when
+    it is fixed. Call it before the page is opened."""
     if isinstance(clock, SimulatedClock):
-        await page.clock.install(time=clock())
+        await page.clock.install(time=clock() + BROWSER_AHEAD)
     else:
-        await page.clock.set_fixed_time(clock())
+        await page.clock.set_fixed_time(clock() + BROWSER_AHEAD)
 
 
 @contextlib.asynccontextmanager
 async def watched_pages(browser: Browser, *, locale: str, clock: Clock) -> AsyncIterator[NewPage]:
-    """Pages in Copenhagen's time, on the daemon's clock; a script error or a refusal by
-    the pages' Content Security Policy (an inline script or style) fails the test."""
+    """Pages in Copenhagen's time, their own clock off the daemon's (`off_clock`); a script
+    error or a refusal by the pages' Content Security Policy (an inline script or style)
+    fails the test."""
     problems: list[str] = []
     opened: list[Page] = []
 
     async def new() -> Page:
         page = await browser.new_page(locale=locale, timezone_id="Europe/Copenhagen")
-        await on_clock(page, clock)
+        await off_clock(page, clock)
         page.on("pageerror", lambda error: problems.append(f"{page.url}: {error}"))
         page.on(
             "console",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -15,7 +16,7 @@ from contactd.clock import Clock
 from contactd.settings import Settings
 from contactd.staff import Role
 from tests.conftest import token_for
-from tests.e2e.conftest import on_clock
+from tests.e2e.conftest import off_clock
 
 
 async def _sign_in(page: Page, url: str, token: str) -> None:
@@ -35,7 +36,7 @@ async def test_a_caseworker_takes_an_offer_that_arrives_live_using_only_the_keyb
     assert (await client.put("/api/agents/karin", json=profile, headers=supervisor)).status == 200
 
     page = await browser.new_page(locale="da-DK")
-    await on_clock(page, clock)
+    await off_clock(page, clock)
     await _sign_in(page, str(client.make_url("/desk")), karin["Authorization"].split()[1])
     await expect(page.get_by_text("Ingen henvendelser lige nu.")).to_be_visible()
     await page.get_by_role("button", name="Klar").click()
@@ -51,6 +52,8 @@ async def test_a_caseworker_takes_an_offer_that_arrives_live_using_only_the_keyb
     await expect(offer).to_have_attribute("data-state", "offered", timeout=10_000)
     await expect(offer.locator(".caseType")).to_have_text("Familiesammenføring")
     await expect(offer.get_by_role("button", name="Tag imod")).to_be_focused()
+    # An e-mail offer stands 120 s, counted by the daemon's clock (the browser's is 2 days on).
+    await expect(offer.locator(".expires")).to_have_text(re.compile(r"^ · udløber om 1[01]\d s$"))
 
     await page.keyboard.press("Enter")  # accept the focused offer
     await expect(offer).to_have_attribute("data-state", "active")
@@ -72,7 +75,7 @@ async def test_a_wrong_token_is_told_on_the_page(
     client: TestClient[object, object], browser: Browser, clock: Clock
 ) -> None:
     page = await browser.new_page(locale="da-DK")
-    await on_clock(page, clock)
+    await off_clock(page, clock)
     await _sign_in(page, str(client.make_url("/desk")), "cdt_not-a-real-token")
     await expect(page.get_by_role("alert").first).to_have_text("Adgangsnøglen virker ikke.")
     await page.close()
@@ -105,7 +108,7 @@ async def test_triage_picks_one_of_the_models_guesses_and_sends_the_contact_on(
     reference = (await created.json())["reference"]
 
     page = await browser.new_page(locale="da-DK")
-    await on_clock(page, clock)
+    await off_clock(page, clock)
     await _sign_in(page, str(classifying.make_url("/desk")), karin["Authorization"].split()[1])
     await page.get_by_role("button", name="Klar").click()
     item = page.locator(f'.contact[data-reference="{reference}"]')

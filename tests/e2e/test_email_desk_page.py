@@ -18,7 +18,7 @@ from contactd.clock import Clock
 from contactd.staff import Role
 from tests import mailserver
 from tests.conftest import token_for
-from tests.e2e.conftest import on_clock
+from tests.e2e.conftest import off_clock
 
 AGENCY = "kontakt@nyidanmark.example"
 
@@ -58,7 +58,7 @@ async def test_a_caseworker_reads_and_answers_an_email_on_the_desk_page(
         await client.put("/api/agents/karin", json=profile, headers=supervisor)
 
         page = await browser.new_page(locale="da-DK", accept_downloads=True)
-        await on_clock(page, clock)
+        await off_clock(page, clock)
         await page.goto(str(client.make_url("/desk")))
         await page.get_by_label("Din adgangsnøgle").fill(karin["Authorization"].split()[1])
         await page.keyboard.press("Enter")
