@@ -206,7 +206,7 @@ def git_sha() -> str:
 
 def _postgres_version() -> str:
     try:
-        from contactd import embedded
+        from contactd.store import embedded
 
         done = subprocess.run(
             [str(embedded.bin_path("postgres")), "--version"],

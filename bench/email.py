@@ -14,7 +14,7 @@ serves one mailbox on a free loopback port, fresh for each part.
    scanned letter attached (20-250 kB). They are written as maildir files straight into
    the mailbox's new/ folder (much faster than 10,000 APPENDs), and Dovecot indexes them
    on a first SELECT (timed apart). Then the daemon's own reader and inbox
-   (channels.email.imap.read_new into contactd.inbox.Inbox, acknowledgements on) read the
+   (channels.email.imap.read_new into contactd.services.inbox.Inbox, acknowledgements on) read the
    whole mailbox in one pass into a fresh migrated database on the embedded PostgreSQL
    (its default settings, fsync on). The figure is messages / seconds of that pass.
    Checked after: as many contacts and acknowledgements waiting in the outbox as messages,
@@ -81,12 +81,15 @@ from bench.common import Daemon
 from bench.intake import psql
 from channels.email import imap
 from classifier import corpus
-from contactd import database, embedded, logs, mailboxes, migrations
-from contactd.classification import CaseTypeModel
+from contactd import logs
 from contactd.clock import wall_clock
-from contactd.inbox import Inbox
-from contactd.intake import Intake
+from contactd.metrics import NOT_RECORDED
+from contactd.services import mailboxes
+from contactd.services.classification import CaseTypeModel
+from contactd.services.inbox import Inbox
+from contactd.services.intake import Intake
 from contactd.settings import Settings
+from contactd.store import database, embedded, migrations
 from tests import mailserver
 
 AGENCY = "kontakt@nyidanmark.example"
@@ -259,13 +262,15 @@ async def ingest_once(
     task = None
     try:
         if classifier:
-            case_types = CaseTypeModel(config)
+            case_types = CaseTypeModel(config, recorder=NOT_RECORDED)
             task = asyncio.create_task(case_types.run(), name="classifier")
             await case_types.predict("Visum til min søster")  # waits for the model
-            intake = Intake(pool, config, clock=wall_clock, classify=case_types.classify)
+            intake = Intake(
+                pool, config, clock=wall_clock, classify=case_types.classify, recorder=NOT_RECORDED
+            )
         else:
-            intake = Intake(pool, config, clock=wall_clock)
-        inbox = Inbox(pool, intake, config, clock=wall_clock)
+            intake = Intake(pool, config, clock=wall_clock, recorder=NOT_RECORDED)
+        inbox = Inbox(pool, intake, config, clock=wall_clock, recorder=NOT_RECORDED)
         [box] = mailboxes.mailboxes(config)
         started = time.perf_counter()
         read = await imap.read_new(box, inbox)
@@ -533,8 +538,8 @@ async def memory_child(port: int, db_url: str, traced: bool) -> dict[str, Any]:
     config = mailserver.daemon_config(db_url, port, CONTACTD_EMAIL__ADDRESS=AGENCY)
     pool = await _pool(config, db_url)
     try:
-        intake = Intake(pool, config, clock=wall_clock)
-        inbox = Inbox(pool, intake, config, clock=wall_clock)
+        intake = Intake(pool, config, clock=wall_clock, recorder=NOT_RECORDED)
+        inbox = Inbox(pool, intake, config, clock=wall_clock, recorder=NOT_RECORDED)
         [box] = mailboxes.mailboxes(config)
         assert await imap.read_new(dataclasses.replace(box, folder="Warmup"), inbox) == 1
         gc.collect()

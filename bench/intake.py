@@ -20,7 +20,7 @@ import textwrap
 from pathlib import Path
 
 from bench.common import Daemon, apt_install, contactd, pg_bin
-from contactd import queries
+from contactd.store import queries
 
 WRK_SCRIPT = """
 wrk.method = "POST"

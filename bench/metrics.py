@@ -69,7 +69,7 @@ pass.
 
 --serve-full-day: `contactd run` as a child process, the same code, except that the
 registry gets every per-instance label value counted once before the server starts (the
-contactd.metrics.install hook). Used by part 1; not for production.
+hook on contactd.metrics.Metrics, below). Used by part 1; not for production.
 """
 
 from __future__ import annotations
@@ -100,13 +100,16 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from bench.common import ROOT, Daemon
-from contactd import database, embedded, logs, metrics, migrations, queries, settings, statistics
+from contactd import logs, metrics, settings
+from contactd.services import statistics
+from contactd.store import database, embedded, migrations, queries
 from routing.contact import Channel
 from routing.goals import Unit
+from routing.queues import Queue
 
 CHANNELS = ("call", "callback", "email", "ticket")
 TICKET_LETTERS = 23  # contactd/settings.py: the letters a ticket queue is given, A-Z but I O Q
-OUTBOX_KINDS = ("email", "sms", "dial", "connect")  # contactd/senders.py
+OUTBOX_KINDS = ("email", "sms", "dial", "connect")  # contactd/leader/senders.py
 LIVE_STREAMS = ("board", "status", "desk")
 AGENT_STATES = 5  # available, busy, wrap_up, away, offline
 HANDLE_BUCKETS = len(metrics.HANDLE_BUCKETS)
@@ -408,19 +411,18 @@ def count_a_full_day(counted: metrics.Metrics, config: settings.Settings) -> Non
 
 
 def serve_full_day(argv: list[str]) -> int:
-    """The daemon (contactd.cli), its registry counted full before it serves."""
-    from contactd import cli
+    """The daemon (contactd.cli.main), its registry counted full before it serves."""
+    from contactd.cli import main as cli
 
     config = settings.load()
-    install = metrics.install
+    made = metrics.Metrics.__init__
 
-    def install_counted(counted: metrics.Metrics) -> None:
-        count_a_full_day(counted, config)
-        install(counted)
+    def made_counted(self: metrics.Metrics, queues: Sequence[Queue]) -> None:
+        made(self, queues)
+        count_a_full_day(self, config)
 
-    # A hook for this bench only: the daemon's own code, its registry counted first. (The
-    # ignore: the parameter is named differently from contactd.metrics.install's.)
-    metrics.install = install_counted  # type: ignore[assignment]
+    # A hook for this bench only: the daemon's own code, its registry counted as it is made.
+    metrics.Metrics.__init__ = made_counted  # type: ignore[method-assign]
     return cli.run_cli(argv)
 
 
@@ -725,7 +727,7 @@ async def year_of_contacts(
 
 class TimedConnection:
     """The connection a pass is given, timing every query the pass runs, by its name in
-    contactd/sql/*.sql, and keeping its parameters (for EXPLAIN)."""
+    contactd/store/sql/*.sql, and keeping its parameters (for EXPLAIN)."""
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn

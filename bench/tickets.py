@@ -34,7 +34,7 @@ added with `contactd staff add`, as an operator does.
    ticket is called to counter 3 by a caseworker, then recalled `--recalls` times, a random
    `--spacing` seconds apart. For each recall and screen: from the recall's HTTP response
    (and from sending it) to the first board event whose first entry shows that call (its
-   `calls`). The daemon reads the board 0.2 s after it is woken (channels/tickets/live.py:
+   `calls`). The daemon reads the board 0.2 s after it is woken (contactd/http/live.py:
    changes in a burst make one snapshot), so recalls closer than that share an event and
    `--spacing 0.5` shows each call on its own.
 3. Held: `--held` screens connect (100 at a time), then `--updates` recalls are made
@@ -69,7 +69,8 @@ import aiohttp
 import psutil
 
 from bench.common import ROOT, Daemon, apt_install, pg_bin
-from contactd import queries, settings
+from contactd import settings
+from contactd.store import queries
 from routing.calendar import WEEKDAYS
 
 # One case type of each queue that takes tickets (config/contactd.toml, in queue order).

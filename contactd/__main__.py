@@ -1,3 +1,3 @@
-from contactd.cli import main
+from contactd.cli.main import main
 
 main()

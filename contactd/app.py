@@ -16,36 +16,13 @@ import structlog
 from aiohttp import web
 
 from channels.email import imap
-from channels.phone.booking import Booking
-from channels.phone.dialing import Dialing
-from channels.phone.voice import Voice
-from channels.tickets.live import Broadcast
-from contactd import (
-    __version__,
-    api_agents,
-    api_classifier,
-    api_contacts,
-    api_csat,
-    api_desk,
-    api_email,
-    api_staff,
-    api_tickets,
-    channel_status,
-    csat,
-    database,
-    embedded,
-    mailboxes,
-    metrics,
-    migrations,
-    outbox,
-    pages,
-    queries,
-    retention,
-    router,
-    statistics,
-    timers,
-)
-from contactd.appkeys import (
+from contactd import __version__, metrics
+from contactd.clock import Clock, wall_clock
+from contactd.http import agents, channels, contacts, desk, email, pages, phone, staff
+from contactd.http import classifier as api_classifier
+from contactd.http import surveys as api_csat
+from contactd.http import tickets as api_tickets
+from contactd.http.appkeys import (
     BOARD,
     CLASSIFIER,
     CLOCK,
@@ -62,24 +39,27 @@ from contactd.appkeys import (
     TICKETS,
     TimeOfDay,
 )
-from contactd.calls import Calls, booking_rules, dial_rules, phone_setup
-from contactd.classification import CaseTypeModel
-from contactd.clock import Clock, wall_clock
-from contactd.http_errors import error_middleware
-from contactd.inbox import Inbox
-from contactd.intake import Intake
-from contactd.leader import Leadership
-from contactd.listener import (
+from contactd.http.errors import error_middleware
+from contactd.http.live import Broadcast
+from contactd.leader import outbox, retention, router, timers
+from contactd.leader.election import Leadership
+from contactd.leader.senders import senders as message_senders
+from contactd.services import mailboxes, statistics
+from contactd.services import surveys as csat
+from contactd.services.classification import CaseTypeModel
+from contactd.services.inbox import Inbox
+from contactd.services.intake import Intake
+from contactd.services.tickets import Tickets
+from contactd.settings import Settings
+from contactd.store import channel_status, database, embedded, migrations, queries
+from contactd.store.listener import (
     AGENTS_CHANNEL,
     BOARD_CHANNEL,
     CONTACTS_CHANNEL,
     OUTBOX_CHANNEL,
     Listener,
 )
-from contactd.senders import senders as message_senders
-from contactd.settings import Settings
 from contactd.tasks import Supervisor
-from contactd.tickets import Tickets
 
 log = structlog.get_logger(__name__)
 
@@ -94,20 +74,19 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock) -> web.Applicat
     app[STOPPING] = asyncio.Event()
     app[CLOCK] = TimeOfDay(clock)
     app[METRICS] = metrics.Metrics(settings.queues)
-    metrics.install(app[METRICS])
     if settings.classifier.enabled:
-        app[CLASSIFIER] = CaseTypeModel(settings)
+        app[CLASSIFIER] = CaseTypeModel(settings, recorder=app[METRICS])
     app.on_shutdown.append(_end_streams)
     app.cleanup_ctx.extend([_database, _background])
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
     app.router.add_get("/metrics", serve_metrics)
-    app.add_routes(api_contacts.routes)
-    app.add_routes(channel_status.routes)
-    app.add_routes(api_email.routes)
-    app.add_routes(api_staff.routes)
-    app.add_routes(api_agents.routes)
-    app.add_routes(api_desk.routes)
+    app.add_routes(contacts.routes)
+    app.add_routes(channels.routes)
+    app.add_routes(email.routes)
+    app.add_routes(staff.routes)
+    app.add_routes(agents.routes)
+    app.add_routes(desk.routes)
     app.add_routes(api_tickets.routes)
     app.add_routes(api_csat.routes)
     app.router.add_get("/api/board", _live(BOARD, "json"))
@@ -116,15 +95,7 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock) -> web.Applicat
     app.router.add_get("/api/status/events", _live(STATUS, "stream"))
     app.add_routes(api_classifier.routes)
     app.add_routes(pages.routes)
-    setup, calls = phone_setup(settings), Calls(app, settings)
-    twilio = Voice(setup, calls, clock=clock).app()
-    dialing = Dialing(
-        setup, dial_rules(settings), calls, caller_id=settings.phone.number, clock=clock
-    )
-    dialing.add_to(twilio)
-    app.add_subapp("/twilio", twilio)
-    booking = Booking(setup, booking_rules(settings), calls, dict(settings.case_types), clock=clock)
-    app.add_routes(booking.routes())
+    phone.add_to(app, settings, clock=clock, recorder=app[METRICS])
     return app
 
 
@@ -169,11 +140,13 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         app[DATABASE_URL] = url
         app[POOL] = pool
         clock = app[CLOCK].now
+        recorder = app[METRICS]
         if CLASSIFIER in app:
-            app[INTAKE] = Intake(pool, settings, clock=clock, classify=app[CLASSIFIER].classify)
+            classify = app[CLASSIFIER].classify
+            app[INTAKE] = Intake(pool, settings, clock=clock, recorder=recorder, classify=classify)
         else:
-            app[INTAKE] = Intake(pool, settings, clock=clock)
-        app[TICKETS] = Tickets(pool, app[INTAKE], settings, clock=app[CLOCK].now)
+            app[INTAKE] = Intake(pool, settings, clock=clock, recorder=recorder)
+        app[TICKETS] = Tickets(pool, app[INTAKE], settings, clock=clock, recorder=recorder)
         yield
 
 
@@ -228,11 +201,12 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
             timers.run,
             app[POOL],
             clock=clock,
+            recorder=app[METRICS],
             max_missed=routing.max_missed_offers,
             wrap_up_seconds=routing.wrap_up_seconds,
         ),
     )
-    inbox = Inbox(app[POOL], app[INTAKE], settings, clock=clock)
+    inbox = Inbox(app[POOL], app[INTAKE], settings, clock=clock, recorder=app[METRICS])
     for mailbox in mailboxes.mailboxes(settings):
         if not mailbox.password:
             log.error(
@@ -254,12 +228,12 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
             ),
         )
     leadership.add_loop("tickets", app[TICKETS].run)
-    surveys = csat.Surveys(app[POOL], settings, clock=clock)
+    surveys = csat.Surveys(app[POOL], settings, clock=clock, recorder=app[METRICS])
     app[api_csat.SURVEYS] = api_csat.Public(surveys)
     leadership.add_loop("csat", surveys.run)
     leadership.add_loop(
         "retention",
-        functools.partial(retention.run, app[POOL], settings.retention, clock),
+        functools.partial(retention.run, app[POOL], settings.retention, clock, app[METRICS]),
     )
     leadership.add_loop(
         "statistics",
@@ -293,6 +267,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
             senders,
             listener.subscribe(OUTBOX_CHANNEL),
             clock=clock,
+            recorder=app[METRICS],
             poll_seconds=outgoing.poll_seconds,
             batch=outgoing.batch_size,
             lease_seconds=outgoing.lease_seconds,

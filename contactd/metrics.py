@@ -1,8 +1,8 @@
 """/metrics: what this instance counted, and the leader's queue figures from the database.
 
 Counters and histograms are per instance and sum across instances. The queue gauges are
-computed by the leader's statistics pass (contactd/statistics.py) and exported by the leader
-only, so that several instances never report a queue twice. Labels are bounded: queue,
+computed by the leader's statistics pass (contactd/services/statistics.py) and exported by
+the leader only, so that several instances never report a queue twice. Labels are bounded: queue,
 channel, case type and small fixed sets; never a number, address or reference
 (docs/reference/metrics.md lists every name).
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 import platform
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from typing import Protocol
 
 import prometheus_client
 from aiohttp import web
@@ -253,19 +254,59 @@ class Metrics:
             wait = "within_goal" if left <= contact.due_at else "after_goal"
         self.abandoned.labels(contact.queue, contact.channel, wait).inc()
 
+    def message_sent(self, kind: str) -> None:
+        self.outbox_sent.labels(kind).inc()
 
-# The instance's metrics: set by create_app. The domain's write paths (store, intake) count
-# into it without every caller passing it along; one daemon is one process.
-_current: Metrics | None = None
+    def message_failed(self, kind: str, *, final: bool) -> None:
+        self.outbox_errors.labels(kind, "failed" if final else "retry").inc()
+
+    def contacts_purged(self, count: int) -> None:
+        self.retention_purged.inc(count)
 
 
-def install(metrics: Metrics) -> None:
-    global _current
-    _current = metrics
+class Recorder(Protocol):
+    """What the services count, for /metrics: the daemon passes its `Metrics` to each service
+    that counts; a command that serves no /metrics (the CLI, a test) passes NOT_RECORDED."""
+
+    def contact_received(self, contact: Contact) -> None: ...
+    def transitioned(self, action: Action, contact: Contact) -> None: ...
+    def email_answered(self, contact: Contact, at: datetime) -> None: ...
+    def csat_answered(self, queue: str, channel: str, score: int) -> None: ...
+    def prediction(self, case_type: str, confidence: float, *, routed: bool) -> None: ...
+    def message_sent(self, kind: str) -> None: ...
+    def message_failed(self, kind: str, *, final: bool) -> None: ...
+    def contacts_purged(self, count: int) -> None: ...
 
 
-def current() -> Metrics | None:
-    return _current
+class _NotRecorded:
+    """Counts nothing."""
+
+    def contact_received(self, contact: Contact) -> None:
+        pass
+
+    def transitioned(self, action: Action, contact: Contact) -> None:
+        pass
+
+    def email_answered(self, contact: Contact, at: datetime) -> None:
+        pass
+
+    def csat_answered(self, queue: str, channel: str, score: int) -> None:
+        pass
+
+    def prediction(self, case_type: str, confidence: float, *, routed: bool) -> None:
+        pass
+
+    def message_sent(self, kind: str) -> None:
+        pass
+
+    def message_failed(self, kind: str, *, final: bool) -> None:
+        pass
+
+    def contacts_purged(self, count: int) -> None:
+        pass
+
+
+NOT_RECORDED: Recorder = _NotRecorded()
 
 
 async def serve(request: web.Request, metrics: Metrics) -> web.Response:

@@ -8,6 +8,8 @@ import secrets
 from collections.abc import Mapping
 from datetime import datetime
 
+from routing.errors import DomainError, Kind
+
 
 class Channel(enum.StrEnum):
     CALL = "call"
@@ -72,8 +74,11 @@ TRANSITIONS: Mapping[Action, Transition] = {
 }
 
 
-class IllegalTransition(Exception):
+class IllegalTransition(DomainError):
     """The contact is not in a state from which the action may happen."""
+
+    kind = Kind.CONFLICT
+    code = "conflict"
 
     def __init__(self, *, reference: str, action: Action, state: State) -> None:
         allowed = ", ".join(sorted(TRANSITIONS[action].allowed_from))

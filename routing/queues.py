@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from routing.calendar import BusinessCalendar
 from routing.contact import Channel
 from routing.engine import DEFAULT_BULLSEYE, BullseyeStep, QueueRules
+from routing.errors import DomainError, Kind
 from routing.goals import ServiceGoal
 
 
@@ -52,8 +53,11 @@ class Queue:
         )
 
 
-class NoQueue(LookupError):
+class NoQueue(DomainError):
     """No queue takes this case type on this channel."""
+
+    kind = Kind.INVALID
+    code = "no_queue"
 
 
 def choose_queue(

@@ -27,12 +27,13 @@ from aiosmtpd.smtp import AuthResult
 
 from classifier import corpus, model, persistence
 from classifier.model import Model
-from contactd import database, embedded, migrations, settings, staff
+from contactd import settings
 from contactd.app import create_app
-from contactd.appkeys import POOL
 from contactd.clock import SimulatedClock
+from contactd.http.appkeys import POOL
 from contactd.settings import Settings
-from contactd.staff import Role
+from contactd.store import database, embedded, migrations, staff
+from contactd.store.staff import Role
 from tests import mailserver, twilio_spec
 
 ROOT = Path(__file__).resolve().parent.parent

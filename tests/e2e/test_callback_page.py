@@ -11,8 +11,8 @@ from playwright.async_api import Browser, expect
 
 from contactd import settings
 from contactd.app import create_app
-from contactd.appkeys import POOL
 from contactd.clock import FixedClock
+from contactd.http.appkeys import POOL
 from tests.conftest import ROOT, WORKDAY
 from tests.e2e.conftest import off_clock
 

@@ -14,10 +14,12 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from playwright.async_api import Browser, expect
 
-from contactd import api_csat, csat, settings
+from contactd import settings
 from contactd.app import create_app
-from contactd.appkeys import POOL
 from contactd.clock import Clock
+from contactd.http import surveys as api_csat
+from contactd.http.appkeys import POOL
+from contactd.services import surveys as csat
 from tests.conftest import ROOT
 from tests.e2e.conftest import NewPage, watched_pages
 

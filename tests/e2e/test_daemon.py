@@ -14,7 +14,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from contactd import embedded
+from contactd.store import embedded
 from tests.e2e.daemon import Daemon, contactd, staff_token
 
 pytestmark = pytest.mark.slow

@@ -21,7 +21,8 @@ import psutil
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from contactd import embedded, settings
+from contactd import settings
+from contactd.store import embedded
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -143,5 +144,8 @@ def test_demo_plays_the_shipped_day_shows_the_queues_and_stops_on_ctrl_c(
     next_open = hotline.next_open(closing)
     assert next_open is not None
     assert next_open.date() > day
-    for _, not_before in late:  # a few a day at random; each must wait for the next opening
-        assert not_before == next_open
+    # A few a day at random; each waits for the next opening (most take its first window, some
+    # a later one), inside the hotline's hours.
+    for _, not_before in late:
+        assert not_before >= next_open, (not_before, next_open)
+        assert hotline.is_open(not_before), not_before

@@ -11,10 +11,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from playwright.async_api import Browser, Page, expect
 
 from contactd.app import create_app
-from contactd.appkeys import POOL
 from contactd.clock import Clock
+from contactd.http.appkeys import POOL
 from contactd.settings import Settings
-from contactd.staff import Role
+from contactd.store.staff import Role
 from tests.conftest import token_for
 from tests.e2e.conftest import off_clock
 

@@ -13,9 +13,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from playwright.async_api import Browser, expect
 
 from contactd.app import create_app
-from contactd.appkeys import POOL
 from contactd.clock import Clock
-from contactd.staff import Role
+from contactd.http.appkeys import POOL
+from contactd.store.staff import Role
 from tests import mailserver
 from tests.conftest import token_for
 from tests.e2e.conftest import off_clock

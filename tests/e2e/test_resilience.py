@@ -34,7 +34,7 @@ import psutil
 import pytest
 from aiohttp import web
 
-from contactd import embedded
+from contactd.store import embedded
 from tests.e2e.daemon import Daemon, staff_token
 
 pytestmark = pytest.mark.slow

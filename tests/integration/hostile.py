@@ -27,13 +27,18 @@ from yarl import URL
 
 from channels.email.imap import IncomingMail
 from channels.email.message import parse
-from contactd import api_csat, csat, http_errors, settings, store, tickets
+from contactd import settings
 from contactd.app import create_app
-from contactd.appkeys import CLOCK, INTAKE, POOL, SETTINGS
 from contactd.clock import FixedClock
-from contactd.inbox import Inbox
-from contactd.leader import LEADER_LOCK
-from contactd.staff import Role
+from contactd.http import errors as http_errors
+from contactd.http import surveys as api_csat
+from contactd.http.appkeys import CLOCK, INTAKE, POOL, SETTINGS
+from contactd.leader.election import LEADER_LOCK
+from contactd.metrics import NOT_RECORDED
+from contactd.services import surveys, tickets
+from contactd.services.inbox import Inbox
+from contactd.store import contacts as store
+from contactd.store.staff import Role
 from routing.contact import Action
 from tests.conftest import ROOT, WORKDAY, token_for
 
@@ -232,11 +237,23 @@ async def build_world(client: Client) -> World:
     async def held(reference: str, *, accept: bool = True) -> None:
         contact = await store.get_by_reference(pool, reference)
         await store.transition(
-            pool, contact.id, Action.OFFER, now=now, actor="router", agent_id=karin
+            pool,
+            contact.id,
+            Action.OFFER,
+            now=now,
+            actor="router",
+            agent_id=karin,
+            recorder=NOT_RECORDED,
         )
         if accept:
             await store.transition(
-                pool, contact.id, Action.ACCEPT, now=now, actor="t", holder=karin
+                pool,
+                contact.id,
+                Action.ACCEPT,
+                now=now,
+                actor="t",
+                holder=karin,
+                recorder=NOT_RECORDED,
             )
 
     raw = client_mail()
@@ -245,6 +262,7 @@ async def build_world(client: Client) -> World:
         client.app[INTAKE],  # type: ignore[index]
         client.app[SETTINGS],  # type: ignore[index]
         clock=client.app[CLOCK].now,  # type: ignore[index]
+        recorder=NOT_RECORDED,
     )
     received = await inbox.receive(
         IncomingMail(
@@ -291,7 +309,7 @@ async def build_world(client: Client) -> World:
         now,
         expires,
     )
-    survey = csat.sign(await csat.signing_key(pool, now=now), done_id, expires)
+    survey = surveys.sign(await surveys.signing_key(pool, now=now), done_id, expires)
     return World(
         client=client, pool=pool, staff=staff, email=email, message=message, offered=offered,
         queued=queued, ticket=ticket, survey=survey,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 from aiohttp.test_utils import TestClient
 
-from contactd.staff import Role
+from contactd.store.staff import Role
 from tests.conftest import token_for
 
 Client = TestClient[object, object]

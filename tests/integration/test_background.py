@@ -9,10 +9,11 @@ import asyncpg
 import pytest
 
 from contactd.clock import Clock, FixedClock
-from contactd.intake import Intake
-from contactd.leader import Leadership
-from contactd.listener import CONTACTS_CHANNEL, Listener
+from contactd.leader.election import Leadership
+from contactd.metrics import NOT_RECORDED
+from contactd.services.intake import Intake
 from contactd.settings import Settings
+from contactd.store.listener import CONTACTS_CHANNEL, Listener
 from contactd.tasks import Supervisor
 from routing.contact import Channel, Language, NewContact
 
@@ -37,7 +38,7 @@ async def test_a_new_contact_wakes_a_listener_and_so_does_one_after_a_reconnect(
         await asyncio.wait_for(listener.connected.wait(), 5)
         await router.wait(within=0.01)  # the wake-up sent on connecting
         await board.wait(within=0.01)
-        intake = Intake(pool, config, clock=clock)
+        intake = Intake(pool, config, clock=clock, recorder=NOT_RECORDED)
         new = NewContact(channel=Channel.EMAIL, language=Language.DA, case_type="visa")
         await intake.submit(new, actor="test")
         assert await router.wait(within=5)
@@ -133,7 +134,7 @@ async def test_intake_sets_due_at_from_the_goal_and_calendar(
     pool: asyncpg.Pool, config: Settings
 ) -> None:
     friday_afternoon = datetime(2026, 11, 27, 13, 0, tzinfo=UTC)  # 14:00 in Copenhagen
-    intake = Intake(pool, config, clock=FixedClock(friday_afternoon))
+    intake = Intake(pool, config, clock=FixedClock(friday_afternoon), recorder=NOT_RECORDED)
     mail, _ = await intake.submit(
         NewContact(
             channel=Channel.EMAIL,

@@ -11,10 +11,11 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from contactd import queries, settings
+from contactd import settings
 from contactd.app import create_app
-from contactd.appkeys import POOL
 from contactd.clock import FixedClock
+from contactd.http.appkeys import POOL
+from contactd.store import queries
 from tests.conftest import CPH, ROOT, WORKDAY
 
 Client = TestClient[object, object]

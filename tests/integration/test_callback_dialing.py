@@ -16,11 +16,13 @@ from aiohttp.test_utils import TestClient, TestServer
 from twilio.request_validator import RequestValidator
 
 from channels.ports import Failure, SendError
-from contactd import outbox, settings
+from contactd import settings
 from contactd.app import create_app
-from contactd.appkeys import INTAKE, POOL
 from contactd.clock import Clock, FixedClock
-from contactd.staff import Role
+from contactd.http.appkeys import INTAKE, POOL
+from contactd.leader import outbox
+from contactd.metrics import NOT_RECORDED
+from contactd.store.staff import Role
 from routing.contact import Channel, Language, NewContact
 from tests.conftest import ROOT, WORKDAY, token_for
 
@@ -196,6 +198,7 @@ async def test_a_dial_whose_outcome_is_unknown_is_not_placed_again(db_url: str) 
         await outbox.send_due(
             p, {"dial": dial}, clock=FixedClock(WORKDAY), batch=10, lease_seconds=60,
             max_attempts=5, backoff_seconds=1, max_backoff_seconds=60, concurrency=1,
+            recorder=NOT_RECORDED,
         )  # fmt: skip
         row = await p.fetchrow("SELECT * FROM outbox")
     finally:
@@ -323,6 +326,7 @@ async def test_a_dial_twilio_did_not_take_is_not_retried_and_the_callback_goes_b
         await outbox.send_due(
             pool, {"dial": dial}, clock=clock, batch=10, lease_seconds=60, max_attempts=5,
             backoff_seconds=0.01, max_backoff_seconds=0.01, concurrency=1,
+            recorder=NOT_RECORDED,
         )  # fmt: skip
         clock.advance(seconds=1)  # long past any backoff
     assert tries == ["dial:AAAA-CCCC:1"]  # once only

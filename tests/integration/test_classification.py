@@ -14,11 +14,11 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from contactd import settings
 from contactd.app import create_app
-from contactd.appkeys import POOL
-from contactd.cli_classifier import read_feedback
+from contactd.cli.classifier import read_feedback
 from contactd.clock import Clock
+from contactd.http.appkeys import POOL
 from contactd.settings import Settings
-from contactd.staff import Role
+from contactd.store.staff import Role
 from tests.conftest import token_for
 
 Client = TestClient[object, object]

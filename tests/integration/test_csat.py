@@ -17,12 +17,15 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from structlog.testing import capture_logs
 
-from contactd import api_csat, csat, metrics, settings
+from contactd import settings
 from contactd.app import create_app
-from contactd.appkeys import CLOCK, POOL
 from contactd.clock import FixedClock
+from contactd.http import surveys as api_csat
+from contactd.http.appkeys import CLOCK, METRICS, POOL
+from contactd.metrics import NOT_RECORDED
+from contactd.services import surveys as csat
 from contactd.settings import Settings
-from contactd.staff import Role
+from contactd.store.staff import Role
 from tests import mailserver
 from tests.conftest import ROOT, WORKDAY, token_for
 
@@ -296,7 +299,8 @@ async def test_finished_contacts_are_asked_once_after_the_delay_by_sms_and_by_em
         assert link.contact_id == ids["mail"]
         assert f"The link works until {expires:%d.%m.%Y}" in body
         # Kept with the conversation under the Message-ID it was sent with: a bounce of it
-        # names that ID and is known as ours (contactd/inbox.py), not taken for a new contact.
+        # names that ID and is known as ours (contactd/services/inbox.py), not taken for a new
+        # contact.
         kept = await pool.fetchrow(
             "SELECT direction, kind, message_id FROM messages WHERE contact_id = $1 AND kind = "
             "'survey'",
@@ -343,7 +347,9 @@ async def test_the_queue_share_decides_who_is_asked_the_same_ones_every_time(
 
     async def asked_with(share: float) -> set[int]:
         """A fresh instance asks with this share; then the survey is forgotten again."""
-        surveys = csat.Surveys(pool, _config(db_url, share=share), clock=clock)
+        surveys = csat.Surveys(
+            pool, _config(db_url, share=share), clock=clock, recorder=NOT_RECORDED
+        )
         await surveys.ask_due()
         asked = set(await _asked(pool))
         await pool.execute("DELETE FROM outbox; DELETE FROM csat")
@@ -363,7 +369,7 @@ async def test_without_a_public_url_no_one_is_asked_and_the_log_says_why(
 ) -> None:
     await _done(pool, now=clock())
     config = dataclasses.replace(_config(db_url), public_url=None)
-    surveys = csat.Surveys(pool, config, clock=clock)
+    surveys = csat.Surveys(pool, config, clock=clock, recorder=NOT_RECORDED)
     with capture_logs() as logs:
         await surveys.run(poll_seconds=0.01)  # returns: nothing to do until a restart
     assert [e["event"] for e in logs] == ["csat.off"]
@@ -380,7 +386,7 @@ async def test_without_twilio_only_email_is_asked_and_the_log_says_why(
         pool, now=clock(), channel="email", address="anna@example.dk", language="en"
     )
     config = dataclasses.replace(_config(db_url), twilio_auth_token=None)
-    surveys = csat.Surveys(pool, config, clock=clock)
+    surveys = csat.Surveys(pool, config, clock=clock, recorder=NOT_RECORDED)
     with capture_logs() as logs:
         task = asyncio.create_task(surveys.run(poll_seconds=60))
         async with asyncio.timeout(10):
@@ -422,8 +428,7 @@ async def test_an_answer_is_stored_with_the_contact_once_and_counted(daemon: Cli
     row = (await _asked(pool))[contact_id]
     assert (row["score"], row["comment"]) == (4, "Venlig og hurtig hjælp.")
     assert row["answered_at"] is not None
-    counted = metrics.current()
-    assert counted is not None
+    counted = daemon.app[METRICS]  # type: ignore[index]
     labels = {"queue": "family", "channel": "call"}
     assert counted.registry.get_sample_value("contactd_csat_answers_total", labels) == 1
     assert counted.registry.get_sample_value("contactd_csat_score_total", labels) == 4

@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 from aiohttp.test_utils import TestClient
 
-from contactd.staff import Role
+from contactd.store.staff import Role
 from tests.conftest import token_for
 
 Client = TestClient[object, object]

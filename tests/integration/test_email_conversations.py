@@ -15,12 +15,13 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from channels.email.imap import read_new
 from contactd.app import create_app
-from contactd.appkeys import POOL
 from contactd.clock import Clock
-from contactd.inbox import Inbox
-from contactd.intake import Intake
+from contactd.http.appkeys import POOL
+from contactd.metrics import NOT_RECORDED
+from contactd.services.inbox import Inbox
+from contactd.services.intake import Intake
 from contactd.settings import Settings
-from contactd.staff import Role
+from contactd.store.staff import Role
 from routing.contact import Action
 from tests import mailserver
 from tests.conftest import token_for
@@ -41,9 +42,10 @@ def _mail(
 async def _read(
     port: int, pool: asyncpg.Pool, config: Settings, clock: Clock, **mailbox: object
 ) -> int:
-    intake = Intake(pool, config, clock=clock)
+    intake = Intake(pool, config, clock=clock, recorder=NOT_RECORDED)
     return await read_new(
-        mailserver.mailbox(port, **mailbox), Inbox(pool, intake, config, clock=clock)
+        mailserver.mailbox(port, **mailbox),
+        Inbox(pool, intake, config, clock=clock, recorder=NOT_RECORDED),
     )
 
 

@@ -14,9 +14,9 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from contactd.app import create_app
-from contactd.appkeys import POOL
 from contactd.clock import Clock
-from contactd.staff import Role
+from contactd.http.appkeys import POOL
+from contactd.store.staff import Role
 from tests import mailserver
 from tests.conftest import token_for
 

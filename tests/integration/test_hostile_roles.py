@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from contactd.staff import Role
+from contactd.store.staff import Role
 from tests.conftest import ROOT
 from tests.integration import hostile
 from tests.integration.hostile import World

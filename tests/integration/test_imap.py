@@ -15,18 +15,25 @@ from aiohttp.test_utils import TestClient, TestServer
 from channels.email.imap import IncomingMail, MailboxSettings, Received, read_new
 from channels.email.smtp import SmtpSettings
 from channels.email.smtp import send as smtp_send
-from contactd import outbox
 from contactd.app import create_app
-from contactd.appkeys import POOL
 from contactd.clock import Clock
-from contactd.inbox import Inbox
-from contactd.intake import Intake
+from contactd.http.appkeys import POOL
+from contactd.leader import outbox
+from contactd.metrics import NOT_RECORDED
+from contactd.services.inbox import Inbox
+from contactd.services.intake import Intake
 from contactd.settings import Settings
 from tests import mailserver
 
 
 def _inbox(pool: asyncpg.Pool, config: Settings, clock: Clock) -> Inbox:
-    return Inbox(pool, Intake(pool, config, clock=clock), config, clock=clock)
+    return Inbox(
+        pool,
+        Intake(pool, config, clock=clock, recorder=NOT_RECORDED),
+        config,
+        clock=clock,
+        recorder=NOT_RECORDED,
+    )
 
 
 VISA = (
@@ -167,6 +174,7 @@ async def test_a_new_mail_is_acknowledged_by_smtp_and_an_auto_reply_is_not(
     await outbox.send_due(
         pool, {"email": send_email}, clock=clock, batch=10, lease_seconds=60, max_attempts=3,
         backoff_seconds=1, max_backoff_seconds=60, concurrency=1,
+        recorder=NOT_RECORDED,
     )  # fmt: skip
     [sent] = received.messages
     reference = await pool.fetchval(

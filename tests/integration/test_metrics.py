@@ -24,12 +24,13 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
-from contactd import statistics, store
 from contactd.app import create_app
-from contactd.appkeys import POOL
 from contactd.clock import Clock, wall_clock
+from contactd.http.appkeys import METRICS, POOL
+from contactd.services import statistics
 from contactd.settings import MetricsConfig, Settings
-from contactd.staff import Role
+from contactd.store import contacts as store
+from contactd.store.staff import Role
 from routing import erlang, figures
 from routing.contact import Channel
 from tests.conftest import token_for
@@ -218,7 +219,14 @@ async def test_metrics_count_what_the_api_does_and_pass_promtool(
         "/api/contacts", json={"channel": "call", "case_type": "visa"}, headers=front
     )
     hung_up = await store.get_by_reference(pool, (await lost.json())["reference"])
-    await store.abandon(pool, hung_up.id, now=clock(), actor="test", why="hung up")
+    await store.abandon(
+        pool,
+        hung_up.id,
+        now=clock(),
+        actor="test",
+        why="hung up",
+        recorder=daemon.app[METRICS],  # type: ignore[index]
+    )
 
     # The leader's next statistics pass (every second here) has seen the abandon.
     text = await _scrape_when(daemon, 'contactd_today_abandoned{channel="call",queue="visa"} 1.0')
@@ -309,7 +317,7 @@ async def test_contactd_staffing_prints_the_erlang_advice_from_live_traffic(
     pool: asyncpg.Pool, db_url: str
 ) -> None:
     # `contactd staffing` measures the live traffic at the real time: it reads the wall
-    # clock, not CONTACTD_CLOCK_START (contactd/cli.py, _staffing). The history is written
+    # clock, not CONTACTD_CLOCK_START (contactd/cli/main.py, _staffing). The history is written
     # relative to that same clock, so the advice is the same at any date and hour.
     now = wall_clock()
     # 60 calls in the last 30 minutes (120 an hour); 20 handled in 270 s each.

@@ -10,7 +10,7 @@ from importlib import resources
 import asyncpg
 import pytest
 
-from contactd import database, embedded, migrations
+from contactd.store import database, embedded, migrations
 from tests.conftest import with_database
 
 
@@ -55,7 +55,7 @@ async def test_migrations_produce_the_schema_file(pg_server_url: str, db_url: st
         url = with_database(pg_server_url, name)
         conn = await asyncpg.connect(url)
         try:
-            schema = resources.files("contactd").joinpath("sql/schema.sql").read_text()
+            schema = resources.files("contactd.store").joinpath("sql/schema.sql").read_text()
             await conn.execute(schema)
         finally:
             await conn.close()

@@ -17,8 +17,8 @@ from channels.phone.rest import TwilioRest
 from channels.ports import Failure, OutboxItem, SendError
 from contactd import settings
 from contactd.app import create_app
-from contactd.appkeys import INTAKE, POOL
 from contactd.clock import Clock
+from contactd.http.appkeys import INTAKE, POOL
 from routing.contact import Channel, Contact, NewContact
 from tests.conftest import ROOT
 

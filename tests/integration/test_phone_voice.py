@@ -15,8 +15,8 @@ from twilio.request_validator import RequestValidator
 
 from contactd import settings
 from contactd.app import create_app
-from contactd.appkeys import POOL
 from contactd.clock import FixedClock
+from contactd.http.appkeys import POOL
 from contactd.settings import Settings
 from tests.conftest import CPH, ROOT, WORKDAY
 

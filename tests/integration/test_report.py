@@ -24,8 +24,8 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 
-from contactd import report
 from contactd.clock import wall_clock
+from contactd.services import report
 from contactd.settings import Settings
 from tests.conftest import WORKDAY
 from tests.integration.history import insert_contacts
@@ -347,7 +347,7 @@ async def test_a_dst_day_counts_each_of_its_contacts_once(
 
 def _command_today() -> date:
     """Today as `contactd report` sees it: it checks dates against the wall clock, not
-    CONTACTD_CLOCK_START (contactd/cli.py, _report)."""
+    CONTACTD_CLOCK_START (contactd/cli/main.py, _report)."""
     return wall_clock().astimezone(CPH).date()
 
 

@@ -16,11 +16,15 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from structlog.testing import capture_logs
 
-from contactd import queries, report, retention, statistics, store
 from contactd.app import create_app
 from contactd.clock import Clock, FixedClock
+from contactd.leader import retention
+from contactd.metrics import NOT_RECORDED
+from contactd.services import report, statistics
 from contactd.settings import ConfigError, RetentionConfig, Settings, load
-from contactd.staff import Role
+from contactd.store import contacts as store
+from contactd.store import queries
+from contactd.store.staff import Role
 from routing.contact import Action, new_reference
 from tests.conftest import ROOT, WORKDAY, token_for
 from tests.integration.history import insert_contacts
@@ -291,7 +295,9 @@ async def test_a_purged_contact_reopened_keeps_no_old_text_and_is_purged_again_l
     [old] = await _contact(pool, closed=OLD)
     await _purge(pool)
     # The client wrote again: the contact is reopened with the new mail, and finished.
-    await store.transition(pool, old, Action.REOPEN, now=LATER, actor="imap:inbox")
+    await store.transition(
+        pool, old, Action.REOPEN, now=LATER, actor="imap:inbox", recorder=NOT_RECORDED
+    )
     await pool.execute(
         "INSERT INTO messages (contact_id, direction, kind, body, raw, at)"
         " VALUES ($1, 'in', 'mail', 'Hej igen', 'From: anna', $2)",
@@ -385,7 +391,9 @@ async def test_a_pass_logs_one_line_of_counts_and_no_personal_data(pool: asyncpg
     await _contact(pool, closed=OLD, count=2)
     config = RetentionConfig(poll_seconds=3600)
     with capture_logs() as logs:
-        task = asyncio.create_task(retention.run(pool, config, FixedClock(NOW)))
+        task = asyncio.create_task(
+            retention.run(pool, config, FixedClock(NOW), recorder=NOT_RECORDED)
+        )
         try:
             await _until(lambda: _logged(logs, "retention.purged"))
         finally:
@@ -401,7 +409,9 @@ async def test_a_pass_logs_one_line_of_counts_and_no_personal_data(pool: asyncpg
 
 async def test_the_job_switched_off_purges_nothing(pool: asyncpg.Pool) -> None:
     [old] = await _contact(pool, closed=OLD)
-    await retention.run(pool, RetentionConfig(enabled=False), FixedClock(NOW))  # returns at once
+    await retention.run(
+        pool, RetentionConfig(enabled=False), FixedClock(NOW), recorder=NOT_RECORDED
+    )  # returns at once
     assert await pool.fetchval("SELECT purged_at FROM contacts WHERE id = $1", old) is None
 
 

@@ -9,12 +9,15 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
-from contactd import agents, queries, router, staff, store, timers
-from contactd.agents import AgentError
 from contactd.clock import Clock, FixedClock
-from contactd.intake import Intake
+from contactd.leader import router, timers
+from contactd.metrics import NOT_RECORDED
+from contactd.services.intake import Intake
 from contactd.settings import Settings
-from contactd.staff import Role
+from contactd.store import agents, queries, staff
+from contactd.store import contacts as store
+from contactd.store.agents import AgentError
+from contactd.store.staff import Role
 from routing.agents import AgentState
 from routing.contact import Action, Channel, Language, NewContact
 from routing.engine import Offer, Reason
@@ -56,7 +59,7 @@ async def _agent(
 async def _contacts(
     pool: asyncpg.Pool, config: Settings, clock: Clock, n: int, **fields: object
 ) -> None:
-    intake = Intake(pool, config, clock=clock)
+    intake = Intake(pool, config, clock=clock, recorder=NOT_RECORDED)
     for _ in range(n):
         new = NewContact(**{"channel": Channel.EMAIL, "language": Language.DA, **fields})  # type: ignore[arg-type]
         await intake.submit(new, actor="test")
@@ -242,6 +245,7 @@ async def test_a_declined_contact_goes_to_someone_else_keeping_its_place(
         Action.DECLINE,
         now=still(),
         actor="staff:karin",
+        recorder=NOT_RECORDED,
     )
 
     assert await pool.fetchval("SELECT outcome FROM offers") == "declined"
@@ -264,9 +268,13 @@ async def test_an_expired_offer_requeues_the_contact_and_three_misses_set_the_ag
         [offer] = await _route(pool, config, still)  # each call in turn: not one she let expire
         missed.append(offer.contact_id)  # type: ignore[attr-defined]
         still.advance(seconds=config.routing.offer_expiry_seconds[Channel.CALL] - 1)
-        assert await timers.expire_offers(pool, now=still(), max_missed=3) == 0
+        assert (
+            await timers.expire_offers(pool, now=still(), max_missed=3, recorder=NOT_RECORDED) == 0
+        )
         still.advance(seconds=1)  # she let it ring out
-        assert await timers.expire_offers(pool, now=still(), max_missed=3) == 1
+        assert (
+            await timers.expire_offers(pool, now=still(), max_missed=3, recorder=NOT_RECORDED) == 1
+        )
         agent_state, misses = await pool.fetchrow(
             "SELECT state, missed_offers FROM agents WHERE staff_id = $1", agent_id
         )
@@ -307,11 +315,15 @@ async def test_expiry_read_before_a_decline_does_not_expire_the_new_offer(
         Action.DECLINE,
         now=still(),
         actor="staff:karin",
+        recorder=NOT_RECORDED,
     )
     await _agent(pool, config, still, "jens", {"family": 3})
     [anew] = await _route(pool, config, still)
 
-    assert await timers.expire_offer(pool, stale, now=still(), max_missed=3) is False
+    assert (
+        await timers.expire_offer(pool, stale, now=still(), max_missed=3, recorder=NOT_RECORDED)
+        is False
+    )
     rows = await pool.fetch("SELECT outcome FROM offers ORDER BY id")
     assert [r["outcome"] for r in rows] == ["declined", None]
     assert await pool.fetchval("SELECT sum(missed_offers) FROM agents") == 0

@@ -11,11 +11,13 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from contactd import demo, settings, simulator
+import simulator
+from contactd import settings
 from contactd.app import create_app
-from contactd.appkeys import POOL, SETTINGS
+from contactd.cli import demo
 from contactd.clock import SimulatedClock
-from contactd.staff import Role
+from contactd.http.appkeys import POOL, SETTINGS
+from contactd.store.staff import Role
 from tests.conftest import ROOT, WORKDAY, token_for
 
 TOKEN = "test-auth-token-simulator"

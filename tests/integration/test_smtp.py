@@ -26,11 +26,12 @@ from aiosmtpd.smtp import AuthResult
 from channels.email import smtp
 from channels.email.smtp import SmtpSettings
 from channels.ports import Failure, OutboxItem, SendError
-from contactd import outbox
 from contactd.clock import Clock
-from contactd.intake import Intake
-from contactd.listener import Wakeup
+from contactd.leader import outbox
+from contactd.metrics import NOT_RECORDED
+from contactd.services.intake import Intake
 from contactd.settings import Settings
+from contactd.store.listener import Wakeup
 from routing.contact import Channel, Contact, NewContact
 
 USER = "contactd"
@@ -264,7 +265,7 @@ async def test_the_outbox_retries_while_smtp_is_down_and_sends_once_it_is_back(
     def ack(contact: Contact) -> list[OutboxItem]:
         return [OutboxItem(kind="email", key=f"email:ack:{contact.reference}", payload=PAYLOAD)]
 
-    await Intake(pool, config, clock=clock).submit(
+    await Intake(pool, config, clock=clock, recorder=NOT_RECORDED).submit(
         NewContact(
             channel=Channel.EMAIL, case_type="visa", external_id="<visa-1@example.dk>",
             client_address="anna@example.dk", subject="Visum", text="Jeg søger visum.",
@@ -281,7 +282,9 @@ async def test_the_outbox_retries_while_smtp_is_down_and_sends_once_it_is_back(
 
     senders = {"email": send_email}
     sending = asyncio.create_task(
-        outbox.run(pool, senders, Wakeup(), clock=clock, poll_seconds=0.05, **OUTBOX),
+        outbox.run(
+            pool, senders, Wakeup(), clock=clock, recorder=NOT_RECORDED, poll_seconds=0.05, **OUTBOX
+        ),
         name="test-outbox",
     )
     try:
@@ -296,7 +299,10 @@ async def test_the_outbox_retries_while_smtp_is_down_and_sends_once_it_is_back(
             with contextlib.suppress(asyncio.CancelledError):
                 await sending
             # Sent is sent: another round of the outbox sends nothing again.
-            assert await outbox.send_due(pool, senders, clock=clock, **OUTBOX) == 0
+            assert (
+                await outbox.send_due(pool, senders, clock=clock, recorder=NOT_RECORDED, **OUTBOX)
+                == 0
+            )
     finally:
         reserved.close()
         sending.cancel()

@@ -8,8 +8,10 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
-from contactd import staff, store
-from contactd.staff import Role
+from contactd.metrics import NOT_RECORDED
+from contactd.store import contacts as store
+from contactd.store import staff
+from contactd.store.staff import Role
 from routing.contact import (
     Action,
     CaseTypeSource,
@@ -66,9 +68,12 @@ async def test_a_contact_goes_through_its_whole_life_with_an_event_each_step(
         actor="router",
         agent_id=agent_id,
         reason={"rule": "skill", "level": 3},
+        recorder=NOT_RECORDED,
     )
     assert (c.state, c.agent_id) == (State.OFFERED, agent_id)
-    c = await store.transition(pool, c.id, Action.DECLINE, now=NOW, actor="staff:karin")
+    c = await store.transition(
+        pool, c.id, Action.DECLINE, now=NOW, actor="staff:karin", recorder=NOT_RECORDED
+    )
     assert (c.state, c.agent_id) == (State.QUEUED, None)
     c = await store.transition(
         pool,
@@ -78,13 +83,22 @@ async def test_a_contact_goes_through_its_whole_life_with_an_event_each_step(
         actor="router",
         agent_id=agent_id,
         reason={"rule": "skill"},
+        recorder=NOT_RECORDED,
     )
     accepted, finished = NOW + timedelta(minutes=1), NOW + timedelta(minutes=9)
-    c = await store.transition(pool, c.id, Action.ACCEPT, now=accepted, actor="staff:karin")
+    c = await store.transition(
+        pool, c.id, Action.ACCEPT, now=accepted, actor="staff:karin", recorder=NOT_RECORDED
+    )
     assert c.state is State.ACTIVE
     assert c.attempts == 1
     c = await store.transition(
-        pool, c.id, Action.FINISH, now=finished, actor="staff:karin", outcome="answered"
+        pool,
+        c.id,
+        Action.FINISH,
+        now=finished,
+        actor="staff:karin",
+        outcome="answered",
+        recorder=NOT_RECORDED,
     )
     assert (c.state, c.outcome) == (State.DONE, "answered")
 
@@ -110,7 +124,13 @@ async def test_an_illegal_transition_is_refused_and_changes_nothing(
     c = await _contact(pool)
     with pytest.raises(IllegalTransition) as refused:
         await store.transition(
-            pool, c.id, Action.FINISH, now=NOW, actor="staff:karin", outcome="answered"
+            pool,
+            c.id,
+            Action.FINISH,
+            now=NOW,
+            actor="staff:karin",
+            outcome="answered",
+            recorder=NOT_RECORDED,
         )
     assert c.reference in str(refused.value)
     assert "it is queued" in str(refused.value)
@@ -121,16 +141,22 @@ async def test_an_illegal_transition_is_refused_and_changes_nothing(
 
 async def test_a_closed_contact_cannot_be_reopened(pool: asyncpg.Pool) -> None:
     c = await _contact(pool)
-    await store.abandon(pool, c.id, now=NOW, actor="twilio", why="caller hung up")
+    await store.abandon(
+        pool, c.id, now=NOW, actor="twilio", why="caller hung up", recorder=NOT_RECORDED
+    )
     for action in Action:
         with pytest.raises(IllegalTransition):
-            await store.transition(pool, c.id, action, now=NOW, actor="x", agent_id=1)
+            await store.transition(
+                pool, c.id, action, now=NOW, actor="x", agent_id=1, recorder=NOT_RECORDED
+            )
     assert (await store.get_by_id(pool, c.id)).state is State.ABANDONED
 
 
 async def test_cancel_records_the_contact_it_was_merged_into(pool: asyncpg.Pool) -> None:
     first, second = await _contact(pool), await _contact(pool)
-    c = await store.cancel(pool, second.id, now=NOW, actor="intake", merged_into=first.reference)
+    c = await store.cancel(
+        pool, second.id, now=NOW, actor="intake", merged_into=first.reference, recorder=NOT_RECORDED
+    )
     assert (c.state, c.outcome) == (State.CANCELLED, "merged")
     assert (await store.events(pool, c.id))[-1].reason == {"merged_into": first.reference}
 
@@ -168,8 +194,24 @@ async def test_concurrent_offers_of_one_contact_let_exactly_one_win(
     c = await _contact(pool)
     other, _ = await staff.add(pool, login="jens", name="Jens", role=Role.AGENT, now=NOW)
     results = await asyncio.gather(
-        store.transition(pool, c.id, Action.OFFER, now=NOW, actor="router", agent_id=agent_id),
-        store.transition(pool, c.id, Action.OFFER, now=NOW, actor="router", agent_id=other.id),
+        store.transition(
+            pool,
+            c.id,
+            Action.OFFER,
+            now=NOW,
+            actor="router",
+            agent_id=agent_id,
+            recorder=NOT_RECORDED,
+        ),
+        store.transition(
+            pool,
+            c.id,
+            Action.OFFER,
+            now=NOW,
+            actor="router",
+            agent_id=other.id,
+            recorder=NOT_RECORDED,
+        ),
         return_exceptions=True,
     )
     won = [r for r in results if isinstance(r, Contact)]
@@ -181,4 +223,6 @@ async def test_concurrent_offers_of_one_contact_let_exactly_one_win(
 
 async def test_an_unknown_contact_is_reported_as_not_found(pool: asyncpg.Pool) -> None:
     with pytest.raises(store.ContactNotFound):
-        await store.transition(pool, 123456, Action.ACCEPT, now=NOW, actor="x")
+        await store.transition(
+            pool, 123456, Action.ACCEPT, now=NOW, actor="x", recorder=NOT_RECORDED
+        )

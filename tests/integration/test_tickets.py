@@ -16,12 +16,12 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from contactd import store
 from contactd.app import create_app
-from contactd.appkeys import POOL, TICKETS
 from contactd.clock import FixedClock
+from contactd.http.appkeys import POOL, TICKETS
 from contactd.settings import Settings
-from contactd.staff import Role
+from contactd.store import contacts as store
+from contactd.store.staff import Role
 from tests.conftest import WORKDAY, token_for
 
 Client = TestClient[object, object]

@@ -10,7 +10,8 @@ import skops.io as sio
 from sklearn.metrics import f1_score
 
 from classifier import corpus, evaluation, language, model, persistence, text
-from contactd import classification, settings
+from contactd import settings
+from contactd.services import classification
 
 ROOT = Path(__file__).resolve().parents[2]
 

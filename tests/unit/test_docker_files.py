@@ -27,8 +27,9 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 from pydantic import BaseModel
 
-from contactd import cli, settings
+from contactd import settings
 from contactd.app import create_app
+from contactd.cli import main as cli
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "docker"
@@ -610,7 +611,7 @@ def test_entrypoint_is_the_console_script_and_the_default_command_runs_the_daemo
     [cmd] = final_stage("CMD")[-1:]
     program, *arguments = exec_form(entrypoint)
     assert program in scripts, f"ENTRYPOINT {program!r}; console scripts: {sorted(scripts)}"
-    assert scripts[program] == "contactd.cli:main"
+    assert scripts[program] == "contactd.cli.main:main"
     assert parses([*arguments, *exec_form(cmd)]).command == "run"
 
 

@@ -22,14 +22,14 @@ PY_CLOCK = re.compile(r"\b(datetime\.now|datetime\.utcnow|date\.today|time\.time
 # Where reading the wall clock is the point, each with its reason.
 PY_ALLOWED = {
     "contactd/clock.py": "the wall clock itself",
-    "contactd/simulator/engine.py": "clients against a deployment live in real time",
+    "simulator/engine.py": "clients against a deployment live in real time",
     "classifier/model.py": "when a model file was trained: a label, not a decision",
 }
 
 
 def _statements() -> dict[str, str]:
     """Every SQL file the daemon runs (the migrations of the past excepted)."""
-    folder = ROOT / "contactd" / "sql"
+    folder = ROOT / "contactd" / "store" / "sql"
     return {p.name: p.read_text() for p in folder.glob("*.sql")}
 
 
@@ -39,7 +39,7 @@ def _without_comments(sql: str) -> str:
 
 def test_no_statement_reads_the_database_clock() -> None:
     found = [
-        f"contactd/sql/{name}: {line.strip()}"
+        f"contactd/store/sql/{name}: {line.strip()}"
         for name, sql in _statements().items()
         for line in _without_comments(sql).splitlines()
         if SQL_CLOCK.search(line)

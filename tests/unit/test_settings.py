@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from contactd import settings
-from contactd.cli import run_cli
+from contactd.cli.main import run_cli
 from routing.contact import Channel
 from routing.queues import NoQueue, choose_queue
 

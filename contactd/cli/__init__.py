@@ -1,0 +1,1 @@
+"""The command line: `contactd run`, `demo`, `staff`, `report`, `staffing`, `classifier`."""

@@ -1,0 +1,1 @@
+"""The HTTP side: the app's routes, handlers, pages and the error middleware."""

@@ -1,0 +1,71 @@
+"""Staff sign-in on the HTTP API: `Authorization: Bearer <token>`, checked on every request
+against the database, so a disabled person loses access at once."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from contactd.http.appkeys import POOL
+from contactd.http.errors import ApiError
+from contactd.store import staff
+from contactd.store.staff import Role, Staff
+
+_STAFF_KEY = web.RequestKey("staff", Staff)
+
+StaffHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def require(*roles: Role) -> Callable[[StaffHandler], StaffHandler]:
+    """Let a handler run only for signed-in staff with one of `roles` (admins always)."""
+    allowed = frozenset(roles) | {Role.ADMIN}
+
+    def decorate(handler: StaffHandler) -> StaffHandler:
+        @functools.wraps(handler)
+        async def checked(request: web.Request) -> web.StreamResponse:
+            person = await _authenticate(request)
+            if person.role not in allowed:
+                names = ", ".join(sorted(allowed))
+                message = f"this needs the role {names}; you are {person.role}"
+                raise ApiError(403, "forbidden", message)
+            request[_STAFF_KEY] = person
+            return await handler(request)
+
+        return checked
+
+    return decorate
+
+
+async def still_signed_in(request: web.Request) -> bool:
+    """Whether the request's token still belongs to an active person (for long streams)."""
+    try:
+        await _authenticate(request)
+    except ApiError:
+        return False
+    return True
+
+
+def current(request: web.Request) -> Staff:
+    """The signed-in person of a request that passed `require`."""
+    return request[_STAFF_KEY]
+
+
+async def _authenticate(request: web.Request) -> Staff:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise _unauthorized("sign in: send 'Authorization: Bearer <token>'")
+    token = token.strip()
+    # Tokens are ASCII; a header of other bytes arrives with surrogates that cannot be hashed.
+    person = await staff.by_token(request.app[POOL], token) if token.isascii() else None
+    if person is None:
+        raise _unauthorized("the token is not valid, or its owner is disabled")
+    return person
+
+
+def _unauthorized(message: str) -> ApiError:
+    error = ApiError(401, "unauthorized", message)
+    error.headers["WWW-Authenticate"] = 'Bearer realm="contactd"'
+    return error

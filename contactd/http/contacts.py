@@ -1,0 +1,117 @@
+"""The staff API for contacts: register one by hand, look one up with its history."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from contactd.http import auth
+from contactd.http.appkeys import INTAKE, POOL
+from contactd.http.errors import ApiError, Text, read_body
+from contactd.services.intake import IntakeError
+from contactd.store import contacts as store
+from contactd.store.staff import Role
+from routing.contact import (
+    CaseTypeSource,
+    Channel,
+    Contact,
+    Event,
+    Language,
+    NewContact,
+    normalise_reference,
+)
+
+routes = web.RouteTableDef()
+
+
+class NewContactBody(BaseModel):
+    """A contact registered by staff: a letter, a walk-in question, a call taken directly."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Channel
+    language: Language | None = None  # None: detected from subject and text
+    case_type: Annotated[Text, Field(max_length=40)] | None = None
+    queue: Annotated[Text, Field(max_length=40)] | None = None
+    priority: Annotated[int, Field(ge=0, le=10)] = 0
+    external_id: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
+    client_address: Annotated[Text, Field(max_length=320)] | None = None
+    subject: Annotated[Text, Field(max_length=998)] | None = None
+    text: Annotated[Text, Field(max_length=100_000)] | None = None
+
+
+@routes.post("/api/contacts")
+@auth.require(Role.AGENT, Role.FRONTDESK, Role.SUPERVISOR)
+async def create_contact(request: web.Request) -> web.Response:
+    body = await read_body(request, NewContactBody)
+    person = auth.current(request)
+    new = NewContact(
+        **body.model_dump(),
+        case_type_source=CaseTypeSource.STAFF if body.case_type else None,
+    )
+    try:
+        contact, created = await request.app[INTAKE].submit(new, actor=person.actor)
+    except IntakeError as exc:
+        raise ApiError(422, "not_accepted", str(exc)) from None
+    return web.json_response(
+        contact_json(contact),
+        status=201 if created else 200,
+        headers={"Location": f"/api/contacts/{contact.reference}"},
+    )
+
+
+@routes.get("/api/contacts/{reference}")
+@auth.require(Role.AGENT, Role.FRONTDESK, Role.SUPERVISOR)
+async def get_contact(request: web.Request) -> web.Response:
+    text = request.match_info["reference"]
+    try:
+        contact = await store.get_by_reference(request.app[POOL], _reference(text))
+    except store.ContactNotFound:
+        raise ApiError(404, "not_found", f"no contact has the reference {text!r}") from None
+    history = await store.events(request.app[POOL], contact.id)
+    return web.json_response({**contact_json(contact), "history": [event_json(e) for e in history]})
+
+
+def _reference(text: str) -> str:
+    try:
+        return normalise_reference(text)
+    except ValueError:
+        raise ApiError(404, "not_found", f"no contact has the reference {text!r}") from None
+
+
+def contact_json(c: Contact) -> dict[str, Any]:
+    return {
+        "reference": c.reference,
+        "channel": c.channel,
+        "state": c.state,
+        "case_type": c.case_type,
+        "case_type_source": c.case_type_source,
+        "confidence": None if c.confidence is None else round(c.confidence, 4),  # stored as real
+        "language": c.language,
+        "queue": c.queue,
+        "priority": c.priority,
+        "created_at": c.created_at.isoformat(),
+        "state_changed_at": c.state_changed_at.isoformat(),
+        "due_at": c.due_at.isoformat(),
+        "external_id": c.external_id,
+        "client_address": c.client_address,
+        "subject": c.subject,
+        "text": c.text,
+        "attempts": c.attempts,
+        "outcome": c.outcome,
+        "guesses": [{"case_type": g.case_type, "confidence": g.confidence} for g in c.guesses],
+        "first_response_at": c.first_response_at.isoformat() if c.first_response_at else None,
+    }
+
+
+def event_json(e: Event) -> dict[str, Any]:
+    return {
+        "at": e.at.isoformat(),
+        "action": e.action,
+        "from_state": e.from_state,
+        "to_state": e.to_state,
+        "actor": e.actor,
+        "reason": dict(e.reason),
+    }

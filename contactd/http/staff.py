@@ -1,0 +1,88 @@
+"""The admin API for staff: who may sign in, with which role."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from contactd.http import auth
+from contactd.http.appkeys import CLOCK, POOL
+from contactd.http.errors import ApiError, Text, read_body
+from contactd.store import staff
+from contactd.store.staff import Role, Staff
+
+routes = web.RouteTableDef()
+# The staff table's check: a login in a URL that does not match names no one, and is not
+# sent to PostgreSQL (which refuses a NUL in text with an error, not an empty answer).
+LOGIN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
+
+
+def login_of(request: web.Request) -> str:
+    """The URL's login, or 404 when it cannot be anyone's."""
+    login = request.match_info["login"]
+    if not re.fullmatch(LOGIN, login):
+        raise ApiError(404, "not_found", f"no staff member with login {login!r}")
+    return login
+
+
+class NewStaffBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    login: Annotated[str, Field(pattern=LOGIN)]
+    name: Annotated[Text, Field(min_length=1, max_length=200)]
+    role: Role
+
+
+@routes.get("/api/me")
+@auth.require(Role.AGENT, Role.FRONTDESK, Role.SUPERVISOR)
+async def me(request: web.Request) -> web.Response:
+    return web.json_response(staff_json(auth.current(request)))
+
+
+@routes.get("/api/staff")
+@auth.require(Role.ADMIN)
+async def list_staff(request: web.Request) -> web.Response:
+    people = await staff.list_all(request.app[POOL])
+    return web.json_response({"staff": [staff_json(p) for p in people]})
+
+
+@routes.post("/api/staff")
+@auth.require(Role.ADMIN)
+async def add_staff(request: web.Request) -> web.Response:
+    body = await read_body(request, NewStaffBody)
+    try:
+        person, token = await staff.add(
+            request.app[POOL],
+            login=body.login,
+            name=body.name,
+            role=body.role,
+            now=request.app[CLOCK].now(),
+        )
+    except staff.StaffError as exc:
+        raise ApiError(409, "conflict", str(exc)) from None
+    return web.json_response({**staff_json(person), "token": token}, status=201)
+
+
+@routes.post("/api/staff/{login}/disable")
+@auth.require(Role.ADMIN)
+async def disable_staff(request: web.Request) -> web.Response:
+    try:
+        person = await staff.disable(
+            request.app[POOL], login_of(request), now=request.app[CLOCK].now()
+        )
+    except staff.StaffError as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    return web.json_response(staff_json(person))
+
+
+def staff_json(p: Staff) -> dict[str, Any]:
+    return {
+        "login": p.login,
+        "name": p.name,
+        "role": p.role,
+        "created_at": p.created_at.isoformat(),
+        "disabled": p.disabled_at is not None,
+    }

@@ -1,0 +1,242 @@
+"""The phone channel's view of the store (channels.ports.CallsPort): its calls' contacts,
+their place in the queue, and what happens when a caller hangs up or asks for a callback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+import asyncpg
+import structlog
+from aiohttp import web
+
+from channels.phone.booking import BookingRules
+from channels.phone.config import PhoneSetup
+from channels.phone.dialing import DialRules
+from channels.ports import OutboxItem, Place
+from contactd.http.appkeys import CLOCK, INTAKE, POOL
+from contactd.metrics import Recorder
+from contactd.settings import Settings
+from contactd.store import contacts as store
+from contactd.store import queries
+from routing.contact import Action, Contact, IllegalTransition, NewContact, State
+from routing.waits import estimated_wait_seconds
+
+log = structlog.get_logger(__name__)
+
+# Until a queue has handled voice contacts in the last 24 hours: a call takes about this long.
+DEFAULT_HANDLE_SECONDS = 240
+
+
+def phone_setup(settings: Settings) -> PhoneSetup:
+    phone = settings.phone
+    return PhoneSetup(
+        auth_token=settings.twilio_auth_token,
+        public_url=settings.public_url,
+        calendar=settings.calendars[phone.calendar],
+        timezone=settings.timezone,
+        region=phone.region,
+        menu=tuple((digit, settings.case_types[code]) for digit, code in phone.menu.items()),
+        queue_names={q.code: {"da": q.name_da, "en": q.name_en} for q in settings.queues},
+        english_digit=phone.english_digit,
+        callback_offer_after_seconds=phone.callback_offer_after_seconds,
+        voices={str(lang): voice for lang, voice in phone.voices.items()},
+    )
+
+
+def dial_rules(settings: Settings) -> DialRules:
+    phone = settings.phone
+    return DialRules(
+        order=phone.dial_order,
+        attempts=phone.callback_attempts,
+        retry_minutes=phone.callback_retry_minutes,
+        ring_seconds=phone.ring_seconds,
+    )
+
+
+def booking_rules(settings: Settings) -> BookingRules:
+    phone = settings.phone
+    return BookingRules(
+        window_minutes=phone.callback_window_minutes,
+        days=phone.callback_booking_days,
+        lead_minutes=phone.callback_lead_minutes,
+        per_number_per_day=phone.bookings_per_number_per_day,
+        per_address_per_hour=phone.bookings_per_address_per_hour,
+    )
+
+
+class Calls:
+    """Built with the application; the pool and intake it uses exist once it has started."""
+
+    def __init__(self, app: web.Application, settings: Settings, *, recorder: Recorder) -> None:
+        self._app = app
+        self._recorder = recorder
+        self._case_types = {q.code: sorted(q.case_types) for q in settings.queues}
+
+    @property
+    def _pool(self) -> asyncpg.Pool:
+        return self._app[POOL]
+
+    def _now(self) -> datetime:
+        return self._app[CLOCK].now()
+
+    async def submit(
+        self,
+        new: NewContact,
+        *,
+        actor: str,
+        outbox: Callable[[Contact], Sequence[OutboxItem]] | None = None,
+    ) -> tuple[Contact, bool]:
+        return await self._app[INTAKE].submit(new, actor=actor, outbox=outbox)
+
+    async def call(self, call_sid: str) -> Contact | None:
+        if not call_sid:
+            return None
+        row = await self._pool.fetchrow(queries.get("call_by_sid"), call_sid)
+        return store.contact_from_row(row) if row else None
+
+    async def place(self, contact: Contact) -> Place:
+        row = await self._pool.fetchrow(
+            queries.get("queue_place"),
+            contact.id,
+            self._case_types.get(contact.queue, []),
+            self._now(),
+        )
+        position = int(row["position"]) if row else 1
+        agents = int(row["agents"]) if row else 0
+        handle = float(row["handle_seconds"] or DEFAULT_HANDLE_SECONDS) if row else 0.0
+        return Place(
+            position=position,
+            estimated_wait_seconds=estimated_wait_seconds(position, agents, handle),
+        )
+
+    async def hung_up(self, contact: Contact, *, why: str) -> None:
+        if contact.state not in {State.QUEUED, State.OFFERED}:
+            return  # taken by an agent, or already closed: nothing to abandon
+        try:
+            await store.abandon(
+                self._pool,
+                contact.id,
+                now=self._now(),
+                actor="twilio",
+                recorder=self._recorder,
+                why=why,
+            )
+        except IllegalTransition:
+            pass  # taken or closed meanwhile
+        else:
+            log.info("call.abandoned", reference=contact.reference, why=why)
+
+    async def keep_place(self, contact: Contact, number: str) -> Contact:
+        place = await self.place(contact)
+        # Its place in routing order (priority, due_at, queued_at) stays exactly as it was;
+        # so does the promise it is measured against: the call's own goal.
+        row = await self._pool.fetchrow(
+            queries.get("keep_place"),
+            contact.id,
+            number,
+            "twilio",
+            {"why": "caller asked to be called back", "position": place.position},
+            self._now(),
+        )
+        if row is None:  # already a callback (a repeated key press), or no longer waiting
+            return await store.get_by_id(self._pool, contact.id)
+        log.info("call.kept_place", reference=contact.reference, position=place.position)
+        return store.contact_from_row(row)
+
+    async def pending_callback(self, number: str) -> Contact | None:
+        row = await self._pool.fetchrow(queries.get("pending_callback"), number)
+        return store.contact_from_row(row) if row else None
+
+    async def bookings_in_last_day(self, number: str) -> int:
+        return int(
+            await self._pool.fetchval(queries.get("bookings_in_last_day"), number, self._now())
+        )
+
+    async def by_reference(self, reference: str) -> Contact | None:
+        try:
+            return await store.get_by_reference(self._pool, reference)
+        except store.ContactNotFound:
+            return None
+
+    async def agent_number(self, contact: Contact) -> str | None:
+        if contact.agent_id is None:
+            return None
+        phone: str | None = await self._pool.fetchval(
+            "SELECT phone FROM agents WHERE staff_id = $1", contact.agent_id
+        )
+        return phone
+
+    async def requeue_callback(
+        self, contact: Contact, *, why: str, not_before: datetime | None
+    ) -> None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            try:
+                await store.transition(
+                    conn,
+                    contact.id,
+                    Action.REQUEUE,
+                    now=self._now(),
+                    actor="twilio",
+                    recorder=self._recorder,
+                    reason={"why": why},
+                )
+            except IllegalTransition:
+                return  # finished or moved meanwhile
+            if not_before is not None:  # the client's turn again later, with any agent
+                await conn.execute(queries.get("callback_retry_at"), contact.id, not_before)
+            else:  # the agent's side failed: not a try against the client
+                await conn.execute(queries.get("attempt_not_counted"), contact.id)
+        log.info("callback.requeued", reference=contact.reference, why=why)
+
+    async def not_reached(self, contact: Contact, sms: OutboxItem) -> None:
+        now = self._now()
+        async with self._pool.acquire() as conn, conn.transaction():
+            try:
+                await store.transition(
+                    conn,
+                    contact.id,
+                    Action.FINISH,
+                    now=now,
+                    actor="twilio",
+                    recorder=self._recorder,
+                    reason={"why": "not reached", "attempts": contact.attempts},
+                    outcome="not_reached",
+                )
+            except IllegalTransition:
+                return
+            await store.insert_outbox(conn, contact.id, sms, now=now)
+
+    async def requeue_call(self, contact: Contact, *, why: str) -> None:
+        try:
+            await store.transition(
+                self._pool,
+                contact.id,
+                Action.REQUEUE,
+                now=self._now(),
+                actor="twilio",
+                recorder=self._recorder,
+                reason={"why": why},
+            )
+        except IllegalTransition:
+            return
+        log.info("call.requeued", reference=contact.reference, why=why)
+
+    async def merge_callbacks(self, call: Contact) -> None:
+        if call.client_address is None:
+            return
+        async with self._pool.acquire() as conn, conn.transaction():
+            waiting = await conn.fetch(
+                queries.get("waiting_callbacks_of"), call.client_address, call.case_type
+            )
+            for row in waiting:
+                await store.cancel(
+                    conn,
+                    row["id"],
+                    now=self._now(),
+                    actor="twilio",
+                    recorder=self._recorder,
+                    merged_into=call.reference,
+                )
+        if waiting:
+            log.info("callback.merged", into=call.reference, merged=len(waiting))

@@ -1,0 +1,306 @@
+"""The service centre's tickets in the database: issuing (numbered per queue and day in the
+issuing transaction), where a ticket stands, the board and status snapshots, calling, and
+the leader's loop that texts visitors whose turn is near and applies the closing rule."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import structlog
+
+from channels.ports import OutboxItem
+from contactd.clock import Clock
+from contactd.metrics import Recorder
+from contactd.services.intake import Intake, IntakeError
+from contactd.services.ticket_sms import near_turn_sms
+from contactd.settings import Settings
+from contactd.store import contacts, database, queries
+from routing.contact import (
+    Action,
+    CaseTypeSource,
+    Channel,
+    Contact,
+    IllegalTransition,
+    Language,
+    NewContact,
+)
+from routing.queues import NoQueue, Queue, choose_queue
+from routing.waits import estimated_wait_seconds
+
+log = structlog.get_logger(__name__)
+PRIORITIES = {"normal": 0, "assistance": 3, "appointment": 5}
+
+
+class KioskClosed(Exception):
+    def __init__(self, queue: Queue, opens_at: datetime | None) -> None:
+        when = f"; it opens {opens_at.isoformat(timespec='minutes')}" if opens_at else ""
+        super().__init__(f"the service centre is closed for {queue.name_en}{when}")
+        self.opens_at = opens_at
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Issued:
+    contact: Contact
+    number: str
+    position: int
+    estimated_wait_seconds: int
+    created: bool  # False: the same press of the kiosk's button, answered again
+
+
+class Tickets:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        intake: Intake,
+        settings: Settings,
+        *,
+        clock: Clock,
+        recorder: Recorder,
+    ) -> None:
+        self._pool = pool
+        self._intake = intake
+        self._recorder = recorder
+        self._settings = settings
+        self._clock = clock
+        self._queues = {q.code: q for q in settings.queues if q.ticket_letter is not None}
+
+    def _today(self) -> date:
+        return self._clock().astimezone(self._settings.timezone).date()
+
+    def queue_for(self, case_type: str) -> Queue:
+        try:
+            return choose_queue(self._settings.queues, case_type=case_type, channel=Channel.TICKET)
+        except NoQueue as exc:
+            raise IntakeError(str(exc)) from None
+
+    async def issue(
+        self,
+        *,
+        case_type: str,
+        language: Language,
+        priority: str,
+        phone: str | None,
+        request_id: str | None,
+        staff_id: int,
+        actor: str,
+    ) -> Issued:
+        """A new ticket, or the one this `request_id` already issued. Raises KioskClosed
+        outside the queue's service-centre hours, IntakeError for an unknown case type."""
+        if case_type not in self._settings.case_types:
+            known = ", ".join(self._settings.case_types)
+            raise IntakeError(f"unknown case type {case_type!r}; known: {known}")
+        queue = self.queue_for(case_type)
+        now = self._clock()
+        calendar = queue.calendar_for(Channel.TICKET)
+        earlier = await self._known(request_id)
+        if earlier is not None:  # the same press again (the answer was lost): its ticket
+            return earlier
+        if not calendar.is_open(now):
+            raise KioskClosed(queue, self._local(calendar.next_open(now)))
+        day = now.astimezone(self._settings.timezone).date()
+
+        async def number_it(conn: database.Conn, contact: Contact) -> None:
+            letter = self._queues[contact.queue].ticket_letter or "X"
+            await conn.execute(
+                queries.get("number_ticket"), contact.id, letter, day, contact.queue, staff_id
+            )
+
+        contact, created = await self._intake.submit(
+            NewContact(
+                channel=Channel.TICKET,
+                language=language,
+                case_type=case_type,
+                case_type_source=CaseTypeSource.STAFF,
+                # Within the queue: its own priority, raised for those who must go first.
+                priority=queue.priority + PRIORITIES[priority],
+                client_address=phone,
+                external_id=f"kiosk:{request_id}" if request_id else None,
+                received_at=now,
+            ),
+            actor=actor,
+            record=number_it,
+        )
+        return await self._issued(contact, created=created)
+
+    async def _known(self, request_id: str | None) -> Issued | None:
+        if request_id is None:
+            return None
+        row = await self._pool.fetchrow(
+            queries.get("contact_by_external_id"), Channel.TICKET, f"kiosk:{request_id}"
+        )
+        return await self._issued(contacts.contact_from_row(row), created=False) if row else None
+
+    async def _issued(self, contact: Contact, *, created: bool) -> Issued:
+        ticket = await self._pool.fetchrow(queries.get("ticket_of"), contact.id)
+        if ticket is None:  # the request id was used for something that is not a ticket
+            raise IntakeError("request_id: already used for another contact")
+        position, wait = await self.place(contact)
+        return Issued(
+            contact=contact,
+            number=ticket["number"],
+            position=position,
+            estimated_wait_seconds=wait,
+            created=created,
+        )
+
+    async def place(self, contact: Contact) -> tuple[int, int]:
+        """(position, estimated wait in seconds) of a waiting ticket."""
+        queue = self._settings_queue(contact.queue)
+        row = await self._pool.fetchrow(
+            queries.get("ticket_place"),
+            contact.id,
+            sorted(queue.case_types) if queue else [],
+            self._window_start(),
+        )
+        position = int(row["position"]) if row else 1
+        handle = float(row["handle_seconds"] or self._default_handle) if row else 0.0
+        servers = int(row["servers"]) if row else 0
+        return position, estimated_wait_seconds(position, servers, handle)
+
+    def _local(self, at: datetime | None) -> datetime | None:
+        return at.astimezone(self._settings.timezone) if at else None
+
+    def _settings_queue(self, code: str) -> Queue | None:
+        return next((q for q in self._settings.queues if q.code == code), None)
+
+    @property
+    def _default_handle(self) -> float:
+        return self._settings.tickets.default_handle_minutes * 60
+
+    def _window_start(self) -> datetime:
+        return self._clock() - timedelta(minutes=self._settings.tickets.handle_time_window_minutes)
+
+    async def board(self) -> dict[str, Any]:
+        """The waiting-room board: the tickets called last, with their counters."""
+        rows = await self._pool.fetch(
+            queries.get("board"), self._today(), self._settings.tickets.board_size
+        )
+        return {
+            "called": [
+                {
+                    "number": r["number"],
+                    "counter": r["counter"],
+                    "queue": r["queue"],
+                    "called_at": r["called_at"].isoformat(),
+                    "calls": r["calls"],
+                    "serving": r["state"] == "active",
+                }
+                for r in rows
+            ],
+        }
+
+    async def status(self) -> dict[str, Any]:
+        """The public status: per ticket queue the number now served, how many wait, the
+        estimated wait of a ticket issued now, and whether the kiosk is open."""
+        now = self._clock()
+        codes = list(self._queues)
+        rows = await self._pool.fetch(
+            queries.get("ticket_queues"), codes, self._today(), self._window_start()
+        )
+        staff = await self._pool.fetch(queries.get("counter_staff"))
+        skills = [set(r["skills"]) for r in staff]
+        queues = []
+        for row in rows:
+            queue = self._queues[row["queue"]]
+            servers = sum(1 for s in skills if s & queue.case_types)
+            handle = float(row["handle_seconds"] or self._default_handle)
+            calendar = queue.calendar_for(Channel.TICKET)
+            is_open = calendar.is_open(now)
+            opens = None if is_open else self._local(calendar.next_open(now))
+            queues.append(
+                {
+                    "queue": queue.code,
+                    "da": queue.name_da,
+                    "en": queue.name_en,
+                    "letter": queue.ticket_letter,
+                    "now_serving": row["now_serving"],
+                    "waiting": row["waiting"],
+                    "estimated_wait_minutes": round(
+                        estimated_wait_seconds(row["waiting"] + 1, servers, handle) / 60
+                    ),
+                    "open": is_open,
+                    "opens_at": opens.isoformat(timespec="minutes") if opens else None,
+                }
+            )
+        local = now.astimezone(self._settings.timezone)
+        return {
+            "queues": queues,
+            "at": local.isoformat(timespec="seconds"),
+            "timezone": self._settings.daemon.timezone,
+        }
+
+    async def run(self, *, poll_seconds: float = 5) -> None:
+        """The leader's loop: SMS to visitors whose turn is near; the closing rule."""
+        while True:
+            await self.notify_near_turn()
+            if self._settings.tickets.at_closing == "cancel":
+                await self.cancel_when_closed()
+            await asyncio.sleep(poll_seconds)
+
+    async def notify_near_turn(self) -> None:
+        ahead = self._settings.tickets.notify_position
+        if ahead == 0:
+            return
+        rows = await self._pool.fetch(queries.get("tickets_near_their_turn"), ahead)
+        for row in rows:
+            now = self._clock()
+            async with self._pool.acquire() as conn, conn.transaction():
+                if await conn.fetchval(queries.get("ticket_notified"), row["id"], now) is None:
+                    continue  # another pass told them already
+                await contacts.insert_outbox(
+                    conn,
+                    row["id"],
+                    OutboxItem(
+                        kind="sms",
+                        key=f"sms:ticket-near:{row['reference']}",
+                        payload={
+                            "to": row["client_address"],
+                            "body": near_turn_sms(row["number"], row["ahead"], row["language"]),
+                            "reference": row["reference"],
+                        },
+                    ),
+                    now=now,
+                )
+            log.info("ticket.near_turn_sms", reference=row["reference"], ahead=row["ahead"])
+
+    async def cancel_when_closed(self) -> None:
+        now = self._clock()
+        closed = [
+            code
+            for code, queue in self._queues.items()
+            if not queue.calendar_for(Channel.TICKET).is_open(now)
+        ]
+        if not closed:
+            return
+        for row in await self._pool.fetch(queries.get("waiting_tickets_of"), closed):
+            try:
+                contact = await contacts.transition(
+                    self._pool,
+                    row["id"],
+                    Action.CANCEL,
+                    now=now,
+                    actor="service-centre",
+                    recorder=self._recorder,
+                    reason={"why": "the service centre closed"},
+                    outcome="closed",
+                )
+            except IllegalTransition:
+                continue  # called meanwhile
+            await self._pool.execute(
+                queries.get("withdraw_outbox"),
+                contact.id,
+                "withdrawn: the ticket was cancelled",
+                now,
+            )
+            log.info("ticket.cancelled_at_closing", reference=contact.reference)
+
+
+async def call(conn: database.Conn, contact_id: int, counter: str, *, now: datetime) -> int:
+    """The ticket is called to `counter` at `now` (a first call or a recall); how often it has
+    been."""
+    calls: int = await conn.fetchval(queries.get("ticket_called"), contact_id, counter, now)
+    return calls

@@ -1,0 +1,1 @@
+"""The database: one module per noun, each with its SQL in sql/."""

@@ -1,0 +1,118 @@
+"""Staff and their sign-in tokens: random, shown once, stored only as a hash."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import secrets
+from datetime import datetime
+
+import asyncpg
+
+from contactd.store import database, queries
+
+TOKEN_PREFIX = "cdt_"  # noqa: S105 - a prefix, not a secret; lets secret scanners and people recognise a contactd token
+
+
+class Role(enum.StrEnum):
+    AGENT = "agent"
+    FRONTDESK = "frontdesk"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Staff:
+    id: int
+    login: str
+    name: str
+    role: Role
+    created_at: datetime
+    token_at: datetime | None
+    disabled_at: datetime | None
+
+    @property
+    def actor(self) -> str:
+        """How this person appears in a contact's event log."""
+        return f"staff:{self.login}"
+
+
+class StaffError(Exception):
+    """A staff command that cannot be done; the message says why."""
+
+
+def _from_row(row: asyncpg.Record) -> Staff:
+    return Staff(
+        id=row["id"],
+        login=row["login"],
+        name=row["name"],
+        role=Role(row["role"]),
+        created_at=row["created_at"],
+        token_at=row["token_at"],
+        disabled_at=row["disabled_at"],
+    )
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> bytes:
+    # The token has 256 random bits, so a fast hash is enough: nothing to brute-force.
+    return hashlib.sha256(token.encode()).digest()
+
+
+async def add(
+    db: database.Conn | asyncpg.Pool, *, login: str, name: str, role: Role, now: datetime
+) -> tuple[Staff, str]:
+    """Create a person; return them and their token, which is not stored and never shown again."""
+    token = new_token()
+    try:
+        row = await db.fetchrow(
+            queries.get("insert_staff"), login, name, role, hash_token(token), now
+        )
+    except asyncpg.UniqueViolationError:
+        raise StaffError(f"a staff member with login {login!r} exists already") from None
+    except asyncpg.CheckViolationError:
+        raise StaffError(
+            f"login {login!r} is not allowed: use 1-63 lower-case letters, digits, '.', '_' or '-'"
+        ) from None
+    if row is None:  # INSERT ... RETURNING always returns the row
+        raise RuntimeError("insert_staff returned no row")
+    return _from_row(row), token
+
+
+async def by_login(db: database.Conn | asyncpg.Pool, login: str) -> Staff | None:
+    row = await db.fetchrow(queries.get("staff_by_login"), login)
+    return _from_row(row) if row else None
+
+
+async def by_token(db: database.Conn | asyncpg.Pool, token: str) -> Staff | None:
+    """The active person this token belongs to, or None (unknown token, or disabled)."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    row = await db.fetchrow(queries.get("staff_by_token"), hash_token(token))
+    return _from_row(row) if row else None
+
+
+async def list_all(db: database.Conn | asyncpg.Pool) -> list[Staff]:
+    return [_from_row(r) for r in await db.fetch(queries.get("list_staff"))]
+
+
+async def disable(db: database.Conn | asyncpg.Pool, login: str, *, now: datetime) -> Staff:
+    row = await db.fetchrow(queries.get("disable_staff"), login, now)
+    if row is None:
+        raise StaffError(f"no staff member with login {login!r}")
+    return _from_row(row)
+
+
+async def replace_token(
+    db: database.Conn | asyncpg.Pool, login: str, *, now: datetime
+) -> tuple[Staff, str]:
+    """Issue a new token (the old one stops working) and re-enable the person."""
+    token = new_token()
+    row = await db.fetchrow(queries.get("replace_staff_token"), login, hash_token(token), now)
+    if row is None:
+        raise StaffError(f"no staff member with login {login!r}")
+    return _from_row(row), token
