@@ -100,16 +100,16 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from bench.common import ROOT, Daemon
+from channels.ports import OUTBOX_KINDS
 from contactd import logs, metrics, settings
-from contactd.services import statistics
+from contactd.services import statistics, statistics_export
 from contactd.store import database, embedded, migrations, queries
 from routing.contact import Channel
 from routing.goals import Unit
 from routing.queues import Queue
 
 CHANNELS = ("call", "callback", "email", "ticket")
-TICKET_LETTERS = 23  # contactd/settings.py: the letters a ticket queue is given, A-Z but I O Q
-OUTBOX_KINDS = ("email", "sms", "dial", "connect")  # contactd/leader/senders.py
+TICKET_LETTERS = 23  # contactd/settings/queues.py: the letters a ticket queue is given, A-Z but I O Q
 LIVE_STREAMS = ("board", "status", "desk")
 AGENT_STATES = 5  # available, busy, wrap_up, away, offline
 HANDLE_BUCKETS = len(metrics.HANDLE_BUCKETS)
@@ -773,7 +773,7 @@ async def time_statistics(
         families_took = []
         for _ in range(passes):
             started = time.perf_counter()
-            statistics.families(snap, config, 0.1)
+            statistics_export.families(snap, config, 0.1)
             families_took.append(time.perf_counter() - started)
         # The same passes again, each query timed where it runs (in the pass's transaction).
         timed = TimedConnection(conn)
@@ -803,7 +803,9 @@ async def time_statistics(
         "passes": passes,
         "snapshot": pass_ms,
         "families": summary_ms(families_took),
-        "families_series": sum(len(f.samples) for f in statistics.families(snap, config, 0.1)),
+        "families_series": sum(
+            len(f.samples) for f in statistics_export.families(snap, config, 0.1)
+        ),
         # Per pass: the median of each query times the times a pass runs it.
         "query_median_ms": per_query,
         "queries_sum_ms": round(sum(per_query.values()), 2),

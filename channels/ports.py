@@ -25,6 +25,10 @@ class SendError(Exception):
         self.failure = failure
 
 
+# Every kind of message the outbox sends, each by its own sender (contactd/leader/senders.py).
+OUTBOX_KINDS = ("email", "sms", "dial", "connect")
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class OutboxItem:
     """A message to send once the change it belongs to is committed."""

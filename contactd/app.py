@@ -9,13 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import asyncpg
 import structlog
 from aiohttp import web
 
-from channels.email import imap
 from contactd import __version__, metrics
 from contactd.clock import Clock, wall_clock
 from contactd.http import agents, channels, contacts, desk, email, pages, phone, staff
@@ -24,6 +23,7 @@ from contactd.http import surveys as api_csat
 from contactd.http import tickets as api_tickets
 from contactd.http.appkeys import (
     BOARD,
+    CALLS,
     CLASSIFIER,
     CLOCK,
     DATABASE_URL,
@@ -41,22 +41,21 @@ from contactd.http.appkeys import (
 )
 from contactd.http.errors import error_middleware
 from contactd.http.live import Broadcast
-from contactd.leader import outbox, retention, router, timers
-from contactd.leader.election import Leadership
+from contactd.leader import loops
+from contactd.leader.election import LeaderLoop, Leadership
+from contactd.leader.outbox import Sender
 from contactd.leader.senders import senders as message_senders
-from contactd.services import mailboxes, statistics
 from contactd.services import surveys as csat
 from contactd.services.classification import CaseTypeModel
 from contactd.services.inbox import Inbox
 from contactd.services.intake import Intake
 from contactd.services.tickets import Tickets
 from contactd.settings import Settings
-from contactd.store import channel_status, database, embedded, migrations, queries
+from contactd.store import database, embedded, migrations, queries
 from contactd.store.listener import (
     AGENTS_CHANNEL,
     BOARD_CHANNEL,
     CONTACTS_CHANNEL,
-    OUTBOX_CHANNEL,
     Listener,
 )
 from contactd.tasks import Supervisor
@@ -95,7 +94,7 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock) -> web.Applicat
     app.router.add_get("/api/status/events", _live(STATUS, "stream"))
     app.add_routes(api_classifier.routes)
     app.add_routes(pages.routes)
-    phone.add_to(app, settings, clock=clock, recorder=app[METRICS])
+    app[CALLS] = phone.add_to(app, settings, clock=clock, recorder=app[METRICS])
     return app
 
 
@@ -147,6 +146,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         else:
             app[INTAKE] = Intake(pool, settings, clock=clock, recorder=recorder)
         app[TICKETS] = Tickets(pool, app[INTAKE], settings, clock=clock, recorder=recorder)
+        app[CALLS].start(pool, app[INTAKE])
         yield
 
 
@@ -168,78 +168,62 @@ async def _start_embedded(stack: contextlib.AsyncExitStack, settings: Settings) 
 
 
 async def _background(app: web.Application) -> AsyncIterator[None]:
-    """The LISTEN connection and the contest for leadership, as supervised tasks."""
+    """The LISTEN connection, the live views and the contest for leadership, as supervised
+    tasks; the loops only the leader runs (contactd/leader/loops.py)."""
     settings = app[SETTINGS]
-    clock = app[CLOCK].now
-    stack = contextlib.AsyncExitStack()
-    supervisor = Supervisor()
-    listener = Listener(app[DATABASE_URL])
-    leadership = Leadership(
-        app[DATABASE_URL],
-        app[POOL],
-        lock_retry_seconds=settings.leader.lock_retry_seconds,
-        heartbeat_seconds=settings.leader.heartbeat_seconds,
-        clock=clock,
-    )
-    routing = settings.routing
-    leadership.add_loop(
-        "router",
-        functools.partial(
-            router.run,
+    async with contextlib.AsyncExitStack() as stack:
+        supervisor = Supervisor()
+        listener = Listener(app[DATABASE_URL])
+        leadership = Leadership(
+            app[DATABASE_URL],
             app[POOL],
-            {q.code: q.rules() for q in settings.queues},
-            listener.subscribe(CONTACTS_CHANNEL, AGENTS_CHANNEL),
-            clock=clock,
-            expiry_seconds=routing.offer_expiry_seconds,
-            batch_size=routing.batch_size,
-            poll_seconds=routing.poll_seconds,
-        ),
-    )
-    leadership.add_loop(
-        "timers",
-        functools.partial(
-            timers.run,
-            app[POOL],
-            clock=clock,
-            recorder=app[METRICS],
-            max_missed=routing.max_missed_offers,
-            wrap_up_seconds=routing.wrap_up_seconds,
-        ),
-    )
-    inbox = Inbox(app[POOL], app[INTAKE], settings, clock=clock, recorder=app[METRICS])
-    for mailbox in mailboxes.mailboxes(settings):
-        if not mailbox.password:
-            log.error(
-                "imap.no_password",
-                mailbox=mailbox.name,
-                variable=f"CONTACTD_MAILBOX_{mailbox.name.upper()}_PASSWORD",
-            )
-        leadership.add_loop(
-            f"mailbox:{mailbox.name}",
-            functools.partial(
-                imap.watch,
-                mailbox,
-                inbox,
-                poll_seconds=settings.email.poll_seconds,
-                idle_seconds=settings.email.idle_seconds,
-                report=channel_status.reporter(
-                    app[POOL], f"mailbox:{mailbox.name}", leadership.instance_id, clock
-                ),
-            ),
+            lock_retry_seconds=settings.leader.lock_retry_seconds,
+            heartbeat_seconds=settings.leader.heartbeat_seconds,
+            clock=app[CLOCK].now,
         )
-    leadership.add_loop("tickets", app[TICKETS].run)
-    surveys = csat.Surveys(app[POOL], settings, clock=clock, recorder=app[METRICS])
+        senders = await stack.enter_async_context(message_senders(settings))
+        for name, loop in _leader_loops(app, listener, leadership.instance_id, senders).items():
+            leadership.add_loop(name, loop)
+        app[METRICS].follow_leadership(lambda: leadership.is_leader)
+        _live_views(app, listener)
+        app[SUPERVISOR] = supervisor
+        app[LISTENER] = listener
+        app[LEADERSHIP] = leadership
+        if CLASSIFIER in app:
+            supervisor.start("classifier", app[CLASSIFIER].run)
+        supervisor.start("listener", listener.run)
+        supervisor.start("board", app[BOARD].run)
+        supervisor.start("status", app[STATUS].run)
+        supervisor.start("leadership", leadership.run)
+        try:
+            yield
+        finally:
+            await supervisor.stop_all(grace=settings.daemon.shutdown_grace_seconds)
+        # Leaving the stack closes the senders, once nothing sends any more.
+
+
+def _leader_loops(
+    app: web.Application, listener: Listener, instance: str, senders: Mapping[str, Sender]
+) -> dict[str, LeaderLoop]:
+    """Every loop the leader runs, by name (the names are in the logs and /health)."""
+    settings, pool, clock, recorder = app[SETTINGS], app[POOL], app[CLOCK].now, app[METRICS]
+    inbox = Inbox(pool, app[INTAKE], settings, clock=clock, recorder=recorder)
+    surveys = csat.Surveys(pool, settings, clock=clock, recorder=recorder)
     app[api_csat.SURVEYS] = api_csat.Public(surveys)
-    leadership.add_loop("csat", surveys.run)
-    leadership.add_loop(
-        "retention",
-        functools.partial(retention.run, app[POOL], settings.retention, clock, app[METRICS]),
-    )
-    leadership.add_loop(
-        "statistics",
-        functools.partial(statistics.run, app[POOL], settings, app[METRICS].leader_figures, clock),
-    )
-    app[METRICS].follow_leadership(lambda: leadership.is_leader)
+    return {
+        "router": loops.routing(pool, settings, listener, clock),
+        "timers": loops.offer_timers(pool, settings, clock, recorder),
+        **loops.mailbox_watchers(pool, settings, inbox, instance, clock),
+        "tickets": app[TICKETS].run,
+        "csat": surveys.run,
+        "retention": loops.purging(pool, settings, clock, recorder),
+        "statistics": loops.figures(pool, settings, app[METRICS].leader_figures, clock),
+        "outbox": loops.sending(pool, settings, senders, listener, clock, recorder),
+    }
+
+
+def _live_views(app: web.Application, listener: Listener) -> None:
+    """The waiting-room board and the public status, recomputed when woken."""
     app[BOARD] = Broadcast(
         "board",
         app[TICKETS].board,
@@ -257,43 +241,9 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         refresh=15,
         min_interval=1,
     )
-    outgoing = settings.outbox
-    senders = await stack.enter_async_context(message_senders(settings))
-    leadership.add_loop(
-        "outbox",
-        functools.partial(
-            outbox.run,
-            app[POOL],
-            senders,
-            listener.subscribe(OUTBOX_CHANNEL),
-            clock=clock,
-            recorder=app[METRICS],
-            poll_seconds=outgoing.poll_seconds,
-            batch=outgoing.batch_size,
-            lease_seconds=outgoing.lease_seconds,
-            max_attempts=outgoing.max_attempts,
-            backoff_seconds=outgoing.backoff_seconds,
-            max_backoff_seconds=outgoing.max_backoff_seconds,
-            concurrency=outgoing.concurrency,
-        ),
-    )
     for live in (app[BOARD], app[STATUS]):
         clients: Callable[[], float] = functools.partial(getattr, live, "clients")
         app[METRICS].live_clients.labels(live.name).set_function(clients)
-    app[SUPERVISOR] = supervisor
-    app[LISTENER] = listener
-    app[LEADERSHIP] = leadership
-    if CLASSIFIER in app:
-        supervisor.start("classifier", app[CLASSIFIER].run)
-    supervisor.start("listener", listener.run)
-    supervisor.start("board", app[BOARD].run)
-    supervisor.start("status", app[STATUS].run)
-    supervisor.start("leadership", leadership.run)
-    try:
-        yield
-    finally:
-        await supervisor.stop_all(grace=settings.daemon.shutdown_grace_seconds)
-        await stack.aclose()  # the senders, once nothing sends any more
 
 
 async def health(request: web.Request) -> web.Response:

@@ -90,7 +90,14 @@ class Metrics:
         Gauge(
             "contactd_leader", "1 on the instance that leads, else 0.", registry=registry
         ).set_function(lambda: float(self._is_leader()))
-        qc = ["queue", "channel"]
+        self._contact_metrics(queues)
+        self._other_metrics()
+        self.leader_figures = LeaderFigures()
+        self._start_at_zero(queues)
+
+    def _contact_metrics(self, queues: Sequence[Queue]) -> None:
+        """What happened to the contacts: kpi.md's answered and abandoned, waits, handling."""
+        registry, qc = self.registry, ["queue", "channel"]
         self.received = Counter(
             "contactd_contacts_received",
             "New contacts taken in.",
@@ -132,6 +139,10 @@ class Metrics:
             buckets=HANDLE_BUCKETS,
             registry=registry,
         )
+
+    def _other_metrics(self) -> None:
+        """The classifier, the outbox, the live streams, satisfaction and retention."""
+        registry, qc = self.registry, ["queue", "channel"]
         self.predictions = Counter(
             "contactd_classifier_predictions",
             "The classifier's answers at intake, routed or sent to triage.",
@@ -169,9 +180,10 @@ class Metrics:
             "Closed contacts whose personal data the retention job purged.",
             registry=registry,
         )
-        self.leader_figures = LeaderFigures()
-        # Every queue's rate starts at zero, so that Prometheus's rate() sees its first contact
-        # (a series born at 1 would not count it).
+
+    def _start_at_zero(self, queues: Sequence[Queue]) -> None:
+        """Every queue's rate starts at zero, so that Prometheus's rate() sees its first
+        contact (a series born at 1 would not count it)."""
         for queue in queues:
             for channel in queue.channels:
                 self.offered.labels(queue.code, channel)

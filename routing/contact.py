@@ -40,7 +40,7 @@ class Language(enum.StrEnum):
 
 
 class Action(enum.StrEnum):
-    """What can happen to a contact; each names one transition of DESIGN.md."""
+    """What can happen to a contact; each names one transition of docs/architecture.md."""
 
     OFFER = "offer"
     ACCEPT = "accept"

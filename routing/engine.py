@@ -149,58 +149,9 @@ def route(
 ) -> list[Offer]:
     """The offers to make now. `presorted` says the contacts come most urgent first already
     (the router's query orders them so), which saves the sort."""
-    # Plain nested dicts keyed by values, not tuples: a pass looks them up tens of thousands
-    # of times, and every tuple built is garbage for the collector.
-    free: dict[Channel, dict[int, int]] = defaultdict(dict)
-    by_skill: dict[Language, dict[str, list[AgentView]]] = defaultdict(lambda: defaultdict(list))
-    by_queue: dict[Language, dict[str, list[AgentView]]] = defaultdict(lambda: defaultdict(list))
-    queues_of_case_type: dict[str, list[str]] = defaultdict(list)
-    for queue in queues.values():
-        for case_type in queue.case_types:
-            queues_of_case_type[case_type].append(queue.code)
-    for view in agents:
-        has_room = False
-        for channel, n in view.free.items():
-            if n > 0:
-                free[channel][view.id] = n
-                has_room = True
-        if not has_room:
-            continue
-        member_of = {q for ct in view.skills for q in queues_of_case_type.get(ct, ())}
-        for language in view.languages:
-            for case_type in view.skills:
-                by_skill[language][case_type].append(view)
-            for queue_code in member_of:
-                by_queue[language][queue_code].append(view)
-    skill_index = {
-        language: {ct: _Index(_by_skill(group, ct)) for ct, group in groups.items()}
-        for language, groups in by_skill.items()
-    }
-    queue_index = {
-        language: {
-            code: _Index(sorted(group, key=lambda a: (a.idle_since, a.id)))
-            for code, group in groups.items()
-        }
-        for language, groups in by_queue.items()
-    }
+    free, skill_index, queue_index = _free_agents(agents, queues)
     left = {channel: sum(room.values()) for channel, room in free.items()}
-
-    # Per queue, the moments a contact must have entered it by to be at each bullseye step
-    # (from the last step back) and to overflow: comparing datetimes is cheaper than
-    # computing every contact's wait, and one lookup per contact finds all of it.
-    plan = {
-        code: (
-            [
-                (i, step.level, now - timedelta(seconds=step.after_seconds))
-                for i, step in reversed(list(enumerate(q.bullseye)))
-            ],
-            now - timedelta(seconds=q.overflow_after_seconds)
-            if q.overflow_after_seconds is not None and q.overflow_to
-            else None,
-            q.overflow_to,
-        )
-        for code, q in queues.items()
-    }
+    plan = _plan(queues, now)
     offers = []
     no_index: dict[str, _Index] = {}
     for contact in contacts if presorted else sorted(contacts, key=_urgency):
@@ -243,6 +194,72 @@ def route(
             )
         )
     return offers
+
+
+# Per queue: its bullseye steps, last first, each with the moment a contact must have entered
+# the queue by to have reached it; the moment to overflow by, and where to.
+_Plan = tuple[list[tuple[int, int, datetime]], datetime | None, tuple[str, ...]]
+_ByLanguage = dict[Language, dict[str, "_Index"]]
+
+
+def _free_agents(
+    agents: Sequence[AgentView], queues: Mapping[str, QueueRules]
+) -> tuple[dict[Channel, dict[int, int]], _ByLanguage, _ByLanguage]:
+    """The room of each agent with some, per channel; and those agents indexed by language
+    and case type (highest skill first) and by language and queue (longest idle first)."""
+    # Plain nested dicts keyed by values, not tuples: a pass looks them up tens of thousands
+    # of times, and every tuple built is garbage for the collector.
+    free: dict[Channel, dict[int, int]] = defaultdict(dict)
+    by_skill: dict[Language, dict[str, list[AgentView]]] = defaultdict(lambda: defaultdict(list))
+    by_queue: dict[Language, dict[str, list[AgentView]]] = defaultdict(lambda: defaultdict(list))
+    queues_of_case_type: dict[str, list[str]] = defaultdict(list)
+    for queue in queues.values():
+        for case_type in queue.case_types:
+            queues_of_case_type[case_type].append(queue.code)
+    for view in agents:
+        has_room = False
+        for channel, n in view.free.items():
+            if n > 0:
+                free[channel][view.id] = n
+                has_room = True
+        if not has_room:
+            continue
+        member_of = {q for ct in view.skills for q in queues_of_case_type.get(ct, ())}
+        for language in view.languages:
+            for case_type in view.skills:
+                by_skill[language][case_type].append(view)
+            for queue_code in member_of:
+                by_queue[language][queue_code].append(view)
+    skill_index = {
+        language: {ct: _Index(_by_skill(group, ct)) for ct, group in groups.items()}
+        for language, groups in by_skill.items()
+    }
+    queue_index = {
+        language: {
+            code: _Index(sorted(group, key=lambda a: (a.idle_since, a.id)))
+            for code, group in groups.items()
+        }
+        for language, groups in by_queue.items()
+    }
+    return free, skill_index, queue_index
+
+
+def _plan(queues: Mapping[str, QueueRules], now: datetime) -> dict[str, _Plan]:
+    """Comparing datetimes is cheaper than computing every contact's wait, and one lookup
+    per contact finds all of it."""
+    return {
+        code: (
+            [
+                (i, step.level, now - timedelta(seconds=step.after_seconds))
+                for i, step in reversed(list(enumerate(q.bullseye)))
+            ],
+            now - timedelta(seconds=q.overflow_after_seconds)
+            if q.overflow_after_seconds is not None and q.overflow_to
+            else None,
+            q.overflow_to,
+        )
+        for code, q in queues.items()
+    }
 
 
 def _by_skill(agents: list[AgentView], case_type: str) -> list[AgentView]:

@@ -26,7 +26,7 @@ from classifier.corpus import Example
 from contactd import __version__, logs, settings
 from contactd.app import create_app
 from contactd.cli import classifier as cli_classifier
-from contactd.cli import demo
+from contactd.cli import demo, report_output
 from contactd.clock import Clock, ClockError, from_environment, wall_clock
 from contactd.http import serving
 from contactd.services import report, statistics
@@ -305,7 +305,7 @@ async def _admin_database(config: settings.Settings) -> AsyncIterator[database.C
 
 async def _staffing(config: settings.Settings, now: datetime) -> int:
     async with _admin_database(config) as conn:
-        snap = await statistics.snapshot(conn, config, now)
+        snap = await statistics.snapshot(conn, statistics.StatisticsConfig.from_settings(config), now)
     rows = list(statistics.table(snap))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:  # names left, figures right
@@ -326,10 +326,10 @@ async def _report(config: settings.Settings, args: argparse.Namespace, now: date
         print(f"contactd: {exc}", file=sys.stderr)
         return 2
     async with _admin_database(config) as conn:
-        days = await report.gather(conn, config, first, last, now)
-    for line in report.table(days, config):
+        days = await report.gather(conn, config.queues, config.timezone, first, last, now)
+    for line in report_output.table(days, config.timezone):
         print(line)
-    for path, write in ((args.csv, report.write_csv), (args.png, report.draw)):
+    for path, write in ((args.csv, report_output.write_csv), (args.png, report_output.draw)):
         if path is None:
             continue
         try:

@@ -13,6 +13,7 @@ from aiohttp import web
 from contactd.http.live import Broadcast
 from contactd.leader.election import Leadership
 from contactd.metrics import Metrics
+from contactd.services.calls import Calls
 from contactd.services.classification import CaseTypeModel
 from contactd.services.intake import Intake
 from contactd.services.tickets import Tickets
@@ -28,6 +29,7 @@ LEADERSHIP = web.AppKey("leadership", Leadership)
 SUPERVISOR = web.AppKey("supervisor", Supervisor)
 INTAKE = web.AppKey("intake", Intake)
 TICKETS = web.AppKey("tickets", Tickets)
+CALLS = web.AppKey("calls", Calls)  # the phone channel's service, started with the pool
 BOARD = web.AppKey("board", Broadcast)  # the waiting-room board, live
 STATUS = web.AppKey("status", Broadcast)  # the public status page, live
 CLASSIFIER = web.AppKey("classifier", CaseTypeModel)  # absent when the classifier is off

@@ -15,19 +15,19 @@ routes = web.RouteTableDef()
 @routes.get("/api/channels")
 @auth.require(Role.SUPERVISOR, Role.ADMIN)
 async def channels(request: web.Request) -> web.Response:
-    rows = await channel_status.statuses(request.app[POOL])
+    found = await channel_status.statuses(request.app[POOL])
     return web.json_response(
         {
             "channels": [
                 {
-                    "name": r["name"],
-                    "state": r["state"],
-                    "detail": r["detail"],
-                    "since": r["changed_at"].isoformat(),
-                    "checked_at": r["checked_at"].isoformat(),
-                    "instance": r["instance"],
+                    "name": s.name,
+                    "state": s.state,
+                    "detail": s.detail,
+                    "since": s.since.isoformat(),
+                    "checked_at": s.checked_at.isoformat(),
+                    "instance": s.instance,
                 }
-                for r in rows
+                for s in found
             ]
         }
     )

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from contactd.http import auth
 from contactd.http.appkeys import CLASSIFIER, POOL
-from contactd.store import queries
+from contactd.services import classification
 from contactd.store.staff import Role
 
 routes = web.RouteTableDef()
@@ -19,18 +19,17 @@ routes = web.RouteTableDef()
 @routes.get("/api/classifier")
 @auth.require(Role.SUPERVISOR)
 async def get_classifier(request: web.Request) -> web.Response:
-    model = request.app.get(CLASSIFIER)
-    card = model.card if model else None
-    [corrections] = await request.app[POOL].fetch(queries.get("corrections_summary"))
+    seen = await classification.overview(request.app[POOL], request.app.get(CLASSIFIER))
+    last = seen.last_correction
     return web.json_response(
         {
-            "state": model.state if model else "off",
-            "model_file": str(model.path) if model else None,
-            "card": dataclasses.asdict(card) if card else None,
+            "state": seen.state,
+            "model_file": str(seen.model_file) if seen.model_file else None,
+            "card": dataclasses.asdict(seen.card) if seen.card else None,
             "corrections": {
-                "total": corrections["total"],
-                "of_classifier": corrections["of_classifier"],
-                "last": corrections["last"].isoformat() if corrections["last"] else None,
+                "total": seen.corrections,
+                "of_classifier": seen.of_classifier,
+                "last": last.isoformat() if last else None,
             },
         }
     )

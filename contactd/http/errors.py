@@ -154,24 +154,37 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     deadline = _body_deadline(request)
     try:
         response = await handler(request)
-    except DomainError as exc:
-        error = from_domain(exc)
-        error.headers["X-Request-Id"] = request_id
-        raise error from None
-    except ApiError as exc:
-        exc.headers["X-Request-Id"] = request_id
-        raise
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        code = _STATUS_CODES.get(exc.status, "http_error")
-        message = exc.reason if exc.status != 413 else "the request body is too large"
-        error = ApiError(exc.status, code, message)
-        if "Allow" in exc.headers:  # a 405 says which methods are allowed
-            error.headers["Allow"] = exc.headers["Allow"]
-        error.headers["X-Request-Id"] = request_id
-        raise error from None
-    except database.UNAVAILABLE as exc:
+        error = exc if isinstance(exc, ApiError) else _from_http(exc)
+    except Exception as exc:
+        error = _from_exception(request, exc, request_id)
+    else:
+        response.headers["X-Request-Id"] = request_id
+        return response
+    finally:
+        if deadline is not None:
+            deadline.cancel()
+    error.headers["X-Request-Id"] = request_id
+    raise error from None
+
+
+def _from_http(exc: web.HTTPException) -> ApiError:
+    """aiohttp's own refusals (404 of the router, 405, 413 of the body limit) in our shape."""
+    code = _STATUS_CODES.get(exc.status, "http_error")
+    message = exc.reason if exc.status != 413 else "the request body is too large"
+    error = ApiError(exc.status, code, message)
+    if "Allow" in exc.headers:  # a 405 says which methods are allowed
+        error.headers["Allow"] = exc.headers["Allow"]
+    return error
+
+
+def _from_exception(request: web.Request, exc: Exception, request_id: str) -> ApiError:
+    """A domain error's answer, or the database's trouble or a bug said without its details."""
+    if isinstance(exc, DomainError):
+        return from_domain(exc)
+    if isinstance(exc, database.UNAVAILABLE):
         if request.transport is None or request.transport.is_closing():
             # The client went away, or was cut off, while we read its body: no one to answer,
             # and no database to blame. An HTTP error goes to nowhere quietly; anything else
@@ -181,9 +194,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         log.warning("http.database_unavailable", path=request.path, error=type(exc).__name__)
         error = ApiError(503, "database_unavailable", "the database is unavailable; retry shortly")
         error.headers["Retry-After"] = "5"
-        error.headers["X-Request-Id"] = request_id
-        raise error from None
-    except asyncpg.PostgresError as exc:
+        return error
+    if isinstance(exc, asyncpg.PostgresError):
         # The server's message may quote the row (DETAIL: Failing row contains ...): log its
         # code, never its text.
         log.error(
@@ -192,19 +204,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             error=type(exc).__name__,
             sqlstate=exc.sqlstate,
         )
-        error = ApiError(500, "internal_error", f"internal error; request id {request_id}")
-        error.headers["X-Request-Id"] = request_id
-        raise error from None
-    except Exception:
+    else:
         log.exception("http.unhandled_error", path=request.path)
-        error = ApiError(500, "internal_error", f"internal error; request id {request_id}")
-        error.headers["X-Request-Id"] = request_id
-        raise error from None
-    finally:
-        if deadline is not None:
-            deadline.cancel()
-    response.headers["X-Request-Id"] = request_id
-    return response
+    return ApiError(500, "internal_error", f"internal error; request id {request_id}")
 
 
 def _body_deadline(request: web.Request) -> asyncio.TimerHandle | None:

@@ -14,8 +14,10 @@ from contactd.services.calls import Calls, booking_rules, dial_rules, phone_setu
 from contactd.settings import Settings
 
 
-def add_to(app: web.Application, settings: Settings, *, clock: Clock, recorder: Recorder) -> None:
-    setup, calls = phone_setup(settings), Calls(app, settings, recorder=recorder)
+def add_to(app: web.Application, settings: Settings, *, clock: Clock, recorder: Recorder) -> Calls:
+    """Adds the routes; the calls service they use is returned, to be started with the
+    daemon's pool and intake."""
+    setup, calls = phone_setup(settings), Calls(settings.queues, clock=clock, recorder=recorder)
     twilio = Voice(setup, calls, clock=clock).app()
     dialing = Dialing(
         setup, dial_rules(settings), calls, caller_id=settings.phone.number, clock=clock
@@ -24,3 +26,4 @@ def add_to(app: web.Application, settings: Settings, *, clock: Clock, recorder: 
     app.add_subapp("/twilio", twilio)
     booking = Booking(setup, booking_rules(settings), calls, dict(settings.case_types), clock=clock)
     app.add_routes(booking.routes())
+    return calls

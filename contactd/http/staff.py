@@ -10,11 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contactd.http import auth
 from contactd.http.appkeys import CLOCK, POOL
-from contactd.http.errors import ApiError, Text, read_body
-from contactd.store import staff
-from contactd.store.staff import Role, Staff
+from contactd.http.errors import Text, read_body
+from contactd.services.staff import StaffDirectory
+from contactd.store.staff import Role, Staff, StaffNotFound
 
 routes = web.RouteTableDef()
+DIRECTORY = web.AppKey("staff_directory", StaffDirectory)
 # The staff table's check: a login in a URL that does not match names no one, and is not
 # sent to PostgreSQL (which refuses a NUL in text with an error, not an empty answer).
 LOGIN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
@@ -24,8 +25,17 @@ def login_of(request: web.Request) -> str:
     """The URL's login, or 404 when it cannot be anyone's."""
     login = request.match_info["login"]
     if not re.fullmatch(LOGIN, login):
-        raise ApiError(404, "not_found", f"no staff member with login {login!r}")
+        raise StaffNotFound(login)
     return login
+
+
+def directory(request: web.Request) -> StaffDirectory:
+    """The app's staff directory; until the composition root builds it, one made here from
+    the app's parts (it holds no state, so a new one per request costs nothing)."""
+    app = request.app
+    if DIRECTORY in app:
+        return app[DIRECTORY]
+    return StaffDirectory(app[POOL], clock=app[CLOCK].now)
 
 
 class NewStaffBody(BaseModel):
@@ -45,7 +55,7 @@ async def me(request: web.Request) -> web.Response:
 @routes.get("/api/staff")
 @auth.require(Role.ADMIN)
 async def list_staff(request: web.Request) -> web.Response:
-    people = await staff.list_all(request.app[POOL])
+    people = await directory(request).everyone()
     return web.json_response({"staff": [staff_json(p) for p in people]})
 
 
@@ -53,28 +63,14 @@ async def list_staff(request: web.Request) -> web.Response:
 @auth.require(Role.ADMIN)
 async def add_staff(request: web.Request) -> web.Response:
     body = await read_body(request, NewStaffBody)
-    try:
-        person, token = await staff.add(
-            request.app[POOL],
-            login=body.login,
-            name=body.name,
-            role=body.role,
-            now=request.app[CLOCK].now(),
-        )
-    except staff.StaffError as exc:
-        raise ApiError(409, "conflict", str(exc)) from None
+    person, token = await directory(request).add(login=body.login, name=body.name, role=body.role)
     return web.json_response({**staff_json(person), "token": token}, status=201)
 
 
 @routes.post("/api/staff/{login}/disable")
 @auth.require(Role.ADMIN)
 async def disable_staff(request: web.Request) -> web.Response:
-    try:
-        person = await staff.disable(
-            request.app[POOL], login_of(request), now=request.app[CLOCK].now()
-        )
-    except staff.StaffError as exc:
-        raise ApiError(404, "not_found", str(exc)) from None
+    person = await directory(request).disable(login_of(request))
     return web.json_response(staff_json(person))
 
 

@@ -18,8 +18,9 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from contactd.http import pages
-from contactd.http.errors import ApiError, Text, read_body
+from contactd.http.errors import STATUS, ApiError, Text, read_body
 from contactd.services import surveys as csat
+from routing.errors import DomainError
 
 routes = web.RouteTableDef()
 
@@ -87,31 +88,9 @@ def _public(request: web.Request) -> Public:
     return public
 
 
-def _closed(exc: csat.SurveyClosed) -> ApiError:
-    survey = exc.survey
-    details: list[Any] = [{"language": survey.language}]
-    if exc.answered:
-        return ApiError(
-            409, "survey_answered", "this survey has been answered already; thank you", details
-        )
-    closed = survey.expires_at.isoformat(timespec="seconds")
-    return ApiError(410, "survey_expired", f"this survey closed at {closed}", details)
-
-
-def _not_found() -> ApiError:
-    return ApiError(
-        404, "survey_not_found", "no survey has this link; check that you have the whole link"
-    )
-
-
 async def _open_survey(public: Public, token: str) -> csat.Survey:
     async with public.working:
-        try:
-            return await public.surveys.survey(token)
-        except csat.SurveyNotFound:
-            raise _not_found() from None
-        except csat.SurveyClosed as exc:
-            raise _closed(exc) from None
+        return await public.surveys.survey(token)
 
 
 def _survey_json(survey: csat.Survey) -> dict[str, Any]:
@@ -132,8 +111,10 @@ async def page(request: web.Request) -> web.Response:
     status = 200
     try:
         await _open_survey(_public(request), request.match_info["token"])
-    except ApiError as exc:
+    except ApiError as exc:  # too many requests
         status = exc.status
+    except DomainError as exc:  # not found, answered or expired: the page shows why
+        status = STATUS[exc.kind]
     return web.Response(
         body=pages.PAGES.joinpath("csat.html").read_bytes(),
         status=status,
@@ -156,17 +137,9 @@ async def answer(request: web.Request) -> web.Response:
     """The one answer: 201 with the survey; 409 survey_answered for any later one."""
     public = _public(request)
     token = request.match_info["token"]
-    try:
-        await public.surveys.verified(token)  # a forged link: 404 before the body is read
-    except csat.SurveyNotFound:
-        raise _not_found() from None
+    await public.surveys.verified(token)  # a forged link: 404 before the body is read
     body = await read_body(request, AnswerBody)
     comment = (body.comment or "").strip() or None
     async with public.working:
-        try:
-            survey = await public.surveys.answer(token, body.score, comment)
-        except csat.SurveyNotFound:
-            raise _not_found() from None
-        except csat.SurveyClosed as exc:
-            raise _closed(exc) from None
+        survey = await public.surveys.answer(token, body.score, comment)
     return web.json_response(_survey_json(survey), status=201)

@@ -35,7 +35,6 @@ Sender = Callable[[Mapping[str, Any], str], Awaitable[str]]
 # ran out (the daemon died mid-request) end the message, and its contact goes back to the
 # queue, so a caseworker takes it again and a new call is placed then.
 AT_MOST_ONCE = frozenset({"dial", "connect"})
-KINDS = ("email", "sms", "dial", "connect")  # every kind contactd/leader/senders.py can send
 
 
 async def send_due(

@@ -13,40 +13,31 @@ from channels.email.smtp import send as smtp_send
 from channels.phone.dialing import call_urls, connect_url
 from channels.phone.rest import TwilioRest
 from contactd.leader.outbox import Sender
-from contactd.settings import Settings
+from contactd.settings import EmailConfig, PhoneConfig
 
 log = structlog.get_logger(__name__)
 
 
 @contextlib.asynccontextmanager
-async def senders(settings: Settings) -> AsyncIterator[dict[str, Sender]]:
+async def senders(
+    phone: PhoneConfig,
+    email: EmailConfig,
+    *,
+    twilio_auth_token: str | None,
+    smtp_password: str | None,
+    public_url: str | None,
+) -> AsyncIterator[dict[str, Sender]]:
     """The senders, open for as long as the context lasts. A kind with no sender (Twilio
-    not configured) waits in the outbox until one is."""
-    found: dict[str, Sender] = {}
-    smtp = settings.email.smtp
-    if smtp is not None:
-        server = SmtpSettings(
-            host=smtp.host,
-            port=smtp.port,
-            starttls=smtp.starttls,
-            user=smtp.user,
-            password=settings.smtp_password,
-            timeout_seconds=settings.email.timeout_seconds,
-            ca_file=smtp.ca_file,
-        )
-
-        async def send_email(payload: Mapping[str, Any], key: str) -> str:
-            return await smtp_send(server, payload)
-
-        found["email"] = send_email
-    phone = settings.phone
-    if not (phone.account_sid and phone.number and settings.twilio_auth_token):
+    not configured) waits in the outbox until one is. The secrets go no further than the
+    clients made here."""
+    found: dict[str, Sender] = _email_sender(email, smtp_password)
+    if not (phone.account_sid and phone.number and twilio_auth_token):
         log.info("outbox.no_sms", why="phone.account_sid, phone.number or the token is not set")
         yield found
         return
     rest = TwilioRest(
         account_sid=phone.account_sid,
-        auth_token=settings.twilio_auth_token,
+        auth_token=twilio_auth_token,
         api_url=phone.api_url,
         timeout=phone.api_timeout_seconds,
     )
@@ -58,29 +49,56 @@ async def senders(settings: Settings) -> AsyncIterator[dict[str, Sender]]:
         )
 
     found["sms"] = sms
-    public_url = settings.public_url
     if public_url is None:
         log.info("outbox.no_dial", why="CONTACTD_PUBLIC_URL is not set: Twilio needs it to call")
     else:
-
-        async def dial(payload: Mapping[str, Any], key: str) -> str:
-            twiml_url, status_url = call_urls(public_url, payload)
-            return await rest.place_call(
-                to=payload["to"],
-                from_=number,
-                url=twiml_url,
-                status_callback=status_url,
-                ring_seconds=phone.ring_seconds,
-            )
-
-        async def connect(payload: Mapping[str, Any], key: str) -> str:
-            return await rest.redirect_call(
-                sid=payload["call_sid"], url=connect_url(public_url, payload)
-            )
-
-        found["dial"] = dial
-        found["connect"] = connect
+        found |= _call_senders(rest, public_url, number, phone.ring_seconds)
     try:
         yield found
     finally:
         await rest.close()
+
+
+def _email_sender(email: EmailConfig, password: str | None) -> dict[str, Sender]:
+    """The SMTP sender, if a server is set; its password stays with it."""
+    smtp = email.smtp
+    if smtp is None:
+        return {}
+    server = SmtpSettings(
+        host=smtp.host,
+        port=smtp.port,
+        starttls=smtp.starttls,
+        user=smtp.user,
+        password=password,
+        timeout_seconds=email.timeout_seconds,
+        ca_file=smtp.ca_file,
+    )
+
+    async def send_email(payload: Mapping[str, Any], key: str) -> str:
+        return await smtp_send(server, payload)
+
+    return {"email": send_email}
+
+
+def _call_senders(
+    rest: TwilioRest, public_url: str, number: str, ring_seconds: int
+) -> dict[str, Sender]:
+    """Placing a callback's call, and putting a waiting caller through (Twilio needs our
+    public URL to fetch the call's instructions from)."""
+
+    async def dial(payload: Mapping[str, Any], key: str) -> str:
+        twiml_url, status_url = call_urls(public_url, payload)
+        return await rest.place_call(
+            to=payload["to"],
+            from_=number,
+            url=twiml_url,
+            status_callback=status_url,
+            ring_seconds=ring_seconds,
+        )
+
+    async def connect(payload: Mapping[str, Any], key: str) -> str:
+        return await rest.redirect_call(
+            sid=payload["call_sid"], url=connect_url(public_url, payload)
+        )
+
+    return {"dial": dial, "connect": connect}

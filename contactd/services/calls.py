@@ -8,18 +8,19 @@ from datetime import datetime
 
 import asyncpg
 import structlog
-from aiohttp import web
 
 from channels.phone.booking import BookingRules
 from channels.phone.config import PhoneSetup
 from channels.phone.dialing import DialRules
 from channels.ports import OutboxItem, Place
-from contactd.http.appkeys import CLOCK, INTAKE, POOL
+from contactd.clock import Clock
 from contactd.metrics import Recorder
+from contactd.services.intake import Intake
 from contactd.settings import Settings
 from contactd.store import contacts as store
 from contactd.store import queries
 from routing.contact import Action, Contact, IllegalTransition, NewContact, State
+from routing.queues import Queue
 from routing.waits import estimated_wait_seconds
 
 log = structlog.get_logger(__name__)
@@ -66,19 +67,27 @@ def booking_rules(settings: Settings) -> BookingRules:
 
 
 class Calls:
-    """Built with the application; the pool and intake it uses exist once it has started."""
+    """The phone channel's way into the daemon (channels/ports.py, CallsPort). It is built
+    with the routes, before the daemon starts; `start` gives it the pool and the intake once
+    they exist (contactd/app.py, at start-up)."""
 
-    def __init__(self, app: web.Application, settings: Settings, *, recorder: Recorder) -> None:
-        self._app = app
+    def __init__(self, queues: Sequence[Queue], *, clock: Clock, recorder: Recorder) -> None:
+        self._clock = clock
         self._recorder = recorder
-        self._case_types = {q.code: sorted(q.case_types) for q in settings.queues}
+        self._case_types = {q.code: sorted(q.case_types) for q in queues}
+        self._started: tuple[asyncpg.Pool, Intake] | None = None
+
+    def start(self, pool: asyncpg.Pool, intake: Intake) -> None:
+        self._started = (pool, intake)
 
     @property
     def _pool(self) -> asyncpg.Pool:
-        return self._app[POOL]
+        if self._started is None:
+            raise RuntimeError("the phone channel was called before the daemon started")
+        return self._started[0]
 
     def _now(self) -> datetime:
-        return self._app[CLOCK].now()
+        return self._clock()
 
     async def submit(
         self,
@@ -87,7 +96,9 @@ class Calls:
         actor: str,
         outbox: Callable[[Contact], Sequence[OutboxItem]] | None = None,
     ) -> tuple[Contact, bool]:
-        return await self._app[INTAKE].submit(new, actor=actor, outbox=outbox)
+        if self._started is None:
+            raise RuntimeError("the phone channel was called before the daemon started")
+        return await self._started[1].submit(new, actor=actor, outbox=outbox)
 
     async def call(self, call_sid: str) -> Contact | None:
         if not call_sid:

@@ -16,16 +16,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import asyncpg
 import structlog
 
 from contactd.metrics import Recorder
 from contactd.services.intake import Classification
 from contactd.settings import Settings
-from contactd.store import embedded
+from contactd.store import embedded, queries
 from routing.contact import Guess
+from routing.errors import DomainError, Kind
 
 if TYPE_CHECKING:
     from classifier.model import Card, Model, Prediction
@@ -105,8 +108,11 @@ class _Pending:
     answer: asyncio.Future[Prediction]
 
 
-class Unavailable(Exception):
+class Unavailable(DomainError):
     """No model to classify with: switched off, failed to load, or not loaded in time."""
+
+    kind = Kind.UNAVAILABLE
+    code = "classifier_unavailable"
 
 
 class CaseTypeModel:
@@ -254,6 +260,32 @@ class CaseTypeModel:
         if unknown:
             # The model knows a code the configuration does not: those go to triage.
             log.warning("classifier.unknown_case_types", codes=unknown)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Overview:
+    """The supervisor's view: the model's state and card, and staff's corrections since."""
+
+    state: str  # loading, ready, failed, or off
+    model_file: Path | None
+    card: Card | None
+    corrections: int
+    of_classifier: int  # corrections of a case type the classifier had chosen
+    last_correction: datetime | None
+
+
+async def overview(pool: asyncpg.Pool, model: CaseTypeModel | None) -> Overview:
+    """How well contacts are sorted, and so when to retrain; `model` None: switched off."""
+    # The corrections belong to the contacts' store; the query is read here until it has them.
+    [corrections] = await pool.fetch(queries.get("corrections_summary"))
+    return Overview(
+        state=model.state if model else "off",
+        model_file=model.path if model else None,
+        card=model.card if model else None,
+        corrections=corrections["total"],
+        of_classifier=corrections["of_classifier"],
+        last_correction=corrections["last"],
+    )
 
 
 def _stat(path: Path) -> tuple[int, int] | None:

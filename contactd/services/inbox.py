@@ -13,7 +13,9 @@ The message's key is unique in the messages table, so a message read twice is st
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import structlog
@@ -25,7 +27,7 @@ from contactd.clock import Clock
 from contactd.metrics import Recorder
 from contactd.services.intake import Intake
 from contactd.services.mailboxes import acknowledger, own_addresses
-from contactd.settings import Settings
+from contactd.settings import EmailConfig
 from contactd.store import contacts, database, messages, queries
 from routing.contact import (
     REFERENCE_ALPHABET,
@@ -35,6 +37,7 @@ from routing.contact import (
     NewContact,
     State,
 )
+from routing.queues import CaseType
 
 log = structlog.get_logger(__name__)
 
@@ -46,17 +49,20 @@ class Inbox:
         self,
         pool: asyncpg.Pool,
         intake: Intake,
-        settings: Settings,
+        email: EmailConfig,
         *,
+        timezone: ZoneInfo,
+        case_types: Mapping[str, CaseType],
         clock: Clock,
         recorder: Recorder,
     ) -> None:
+        """`timezone` and `case_types` word the acknowledgement: its date, the case type."""
         self._pool = pool
         self._intake = intake
         self._recorder = recorder
-        self._settings = settings
-        self._acknowledge = acknowledger(settings)
-        self._own = own_addresses(settings)
+        self._email = email
+        self._acknowledge = acknowledger(email, timezone, case_types)
+        self._own = own_addresses(email)
         self._clock = clock
 
     async def receive(self, incoming: IncomingMail) -> Received:
@@ -126,7 +132,7 @@ class Inbox:
         """Queue the acknowledgement, unless the address has had its share in the window."""
         if self._acknowledge is None or mail.sender is None:
             return
-        email = self._settings.email
+        email = self._email
         since = now - timedelta(hours=email.acknowledgement_window_hours)
         await conn.execute(queries.get("lock_address"), mail.sender)
         sent = await conn.fetchval(queries.get("acknowledgements_to"), mail.sender, since)

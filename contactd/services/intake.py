@@ -106,15 +106,7 @@ class Intake:
             "reason": {"queue_rule": "requested" if new.queue else "case_type"},
             "guesses": guesses,
         }
-        if outbox is None and record is None:
-            contact, created = await contacts.insert_contact(self._pool, **fields)
-        else:
-            async with self._pool.acquire() as conn, conn.transaction():
-                contact, created = await contacts.insert_contact(conn, **fields)
-                for item in outbox(contact) if outbox is not None and created else ():
-                    await contacts.insert_outbox(conn, contact.id, item, now=now)
-                if record is not None and created:
-                    await record(conn, contact)
+        contact, created = await self._insert(fields, outbox, record, now)
         if created:
             self._recorder.contact_received(contact)
         log.info(
@@ -124,6 +116,24 @@ class Intake:
             queue=contact.queue,
             case_type=contact.case_type,
         )
+        return contact, created
+
+    async def _insert(
+        self,
+        fields: dict[str, Any],
+        outbox: Callable[[Contact], Sequence[OutboxItem]] | None,
+        record: Record | None,
+        now: datetime,
+    ) -> tuple[Contact, bool]:
+        """The contact, with its messages and record in the same transaction if it has any."""
+        if outbox is None and record is None:
+            return await contacts.insert_contact(self._pool, **fields)
+        async with self._pool.acquire() as conn, conn.transaction():
+            contact, created = await contacts.insert_contact(conn, **fields)
+            for item in outbox(contact) if outbox is not None and created else ():
+                await contacts.insert_outbox(conn, contact.id, item, now=now)
+            if record is not None and created:
+                await record(conn, contact)
         return contact, created
 
     def promise(self, queue_code: str, channel: Channel, received: datetime) -> datetime:

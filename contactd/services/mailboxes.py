@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from zoneinfo import ZoneInfo
 
 from channels.email.acknowledge import AckSettings, acknowledgement
 from channels.email.imap import MailboxSettings
 from channels.email.message import ParsedMail
 from channels.ports import OutboxItem
-from contactd.settings import Settings
+from contactd.settings import EmailConfig
 from routing.contact import Contact
+from routing.queues import CaseType
 
 Acknowledge = Callable[[Contact, ParsedMail], OutboxItem]
 
 
-def mailboxes(settings: Settings) -> list[MailboxSettings]:
-    email = settings.email
+def mailboxes(email: EmailConfig, passwords: Mapping[str, str]) -> list[MailboxSettings]:
+    """Each mailbox to read, with its password: only the IMAP watcher is given them."""
     return [
         MailboxSettings(
             name=name,
             host=box.host,
             port=box.port,
             user=box.user,
-            password=settings.mailbox_passwords[name],
+            password=passwords[name],
             folder=box.folder,
             processed_folder=box.processed_folder,
             ssl=box.ssl,
@@ -33,9 +35,8 @@ def mailboxes(settings: Settings) -> list[MailboxSettings]:
     ]
 
 
-def own_addresses(settings: Settings) -> frozenset[str]:
+def own_addresses(email: EmailConfig) -> frozenset[str]:
     """The agency's own addresses: mail from them is never acknowledged (no loops)."""
-    email = settings.email
     own = {a.lower() for a in email.own_addresses}
     if email.address:
         own.add(email.address.lower())
@@ -43,14 +44,16 @@ def own_addresses(settings: Settings) -> frozenset[str]:
     return frozenset(own)
 
 
-def acknowledger(settings: Settings) -> Acknowledge | None:
+def acknowledger(
+    email: EmailConfig, timezone: ZoneInfo, case_types: Mapping[str, CaseType]
+) -> Acknowledge | None:
     """How a new mail is acknowledged; None when no address to send from is configured."""
-    address = settings.email.address
+    address = email.address
     if address is None:
         return None
-    ack = AckSettings(address=address, timezone=settings.timezone)
+    ack = AckSettings(address=address, timezone=timezone)
 
     def acknowledge(contact: Contact, mail: ParsedMail) -> OutboxItem:
-        return acknowledgement(contact, mail, settings.case_types[contact.case_type], ack)
+        return acknowledgement(contact, mail, case_types[contact.case_type], ack)
 
     return acknowledge

@@ -31,6 +31,7 @@ from contactd.settings import Settings
 from contactd.store import contacts as store
 from contactd.store import database, messages, queries
 from routing.contact import Channel
+from routing.errors import DomainError, Kind
 
 log = structlog.get_logger(__name__)
 
@@ -156,15 +157,41 @@ class Survey:
     answered_at: datetime | None
 
 
-class SurveyNotFound(LookupError):
+class SurveyNotFound(DomainError):
     """No survey has this token: forged, altered, cut short, or of another database."""
 
+    kind = Kind.NOT_FOUND
+    code = "survey_not_found"
 
-class SurveyClosed(Exception):
-    def __init__(self, survey: Survey, *, answered: bool) -> None:
-        super().__init__("answered" if answered else "expired")
+    def __init__(self) -> None:
+        # Never the token in the message: it is the key to the answer.
+        super().__init__("no survey has this link; check that you have the whole link")
+
+
+class SurveyClosed(DomainError):
+    """The survey can no longer be answered; the details name its language, so that the
+    page says so in the client's."""
+
+    def __init__(self, survey: Survey, message: str) -> None:
+        super().__init__(message, details=[{"language": survey.language}])
         self.survey = survey
-        self.answered = answered
+
+
+class SurveyAnswered(SurveyClosed):
+    kind = Kind.CONFLICT
+    code = "survey_answered"
+
+    def __init__(self, survey: Survey) -> None:
+        super().__init__(survey, "this survey has been answered already; thank you")
+
+
+class SurveyExpired(SurveyClosed):
+    kind = Kind.GONE
+    code = "survey_expired"
+
+    def __init__(self, survey: Survey) -> None:
+        closed = survey.expires_at.isoformat(timespec="seconds")
+        super().__init__(survey, f"this survey closed at {closed}")
 
 
 class Surveys:
@@ -268,9 +295,7 @@ class Surveys:
             "reference": row["reference"],
             "date": expires.astimezone(self._settings.timezone).strftime("%d.%m.%Y"),
         }
-        last = await conn.fetchrow(queries.get("last_incoming_message"), row["id"])
-        thread = await conn.fetch(queries.get("thread_message_ids"), row["id"])
-        ids = [r["message_id"] for r in thread]
+        thread = await messages.thread_ids(conn, row["id"])
         return OutboxItem(
             kind="email",
             key=f"csat:{row['id']}",
@@ -280,8 +305,8 @@ class Surveys:
                 "subject": texts["subject"].format(**values),
                 "text": texts["body"].format(**values),
                 "message_id": new_message_id(row["reference"], address),
-                "in_reply_to": last["message_id"] if last else None,
-                "references": " ".join(ids[-MAX_REFERENCES:]) or None,
+                "in_reply_to": thread.last_message_id,
+                "references": " ".join(thread.message_ids[-MAX_REFERENCES:]) or None,
                 # RFC 3834: sent by a program; out-of-office replies must not answer it.
                 "headers": {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"},
                 "reference": row["reference"],
@@ -294,7 +319,7 @@ class Surveys:
         """The link a token names; SurveyNotFound for a token not signed with our key."""
         link = verify(await self.key(), token)
         if link is None:
-            raise SurveyNotFound(token)
+            raise SurveyNotFound()
         return link
 
     async def survey(self, token: str) -> Survey:
@@ -303,9 +328,9 @@ class Surveys:
         link = await self.verified(token)
         survey = await self._survey(link.contact_id)
         if survey.answered_at is not None:
-            raise SurveyClosed(survey, answered=True)
+            raise SurveyAnswered(survey)
         if self._clock() >= survey.expires_at:
-            raise SurveyClosed(survey, answered=False)
+            raise SurveyExpired(survey)
         return survey
 
     async def answer(self, token: str, score: int, comment: str | None) -> Survey:
@@ -315,8 +340,8 @@ class Surveys:
             queries.get("csat_answer"), link.contact_id, score, comment, self._clock()
         )
         if row is None:  # answered already (perhaps a moment ago), expired, or unknown
-            survey = await self.survey(token)  # raises, saying which
-            raise SurveyClosed(survey, answered=survey.answered_at is not None)
+            # Raises, saying which; a survey it finds open closed just now.
+            raise SurveyExpired(await self.survey(token))
         self._recorder.csat_answered(row["queue"], row["channel"], score)
         log.info("csat.answered", queue=row["queue"], channel=row["channel"], score=score)
         return await self._survey(link.contact_id)
@@ -324,7 +349,7 @@ class Surveys:
     async def _survey(self, contact_id: int) -> Survey:
         row = await self._pool.fetchrow(queries.get("csat_survey"), contact_id)
         if row is None:  # signed, but not asked here (a restored database, say)
-            raise SurveyNotFound(str(contact_id))
+            raise SurveyNotFound()
         return Survey(
             contact_id=row["contact_id"],
             queue=row["queue"],

@@ -3,7 +3,9 @@ runs it, so that every instance shows the same on /api/channels."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 import asyncpg
 import structlog
@@ -31,6 +33,26 @@ def reporter(
     return report
 
 
-async def statuses(pool: asyncpg.Pool) -> list[asyncpg.Record]:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ChannelStatus:
+    name: str
+    state: str
+    detail: str | None
+    since: datetime  # when it came into this state
+    checked_at: datetime  # when its state was last reported
+    instance: str  # the instance that reported it
+
+
+async def statuses(pool: asyncpg.Pool) -> list[ChannelStatus]:
     """Every channel's last reported state, by name."""
-    return await pool.fetch(queries.get("channel_statuses"))
+    return [
+        ChannelStatus(
+            name=r["name"],
+            state=r["state"],
+            detail=r["detail"],
+            since=r["changed_at"],
+            checked_at=r["checked_at"],
+            instance=r["instance"],
+        )
+        for r in await pool.fetch(queries.get("channel_statuses"))
+    ]

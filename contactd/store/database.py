@@ -84,6 +84,28 @@ async def connect(url: str, **kwargs: Any) -> asyncpg.Connection:
     return conn
 
 
+async def _create_pool(
+    url: str, *, min_size: int, max_size: int, wait_seconds: float, statement_timeout: float
+) -> asyncpg.Pool:
+    pool: asyncpg.Pool = await asyncpg.create_pool(
+        url,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        reset=_keep_session,
+        timeout=wait_seconds,
+        # A server that freezes or a network that drops packets answers nothing, so
+        # statement_timeout never fires: bound each query on our side too, a little later,
+        # so a request gets 503 (TimeoutError) instead of hanging.
+        command_timeout=statement_timeout + 5,
+        server_settings={
+            "application_name": "contactd",
+            "statement_timeout": str(int(statement_timeout * 1000)),
+        },
+    )
+    return pool
+
+
 async def wait_for_pool(
     url: str,
     *,
@@ -108,23 +130,13 @@ async def wait_for_pool(
     while True:
         attempt += 1
         try:
-            pool: asyncpg.Pool = await asyncpg.create_pool(
+            return await _create_pool(
                 url,
                 min_size=min_size,
                 max_size=max_size,
-                init=_init_connection,
-                reset=_keep_session,
-                timeout=min(10.0, give_up_after),
-                # A server that freezes or a network that drops packets answers nothing, so
-                # statement_timeout never fires: bound each query on our side too, a little
-                # later, so a request gets 503 (TimeoutError) instead of hanging.
-                command_timeout=statement_timeout + 5,
-                server_settings={
-                    "application_name": "contactd",
-                    "statement_timeout": str(int(statement_timeout * 1000)),
-                },
+                wait_seconds=min(10.0, give_up_after),
+                statement_timeout=statement_timeout,
             )
-            return pool
         except REFUSED as exc:
             raise DatabaseUnavailable(
                 f"database at {redact(url)} refused the connection: {exc}"

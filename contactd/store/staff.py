@@ -11,6 +11,7 @@ from datetime import datetime
 import asyncpg
 
 from contactd.store import database, queries
+from routing.errors import DomainError, Kind
 
 TOKEN_PREFIX = "cdt_"  # noqa: S105 - a prefix, not a secret; lets secret scanners and people recognise a contactd token
 
@@ -38,8 +39,19 @@ class Staff:
         return f"staff:{self.login}"
 
 
-class StaffError(Exception):
+class StaffError(DomainError):
     """A staff command that cannot be done; the message says why."""
+
+    kind = Kind.CONFLICT
+    code = "conflict"
+
+
+class StaffNotFound(StaffError):
+    kind = Kind.NOT_FOUND
+    code = "not_found"
+
+    def __init__(self, login: str) -> None:
+        super().__init__(f"no staff member with login {login!r}")
 
 
 def _from_row(row: asyncpg.Record) -> Staff:
@@ -103,7 +115,7 @@ async def list_all(db: database.Conn | asyncpg.Pool) -> list[Staff]:
 async def disable(db: database.Conn | asyncpg.Pool, login: str, *, now: datetime) -> Staff:
     row = await db.fetchrow(queries.get("disable_staff"), login, now)
     if row is None:
-        raise StaffError(f"no staff member with login {login!r}")
+        raise StaffNotFound(login)
     return _from_row(row)
 
 
@@ -114,5 +126,5 @@ async def replace_token(
     token = new_token()
     row = await db.fetchrow(queries.get("replace_staff_token"), login, hash_token(token), now)
     if row is None:
-        raise StaffError(f"no staff member with login {login!r}")
+        raise StaffNotFound(login)
     return _from_row(row), token

@@ -27,7 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from contactd.app import create_app
 from contactd.clock import Clock, wall_clock
 from contactd.http.appkeys import METRICS, POOL
-from contactd.services import statistics
+from contactd.services import statistics, statistics_export
 from contactd.settings import MetricsConfig, Settings
 from contactd.store import contacts as store
 from contactd.store.staff import Role
@@ -70,7 +70,7 @@ async def test_the_kpi_example_gives_each_sl_variant_the_published_figure(
     assert figures.answer_rate(family) == pytest.approx(1000 / 1060)
 
     snap = await _snapshot(pool, config)
-    exported = _samples(statistics.families(snap, config, 0.01))
+    exported = _samples(statistics_export.families(snap, config, 0.01))
     call = {"queue": "family", "channel": "call"}
     assert exported["contactd_service_level_ratio", _key(call)] == pytest.approx(880 / 1060)
     assert exported["contactd_abandonment_ratio", _key(call)] == pytest.approx(60 / 1060)
@@ -83,7 +83,7 @@ async def test_a_queue_with_no_traffic_has_counts_but_no_ratios(
     pool: asyncpg.Pool, config: Settings
 ) -> None:
     snap = await _snapshot(pool, config)
-    exported = _samples(statistics.families(snap, config, 0.01))
+    exported = _samples(statistics_export.families(snap, config, 0.01))
     quiet = _key({"queue": "visa", "channel": "call"})
     assert exported["contactd_queue_waiting", quiet] == 0
     assert exported["contactd_today_answered", quiet] == 0
@@ -144,7 +144,7 @@ async def test_callback_compliance_and_answer_rate_count_the_promised_window(
     )
     snap = await _snapshot(pool, config)
     assert snap.callbacks["family"] == (4, 1)
-    exported = _samples(statistics.families(snap, config, 0.01))
+    exported = _samples(statistics_export.families(snap, config, 0.01))
     assert exported["contactd_callback_compliance_ratio", _key({"queue": "family"})] == 0.25
     callbacks = _key({"queue": "family", "channel": "callback"})
     assert exported["contactd_answer_rate_ratio", callbacks] == 0.25

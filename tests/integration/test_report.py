@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 
+from contactd.cli import report_output
 from contactd.clock import wall_clock
 from contactd.services import report
 from contactd.settings import Settings
@@ -292,7 +293,7 @@ async def test_a_day_prints_a_dash_for_a_queue_without_traffic_and_draws_bars(
     await _the_day(pool)
     async with pool.acquire() as conn:
         days = await report.gather(conn, config, DAY, DAY, WORKDAY)
-    lines = list(report.table(days, config))
+    lines = list(report_output.table(days, config))
     visa = next(line.split() for line in lines if line.startswith("visa ") and " call " in line)
     # offered, answered, within goal, abandoned are 0; SL, met, answer rate, ASA, abandonment
     # and CSAT mean have no figure; the goal's variant and target are still shown.
@@ -310,7 +311,7 @@ async def test_a_day_prints_a_dash_for_a_queue_without_traffic_and_draws_bars(
     assert per_queue == ["family", "4", "1", "25.0%", "2", "6:45:00"]  # (10.5 h + 3 h) / 2
     assert not any("nan" in line.lower() for line in lines)
     # One day is drawn as bars; it opens as a picture.
-    report.draw(days, tmp_path / "day.png")
+    report_output.draw(days, tmp_path / "day.png")
     _assert_png(tmp_path / "day.png")
 
 
@@ -341,7 +342,7 @@ async def test_a_dst_day_counts_each_of_its_contacts_once(
     assert answered == [0, len(times), 0]
     assert [d.hours for d in days] == [24, hours, 24]
     assert f"{first} {first:%A} (Europe/Copenhagen, {hours} hours: the clocks changed)" in list(
-        report.table(days, config)
+        report_output.table(days, config)
     )
 
 

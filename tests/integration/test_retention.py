@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from structlog.testing import capture_logs
 
 from contactd.app import create_app
+from contactd.cli import report_output
 from contactd.clock import Clock, FixedClock
 from contactd.leader import retention
 from contactd.metrics import NOT_RECORDED
@@ -217,7 +218,7 @@ async def test_the_anonymous_figures_of_the_old_day_stay_the_same(
         return (
             await statistics.counts_between(pool, start, end),
             await statistics.email_response_between(pool, config, start, end),
-            list(report.csv_rows(days)),
+            list(report_output.csv_rows(days)),
         )
 
     before = await figures()

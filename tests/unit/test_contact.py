@@ -1,4 +1,4 @@
-"""The contact's life cycle (DESIGN.md, "The contact") and its client-facing reference."""
+"""The contact's life cycle (docs/architecture.md, "The contact") and its client-facing reference."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from routing.contact import (
     normalise_reference,
 )
 
-# The state diagram of DESIGN.md, written out by hand: (action, from) -> to.
+# The state diagram of docs/architecture.md, written out by hand: (action, from) -> to.
 # Every pair not listed here must be refused.
 EXPECTED: dict[tuple[Action, State], State] = {
     (Action.OFFER, State.QUEUED): State.OFFERED,

@@ -1,0 +1,251 @@
+"""The sections of contactd.toml the daemon's parts read: one pydantic model each, strict
+(an unknown key is an error)."""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field
+
+from routing.contact import Channel
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says where and why."""
+
+
+class StrictSection(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DaemonConfig(StrictSection):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 8080
+    data_dir: Path | None = None
+    timezone: str = "Europe/Copenhagen"
+    max_body_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1024 * 1024
+    shutdown_grace_seconds: Annotated[float, Field(gt=0, le=300)] = 10
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @pydantic.field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("must be an IANA time zone such as 'Europe/Copenhagen'") from exc
+        return value
+
+
+class DatabaseConfig(StrictSection):
+    pool_min_size: Annotated[int, Field(ge=1, le=100)] = 2
+    pool_max_size: Annotated[int, Field(ge=1, le=500)] = 20
+    connect_timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = 60
+    statement_timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = 30
+
+    @pydantic.model_validator(mode="after")
+    def _pool_sizes(self) -> DatabaseConfig:
+        if self.pool_min_size > self.pool_max_size:
+            raise ValueError(
+                f"pool_min_size ({self.pool_min_size}) must not exceed "
+                f"pool_max_size ({self.pool_max_size})"
+            )
+        return self
+
+
+class LeaderConfig(StrictSection):
+    lock_retry_seconds: Annotated[float, Field(gt=0, le=60)] = 1
+    heartbeat_seconds: Annotated[float, Field(gt=0, le=300)] = 5
+
+
+class RoutingConfig(StrictSection):
+    batch_size: Annotated[int, Field(ge=1, le=100_000)] = 10_000
+    poll_seconds: Annotated[float, Field(gt=0, le=300)] = 2
+    max_missed_offers: Annotated[int, Field(ge=1, le=100)] = 3
+    wrap_up_seconds: Annotated[int, Field(ge=0, le=3600)] = 30
+    offer_expiry_seconds: dict[Channel, Annotated[int, Field(ge=5, le=3600)]] = {
+        Channel.CALL: 20,
+        Channel.CALLBACK: 60,
+        Channel.EMAIL: 120,
+        Channel.TICKET: 30,
+    }
+
+    @pydantic.field_validator("offer_expiry_seconds")
+    @classmethod
+    def _every_channel(cls, value: dict[Channel, int]) -> dict[Channel, int]:
+        missing = [c.value for c in Channel if c not in value]
+        if missing:
+            raise ValueError(f"needs a time for every channel; missing: {', '.join(missing)}")
+        return value
+
+
+class ClassifierConfig(StrictSection):
+    # Off: contacts without a case type go straight to general triage.
+    enabled: bool = True
+    # The model file; default <data dir>/classifier/case-types.skops. Trained from the
+    # corpus and written there at first start when it is missing or was built by another
+    # scikit-learn; `contactd train` writes it too.
+    model: Path | None = None
+    # How long intake waits for the model while it loads or trains at start; then triage.
+    wait_seconds: Annotated[float, Field(ge=0, le=300)] = 30
+    # How often the model file is checked for a newer one (0: never; restart to reload).
+    reload_seconds: Annotated[float, Field(ge=0, le=86400)] = 60
+    # Texts classified together when many arrive at once: one batch costs little more.
+    batch_size: Annotated[int, Field(ge=1, le=1024)] = 64
+
+
+class PhoneConfig(StrictSection):
+    # The line's opening hours: outside them callers hear when it opens and may book a call.
+    calendar: str = "phone"
+    # Numbers written without a country code are read as this country's (ISO 3166 code).
+    region: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "DK"
+    # The IVR's case-type menu: key -> case type code, read out in this order.
+    menu: dict[Annotated[str, Field(pattern=r"^[0-9]$")], str] = {}
+    # The key for English (the menu is in Danish first).
+    english_digit: Annotated[str, Field(pattern=r"^[0-9]$")] = "9"
+    # A waiting caller whose expected wait is longer than this may press 1 for a callback.
+    callback_offer_after_seconds: Annotated[int, Field(ge=0, le=86_400)] = 300
+    # Twilio text-to-speech voices per language.
+    voices: dict[Literal["da", "en"], str] = {"da": "Polly.Naja", "en": "Polly.Amy"}
+    # The Twilio account (its auth token comes from CONTACTD_TWILIO_AUTH_TOKEN only).
+    account_sid: Annotated[str, Field(pattern=r"^AC[0-9a-fA-F]{32}$")] | None = None
+    # The hotline's own number: the sender of SMS and the caller id of callbacks.
+    number: Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$")] | None = None
+    # Twilio's REST API (another URL only for a test double of it).
+    api_url: Annotated[str, Field(pattern=r"^https?://\S+$")] = "https://api.twilio.com"
+    api_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 10
+    # Callbacks booked on the web: windows this long, on today and the next working days
+    # (this many in all), ending at least lead_minutes from now.
+    callback_window_minutes: Annotated[int, Field(ge=15, le=480)] = 120
+    callback_booking_days: Annotated[int, Field(ge=1, le=20)] = 3
+    callback_lead_minutes: Annotated[int, Field(ge=0, le=480)] = 30
+    # Floods: bookings per number per day (all instances), per client address per hour
+    # (per instance).
+    bookings_per_number_per_day: Annotated[int, Field(ge=1, le=100)] = 3
+    bookings_per_address_per_hour: Annotated[int, Field(ge=1, le=10_000)] = 20
+    # Dialling a callback when a caseworker accepts it: whose phone rings first, how often
+    # the client is tried (within the window), how far apart, how long a phone rings.
+    dial_order: Literal["agent_first", "client_first"] = "agent_first"
+    callback_attempts: Annotated[int, Field(ge=1, le=10)] = 3
+    callback_retry_minutes: Annotated[int, Field(ge=1, le=240)] = 15
+    ring_seconds: Annotated[int, Field(ge=5, le=120)] = 30
+
+
+class MailboxConfig(StrictSection):
+    host: str
+    port: Annotated[int, Field(ge=1, le=65535)] = 993
+    user: str
+    folder: str = "INBOX"
+    # Where read mail is moved once its contact is stored; none: it stays, flagged \Seen.
+    processed_folder: str | None = None
+    ssl: bool = True  # IMAPS; false only for a server on the same host or in tests
+    # The password comes from CONTACTD_MAILBOX_<NAME>_PASSWORD only (a secret).
+
+
+class SmtpConfig(StrictSection):
+    host: str
+    port: Annotated[int, Field(ge=1, le=65535)] = 587
+    starttls: bool = True
+    user: str | None = None  # the password comes from CONTACTD_SMTP_PASSWORD only
+    # The CA that signed the server's certificate (an internal CA); none: the system's.
+    ca_file: str | None = None
+
+    @pydantic.model_validator(mode="after")
+    def _ca_file_usable(self) -> SmtpConfig:
+        if self.ca_file is not None:
+            if not self.starttls:
+                raise ValueError("ca_file is used for STARTTLS only: set starttls = true")
+            try:
+                ssl.create_default_context(cafile=self.ca_file)
+            except (OSError, ssl.SSLError) as exc:
+                raise ValueError(
+                    f"ca_file {self.ca_file!r} is not a readable PEM file of CA certificates "
+                    f"({type(exc).__name__})"
+                ) from None
+        return self
+
+
+class EmailConfig(StrictSection):
+    # The agency's address that acknowledgements come from; none: no acknowledgements.
+    address: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    # More addresses of the agency's own: mail from them is never acknowledged (no loops).
+    own_addresses: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]] = []
+    smtp: SmtpConfig | None = None
+    # Polling, for servers without IDLE; with IDLE, how long one IDLE lasts before renewal.
+    poll_seconds: Annotated[float, Field(gt=0, le=3600)] = 30
+    idle_seconds: Annotated[float, Field(ge=1, le=1740)] = 300
+    timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 30
+    # A bigger message is not fetched: its contact tells staff to read it in the mailbox.
+    max_message_bytes: Annotated[int, Field(ge=100_000, le=1_000_000_000)] = 50_000_000
+    # Acknowledgements per address (loop and abuse protection); the mail still gets a contact.
+    acknowledgements_per_address: Annotated[int, Field(ge=0, le=1000)] = 5
+    acknowledgement_window_hours: Annotated[float, Field(gt=0, le=720)] = 24
+    mailboxes: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")], MailboxConfig] = {}
+
+
+class TicketsConfig(StrictSection):
+    # A counter calls a ticket this many times before it may mark the visitor a no-show.
+    no_show_after_calls: Annotated[int, Field(ge=1, le=10)] = 3
+    # Tickets still waiting when the service centre closes: served, or cancelled.
+    at_closing: Literal["serve", "cancel"] = "serve"
+    # An SMS to a visitor who gave a number when this many or fewer are ahead; 0: none.
+    notify_position: Annotated[int, Field(ge=0, le=50)] = 3
+    # The handling time that estimates waits until there are finished tickets to learn from.
+    default_handle_minutes: Annotated[float, Field(gt=0, le=240)] = 10
+    # Finished tickets of this many recent minutes give the handling time.
+    handle_time_window_minutes: Annotated[int, Field(ge=10, le=1440)] = 120
+    # How many called tickets the waiting-room board shows.
+    board_size: Annotated[int, Field(ge=1, le=30)] = 8
+
+
+class OutboxConfig(StrictSection):
+    batch_size: Annotated[int, Field(ge=1, le=1000)] = 50
+    concurrency: Annotated[int, Field(ge=1, le=100)] = 10
+    # A message being sent is leased this long: a daemon that dies mid-send frees it after.
+    lease_seconds: Annotated[float, Field(ge=5, le=3600)] = 60
+    max_attempts: Annotated[int, Field(ge=1, le=100)] = 10
+    backoff_seconds: Annotated[float, Field(gt=0, le=3600)] = 2  # doubles with every attempt
+    max_backoff_seconds: Annotated[float, Field(gt=0, le=86_400)] = 900
+    poll_seconds: Annotated[float, Field(gt=0, le=300)] = 5  # for retries that come due
+
+
+class StaffingConfig(StrictSection):
+    # The arrivals of this many recent minutes give the live arrival rate for Erlang.
+    window_minutes: Annotated[int, Field(ge=5, le=1440)] = 30
+    # Contacts finished in this many recent minutes give the average handling time.
+    handle_window_minutes: Annotated[int, Field(ge=10, le=1440)] = 120
+    # The handling time (talk and wrap-up) assumed before there is any to learn from.
+    default_handle_seconds: Annotated[float, Field(gt=0, le=86_400)] = 300
+    # How long callers wait before they hang up, for Erlang A, until enough have abandoned
+    # to estimate it (total waiting time / abandons).
+    default_patience_seconds: Annotated[float, Field(gt=0, le=86_400)] = 180
+    # The most a queue's agents may be kept busy: a staffing figure above it is raised.
+    max_occupancy: Annotated[float, Field(gt=0, le=1)] = 0.9
+
+
+class MetricsConfig(StrictSection):
+    # How often the leader recomputes the queue figures that /metrics exports.
+    statistics_seconds: Annotated[float, Field(ge=1, le=3600)] = 10
+
+
+class CsatConfig(StrictSection):
+    # How long a satisfaction link may be answered.
+    link_days: Annotated[int, Field(ge=1, le=90)] = 14
+    # How long after a contact is finished the question is sent.
+    delay_minutes: Annotated[int, Field(ge=0, le=10_080)] = 5
+
+
+class RetentionConfig(StrictSection):
+    # On unless switched off in so many words: a missing table keeps the default period.
+    enabled: bool = True
+    # Contacts closed more than this many days ago lose their personal data. At least 1, so
+    # that no value purges the contacts being worked on.
+    days: Annotated[int, Field(ge=1, le=36_500)] = 365
+    # Contacts purged in one transaction: short ones, so the job never holds locks for long.
+    batch_size: Annotated[int, Field(ge=1, le=10_000)] = 1000
+    poll_seconds: Annotated[float, Field(ge=1, le=86_400)] = 3600
