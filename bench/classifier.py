@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import psutil
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # no stubs, no py.typed
 
 from bench.common import Daemon
 from classifier import corpus, evaluation, model, persistence

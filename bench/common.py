@@ -11,6 +11,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import asyncpg
+
 ROOT = Path(__file__).resolve().parent.parent
 READY = re.compile(r"ready on (http://\S+)")
 
@@ -85,3 +87,16 @@ def pg_bin(name: str) -> str:
     from contactd.store import embedded
 
     return str(embedded.bin_path(name))
+
+
+def socket_dir(data_dir: Path) -> str:
+    """Where the daemon's embedded PostgreSQL listens (its postmaster.pid says)."""
+    return (data_dir / "pgdata" / "postmaster.pid").read_text().splitlines()[4]
+
+
+async def store_connection(data_dir: Path) -> asyncpg.Connection:
+    """A connection to the daemon's embedded database, as the daemon's own (its codecs), for
+    the store's functions (contactd.store.*): how a benchmark changes rows, never by SQL."""
+    from contactd.store import database
+
+    return await database.connect("postgresql://postgres@/postgres", host=socket_dir(data_dir))

@@ -251,6 +251,19 @@ def _config(db_url: str, port: int, classifier: bool, model: Path) -> Settings:
     )
 
 
+def _inbox(pool: asyncpg.Pool, intake: Intake, config: Settings) -> Inbox:
+    """The inbox as the daemon builds it (contactd/app.py)."""
+    return Inbox(
+        pool,
+        intake,
+        config.email,
+        timezone=config.timezone,
+        case_types=config.case_types,
+        clock=wall_clock,
+        recorder=NOT_RECORDED,
+    )
+
+
 # --- 1. ingest ----------------------------------------------------------------------------
 
 
@@ -270,8 +283,8 @@ async def ingest_once(
             )
         else:
             intake = Intake(pool, config, clock=wall_clock, recorder=NOT_RECORDED)
-        inbox = Inbox(pool, intake, config, clock=wall_clock, recorder=NOT_RECORDED)
-        [box] = mailboxes.mailboxes(config)
+        inbox = _inbox(pool, intake, config)
+        [box] = mailboxes.mailboxes(config.email, config.mailbox_passwords)
         started = time.perf_counter()
         read = await imap.read_new(box, inbox)
         seconds = time.perf_counter() - started
@@ -539,8 +552,8 @@ async def memory_child(port: int, db_url: str, traced: bool) -> dict[str, Any]:
     pool = await _pool(config, db_url)
     try:
         intake = Intake(pool, config, clock=wall_clock, recorder=NOT_RECORDED)
-        inbox = Inbox(pool, intake, config, clock=wall_clock, recorder=NOT_RECORDED)
-        [box] = mailboxes.mailboxes(config)
+        inbox = _inbox(pool, intake, config)
+        [box] = mailboxes.mailboxes(config.email, config.mailbox_passwords)
         assert await imap.read_new(dataclasses.replace(box, folder="Warmup"), inbox) == 1
         gc.collect()
         hwm = _reset_peak_rss()

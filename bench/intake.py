@@ -111,9 +111,11 @@ def main() -> None:
             text=True,
             check=True,
         ).stdout
+        found = re.search(r"JSON (.*)", wrk)
+        assert found, wrk
         n, duration_us, p50, p99, status_errors, connect_errors = (
-            int(x) for x in re.search(r"JSON (.*)", wrk).group(1).split()
-        )  # type: ignore[union-attr]
+            int(x) for x in found.group(1).split()
+        )
         http_rate = n / (duration_us / 1e6)
 
         # The same statements, straight to PostgreSQL over the same socket.
@@ -150,7 +152,9 @@ def main() -> None:
         )
         if bench.returncode:
             raise SystemExit(f"pgbench failed:\n{bench.stderr}")
-        pg_rate = float(re.search(r"tps = ([\d.]+)", bench.stdout).group(1))  # type: ignore[union-attr]
+        tps = re.search(r"tps = ([\d.]+)", bench.stdout)
+        assert tps, bench.stdout
+        pg_rate = float(tps.group(1))
         stored = psql(socket_dir, "SELECT count(*) FROM contacts")
     finally:
         daemon.stop()

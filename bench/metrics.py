@@ -80,7 +80,6 @@ import contextlib
 import http.client
 import json
 import os
-import random
 import re
 import shutil
 import statistics as stats
@@ -99,17 +98,18 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from bench import fixtures
 from bench.common import ROOT, Daemon
 from channels.ports import OUTBOX_KINDS
 from contactd import logs, metrics, settings
 from contactd.services import statistics, statistics_export
 from contactd.store import database, embedded, migrations, queries
 from routing.contact import Channel
-from routing.goals import Unit
 from routing.queues import Queue
 
 CHANNELS = ("call", "callback", "email", "ticket")
-TICKET_LETTERS = 23  # contactd/settings/queues.py: the letters a ticket queue is given, A-Z but I O Q
+# contactd/settings/queues.py: the letters a ticket queue is given, A-Z but I O Q
+TICKET_LETTERS = 23
 LIVE_STREAMS = ("board", "status", "desk")
 AGENT_STATES = 5  # available, busy, wrap_up, away, offline
 HANDLE_BUCKETS = len(metrics.HANDLE_BUCKETS)
@@ -218,152 +218,6 @@ def fifty_queues_config(folder: Path, count: int, statistics_seconds: float) -> 
     path.write_text(text, encoding="utf-8")
     shutil.copy(ROOT / "config" / "case_types.toml", folder / "case_types.toml")
     return path
-
-
-CONTACT_COLUMNS = (
-    "reference", "channel", "case_type", "case_type_source", "language", "queue", "priority",
-    "state", "created_at", "state_changed_at", "queued_at", "answered_at", "closed_at",
-    "due_at", "client_address", "subject", "agent_id", "attempts", "outcome", "not_before",
-    "first_response_at",
-)  # fmt: skip
-
-
-async def traffic(url: str, config: settings.Settings, agents: int, waiting: int) -> dict[str, int]:
-    """Agents and the day's contacts so far, written straight into the database."""
-    rng = random.Random(8)
-    kinds = list(config.case_types)
-    now = datetime.now(UTC)
-    start = statistics.day_start(now, config)
-    # The day so far, as the statistics read it: everything finished today fits in it (each
-    # wait at most a sixth of it, in the first minutes after midnight too).
-    day = now - start
-
-    def fit(wanted: timedelta) -> timedelta:
-        return min(wanted, day / 6)
-
-    conn = await asyncpg.connect(url)
-    try:
-        ids = await conn.fetch(
-            "INSERT INTO staff (login, name, role, created_at) "
-            "SELECT 'agent' || lpad(g::text, 4, '0'), 'Agent ' || g, 'agent', $2 "
-            "FROM generate_series(1, $1) g RETURNING id",
-            agents,
-            start,
-        )
-        staff = [r["id"] for r in ids]
-        states = ["offline"] * 100 + ["away"] * 40 + ["wrap_up"] * 40
-        states += ["available"] * (agents - len(states))
-        await conn.executemany(
-            "INSERT INTO agents (staff_id, skills, languages, state, state_changed_at, "
-            "idle_since) VALUES ($1, $2, $3, $4, $5, $5)",
-            [
-                (
-                    sid,
-                    json.dumps({ct: rng.randint(1, 5) for ct in rng.sample(kinds, 3)}),
-                    ["da", "en"] if rng.random() < 0.6 else ["da"],
-                    states[i],
-                    now,
-                )
-                for i, sid in enumerate(staff)
-            ],
-        )
-        busy = [sid for sid, state in zip(staff, states, strict=True) if state == "available"]
-        busy = busy[:250]
-
-        rows: list[tuple[Any, ...]] = []
-        count: Counter[str] = Counter()
-
-        def add(
-            q: Any, channel: str, state: str, created: datetime, *,
-            answered: datetime | None = None, closed: datetime | None = None,
-            outcome: str | None = None, agent: int | None = None,
-            not_before: datetime | None = None, first_response: datetime | None = None,
-        ) -> None:  # fmt: skip
-            goal = q.goals[Channel(channel)]
-            amount = goal.threshold.amount
-            due = created + (
-                timedelta(seconds=metrics.threshold_seconds(q, Channel(channel)) or 0)
-                if goal.threshold.unit in (Unit.SECONDS, Unit.MINUTES, Unit.HOURS)
-                else timedelta(days=amount * 1.4 if channel == "email" else amount / 6)
-            )
-            if not_before is not None:
-                due = not_before + timedelta(hours=4)
-            changed = closed or answered or created
-            rows.append((
-                f"M{len(rows):07d}", channel, rng.choice(sorted(q.case_types)), "staff",
-                rng.choice(("da", "en")), q.code, q.priority, state, created, changed, created,
-                answered, closed, due, f"+4520{len(rows):06d}", None, agent,
-                1 if answered else 0, outcome, not_before, first_response,
-            ))  # fmt: skip
-            count[state] += 1
-
-        pairs = [(q, ch) for q in config.queues for ch in CHANNELS if Channel(ch) in q.channels]
-        per_pair = waiting // len(pairs)
-        for q, channel in pairs:
-            for _ in range(rng.randint(per_pair // 2, per_pair * 3 // 2)):
-                if channel == "email":
-                    add(q, channel, "queued", now - timedelta(hours=rng.uniform(0, 100)))
-                elif channel == "callback":
-                    booked = now - timedelta(hours=rng.uniform(0, 5))
-                    opens = booked + timedelta(hours=rng.uniform(0.5, 6))
-                    add(q, channel, "queued", booked, not_before=opens)
-                else:
-                    wait = 600 if channel == "call" else 2400
-                    add(q, channel, "queued", now - timedelta(seconds=rng.uniform(0, wait)))
-            # The day so far: answered (within and after the goal), abandoned (some at once).
-            for _ in range(rng.randint(20, 60)):
-                created = start + rng.uniform(0.02, 0.4) * day
-                waited = fit(timedelta(seconds=rng.expovariate(1 / 120)))
-                if channel == "email":
-                    waited = fit(timedelta(hours=rng.uniform(0, 2)))
-                    add(q, channel, "done", created, answered=created + waited,
-                        closed=created + waited * 2,
-                        first_response=created + waited * 1.5)  # fmt: skip
-                elif channel == "callback":
-                    opens = created + fit(timedelta(minutes=10))
-                    reached = rng.random() < 0.85
-                    add(q, channel, "done", created, not_before=opens,
-                        answered=opens + waited, closed=opens + waited + fit(timedelta(minutes=4)),
-                        outcome=None if reached else "not_reached")  # fmt: skip
-                else:
-                    handled = fit(timedelta(seconds=rng.uniform(60, 600)))
-                    add(q, channel, "done", created, answered=created + waited,
-                        closed=created + waited + handled, agent=rng.choice(staff))  # fmt: skip
-            for _ in range(rng.randint(2, 10)):
-                created = start + rng.uniform(0.02, 0.4) * day
-                left = fit(timedelta(seconds=rng.choice((2, 30, 200, 900))))
-                outcome = "no_show" if channel == "ticket" else None
-                add(q, channel, "abandoned", created, closed=created + left, outcome=outcome)
-        for agent in busy:  # each holds one contact now
-            q, channel = rng.choice(pairs)
-            created = now - timedelta(minutes=rng.uniform(1, 20))
-            add(q, channel, "active", created, answered=created + timedelta(minutes=1), agent=agent)
-        await conn.copy_records_to_table("contacts", records=rows, columns=CONTACT_COLUMNS)
-        # Satisfaction answers today: three for every queue and channel.
-        await conn.execute("""
-            INSERT INTO csat (contact_id, queue, channel, asked_at, via, expires_at, score,
-                              answered_at)
-            SELECT id, queue, channel, closed_at, 'sms', closed_at + interval '14 days',
-                   1 + n % 5, closed_at + interval '1 minute'
-            FROM (SELECT id, queue, channel, closed_at,
-                         row_number() OVER (PARTITION BY queue, channel ORDER BY id) AS n
-                  FROM contacts WHERE state = 'done') c
-            WHERE n <= 3
-            """)
-        # Messages waiting for every kind (not due yet, so the outbox leaves them).
-        await conn.execute(
-            """
-            INSERT INTO outbox (kind, payload, idempotency_key, created_at, next_attempt_at)
-            SELECT k, '{}', 'bench-' || k || '-' || g, $2, $2::timestamptz + interval '1 day'
-            FROM unnest($1::text[]) k, generate_series(1, 3) g
-            """,
-            list(OUTBOX_KINDS),
-            now,
-        )
-        await conn.execute("ANALYZE")
-    finally:
-        await conn.close()
-    return {"staff_agents": agents, "contacts": len(rows), **dict(count)}
 
 
 class FullDayDaemon(Daemon):
@@ -513,7 +367,7 @@ def scrape(args: argparse.Namespace, folder: Path, url: str) -> dict[str, Any]:
     config = settings.load(config_path, {})
     database_url = asyncio.run(fresh_database(url, "scrape"))
     log("scrape: writing agents and traffic")
-    written = asyncio.run(traffic(database_url, config, args.agents, args.waiting))
+    written = asyncio.run(fixtures.traffic(database_url, config, args.agents, args.waiting))
     env = {
         "CONTACTD_CONFIG": str(config_path),
         "CONTACTD_DATABASE_URL": database_url,
@@ -542,187 +396,6 @@ def scrape(args: argparse.Namespace, folder: Path, url: str) -> dict[str, Any]:
 
 
 # --- 2. the statistics pass ---------------------------------------------------------------
-
-HISTORY_SQL = """
-WITH raw AS (
-    SELECT g AS i, random() AS r, random() AS r2, random() AS r3,
-           1 + floor(random() * array_length($7::text[], 1))::int AS k,
-           -- local midnight of a day of the period, weekends moved to the Friday before
-           (($3::date - (CASE WHEN $4 = 0 THEN 0 ELSE 1 + g % $4 END))::timestamp
-            AT TIME ZONE 'Europe/Copenhagen') AS midnight
-    FROM generate_series(1, $1) g
-), day AS (
-    SELECT *, midnight - make_interval(days => CASE extract(isodow FROM midnight
-                                                      AT TIME ZONE 'Europe/Copenhagen')
-                                               WHEN 6 THEN 1 WHEN 7 THEN 2 ELSE 0 END) AS d
-    FROM raw
-), timed AS (
-    SELECT i, r, r2, r3, ($7::text[])[k] AS case_type, ($8::text[])[k] AS queue,
-           ($9::int[])[k] AS priority,
-           ($10::float8[])[k] AS due_seconds,
-           CASE $5 WHEN 'email' THEN d + make_interval(secs => r3 * 86400)
-                   WHEN 'ticket' THEN d + interval '8 hours' + make_interval(secs => r3 * 6 * 3600)
-                   ELSE d + interval '9 hours' + make_interval(secs => r3 * 6 * 3600) END AS created
-    FROM day
-), ended AS (
-    SELECT t.*, c.*
-    FROM timed t, LATERAL (
-        SELECT
-            CASE
-                WHEN $5 = 'call' AND r < 0.08 THEN 'abandoned'
-                WHEN $5 = 'callback' AND r < 0.05 THEN 'abandoned'
-                WHEN $5 = 'ticket' AND r < 0.04 THEN 'abandoned'
-                WHEN $5 = 'ticket' AND r < 0.05 THEN 'cancelled'
-                WHEN $5 = 'email' AND r < 0.01 THEN 'cancelled'
-                ELSE 'done' END AS state,
-            CASE $5 WHEN 'callback' THEN created + interval '1 hour' END AS not_before,
-            -- the wait: calls mostly short, tickets up to 40 min, e-mails up to 4 days
-            CASE $5 WHEN 'call' THEN make_interval(secs => 600 * r2 * r2)
-                    WHEN 'ticket' THEN make_interval(secs => 2400 * r2)
-                    WHEN 'callback' THEN interval '1 hour' + make_interval(secs => 3 * 3600 * r2)
-                    ELSE make_interval(secs => 4 * 86400 * r2) END AS waited,
-            CASE $5 WHEN 'email' THEN make_interval(secs => 600 + 1800 * r3)
-                    WHEN 'ticket' THEN make_interval(secs => 240 + 720 * r3)
-                    ELSE make_interval(secs => 60 + 540 * r3) END AS handled
-    ) c
-), shaped AS (
-    SELECT i, case_type, queue, priority, state, created, not_before,
-           coalesce(not_before, created) + make_interval(secs => due_seconds) AS due_at,
-           CASE WHEN state = 'done' THEN created + waited END AS answered_at,
-           CASE WHEN state = 'done' THEN created + waited + handled
-                WHEN state = 'abandoned' THEN created + waited * r3
-                ELSE created + interval '1 hour' END AS closed_at,
-           CASE WHEN state = 'done' AND $5 = 'email'
-                THEN created + waited + handled * 0.8 END AS first_response_at,
-           CASE WHEN $5 = 'callback' AND state = 'done' AND r > 0.9 THEN 'not_reached'
-                WHEN $5 = 'ticket' AND state = 'abandoned' THEN 'no_show'
-                WHEN $5 = 'ticket' AND state = 'cancelled' THEN 'closed' END AS outcome
-    FROM ended
-)
-INSERT INTO contacts (reference, channel, case_type, case_type_source, language, queue, priority,
-                      state, created_at, state_changed_at, queued_at, answered_at, closed_at,
-                      due_at, client_address, subject, body, agent_id, attempts, outcome,
-                      not_before, first_response_at)
-SELECT $2 || i, $5, case_type, CASE $5 WHEN 'email' THEN 'classifier' ELSE 'ivr' END,
-       CASE WHEN i % 4 = 0 THEN 'en' ELSE 'da' END, queue, priority,
-       -- what would end after now is still live: answered and being worked on, or waiting
-       CASE WHEN closed_at <= $6 THEN state WHEN answered_at <= $6 THEN 'active'
-            ELSE 'queued' END,
-       created, least(coalesce(closed_at, created), $6), created,
-       CASE WHEN answered_at <= $6 THEN answered_at END,
-       CASE WHEN closed_at <= $6 THEN closed_at END, due_at,
-       CASE $5 WHEN 'email' THEN 'client' || i || '@example.org' ELSE '+4520' || lpad(i::text, 6, '0') END,
-       CASE $5 WHEN 'email' THEN 'Question about my case ' || i END,
-       CASE $5 WHEN 'email' THEN repeat('Dear agency, I write about my application. ', 15) END,
-       CASE WHEN answered_at IS NOT NULL AND answered_at <= $6 THEN ($11::bigint[])[1 + i % array_length($11::bigint[], 1)] END,
-       CASE WHEN answered_at IS NOT NULL THEN 1 ELSE 0 END, outcome, not_before,
-       CASE WHEN first_response_at <= $6 THEN first_response_at END
-FROM shaped
-WHERE created <= $6
-"""  # noqa: E501
-
-
-def history_parameters(config: settings.Settings, channel: Channel) -> tuple[list[Any], ...]:
-    """Per case type: the queue intake gives it on `channel`, its priority and due time."""
-    kinds, codes, priorities, due = [], [], [], []
-    for kind in config.case_types:
-        q = next(q for q in config.queues if kind in q.case_types and channel in q.channels)
-        seconds = metrics.threshold_seconds(q, channel)
-        if seconds is None:  # working time: callbacks' window of 4 h, e-mails in calendar days
-            goal = q.goals[channel].threshold
-            seconds = 4 * 3600 if channel is Channel.CALLBACK else goal.amount * 1.4 * 86400
-        kinds.append(kind)
-        codes.append(q.code)
-        priorities.append(q.priority)
-        due.append(float(seconds))
-    return kinds, codes, priorities, due
-
-
-async def year_of_contacts(
-    url: str, config: settings.Settings, total: int, now: datetime
-) -> dict[str, Any]:
-    today = now.astimezone(config.timezone).date()
-    conn = await asyncpg.connect(url, command_timeout=3600)
-    try:
-        await conn.execute("SELECT setseed(0.8)")
-        agents = [
-            r["id"]
-            for r in await conn.fetch(
-                "INSERT INTO staff (login, name, role, created_at) SELECT 'agent' || g, "
-                "'Agent ' || g, 'agent', $1::timestamptz - interval '1 year' "
-                "FROM generate_series(1, 400) g RETURNING id",
-                now,
-            )
-        ]
-        await conn.execute(
-            "INSERT INTO agents (staff_id, skills, state, state_changed_at, idle_since) "
-            "SELECT id, jsonb_build_object("
-            "($1::text[])[1 + id % array_length($1::text[], 1)], 3, "
-            "($1::text[])[1 + (id / 3) % array_length($1::text[], 1)], 2), "
-            "(ARRAY['offline', 'available', 'away', 'wrap_up'])[1 + id % 4], $2, $2 FROM staff",
-            list(config.case_types),
-            now,
-        )
-        shares = {"call": 0.68, "callback": 0.05, "email": 0.12, "ticket": 0.15}
-        # Today until 14:00: 1,500 calls, 60 callbacks, 200 e-mails, 250 tickets (the query
-        # spreads them over the whole opening day and keeps those created by now).
-        today_counts = {"call": 1800, "callback": 72, "email": 343, "ticket": 250}
-        for channel, share in shares.items():
-            params = history_parameters(config, Channel(channel))
-            for prefix, n, days in (
-                (f"H-{channel}-", round(total * share), 365),
-                (f"T-{channel}-", today_counts[channel], 0),
-            ):
-                started = time.perf_counter()
-                await conn.execute(
-                    HISTORY_SQL, n, prefix, today, days, channel, now, *params, agents
-                )
-                took = time.perf_counter() - started
-                log(f"statistics: {n:,} {channel} ({prefix}) in {took:.0f} s")
-        await conn.execute("""
-            INSERT INTO csat (contact_id, queue, channel, asked_at, via, expires_at, score,
-                              answered_at)
-            SELECT id, queue, channel, closed_at + interval '5 minutes',
-                   CASE channel WHEN 'email' THEN 'email' ELSE 'sms' END,
-                   closed_at + interval '14 days', 1 + (id % 5),
-                   closed_at + interval '5 minutes' + (id % 120) * interval '1 minute'
-            FROM contacts WHERE state = 'done' AND id % 20 = 0
-            """)
-        await conn.execute(
-            "UPDATE csat SET answered_at = NULL, score = NULL WHERE answered_at > $1", now
-        )
-        await conn.execute("""
-            INSERT INTO outbox (contact_id, kind, payload, idempotency_key, created_at,
-                                next_attempt_at, attempts, sent_at)
-            SELECT id, CASE channel WHEN 'email' THEN 'email' ELSE 'sms' END,
-                   jsonb_build_object('template', 'acknowledgement'), 'ack-' || id,
-                   created_at, created_at, 1, created_at + interval '2 seconds'
-            FROM contacts WHERE channel IN ('email', 'callback')
-            """)
-        await conn.execute(
-            "INSERT INTO outbox (kind, payload, idempotency_key, created_at, next_attempt_at) "
-            "SELECT 'sms', '{}', 'pending-' || g, $1, $1 FROM generate_series(1, 5) g",
-            now,
-        )
-        started = time.perf_counter()
-        await conn.execute("VACUUM ANALYZE")
-        log(f"statistics: VACUUM ANALYZE in {time.perf_counter() - started:.0f} s")
-        rows = await conn.fetch(
-            "SELECT CASE WHEN state IN ('queued', 'offered', 'active') THEN 'live' "
-            "ELSE 'finished' END AS kind, count(*) AS n FROM contacts GROUP BY 1"
-        )
-        start = statistics.day_start(now, config)
-        today_rows = await conn.fetch(
-            "SELECT channel, count(*) AS n FROM contacts WHERE created_at >= $1 GROUP BY 1", start
-        )
-        size = await conn.fetchval("SELECT pg_total_relation_size('contacts')")
-    finally:
-        await conn.close()
-    return {
-        **{f"contacts_{r['kind']}": r["n"] for r in rows},
-        "created_today": {r["channel"]: r["n"] for r in today_rows},
-        "contacts_table_with_indexes_mib": round(size / MIB, 1),
-    }
 
 
 class TimedConnection:
@@ -761,24 +434,25 @@ QUERY_NAMES = {sql: name for name, sql in queries.QUERIES.items()}
 async def time_statistics(
     url: str, config: settings.Settings, now: datetime, passes: int, explain: bool
 ) -> dict[str, Any]:
+    pass_config = statistics.StatisticsConfig.from_settings(config)  # as the leader's loop
     conn = await database.connect(url)
     try:
         for _ in range(3):  # warm-up: plans and buffers
-            snap = await statistics.snapshot(conn, config, now)
+            snap = await statistics.snapshot(conn, pass_config, now)
         took = []
         for _ in range(passes):
             started = time.perf_counter()
-            snap = await statistics.snapshot(conn, config, now)
+            snap = await statistics.snapshot(conn, pass_config, now)
             took.append(time.perf_counter() - started)
         families_took = []
         for _ in range(passes):
             started = time.perf_counter()
-            statistics_export.families(snap, config, 0.1)
+            statistics_export.families(snap, config.queues, 0.1)
             families_took.append(time.perf_counter() - started)
         # The same passes again, each query timed where it runs (in the pass's transaction).
         timed = TimedConnection(conn)
         for _ in range(passes):
-            await statistics.snapshot(cast(database.Conn, timed), config, now)
+            await statistics.snapshot(cast(database.Conn, timed), pass_config, now)
         per_query = {
             name: round(1000 * stats.median(values) * len(values) / passes, 2)
             for name, values in timed.took.items()
@@ -804,7 +478,7 @@ async def time_statistics(
         "snapshot": pass_ms,
         "families": summary_ms(families_took),
         "families_series": sum(
-            len(f.samples) for f in statistics_export.families(snap, config, 0.1)
+            len(f.samples) for f in statistics_export.families(snap, config.queues, 0.1)
         ),
         # Per pass: the median of each query times the times a pass runs it.
         "query_median_ms": per_query,
@@ -829,7 +503,7 @@ def bench_statistics(args: argparse.Namespace, url: str) -> dict[str, Any]:
     database_url = asyncio.run(fresh_database(url, "statistics"))
     log(f"statistics: writing {args.contacts:,} contacts (a few minutes)")
     started = time.perf_counter()
-    written = asyncio.run(year_of_contacts(database_url, config, args.contacts, now))
+    written = asyncio.run(fixtures.year_of_contacts(database_url, config, args.contacts, now))
     written["written_in_s"] = round(time.perf_counter() - started)
     log("statistics: timing the pass")
     timed = asyncio.run(time_statistics(database_url, config, now, args.passes, args.explain))

@@ -4,8 +4,9 @@
 
 Starts Prism (scripts/bootstrap --dev installs it) on Twilio's spec (where
 CONTACTD_TWILIO_SPEC or ../shared/twilio has it: tests/twilio_spec.py) and the daemon with
-the phone channel pointed at it, writes `--messages` SMS to the outbox in one transaction,
-and times how long the leader takes to send them all. Prism answers each request itself in
+the phone channel pointed at it, writes `--messages` SMS to the outbox in one transaction
+(through the store, as a change of the daemon's would), and times how long the leader takes
+to send them all, from the commit. Prism answers each request itself in
 a few milliseconds, so this measures the daemon's send path (claim, request through the
 twilio package, mark sent); Twilio's own latency would add to each send, which
 `[outbox] concurrency` overlaps.
@@ -14,6 +15,7 @@ twilio package, mark sent); Twilio's own latency would add to each send, which
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import socket
 import subprocess
@@ -21,8 +23,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import ROOT, Daemon
+from bench.common import ROOT, Daemon, socket_dir, store_connection
 from bench.intake import psql
+from channels.ports import OutboxItem
+from contactd.clock import wall_clock
+from contactd.store import contacts
 from tests import twilio_spec
 
 PRISM = ROOT / ".prism" / "node_modules" / ".bin" / "prism"
@@ -32,6 +37,25 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+async def fill(data: Path, messages: int) -> float:
+    """`messages` SMS due now in the outbox, written as the daemon writes them
+    (contactd.store.contacts.insert_outbox), in one transaction; the moment it committed
+    (the outbox is woken then)."""
+    now = wall_clock()  # the daemon runs on the wall clock: due at once
+    conn = await store_connection(data)
+    try:
+        async with conn.transaction():
+            for n in range(1, messages + 1):
+                item = OutboxItem(
+                    kind="sms", key=f"bench:{n}", payload={"to": "+4520123456", "body": f"Hej {n}"}
+                )
+                await contacts.insert_outbox(conn, None, item, now=now)
+            started = time.perf_counter()
+        return started
+    finally:
+        await conn.close()
 
 
 def main() -> None:
@@ -71,23 +95,15 @@ def main() -> None:
             },
         )
         daemon.wait_ready()
-        socket_dir = (data / "pgdata" / "postmaster.pid").read_text().splitlines()[4]
-        psql(socket_dir, "SELECT 1")  # the daemon has migrated: the outbox table exists
-        started = time.perf_counter()
-        # Due now: the daemon runs on the wall clock, the same as this server's now().
-        fill = (
-            "INSERT INTO outbox (kind, payload, idempotency_key, created_at, next_attempt_at) "
-            "SELECT 'sms', jsonb_build_object('to', '+4520123456', 'body', 'Hej ' || n), "
-            "'bench:' || n, now(), now() FROM generate_series(1, %d) n; NOTIFY contactd_outbox"
-        )
-        psql(socket_dir, fill % args.messages)
+        sockets = socket_dir(data)
+        started = asyncio.run(fill(data, args.messages))
         while True:
-            sent = int(psql(socket_dir, "SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL"))
+            sent = int(psql(sockets, "SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL"))
             if sent >= args.messages:
                 break
             time.sleep(0.02)
         elapsed = time.perf_counter() - started
-        failed = int(psql(socket_dir, "SELECT count(*) FROM outbox WHERE attempts > 1"))
+        failed = int(psql(sockets, "SELECT count(*) FROM outbox WHERE attempts > 1"))
     finally:
         if daemon is not None:
             daemon.stop()

@@ -24,7 +24,10 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 
-from bench.common import Daemon, contactd
+from bench.common import Daemon, contactd, store_connection
+from contactd.clock import wall_clock
+from contactd.metrics import NOT_RECORDED
+from contactd.store import contacts
 
 
 async def _post(session: aiohttp.ClientSession, url: str, token: str, body: object) -> None:
@@ -33,6 +36,19 @@ async def _post(session: aiohttp.ClientSession, url: str, token: str, body: obje
     ) as response:
         if response.status >= 300:
             raise SystemExit(f"{url}: {response.status} {await response.text()}")
+
+
+async def close_offered(db: asyncpg.Connection) -> None:
+    """Every offered contact closed (its offer withdrawn), one store transition each, in one
+    transaction, so that every agent has room again; the agents stay available (a finish at
+    the desk would start their wrap-up)."""
+    offered = await db.fetch("SELECT id FROM contacts WHERE state = 'offered'")
+    now = wall_clock()
+    async with db.transaction():
+        for row in offered:
+            await contacts.abandon(
+                db, row["id"], now=now, actor="bench", recorder=NOT_RECORDED, why="make room"
+            )
 
 
 async def run(args: argparse.Namespace) -> dict[str, object]:
@@ -47,8 +63,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         tokens[login] = out.strip().splitlines()[-1]
     daemon = Daemon(data)
     daemon.wait_ready()
-    socket_dir = (data / "pgdata" / "postmaster.pid").read_text().splitlines()[4]
-    db = await asyncpg.connect(host=socket_dir, user="postgres", database="postgres")
+    db = await store_connection(data)
     capacity = {"call": 1, "callback": 1, "email": args.backlog // args.agents + 1, "ticket": 1}
     agents = [f"agent{i}" for i in range(args.agents)]
     try:
@@ -85,9 +100,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             )
             offers_per_second = args.backlog / float(span)
 
-            # 2. Intake to offer with agents free (room made by finishing the backlog).
-            await db.execute("UPDATE offers SET outcome = 'withdrawn' WHERE outcome IS NULL")
-            await db.execute("UPDATE contacts SET state = 'done' WHERE state = 'offered'")
+            # 2. Intake to offer with agents free (room made by closing the backlog).
+            await close_offered(db)
             first_id = await db.fetchval("SELECT coalesce(max(id), 0) FROM contacts")
             interval = 1 / args.rate
             pending = []

@@ -24,9 +24,10 @@ added with `contactd staff add`, as an operator does.
    the queues grow (at 500/s, 10,000 wait after 20 s); `--seconds 5` shows it with fewer
    waiting. The CPU of the daemon, of PostgreSQL and of wrk over the run is reported (two
    cores for all three).
-   Then, unless `--no-pgbench`, the HTTP run's tickets are cancelled (so that nothing waits,
-   as when wrk started) and pgbench runs on the same server, with as many clients and for as
-   long, the statements one issue runs: the token look-up; the look-up of the request id (a
+   Then, unless `--no-pgbench`, the HTTP run's tickets are cancelled (through the store's
+   transition, in one transaction; so that nothing waits, as when wrk started) and pgbench
+   runs on the same server, with as many clients and for as long, the statements one issue
+   runs: the token look-up; the look-up of the request id (a
    press answered before?); the contact (with its event and NOTIFY), the letter's next number
    and the ticket in one transaction; the ticket read back; its place. Its tickets are
    numbered on 2000-01-01, apart from the daemon's.
@@ -68,10 +69,13 @@ from typing import Any
 import aiohttp
 import psutil
 
-from bench.common import ROOT, Daemon, apt_install, pg_bin
+from bench.common import ROOT, Daemon, apt_install, pg_bin, store_connection
 from contactd import settings
-from contactd.store import queries
+from contactd.clock import wall_clock
+from contactd.metrics import NOT_RECORDED
+from contactd.store import contacts, queries
 from routing.calendar import WEEKDAYS
+from routing.contact import Action
 
 # One case type of each queue that takes tickets (config/contactd.toml, in queue order).
 EVERY_QUEUE = "family,work,asylum,residence_card,visa,appeal,general"
@@ -435,6 +439,22 @@ def pgbench_script(token_hash_hex: str, case_types: list[str], queue_of: dict[st
     )
 
 
+async def cancel_waiting(data: Path) -> None:
+    """Every waiting contact cancelled, one store transition each (contactd.store.contacts),
+    in one transaction: the daemon is woken once per queue, not once per contact."""
+    conn = await store_connection(data)
+    try:
+        waiting = await conn.fetch("SELECT id FROM contacts WHERE state = 'queued'")
+        now = wall_clock()
+        async with conn.transaction():
+            for row in waiting:
+                await contacts.transition(
+                    conn, row["id"], Action.CANCEL, now=now, actor="bench", recorder=NOT_RECORDED
+                )
+    finally:
+        await conn.close()
+
+
 def run_pgbench(centre: Centre, case_types: list[str], clients: int, seconds: int) -> float:
     config = settings.load(centre.config, {})
     queue_of = {
@@ -447,7 +467,7 @@ def run_pgbench(centre: Centre, case_types: list[str], clients: int, seconds: in
     token_hash = centre.sql("SELECT encode(token_hash, 'hex') FROM staff WHERE login = 'kiosk'")
     # Counting a ticket's place costs more the more wait ahead of it: start as wrk started,
     # with none waiting.
-    centre.sql("UPDATE contacts SET state = 'cancelled' WHERE state = 'queued'")
+    asyncio.run(cancel_waiting(centre.data))
     sql = Path(tempfile.mkstemp(suffix=".sql")[1])
     sql.write_text(
         pgbench_script(token_hash, case_types, queue_of, letter_of, priority_of, served_by)

@@ -9,18 +9,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 
 import asyncpg
 import structlog
 from aiohttp import web
 
-from contactd import __version__, metrics
+from contactd import metrics
 from contactd.clock import Clock, wall_clock
-from contactd.http import agents, channels, contacts, desk, email, pages, phone, staff
-from contactd.http import classifier as api_classifier
+from contactd.http import agents, desk, email, phone, routes, staff
 from contactd.http import surveys as api_csat
-from contactd.http import tickets as api_tickets
 from contactd.http.appkeys import (
     BOARD,
     CALLS,
@@ -45,13 +43,18 @@ from contactd.leader import loops
 from contactd.leader.election import LeaderLoop, Leadership
 from contactd.leader.outbox import Sender
 from contactd.leader.senders import senders as message_senders
+from contactd.services import statistics
 from contactd.services import surveys as csat
+from contactd.services.agents import Agents
+from contactd.services.answers import Answers
 from contactd.services.classification import CaseTypeModel
+from contactd.services.desk import Desk, DeskRules
 from contactd.services.inbox import Inbox
 from contactd.services.intake import Intake
+from contactd.services.staff import StaffDirectory
 from contactd.services.tickets import Tickets
 from contactd.settings import Settings
-from contactd.store import database, embedded, migrations, queries
+from contactd.store import database, embedded, migrations
 from contactd.store.listener import (
     AGENTS_CHANNEL,
     BOARD_CHANNEL,
@@ -77,37 +80,9 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock) -> web.Applicat
         app[CLASSIFIER] = CaseTypeModel(settings, recorder=app[METRICS])
     app.on_shutdown.append(_end_streams)
     app.cleanup_ctx.extend([_database, _background])
-    app.router.add_get("/health", health)
-    app.router.add_get("/ready", ready)
-    app.router.add_get("/metrics", serve_metrics)
-    app.add_routes(contacts.routes)
-    app.add_routes(channels.routes)
-    app.add_routes(email.routes)
-    app.add_routes(staff.routes)
-    app.add_routes(agents.routes)
-    app.add_routes(desk.routes)
-    app.add_routes(api_tickets.routes)
-    app.add_routes(api_csat.routes)
-    app.router.add_get("/api/board", _live(BOARD, "json"))
-    app.router.add_get("/api/board/events", _live(BOARD, "stream"))
-    app.router.add_get("/api/status", _live(STATUS, "json"))
-    app.router.add_get("/api/status/events", _live(STATUS, "stream"))
-    app.add_routes(api_classifier.routes)
-    app.add_routes(pages.routes)
+    routes.add_routes(app)
     app[CALLS] = phone.add_to(app, settings, clock=clock, recorder=app[METRICS])
     return app
-
-
-def _live(
-    key: web.AppKey[Broadcast], view: str
-) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """The board's or status's JSON or event stream (public: numbers and counts only)."""
-
-    async def handler(request: web.Request) -> web.StreamResponse:
-        broadcast = request.app[key]
-        return await (broadcast.json(request) if view == "json" else broadcast.stream(request))
-
-    return handler
 
 
 async def _end_streams(app: web.Application) -> None:
@@ -138,16 +113,26 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         await migrations.migrate_database(url)
         app[DATABASE_URL] = url
         app[POOL] = pool
-        clock = app[CLOCK].now
-        recorder = app[METRICS]
-        if CLASSIFIER in app:
-            classify = app[CLASSIFIER].classify
-            app[INTAKE] = Intake(pool, settings, clock=clock, recorder=recorder, classify=classify)
-        else:
-            app[INTAKE] = Intake(pool, settings, clock=clock, recorder=recorder)
-        app[TICKETS] = Tickets(pool, app[INTAKE], settings, clock=clock, recorder=recorder)
-        app[CALLS].start(pool, app[INTAKE])
+        _services(app, pool)
         yield
+
+
+def _services(app: web.Application, pool: asyncpg.Pool) -> None:
+    """The use cases the handlers and the leader's loops share, given the pool."""
+    settings, clock, recorder = app[SETTINGS], app[CLOCK].now, app[METRICS]
+    if CLASSIFIER in app:
+        classify = app[CLASSIFIER].classify
+        app[INTAKE] = Intake(pool, settings, clock=clock, recorder=recorder, classify=classify)
+    else:
+        app[INTAKE] = Intake(pool, settings, clock=clock, recorder=recorder)
+    app[TICKETS] = Tickets(pool, app[INTAKE], settings, clock=clock, recorder=recorder)
+    app[CALLS].start(pool, app[INTAKE])
+    app[desk.DESK] = Desk(pool, DeskRules.of(settings), clock=clock, recorder=recorder)
+    app[agents.AGENTS] = Agents(
+        pool, queues=settings.queues, case_types=settings.case_types, clock=clock
+    )
+    app[email.ANSWERS] = Answers(pool, settings.email, clock=clock, recorder=recorder)
+    app[staff.DIRECTORY] = StaffDirectory(pool, clock=clock)
 
 
 async def _close_pool(pool: asyncpg.Pool, grace: float) -> None:
@@ -181,7 +166,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
             heartbeat_seconds=settings.leader.heartbeat_seconds,
             clock=app[CLOCK].now,
         )
-        senders = await stack.enter_async_context(message_senders(settings))
+        senders = await stack.enter_async_context(_senders(settings))
         for name, loop in _leader_loops(app, listener, leadership.instance_id, senders).items():
             leadership.add_loop(name, loop)
         app[METRICS].follow_leadership(lambda: leadership.is_leader)
@@ -202,23 +187,47 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         # Leaving the stack closes the senders, once nothing sends any more.
 
 
+def _senders(settings: Settings) -> contextlib.AbstractAsyncContextManager[dict[str, Sender]]:
+    """The outbox's senders: the only part given the Twilio token and the SMTP password."""
+    return message_senders(
+        settings.phone,
+        settings.email,
+        twilio_auth_token=settings.twilio_auth_token,
+        smtp_password=settings.smtp_password,
+        public_url=settings.public_url,
+    )
+
+
 def _leader_loops(
     app: web.Application, listener: Listener, instance: str, senders: Mapping[str, Sender]
 ) -> dict[str, LeaderLoop]:
-    """Every loop the leader runs, by name (the names are in the logs and /health)."""
+    """Every loop the leader runs, by name (the names are in the logs and /health), each
+    given its own section of the settings."""
     settings, pool, clock, recorder = app[SETTINGS], app[POOL], app[CLOCK].now, app[METRICS]
-    inbox = Inbox(pool, app[INTAKE], settings, clock=clock, recorder=recorder)
+    inbox = Inbox(
+        pool,
+        app[INTAKE],
+        settings.email,
+        timezone=settings.timezone,
+        case_types=settings.case_types,
+        clock=clock,
+        recorder=recorder,
+    )
     surveys = csat.Surveys(pool, settings, clock=clock, recorder=recorder)
     app[api_csat.SURVEYS] = api_csat.Public(surveys)
+    figures = statistics.StatisticsConfig.from_settings(settings)
+    mailbox_passwords = settings.mailbox_passwords
     return {
-        "router": loops.routing(pool, settings, listener, clock),
-        "timers": loops.offer_timers(pool, settings, clock, recorder),
-        **loops.mailbox_watchers(pool, settings, inbox, instance, clock),
+        "router": loops.routing(pool, settings.routing, settings.queues, listener, clock),
+        "timers": loops.offer_timers(pool, settings.routing, clock, recorder),
+        **loops.mailbox_watchers(pool, settings.email, mailbox_passwords, inbox, instance, clock),
         "tickets": app[TICKETS].run,
         "csat": surveys.run,
-        "retention": loops.purging(pool, settings, clock, recorder),
-        "statistics": loops.figures(pool, settings, app[METRICS].leader_figures, clock),
-        "outbox": loops.sending(pool, settings, senders, listener, clock, recorder),
+        "retention": loops.purging(pool, settings.retention, clock, recorder),
+        "statistics": loops.figures(
+            pool, figures, settings.metrics.statistics_seconds, app[METRICS].leader_figures, clock
+        ),
+        "outbox": loops.sending(pool, settings.outbox, senders, listener, clock, recorder),
     }
 
 
@@ -244,41 +253,3 @@ def _live_views(app: web.Application, listener: Listener) -> None:
     for live in (app[BOARD], app[STATUS]):
         clients: Callable[[], float] = functools.partial(getattr, live, "clients")
         app[METRICS].live_clients.labels(live.name).set_function(clients)
-
-
-async def health(request: web.Request) -> web.Response:
-    """Liveness: the process answers. Says whether this instance leads."""
-    app = request.app
-    leadership = app.get(LEADERSHIP)
-    return web.json_response(
-        {
-            "status": "ok",
-            "version": __version__,
-            "instance": leadership.instance_id if leadership else None,
-            "leader": bool(leadership and leadership.is_leader),
-            "tasks": app[SUPERVISOR].running if SUPERVISOR in app else [],
-            "classifier": app[CLASSIFIER].state if CLASSIFIER in app else "off",
-        }
-    )
-
-
-async def serve_metrics(request: web.Request) -> web.Response:
-    """Prometheus's scrape: this instance's counters, and the queue figures if it leads."""
-    return await metrics.serve(request, request.app[METRICS])
-
-
-async def ready(request: web.Request) -> web.Response:
-    """Readiness: the database answers and has the schema this code needs."""
-    try:
-        async with asyncio.timeout(2):
-            version = await request.app[POOL].fetchval(queries.get("schema_ready"))
-    except database.ANY_ERROR as exc:
-        return web.json_response(
-            {"status": "unavailable", "database": f"unreachable: {type(exc).__name__}"}, status=503
-        )
-    wanted = migrations.latest_version()
-    if version != wanted:
-        return web.json_response(
-            {"status": "unavailable", "database": f"schema {version}, needs {wanted}"}, status=503
-        )
-    return web.json_response({"status": "ready", "schema": version})

@@ -168,7 +168,9 @@ async def _demo(source: Path, options: DemoOptions, out: TextIO) -> int:
         (data_dir / LAST_DAY_FILE).write_text(f"{start.date().isoformat()}\n")
         clock = SimulatedClock(start, options.speed, running=False)
         app = create_app(config, clock=clock)
-        runner = await serving.set_up(app, config, stop)
+        runner = await serving.set_up(
+            app, stop, shutdown_seconds=config.daemon.shutdown_grace_seconds
+        )
         if runner is None:
             say("contactd demo: stopped during start-up")
             return 130

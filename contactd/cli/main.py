@@ -258,7 +258,9 @@ async def _serve(config: settings.Settings, clock: Clock) -> int:
         loop.add_signal_handler(sig, stop.set)
     if clock is not wall_clock:
         log.warning("daemon.simulated_clock", starts_at=clock().isoformat())
-    runner = await serving.set_up(create_app(config, clock=clock), config, stop)
+    app = create_app(config, clock=clock)
+    grace = config.daemon.shutdown_grace_seconds
+    runner = await serving.set_up(app, stop, shutdown_seconds=grace)
     if runner is None:
         log.info("daemon.stopped", during="startup")
         return 130
@@ -305,7 +307,9 @@ async def _admin_database(config: settings.Settings) -> AsyncIterator[database.C
 
 async def _staffing(config: settings.Settings, now: datetime) -> int:
     async with _admin_database(config) as conn:
-        snap = await statistics.snapshot(conn, statistics.StatisticsConfig.from_settings(config), now)
+        snap = await statistics.snapshot(
+            conn, statistics.StatisticsConfig.from_settings(config), now
+        )
     rows = list(statistics.table(snap))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:  # names left, figures right

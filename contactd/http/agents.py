@@ -9,13 +9,18 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contactd.http import auth
 from contactd.http import staff as api_staff
-from contactd.http.appkeys import CLOCK, POOL, SETTINGS
-from contactd.http.errors import ApiError, Text, read_body
-from contactd.store import agents, queries, staff
+from contactd.http.errors import Text, read_body
+from contactd.services.agents import Agents, Profile
+from contactd.store.agents import Agent
 from contactd.store.staff import Role
 from routing.contact import Channel, Language
 
 routes = web.RouteTableDef()
+AGENTS = web.AppKey("agents", Agents)
+
+
+def service(request: web.Request) -> Agents:
+    return request.app[AGENTS]
 
 
 class ProfileBody(BaseModel):
@@ -33,7 +38,7 @@ class ProfileBody(BaseModel):
     phone: Annotated[Text, Field(pattern=r"^\+[1-9]\d{6,14}$")] | None = None
 
 
-def agent_json(agent: agents.Agent, login: str) -> dict[str, Any]:
+def agent_json(agent: Agent, login: str) -> dict[str, Any]:
     return {
         "login": login,
         "skills": dict(agent.skills),
@@ -50,67 +55,47 @@ def agent_json(agent: agents.Agent, login: str) -> dict[str, Any]:
 @routes.get("/api/agents")
 @auth.require(Role.SUPERVISOR)
 async def list_agents(request: web.Request) -> web.Response:
-    rows = await request.app[POOL].fetch(queries.get("all_agents"))
-    return web.json_response({"agents": [agent_json(agents.from_row(r), r["login"]) for r in rows]})
+    everyone = await service(request).everyone()
+    return web.json_response({"agents": [agent_json(agent, login) for login, agent in everyone]})
 
 
 @routes.put("/api/agents/{login}")
 @auth.require(Role.SUPERVISOR)
 async def put_agent(request: web.Request) -> web.Response:
     body = await read_body(request, ProfileBody)
-    pool = request.app[POOL]
     login = api_staff.login_of(request)
-    person = await staff.by_login(pool, login)
-    if person is None:
-        raise ApiError(404, "not_found", f"no staff member with login {login!r}")
-    try:
-        agent = await agents.save_profile(
-            pool,
-            person.id,
-            skills=body.skills,
-            languages=frozenset(body.languages),
-            capacity=body.capacity,
-            known_case_types=frozenset(request.app[SETTINGS].case_types),
-            counter=body.counter,
-            phone=body.phone,
-            now=request.app[CLOCK].now(),
-        )
-    except agents.AgentError as exc:
-        raise ApiError(422, "not_accepted", str(exc)) from None
+    profile = Profile(
+        skills=body.skills,
+        languages=frozenset(body.languages),
+        capacity=body.capacity,
+        counter=body.counter,
+        phone=body.phone,
+    )
+    agent = await service(request).save(login, profile)
     return web.json_response(agent_json(agent, login))
 
 
 @routes.get("/api/queues")
 @auth.require(Role.SUPERVISOR)
 async def queue_overview(request: web.Request) -> web.Response:
-    pool = request.app[POOL]
-    rows = await pool.fetch(queries.get("queue_overview"), request.app[CLOCK].now())
-    people = await pool.fetch(queries.get("all_agents"))
-    queues = request.app[SETTINGS].queues
-    by_queue: dict[str, list[dict[str, Any]]] = {q.code: [] for q in queues}
-    for r in rows:
-        by_queue.setdefault(r["queue"], []).append(
-            {
-                "channel": r["channel"],
-                "waiting": r["waiting"],
-                "offered": r["offered"],
-                "active": r["active"],
-                "oldest_wait_seconds": float(r["oldest_wait_seconds"] or 0),
-            }
-        )
-
-    def staffed_by(case_types: frozenset[str]) -> list[dict[str, Any]]:
-        """The agents with a skill in one of the queue's case types, and their state."""
-        return [
-            {"login": p["login"], "state": p["state"]}
-            for p in people
-            if case_types & p["skills"].keys()
-        ]
-
+    queues = await service(request).queues()
     return web.json_response(
         {
             "queues": [
-                {"queue": q.code, "channels": by_queue[q.code], "agents": staffed_by(q.case_types)}
+                {
+                    "queue": q.queue,
+                    "channels": [
+                        {
+                            "channel": c.channel,
+                            "waiting": c.waiting,
+                            "offered": c.offered,
+                            "active": c.active,
+                            "oldest_wait_seconds": c.oldest_wait_seconds,
+                        }
+                        for c in q.channels
+                    ],
+                    "agents": [{"login": login, "state": state} for login, state in q.agents],
+                }
                 for q in queues
             ]
         }

@@ -8,20 +8,10 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from contactd.http import auth
-from contactd.http.appkeys import INTAKE, POOL
-from contactd.http.errors import ApiError, Text, read_body
-from contactd.services.intake import IntakeError
-from contactd.store import contacts as store
+from contactd.http.appkeys import INTAKE
+from contactd.http.errors import Text, read_body
 from contactd.store.staff import Role
-from routing.contact import (
-    CaseTypeSource,
-    Channel,
-    Contact,
-    Event,
-    Language,
-    NewContact,
-    normalise_reference,
-)
+from routing.contact import CaseTypeSource, Channel, Contact, Event, Language, NewContact
 
 routes = web.RouteTableDef()
 
@@ -51,10 +41,7 @@ async def create_contact(request: web.Request) -> web.Response:
         **body.model_dump(),
         case_type_source=CaseTypeSource.STAFF if body.case_type else None,
     )
-    try:
-        contact, created = await request.app[INTAKE].submit(new, actor=person.actor)
-    except IntakeError as exc:
-        raise ApiError(422, "not_accepted", str(exc)) from None
+    contact, created = await request.app[INTAKE].submit(new, actor=person.actor)
     return web.json_response(
         contact_json(contact),
         status=201 if created else 200,
@@ -65,20 +52,8 @@ async def create_contact(request: web.Request) -> web.Response:
 @routes.get("/api/contacts/{reference}")
 @auth.require(Role.AGENT, Role.FRONTDESK, Role.SUPERVISOR)
 async def get_contact(request: web.Request) -> web.Response:
-    text = request.match_info["reference"]
-    try:
-        contact = await store.get_by_reference(request.app[POOL], _reference(text))
-    except store.ContactNotFound:
-        raise ApiError(404, "not_found", f"no contact has the reference {text!r}") from None
-    history = await store.events(request.app[POOL], contact.id)
+    contact, history = await request.app[INTAKE].history(request.match_info["reference"])
     return web.json_response({**contact_json(contact), "history": [event_json(e) for e in history]})
-
-
-def _reference(text: str) -> str:
-    try:
-        return normalise_reference(text)
-    except ValueError:
-        raise ApiError(404, "not_found", f"no contact has the reference {text!r}") from None
 
 
 def contact_json(c: Contact) -> dict[str, Any]:

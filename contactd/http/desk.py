@@ -1,4 +1,5 @@
-"""The agent desk API: set yourself available, take offers, finish, decline, transfer.
+"""The agent desk API: set yourself available, take offers, finish, decline, transfer
+(the use cases are in contactd/services/desk.py).
 
 Every action names the contact by its reference and is made only by the agent it is
 offered to or held by; the live view is a server-sent event stream of the desk.
@@ -12,28 +13,24 @@ from typing import Annotated, Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from channels.phone.dialing import connect_item, dial_item
 from contactd.http import auth
-from contactd.http.appkeys import CLOCK, LISTENER, METRICS, POOL, SETTINGS, STOPPING
+from contactd.http.appkeys import LISTENER, METRICS, STOPPING
 from contactd.http.contacts import contact_json
-from contactd.http.errors import ApiError, Text, read_body
-from contactd.services import tickets
-from contactd.settings import Settings
-from contactd.store import agents, queries
-from contactd.store import contacts as store
+from contactd.http.errors import Text, read_body
+from contactd.services.desk import Desk, DeskView
 from contactd.store.listener import AGENTS_CHANNEL, CONTACTS_CHANNEL, DESK_CHANNEL
 from contactd.store.staff import Role
 from routing.agents import AgentState
-from routing.contact import Action, Channel, Contact, IllegalTransition, normalise_reference
-from routing.queues import NoQueue, choose_queue
+from routing.contact import Contact
 
 routes = web.RouteTableDef()
+DESK = web.AppKey("desk", Desk)
 DESK_ROLES = (Role.AGENT, Role.FRONTDESK, Role.SUPERVISOR)
 KEEPALIVE_SECONDS = 15
 
 
-def _no_profile() -> ApiError:
-    return ApiError(404, "no_agent_profile", "you have no agent profile; ask a supervisor")
+def desk(request: web.Request) -> Desk:
+    return request.app[DESK]
 
 
 class StateBody(BaseModel):
@@ -62,15 +59,15 @@ class TransferBody(BaseModel):
 
 
 async def desk_json(request: web.Request) -> dict[str, Any]:
+    return _desk_json(request, await desk(request).view(auth.current(request).id))
+
+
+def _desk_json(request: web.Request, view: DeskView) -> dict[str, Any]:
     person = auth.current(request)
-    pool = request.app[POOL]
-    agent = await agents.get(pool, person.id)
-    if agent is None:
-        raise _no_profile()
-    rows = await pool.fetch(queries.get("contacts_held_by"), person.id)
+    agent = view.agent
     return {
         # The daemon's time: the page counts offers down by it, not by the browser's clock.
-        "at": request.app[CLOCK].now().isoformat(),
+        "at": view.at.isoformat(),
         "login": person.login,
         "name": person.name,
         "state": agent.state,
@@ -78,15 +75,13 @@ async def desk_json(request: web.Request) -> dict[str, Any]:
         "counter": agent.counter,
         "contacts": [
             {
-                **contact_json(store.contact_from_row(r)),
-                "offer_expires_at": r["offer_expires_at"].isoformat()
-                if r["offer_expires_at"]
-                else None,
-                "message_count": r["message_count"],
-                "ticket_number": r["ticket_number"],
-                "ticket_calls": r["ticket_calls"],
+                **contact_json(h.contact),
+                "offer_expires_at": h.offer_expires_at.isoformat() if h.offer_expires_at else None,
+                "message_count": h.message_count,
+                "ticket_number": h.ticket_number,
+                "ticket_calls": h.ticket_calls,
             }
-            for r in rows
+            for h in view.held
         ],
     }
 
@@ -101,201 +96,51 @@ async def get_desk(request: web.Request) -> web.Response:
 @auth.require(*DESK_ROLES)
 async def set_state(request: web.Request) -> web.Response:
     body = await read_body(request, StateBody)
-    if body.state is AgentState.WRAP_UP:
-        raise ApiError(422, "not_accepted", "wrap-up starts by itself when you finish a contact")
-    try:
-        await agents.set_state(
-            request.app[POOL], auth.current(request).id, body.state, now=request.app[CLOCK].now()
-        )
-    except agents.AgentError:
-        raise _no_profile() from None
-    return web.json_response(await desk_json(request))
+    view = await desk(request).set_state(auth.current(request).id, body.state)
+    return web.json_response(_desk_json(request, view))
 
 
 async def contact_of(request: web.Request) -> Contact:
     """The contact the URL names, or 404."""
-    text = request.match_info["reference"]
-    try:
-        return await store.get_by_reference(request.app[POOL], normalise_reference(text))
-    except (ValueError, store.ContactNotFound):
-        raise ApiError(404, "not_found", f"no contact has the reference {text!r}") from None
+    return await desk(request).find(request.match_info["reference"])
 
 
-async def _act(
-    request: web.Request, action: Action, *, contact: Contact | None = None, **changes: Any
-) -> web.Response:
-    """Apply `action` to the URL's contact (already read, or read here) as its holder."""
-    person = auth.current(request)
-    contact = contact or await contact_of(request)
-    try:
-        contact = await store.transition(
-            request.app[POOL],
-            contact.id,
-            action,
-            now=request.app[CLOCK].now(),
-            actor=person.actor,
-            recorder=request.app[METRICS],
-            holder=person.id,
-            **changes,
-        )
-    except store.NotHolder as exc:
-        raise ApiError(403, "not_holder", str(exc)) from None
-    except IllegalTransition as exc:
-        raise ApiError(409, "conflict", str(exc)) from None
-    return web.json_response(contact_json(contact))
+def _reference(request: web.Request) -> str:
+    return request.match_info["reference"]
 
 
 @routes.post("/api/desk/contacts/{reference}/accept")
 @auth.require(*DESK_ROLES)
 async def accept(request: web.Request) -> web.Response:
-    contact = await contact_of(request)
-    if _through_twilio(contact):
-        response = await _accept_voice(request, contact)
-    elif contact.channel is Channel.TICKET and await request.app[POOL].fetchval(
-        queries.get("ticket_of"), contact.id
-    ):  # a numbered ticket (not a walk-in registered by hand): it is called to a counter
-        response = await _accept_ticket(request, contact)
-    else:
-        response = await _act(request, Action.ACCEPT, contact=contact)
-    await request.app[POOL].execute(queries.get("offer_taken"), auth.current(request).id)
-    return response
-
-
-async def _accept_ticket(request: web.Request, contact: Contact) -> web.Response:
-    """Accepting a ticket calls it to the caseworker's counter: the board shows it. Both in
-    one transaction, so a ticket is never taken without being called."""
-    person = auth.current(request)
-    pool = request.app[POOL]
-    agent = await agents.get(pool, person.id)
-    if agent is None or agent.counter is None:
-        raise ApiError(409, "no_counter", "say which counter you sit at before you call a ticket")
-    now = request.app[CLOCK].now()
-    async with pool.acquire() as conn, conn.transaction():
-        try:
-            accepted = await store.transition(
-                conn,
-                contact.id,
-                Action.ACCEPT,
-                now=now,
-                actor=person.actor,
-                recorder=request.app[METRICS],
-                holder=person.id,
-            )
-        except store.NotHolder as exc:
-            raise ApiError(403, "not_holder", str(exc)) from None
-        except IllegalTransition as exc:
-            raise ApiError(409, "conflict", str(exc)) from None
-        await tickets.call(conn, accepted.id, agent.counter, now=now)
-    return web.json_response(contact_json(accepted))
-
-
-async def _accept_voice(request: web.Request, contact: Contact) -> web.Response:
-    """Accepting a callback dials it; accepting a waiting call puts the caller through. The
-    accept and the Twilio request to make are one transaction: a refusal rolls both back."""
-    person = auth.current(request)
-    pool = request.app[POOL]
-    settings = request.app[SETTINGS]
-    agent = await agents.get(pool, person.id)
-    now = request.app[CLOCK].now()
-    async with pool.acquire() as conn, conn.transaction():
-        try:
-            accepted = await store.transition(
-                conn,
-                contact.id,
-                Action.ACCEPT,
-                now=now,
-                actor=person.actor,
-                recorder=request.app[METRICS],
-                holder=person.id,
-            )
-        except store.NotHolder as exc:
-            raise ApiError(403, "not_holder", str(exc)) from None
-        except IllegalTransition as exc:
-            raise ApiError(409, "conflict", str(exc)) from None
-        if not settings.can_place_calls:
-            raise ApiError(
-                409,
-                "phone_not_configured",
-                "calls cannot be placed: Twilio is not configured (see docs/how-to/phone.md)",
-            )
-        if agent is None or agent.phone is None:
-            raise ApiError(
-                409,
-                "no_phone",
-                "calls are put through to your phone: ask a supervisor to add your phone "
-                "number to your agent profile",
-            )
-        if accepted.channel is Channel.CALLBACK:
-            item = dial_item(accepted, agent.phone, settings.phone.dial_order)
-        else:
-            item = connect_item(accepted)
-        await store.insert_outbox(conn, accepted.id, item, now=now)
-    return web.json_response(contact_json(accepted))
-
-
-def _through_twilio(contact: Contact) -> bool:
-    """A callback with a number to dial, or a call waiting on Twilio's line (not one staff
-    registered by hand): accepting it makes Twilio ring the agent's phone."""
-    if contact.channel is Channel.CALLBACK:
-        return contact.client_address is not None
-    return contact.channel is Channel.CALL and (contact.external_id or "").startswith("CA")
+    contact = await desk(request).accept(auth.current(request), _reference(request))
+    return web.json_response(contact_json(contact))
 
 
 @routes.post("/api/desk/contacts/{reference}/decline")
 @auth.require(*DESK_ROLES)
 async def decline(request: web.Request) -> web.Response:
-    return await _act(request, Action.DECLINE)
+    contact = await desk(request).decline(auth.current(request), _reference(request))
+    return web.json_response(contact_json(contact))
 
 
 @routes.post("/api/desk/contacts/{reference}/finish")
 @auth.require(*DESK_ROLES)
 async def finish(request: web.Request) -> web.Response:
     body = await read_body(request, FinishBody)
-    settings = request.app[SETTINGS]
-    _known_case_type(settings, body.case_type)
-    response = await _act(request, Action.FINISH, outcome=body.outcome, case_type=body.case_type)
-    await request.app[POOL].execute(
-        queries.get("contact_finished"),
-        auth.current(request).id,
-        settings.routing.wrap_up_seconds > 0,
-        request.app[CLOCK].now(),
+    contact = await desk(request).finish(
+        auth.current(request), _reference(request), outcome=body.outcome, case_type=body.case_type
     )
-    return response
+    return web.json_response(contact_json(contact))
 
 
 @routes.post("/api/desk/contacts/{reference}/transfer")
 @auth.require(*DESK_ROLES)
 async def transfer(request: web.Request) -> web.Response:
     body = await read_body(request, TransferBody)
-    settings = request.app[SETTINGS]
-    _known_case_type(settings, body.case_type)
-    contact = await contact_of(request)
-    try:
-        queue = choose_queue(
-            settings.queues,
-            case_type=body.case_type or contact.case_type,
-            channel=contact.channel,
-            requested=body.queue,
-        )
-    except NoQueue as exc:
-        raise ApiError(422, "not_accepted", str(exc)) from None
-    reason: dict[str, str] = {"to_queue": queue.code, "from_queue": contact.queue}
-    if body.case_type and body.case_type != contact.case_type:
-        reason |= {"to_case_type": body.case_type, "from_case_type": contact.case_type}
-    return await _act(
-        request,
-        Action.REQUEUE,
-        contact=contact,
-        queue=queue.code,
-        case_type=body.case_type,
-        reason=reason,
+    contact = await desk(request).transfer(
+        auth.current(request), _reference(request), queue=body.queue, case_type=body.case_type
     )
-
-
-def _known_case_type(settings: Settings, code: str | None) -> None:
-    if code is not None and code not in settings.case_types:
-        known = ", ".join(settings.case_types)
-        raise ApiError(422, "not_accepted", f"unknown case type {code!r}; known: {known}")
+    return web.json_response(contact_json(contact))
 
 
 @routes.get("/api/desk/events")

@@ -18,7 +18,6 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from contactd.http import auth
-from contactd.http.appkeys import CLOCK, METRICS, POOL, SETTINGS
 from contactd.http.contacts import contact_json
 from contactd.http.desk import DESK_ROLES, contact_of
 from contactd.http.errors import Text, read_body
@@ -42,12 +41,7 @@ class AnswerBody(BaseModel):
 
 
 def answers(request: web.Request) -> Answers:
-    """The app's Answers service; until the composition root builds it, one made here from
-    the app's parts (it holds no state, so a new one per request costs nothing)."""
-    app = request.app
-    if ANSWERS in app:
-        return app[ANSWERS]
-    return Answers(app[POOL], app[SETTINGS].email, clock=app[CLOCK].now, recorder=app[METRICS])
+    return request.app[ANSWERS]
 
 
 def safe_html(html: str | None) -> str | None:

@@ -7,11 +7,9 @@ import contextlib
 
 from aiohttp import web
 
-from contactd.settings import Settings
-
 
 async def set_up(
-    app: web.Application, config: Settings, stop: asyncio.Event
+    app: web.Application, stop: asyncio.Event, *, shutdown_seconds: float
 ) -> web.AppRunner | None:
     """The application's runner, set up (database, migrations, leadership); None when `stop`
     was set first. Start-up may wait long for the database: Ctrl-C must still stop it at once,
@@ -20,7 +18,7 @@ async def set_up(
         app,
         handle_signals=False,
         access_log=None,
-        shutdown_timeout=config.daemon.shutdown_grace_seconds,
+        shutdown_timeout=shutdown_seconds,
     )
     setup = asyncio.create_task(runner.setup(), name="startup")
     interrupted = asyncio.create_task(stop.wait(), name="interrupted")

@@ -9,7 +9,6 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from contactd.http import auth
-from contactd.http.appkeys import CLOCK, POOL
 from contactd.http.errors import Text, read_body
 from contactd.services.staff import StaffDirectory
 from contactd.store.staff import Role, Staff, StaffNotFound
@@ -30,12 +29,7 @@ def login_of(request: web.Request) -> str:
 
 
 def directory(request: web.Request) -> StaffDirectory:
-    """The app's staff directory; until the composition root builds it, one made here from
-    the app's parts (it holds no state, so a new one per request costs nothing)."""
-    app = request.app
-    if DIRECTORY in app:
-        return app[DIRECTORY]
-    return StaffDirectory(app[POOL], clock=app[CLOCK].now)
+    return request.app[DIRECTORY]
 
 
 class NewStaffBody(BaseModel):

@@ -5,7 +5,7 @@ and only the instance that leads runs them."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import asyncpg
 import structlog
@@ -18,20 +18,27 @@ from contactd.leader.outbox import Sender
 from contactd.metrics import LeaderFigures, Recorder
 from contactd.services import mailboxes, statistics_export
 from contactd.services.inbox import Inbox
-from contactd.settings import Settings
+from contactd.services.statistics import StatisticsConfig
+from contactd.settings import EmailConfig, OutboxConfig, RetentionConfig, RoutingConfig
 from contactd.store import channel_status
 from contactd.store.listener import AGENTS_CHANNEL, CONTACTS_CHANNEL, OUTBOX_CHANNEL, Listener
+from routing.queues import Queue
 
 log = structlog.get_logger(__name__)
 
 
-def routing(pool: asyncpg.Pool, settings: Settings, listener: Listener, clock: Clock) -> LeaderLoop:
+def routing(
+    pool: asyncpg.Pool,
+    config: RoutingConfig,
+    queues: Sequence[Queue],
+    listener: Listener,
+    clock: Clock,
+) -> LeaderLoop:
     """Offers: woken by a new contact or a free agent, and every poll."""
-    config = settings.routing
     return functools.partial(
         router.run,
         pool,
-        {q.code: q.rules() for q in settings.queues},
+        {q.code: q.rules() for q in queues},
         listener.subscribe(CONTACTS_CHANNEL, AGENTS_CHANNEL),
         clock=clock,
         expiry_seconds=config.offer_expiry_seconds,
@@ -41,7 +48,7 @@ def routing(pool: asyncpg.Pool, settings: Settings, listener: Listener, clock: C
 
 
 def offer_timers(
-    pool: asyncpg.Pool, settings: Settings, clock: Clock, recorder: Recorder
+    pool: asyncpg.Pool, config: RoutingConfig, clock: Clock, recorder: Recorder
 ) -> LeaderLoop:
     """Offers that expire, agents missing too many of them, wrap-ups that end."""
     return functools.partial(
@@ -49,17 +56,22 @@ def offer_timers(
         pool,
         clock=clock,
         recorder=recorder,
-        max_missed=settings.routing.max_missed_offers,
-        wrap_up_seconds=settings.routing.wrap_up_seconds,
+        max_missed=config.max_missed_offers,
+        wrap_up_seconds=config.wrap_up_seconds,
     )
 
 
 def mailbox_watchers(
-    pool: asyncpg.Pool, settings: Settings, inbox: Inbox, instance: str, clock: Clock
+    pool: asyncpg.Pool,
+    email: EmailConfig,
+    passwords: Mapping[str, str],
+    inbox: Inbox,
+    instance: str,
+    clock: Clock,
 ) -> dict[str, LeaderLoop]:
     """One watcher per mailbox; its password stays with the IMAP connection that uses it."""
     watchers: dict[str, LeaderLoop] = {}
-    for mailbox in mailboxes.mailboxes(settings):
+    for mailbox in mailboxes.mailboxes(email, passwords):
         if not mailbox.password:
             log.error(
                 "imap.no_password",
@@ -71,35 +83,42 @@ def mailbox_watchers(
             imap.watch,
             mailbox,
             inbox,
-            poll_seconds=settings.email.poll_seconds,
-            idle_seconds=settings.email.idle_seconds,
+            poll_seconds=email.poll_seconds,
+            idle_seconds=email.idle_seconds,
             report=channel_status.reporter(pool, name, instance, clock),
         )
     return watchers
 
 
-def purging(pool: asyncpg.Pool, settings: Settings, clock: Clock, recorder: Recorder) -> LeaderLoop:
+def purging(
+    pool: asyncpg.Pool, config: RetentionConfig, clock: Clock, recorder: Recorder
+) -> LeaderLoop:
     """Personal data past its retention, purged in short batches."""
-    return functools.partial(retention.run, pool, settings.retention, clock, recorder)
+    return functools.partial(retention.run, pool, config, clock, recorder)
 
 
 def figures(
-    pool: asyncpg.Pool, settings: Settings, leader_figures: LeaderFigures, clock: Clock
+    pool: asyncpg.Pool,
+    config: StatisticsConfig,
+    every_seconds: float,
+    leader_figures: LeaderFigures,
+    clock: Clock,
 ) -> LeaderLoop:
     """The queue figures /metrics exports while this instance leads."""
-    return functools.partial(statistics_export.run, pool, settings, leader_figures, clock)
+    return functools.partial(
+        statistics_export.run, pool, config, leader_figures, clock, every_seconds=every_seconds
+    )
 
 
 def sending(
     pool: asyncpg.Pool,
-    settings: Settings,
+    config: OutboxConfig,
     senders: Mapping[str, Sender],
     listener: Listener,
     clock: Clock,
     recorder: Recorder,
 ) -> LeaderLoop:
     """The outbox: woken by a new message, and every poll for retries."""
-    config = settings.outbox
     return functools.partial(
         outbox.run,
         pool,

@@ -21,7 +21,8 @@ from contactd.clock import Clock
 from contactd.metrics import Recorder
 from contactd.settings import Settings
 from contactd.store import contacts, database
-from routing.contact import CaseTypeSource, Channel, Contact, Guess, Language, NewContact
+from routing.contact import CaseTypeSource, Channel, Contact, Event, Guess, Language, NewContact
+from routing.errors import DomainError, Kind
 from routing.queues import NoQueue, choose_queue
 
 log = structlog.get_logger(__name__)
@@ -44,8 +45,12 @@ async def triage(text: str) -> Classification:
     return Classification(case_type="general", confidence=0.0)
 
 
-class IntakeError(ValueError):
-    """The new contact cannot be accepted as given; nothing was stored."""
+class IntakeError(DomainError, ValueError):
+    """The new contact cannot be accepted as given; nothing was stored. (Also a ValueError:
+    channels/phone/booking.py, which may not import the daemon, catches it as one.)"""
+
+    kind = Kind.INVALID
+    code = "not_accepted"
 
 
 class Intake:
@@ -135,6 +140,12 @@ class Intake:
             if record is not None and created:
                 await record(conn, contact)
         return contact, created
+
+    async def history(self, reference: str) -> tuple[Contact, list[Event]]:
+        """The contact whose reference a person wrote, and what happened to it since it
+        entered; ContactNotFound if none has it."""
+        contact = await contacts.find(self._pool, reference)
+        return contact, await contacts.events(self._pool, contact.id)
 
     def promise(self, queue_code: str, channel: Channel, received: datetime) -> datetime:
         """When a contact of this queue and channel received now is due: the queue's goal

@@ -12,13 +12,15 @@ from typing import Any
 import asyncpg
 import structlog
 
+from channels.phone import numbers
 from channels.ports import OutboxItem
 from contactd.clock import Clock
 from contactd.metrics import Recorder
 from contactd.services.intake import Intake, IntakeError
 from contactd.services.ticket_sms import near_turn_sms
 from contactd.settings import Settings
-from contactd.store import contacts, database, queries
+from contactd.store import contacts, database
+from contactd.store import tickets as store
 from routing.contact import (
     Action,
     CaseTypeSource,
@@ -28,6 +30,7 @@ from routing.contact import (
     Language,
     NewContact,
 )
+from routing.errors import DomainError, Kind
 from routing.queues import NoQueue, Queue, choose_queue
 from routing.waits import estimated_wait_seconds
 
@@ -35,11 +38,24 @@ log = structlog.get_logger(__name__)
 PRIORITIES = {"normal": 0, "assistance": 3, "appointment": 5}
 
 
-class KioskClosed(Exception):
+class KioskClosed(DomainError):
+    """The service centre is closed for the queue; the details say when it opens."""
+
+    kind = Kind.CONFLICT
+    code = "kiosk_closed"
+
     def __init__(self, queue: Queue, opens_at: datetime | None) -> None:
-        when = f"; it opens {opens_at.isoformat(timespec='minutes')}" if opens_at else ""
-        super().__init__(f"the service centre is closed for {queue.name_en}{when}")
+        opens = opens_at.isoformat(timespec="minutes") if opens_at else None
+        when = f"; it opens {opens}" if opens else ""
+        details = [{"opens_at": opens}] if opens else []
+        super().__init__(f"the service centre is closed for {queue.name_en}{when}", details=details)
         self.opens_at = opens_at
+
+
+class BadPhone(DomainError):
+    """The visitor's phone number cannot be texted; the message says why."""
+
+    code = "bad_phone"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -88,8 +104,10 @@ class Tickets:
         staff_id: int,
         actor: str,
     ) -> Issued:
-        """A new ticket, or the one this `request_id` already issued. Raises KioskClosed
-        outside the queue's service-centre hours, IntakeError for an unknown case type."""
+        """A new ticket, or the one this `request_id` already issued; `phone` as the visitor
+        gave it. Raises BadPhone for a number that cannot be texted, KioskClosed outside the
+        queue's service-centre hours, IntakeError for an unknown case type."""
+        phone = self._phone_number(phone)
         if case_type not in self._settings.case_types:
             known = ", ".join(self._settings.case_types)
             raise IntakeError(f"unknown case type {case_type!r}; known: {known}")
@@ -105,8 +123,8 @@ class Tickets:
 
         async def number_it(conn: database.Conn, contact: Contact) -> None:
             letter = self._queues[contact.queue].ticket_letter or "X"
-            await conn.execute(
-                queries.get("number_ticket"), contact.id, letter, day, contact.queue, staff_id
+            await store.number(
+                conn, contact.id, letter=letter, day=day, queue=contact.queue, staff_id=staff_id
             )
 
         contact, created = await self._intake.submit(
@@ -126,22 +144,29 @@ class Tickets:
         )
         return await self._issued(contact, created=created)
 
+    def _phone_number(self, phone: str | None) -> str | None:
+        """The visitor's number in E.164, or None if they gave none."""
+        if not phone or not phone.strip():
+            return None
+        try:
+            return numbers.normalise(phone, self._settings.phone.region)
+        except numbers.BadNumber as exc:
+            raise BadPhone(str(exc)) from None
+
     async def _known(self, request_id: str | None) -> Issued | None:
         if request_id is None:
             return None
-        row = await self._pool.fetchrow(
-            queries.get("contact_by_external_id"), Channel.TICKET, f"kiosk:{request_id}"
-        )
-        return await self._issued(contacts.contact_from_row(row), created=False) if row else None
+        known = await contacts.get_by_external_id(self._pool, Channel.TICKET, f"kiosk:{request_id}")
+        return await self._issued(known, created=False) if known else None
 
     async def _issued(self, contact: Contact, *, created: bool) -> Issued:
-        ticket = await self._pool.fetchrow(queries.get("ticket_of"), contact.id)
+        ticket = await store.of(self._pool, contact.id)
         if ticket is None:  # the request id was used for something that is not a ticket
             raise IntakeError("request_id: already used for another contact")
         position, wait = await self.place(contact)
         return Issued(
             contact=contact,
-            number=ticket["number"],
+            number=ticket.number,
             position=position,
             estimated_wait_seconds=wait,
             created=created,
@@ -150,16 +175,10 @@ class Tickets:
     async def place(self, contact: Contact) -> tuple[int, int]:
         """(position, estimated wait in seconds) of a waiting ticket."""
         queue = self._settings_queue(contact.queue)
-        row = await self._pool.fetchrow(
-            queries.get("ticket_place"),
-            contact.id,
-            sorted(queue.case_types) if queue else [],
-            self._window_start(),
-        )
-        position = int(row["position"]) if row else 1
-        handle = float(row["handle_seconds"] or self._default_handle) if row else 0.0
-        servers = int(row["servers"]) if row else 0
-        return position, estimated_wait_seconds(position, servers, handle)
+        case_types = sorted(queue.case_types) if queue else []
+        place = await store.place(self._pool, contact.id, case_types, self._window_start())
+        handle = place.handle_seconds or self._default_handle
+        return place.position, estimated_wait_seconds(place.position, place.servers, handle)
 
     def _local(self, at: datetime | None) -> datetime | None:
         return at.astimezone(self._settings.timezone) if at else None
@@ -176,9 +195,7 @@ class Tickets:
 
     async def board(self) -> dict[str, Any]:
         """The waiting-room board: the tickets called last, with their counters."""
-        rows = await self._pool.fetch(
-            queries.get("board"), self._today(), self._settings.tickets.board_size
-        )
+        rows = await store.board(self._pool, self._today(), self._settings.tickets.board_size)
         return {
             "called": [
                 {
@@ -198,11 +215,8 @@ class Tickets:
         estimated wait of a ticket issued now, and whether the kiosk is open."""
         now = self._clock()
         codes = list(self._queues)
-        rows = await self._pool.fetch(
-            queries.get("ticket_queues"), codes, self._today(), self._window_start()
-        )
-        staff = await self._pool.fetch(queries.get("counter_staff"))
-        skills = [set(r["skills"]) for r in staff]
+        rows = await store.queue_figures(self._pool, codes, self._today(), self._window_start())
+        skills = await store.counter_skills(self._pool)
         queues = []
         for row in rows:
             queue = self._queues[row["queue"]]
@@ -245,11 +259,10 @@ class Tickets:
         ahead = self._settings.tickets.notify_position
         if ahead == 0:
             return
-        rows = await self._pool.fetch(queries.get("tickets_near_their_turn"), ahead)
-        for row in rows:
+        for row in await store.near_their_turn(self._pool, ahead):
             now = self._clock()
             async with self._pool.acquire() as conn, conn.transaction():
-                if await conn.fetchval(queries.get("ticket_notified"), row["id"], now) is None:
+                if not await store.mark_notified(conn, row["id"], now=now):
                     continue  # another pass told them already
                 await contacts.insert_outbox(
                     conn,
@@ -276,11 +289,11 @@ class Tickets:
         ]
         if not closed:
             return
-        for row in await self._pool.fetch(queries.get("waiting_tickets_of"), closed):
+        for contact_id in await store.waiting_in(self._pool, closed):
             try:
                 contact = await contacts.transition(
                     self._pool,
-                    row["id"],
+                    contact_id,
                     Action.CANCEL,
                     now=now,
                     actor="service-centre",
@@ -290,11 +303,8 @@ class Tickets:
                 )
             except IllegalTransition:
                 continue  # called meanwhile
-            await self._pool.execute(
-                queries.get("withdraw_outbox"),
-                contact.id,
-                "withdrawn: the ticket was cancelled",
-                now,
+            await contacts.withdraw_outbox(
+                self._pool, contact.id, why="withdrawn: the ticket was cancelled", now=now
             )
             log.info("ticket.cancelled_at_closing", reference=contact.reference)
 
@@ -302,5 +312,4 @@ class Tickets:
 async def call(conn: database.Conn, contact_id: int, counter: str, *, now: datetime) -> int:
     """The ticket is called to `counter` at `now` (a first call or a recall); how often it has
     been."""
-    calls: int = await conn.fetchval(queries.get("ticket_called"), contact_id, counter, now)
-    return calls
+    return await store.call(conn, contact_id, counter, now=now)

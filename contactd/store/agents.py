@@ -11,12 +11,16 @@ import asyncpg
 from contactd.store import database, queries
 from routing.agents import SKILL_LEVELS, AgentState, AgentView
 from routing.contact import Channel, Language
+from routing.errors import DomainError, Kind
 
 Db = database.Conn | asyncpg.Pool
 
 
-class AgentError(ValueError):
+class AgentError(DomainError):
     """An agent change that cannot be made; the message says why."""
+
+    kind = Kind.INVALID
+    code = "not_accepted"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -86,16 +90,36 @@ async def save_profile(
     return from_row(row)
 
 
-async def set_state(db: Db, staff_id: int, state: AgentState, *, now: datetime) -> Agent:
+async def set_state(db: Db, staff_id: int, state: AgentState, *, now: datetime) -> Agent | None:
+    """The agent in `state` from `now`; None when the staff member has no agent profile."""
     row = await db.fetchrow(queries.get("set_agent_state"), staff_id, state, now)
-    if row is None:
-        raise AgentError(f"staff member {staff_id} has no agent profile")
-    return from_row(row)
+    return from_row(row) if row else None
+
+
+async def set_counter(db: Db, staff_id: int, counter: str | None) -> bool:
+    """The counter the agent sits at now (None: none); False when they have no profile."""
+    return await db.fetchval(queries.get("set_counter"), staff_id, counter) is not None
+
+
+async def offer_taken(db: Db, staff_id: int) -> None:
+    """The agent took an offer: their missed offers are forgiven."""
+    await db.execute(queries.get("offer_taken"), staff_id)
+
+
+async def contact_finished(db: Db, staff_id: int, *, wrap_up: bool, now: datetime) -> None:
+    """After a finished contact: wrap-up if the agent is available and `wrap_up`, and the
+    idle clock restarts at `now`."""
+    await db.execute(queries.get("contact_finished"), staff_id, wrap_up, now)
 
 
 async def get(db: Db, staff_id: int) -> Agent | None:
     row = await db.fetchrow(queries.get("agent_by_staff_id"), staff_id)
     return from_row(row) if row else None
+
+
+async def everyone(db: Db) -> list[tuple[str, Agent]]:
+    """Every agent with their login, by login."""
+    return [(r["login"], from_row(r)) for r in await db.fetch(queries.get("all_agents"))]
 
 
 async def available_views(db: Db) -> list[AgentView]:

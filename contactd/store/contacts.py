@@ -23,17 +23,46 @@ from routing.contact import (
     Language,
     State,
     new_reference,
+    normalise_reference,
 )
+from routing.errors import DomainError, Kind
 
 Executor = database.Conn | asyncpg.Pool
 
 
-class ContactNotFound(LookupError):
-    pass
+class ContactNotFound(DomainError):
+    kind = Kind.NOT_FOUND
+    code = "not_found"
 
 
-class NotHolder(PermissionError):
+class NotHolder(DomainError):
     """The contact is not offered to, or held by, the agent who acted on it."""
+
+    kind = Kind.FORBIDDEN
+    code = "not_holder"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Held:
+    """A contact on an agent's desk, with what the desk shows beside it."""
+
+    contact: Contact
+    offer_expires_at: datetime | None  # None: accepted, no longer an offer
+    message_count: int  # its e-mails: a reply that arrives makes the desk show it
+    ticket_number: str | None
+    ticket_calls: int | None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Load:
+    """How many contacts of one queue and channel wait, are offered or are being handled."""
+
+    queue: str
+    channel: str
+    waiting: int
+    offered: int
+    active: int
+    oldest_wait_seconds: float  # 0 when none waits
 
 
 def contact_from_row(row: asyncpg.Record) -> Contact:
@@ -130,15 +159,58 @@ async def insert_contact(
 async def get_by_reference(db: Executor, reference: str) -> Contact:
     row = await db.fetchrow(queries.get("contact_by_reference"), reference)
     if row is None:
-        raise ContactNotFound(reference)
+        raise ContactNotFound(f"no contact has the reference {reference!r}")
     return contact_from_row(row)
+
+
+async def find(db: Executor, text: str) -> Contact:
+    """The contact whose reference a person wrote as `text` (any case, with or without its
+    dashes); ContactNotFound, quoting `text`, if none has it or it cannot be a reference."""
+    try:
+        return await get_by_reference(db, normalise_reference(text))
+    except (ValueError, ContactNotFound):
+        raise ContactNotFound(f"no contact has the reference {text!r}") from None
 
 
 async def get_by_id(db: Executor, contact_id: int) -> Contact:
     row = await db.fetchrow(queries.get("contact_by_id"), contact_id)
     if row is None:
-        raise ContactNotFound(str(contact_id))
+        raise ContactNotFound(f"no contact has the id {contact_id}")
     return contact_from_row(row)
+
+
+async def get_by_external_id(db: Executor, channel: Channel, external_id: str) -> Contact | None:
+    row = await db.fetchrow(queries.get("contact_by_external_id"), channel, external_id)
+    return contact_from_row(row) if row else None
+
+
+async def held_by(db: Executor, staff_id: int) -> list[Held]:
+    """What an agent has on the desk: offered and active contacts, oldest change first."""
+    return [
+        Held(
+            contact=contact_from_row(r),
+            offer_expires_at=r["offer_expires_at"],
+            message_count=r["message_count"],
+            ticket_number=r["ticket_number"],
+            ticket_calls=r["ticket_calls"],
+        )
+        for r in await db.fetch(queries.get("contacts_held_by"), staff_id)
+    ]
+
+
+async def load_by_queue(db: Executor, now: datetime) -> list[Load]:
+    """Per queue and channel, what waits, is offered or handled, and the oldest wait at `now`."""
+    return [
+        Load(
+            queue=r["queue"],
+            channel=r["channel"],
+            waiting=r["waiting"],
+            offered=r["offered"],
+            active=r["active"],
+            oldest_wait_seconds=float(r["oldest_wait_seconds"] or 0),
+        )
+        for r in await db.fetch(queries.get("queue_overview"), now)
+    ]
 
 
 async def events(db: Executor, contact_id: int) -> list[Event]:
@@ -257,3 +329,8 @@ async def insert_outbox(
     await db.execute(
         queries.get("insert_outbox"), contact_id, item.kind, item.payload, item.key, now
     )
+
+
+async def withdraw_outbox(db: Executor, contact_id: int, *, why: str, now: datetime) -> None:
+    """The contact's messages not sent yet no longer make sense (a cancelled ticket's SMS)."""
+    await db.execute(queries.get("withdraw_outbox"), contact_id, why, now)

@@ -138,7 +138,14 @@ def test_demo_plays_the_shipped_day_shows_the_queues_and_stops_on_ctrl_c(
     played = asyncio.run(_played(data))
     calls = [created.astimezone(CPH) for created, _ in played["call"]]
     assert calls, "calls came in"
-    assert all(c.date() == day and 9 <= c.hour < 15 for c in calls), (min(calls), max(calls))
+    # A call let in just before 15:00 is stamped a few requests later, and at --speed 600 a
+    # few real milliseconds are simulated seconds: allow that lag, no more.
+    opening = datetime.combine(day, datetime.min.time(), CPH) + timedelta(hours=9)
+    lag = timedelta(seconds=30)
+    assert all(opening <= c < opening + timedelta(hours=6) + lag for c in calls), (
+        min(calls),
+        max(calls),
+    )
     late = [(c, nb) for c, nb in played.get("callback", []) if c.astimezone(CPH).hour >= 15]
     closing = datetime.combine(day, datetime.min.time(), CPH) + timedelta(hours=15)
     next_open = hotline.next_open(closing)

@@ -260,7 +260,9 @@ async def build_world(client: Client) -> World:
     inbox = Inbox(
         pool,
         client.app[INTAKE],  # type: ignore[index]
-        client.app[SETTINGS],  # type: ignore[index]
+        client.app[SETTINGS].email,  # type: ignore[index]
+        timezone=client.app[SETTINGS].timezone,  # type: ignore[index]
+        case_types=client.app[SETTINGS].case_types,  # type: ignore[index]
         clock=client.app[CLOCK].now,  # type: ignore[index]
         recorder=NOT_RECORDED,
     )

@@ -45,7 +45,15 @@ async def _read(
     intake = Intake(pool, config, clock=clock, recorder=NOT_RECORDED)
     return await read_new(
         mailserver.mailbox(port, **mailbox),
-        Inbox(pool, intake, config, clock=clock, recorder=NOT_RECORDED),
+        Inbox(
+            pool,
+            intake,
+            config.email,
+            timezone=config.timezone,
+            case_types=config.case_types,
+            clock=clock,
+            recorder=NOT_RECORDED,
+        ),
     )
 
 

@@ -30,7 +30,9 @@ def _inbox(pool: asyncpg.Pool, config: Settings, clock: Clock) -> Inbox:
     return Inbox(
         pool,
         Intake(pool, config, clock=clock, recorder=NOT_RECORDED),
-        config,
+        config.email,
+        timezone=config.timezone,
+        case_types=config.case_types,
         clock=clock,
         recorder=NOT_RECORDED,
     )

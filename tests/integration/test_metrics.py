@@ -70,7 +70,7 @@ async def test_the_kpi_example_gives_each_sl_variant_the_published_figure(
     assert figures.answer_rate(family) == pytest.approx(1000 / 1060)
 
     snap = await _snapshot(pool, config)
-    exported = _samples(statistics_export.families(snap, config, 0.01))
+    exported = _samples(statistics_export.families(snap, config.queues, 0.01))
     call = {"queue": "family", "channel": "call"}
     assert exported["contactd_service_level_ratio", _key(call)] == pytest.approx(880 / 1060)
     assert exported["contactd_abandonment_ratio", _key(call)] == pytest.approx(60 / 1060)
@@ -83,7 +83,7 @@ async def test_a_queue_with_no_traffic_has_counts_but_no_ratios(
     pool: asyncpg.Pool, config: Settings
 ) -> None:
     snap = await _snapshot(pool, config)
-    exported = _samples(statistics_export.families(snap, config, 0.01))
+    exported = _samples(statistics_export.families(snap, config.queues, 0.01))
     quiet = _key({"queue": "visa", "channel": "call"})
     assert exported["contactd_queue_waiting", quiet] == 0
     assert exported["contactd_today_answered", quiet] == 0
@@ -144,7 +144,7 @@ async def test_callback_compliance_and_answer_rate_count_the_promised_window(
     )
     snap = await _snapshot(pool, config)
     assert snap.callbacks["family"] == (4, 1)
-    exported = _samples(statistics_export.families(snap, config, 0.01))
+    exported = _samples(statistics_export.families(snap, config.queues, 0.01))
     assert exported["contactd_callback_compliance_ratio", _key({"queue": "family"})] == 0.25
     callbacks = _key({"queue": "family", "channel": "callback"})
     assert exported["contactd_answer_rate_ratio", callbacks] == 0.25
@@ -177,8 +177,8 @@ async def test_a_dst_day_has_its_own_length(pool: asyncpg.Pool, config: Settings
             pool, created=at, due=at + timedelta(minutes=5), answered=at + timedelta(seconds=30),
             closed=at + timedelta(minutes=3),
         )  # fmt: skip
-    start = statistics.local_midnight(early.date(), config)
-    end = statistics.local_midnight(early.date() + timedelta(days=1), config)
+    start = statistics.local_midnight(early.date(), config.timezone)
+    end = statistics.local_midnight(early.date() + timedelta(days=1), config.timezone)
     assert end - start == timedelta(hours=25)
     counts = await statistics.counts_between(pool, start, end)
     assert counts["family", Channel.CALL].answered == 2
@@ -299,7 +299,9 @@ def _promtool_check(text: str) -> None:
 
 async def _snapshot(pool: asyncpg.Pool, config: Settings) -> statistics.Snapshot:
     async with pool.acquire() as conn:
-        return await statistics.snapshot(conn, config, TUESDAY_11)
+        return await statistics.snapshot(
+            conn, statistics.StatisticsConfig.from_settings(config), TUESDAY_11
+        )
 
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]

@@ -292,8 +292,8 @@ async def test_a_day_prints_a_dash_for_a_queue_without_traffic_and_draws_bars(
 ) -> None:
     await _the_day(pool)
     async with pool.acquire() as conn:
-        days = await report.gather(conn, config, DAY, DAY, WORKDAY)
-    lines = list(report_output.table(days, config))
+        days = await report.gather(conn, config.queues, config.timezone, DAY, DAY, WORKDAY)
+    lines = list(report_output.table(days, config.timezone))
     visa = next(line.split() for line in lines if line.startswith("visa ") and " call " in line)
     # offered, answered, within goal, abandoned are 0; SL, met, answer rate, ASA, abandonment
     # and CSAT mean have no figure; the goal's variant and target are still shown.
@@ -334,7 +334,9 @@ async def test_a_dst_day_counts_each_of_its_contacts_once(
             closed=when + 120 * S, outcome="answered",
         )  # fmt: skip
     async with pool.acquire() as conn:
-        days = await report.gather(conn, config, first - timedelta(days=1), last, WORKDAY)
+        days = await report.gather(
+            conn, config.queues, config.timezone, first - timedelta(days=1), last, WORKDAY
+        )
     answered = [
         next(r.counts.answered for r in d.rows if (r.queue, r.channel) == ("family", "call"))
         for d in days
@@ -342,7 +344,7 @@ async def test_a_dst_day_counts_each_of_its_contacts_once(
     assert answered == [0, len(times), 0]
     assert [d.hours for d in days] == [24, hours, 24]
     assert f"{first} {first:%A} (Europe/Copenhagen, {hours} hours: the clocks changed)" in list(
-        report_output.table(days, config)
+        report_output.table(days, config.timezone)
     )
 
 

@@ -202,7 +202,7 @@ async def test_the_anonymous_figures_of_the_old_day_stay_the_same(
     pool: asyncpg.Pool, config: Settings
 ) -> None:
     day = OLD.astimezone(config.timezone).date()
-    start = statistics.local_midnight(day, config)
+    start = statistics.local_midnight(day, config.timezone)
     noon = start + timedelta(hours=12)
     await _contact(pool, closed=noon, channel="call", count=3)
     await _contact(pool, closed=noon + timedelta(hours=1), count=2)
@@ -210,14 +210,14 @@ async def test_the_anonymous_figures_of_the_old_day_stay_the_same(
         pool, created=noon, due=noon + timedelta(minutes=5), state="abandoned",
         closed=noon + timedelta(minutes=9), outcome="abandoned", count=2,
     )  # fmt: skip
-    end = statistics.local_midnight(day + timedelta(days=1), config)
+    end = statistics.local_midnight(day + timedelta(days=1), config.timezone)
 
     async def figures() -> tuple[object, ...]:
         async with pool.acquire() as conn:
-            days = await report.gather(conn, config, day, day, NOW)
+            days = await report.gather(conn, config.queues, config.timezone, day, day, NOW)
         return (
             await statistics.counts_between(pool, start, end),
-            await statistics.email_response_between(pool, config, start, end),
+            await statistics.email_response_between(pool, config.queues, start, end),
             list(report_output.csv_rows(days)),
         )
 

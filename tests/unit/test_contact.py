@@ -1,4 +1,5 @@
-"""The contact's life cycle (docs/architecture.md, "The contact") and its client-facing reference."""
+"""The contact's life cycle (docs/architecture.md, "The contact") and its client-facing
+reference."""
 
 from __future__ import annotations
 
