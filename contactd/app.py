@@ -201,7 +201,7 @@ def _senders(settings: Settings) -> contextlib.AbstractAsyncContextManager[dict[
 def _leader_loops(
     app: web.Application, listener: Listener, instance: str, senders: Mapping[str, Sender]
 ) -> dict[str, LeaderLoop]:
-    """Every loop the leader runs, by name (the names are in the logs and /health), each
+    """Every loop the leader runs, by name (the names are in the logs), each
     given its own section of the settings."""
     settings, pool, clock, recorder = app[SETTINGS], app[POOL], app[CLOCK].now, app[METRICS]
     inbox = Inbox(

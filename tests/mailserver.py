@@ -224,7 +224,7 @@ class Smtp:
 
     async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
         self.messages.append(
-            email.message_from_bytes(envelope.content, policy=email.policy.default)  # type: ignore[arg-type]
+            email.message_from_bytes(envelope.content, policy=email.policy.default)
         )
         return "250 OK"
 

@@ -1,5 +1,6 @@
-"""The outbox: messages to clients (SMS now; calls and e-mail with their channels), written
-in the same transaction as the change they belong to and sent by the leader.
+"""The outbox: messages to clients (e-mail, SMS, a callback to dial, a caller to put
+through), written in the same transaction as the change they belong to and sent by the
+leader.
 
 A message is claimed with a lease, sent once, and marked sent. A transient failure (Twilio
 busy or unreachable) is retried with exponential backoff; a permanent one (a number Twilio
