@@ -164,9 +164,10 @@ async def events(request: web.Request) -> web.StreamResponse:
                 return response  # disabled, or a new token issued: the stream ends
             desk = first if last is None else await desk_json(request)
             # Its time left out of the comparison, or every keep-alive would send it again.
-            if {**desk, "at": None} != last:
+            compared = {**desk, "at": None}
+            if compared != last:
                 await response.write(f"event: desk\ndata: {json.dumps(desk)}\n\n".encode())
-                last = {**desk, "at": None}
+                last = compared
             if not await wakeup.wait(within=KEEPALIVE_SECONDS):
                 await response.write(b": keep-alive\n\n")  # proxies keep the stream open
     finally:
