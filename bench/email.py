@@ -85,7 +85,7 @@ from contactd import logs
 from contactd.clock import wall_clock
 from contactd.metrics import NOT_RECORDED
 from contactd.services import mailboxes
-from contactd.services.classification import CaseTypeModel
+from contactd.services.classification import CaseTypeModel, model_path
 from contactd.services.inbox import Inbox
 from contactd.services.intake import Intake
 from contactd.settings import Settings
@@ -275,7 +275,12 @@ async def ingest_once(
     task = None
     try:
         if classifier:
-            case_types = CaseTypeModel(config, recorder=NOT_RECORDED)
+            case_types = CaseTypeModel(
+                config.classifier,
+                case_types=config.case_types,
+                path=model_path(config),
+                recorder=NOT_RECORDED,
+            )
             task = asyncio.create_task(case_types.run(), name="classifier")
             await case_types.predict("Visum til min søster")  # waits for the model
             intake = Intake(

@@ -20,6 +20,7 @@ from contactd.clock import Clock, wall_clock
 from contactd.http import agents, desk, email, phone, routes, staff
 from contactd.http import surveys as api_csat
 from contactd.http.appkeys import (
+    AGENCY,
     BOARD,
     CALLS,
     CLASSIFIER,
@@ -43,11 +44,12 @@ from contactd.leader import loops
 from contactd.leader.election import LeaderLoop, Leadership
 from contactd.leader.outbox import Sender
 from contactd.leader.senders import senders as message_senders
+from contactd.metrics import Recorder
 from contactd.services import statistics
 from contactd.services import surveys as csat
 from contactd.services.agents import Agents
 from contactd.services.answers import Answers
-from contactd.services.classification import CaseTypeModel
+from contactd.services.classification import CaseTypeModel, model_path
 from contactd.services.desk import Desk, DeskRules
 from contactd.services.inbox import Inbox
 from contactd.services.intake import Intake
@@ -73,11 +75,17 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock) -> web.Applicat
         middlewares=[error_middleware], client_max_size=settings.daemon.max_body_bytes
     )
     app[SETTINGS] = settings
+    app[AGENCY] = settings
     app[STOPPING] = asyncio.Event()
     app[CLOCK] = TimeOfDay(clock)
     app[METRICS] = metrics.Metrics(settings.queues)
     if settings.classifier.enabled:
-        app[CLASSIFIER] = CaseTypeModel(settings, recorder=app[METRICS])
+        app[CLASSIFIER] = CaseTypeModel(
+            settings.classifier,
+            case_types=settings.case_types,
+            path=model_path(settings),
+            recorder=app[METRICS],
+        )
     app.on_shutdown.append(_end_streams)
     app.cleanup_ctx.extend([_database, _background])
     routes.add_routes(app)
@@ -125,7 +133,15 @@ def _services(app: web.Application, pool: asyncpg.Pool) -> None:
         app[INTAKE] = Intake(pool, settings, clock=clock, recorder=recorder, classify=classify)
     else:
         app[INTAKE] = Intake(pool, settings, clock=clock, recorder=recorder)
-    app[TICKETS] = Tickets(pool, app[INTAKE], settings, clock=clock, recorder=recorder)
+    app[TICKETS] = Tickets(
+        pool,
+        app[INTAKE],
+        settings,
+        settings.tickets,
+        region=settings.phone.region,
+        clock=clock,
+        recorder=recorder,
+    )
     app[CALLS].start(pool, app[INTAKE])
     app[desk.DESK] = Desk(pool, DeskRules.of(settings), clock=clock, recorder=recorder)
     app[agents.AGENTS] = Agents(
@@ -213,7 +229,7 @@ def _leader_loops(
         clock=clock,
         recorder=recorder,
     )
-    surveys = csat.Surveys(pool, settings, clock=clock, recorder=recorder)
+    surveys = build_surveys(pool, settings, clock=clock, recorder=recorder)
     app[api_csat.SURVEYS] = api_csat.Public(surveys)
     figures = statistics.StatisticsConfig.from_settings(settings)
     mailbox_passwords = settings.mailbox_passwords
@@ -253,3 +269,16 @@ def _live_views(app: web.Application, listener: Listener) -> None:
     for live in (app[BOARD], app[STATUS]):
         clients: Callable[[], float] = functools.partial(getattr, live, "clients")
         app[METRICS].live_clients.labels(live.name).set_function(clients)
+
+
+def build_surveys(
+    pool: asyncpg.Pool, settings: Settings, *, clock: Clock, recorder: Recorder
+) -> csat.Surveys:
+    """The surveys, told only whether each sender is set up, not its secrets."""
+    phone, email = settings.phone, settings.email
+    reach = csat.Reach(
+        public_url=settings.public_url,
+        sms=bool(phone.account_sid and phone.number and settings.twilio_auth_token),
+        email_address=email.address if email.address and email.smtp else None,
+    )
+    return csat.Surveys(pool, settings, settings.csat, reach, clock=clock, recorder=recorder)

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
@@ -186,7 +187,7 @@ async def verify_no_tasks_left() -> AsyncIterator[None]:
 @pytest.fixture
 async def client(
     config: Settings, clock: SimulatedClock
-) -> AsyncIterator[TestClient[object, object]]:
+) -> AsyncIterator[TestClient[web.Request, web.Application]]:
     """The daemon's HTTP app on a real port, against this test's database, on the test's
     clock."""
     app = create_app(config.with_overrides(max_body_bytes=64 * 1024), clock=clock)
@@ -195,8 +196,8 @@ async def client(
 
 
 @pytest.fixture
-def app_pool(client: TestClient[object, object]) -> asyncpg.Pool:
-    return client.app[POOL]  # type: ignore[index]
+def app_pool(client: TestClient[web.Request, web.Application]) -> asyncpg.Pool:
+    return client.app[POOL]
 
 
 async def token_for(

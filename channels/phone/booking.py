@@ -15,13 +15,13 @@ import dataclasses
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 import structlog
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from channels.phone import numbers
+from channels.phone import errors, numbers
 from channels.phone.config import PhoneSetup
 from channels.ports import CallsPort, OutboxItem
 from routing.calendar import BusinessCalendar
@@ -151,36 +151,26 @@ class Booking:
         )
 
     async def book(self, request: web.Request) -> web.Response:
-        try:
-            raw = await request.json()
-        except (ValueError, LookupError, RecursionError):  # also an unknown charset, deep nesting
-            return _error(400, "invalid_json", "the body is not JSON")
-        try:
-            body = BookingBody.model_validate(raw)
-        except ValidationError as exc:
-            details = [
-                {"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]}
-                for e in exc.errors()
-            ]
-            fields = ", ".join(d["field"] or "body" for d in details)
-            return _error(422, "invalid_body", f"the booking has invalid fields: {fields}", details)
+        """Book a callback; a refusal is raised as a channels/phone/errors.py error."""
+        body = await _read_body(request)
         try:
             number = numbers.normalise(body.number, self._setup.region)
         except numbers.BadNumber as exc:
-            return _error(422, "bad_number", f"{exc}: give a number we can call, e.g. 20 12 34 56")
+            message = f"{exc}: give a number we can call, e.g. 20 12 34 56"
+            raise errors.BookingRefused(message, code="bad_number") from None
         case_type = self._case_types.get(body.case_type)
         if case_type is None:
-            return _error(422, "unknown_case_type", f"unknown case type {body.case_type!r}")
+            message = f"unknown case type {body.case_type!r}"
+            raise errors.BookingRefused(message, code="unknown_case_type")
         window = next((w for w in self._windows() if w.id == body.window), None)
         if window is None:
-            return _error(
-                422,
-                "window_not_offered",
+            raise errors.BookingRefused(
                 f"the window {body.window!r} is not on offer: it has passed, is outside the "
                 "opening hours, or is too far ahead; choose one from GET /api/callbacks",
+                code="window_not_offered",
             )
         if self._too_many_from(request.remote or "unknown"):
-            return _error(429, "too_many_bookings", "too many bookings from here; try later")
+            raise errors.TooManyBookings("too many bookings from here; try later")
         same_form = await self._calls.call(f"booking:{body.key}")
         if same_form is not None:  # the form sent again (a double click, a retry)
             return _booked(same_form, status=200, merged=False)
@@ -188,7 +178,7 @@ class Booking:
         if pending is not None:  # one client, one callback: give back the one that waits
             return _booked(pending, status=200, merged=True)
         if await self._calls.bookings_in_last_day(number) >= self._rules.per_number_per_day:
-            return _error(429, "too_many_bookings", "this number has booked too often today")
+            raise errors.TooManyBookings("this number has booked too often today")
         try:
             contact, created = await self._calls.submit(
                 NewContact(
@@ -205,7 +195,7 @@ class Booking:
                 outbox=lambda c: [self._confirmation(c, number, window, case_type)],
             )
         except ValueError as exc:  # intake refused it (no queue takes this case type by phone)
-            return _error(422, "not_accepted", str(exc))
+            raise errors.BookingRefused(str(exc), code="not_accepted") from None
         return _booked(contact, status=201 if created else 200, merged=False)
 
     def _confirmation(
@@ -255,10 +245,18 @@ def _booked(contact: Contact, *, status: int, merged: bool) -> web.Response:
     )
 
 
-def _error(
-    status: int, code: str, message: str, details: list[dict[str, str]] | None = None
-) -> web.Response:
-    error: dict[str, Any] = {"code": code, "message": message}
-    if details:
-        error["details"] = details
-    return web.json_response({"error": error}, status=status)
+async def _read_body(request: web.Request) -> BookingBody:
+    """The booking form's body, or the refusal that says what is wrong with it."""
+    try:
+        raw = await request.json()
+    except (ValueError, LookupError, RecursionError):  # also an unknown charset, deep nesting
+        raise errors.UnreadableBooking("the body is not JSON") from None
+    try:
+        return BookingBody.model_validate(raw)
+    except ValidationError as exc:
+        details = [
+            {"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in exc.errors()
+        ]
+        fields = ", ".join(d["field"] or "body" for d in details)
+        message = f"the booking has invalid fields: {fields}"
+        raise errors.BookingRefused(message, code="invalid_body", details=details) from None

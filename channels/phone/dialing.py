@@ -21,7 +21,7 @@ import structlog
 from aiohttp import web
 from twilio.twiml.voice_response import VoiceResponse
 
-from channels.phone import prompts
+from channels.phone import forms, prompts
 from channels.phone.config import PhoneSetup
 from channels.phone.voice import ENDED, enqueue, say, twiml
 from channels.ports import CallsPort, OutboxItem
@@ -30,7 +30,6 @@ from routing.contact import Channel, Contact, State
 log = structlog.get_logger(__name__)
 
 DialOrder = Literal["agent_first", "client_first"]
-NOT_ANSWERED = {"busy", "no-answer", "failed", "canceled"}
 
 WORDS = {
     "da": {
@@ -137,16 +136,15 @@ class Dialing:
     async def connect_result(self, request: web.Request) -> web.Response:
         """The agent's leg ended: the conversation is over, or the agent did not answer and
         the caller goes back to the queue with their place."""
-        form = await request.post()
+        form = await forms.DialResult.read(request)
         contact = await self._live_call(request)
         response = VoiceResponse()
-        status = str(form.get("DialCallStatus", ""))
-        if contact is None or status not in NOT_ANSWERED:
-            if contact is not None and status == "completed":  # they talked: one is enough
+        if contact is None or not form.not_answered:
+            if contact is not None and form.completed:  # they talked: one is enough
                 await self._calls.merge_callbacks(contact)
             response.hangup()
             return twiml(response)
-        await self._calls.requeue_call(contact, why=f"agent {status}")
+        await self._calls.requeue_call(contact, why=f"agent {form.dial_call_status}")
         enqueue(response, contact.queue, contact.language)
         return twiml(response)
 
@@ -202,11 +200,11 @@ class Dialing:
 
     async def dial_result(self, request: web.Request) -> web.Response:
         """The second leg ended or never answered."""
-        form = await request.post()
+        form = await forms.DialResult.read(request)
         contact = await self._attempt(request)
-        status = str(form.get("DialCallStatus", ""))
+        status = form.dial_call_status
         response = VoiceResponse()
-        if contact is not None and status in NOT_ANSWERED:
+        if contact is not None and form.not_answered:
             agent_first = request.query.get("order") != "client_first"
             if agent_first:  # the agent hears it; the client was not reached
                 lang = contact.language
@@ -224,10 +222,10 @@ class Dialing:
 
     async def dial_status(self, request: web.Request) -> web.Response:
         """Status callbacks of the first leg: it may not have answered at all."""
-        form = await request.post()
+        form = await forms.CallStatus.read(request)
         contact = await self._attempt(request)
-        status = str(form.get("CallStatus", ""))
-        if contact is not None and status in NOT_ANSWERED:
+        status = form.call_status
+        if contact is not None and form.not_answered:
             if request.query.get("order") == "client_first":
                 await self._not_reached(contact, status)
             else:  # the agent's phone: back to the queue, no attempt against the client

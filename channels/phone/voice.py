@@ -18,11 +18,10 @@ from typing import Any
 
 import structlog
 from aiohttp import web
-from multidict import MultiDictProxy
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import VoiceResponse
 
-from channels.phone import numbers, prompts
+from channels.phone import errors, forms, numbers, prompts
 from channels.phone.config import PhoneSetup
 from channels.ports import CallsPort
 from routing.contact import CaseTypeSource, Channel, Contact, Language, NewContact, State
@@ -62,19 +61,21 @@ class Voice:
 
     @web.middleware
     async def _signed(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Every webhook under /twilio: refused unless Twilio signed it (the daemon's error
+        middleware answers the refusal), and hung up on if it holds a NUL."""
         if self._validator is None:
-            return _error(503, "phone_not_configured", "CONTACTD_TWILIO_AUTH_TOKEN is not set")
+            raise errors.NotConfigured("CONTACTD_TWILIO_AUTH_TOKEN is not set")
         try:
             form = await request.post()
         except (ValueError, LookupError):  # not UTF-8, or an unknown charset: not Twilio's
             log.warning("twilio.bad_signature", path=request.path, signed=False)
-            return _error(403, "bad_signature", "the request is not signed by Twilio")
+            raise errors.BadSignature("the request is not signed by Twilio") from None
         base = self._setup.public_url or f"{request.scheme}://{request.host}"
         url = base.rstrip("/") + request.raw_path  # raw: as signed, not decoded
         signature = request.headers.get("X-Twilio-Signature", "")
         if not self._validator.validate(url, form, signature):
             log.warning("twilio.bad_signature", path=request.path, signed=bool(signature))
-            return _error(403, "bad_signature", "the request is not signed by Twilio")
+            raise errors.BadSignature("the request is not signed by Twilio")
         if any("\x00" in str(v) for v in (*form.values(), *request.query.values())):
             # Twilio never sends a NUL, and PostgreSQL stores none: end the call politely.
             log.warning("twilio.unreadable", path=request.path)
@@ -86,11 +87,11 @@ class Voice:
     # --- the call flow --------------------------------------------------------------------
 
     async def incoming(self, request: web.Request) -> web.Response:
-        form, lang = await request.post(), _lang(request)
-        sid = form.get("CallSid")
-        if not isinstance(sid, str) or not sid:
+        """A call comes in: the menu, or the closed line's message."""
+        form, lang = await forms.CallForm.read(request), _lang(request)
+        if not form.call_sid:
             return self._sorry(lang)
-        known = await self._calls.call(sid)
+        known = await self._calls.call(form.call_sid)
         if known is not None:  # a retried or replayed webhook: carry on where the call is
             return self._resume(known, lang)
         now = self._clock()
@@ -99,8 +100,10 @@ class Voice:
         return self._menu(lang, then="queue", tries=0)
 
     async def menu(self, request: web.Request) -> web.Response:
-        form, lang = await request.post(), _lang(request)
-        digit = str(form.get("Digits", ""))
+        """The case type chosen: the call joins the queue, or (the line closed) is booked as
+        a callback for when it opens."""
+        form, lang = await forms.Gathered.read(request), _lang(request)
+        digit = form.digits
         then = "callback" if request.query.get("then") == "callback" else "queue"
         tries = _int(request.query.get("tries"))
         if digit == self._setup.english_digit and lang == "da":
@@ -111,7 +114,7 @@ class Voice:
             self._say(response, lang, prompts.say(lang, "no_choice"))
             return self._twiml(self._menu_into(response, lang, then=then, tries=tries + 1))
         case_type = chosen.code if chosen else "general"
-        known = await self._calls.call(str(form.get("CallSid", "")))
+        known = await self._calls.call(form.call_sid)
         if known is not None:  # the choice was made before (a replay): nothing new
             return self._resume(known, lang)
         if then == "callback":
@@ -119,17 +122,19 @@ class Voice:
         return await self._queue_call(form, lang, case_type)
 
     async def closed(self, request: web.Request) -> web.Response:
-        form, lang = await request.post(), _lang(request)
-        if form.get("Digits") == "1":
+        """The closed line's offer answered: 1 for a callback (the menu, then /menu), the
+        English digit to hear it in English."""
+        form, lang = await forms.Gathered.read(request), _lang(request)
+        if form.digits == "1":
             return self._menu(lang, then="callback", tries=0)
-        if form.get("Digits") == self._setup.english_digit and lang == "da":
+        if form.digits == self._setup.english_digit and lang == "da":
             return self._closed_message("en", self._clock())
         return self._hangup(lang, goodbye=True)
 
     async def wait(self, request: web.Request) -> web.Response:
         """The queue's wait document: Twilio asks again each time it has been played."""
-        form, lang = await request.post(), _lang(request)
-        contact = await self._calls.call(str(form.get("CallSid", "")))
+        form, lang = await forms.CallForm.read(request), _lang(request)
+        contact = await self._calls.call(form.call_sid)
         response = self._response()
         if contact is None or contact.state is not State.QUEUED:
             response.pause(length=5)  # being connected, or not ours: say nothing
@@ -137,7 +142,7 @@ class Voice:
         place = await self._calls.place(contact)
         self._say(response, lang, _place_text(lang, place.position, place.estimated_wait_seconds))
         if place.estimated_wait_seconds > self._setup.callback_offer_after_seconds:
-            number = self._number(form.get("From"))
+            number = self._number(form.caller)
             if number is not None:
                 gather = response.gather(
                     input="dtmf",
@@ -152,11 +157,13 @@ class Voice:
         return self._twiml(response)
 
     async def keep_place(self, request: web.Request) -> web.Response:
-        form, lang = await request.post(), _lang(request)
-        contact = await self._calls.call(str(form.get("CallSid", "")))
-        number = self._number(form.get("From"))
+        """The wait's offer taken: the call becomes a callback that keeps its place, and the
+        caller leaves the queue (then /left, with QueueResult "leave")."""
+        form, lang = await forms.Gathered.read(request), _lang(request)
+        contact = await self._calls.call(form.call_sid)
+        number = self._number(form.caller)
         response = self._response()
-        if form.get("Digits") != "1" or contact is None or number is None:
+        if form.digits != "1" or contact is None or number is None:
             response.redirect(f"/twilio/wait?lang={lang}", method="POST")
             return self._twiml(response)
         contact = await self._calls.keep_place(contact, number)
@@ -169,9 +176,9 @@ class Voice:
 
     async def left(self, request: web.Request) -> web.Response:
         """The caller left the queue: hung up, pressed 1, was connected, or Twilio failed."""
-        form, lang = await request.post(), _lang(request)
-        result = str(form.get("QueueResult", ""))
-        contact = await self._calls.call(str(form.get("CallSid", "")))
+        form, lang = await forms.LeftQueue.read(request), _lang(request)
+        result = form.queue_result
+        contact = await self._calls.call(form.call_sid)
         response = self._response()
         if contact is None or result.startswith(("bridg", "redirected")):
             return self._twiml(response)  # put through, or moved by us (to an agent)
@@ -184,7 +191,7 @@ class Voice:
         # queue-full, error, system-error: Twilio could not keep the caller waiting.
         # Nothing is lost: a caller we can call back keeps their place as a callback.
         log.error("twilio.queue_failed", result=result, reference=contact.reference)
-        number = self._number(form.get("From"))
+        number = self._number(form.caller)
         if number is None or contact.state is not State.QUEUED:
             await self._calls.hung_up(contact, why=f"queue {result}")
             return self._sorry(lang)
@@ -195,15 +202,13 @@ class Voice:
 
     async def status(self, request: web.Request) -> web.Response:
         """Call status callbacks: a call that ends while waiting is abandoned."""
-        form = await request.post()
-        status = str(form.get("CallStatus", ""))
-        sid = str(form.get("CallSid", ""))
-        if status in {"completed", "busy", "failed", "no-answer", "canceled"}:
-            contact = await self._calls.call(sid)
+        form = await forms.CallStatus.read(request)
+        if form.ended:
+            contact = await self._calls.call(form.call_sid)
             if contact is None:
-                log.info("twilio.status_unknown_call", status=status)
+                log.info("twilio.status_unknown_call", status=form.call_status)
             elif contact.channel is Channel.CALL:
-                await self._calls.hung_up(contact, why=f"call {status}")
+                await self._calls.hung_up(contact, why=f"call {form.call_status}")
         return self._twiml(self._response())
 
     # --- steps ----------------------------------------------------------------------------
@@ -215,17 +220,15 @@ class Voice:
             return self._enqueue(known, lang)
         return self._hangup(lang)
 
-    async def _queue_call(
-        self, form: MultiDictProxy[Any], lang: str, case_type: str
-    ) -> web.Response:
+    async def _queue_call(self, form: forms.CallForm, lang: str, case_type: str) -> web.Response:
         contact, _ = await self._calls.submit(
             NewContact(
                 channel=Channel.CALL,
                 language=Language(lang),
                 case_type=case_type,
                 case_type_source=CaseTypeSource.IVR,
-                external_id=str(form.get("CallSid", "")),
-                client_address=self._number(form.get("From")),
+                external_id=form.call_sid,
+                client_address=self._number(form.caller),
             ),
             actor="twilio",
         )
@@ -234,10 +237,10 @@ class Voice:
         return self._enqueue(contact, lang)
 
     async def _book_when_open(
-        self, form: MultiDictProxy[Any], lang: str, case_type: str
+        self, form: forms.CallForm, lang: str, case_type: str
     ) -> web.Response:
         try:
-            number = numbers.normalise(str(form.get("From", "")), self._setup.region)
+            number = numbers.normalise(form.caller, self._setup.region)
         except numbers.BadNumber as exc:
             why = prompts.WHY[lang][exc.reason]
             return self._hangup(lang, text=prompts.say(lang, "hidden", why=why))
@@ -247,7 +250,7 @@ class Voice:
                 language=Language(lang),
                 case_type=case_type,
                 case_type_source=CaseTypeSource.IVR,
-                external_id=str(form.get("CallSid", "")),
+                external_id=form.call_sid,
                 client_address=number,
                 # Not dialled before the line opens, even if someone is at a desk.
                 not_before=self._setup.calendar.next_open(self._clock()),
@@ -330,9 +333,9 @@ class Voice:
     def _say(self, verb: Any, lang: str, text: str) -> None:
         say(verb, self._setup, lang, text)
 
-    def _number(self, value: object) -> str | None:
+    def _number(self, value: str) -> str | None:
         try:
-            return numbers.normalise(str(value or ""), self._setup.region)
+            return numbers.normalise(value, self._setup.region)
         except numbers.BadNumber:
             return None
 
@@ -382,7 +385,3 @@ def _place_text(lang: str, position: int, wait_seconds: int) -> str:
     else:
         wait = prompts.say(lang, "wait", minutes=minutes)
     return f"{prompts.say(lang, 'place', position=position)} {wait}"
-
-
-def _error(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)

@@ -17,11 +17,13 @@ from contactd.services.calls import Calls
 from contactd.services.classification import CaseTypeModel
 from contactd.services.intake import Intake
 from contactd.services.tickets import Tickets
-from contactd.settings import Settings
+from contactd.settings import Agency, Settings
 from contactd.store.listener import Listener
 from contactd.tasks import Supervisor
 
-SETTINGS = web.AppKey("settings", Settings)
+SETTINGS = web.AppKey("settings", Settings)  # for the composition root (contactd/app.py) only
+# What the pages are told of the agency: its case types and queues.
+AGENCY: web.AppKey[Agency] = web.AppKey("agency")
 DATABASE_URL = web.AppKey("database_url", str)
 POOL = web.AppKey("pool", asyncpg.Pool)
 LISTENER = web.AppKey("listener", Listener)

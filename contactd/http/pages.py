@@ -9,7 +9,7 @@ from importlib import resources
 from aiohttp import web
 
 from contactd.http import auth
-from contactd.http.appkeys import SETTINGS
+from contactd.http.appkeys import AGENCY
 from contactd.store.staff import Role
 
 routes = web.RouteTableDef()
@@ -68,13 +68,13 @@ async def static_file(request: web.Request) -> web.Response:
 @auth.require(Role.AGENT, Role.FRONTDESK, Role.SUPERVISOR)
 async def reference(request: web.Request) -> web.Response:
     """Case types and queues with their names in Danish and English, for the pages."""
-    settings = request.app[SETTINGS]
+    agency = request.app[AGENCY]
     return web.json_response(
         {
             "case_types": [
                 {"code": c.code, "da": c.name_da, "en": c.name_en}
-                for c in settings.case_types.values()
+                for c in agency.case_types.values()
             ],
-            "queues": [{"code": q.code, "da": q.name_da, "en": q.name_en} for q in settings.queues],
+            "queues": [{"code": q.code, "da": q.name_da, "en": q.name_en} for q in agency.queues],
         }
     )

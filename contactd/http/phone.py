@@ -1,29 +1,82 @@
-"""The phone channel's routes: Twilio's webhooks under /twilio, and the public booking form's
-API, over the calls service."""
+"""The phone channel's routes, and where the phone is put together.
+
+The phone channel is entered from three sides, each handled in channels/phone/:
+- Twilio's webhooks of an incoming call, under /twilio (voice.py, the IVR and the queue),
+- Twilio's webhooks of calls the daemon placed, under /twilio too (dialing.py: a waiting
+  caller put through to a caseworker, a callback dialled),
+- the public booking form's API, /api/callbacks (booking.py).
+All three read and change contacts through one port, the calls service
+(contactd/services/calls.py). The calls the daemon places start elsewhere: accepting a call
+or a callback (contactd/services/desk.py) writes an outbox item (dialing.py's connect_item,
+dial_item), which the leader's outbox sends to Twilio's REST API (contactd/leader/senders.py,
+channels/phone/rest.py); Twilio then calls the dialing webhooks back.
+"""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from channels.phone.booking import Booking
-from channels.phone.dialing import Dialing
+from channels.phone.booking import Booking, BookingRules
+from channels.phone.config import PhoneSetup
+from channels.phone.dialing import Dialing, DialRules
 from channels.phone.voice import Voice
 from contactd.clock import Clock
 from contactd.metrics import Recorder
-from contactd.services.calls import Calls, booking_rules, dial_rules, phone_setup
+from contactd.services.calls import Calls
 from contactd.settings import Settings
 
 
 def add_to(app: web.Application, settings: Settings, *, clock: Clock, recorder: Recorder) -> Calls:
     """Adds the routes; the calls service they use is returned, to be started with the
-    daemon's pool and intake."""
+    daemon's pool and intake (`Calls.start`) once they exist."""
     setup, calls = phone_setup(settings), Calls(settings.queues, clock=clock, recorder=recorder)
-    twilio = Voice(setup, calls, clock=clock).app()
+    twilio = Voice(setup, calls, clock=clock).app()  # its middleware checks every signature
     dialing = Dialing(
         setup, dial_rules(settings), calls, caller_id=settings.phone.number, clock=clock
     )
     dialing.add_to(twilio)
+    # A sub-application: the daemon's error middleware answers its refusals too (aiohttp runs
+    # the parent's middlewares around a sub-application's).
     app.add_subapp("/twilio", twilio)
     booking = Booking(setup, booking_rules(settings), calls, dict(settings.case_types), clock=clock)
     app.add_routes(booking.routes())
     return calls
+
+
+def phone_setup(settings: Settings) -> PhoneSetup:
+    """What the channel is told of the configuration; the Twilio token goes only to the
+    signature check (Voice)."""
+    phone = settings.phone
+    return PhoneSetup(
+        auth_token=settings.twilio_auth_token,
+        public_url=settings.public_url,
+        calendar=settings.calendars[phone.calendar],
+        timezone=settings.timezone,
+        region=phone.region,
+        menu=tuple((digit, settings.case_types[code]) for digit, code in phone.menu.items()),
+        queue_names={q.code: {"da": q.name_da, "en": q.name_en} for q in settings.queues},
+        english_digit=phone.english_digit,
+        callback_offer_after_seconds=phone.callback_offer_after_seconds,
+        voices={str(lang): voice for lang, voice in phone.voices.items()},
+    )
+
+
+def dial_rules(settings: Settings) -> DialRules:
+    phone = settings.phone
+    return DialRules(
+        order=phone.dial_order,
+        attempts=phone.callback_attempts,
+        retry_minutes=phone.callback_retry_minutes,
+        ring_seconds=phone.ring_seconds,
+    )
+
+
+def booking_rules(settings: Settings) -> BookingRules:
+    phone = settings.phone
+    return BookingRules(
+        window_minutes=phone.callback_window_minutes,
+        days=phone.callback_booking_days,
+        lead_minutes=phone.callback_lead_minutes,
+        per_number_per_day=phone.bookings_per_number_per_day,
+        per_address_per_hour=phone.bookings_per_address_per_hour,
+    )

@@ -3,20 +3,16 @@ their place in the queue, and what happens when a caller hangs up or asks for a 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import asyncpg
 import structlog
 
-from channels.phone.booking import BookingRules
-from channels.phone.config import PhoneSetup
-from channels.phone.dialing import DialRules
-from channels.ports import OutboxItem, Place
+from channels.ports import IntakePort, OutboxItem, Place
 from contactd.clock import Clock
 from contactd.metrics import Recorder
-from contactd.services.intake import Intake
-from contactd.settings import Settings
 from contactd.store import contacts as store
 from contactd.store import queries
 from routing.contact import Action, Contact, IllegalTransition, NewContact, State
@@ -29,62 +25,42 @@ log = structlog.get_logger(__name__)
 DEFAULT_HANDLE_SECONDS = 240
 
 
-def phone_setup(settings: Settings) -> PhoneSetup:
-    phone = settings.phone
-    return PhoneSetup(
-        auth_token=settings.twilio_auth_token,
-        public_url=settings.public_url,
-        calendar=settings.calendars[phone.calendar],
-        timezone=settings.timezone,
-        region=phone.region,
-        menu=tuple((digit, settings.case_types[code]) for digit, code in phone.menu.items()),
-        queue_names={q.code: {"da": q.name_da, "en": q.name_en} for q in settings.queues},
-        english_digit=phone.english_digit,
-        callback_offer_after_seconds=phone.callback_offer_after_seconds,
-        voices={str(lang): voice for lang, voice in phone.voices.items()},
-    )
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Started:
+    """What the calls service works with that exists only once the daemon has started."""
 
-
-def dial_rules(settings: Settings) -> DialRules:
-    phone = settings.phone
-    return DialRules(
-        order=phone.dial_order,
-        attempts=phone.callback_attempts,
-        retry_minutes=phone.callback_retry_minutes,
-        ring_seconds=phone.ring_seconds,
-    )
-
-
-def booking_rules(settings: Settings) -> BookingRules:
-    phone = settings.phone
-    return BookingRules(
-        window_minutes=phone.callback_window_minutes,
-        days=phone.callback_booking_days,
-        lead_minutes=phone.callback_lead_minutes,
-        per_number_per_day=phone.bookings_per_number_per_day,
-        per_address_per_hour=phone.bookings_per_address_per_hour,
-    )
+    pool: asyncpg.Pool
+    intake: IntakePort
 
 
 class Calls:
-    """The phone channel's way into the daemon (channels/ports.py, CallsPort). It is built
-    with the routes, before the daemon starts; `start` gives it the pool and the intake once
-    they exist (contactd/app.py, at start-up)."""
+    """The phone channel's way into the daemon (channels/ports.py, CallsPort): every webhook
+    handler of channels/phone/ (voice.py, dialing.py, booking.py) reads and changes its
+    calls' contacts through it, and nothing else of the daemon.
+
+    It is built with the routes (contactd/http/phone.py), before the daemon starts, because
+    the handlers are bound to it then; the pool and the intake exist only once it has
+    started, and `start` gives them (contactd/app.py, at start-up). A webhook cannot arrive
+    before: the server listens only after start-up."""
 
     def __init__(self, queues: Sequence[Queue], *, clock: Clock, recorder: Recorder) -> None:
         self._clock = clock
         self._recorder = recorder
         self._case_types = {q.code: sorted(q.case_types) for q in queues}
-        self._started: tuple[asyncpg.Pool, Intake] | None = None
+        self._started: Started | None = None
 
-    def start(self, pool: asyncpg.Pool, intake: Intake) -> None:
-        self._started = (pool, intake)
+    def start(self, pool: asyncpg.Pool, intake: IntakePort) -> None:
+        self._started = Started(pool=pool, intake=intake)
+
+    @property
+    def _running(self) -> Started:
+        if self._started is None:
+            raise RuntimeError("the phone channel was called before the daemon started")
+        return self._started
 
     @property
     def _pool(self) -> asyncpg.Pool:
-        if self._started is None:
-            raise RuntimeError("the phone channel was called before the daemon started")
-        return self._started[0]
+        return self._running.pool
 
     def _now(self) -> datetime:
         return self._clock()
@@ -96,9 +72,7 @@ class Calls:
         actor: str,
         outbox: Callable[[Contact], Sequence[OutboxItem]] | None = None,
     ) -> tuple[Contact, bool]:
-        if self._started is None:
-            raise RuntimeError("the phone channel was called before the daemon started")
-        return await self._started[1].submit(new, actor=actor, outbox=outbox)
+        return await self._running.intake.submit(new, actor=actor, outbox=outbox)
 
     async def call(self, call_sid: str) -> Contact | None:
         if not call_sid:

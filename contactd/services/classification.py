@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,7 +26,7 @@ import structlog
 
 from contactd.metrics import Recorder
 from contactd.services.intake import Classification
-from contactd.settings import Settings
+from contactd.settings import ClassifierConfig, Settings
 from contactd.store import embedded, queries
 from routing.contact import Guess
 from routing.errors import DomainError, Kind
@@ -118,11 +119,15 @@ class Unavailable(DomainError):
 class CaseTypeModel:
     """Holds the model for intake; `run` is its supervised background task."""
 
-    def __init__(self, settings: Settings, *, recorder: Recorder) -> None:
+    def __init__(
+        self, config: ClassifierConfig, *, case_types: Iterable[str], path: Path, recorder: Recorder
+    ) -> None:
+        """`case_types`: the codes the configuration knows (a model must guess only these);
+        `path`: where the model file is (model_path)."""
         self._recorder = recorder
-        self._config = settings.classifier
-        self._codes = frozenset(settings.case_types)
-        self.path = model_path(settings)
+        self._config = config
+        self._codes = frozenset(case_types)
+        self.path = path
         self._model: Model | None = None
         self._loaded: tuple[int, int] | None = None  # (mtime_ns, size) of the file loaded
         self._ready = asyncio.Event()

@@ -19,7 +19,7 @@ from channels.ports import OutboxItem
 from classifier import language
 from contactd.clock import Clock
 from contactd.metrics import Recorder
-from contactd.settings import Settings
+from contactd.settings import Agency
 from contactd.store import contacts, database
 from routing.contact import CaseTypeSource, Channel, Contact, Event, Guess, Language, NewContact
 from routing.errors import DomainError, Kind
@@ -57,14 +57,14 @@ class Intake:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        settings: Settings,
+        agency: Agency,
         *,
         clock: Clock,
         recorder: Recorder,
         classify: Classify = triage,
     ) -> None:
         self._pool = pool
-        self._settings = settings
+        self._agency = agency
         self._classify = classify
         self._clock = clock
         self._recorder = recorder
@@ -84,7 +84,7 @@ class Intake:
         case_type, source, confidence, guesses = await self._case_type(new, text)
         try:
             queue = choose_queue(
-                self._settings.queues, case_type=case_type, channel=new.channel, requested=new.queue
+                self._agency.queues, case_type=case_type, channel=new.channel, requested=new.queue
             )
         except NoQueue as exc:
             raise IntakeError(str(exc)) from None
@@ -150,25 +150,25 @@ class Intake:
     def promise(self, queue_code: str, channel: Channel, received: datetime) -> datetime:
         """When a contact of this queue and channel received now is due: the queue's goal
         in the queue's business time."""
-        queue = next(q for q in self._settings.queues if q.code == queue_code)
+        queue = next(q for q in self._agency.queues if q.code == queue_code)
         return queue.goals[channel].threshold.deadline(received, queue.calendar_for(channel))
 
     def requeue_to(self, contact: Contact) -> str:
         """The queue a contact re-enters: its own, or, when the configuration no longer has
         that queue for its channel, the one its case type goes to now."""
-        for queue in self._settings.queues:
+        for queue in self._agency.queues:
             if queue.code == contact.queue and contact.channel in queue.goals:
                 return queue.code
         return choose_queue(
-            self._settings.queues, case_type=contact.case_type, channel=contact.channel
+            self._agency.queues, case_type=contact.case_type, channel=contact.channel
         ).code
 
     async def _case_type(
         self, new: NewContact, text: str
     ) -> tuple[str, CaseTypeSource, float | None, tuple[Guess, ...]]:
         if new.case_type is not None:
-            if new.case_type not in self._settings.case_types:
-                known = ", ".join(self._settings.case_types)
+            if new.case_type not in self._agency.case_types:
+                known = ", ".join(self._agency.case_types)
                 raise IntakeError(f"unknown case type {new.case_type!r}; known: {known}")
             source = new.case_type_source or CaseTypeSource.STAFF
             return new.case_type, source, new.confidence, ()

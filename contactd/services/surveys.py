@@ -27,7 +27,7 @@ from channels.email.answer import MAX_REFERENCES, new_message_id
 from channels.ports import OutboxItem
 from contactd.clock import Clock
 from contactd.metrics import Recorder
-from contactd.settings import Settings
+from contactd.settings import Agency, CsatConfig
 from contactd.store import contacts as store
 from contactd.store import database, messages, queries
 from routing.contact import Channel
@@ -194,22 +194,36 @@ class SurveyExpired(SurveyClosed):
         super().__init__(survey, f"this survey closed at {closed}")
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Reach:
+    """How clients can be reached with a survey: the base URL of its link (None: no link to
+    send), whether SMS can be sent, and the agency's e-mail address (None: no e-mail)."""
+
+    public_url: str | None
+    sms: bool
+    email_address: str | None
+
+
 class Surveys:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        settings: Settings,
+        agency: Agency,
+        config: CsatConfig,
+        reach: Reach,
         *,
         clock: Clock,
         recorder: Recorder,
     ) -> None:
         self._pool = pool
-        self._settings = settings
+        self._agency = agency
+        self._config = config
+        self._reach = reach
         self._clock = clock
         self._recorder = recorder
         self._key: bytes | None = None
-        self._shares = {q.code: q.csat_share for q in settings.queues if q.csat_share > 0}
-        self._channels, self._off = _channels(settings)
+        self._shares = {q.code: q.csat_share for q in agency.queues if q.csat_share > 0}
+        self._channels, self._off = _channels(reach)
 
     async def key(self) -> bytes:
         if self._key is None:
@@ -218,11 +232,11 @@ class Surveys:
 
     def url(self, token: str) -> str:
         """The survey's link, as the message carries it."""
-        return f"{(self._settings.public_url or '').rstrip('/')}/s/{token}"
+        return f"{(self._reach.public_url or '').rstrip('/')}/s/{token}"
 
     async def run(self, *, poll_seconds: float = POLL_SECONDS) -> None:
         """The leader's loop: ask the contacts that are due, every `poll_seconds`."""
-        if self._settings.public_url is None:
+        if self._reach.public_url is None:
             log.warning("csat.off", why="CONTACTD_PUBLIC_URL is not set: no link to send")
             return
         if not self._shares:
@@ -239,11 +253,11 @@ class Surveys:
 
     async def ask_due(self) -> int:
         """Ask the contacts due now; how many were found."""
-        if self._settings.public_url is None or not self._shares or not self._channels:
+        if self._reach.public_url is None or not self._shares or not self._channels:
             return 0
         rows = await self._pool.fetch(
             queries.get("csat_due"),
-            self._settings.csat.delay_minutes,
+            self._config.delay_minutes,
             list(self._shares),
             list(self._shares.values()),
             self._channels,
@@ -257,7 +271,7 @@ class Surveys:
     async def _ask(self, row: asyncpg.Record) -> None:
         via = "email" if row["channel"] == Channel.EMAIL else "sms"
         now = self._clock()
-        expires = (now + timedelta(days=self._settings.csat.link_days)).replace(microsecond=0)
+        expires = (now + timedelta(days=self._config.link_days)).replace(microsecond=0)
         key = await self.key()
         async with self._pool.acquire() as conn, conn.transaction():
             if await conn.fetchval(queries.get("csat_ask"), row["id"], via, expires, now) is None:
@@ -288,12 +302,12 @@ class Surveys:
         self, conn: database.Conn, row: asyncpg.Record, url: str, expires: datetime
     ) -> OutboxItem:
         """In the contact's language, threaded onto the client's last mail, as an answer is."""
-        address = self._settings.email.address or ""
+        address = self._reach.email_address or ""
         texts = EMAIL.get(row["language"], EMAIL["da"])
         values = {
             "url": url,
             "reference": row["reference"],
-            "date": expires.astimezone(self._settings.timezone).strftime("%d.%m.%Y"),
+            "date": expires.astimezone(self._agency.timezone).strftime("%d.%m.%Y"),
         }
         thread = await messages.thread_ids(conn, row["id"])
         return OutboxItem(
@@ -361,12 +375,10 @@ class Surveys:
         )
 
 
-def _channels(settings: Settings) -> tuple[list[str], dict[str, str]]:
+def _channels(reach: Reach) -> tuple[list[str], dict[str, str]]:
     """The channels whose clients can be asked with this configuration, and why the others
     cannot: a survey that waits in the outbox for a sender would reach the client late."""
-    phone = settings.phone
-    can_sms = bool(phone.account_sid and phone.number and settings.twilio_auth_token)
-    can_email = bool(settings.email.address and settings.email.smtp)
+    can_sms, can_email = reach.sms, reach.email_address is not None
     off: dict[str, str] = {}
     if not can_sms:
         off["call, callback, ticket"] = (

@@ -18,7 +18,7 @@ from contactd.clock import Clock
 from contactd.metrics import Recorder
 from contactd.services.intake import Intake, IntakeError
 from contactd.services.ticket_sms import near_turn_sms
-from contactd.settings import Settings
+from contactd.settings import Agency, TicketsConfig
 from contactd.store import contacts, database
 from contactd.store import tickets as store
 from routing.contact import (
@@ -72,24 +72,29 @@ class Tickets:
         self,
         pool: asyncpg.Pool,
         intake: Intake,
-        settings: Settings,
+        agency: Agency,
+        config: TicketsConfig,
         *,
+        region: str,
         clock: Clock,
         recorder: Recorder,
     ) -> None:
+        """`region`: the country whose numbers a visitor may give without its code."""
         self._pool = pool
         self._intake = intake
         self._recorder = recorder
-        self._settings = settings
+        self._agency = agency
+        self._config = config
+        self._region = region
         self._clock = clock
-        self._queues = {q.code: q for q in settings.queues if q.ticket_letter is not None}
+        self._queues = {q.code: q for q in agency.queues if q.ticket_letter is not None}
 
     def _today(self) -> date:
-        return self._clock().astimezone(self._settings.timezone).date()
+        return self._clock().astimezone(self._agency.timezone).date()
 
     def queue_for(self, case_type: str) -> Queue:
         try:
-            return choose_queue(self._settings.queues, case_type=case_type, channel=Channel.TICKET)
+            return choose_queue(self._agency.queues, case_type=case_type, channel=Channel.TICKET)
         except NoQueue as exc:
             raise IntakeError(str(exc)) from None
 
@@ -108,8 +113,8 @@ class Tickets:
         gave it. Raises BadPhone for a number that cannot be texted, KioskClosed outside the
         queue's service-centre hours, IntakeError for an unknown case type."""
         phone = self._phone_number(phone)
-        if case_type not in self._settings.case_types:
-            known = ", ".join(self._settings.case_types)
+        if case_type not in self._agency.case_types:
+            known = ", ".join(self._agency.case_types)
             raise IntakeError(f"unknown case type {case_type!r}; known: {known}")
         queue = self.queue_for(case_type)
         now = self._clock()
@@ -119,7 +124,7 @@ class Tickets:
             return earlier
         if not calendar.is_open(now):
             raise KioskClosed(queue, self._local(calendar.next_open(now)))
-        day = now.astimezone(self._settings.timezone).date()
+        day = now.astimezone(self._agency.timezone).date()
 
         async def number_it(conn: database.Conn, contact: Contact) -> None:
             letter = self._queues[contact.queue].ticket_letter or "X"
@@ -149,7 +154,7 @@ class Tickets:
         if not phone or not phone.strip():
             return None
         try:
-            return numbers.normalise(phone, self._settings.phone.region)
+            return numbers.normalise(phone, self._region)
         except numbers.BadNumber as exc:
             raise BadPhone(str(exc)) from None
 
@@ -174,28 +179,28 @@ class Tickets:
 
     async def place(self, contact: Contact) -> tuple[int, int]:
         """(position, estimated wait in seconds) of a waiting ticket."""
-        queue = self._settings_queue(contact.queue)
+        queue = self._queue_of(contact.queue)
         case_types = sorted(queue.case_types) if queue else []
         place = await store.place(self._pool, contact.id, case_types, self._window_start())
         handle = place.handle_seconds or self._default_handle
         return place.position, estimated_wait_seconds(place.position, place.servers, handle)
 
     def _local(self, at: datetime | None) -> datetime | None:
-        return at.astimezone(self._settings.timezone) if at else None
+        return at.astimezone(self._agency.timezone) if at else None
 
-    def _settings_queue(self, code: str) -> Queue | None:
-        return next((q for q in self._settings.queues if q.code == code), None)
+    def _queue_of(self, code: str) -> Queue | None:
+        return next((q for q in self._agency.queues if q.code == code), None)
 
     @property
     def _default_handle(self) -> float:
-        return self._settings.tickets.default_handle_minutes * 60
+        return self._config.default_handle_minutes * 60
 
     def _window_start(self) -> datetime:
-        return self._clock() - timedelta(minutes=self._settings.tickets.handle_time_window_minutes)
+        return self._clock() - timedelta(minutes=self._config.handle_time_window_minutes)
 
     async def board(self) -> dict[str, Any]:
         """The waiting-room board: the tickets called last, with their counters."""
-        rows = await store.board(self._pool, self._today(), self._settings.tickets.board_size)
+        rows = await store.board(self._pool, self._today(), self._config.board_size)
         return {
             "called": [
                 {
@@ -240,23 +245,23 @@ class Tickets:
                     "opens_at": opens.isoformat(timespec="minutes") if opens else None,
                 }
             )
-        local = now.astimezone(self._settings.timezone)
+        local = now.astimezone(self._agency.timezone)
         return {
             "queues": queues,
             "at": local.isoformat(timespec="seconds"),
-            "timezone": self._settings.daemon.timezone,
+            "timezone": self._agency.timezone.key,
         }
 
     async def run(self, *, poll_seconds: float = 5) -> None:
         """The leader's loop: SMS to visitors whose turn is near; the closing rule."""
         while True:
             await self.notify_near_turn()
-            if self._settings.tickets.at_closing == "cancel":
+            if self._config.at_closing == "cancel":
                 await self.cancel_when_closed()
             await asyncio.sleep(poll_seconds)
 
     async def notify_near_turn(self) -> None:
-        ahead = self._settings.tickets.notify_position
+        ahead = self._config.notify_position
         if ahead == 0:
             return
         for row in await store.near_their_turn(self._pool, ahead):

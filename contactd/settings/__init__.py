@@ -8,6 +8,7 @@ Secrets (the database URL) come only from the environment.
 from __future__ import annotations
 
 from contactd.settings.agency import (
+    Agency,
     CalendarConfig,
     CaseTypeConfig,
     GoalConfig,
@@ -47,6 +48,7 @@ __all__ = [
     "ENV_SPECIAL",
     "SOURCE_CONFIG",
     "SYSTEM_CONFIG",
+    "Agency",
     "CalendarConfig",
     "CaseTypeConfig",
     "ClassifierConfig",

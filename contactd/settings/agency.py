@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Mapping
 from datetime import date, time
-from typing import Annotated
+from typing import Annotated, Protocol
 from zoneinfo import ZoneInfo
 
 import pydantic
@@ -16,6 +17,23 @@ from contactd.settings.sections import StrictSection
 from routing.calendar import WEEKDAYS, BusinessCalendar, Interval
 from routing.contact import Channel
 from routing.goals import Threshold
+from routing.queues import CaseType, Queue
+
+
+class Agency(Protocol):
+    """What the agency offers, as a service needs to know it: its case types, its queues with
+    their goals and calendars, and its time zone. Settings is one; a service given an Agency
+    sees no secret and no other section."""
+
+    @property
+    def timezone(self) -> ZoneInfo: ...
+
+    @property
+    def case_types(self) -> Mapping[str, CaseType]: ...
+
+    @property
+    def queues(self) -> tuple[Queue, ...]: ...
+
 
 _HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 _MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")

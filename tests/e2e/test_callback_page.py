@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from playwright.async_api import Browser, expect
 
@@ -24,7 +25,9 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-async def site(db_url: str, clock: FixedClock) -> AsyncIterator[TestClient[object, object]]:
+async def site(
+    db_url: str, clock: FixedClock
+) -> AsyncIterator[TestClient[web.Request, web.Application]]:
     config = settings.load(
         ROOT / "config" / "contactd.toml",
         environ={"CONTACTD_DATABASE_URL": db_url, "CONTACTD_CLASSIFIER__ENABLED": "false"},
@@ -35,7 +38,7 @@ async def site(db_url: str, clock: FixedClock) -> AsyncIterator[TestClient[objec
 
 @pytest.mark.timeout(90)
 async def test_a_client_books_a_callback_with_the_keyboard_and_gets_a_reference(
-    site: TestClient[object, object], browser: Browser, clock: FixedClock
+    site: TestClient[web.Request, web.Application], browser: Browser, clock: FixedClock
 ) -> None:
     page = await browser.new_page(locale="da-DK", timezone_id="Europe/Copenhagen")
     await off_clock(page, clock)
@@ -61,8 +64,9 @@ async def test_a_client_books_a_callback_with_the_keyboard_and_gets_a_reference(
     done = "Vi ringer i dag mellem kl. 11.00 og 13.00."
     await expect(page.locator("#doneWindow")).to_have_text(done)
 
-    pool: asyncpg.Pool = site.app[POOL]  # type: ignore[index]
+    pool: asyncpg.Pool = site.app[POOL]
     contact = await pool.fetchrow("SELECT * FROM contacts")
+    assert contact is not None
     assert (contact["reference"], contact["case_type"], contact["client_address"]) == (
         reference,
         "visa",

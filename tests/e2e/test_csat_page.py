@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import asyncpg
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from playwright.async_api import Browser, expect
 
@@ -23,7 +24,7 @@ from contactd.services import surveys as csat
 from tests.conftest import ROOT
 from tests.e2e.conftest import NewPage, watched_pages
 
-Client = TestClient[object, object]
+Client = TestClient[web.Request, web.Application]
 PUBLIC = "https://kontakt.example.dk"
 
 
@@ -54,7 +55,7 @@ async def new_page(browser: Browser, clock: Clock) -> AsyncIterator[NewPage]:
 
 
 def _pool(client: Client) -> asyncpg.Pool:
-    return client.app[POOL]  # type: ignore[index,no-any-return]
+    return client.app[POOL]
 
 
 async def _link(client: Client, clock: Clock, language: str) -> tuple[int, str]:
@@ -73,7 +74,7 @@ async def _link(client: Client, clock: Clock, language: str) -> tuple[int, str]:
         now - timedelta(minutes=20),
         now - timedelta(minutes=10),
     )
-    surveys: csat.Surveys = client.app[api_csat.SURVEYS].surveys  # type: ignore[index]
+    surveys: csat.Surveys = client.app[api_csat.SURVEYS].surveys
     await surveys.ask_due()
     sms = await pool.fetchval(
         "SELECT payload ->> 'body' FROM outbox WHERE contact_id = $1", contact_id
@@ -117,6 +118,7 @@ async def test_a_danish_client_answers_4_with_a_comment_using_the_keyboard(
     await expect(thanks).to_be_visible()
     await expect(page.locator("#result")).to_be_focused()
     row = await _pool(site).fetchrow("SELECT * FROM csat WHERE contact_id = $1", contact_id)
+    assert row is not None
     assert (row["score"], row["comment"]) == (
         4,
         "Sagsbehandleren var venlig og forklarede det hele.",

@@ -154,5 +154,6 @@ def test_demo_plays_the_shipped_day_shows_the_queues_and_stops_on_ctrl_c(
     # A few a day at random; each waits for the next opening (most take its first window, some
     # a later one), inside the hotline's hours.
     for _, not_before in late:
+        assert not_before is not None
         assert not_before >= next_open, (not_before, next_open)
         assert hotline.is_open(not_before), not_before

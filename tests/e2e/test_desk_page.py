@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from playwright.async_api import Browser, Page, expect
 
@@ -27,7 +28,10 @@ async def _sign_in(page: Page, url: str, token: str) -> None:
 
 @pytest.mark.timeout(90)
 async def test_a_caseworker_takes_an_offer_that_arrives_live_using_only_the_keyboard(
-    client: TestClient[object, object], app_pool: asyncpg.Pool, browser: Browser, clock: Clock
+    client: TestClient[web.Request, web.Application],
+    app_pool: asyncpg.Pool,
+    browser: Browser,
+    clock: Clock,
 ) -> None:
     supervisor = await token_for(app_pool, "sofie", Role.SUPERVISOR)
     karin = await token_for(app_pool, "karin", Role.AGENT)
@@ -72,7 +76,7 @@ async def test_a_caseworker_takes_an_offer_that_arrives_live_using_only_the_keyb
 
 
 async def test_a_wrong_token_is_told_on_the_page(
-    client: TestClient[object, object], browser: Browser, clock: Clock
+    client: TestClient[web.Request, web.Application], browser: Browser, clock: Clock
 ) -> None:
     page = await browser.new_page(locale="da-DK")
     await off_clock(page, clock)
@@ -84,16 +88,16 @@ async def test_a_wrong_token_is_told_on_the_page(
 @pytest.fixture
 async def classifying(
     classifier_config: Settings, clock: Clock
-) -> AsyncIterator[TestClient[object, object]]:
+) -> AsyncIterator[TestClient[web.Request, web.Application]]:
     async with TestClient(TestServer(create_app(classifier_config, clock=clock))) as c:
         yield c
 
 
 @pytest.mark.timeout(90)
 async def test_triage_picks_one_of_the_models_guesses_and_sends_the_contact_on(
-    classifying: TestClient[object, object], browser: Browser, clock: Clock
+    classifying: TestClient[web.Request, web.Application], browser: Browser, clock: Clock
 ) -> None:
-    pool: asyncpg.Pool = classifying.app[POOL]  # type: ignore[index]
+    pool: asyncpg.Pool = classifying.app[POOL]
     supervisor = await token_for(pool, "sofie", Role.SUPERVISOR)
     karin = await token_for(pool, "karin", Role.AGENT)
     profile = {"skills": {"general": 3}, "languages": ["da"]}
@@ -131,5 +135,6 @@ async def test_triage_picks_one_of_the_models_guesses_and_sends_the_contact_on(
         "residence",
     )
     corrected = await pool.fetchrow("SELECT from_type, to_type FROM case_type_corrections")
+    assert corrected is not None
     assert tuple(corrected) == ("general", "lapse")
     await page.close()

@@ -51,7 +51,7 @@ async def test_a_caseworker_reads_and_answers_an_email_on_the_desk_page(
     received, smtp_port = smtp
     config = mailserver.answering_config(db_url, imap_port, smtp_port)
     async with TestClient(TestServer(create_app(config, clock=clock))) as client:
-        pool: asyncpg.Pool = client.app[POOL]  # type: ignore[index]
+        pool: asyncpg.Pool = client.app[POOL]
         supervisor = await token_for(pool, "sofie", Role.SUPERVISOR)
         karin = await token_for(pool, "karin", Role.AGENT)
         profile = {"skills": {"general": 3}, "languages": ["da"]}

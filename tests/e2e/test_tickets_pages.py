@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from playwright.async_api import Browser, Page, Route, expect
 
@@ -42,14 +43,16 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-async def centre(config: Settings, clock: FixedClock) -> AsyncIterator[TestClient[object, object]]:
+async def centre(
+    config: Settings, clock: FixedClock
+) -> AsyncIterator[TestClient[web.Request, web.Application]]:
     """The daemon on its clock."""
     async with TestClient(TestServer(create_app(config, clock=clock))) as c:
         yield c
 
 
-def _pool(client: TestClient[object, object]) -> asyncpg.Pool:
-    return client.app[POOL]  # type: ignore[index]
+def _pool(client: TestClient[web.Request, web.Application]) -> asyncpg.Pool:
+    return client.app[POOL]
 
 
 def _token(headers: dict[str, str]) -> str:
@@ -62,7 +65,9 @@ async def new_page(browser: Browser, clock: FixedClock) -> AsyncIterator[NewPage
         yield new
 
 
-async def _kiosk(new_page: NewPage, client: TestClient[object, object], token: str) -> Page:
+async def _kiosk(
+    new_page: NewPage, client: TestClient[web.Request, web.Application], token: str
+) -> Page:
     page = await new_page()
     await page.add_init_script(COUNT_PRINTS)
     await page.goto(str(client.make_url("/kiosk")))
@@ -73,7 +78,7 @@ async def _kiosk(new_page: NewPage, client: TestClient[object, object], token: s
 
 
 async def _offered(
-    client: TestClient[object, object], headers: dict[str, str]
+    client: TestClient[web.Request, web.Application], headers: dict[str, str]
 ) -> list[dict[str, Any]]:
     """The contacts offered to this caseworker, as soon as the router has offered one."""
     async with asyncio.timeout(15):
@@ -85,7 +90,9 @@ async def _offered(
             await asyncio.sleep(0.1)
 
 
-async def _issue(client: TestClient[object, object], headers: dict[str, str]) -> dict[str, Any]:
+async def _issue(
+    client: TestClient[web.Request, web.Application], headers: dict[str, str]
+) -> dict[str, Any]:
     body = {"case_type": "family", "request_id": uuid.uuid4().hex}
     response = await client.post("/api/tickets", json=body, headers=headers)
     assert response.status == 201
@@ -94,7 +101,7 @@ async def _issue(client: TestClient[object, object], headers: dict[str, str]) ->
 
 @pytest.mark.timeout(120)
 async def test_a_kiosk_ticket_called_to_counter_3_shows_live_on_the_board_and_the_status(
-    centre: TestClient[object, object], new_page: NewPage
+    centre: TestClient[web.Request, web.Application], new_page: NewPage
 ) -> None:
     pool = _pool(centre)
     supervisor = await token_for(pool, "sofie", Role.SUPERVISOR)
@@ -166,7 +173,7 @@ async def test_a_kiosk_ticket_called_to_counter_3_shows_live_on_the_board_and_th
 
 
 async def test_a_double_click_on_the_kiosk_prints_one_ticket(
-    centre: TestClient[object, object], new_page: NewPage
+    centre: TestClient[web.Request, web.Application], new_page: NewPage
 ) -> None:
     pool = _pool(centre)
     front = await token_for(pool, "frida", Role.FRONTDESK)
@@ -186,7 +193,7 @@ async def test_a_double_click_on_the_kiosk_prints_one_ticket(
 
 
 async def test_pressing_again_after_a_lost_answer_gives_the_same_ticket(
-    centre: TestClient[object, object], new_page: NewPage
+    centre: TestClient[web.Request, web.Application], new_page: NewPage
 ) -> None:
     pool = _pool(centre)
     front = await token_for(pool, "frida", Role.FRONTDESK)
@@ -211,7 +218,7 @@ async def test_pressing_again_after_a_lost_answer_gives_the_same_ticket(
 
 
 async def test_the_kiosk_shows_what_is_wrong_next_to_the_field(
-    centre: TestClient[object, object], new_page: NewPage
+    centre: TestClient[web.Request, web.Application], new_page: NewPage
 ) -> None:
     pool = _pool(centre)
     front = await token_for(pool, "frida", Role.FRONTDESK)
@@ -240,7 +247,7 @@ async def test_the_kiosk_shows_what_is_wrong_next_to_the_field(
 
 @pytest.mark.parametrize("clock", [FixedClock(SATURDAY)], ids=["saturday"])
 async def test_a_closed_kiosk_says_when_the_service_centre_opens(
-    centre: TestClient[object, object], new_page: NewPage
+    centre: TestClient[web.Request, web.Application], new_page: NewPage
 ) -> None:
     saturday = centre  # on a Saturday, when the service centre is closed
     pool = _pool(saturday)
@@ -266,7 +273,7 @@ async def test_a_closed_kiosk_says_when_the_service_centre_opens(
 
 
 async def test_the_board_says_it_reconnects_and_shows_the_calls_when_it_is_back(
-    centre: TestClient[object, object], new_page: NewPage
+    centre: TestClient[web.Request, web.Application], new_page: NewPage
 ) -> None:
     board = await new_page()
     await board.route("**/api/board/events", lambda route: route.abort())
@@ -282,7 +289,7 @@ async def test_the_board_says_it_reconnects_and_shows_the_calls_when_it_is_back(
 
 @pytest.mark.timeout(90)
 async def test_a_caseworker_saves_a_counter_calls_a_visitor_three_times_then_a_no_show(
-    centre: TestClient[object, object], new_page: NewPage
+    centre: TestClient[web.Request, web.Application], new_page: NewPage
 ) -> None:
     pool = _pool(centre)
     supervisor = await token_for(pool, "sofie", Role.SUPERVISOR)

@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import aiohttp
 import asyncpg
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from aiohttp.web_runner import BaseRunner
 from twilio.request_validator import RequestValidator
@@ -42,7 +43,7 @@ from contactd.store.staff import Role
 from routing.contact import Action
 from tests.conftest import ROOT, WORKDAY, token_for
 
-Client = TestClient[object, object]
+Client = TestClient[web.Request, web.Application]
 Headers = dict[str, str]
 
 TWILIO_TOKEN = "test-auth-token-0123456789abcdef"
@@ -197,7 +198,7 @@ async def daemon(
         async with TestClient(test_server) as client:
             # The survey endpoints allow 60 requests a minute from one address; the fuzzing
             # sends more, all from 127.0.0.1.
-            client.app[api_csat.SURVEYS].limiter = api_csat.Limiter(10**9, 60)  # type: ignore[index]
+            client.app[api_csat.SURVEYS].limiter = api_csat.Limiter(10**9, 60)
             yield client
     finally:
         await lock.close()
@@ -217,8 +218,8 @@ def client_mail() -> bytes:
 
 
 async def build_world(client: Client) -> World:
-    pool: asyncpg.Pool = client.app[POOL]  # type: ignore[index]
-    now = client.app[CLOCK].now()  # type: ignore[index]
+    pool: asyncpg.Pool = client.app[POOL]
+    now = client.app[CLOCK].now()
     staff = {
         "admin": await token_for(pool, "ada", Role.ADMIN),
         "supervisor": await token_for(pool, "sofie", Role.SUPERVISOR),
@@ -259,11 +260,11 @@ async def build_world(client: Client) -> World:
     raw = client_mail()
     inbox = Inbox(
         pool,
-        client.app[INTAKE],  # type: ignore[index]
-        client.app[SETTINGS].email,  # type: ignore[index]
-        timezone=client.app[SETTINGS].timezone,  # type: ignore[index]
-        case_types=client.app[SETTINGS].case_types,  # type: ignore[index]
-        clock=client.app[CLOCK].now,  # type: ignore[index]
+        client.app[INTAKE],
+        client.app[SETTINGS].email,
+        timezone=client.app[SETTINGS].timezone,
+        case_types=client.app[SETTINGS].case_types,
+        clock=client.app[CLOCK].now,
         recorder=NOT_RECORDED,
     )
     received = await inbox.receive(

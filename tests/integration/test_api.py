@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncpg
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from contactd.store.staff import Role
 from tests.conftest import token_for
 
-Client = TestClient[object, object]
+Client = TestClient[web.Request, web.Application]
 
 
 async def test_staff_register_a_contact_and_read_it_back_with_its_history(

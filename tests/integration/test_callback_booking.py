@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from contactd import settings
@@ -18,7 +19,7 @@ from contactd.http.appkeys import POOL
 from contactd.store import queries
 from tests.conftest import CPH, ROOT, WORKDAY
 
-Client = TestClient[object, object]
+Client = TestClient[web.Request, web.Application]
 # Windows never on offer on the daemon's day (WORKDAY): before the line opens, and in the past.
 BEFORE_OPENING = WORKDAY.replace(hour=7).isoformat(timespec="minutes")
 YESTERDAY = (WORKDAY - timedelta(days=1)).replace(hour=9).isoformat(timespec="minutes")
@@ -39,7 +40,7 @@ async def web_client(db_url: str) -> AsyncIterator[Client]:
 
 
 def _pool(client: Client) -> asyncpg.Pool:
-    return client.app[POOL]  # type: ignore[index,no-any-return]
+    return client.app[POOL]
 
 
 async def _windows(client: Client) -> list[dict[str, str]]:

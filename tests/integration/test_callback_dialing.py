@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from twilio.request_validator import RequestValidator
 
@@ -31,7 +32,7 @@ PUBLIC = "https://contact.example.dk"
 HOTLINE = "+4570201010"
 CLIENT = "+4520123456"
 KARIN_PHONE = "+4531000001"
-Client = TestClient[object, object]
+Client = TestClient[web.Request, web.Application]
 
 
 def _config(db_url: str, prism_url: str, **env: str) -> settings.Settings:
@@ -59,7 +60,7 @@ async def app_client(db_url: str, prism_url: str, clock: Clock) -> AsyncIterator
 
 
 def _pool(client: Client) -> asyncpg.Pool:
-    return client.app[POOL]  # type: ignore[index,no-any-return]
+    return client.app[POOL]
 
 
 async def _karin(client: Client, phone: str | None = KARIN_PHONE) -> dict[str, str]:
@@ -107,7 +108,7 @@ async def test_an_accepted_callback_is_dialled_retried_and_closed_as_not_reached
 ) -> None:
     pool = _pool(app_client)
     karin = await _karin(app_client)
-    await app_client.app[INTAKE].submit(  # type: ignore[index]
+    await app_client.app[INTAKE].submit(
         NewContact(
             channel=Channel.CALLBACK,
             language=Language.DA,
@@ -141,11 +142,12 @@ async def test_an_accepted_callback_is_dialled_retried_and_closed_as_not_reached
     result = f"/twilio/dial-result?{query}"
     await twilio(app_client, result, {"CallSid": "CA1", "DialCallStatus": "no-answer"})
     retry = await pool.fetchrow("SELECT * FROM contacts WHERE reference = $1", reference)
+    assert retry is not None
     assert (retry["state"], retry["attempts"], list(retry["passed_by"])) == ("queued", 1, [])
     assert retry["not_before"] is not None  # tried again in 15 minutes
     # Twilio retries or replays the same webhook: the attempt is over, nothing changes.
     await twilio(app_client, result, {"CallSid": "CA1", "DialCallStatus": "no-answer"})
-    assert (await pool.fetchrow("SELECT state FROM contacts"))["state"] == "queued"
+    assert await pool.fetchval("SELECT state FROM contacts") == "queued"
 
     await pool.execute("UPDATE contacts SET not_before = NULL")  # 15 minutes later
     await _offered(app_client, karin)
@@ -154,6 +156,7 @@ async def test_an_accepted_callback_is_dialled_retried_and_closed_as_not_reached
     second = f"/twilio/dial-result?ref={reference}&attempt=2&order=agent_first"
     await twilio(app_client, second, {"CallSid": "CA2", "DialCallStatus": "busy"})
     closed = await pool.fetchrow("SELECT * FROM contacts WHERE reference = $1", reference)
+    assert closed is not None
     assert (closed["state"], closed["outcome"], closed["attempts"]) == ("done", "not_reached", 2)
     sms = await _sent(pool, f"sms:not-reached:{reference}")
     assert sms["payload"]["to"] == CLIENT
@@ -163,7 +166,7 @@ async def test_an_accepted_callback_is_dialled_retried_and_closed_as_not_reached
 
 async def test_an_agent_without_a_phone_cannot_accept_a_callback(app_client: Client) -> None:
     karin = await _karin(app_client, phone=None)
-    await app_client.app[INTAKE].submit(  # type: ignore[index]
+    await app_client.app[INTAKE].submit(
         NewContact(channel=Channel.CALLBACK, case_type="family", client_address=CLIENT),
         actor="test",
     )
@@ -201,6 +204,7 @@ async def test_a_dial_whose_outcome_is_unknown_is_not_placed_again(db_url: str) 
             recorder=NOT_RECORDED,
         )  # fmt: skip
         row = await p.fetchrow("SELECT * FROM outbox")
+        assert row is not None
     finally:
         await p.close()
     assert placed == []
@@ -212,7 +216,7 @@ async def test_an_accepted_call_is_put_through_and_back_in_line_if_the_agent_mis
     app_client: Client, clock: Clock
 ) -> None:
     pool = _pool(app_client)
-    await app_client.app[INTAKE].submit(  # type: ignore[index]
+    await app_client.app[INTAKE].submit(
         NewContact(channel=Channel.CALLBACK, case_type="family", client_address=CLIENT),
         actor="test",
     )
@@ -229,6 +233,7 @@ async def test_an_accepted_call_is_put_through_and_back_in_line_if_the_agent_mis
     connect = await _sent(pool, f"connect:{reference}:")
     assert connect["payload"]["provider_id"].startswith("CA")  # Prism took the redirect
     waiting = await pool.fetchrow("SELECT * FROM contacts WHERE channel = 'callback'")
+    assert waiting is not None
     assert waiting["state"] == "queued"  # not merged before the caller is put through
 
     query = f"ref={reference}&attempt=1"
@@ -243,6 +248,7 @@ async def test_an_accepted_call_is_put_through_and_back_in_line_if_the_agent_mis
     assert enqueue is not None
     assert enqueue.text == "family"  # back in line, with the place kept
     again = await pool.fetchrow("SELECT * FROM contacts WHERE reference = $1", reference)
+    assert again is not None
     assert again["state"] == "queued"
     assert len(again["passed_by"]) == 1  # not offered to Karin, who did not answer
 
@@ -261,6 +267,7 @@ async def test_an_accepted_call_is_put_through_and_back_in_line_if_the_agent_mis
         app_client, f"/twilio/connect-result?{query}", {**call, "DialCallStatus": "completed"}
     )
     merged = await pool.fetchrow("SELECT * FROM contacts WHERE channel = 'callback'")
+    assert merged is not None
     assert (merged["state"], merged["outcome"]) == ("cancelled", "merged")
 
 
@@ -271,7 +278,7 @@ async def test_client_first_rings_the_client_and_a_missed_call_is_tried_again(
     async with TestClient(TestServer(create_app(config, clock=clock))) as client:
         pool = _pool(client)
         karin = await _karin(client)
-        await client.app[INTAKE].submit(  # type: ignore[index]
+        await client.app[INTAKE].submit(
             NewContact(channel=Channel.CALLBACK, case_type="family", client_address=CLIENT),
             actor="test",
         )
@@ -290,6 +297,7 @@ async def test_client_first_rings_the_client_and_a_missed_call_is_tried_again(
             client, f"/twilio/dial-status?{query}", {"CallSid": "CA1", "CallStatus": "no-answer"}
         )
         retry = await pool.fetchrow("SELECT state, not_before FROM contacts")
+        assert retry is not None
         assert retry["state"] == "queued"
         assert retry["not_before"] is not None
 
@@ -331,5 +339,6 @@ async def test_a_dial_twilio_did_not_take_is_not_retried_and_the_callback_goes_b
         clock.advance(seconds=1)  # long past any backoff
     assert tries == ["dial:AAAA-CCCC:1"]  # once only
     row = await pool.fetchrow("SELECT state, attempts FROM contacts")
+    assert row is not None
     assert (row["state"], row["attempts"]) == ("queued", 0)
     assert await pool.fetchval("SELECT failed_at IS NOT NULL FROM outbox")

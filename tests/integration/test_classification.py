@@ -7,9 +7,11 @@ import asyncio
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from contactd import settings
@@ -21,7 +23,7 @@ from contactd.settings import Settings
 from contactd.store.staff import Role
 from tests.conftest import token_for
 
-Client = TestClient[object, object]
+Client = TestClient[web.Request, web.Application]
 FAMILY = (
     "Ansøgning om familiesammenføring med min ægtefælle fra Thailand. "
     "Hvilke dokumenter skal jeg sende?"
@@ -39,7 +41,7 @@ async def classifying(classifier_config: Settings, clock: Clock) -> AsyncIterato
         yield c
 
 
-async def _new(client: Client, auth: dict[str, str], text: str) -> dict[str, object]:
+async def _new(client: Client, auth: dict[str, str], text: str) -> dict[str, Any]:
     response = await client.post(
         "/api/contacts", json={"channel": "email", "text": text}, headers=auth
     )
@@ -50,7 +52,7 @@ async def _new(client: Client, auth: dict[str, str], text: str) -> dict[str, obj
 async def test_sure_text_goes_to_its_queue_and_unsure_text_to_triage_with_guesses(
     classifying: Client,
 ) -> None:
-    front = await token_for(classifying.app[POOL], "frida", Role.FRONTDESK)  # type: ignore[index]
+    front = await token_for(classifying.app[POOL], "frida", Role.FRONTDESK)
     family, unsure = await asyncio.gather(
         _new(classifying, front, FAMILY), _new(classifying, front, UNSURE)
     )
@@ -59,16 +61,16 @@ async def test_sure_text_goes_to_its_queue_and_unsure_text_to_triage_with_guesse
         "classifier",
         "family",
     )
-    assert family["confidence"] > 0.9  # type: ignore[operator]
+    assert family["confidence"] > 0.9
     assert (unsure["case_type"], unsure["queue"]) == ("general", "general")
     guesses = unsure["guesses"]
-    assert [g["case_type"] for g in guesses] == ["lapse", "permanent", "appeal"]  # type: ignore[union-attr,index]
-    assert guesses[0]["confidence"] < 0.5  # type: ignore[index]
-    assert unsure["confidence"] == pytest.approx(guesses[0]["confidence"])  # type: ignore[index]
+    assert [g["case_type"] for g in guesses] == ["lapse", "permanent", "appeal"]
+    assert guesses[0]["confidence"] < 0.5
+    assert unsure["confidence"] == pytest.approx(guesses[0]["confidence"])
 
 
 async def test_the_language_is_detected_when_not_given(classifying: Client) -> None:
-    front = await token_for(classifying.app[POOL], "frida", Role.FRONTDESK)  # type: ignore[index]
+    front = await token_for(classifying.app[POOL], "frida", Role.FRONTDESK)
     english = await _new(classifying, front, "I need a visa to visit my sister for two weeks.")
     danish = await _new(classifying, front, FAMILY)
     assert (english["language"], english["case_type"]) == ("en", "visa")
@@ -78,7 +80,7 @@ async def test_the_language_is_detected_when_not_given(classifying: Client) -> N
 async def test_a_triage_caseworker_corrects_the_case_type_and_it_is_kept_for_training(
     classifying: Client,
 ) -> None:
-    pool: asyncpg.Pool = classifying.app[POOL]  # type: ignore[index]
+    pool: asyncpg.Pool = classifying.app[POOL]
     supervisor = await token_for(pool, "sofie", Role.SUPERVISOR)
     karin = await token_for(pool, "karin", Role.AGENT)
     profile = {"skills": {"general": 3}, "languages": ["da"]}
@@ -115,7 +117,7 @@ async def test_a_triage_caseworker_corrects_the_case_type_and_it_is_kept_for_tra
 
 
 async def test_transfer_needs_a_known_queue_or_case_type(classifying: Client) -> None:
-    pool: asyncpg.Pool = classifying.app[POOL]  # type: ignore[index]
+    pool: asyncpg.Pool = classifying.app[POOL]
     karin = await token_for(pool, "karin", Role.AGENT)
     for body, message in [
         ({}, "name the queue, the corrected case type, or both"),
@@ -142,7 +144,7 @@ async def test_an_unusable_model_file_sends_everything_to_triage_and_says_so(
         },
     )
     async with TestClient(TestServer(create_app(config, clock=clock))) as client:
-        front = await token_for(client.app[POOL], "frida", Role.FRONTDESK)  # type: ignore[index]
+        front = await token_for(client.app[POOL], "frida", Role.FRONTDESK)
         contact = await _new(client, front, FAMILY)
         health = await (await client.get("/health")).json()
         assert (contact["case_type"], contact["confidence"], contact["guesses"]) == (

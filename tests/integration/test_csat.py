@@ -14,11 +14,12 @@ from typing import Any
 
 import asyncpg
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from structlog.testing import capture_logs
 
 from contactd import settings
-from contactd.app import create_app
+from contactd.app import build_surveys, create_app
 from contactd.clock import FixedClock
 from contactd.http import surveys as api_csat
 from contactd.http.appkeys import CLOCK, METRICS, POOL
@@ -29,7 +30,7 @@ from contactd.store.staff import Role
 from tests import mailserver
 from tests.conftest import ROOT, WORKDAY, token_for
 
-Client = TestClient[object, object]
+Client = TestClient[web.Request, web.Application]
 PUBLIC = "https://kontakt.example.dk"
 AGENCY = "kontakt@nyidanmark.example"
 LINK = re.compile(re.escape(PUBLIC) + r"/s/([A-Za-z0-9_-]{28})(?![A-Za-z0-9_-])")
@@ -76,11 +77,11 @@ async def daemon(db_url: str, clock: FixedClock) -> AsyncIterator[Client]:
 
 
 def _pool(client: Client) -> asyncpg.Pool:
-    return client.app[POOL]  # type: ignore[index,no-any-return]
+    return client.app[POOL]
 
 
 def _surveys(client: Client) -> csat.Surveys:
-    return client.app[api_csat.SURVEYS].surveys  # type: ignore[index,no-any-return]
+    return client.app[api_csat.SURVEYS].surveys
 
 
 async def _done(
@@ -136,7 +137,7 @@ async def _token(pool: asyncpg.Pool, contact_id: int) -> str:
 
 
 async def _one_survey(client: Client, **contact: Any) -> tuple[int, str]:
-    now = client.app[CLOCK].now()  # type: ignore[index]
+    now = client.app[CLOCK].now()
     (contact_id,) = await _done(_pool(client), now=now, **contact)
     await _surveys(client).ask_due()
     return contact_id, await _token(_pool(client), contact_id)
@@ -306,6 +307,7 @@ async def test_finished_contacts_are_asked_once_after_the_delay_by_sms_and_by_em
             "'survey'",
             ids["mail"],
         )
+        assert kept is not None
         assert (kept["direction"], kept["message_id"]) == ("out", message["Message-ID"].strip())
 
 
@@ -347,7 +349,7 @@ async def test_the_queue_share_decides_who_is_asked_the_same_ones_every_time(
 
     async def asked_with(share: float) -> set[int]:
         """A fresh instance asks with this share; then the survey is forgotten again."""
-        surveys = csat.Surveys(
+        surveys = build_surveys(
             pool, _config(db_url, share=share), clock=clock, recorder=NOT_RECORDED
         )
         await surveys.ask_due()
@@ -369,7 +371,7 @@ async def test_without_a_public_url_no_one_is_asked_and_the_log_says_why(
 ) -> None:
     await _done(pool, now=clock())
     config = dataclasses.replace(_config(db_url), public_url=None)
-    surveys = csat.Surveys(pool, config, clock=clock, recorder=NOT_RECORDED)
+    surveys = build_surveys(pool, config, clock=clock, recorder=NOT_RECORDED)
     with capture_logs() as logs:
         await surveys.run(poll_seconds=0.01)  # returns: nothing to do until a restart
     assert [e["event"] for e in logs] == ["csat.off"]
@@ -386,7 +388,7 @@ async def test_without_twilio_only_email_is_asked_and_the_log_says_why(
         pool, now=clock(), channel="email", address="anna@example.dk", language="en"
     )
     config = dataclasses.replace(_config(db_url), twilio_auth_token=None)
-    surveys = csat.Surveys(pool, config, clock=clock, recorder=NOT_RECORDED)
+    surveys = build_surveys(pool, config, clock=clock, recorder=NOT_RECORDED)
     with capture_logs() as logs:
         task = asyncio.create_task(surveys.run(poll_seconds=60))
         async with asyncio.timeout(10):
@@ -428,7 +430,7 @@ async def test_an_answer_is_stored_with_the_contact_once_and_counted(daemon: Cli
     row = (await _asked(pool))[contact_id]
     assert (row["score"], row["comment"]) == (4, "Venlig og hurtig hjælp.")
     assert row["answered_at"] is not None
-    counted = daemon.app[METRICS]  # type: ignore[index]
+    counted = daemon.app[METRICS]
     labels = {"queue": "family", "channel": "call"}
     assert counted.registry.get_sample_value("contactd_csat_answers_total", labels) == 1
     assert counted.registry.get_sample_value("contactd_csat_score_total", labels) == 4

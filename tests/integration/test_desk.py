@@ -7,12 +7,13 @@ import json
 from typing import Any
 
 import asyncpg
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from contactd.store.staff import Role
 from tests.conftest import token_for
 
-Client = TestClient[object, object]
+Client = TestClient[web.Request, web.Application]
 PROFILE = {"skills": {"family": 4, "general": 2}, "languages": ["da", "en"]}
 
 

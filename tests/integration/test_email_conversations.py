@@ -120,9 +120,11 @@ async def test_a_reply_to_a_finished_contact_reopens_it_with_a_new_promise(
     assert await _read(imap_port, pool, config, clock) == 1
 
     row = await pool.fetchrow("SELECT * FROM contacts WHERE id = $1", contact_id)
+    assert row is not None
     assert (row["state"], row["closed_at"]) == ("queued", None)
     assert row["due_at"] > row["queued_at"]  # promised anew from the reply
     last = await pool.fetchrow("SELECT * FROM contact_events ORDER BY id DESC LIMIT 1")
+    assert last is not None
     assert (last["action"], last["from_state"], last["to_state"]) == (
         Action.REOPEN, "done", "queued",
     )  # fmt: skip
@@ -210,6 +212,7 @@ async def test_a_30_mb_message_is_kept_whole_and_its_attachment_listed(
     mailserver.append(imap_port, mailserver.big_message(30_000_000))
     assert await _read(imap_port, pool, config, clock) == 1
     row = await pool.fetchrow("SELECT body, attachments, octet_length(raw) AS size FROM messages")
+    assert row is not None
     assert row["body"] == "Her er mine papirer."
     [scan] = row["attachments"]
     assert (scan["filename"], scan["content_type"]) == ("pas.pdf", "application/pdf")
@@ -242,7 +245,7 @@ async def test_the_daemon_waits_with_idle_and_reconnects_after_a_server_restart(
     # Polling is set to an hour: only IDLE can bring the mail in within seconds.
     config = mailserver.daemon_config(db_url, imap_server.port, CONTACTD_EMAIL__POLL_SECONDS="3600")
     async with TestClient(TestServer(create_app(config, clock=clock))) as client:
-        pool: asyncpg.Pool = client.app[POOL]  # type: ignore[index]
+        pool: asyncpg.Pool = client.app[POOL]
 
         async def state() -> str | None:
             value: str | None = await pool.fetchval(
@@ -289,7 +292,7 @@ async def test_a_missing_folder_and_a_wrong_password_show_on_the_channel_status_
         db_url, imap_port, CONTACTD_EMAIL__MAILBOXES=boxes, CONTACTD_MAILBOX_ANDET_PASSWORD="wrong"
     )
     async with TestClient(TestServer(create_app(config, clock=clock))) as client:
-        pool: asyncpg.Pool = client.app[POOL]  # type: ignore[index]
+        pool: asyncpg.Pool = client.app[POOL]
 
         async def statuses() -> dict[str, tuple[str, str]]:
             rows = await pool.fetch("SELECT name, state, detail FROM channel_status")
@@ -319,7 +322,7 @@ async def test_without_idle_the_daemon_polls(
     port = imap_without_idle.port
     config = mailserver.daemon_config(db_url, port, CONTACTD_EMAIL__POLL_SECONDS="0.2")
     async with TestClient(TestServer(create_app(config, clock=clock))) as client:
-        pool: asyncpg.Pool = client.app[POOL]  # type: ignore[index]
+        pool: asyncpg.Pool = client.app[POOL]
 
         async def state() -> str | None:
             value: str | None = await pool.fetchval("SELECT state FROM channel_status")
@@ -352,7 +355,7 @@ async def test_several_mailboxes_are_read_each_with_its_own_processed_folder(
         CONTACTD_MAILBOX_FAMILIE_PASSWORD=mailserver.PASSWORD,
     )  # fmt: skip
     async with TestClient(TestServer(create_app(config, clock=clock))) as app:
-        pool: asyncpg.Pool = app.app[POOL]  # type: ignore[index]
+        pool: asyncpg.Pool = app.app[POOL]
         mailserver.append(imap_port, _mail(1))
         mailserver.append(imap_port, _mail(2, subject="Familiesammenføring"), folder="Familie")
 

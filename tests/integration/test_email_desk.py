@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from contactd.app import create_app
@@ -20,7 +21,7 @@ from contactd.store.staff import Role
 from tests import mailserver
 from tests.conftest import token_for
 
-Client = TestClient[object, object]
+Client = TestClient[web.Request, web.Application]
 AGENCY = "kontakt@nyidanmark.example"
 PROFILE = {"skills": {"general": 3}, "languages": ["da", "en"]}
 
@@ -67,7 +68,7 @@ async def test_a_caseworker_reads_an_email_safely_answers_it_and_the_reply_threa
     daemon: Client, imap_port: int, smtp: tuple[mailserver.Smtp, int]
 ) -> None:
     received, _ = smtp
-    pool: asyncpg.Pool = daemon.app[POOL]  # type: ignore[index]
+    pool: asyncpg.Pool = daemon.app[POOL]
     supervisor = await token_for(pool, "sofie", Role.SUPERVISOR)
     karin = await token_for(pool, "karin", Role.AGENT)
     jens = await token_for(pool, "jens", Role.AGENT)
@@ -157,7 +158,7 @@ async def test_a_caseworker_reads_an_email_safely_answers_it_and_the_reply_threa
 async def test_answering_what_cannot_be_answered_by_mail_is_refused_clearly(
     daemon: Client,
 ) -> None:
-    pool: asyncpg.Pool = daemon.app[POOL]  # type: ignore[index]
+    pool: asyncpg.Pool = daemon.app[POOL]
     front = await token_for(pool, "frida", Role.FRONTDESK)
     created = await daemon.post(
         "/api/contacts", json={"channel": "ticket", "case_type": "family"}, headers=front

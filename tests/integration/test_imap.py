@@ -136,12 +136,13 @@ async def test_the_leader_reads_a_configured_mailbox(
     config = mailserver.daemon_config(db_url, imap_port)
     async with TestClient(TestServer(create_app(config, clock=clock))) as client:
         mailserver.append(imap_port, VISA)
-        pool: asyncpg.Pool = client.app[POOL]  # type: ignore[index]
+        pool: asyncpg.Pool = client.app[POOL]
         for _ in range(100):
             if await pool.fetchval("SELECT count(*) FROM contacts"):
                 break
             await asyncio.sleep(0.05)
         contact = await pool.fetchrow("SELECT * FROM contacts")
+        assert contact is not None
     assert (contact["channel"], contact["external_id"]) == ("email", "<visa-1@example.dk>")
     assert mailserver.count(imap_port) == 0
 
@@ -187,6 +188,7 @@ async def test_a_new_mail_is_acknowledged_by_smtp_and_an_auto_reply_is_not(
     assert (sent["In-Reply-To"], sent["Auto-Submitted"]) == ("<visa-1@example.dk>", "auto-replied")
     assert f"Din reference: {reference}" in sent.get_content()
     row = await pool.fetchrow("SELECT sent_at, payload FROM outbox")
+    assert row is not None
     assert row["sent_at"] is not None
     assert sent["Message-ID"].strip() == row["payload"]["message_id"]
 
@@ -202,7 +204,7 @@ async def test_the_daemon_reads_the_mailbox_and_the_acknowledgement_arrives(
             if received.messages:
                 break
             await asyncio.sleep(0.05)
-        pool: asyncpg.Pool = client.app[POOL]  # type: ignore[index]
+        pool: asyncpg.Pool = client.app[POOL]
         reference = await pool.fetchval("SELECT reference FROM contacts")
     [ack] = received.messages
     assert ack["Subject"] == f"Vi har modtaget din henvendelse [{reference}]"

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -36,7 +37,7 @@ from routing.contact import Channel
 from tests.conftest import token_for
 from tests.integration.history import insert_contacts as _contact
 
-Client = TestClient[object, object]
+Client = TestClient[web.Request, web.Application]
 CPH = ZoneInfo("Europe/Copenhagen")
 TUESDAY_11 = datetime(2026, 11, 24, 11, 0, tzinfo=CPH)
 START = datetime(2026, 11, 24, 0, 0, tzinfo=CPH)
@@ -194,7 +195,7 @@ async def daemon(config: Settings, clock: Clock) -> AsyncIterator[Client]:
 async def test_metrics_count_what_the_api_does_and_pass_promtool(
     daemon: Client, clock: Clock
 ) -> None:
-    pool: asyncpg.Pool = daemon.app[POOL]  # type: ignore[index]
+    pool: asyncpg.Pool = daemon.app[POOL]
     supervisor = await token_for(pool, "sofie", Role.SUPERVISOR, now=clock())
     karin = await token_for(pool, "karin", Role.AGENT, now=clock())
     front = await token_for(pool, "frida", Role.FRONTDESK, now=clock())
@@ -225,7 +226,7 @@ async def test_metrics_count_what_the_api_does_and_pass_promtool(
         now=clock(),
         actor="test",
         why="hung up",
-        recorder=daemon.app[METRICS],  # type: ignore[index]
+        recorder=daemon.app[METRICS],
     )
 
     # The leader's next statistics pass (every second here) has seen the abandon.

@@ -54,8 +54,10 @@ def _sms(contact: Contact) -> list[OutboxItem]:
     ]
 
 
-async def _new_contact_with_sms(client: TestClient[object, object], external_id: str) -> None:
-    await client.app[INTAKE].submit(  # type: ignore[index]
+async def _new_contact_with_sms(
+    client: TestClient[web.Request, web.Application], external_id: str
+) -> None:
+    await client.app[INTAKE].submit(
         NewContact(channel=Channel.CALLBACK, case_type="visa", external_id=external_id),
         actor="test",
         outbox=_sms,
@@ -81,7 +83,7 @@ async def test_an_sms_reaches_twilios_api_as_its_spec_requires(
     ) as client:
         await _new_contact_with_sms(client, "booking-1")
         await _new_contact_with_sms(client, "booking-1")  # the same booking again: one SMS
-        pool: asyncpg.Pool = client.app[POOL]  # type: ignore[index]
+        pool: asyncpg.Pool = client.app[POOL]
         row = await _outbox_when(pool, lambda r: r["sent_at"] is not None)
         assert (row["kind"], row["attempts"], row["last_error"]) == ("sms", 1, None)
         payload = json.loads(row["payload"]) if isinstance(row["payload"], str) else row["payload"]
@@ -148,7 +150,7 @@ async def test_transient_failures_are_retried_until_the_sms_is_sent(
     config = _config(db_url, url, CONTACTD_PHONE__API_TIMEOUT_SECONDS="0.5")
     async with TestClient(TestServer(create_app(config, clock=clock))) as client:
         await _new_contact_with_sms(client, "booking-2")
-        pool: asyncpg.Pool = client.app[POOL]  # type: ignore[index]
+        pool: asyncpg.Pool = client.app[POOL]
         row = await _outbox_when(pool, lambda r: r["sent_at"] is not None)
     assert row["attempts"] == attempts
     assert twilio.requests == attempts
@@ -160,7 +162,7 @@ async def test_a_number_twilio_refuses_fails_at_once_and_a_wrong_token_waits(
     twilio, url = fake
     twilio.answers = [400, 401]
     async with TestClient(TestServer(create_app(_config(db_url, url), clock=clock))) as client:
-        pool: asyncpg.Pool = client.app[POOL]  # type: ignore[index]
+        pool: asyncpg.Pool = client.app[POOL]
         await _new_contact_with_sms(client, "booking-3")
         refused = await _outbox_when(pool, lambda r: r["failed_at"] is not None)
         assert (refused["attempts"], refused["sent_at"]) == (1, None)
@@ -169,9 +171,11 @@ async def test_a_number_twilio_refuses_fails_at_once_and_a_wrong_token_waits(
         await _new_contact_with_sms(client, "booking-4")
         for _ in range(100):
             waiting = await pool.fetchrow("SELECT * FROM outbox ORDER BY id DESC LIMIT 1")
+            assert waiting is not None
             if waiting["last_error"]:
                 break
             await asyncio.sleep(0.05)
+        assert waiting is not None
         assert waiting["failed_at"] is None  # kept until the token is fixed
         assert waiting["attempts"] == 0  # and the wait is not counted as a try
         assert "credentials" in waiting["last_error"]

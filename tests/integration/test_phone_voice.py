@@ -10,6 +10,7 @@ from datetime import datetime
 
 import asyncpg
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from twilio.request_validator import RequestValidator
 
@@ -25,7 +26,7 @@ PUBLIC = "https://contact.example.dk"
 CHRISTMAS_DAY = datetime(2026, 12, 25, 10, 0, tzinfo=CPH)  # a Friday and a holiday
 CALLER = "+4520123456"
 
-Client = TestClient[object, object]
+Client = TestClient[web.Request, web.Application]
 
 
 def _settings(db_url: str, **env: str) -> Settings:
@@ -84,7 +85,7 @@ def _said(twiml: ET.Element | str) -> list[str]:
 
 
 async def _contacts(client: Client) -> list[asyncpg.Record]:
-    pool: asyncpg.Pool = client.app[POOL]  # type: ignore[index]
+    pool: asyncpg.Pool = client.app[POOL]
     return list(await pool.fetch("SELECT * FROM contacts ORDER BY id"))
 
 

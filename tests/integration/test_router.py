@@ -7,6 +7,7 @@ from collections import Counter
 
 import asyncpg
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from contactd.clock import Clock, FixedClock
@@ -99,6 +100,7 @@ async def test_offers_go_to_skilled_agents_within_their_capacity_with_reason_and
         "FROM offers o JOIN contact_events e ON e.contact_id = o.contact_id AND e.action = 'offer' "
         "LIMIT 1"
     )
+    assert row is not None
     assert row["ttl"].total_seconds() == config.routing.offer_expiry_seconds[Channel.EMAIL]
     assert row["reason"] == row["event_reason"]
     assert row["reason"]["rule"] == "skill"
@@ -159,7 +161,10 @@ async def test_a_skill_level_out_of_range_or_an_unknown_case_type_is_refused(
 
 
 async def test_the_leader_offers_a_new_contact_as_soon_as_it_arrives(
-    client: TestClient[object, object], app_pool: asyncpg.Pool, config: Settings, clock: Clock
+    client: TestClient[web.Request, web.Application],
+    app_pool: asyncpg.Pool,
+    config: Settings,
+    clock: Clock,
 ) -> None:
     agent_id = await _agent(app_pool, config, clock, "karin", {"asylum": 4})
     auth = await token_for(app_pool, "frida", Role.FRONTDESK, now=clock())
@@ -168,9 +173,11 @@ async def test_the_leader_offers_a_new_contact_as_soon_as_it_arrives(
     )
     reference = (await response.json())["reference"]
     for _ in range(100):
-        state, held_by = await app_pool.fetchrow(
+        row = await app_pool.fetchrow(
             "SELECT state, agent_id FROM contacts WHERE reference = $1", reference
         )
+        assert row is not None
+        state, held_by = row
         if state == "offered":
             break
         await asyncio.sleep(0.05)
@@ -275,9 +282,11 @@ async def test_an_expired_offer_requeues_the_contact_and_three_misses_set_the_ag
         assert (
             await timers.expire_offers(pool, now=still(), max_missed=3, recorder=NOT_RECORDED) == 1
         )
-        agent_state, misses = await pool.fetchrow(
+        row = await pool.fetchrow(
             "SELECT state, missed_offers FROM agents WHERE staff_id = $1", agent_id
         )
+        assert row is not None
+        agent_state, misses = row
         assert misses == attempt
         assert agent_state == ("away" if attempt == 3 else "available")
     assert len(set(missed)) == 3

@@ -9,12 +9,13 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 import simulator
 from contactd import settings
 from contactd.app import create_app
-from contactd.cli import demo
+from contactd.cli import demo, stand_ins
 from contactd.clock import SimulatedClock
 from contactd.http.appkeys import POOL, SETTINGS
 from contactd.store.staff import Role
@@ -24,7 +25,7 @@ TOKEN = "test-auth-token-simulator"
 PUBLIC = "https://contact.example.dk"
 SPEED = 240
 
-Client = TestClient[object, object]
+Client = TestClient[web.Request, web.Application]
 
 
 @pytest.fixture
@@ -32,8 +33,11 @@ async def daemon(db_url: str) -> AsyncIterator[Client]:
     """The daemon on the shipped configuration with the demo's overrides (its stand-ins for
     Twilio's REST API and SMTP), on a clock that starts on a working Tuesday at 10:00 and runs
     at the simulation's speed, as in the demo; Twilio's signature checked."""
-    outside = demo.Outside()
-    async with demo.fake_twilio(outside) as twilio_api, demo.smtp_sink(outside) as smtp_port:
+    outside = stand_ins.Outside()
+    async with (
+        stand_ins.fake_twilio(outside) as twilio_api,
+        stand_ins.smtp_sink(outside) as smtp_port,
+    ):
         config = settings.load(
             ROOT / "config" / "contactd.toml",
             environ={
@@ -53,7 +57,7 @@ async def daemon(db_url: str) -> AsyncIterator[Client]:
 async def test_simulated_traffic_enters_through_the_endpoints_and_is_worked(
     daemon: Client,
 ) -> None:
-    pool: asyncpg.Pool = daemon.app[POOL]  # type: ignore[index]
+    pool: asyncpg.Pool = daemon.app[POOL]
     admin = (await token_for(pool, "ada", Role.ADMIN))["Authorization"].split()[1]
     lines: list[str] = []
     sim = simulator.Simulator(

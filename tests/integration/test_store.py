@@ -114,6 +114,7 @@ async def test_a_contact_goes_through_its_whole_life_with_an_event_each_step(
     assert history[1].reason == {"rule": "skill", "level": 3}
     assert history[-1].actor == "staff:karin"
     row = await pool.fetchrow("SELECT answered_at, closed_at FROM contacts WHERE id = $1", c.id)
+    assert row is not None
     assert (row["answered_at"], row["closed_at"]) == (accepted, finished)
     assert [e.at for e in history[-2:]] == [accepted, finished]
 

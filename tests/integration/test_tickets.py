@@ -14,6 +14,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from contactd.app import create_app
@@ -24,7 +25,7 @@ from contactd.store import contacts as store
 from contactd.store.staff import Role
 from tests.conftest import WORKDAY, token_for
 
-Client = TestClient[object, object]
+Client = TestClient[web.Request, web.Application]
 # WORKDAY is a Tuesday, 10:00: the service centre is open 08-14. The Sunday after it, closed.
 SUNDAY = WORKDAY + timedelta(days=5)
 MONDAY_8 = (WORKDAY + timedelta(days=6)).replace(hour=8)
@@ -43,7 +44,7 @@ async def daemon(config: Settings, clock: FixedClock) -> AsyncIterator[Client]:
 
 
 def _pool(client: Client) -> asyncpg.Pool:
-    return client.app[POOL]  # type: ignore[index]
+    return client.app[POOL]
 
 
 async def _issue(client: Client, auth: dict[str, str], **body: Any) -> tuple[int, Any]:
@@ -219,7 +220,7 @@ async def test_a_transferred_ticket_keeps_its_place_by_issue_time(
         f"/api/desk/contacts/{ref}/transfer", json={"queue": "visa"}, headers=karin
     )
     assert moved.status == 200
-    tickets = daemon.app[TICKETS]  # type: ignore[index]
+    tickets = daemon.app[TICKETS]
     contacts = {r["reference"]: r for r in await pool.fetch("SELECT * FROM contacts")}
     moved_contact = store.contact_from_row(contacts[early["reference"]])
     later_contact = store.contact_from_row(contacts[later["reference"]])
@@ -228,6 +229,7 @@ async def test_a_transferred_ticket_keeps_its_place_by_issue_time(
     assert contacts[early["reference"]]["queued_at"] == contacts[early["reference"]]["created_at"]
     # Back in a queue, it waits again: off the board, its calls counted afresh.
     ticket = await pool.fetchrow("SELECT calls, counter FROM tickets WHERE number = 'A001'")
+    assert ticket is not None
     assert (ticket["calls"], ticket["counter"]) == (0, None)
 
 
@@ -238,7 +240,7 @@ async def test_a_visitor_with_a_number_gets_one_sms_when_the_turn_is_near(
     front = await token_for(pool, "frida", Role.FRONTDESK)
     for n in range(5):
         await _issue(daemon, front, phone="+45 20 12 34 5" + str(n))
-    tickets = daemon.app[TICKETS]  # type: ignore[index]
+    tickets = daemon.app[TICKETS]
     await tickets.notify_near_turn()
     await tickets.notify_near_turn()  # a second pass tells no one twice
     rows = await pool.fetch("SELECT payload FROM outbox WHERE kind = 'sms' ORDER BY id")
@@ -261,14 +263,16 @@ async def test_waiting_tickets_are_cancelled_at_closing_when_so_configured(
     async with TestClient(TestServer(create_app(closing, clock=clock))) as daemon:
         front = await token_for(_pool(daemon), "frida", Role.FRONTDESK)
         await _issue(daemon, front, phone="+4520123456")
-        tickets = daemon.app[TICKETS]  # type: ignore[index]
+        tickets = daemon.app[TICKETS]
         await tickets.notify_near_turn()  # an SMS waits in the outbox (no Twilio here)
         await tickets.cancel_when_closed()
         assert await _pool(daemon).fetchval("SELECT state FROM contacts") == "queued"
         clock.at = WORKDAY.replace(hour=14, minute=5)
         await tickets.cancel_when_closed()
         row = await _pool(daemon).fetchrow("SELECT state, outcome FROM contacts")
+        assert row is not None
         sms = await _pool(daemon).fetchrow("SELECT sent_at, failed_at, last_error FROM outbox")
+        assert sms is not None
     assert (row["state"], row["outcome"]) == ("cancelled", "closed")
     # Its SMS is withdrawn, not sent whenever Twilio is set up.
     assert (sms["sent_at"], sms["last_error"]) == (None, "withdrawn: the ticket was cancelled")

@@ -584,8 +584,8 @@ def test_the_lock_pins_every_dependency_at_or_above_the_bounds_of_pyproject() ->
         assert requirement.specifier.contains(version, prereleases=True), (
             f"the lock pins {name}=={version}, outside {requirement}: run scripts/lock"
         )
-    for name, (version, hashes) in runtime.items():
-        assert dev.get(name) == (version, hashes), f"{name}: dev.txt differs from runtime.txt"
+    for pinned, (version, hashes) in runtime.items():
+        assert dev.get(pinned) == (version, hashes), f"{pinned}: dev.txt differs from runtime.txt"
 
 
 def test_the_image_is_multi_stage_on_a_python_the_project_supports() -> None:

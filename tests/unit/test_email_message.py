@@ -200,7 +200,7 @@ def test_every_message_of_the_standard_librarys_email_tests_is_read(path: Path) 
     raw = path.read_bytes()
     mail = parse(raw)
     parts = [p for p in email.message_from_bytes(raw).walk() if not p.is_multipart()]
-    words = [p for p in parts if (p.get_payload(decode=True) or b"").strip()]
+    words = [p for p in parts if bytes(p.get_payload(decode=True) or b"").strip()]
     assert mail.text or mail.html is not None or mail.attachments or not words
     for index in range(len(mail.attachments)):
         assert attachment(raw, index) is not None

@@ -31,7 +31,7 @@ FIGURES = ("wait_probability", "service_level", "asa_seconds", "occupancy", "aba
 def _load(example: dict[str, Any]) -> float:
     if "load" in example:
         return float(example["load"])
-    return example["calls"] * example["aht_seconds"] / example["period_seconds"]
+    return float(example["calls"] * example["aht_seconds"] / example["period_seconds"])
 
 
 def _close(value: float, published: float) -> bool:
