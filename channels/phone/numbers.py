@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType
 
@@ -17,16 +19,18 @@ _HIDDEN = {"", "anonymous", "restricted", "unknown", "unavailable", "private", "
 
 class BadNumber(ValueError):
     """The number cannot be called back; the message says why, for the client to read, and
-    `reason` names the case (hidden, not_a_number, invalid, premium_rate, shared_cost)."""
+    `reason` names the case (hidden, not_a_number, invalid, premium_rate, shared_cost,
+    country_not_allowed)."""
 
     def __init__(self, message: str, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
 
 
-def normalise(text: str, region: str = "DK") -> str:
+def normalise(text: str, region: str = "DK", countries: Collection[str] | None = None) -> str:
     """The number in E.164 (+4520123456); numbers without a country code are read as
-    `region`'s. Raises BadNumber for hidden, malformed, invalid or premium-rate numbers."""
+    `region`'s. Raises BadNumber for hidden, malformed, invalid or premium-rate numbers, and
+    for numbers of a country not in `countries` (ISO 3166 codes; None: any country)."""
     if text.strip().lower() in _HIDDEN or text.startswith("client:"):
         raise BadNumber("the number is hidden", "hidden")
     try:
@@ -38,6 +42,9 @@ def normalise(text: str, region: str = "DK") -> str:
     refused = _NOT_CALLED.get(phonenumbers.number_type(number))
     if refused:
         raise BadNumber(f"we do not call {refused[0]}", refused[1])
+    if countries is not None and phonenumbers.region_code_for_number(number) not in countries:
+        # Calls and SMS abroad are where toll fraud and SMS pumping make their money.
+        raise BadNumber("we only call numbers in " + ", ".join(countries), "country_not_allowed")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

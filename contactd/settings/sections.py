@@ -104,6 +104,12 @@ class PhoneConfig(StrictSection):
     calendar: str = "phone"
     # Numbers written without a country code are read as this country's (ISO 3166 code).
     region: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "DK"
+    # The countries (ISO 3166 codes) whose numbers contactd calls and texts: booking, the
+    # IVR's callback, surveys, tickets, staff input. Others are refused as the place where
+    # toll fraud and SMS pumping pay.
+    countries: Annotated[
+        list[Annotated[str, Field(pattern=r"^[A-Z]{2}$")]], Field(min_length=1)
+    ] = ["DK"]
     # The IVR's case-type menu: key -> case type code, read out in this order.
     menu: dict[Annotated[str, Field(pattern=r"^[0-9]$")], str] = {}
     # The key for English (the menu is in Danish first).
