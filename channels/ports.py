@@ -80,6 +80,11 @@ class CallsPort(IntakePort, Protocol):
         """How many callbacks were booked on the web for this number in the last 24 hours."""
         ...
 
+    async def booking_sms_in_last_hour(self) -> int:
+        """How many booking SMS (confirmations and reminders of a waiting callback) were put
+        into the outbox in the last hour, by all instances together."""
+        ...
+
     async def by_reference(self, reference: str) -> Contact | None: ...
 
     async def agent_number(self, contact: Contact) -> str | None:

@@ -139,6 +139,7 @@ def _services(app: web.Application, pool: asyncpg.Pool) -> None:
         settings,
         settings.tickets,
         region=settings.phone.region,
+        countries=settings.phone.countries,
         clock=clock,
         recorder=recorder,
     )
@@ -230,7 +231,7 @@ def _leader_loops(
         recorder=recorder,
     )
     surveys = build_surveys(pool, settings, clock=clock, recorder=recorder)
-    app[api_csat.SURVEYS] = api_csat.Public(surveys)
+    app[api_csat.SURVEYS] = api_csat.Public(surveys, gate=phone.public_gate(settings))
     figures = statistics.StatisticsConfig.from_settings(settings)
     mailbox_passwords = settings.mailbox_passwords
     return {
@@ -280,5 +281,6 @@ def build_surveys(
         public_url=settings.public_url,
         sms=bool(phone.account_sid and phone.number and settings.twilio_auth_token),
         email_address=email.address if email.address and email.smtp else None,
+        sms_countries=tuple(phone.countries),
     )
     return csat.Surveys(pool, settings, settings.csat, reach, clock=clock, recorder=recorder)

@@ -180,6 +180,11 @@ class Metrics:
             "Closed contacts whose personal data the retention job purged.",
             registry=registry,
         )
+        self.booking_sms_capped_total = Counter(
+            "contactd_booking_sms_capped",
+            "Web bookings not confirmed by SMS because the hourly SMS cap was reached.",
+            registry=registry,
+        )
 
     def _start_at_zero(self, queues: Sequence[Queue]) -> None:
         """Every queue's rate starts at zero, so that Prometheus's rate() sees its first
@@ -275,6 +280,9 @@ class Metrics:
     def contacts_purged(self, count: int) -> None:
         self.retention_purged.inc(count)
 
+    def booking_sms_capped(self) -> None:
+        self.booking_sms_capped_total.inc()
+
 
 class Recorder(Protocol):
     """What the services count, for /metrics: the daemon passes its `Metrics` to each service
@@ -288,6 +296,7 @@ class Recorder(Protocol):
     def message_sent(self, kind: str) -> None: ...
     def message_failed(self, kind: str, *, final: bool) -> None: ...
     def contacts_purged(self, count: int) -> None: ...
+    def booking_sms_capped(self) -> None: ...
 
 
 class _NotRecorded:
@@ -315,6 +324,9 @@ class _NotRecorded:
         pass
 
     def contacts_purged(self, count: int) -> None:
+        pass
+
+    def booking_sms_capped(self) -> None:
         pass
 
 

@@ -23,6 +23,7 @@ class Kind(enum.Enum):
     CONFLICT = "conflict"  # not in this state: the request may be right at another time
     GONE = "gone"  # was there, and will not come back
     TOO_LARGE = "too_large"
+    UNSUPPORTED = "unsupported"  # the body is not of a media type the endpoint reads
     TOO_MANY = "too_many"  # a limit on how often: try later
     UNAVAILABLE = "unavailable"  # something the request needs is down or not set up
 

@@ -60,6 +60,11 @@ class ParsedMail:
 
 
 def parse(raw: bytes) -> ParsedMail:
+    """The mail as contactd keeps it; every text in it is one PostgreSQL can store."""
+    return _storable(_parse(raw))
+
+
+def _parse(raw: bytes) -> ParsedMail:
     message = email.message_from_bytes(raw, policy=email.policy.default)
     defects = len(message.defects)
     text, html, attachments, part_defects = _body(message)
@@ -82,6 +87,39 @@ def parse(raw: bytes) -> ParsedMail:
         attachments=tuple(attachments),
         defects=defects + part_defects,
         bounced_id=_bounced_id(message, text, sender, return_path),
+    )
+
+
+# What PostgreSQL's text refuses (NUL) or UTF-8 cannot encode (lone surrogates, which the
+# parser makes of undecodable header bytes). A mail carrying one would fail to be stored on
+# every pass and never reach a caseworker; each becomes U+FFFD, the replacement character.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _clean(text: str) -> str:
+    return _UNSTORABLE.sub("\ufffd", text)
+
+
+def _storable(mail: ParsedMail) -> ParsedMail:
+    def maybe(text: str | None) -> str | None:
+        return None if text is None else _clean(text)
+
+    return dataclasses.replace(
+        mail,
+        message_id=maybe(mail.message_id),
+        in_reply_to=tuple(_clean(i) for i in mail.in_reply_to),
+        references=tuple(_clean(i) for i in mail.references),
+        subject=_clean(mail.subject),
+        sender=maybe(mail.sender),
+        return_path=maybe(mail.return_path),
+        headers={name: _clean(value) for name, value in mail.headers.items()},
+        text=_clean(mail.text),
+        html=maybe(mail.html),
+        attachments=tuple(
+            dataclasses.replace(a, filename=_clean(a.filename), content_type=_clean(a.content_type))
+            for a in mail.attachments
+        ),
+        bounced_id=maybe(mail.bounced_id),
     )
 
 

@@ -1,11 +1,17 @@
 """Callbacks booked on the web: the windows on offer, and the booking itself.
 
 A client picks a window inside the line's opening hours, today or on the next working days,
-and gets a reference at once and an SMS that confirms the window and names the processing
-time goal for the case type and the link to its checklist. The window becomes the contact's
+and gets an SMS that confirms the window, gives the reference and names the processing time
+goal for the case type and the link to its checklist. The window becomes the contact's
 not_before and due_at, so routing offers it inside the window and the callback-compliance
 figure measures against its end. A booking form's key makes a resubmitted form one booking;
-a number that already waits for a callback gets that one back, not a second.
+a number that already waits for a callback keeps that one, not a second.
+
+The form is public, so it is built against abuse (docs/reference/security.md): only numbers
+of the allowed countries; JSON from our own origin only (channels/public.py); the answer is
+the same whether or not the number already waits, and carries no reference (that goes by SMS
+to the number); limits per number, per client address and, on the SMS, per hour for all
+instances together.
 """
 
 from __future__ import annotations
@@ -24,11 +30,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from channels.phone import errors, numbers
 from channels.phone.config import PhoneSetup
 from channels.ports import CallsPort, OutboxItem
+from channels.public import Gate
 from routing.calendar import BusinessCalendar
 from routing.contact import CaseTypeSource, Channel, Contact, Language, NewContact
 from routing.queues import CaseType
 
 log = structlog.get_logger(__name__)
+
+MAX_ADDRESSES = 10_000  # client addresses the per-address limit remembers, per instance
 
 SMS = {
     "da": (
@@ -93,6 +102,7 @@ class BookingRules:
     lead_minutes: int
     per_number_per_day: int
     per_address_per_hour: int
+    sms_per_hour: int  # all instances together; above it bookings are not confirmed by SMS
 
 
 class Booking:
@@ -103,9 +113,14 @@ class Booking:
         calls: CallsPort,
         case_types: dict[str, CaseType],
         *,
+        gate: Gate,
         clock: Callable[[], datetime],
+        sms_capped: Callable[[], None] = lambda: None,
     ) -> None:
+        """`sms_capped` is told of each booking left unconfirmed by the hourly SMS cap."""
         self._setup = setup
+        self._gate = gate
+        self._sms_capped = sms_capped
         self._rules = rules
         self._calls = calls
         self._case_types = case_types
@@ -152,12 +167,9 @@ class Booking:
 
     async def book(self, request: web.Request) -> web.Response:
         """Book a callback; a refusal is raised as a channels/phone/errors.py error."""
+        self._gate.check_post(request)
         body = await _read_body(request)
-        try:
-            number = numbers.normalise(body.number, self._setup.region)
-        except numbers.BadNumber as exc:
-            message = f"{exc}: give a number we can call, e.g. 20 12 34 56"
-            raise errors.BookingRefused(message, code="bad_number") from None
+        number = self._number(body.number)
         case_type = self._case_types.get(body.case_type)
         if case_type is None:
             message = f"unknown case type {body.case_type!r}"
@@ -169,18 +181,22 @@ class Booking:
                 "opening hours, or is too far ahead; choose one from GET /api/callbacks",
                 code="window_not_offered",
             )
-        if self._too_many_from(request.remote or "unknown"):
+        if self._too_many_from(self._gate.client(request)):
             raise errors.TooManyBookings("too many bookings from here; try later")
-        same_form = await self._calls.call(f"booking:{body.key}")
-        if same_form is not None:  # the form sent again (a double click, a retry)
-            return _booked(same_form, status=200, merged=False)
-        pending = await self._calls.pending_callback(number)
-        if pending is not None:  # one client, one callback: give back the one that waits
-            return _booked(pending, status=200, merged=True)
+        if await self._calls.call(f"booking:{body.key}") is not None:
+            return _booked(window)  # the form sent again (a double click, a retry)
+        if await self._calls.pending_callback(number) is not None:
+            # One client, one callback: the one that waits stands. Answered as a booking, so
+            # that the web cannot learn who waits; its reference went by SMS when it was made.
+            return _booked(window)
         if await self._calls.bookings_in_last_day(number) >= self._rules.per_number_per_day:
             raise errors.TooManyBookings("this number has booked too often today")
+        confirm = await self._calls.booking_sms_in_last_hour() < self._rules.sms_per_hour
+        if not confirm:
+            log.warning("booking.sms_capped", per_hour=self._rules.sms_per_hour)
+            self._sms_capped()
         try:
-            contact, created = await self._calls.submit(
+            await self._calls.submit(
                 NewContact(
                     channel=Channel.CALLBACK,
                     language=body.language,
@@ -192,11 +208,22 @@ class Booking:
                     not_before=window.start,
                 ),
                 actor="web",
-                outbox=lambda c: [self._confirmation(c, number, window, case_type)],
+                outbox=lambda c: (
+                    [self._confirmation(c, number, window, case_type)] if confirm else []
+                ),
             )
         except ValueError as exc:  # intake refused it (no queue takes this case type by phone)
             raise errors.BookingRefused(str(exc), code="not_accepted") from None
-        return _booked(contact, status=201 if created else 200, merged=False)
+        return _booked(window)
+
+    def _number(self, text: str) -> str:
+        try:
+            return numbers.normalise(text, self._setup.region, self._setup.countries)
+        except numbers.BadNumber as exc:
+            if exc.reason == "country_not_allowed":
+                raise errors.BookingRefused(str(exc), code="country_not_allowed") from None
+            message = f"{exc}: give a number we can call, e.g. 20 12 34 56"
+            raise errors.BookingRefused(message, code="bad_number") from None
 
     def _confirmation(
         self, contact: Contact, number: str, window: Window, case_type: CaseType
@@ -221,9 +248,13 @@ class Booking:
 
     def _too_many_from(self, address: str) -> bool:
         now = time.monotonic()
-        if len(self._recent) > 10_000:  # forget addresses that have not booked for an hour
+        if len(self._recent) > MAX_ADDRESSES:  # forget addresses quiet for an hour
             for stale in [a for a, r in self._recent.items() if not r or r[-1] < now - 3600]:
                 del self._recent[stale]
+            # A flood from more addresses than that: forget the oldest, so memory stays
+            # bounded; the per-number and SMS limits, counted in the database, still hold.
+            while len(self._recent) > MAX_ADDRESSES:
+                del self._recent[next(iter(self._recent))]
         recent = self._recent[address]
         while recent and recent[0] < now - 3600:
             recent.popleft()
@@ -233,15 +264,12 @@ class Booking:
         return False
 
 
-def _booked(contact: Contact, *, status: int, merged: bool) -> web.Response:
+def _booked(window: Window) -> web.Response:
+    """The one answer to every booking that is taken: new, sent again, or a number that
+    already waits (then the window it waits for stands, as its SMS said)."""
     return web.json_response(
-        {
-            "reference": contact.reference,
-            "state": contact.state,
-            "window_end": contact.due_at.isoformat(),
-            "merged": merged,
-        },
-        status=status,
+        {"window_start": window.start.isoformat(), "window_end": window.end.isoformat()},
+        status=202,
     )
 
 

@@ -16,6 +16,7 @@ class PhoneSetup:
     calendar: BusinessCalendar  # the line's opening hours
     timezone: ZoneInfo
     region: str  # numbers without a country code are read as this country's
+    countries: tuple[str, ...]  # the only countries whose numbers are called and texted
     menu: tuple[tuple[str, CaseType], ...]  # (digit, case type), in the order read out
     queue_names: dict[str, dict[str, str]]  # queue code -> language -> name
     english_digit: str

@@ -77,6 +77,7 @@ WHY = {
         "invalid": "dit nummer ikke er et gyldigt telefonnummer",
         "premium_rate": "vi ikke ringer til overtakserede numre",
         "shared_cost": "vi ikke ringer til numre med delt takst",
+        "country_not_allowed": "vi kun ringer op til danske numre",
     },
     "en": {
         "hidden": "your number is hidden",
@@ -84,6 +85,7 @@ WHY = {
         "invalid": "your number is not a valid phone number",
         "premium_rate": "we do not call premium-rate numbers",
         "shared_cost": "we do not call shared-cost numbers",
+        "country_not_allowed": "we only call back Danish numbers",
     },
 }
 

@@ -142,7 +142,7 @@ class Voice:
         place = await self._calls.place(contact)
         self._say(response, lang, _place_text(lang, place.position, place.estimated_wait_seconds))
         if place.estimated_wait_seconds > self._setup.callback_offer_after_seconds:
-            number = self._number(form.caller)
+            number = self._callable(form.caller)
             if number is not None:
                 gather = response.gather(
                     input="dtmf",
@@ -161,7 +161,7 @@ class Voice:
         caller leaves the queue (then /left, with QueueResult "leave")."""
         form, lang = await forms.Gathered.read(request), _lang(request)
         contact = await self._calls.call(form.call_sid)
-        number = self._number(form.caller)
+        number = self._callable(form.caller)
         response = self._response()
         if form.digits != "1" or contact is None or number is None:
             response.redirect(f"/twilio/wait?lang={lang}", method="POST")
@@ -191,7 +191,7 @@ class Voice:
         # queue-full, error, system-error: Twilio could not keep the caller waiting.
         # Nothing is lost: a caller we can call back keeps their place as a callback.
         log.error("twilio.queue_failed", result=result, reference=contact.reference)
-        number = self._number(form.caller)
+        number = self._callable(form.caller)
         if number is None or contact.state is not State.QUEUED:
             await self._calls.hung_up(contact, why=f"queue {result}")
             return self._sorry(lang)
@@ -240,7 +240,7 @@ class Voice:
         self, form: forms.CallForm, lang: str, case_type: str
     ) -> web.Response:
         try:
-            number = numbers.normalise(form.caller, self._setup.region)
+            number = numbers.normalise(form.caller, self._setup.region, self._setup.countries)
         except numbers.BadNumber as exc:
             why = prompts.WHY[lang][exc.reason]
             return self._hangup(lang, text=prompts.say(lang, "hidden", why=why))
@@ -334,8 +334,16 @@ class Voice:
         say(verb, self._setup, lang, text)
 
     def _number(self, value: str) -> str | None:
+        """The caller's number as it is recorded: any country may call in."""
         try:
             return numbers.normalise(value, self._setup.region)
+        except numbers.BadNumber:
+            return None
+
+    def _callable(self, value: str) -> str | None:
+        """The caller's number if we may call it back: only the allowed countries'."""
+        try:
+            return numbers.normalise(value, self._setup.region, self._setup.countries)
         except numbers.BadNumber:
             return None
 

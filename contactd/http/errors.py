@@ -133,6 +133,7 @@ STATUS = {
     Kind.CONFLICT: 409,
     Kind.GONE: 410,
     Kind.TOO_LARGE: 413,
+    Kind.UNSUPPORTED: 415,
     Kind.TOO_MANY: 429,
     Kind.UNAVAILABLE: 503,
 }

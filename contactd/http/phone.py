@@ -20,6 +20,7 @@ from channels.phone.booking import Booking, BookingRules
 from channels.phone.config import PhoneSetup
 from channels.phone.dialing import Dialing, DialRules
 from channels.phone.voice import Voice
+from channels.public import Gate
 from contactd.clock import Clock
 from contactd.metrics import Recorder
 from contactd.services.calls import Calls
@@ -38,7 +39,15 @@ def add_to(app: web.Application, settings: Settings, *, clock: Clock, recorder: 
     # A sub-application: the daemon's error middleware answers its refusals too (aiohttp runs
     # the parent's middlewares around a sub-application's).
     app.add_subapp("/twilio", twilio)
-    booking = Booking(setup, booking_rules(settings), calls, dict(settings.case_types), clock=clock)
+    booking = Booking(
+        setup,
+        booking_rules(settings),
+        calls,
+        dict(settings.case_types),
+        gate=public_gate(settings),
+        clock=clock,
+        sms_capped=recorder.booking_sms_capped,
+    )
     app.add_routes(booking.routes())
     return calls
 
@@ -53,6 +62,7 @@ def phone_setup(settings: Settings) -> PhoneSetup:
         calendar=settings.calendars[phone.calendar],
         timezone=settings.timezone,
         region=phone.region,
+        countries=tuple(phone.countries),
         menu=tuple((digit, settings.case_types[code]) for digit, code in phone.menu.items()),
         queue_names={q.code: {"da": q.name_da, "en": q.name_en} for q in settings.queues},
         english_digit=phone.english_digit,
@@ -79,4 +89,10 @@ def booking_rules(settings: Settings) -> BookingRules:
         lead_minutes=phone.callback_lead_minutes,
         per_number_per_day=phone.bookings_per_number_per_day,
         per_address_per_hour=phone.bookings_per_address_per_hour,
+        sms_per_hour=phone.booking_sms_per_hour,
     )
+
+
+def public_gate(settings: Settings) -> Gate:
+    """The checks of the public endpoints (booking, surveys): our origin, our proxies."""
+    return Gate(public_url=settings.public_url, trusted_proxies=settings.daemon.trusted_proxies)

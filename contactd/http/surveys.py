@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from channels.public import Gate
 from contactd.http import pages
 from contactd.http.errors import STATUS, ApiError, Text, read_body
 from contactd.services import surveys as csat
@@ -38,8 +39,8 @@ class AnswerBody(BaseModel):
 
 
 class Limiter:
-    """Requests per client address in a sliding window (per instance; behind a proxy every
-    client has the proxy's address, so the limit is generous)."""
+    """Requests per client address in a sliding window (per instance; the address as the
+    Gate reads it behind the trusted proxies), remembering at most _MAX_ADDRESSES."""
 
     def __init__(self, per_window: int, window_seconds: float) -> None:
         self._per_window = per_window
@@ -54,6 +55,8 @@ class Limiter:
         if len(self._recent) > _MAX_ADDRESSES:
             for stale in [a for a, r in self._recent.items() if not r or r[-1] < since]:
                 del self._recent[stale]
+            while len(self._recent) > _MAX_ADDRESSES:  # a flood: forget the oldest
+                del self._recent[next(iter(self._recent))]
         recent = self._recent[address]
         while recent and recent[0] < since:
             recent.popleft()
@@ -68,6 +71,7 @@ class Public:
     """What the survey endpoints of one instance hold."""
 
     surveys: csat.Surveys
+    gate: Gate = dataclasses.field(default_factory=Gate)  # our origin, our proxies
     limiter: Limiter = dataclasses.field(
         default_factory=lambda: Limiter(REQUESTS_PER_ADDRESS, WINDOW_SECONDS)
     )
@@ -81,7 +85,7 @@ SURVEYS = web.AppKey("surveys", Public)
 
 def _public(request: web.Request) -> Public:
     public = request.app[SURVEYS]
-    if not public.limiter.allow(request.remote or "unknown"):
+    if not public.limiter.allow(public.gate.client(request)):
         error = ApiError(429, "too_many_requests", "too many requests from here; try again later")
         error.headers["Retry-After"] = str(int(WINDOW_SECONDS))
         raise error
@@ -136,6 +140,7 @@ async def get_survey(request: web.Request) -> web.Response:
 async def answer(request: web.Request) -> web.Response:
     """The one answer: 201 with the survey; 409 survey_answered for any later one."""
     public = _public(request)
+    public.gate.check_post(request)  # no answer posted by another site's page
     token = request.match_info["token"]
     await public.surveys.verified(token)  # a forged link: 404 before the body is read
     body = await read_body(request, AnswerBody)

@@ -138,6 +138,9 @@ class Calls:
             await self._pool.fetchval(queries.get("bookings_in_last_day"), number, self._now())
         )
 
+    async def booking_sms_in_last_hour(self) -> int:
+        return int(await self._pool.fetchval(queries.get("booking_sms_in_last_hour"), self._now()))
+
     async def by_reference(self, reference: str) -> Contact | None:
         try:
             return await store.get_by_reference(self._pool, reference)

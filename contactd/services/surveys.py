@@ -21,6 +21,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import phonenumbers
 import structlog
 
 from channels.email.answer import MAX_REFERENCES, new_message_id
@@ -202,6 +203,12 @@ class Reach:
     public_url: str | None
     sms: bool
     email_address: str | None
+    # The countries whose numbers may be texted (phone.countries): no survey SMS abroad.
+    sms_countries: tuple[str, ...] = ("DK",)
+
+    @property
+    def calling_codes(self) -> list[str]:  # countries sharing one (+1, +7) are texted alike
+        return sorted({f"+{phonenumbers.country_code_for_region(c)}" for c in self.sms_countries})
 
 
 class Surveys:
@@ -263,6 +270,7 @@ class Surveys:
             self._channels,
             BATCH,
             self._clock(),
+            self._reach.calling_codes,
         )
         for row in rows:
             await self._ask(row)

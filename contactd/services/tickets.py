@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -76,16 +77,19 @@ class Tickets:
         config: TicketsConfig,
         *,
         region: str,
+        countries: Sequence[str],
         clock: Clock,
         recorder: Recorder,
     ) -> None:
-        """`region`: the country whose numbers a visitor may give without its code."""
+        """`region`: the country whose numbers a visitor may give without its code;
+        `countries`: the only ones whose numbers are texted."""
         self._pool = pool
         self._intake = intake
         self._recorder = recorder
         self._agency = agency
         self._config = config
         self._region = region
+        self._countries = tuple(countries)
         self._clock = clock
         self._queues = {q.code: q for q in agency.queues if q.ticket_letter is not None}
 
@@ -154,7 +158,7 @@ class Tickets:
         if not phone or not phone.strip():
             return None
         try:
-            return numbers.normalise(phone, self._region)
+            return numbers.normalise(phone, self._region, self._countries)
         except numbers.BadNumber as exc:
             raise BadPhone(str(exc)) from None
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ssl
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -31,6 +32,9 @@ class DaemonConfig(StrictSection):
     shutdown_grace_seconds: Annotated[float, Field(gt=0, le=300)] = 10
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # The reverse proxies in front of the daemon (addresses or networks): only from these is
+    # X-Forwarded-For believed, for the public endpoints' per-address limits.
+    trusted_proxies: list[IPv4Network | IPv6Network] = []
 
     @pydantic.field_validator("timezone")
     @classmethod
@@ -134,6 +138,10 @@ class PhoneConfig(StrictSection):
     # (per instance).
     bookings_per_number_per_day: Annotated[int, Field(ge=1, le=100)] = 3
     bookings_per_address_per_hour: Annotated[int, Field(ge=1, le=10_000)] = 20
+    # SMS the booking form may cause in an hour, all instances together: above it, callbacks
+    # are still booked but not confirmed by SMS, and contactd_booking_sms_capped_total counts
+    # them (an alert fires). A ceiling on what SMS pumping can cost.
+    booking_sms_per_hour: Annotated[int, Field(ge=1, le=100_000)] = 200
     # Dialling a callback when a caseworker accepts it: whose phone rings first, how often
     # the client is tried (within the window), how far apart, how long a phone rings.
     dial_order: Literal["agent_first", "client_first"] = "agent_first"

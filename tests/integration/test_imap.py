@@ -209,3 +209,34 @@ async def test_the_daemon_reads_the_mailbox_and_the_acknowledgement_arrives(
     [ack] = received.messages
     assert ack["Subject"] == f"Vi har modtaget din henvendelse [{reference}]"
     assert ack["From"] == "kontakt@nyidanmark.example"
+
+
+# A subject and a base64 body that decode to a NUL character, which PostgreSQL's text
+# refuses: before issue 17 such a mail stayed unseen, was fetched again on every pass and
+# never reached a caseworker.
+POISON = (
+    b"From: Bo Berg <bo@example.dk>\r\nTo: kontakt@nyidanmark.example\r\n"
+    b"Subject: =?utf-8?B?T3Bob2xkAHN0aWxsYWRlbHNl?=\r\nMessage-ID: <poison-1@example.dk>\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+    b"SGFyIGR1IG1pbgBhbnPDuGduaW5nPw==\r\n"
+)
+
+
+async def test_a_mail_with_characters_postgresql_refuses_reaches_a_caseworker_once(
+    imap_port: int, pool: asyncpg.Pool, config: Settings, clock: Clock
+) -> None:
+    mailserver.append(imap_port, POISON)
+    inbox = _inbox(pool, config, clock)
+    assert await read_new(mailserver.mailbox(imap_port), inbox) == 1
+    assert mailserver.count(imap_port) == 0  # seen: not fetched again on the next pass
+    row = await pool.fetchrow(
+        "SELECT c.subject, c.client_address, m.body FROM contacts c"
+        " JOIN messages m ON m.contact_id = c.id"
+    )
+    assert row is not None
+    assert (row["subject"], row["client_address"], row["body"]) == (
+        "Ophold\ufffdstilladelse",
+        "bo@example.dk",
+        "Har du min\ufffdansøgning?",
+    )
+    assert await read_new(mailserver.mailbox(imap_port), inbox) == 0

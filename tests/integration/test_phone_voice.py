@@ -89,10 +89,10 @@ async def _contacts(client: Client) -> list[asyncpg.Record]:
     return list(await pool.fetch("SELECT * FROM contacts ORDER BY id"))
 
 
-async def _queued_call(client: Client, sid: str, digit: str = "1") -> ET.Element:
-    await post(client, "/twilio/voice", _call(sid))
+async def _queued_call(client: Client, sid: str, digit: str = "1", **fields: str) -> ET.Element:
+    await post(client, "/twilio/voice", _call(sid, **fields))
     status, twiml = await post(
-        client, "/twilio/menu?lang=da&then=queue&tries=0", _call(sid, Digits=digit)
+        client, "/twilio/menu?lang=da&then=queue&tries=0", _call(sid, Digits=digit, **fields)
     )
     assert status == 200
     assert isinstance(twiml, ET.Element)
@@ -271,7 +271,32 @@ async def test_on_a_holiday_the_line_is_closed_and_offers_a_call_when_it_opens(
     assert _said(refused)[0].startswith(
         "Vi kan ikke ringe dig op, fordi vi ikke ringer til overtakserede numre."
     )
+    abroad = _call("CA" + "7" * 32, From="+447911123456", Digits="4")
+    _, refused = await post(phone, "/twilio/menu?lang=da&then=callback&tries=0", abroad)
+    assert _said(refused)[0].startswith(
+        "Vi kan ikke ringe dig op, fordi vi kun ringer op til danske numre."
+    )
     assert len(await _contacts(phone)) == 1
+
+
+async def test_a_caller_from_abroad_waits_but_is_not_offered_a_callback(phone: Client) -> None:
+    for n in range(3):  # three callers ahead, and no agent signed in
+        await _queued_call(phone, f"CA{n:032d}")
+    me = "CA" + "8" * 32
+    await _queued_call(phone, me, "1", From="+447911123456")
+    _, waiting = await post(
+        phone, "/twilio/wait?lang=da", _call(me, From="+447911123456", QueuePosition="4")
+    )
+    assert _said(waiting) == [
+        "Du er nummer 4 i køen. Den forventede ventetid er cirka 12 minutter."
+    ]
+    # Pressing 1 anyway (a key pressed at random) keeps the caller waiting, not called back.
+    _, kept = await post(
+        phone, "/twilio/keep-place?lang=da", _call(me, From="+447911123456", Digits="1")
+    )
+    assert isinstance(kept, ET.Element)
+    assert kept.find("Redirect") is not None
+    assert [c["channel"] for c in await _contacts(phone)] == ["call"] * 4
 
 
 @pytest.mark.parametrize(

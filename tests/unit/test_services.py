@@ -98,6 +98,7 @@ def _tickets() -> Tickets:
         CONFIG,
         CONFIG.tickets,
         region="DK",
+        countries=["DK"],
         clock=FixedClock(FRIDAY_1300),
         recorder=NOT_RECORDED,
     )

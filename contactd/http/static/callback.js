@@ -9,11 +9,13 @@ const TEXTS = {
     intro: "Vælg hvornår vi skal ringe dig op. Du får en sms med din reference.",
     number: "Dit telefonnummer", numberHint: "For eksempel 20 12 34 56", caseType: "Hvad drejer det sig om?",
     window: "Hvornår må vi ringe?", callLanguage: "Hvilket sprog skal vi tale?", submit: "Bestil opkald",
-    doneTitle: "Tak, dit opkald er bestilt", reference: "Din reference",
-    doneWindow: "Vi ringer {day} mellem kl. {start} og {end}.", merged: "Du havde allerede bestilt et opkald; det gælder stadig.",
+    doneTitle: "Tak, dit opkald er bestilt",
+    doneWindow: "Vi ringer {day} mellem kl. {start} og {end}.",
+    doneSms: "Du får en sms med din reference. Havde du allerede bestilt et opkald, gælder det i stedet, med den tid og reference du fik i sms'en dengang.",
     noWindows: "Der er ingen ledige tider lige nu.", failed: "Bestillingen lykkedes ikke. Prøv igen.",
     today: "I dag", tomorrow: "I morgen",
     bad_number: "Det nummer kan vi ikke ringe til. Skriv et dansk nummer med 8 cifre, eller +landekode og nummer.",
+    country_not_allowed: "Vi ringer kun op til danske numre. Ring selv til os, hvis du har et udenlandsk nummer.",
     window_not_offered: "Den tid er ikke længere ledig. Vælg en anden.",
     too_many_bookings: "Der er bestilt for mange opkald. Prøv igen senere.",
     invalid_body: "Udfyld alle felter.",
@@ -23,11 +25,13 @@ const TEXTS = {
     intro: "Choose when we should call you. You get a text message with your reference.",
     number: "Your phone number", numberHint: "For example 20 12 34 56", caseType: "What is it about?",
     window: "When may we call?", callLanguage: "Which language should we speak?", submit: "Book call",
-    doneTitle: "Thank you, your call is booked", reference: "Your reference",
-    doneWindow: "We will call {day} between {start} and {end}.", merged: "You had already booked a call; it still stands.",
+    doneTitle: "Thank you, your call is booked",
+    doneWindow: "We will call {day} between {start} and {end}.",
+    doneSms: "You get a text message with your reference. If you had already booked a call, that one stands instead, with the time and reference in the text message you got then.",
     noWindows: "There are no free times right now.", failed: "The booking did not succeed. Please try again.",
     today: "Today", tomorrow: "Tomorrow",
     bad_number: "We cannot call that number. Write a Danish number of 8 digits, or +country code and number.",
+    country_not_allowed: "We only call Danish numbers. Please call us yourself if you have a number abroad.",
     window_not_offered: "That time is no longer free. Please choose another.",
     too_many_bookings: "Too many calls have been booked. Please try again later.",
     invalid_body: "Please fill in every field.",
@@ -102,13 +106,13 @@ async function book(event) {
     const data = await response.json();
     if (!response.ok) throw new Error(TEXTS[lang][data.error?.code] || data.error?.message || t("failed"));
     const chosen = options.windows.find((w) => w.id === body.window);
-    $("reference").textContent = data.reference;
+    // The answer is the same whether or not the number already waits for a call (who waits
+    // is not told to the web); the reference goes by SMS to the number only.
     const start = new Date(chosen.start), end = new Date(chosen.end);
-    $("doneWindow").textContent = data.merged ? t("merged")
-      : t("doneWindow").replace("{day}", dayName(start).toLowerCase()).replace("{start}", clock(start)).replace("{end}", clock(end));
+    $("doneWindow").textContent = t("doneWindow").replace("{day}", dayName(start).toLowerCase()).replace("{start}", clock(start)).replace("{end}", clock(end));
     $("booking").hidden = true;
     $("done").hidden = false;
-    $("reference").focus?.();
+    $("doneTitle").focus?.();
   } catch (error) {
     $("error").textContent = error.message;
     $("submit").disabled = false;

@@ -7,7 +7,7 @@
 -- or a client not reached, on a channel that can be asked ($4) with an address of its kind,
 -- not asked yet, and chosen for their queue ($2 codes, $3 shares) by a hash of the id: the
 -- same choice on every instance and every pass (csat.chosen computes it alike). $5: at most;
--- $6: now.
+-- $6: now; $7: the calling codes (like '+45') whose numbers may be texted.
 SELECT c.id, c.reference, c.channel, c.language, c.queue, c.client_address, c.subject
 FROM contacts c
 JOIN unnest($2::text[], $3::float8[]) AS q (code, share) ON q.code = c.queue
@@ -18,7 +18,9 @@ WHERE c.closed_at > $6::timestamptz - interval '1 day'
   AND c.outcome IS DISTINCT FROM 'not_reached'
   AND c.channel = ANY($4::text[])
   AND CASE WHEN c.channel = 'email' THEN c.client_address ~ '^[^@\s]+@[^@\s]+$'
-           ELSE c.client_address ~ '^\+[1-9][0-9]{6,14}$' END
+           ELSE c.client_address ~ '^\+[1-9][0-9]{6,14}$'
+                AND EXISTS (SELECT 1 FROM unnest($7::text[]) AS p (code)
+                            WHERE starts_with(c.client_address, p.code)) END
   AND ('x' || substr(md5('csat:' || c.id::text), 1, 13))::bit(52)::bigint
       < q.share * 4503599627370496  -- 2^52: the first 13 hex digits as a fraction of 1
   AND NOT EXISTS (SELECT 1 FROM csat s WHERE s.contact_id = c.id)

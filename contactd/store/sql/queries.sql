@@ -393,6 +393,12 @@ SELECT count(*) FROM contacts
 WHERE client_address = $1 AND channel = 'callback' AND external_id LIKE 'booking:%'
   AND created_at >= $2::timestamptz - interval '1 day';
 
+-- name: booking_sms_in_last_hour
+-- The global cap on SMS the public booking form can cause (SMS pumping), over all instances.
+SELECT count(*) FROM outbox
+WHERE kind = 'sms' AND idempotency_key LIKE 'sms:booked:%'
+  AND created_at >= $1::timestamptz - interval '1 hour';
+
 -- name: callback_retry_at
 -- A client not reached is called again from $2, by any agent (also the one who tried).
 UPDATE contacts SET not_before = $2, passed_by = '{}' WHERE id = $1;
