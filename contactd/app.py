@@ -52,7 +52,7 @@ from contactd.services.answers import Answers
 from contactd.services.classification import CaseTypeModel, model_path
 from contactd.services.desk import Desk, DeskRules
 from contactd.services.inbox import Inbox
-from contactd.services.intake import Intake
+from contactd.services.intake import Intake, triage
 from contactd.services.staff import StaffDirectory
 from contactd.services.tickets import Tickets
 from contactd.settings import Settings
@@ -128,11 +128,15 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 def _services(app: web.Application, pool: asyncpg.Pool) -> None:
     """The use cases the handlers and the leader's loops share, given the pool."""
     settings, clock, recorder = app[SETTINGS], app[CLOCK].now, app[METRICS]
-    if CLASSIFIER in app:
-        classify = app[CLASSIFIER].classify
-        app[INTAKE] = Intake(pool, settings, clock=clock, recorder=recorder, classify=classify)
-    else:
-        app[INTAKE] = Intake(pool, settings, clock=clock, recorder=recorder)
+    app[INTAKE] = Intake(
+        pool,
+        settings,
+        clock=clock,
+        recorder=recorder,
+        classify=app[CLASSIFIER].classify if CLASSIFIER in app else triage,
+        region=settings.phone.region,
+        countries=settings.phone.countries,
+    )
     app[TICKETS] = Tickets(
         pool,
         app[INTAKE],

@@ -1,4 +1,5 @@
-"""The staff API for contacts: register one by hand, look one up with its history."""
+"""The staff API for contacts: register one by hand, look one up with its history. The
+client's personal data only to those who need it (contactd/services/privacy.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from contactd.http import auth
 from contactd.http.appkeys import INTAKE
 from contactd.http.errors import Text, read_body
+from contactd.services.privacy import PERSONAL_FIELDS, may_read_personal
 from contactd.store.staff import Role
 from routing.contact import CaseTypeSource, Channel, Contact, Event, Language, NewContact
 
@@ -36,14 +38,19 @@ class NewContactBody(BaseModel):
 @auth.require(Role.AGENT, Role.FRONTDESK, Role.SUPERVISOR)
 async def create_contact(request: web.Request) -> web.Response:
     body = await read_body(request, NewContactBody)
-    person = auth.current(request)
+    person, intake = auth.current(request), request.app[INTAKE]
+    if body.client_address is not None:
+        body.client_address = intake.staff_address(body.channel, body.client_address)
     new = NewContact(
         **body.model_dump(),
         case_type_source=CaseTypeSource.STAFF if body.case_type else None,
     )
-    contact, created = await request.app[INTAKE].submit(new, actor=person.actor)
+    contact, created = await intake.submit(new, actor=person.actor)
+    # A known external id answers with the contact that has it: whoever knows the id must not
+    # learn its client's data that way (the new contact's are what this person just wrote).
+    shown = contact_json(contact) if created else withheld(contact_json(contact))
     return web.json_response(
-        contact_json(contact),
+        shown,
         status=201 if created else 200,
         headers={"Location": f"/api/contacts/{contact.reference}"},
     )
@@ -53,7 +60,15 @@ async def create_contact(request: web.Request) -> web.Response:
 @auth.require(Role.AGENT, Role.FRONTDESK, Role.SUPERVISOR)
 async def get_contact(request: web.Request) -> web.Response:
     contact, history = await request.app[INTAKE].history(request.match_info["reference"])
-    return web.json_response({**contact_json(contact), "history": [event_json(e) for e in history]})
+    shown = contact_json(contact)
+    if not may_read_personal(contact, auth.current(request)):
+        shown = withheld(shown)
+    return web.json_response({**shown, "history": [event_json(e) for e in history]})
+
+
+def withheld(shown: dict[str, Any]) -> dict[str, Any]:
+    """The contact without the client's personal data; `withheld` names what was left out."""
+    return {**shown, **dict.fromkeys(PERSONAL_FIELDS), "withheld": list(PERSONAL_FIELDS)}
 
 
 def contact_json(c: Contact) -> dict[str, Any]:

@@ -17,9 +17,10 @@ from channels.email.answer import Thread, answer, new_message_id
 from channels.email.message import Attachment, attachment
 from contactd.clock import Clock
 from contactd.metrics import Recorder
+from contactd.services.privacy import may_read_personal
 from contactd.settings import EmailConfig
 from contactd.store import contacts, messages
-from contactd.store.staff import Role, Staff
+from contactd.store.staff import Staff
 from routing.contact import Channel, Contact, State
 from routing.errors import DomainError, Kind
 
@@ -134,5 +135,6 @@ class Answers:
 
 
 def _may_read(contact: Contact, person: Staff) -> None:
-    if person.role is not Role.SUPERVISOR and contact.agent_id != person.id:
+    # By need: the holder while they hold it (not after finishing or passing it on).
+    if not may_read_personal(contact, person):
         raise NotHolder(f"contact {contact.reference} is not offered to or held by you")

@@ -10,11 +10,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from email.errors import HeaderParseError
+from email.headerregistry import Address
 from typing import Any
 
 import asyncpg
 import structlog
 
+from channels.phone import numbers
 from channels.ports import OutboxItem
 from classifier import language
 from contactd.clock import Clock
@@ -53,6 +56,13 @@ class IntakeError(DomainError, ValueError):
     code = "not_accepted"
 
 
+class BadClientAddress(DomainError):
+    """A client address typed by staff that its channel cannot use; the message says why."""
+
+    kind = Kind.INVALID
+    code = "bad_client_address"
+
+
 class Intake:
     def __init__(
         self,
@@ -62,7 +72,12 @@ class Intake:
         clock: Clock,
         recorder: Recorder,
         classify: Classify = triage,
+        region: str = "DK",
+        countries: Sequence[str] = ("DK",),
     ) -> None:
+        """`region` and `countries`: how staff-typed phone numbers are read, and whose are
+        accepted (phone.region, phone.countries)."""
+        self._region, self._countries = region, tuple(countries)
         self._pool = pool
         self._agency = agency
         self._classify = classify
@@ -141,6 +156,18 @@ class Intake:
                 await record(conn, contact)
         return contact, created
 
+    def staff_address(self, channel: Channel, text: str) -> str:
+        """A client address as staff typed it, made fit for its channel: one e-mail address
+        for e-mail, a number we may call in E.164 for the others; BadClientAddress if not."""
+        if channel is Channel.EMAIL:
+            return _one_address(text)
+        try:
+            return numbers.normalise(text, self._region, self._countries)
+        except numbers.BadNumber as exc:
+            raise BadClientAddress(
+                f"client_address: {exc}", details=[{"reason": exc.reason}]
+            ) from None
+
     async def history(self, reference: str) -> tuple[Contact, list[Event]]:
         """The contact whose reference a person wrote, and what happened to it since it
         entered; ContactNotFound if none has it."""
@@ -180,3 +207,17 @@ def _language_of(text: str) -> Language:
     """The language the channel did not give: Danish or English by the text, else Danish,
     the agency's own."""
     return Language.EN if language.detect(text) == "en" else Language.DA
+
+
+def _one_address(text: str) -> str:
+    """Exactly one addr-spec (no list, no display name, no line break): what an answer is
+    sent to."""
+    if any(c in text for c in "\r\n,;"):
+        raise BadClientAddress("client_address: give one e-mail address, on one line")
+    try:
+        address = Address(addr_spec=text.strip())
+    except (ValueError, IndexError, HeaderParseError):
+        raise BadClientAddress(f"client_address: {text!r} is not an e-mail address") from None
+    if not address.domain or "." not in address.domain:
+        raise BadClientAddress(f"client_address: {text!r} has no domain such as example.dk")
+    return address.addr_spec
