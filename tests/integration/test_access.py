@@ -5,6 +5,8 @@ holder's access. Over HTTP against the real daemon, with real tokens for each ro
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 from aiohttp import web
 from aiohttp.test_utils import TestClient
@@ -71,7 +73,7 @@ async def test_staff_typed_addresses_are_checked_for_their_channel(
 ) -> None:
     front = await token_for(app_pool, "frida", Role.FRONTDESK)
 
-    async def register(channel: str, address: str) -> tuple[int, dict[str, object]]:
+    async def register(channel: str, address: str) -> tuple[int, dict[str, Any]]:
         body = {"channel": channel, "case_type": "family", "client_address": address}
         response = await client.post("/api/contacts", json=body, headers=front)
         return response.status, await response.json()
