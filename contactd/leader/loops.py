@@ -127,6 +127,7 @@ def sending(
         clock=clock,
         recorder=recorder,
         poll_seconds=config.poll_seconds,
+        max_age_hours={str(kind): hours for kind, hours in config.max_age_hours.items()},
         batch=config.batch_size,
         lease_seconds=config.lease_seconds,
         max_attempts=config.max_attempts,

@@ -164,10 +164,30 @@ async def run(
     clock: Clock,
     recorder: Recorder,
     poll_seconds: float,
+    max_age_hours: Mapping[str, float] | None = None,
     **limits: Any,
 ) -> None:
-    """Send whenever woken by a new message, and every `poll_seconds` for retries."""
+    """Send whenever woken by a new message, and every `poll_seconds` for retries; first give
+    up what has waited longer than its kind's `max_age_hours`."""
     while True:
+        if max_age_hours:
+            await expire(pool, max_age_hours, clock=clock, recorder=recorder)
         if await send_due(pool, senders, clock=clock, recorder=recorder, **limits):
             continue
         await wakeup.wait(within=poll_seconds)
+
+
+async def expire(
+    pool: asyncpg.Pool, max_age_hours: Mapping[str, float], *, clock: Clock, recorder: Recorder
+) -> int:
+    """Mark failed what was not sent within its kind's maximum age (a sender never set up,
+    credentials never fixed): a message that late is no use to the client, and until it ends
+    the retention job cannot purge its contact. How many were given up."""
+    kinds = list(max_age_hours)
+    rows = await pool.fetch(
+        queries.get("outbox_expire"), kinds, [max_age_hours[k] for k in kinds], clock()
+    )
+    for row in rows:
+        recorder.message_failed(row["kind"], final=True)
+        log.error("outbox.expired", kind=row["kind"], id=row["id"])
+    return len(rows)

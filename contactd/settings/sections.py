@@ -217,6 +217,10 @@ class TicketsConfig(StrictSection):
     board_size: Annotated[int, Field(ge=1, le=30)] = 8
 
 
+OutboxKind = Literal["email", "sms", "dial", "connect"]  # channels.ports.OUTBOX_KINDS
+MAX_AGE_HOURS: dict[OutboxKind, float] = {"email": 168, "sms": 48, "dial": 12, "connect": 1}
+
+
 class OutboxConfig(StrictSection):
     batch_size: Annotated[int, Field(ge=1, le=1000)] = 50
     concurrency: Annotated[int, Field(ge=1, le=100)] = 10
@@ -226,6 +230,14 @@ class OutboxConfig(StrictSection):
     backoff_seconds: Annotated[float, Field(gt=0, le=3600)] = 2  # doubles with every attempt
     max_backoff_seconds: Annotated[float, Field(gt=0, le=86_400)] = 900
     poll_seconds: Annotated[float, Field(gt=0, le=300)] = 5  # for retries that come due
+    # A message not sent within this many hours of its kind is given up (failed), so that it
+    # reaches no one too late and retention can purge its contact.
+    max_age_hours: dict[OutboxKind, Annotated[float, Field(gt=0, le=8760)]] = dict(MAX_AGE_HOURS)
+
+    @pydantic.field_validator("max_age_hours")
+    @classmethod
+    def _every_kind(cls, value: dict[OutboxKind, float]) -> dict[OutboxKind, float]:
+        return {**MAX_AGE_HOURS, **value}  # a kind left out keeps its default
 
 
 class StaffingConfig(StrictSection):

@@ -19,10 +19,11 @@ from structlog.testing import capture_logs
 from contactd.app import create_app
 from contactd.cli import report_output
 from contactd.clock import Clock, FixedClock
-from contactd.leader import retention
+from contactd.leader import outbox, retention
 from contactd.metrics import NOT_RECORDED
 from contactd.services import report, statistics
 from contactd.settings import ConfigError, RetentionConfig, Settings, load
+from contactd.settings.sections import MAX_AGE_HOURS
 from contactd.store import contacts as store
 from contactd.store import queries
 from contactd.store.staff import Role
@@ -425,3 +426,41 @@ def test_a_period_under_a_day_is_refused(days: str) -> None:
 def test_the_period_defaults_to_a_year_without_a_retention_table() -> None:
     assert RetentionConfig().days == 365
     assert RetentionConfig().enabled is True
+
+
+async def test_a_message_that_can_never_be_sent_is_given_up_so_its_contact_is_purged(
+    pool: asyncpg.Pool,
+) -> None:
+    [old] = await _contact(pool, closed=OLD)
+    [recent] = await _contact(pool, closed=OLD)
+    # No SMS sender was ever set up: the outbox waited for one, without counting tries.
+    for contact_id, created in ((old, OLD), (recent, NOW - timedelta(hours=1))):
+        await pool.execute(
+            "INSERT INTO outbox (contact_id, kind, payload, idempotency_key, created_at,"
+            " next_attempt_at, last_error) VALUES ($1, 'sms', $2, $3, $4, $5, 'no sender')",
+            contact_id,
+            {"to": "+4512345678", "body": "B"},
+            f"sms:never:{contact_id}",
+            created,
+            NOW - timedelta(minutes=1),
+        )
+    assert (await _purge(pool)).contacts == 0
+
+    given_up = await outbox.expire(
+        pool,
+        {str(k): h for k, h in MAX_AGE_HOURS.items()},
+        clock=FixedClock(NOW),
+        recorder=NOT_RECORDED,
+    )
+    assert given_up == 1  # the one older than 48 hours; the recent one is still tried
+    row = await pool.fetchrow(
+        "SELECT failed_at, last_error FROM outbox WHERE idempotency_key = $1", f"sms:never:{old}"
+    )
+    assert row is not None
+    assert (row["failed_at"], row["last_error"]) == (
+        NOW,
+        "expired: not sent within 48 hours (last error: no sender)",
+    )
+    assert (await _purge(pool)).contacts == 1
+    assert await pool.fetchval("SELECT client_address FROM contacts WHERE id = $1", old) is None
+    assert await pool.fetchval("SELECT client_address FROM contacts WHERE id = $1", recent)

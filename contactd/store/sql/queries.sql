@@ -379,6 +379,18 @@ UPDATE outbox SET next_attempt_at = $4::timestamptz + make_interval(secs => $2),
                   last_error = $3, attempts = attempts - 1
 WHERE id = $1;
 
+-- name: outbox_expire
+-- Given up: not sent within its kind's maximum age ($1 kinds, $2 hours), and not being sent
+-- now (a leased row's next_attempt_at is in the future). $3: now.
+UPDATE outbox o SET failed_at = $3,
+                    last_error = 'expired: not sent within ' || a.hours || ' hours'
+                                 || coalesce(' (last error: ' || o.last_error || ')', '')
+FROM unnest($1::text[], $2::float8[]) AS a (kind, hours)
+WHERE o.kind = a.kind AND o.sent_at IS NULL AND o.failed_at IS NULL
+  AND o.next_attempt_at <= $3
+  AND o.created_at < $3::timestamptz - make_interval(secs => a.hours * 3600)
+RETURNING o.id, o.kind;
+
 -- name: outbox_failed
 UPDATE outbox SET failed_at = $3, last_error = $2 WHERE id = $1;
 
