@@ -192,7 +192,7 @@ def _from_exception(request: web.Request, exc: Exception, request_id: str) -> Ap
             # aiohttp would log as a server error.
             raise web.HTTPBadRequest() from None
         # The database went away under us: say so, briefly, and let the client retry.
-        log.warning("http.database_unavailable", path=request.path, error=type(exc).__name__)
+        log.warning("http.database_unavailable", route=route_of(request), error=type(exc).__name__)
         error = ApiError(503, "database_unavailable", "the database is unavailable; retry shortly")
         error.headers["Retry-After"] = "5"
         return error
@@ -201,13 +201,20 @@ def _from_exception(request: web.Request, exc: Exception, request_id: str) -> Ap
         # code, never its text.
         log.error(
             "http.database_error",
-            path=request.path,
+            route=route_of(request),
             error=type(exc).__name__,
             sqlstate=exc.sqlstate,
         )
     else:
-        log.exception("http.unhandled_error", path=request.path)
+        log.exception("http.unhandled_error", route=route_of(request))
     return ApiError(500, "internal_error", f"internal error; request id {request_id}")
+
+
+def route_of(request: web.Request) -> str:
+    """The route a request matched, as a pattern (/api/contacts/{reference}): logs name it,
+    never the path, which carries references, survey tokens and other keys."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "(no route)"
 
 
 def _body_deadline(request: web.Request) -> asyncio.TimerHandle | None:
@@ -222,5 +229,5 @@ def _body_deadline(request: web.Request) -> asyncio.TimerHandle | None:
 def _cut_off(request: web.Request, seconds: float) -> None:
     if request.content.is_eof() or request.transport is None:
         return
-    log.warning("http.slow_body", path=request.path, seconds=seconds)
+    log.warning("http.slow_body", route=route_of(request), seconds=seconds)
     request.transport.close()
