@@ -106,7 +106,7 @@ class Load:
             body["case_type"] = self.rng.choice(CASE_TYPES)
         n = next(self.numbers)
         if channel == "callback":
-            body["client_address"] = f"+4520{n % 1_000_000:06d}"
+            body["client_address"] = f"+4520{(123456 + n) % 1_000_000:06d}"  # valid, Danish
         elif channel == "email":
             body["client_address"] = f"client{n}@example.dk"
         return body

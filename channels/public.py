@@ -12,8 +12,10 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import ipaddress
+import time
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
@@ -22,6 +24,7 @@ from aiohttp import web
 from routing.errors import DomainError, Kind
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+MAX_ADDRESSES = 10_000  # client addresses a limiter remembers
 
 
 class NotJson(DomainError):
@@ -97,3 +100,37 @@ def _key(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
             return str(address.ipv4_mapped)
         return str(ipaddress.IPv6Network((address, 64), strict=False))
     return str(address)
+
+
+class Limiter:
+    """Events per client address in a sliding window, per instance, in bounded memory: at
+    most MAX_ADDRESSES are remembered; beyond, the quiet ones and then the oldest are
+    forgotten (the limits that matter more are counted in the database). Durations only, on
+    the monotonic clock: no decision here depends on the time of day."""
+
+    def __init__(self, per_window: int, window_seconds: float) -> None:
+        self._per_window = per_window
+        self._window = window_seconds
+        self._recent: dict[str, collections.deque[float]] = collections.defaultdict(
+            collections.deque
+        )
+
+    def allow(self, address: str) -> bool:
+        """Count one event from `address`, unless it has had its share: then False."""
+        if self.exhausted(address):
+            return False
+        self._recent[address].append(time.monotonic())
+        return True
+
+    def exhausted(self, address: str) -> bool:
+        """Whether `address` has had its share of the window (counting nothing)."""
+        since = time.monotonic() - self._window
+        if len(self._recent) > MAX_ADDRESSES:
+            for stale in [a for a, r in self._recent.items() if not r or r[-1] < since]:
+                del self._recent[stale]
+            while len(self._recent) > MAX_ADDRESSES:  # a flood: forget the oldest
+                del self._recent[next(iter(self._recent))]
+        recent = self._recent[address]
+        while recent and recent[0] < since:
+            recent.popleft()
+        return len(recent) >= self._per_window

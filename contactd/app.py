@@ -17,7 +17,7 @@ from aiohttp import web
 
 from contactd import metrics
 from contactd.clock import Clock, wall_clock
-from contactd.http import agents, desk, email, phone, routes, staff
+from contactd.http import agents, auth, desk, email, phone, routes, staff
 from contactd.http import surveys as api_csat
 from contactd.http.appkeys import (
     AGENCY,
@@ -76,6 +76,7 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock) -> web.Applicat
     )
     app[SETTINGS] = settings
     app[AGENCY] = settings
+    app[auth.SIGN_IN] = auth.SignInGuard(gate=phone.public_gate(settings))
     app[STOPPING] = asyncio.Event()
     app[CLOCK] = TimeOfDay(clock)
     app[METRICS] = metrics.Metrics(settings.queues)

@@ -16,9 +16,7 @@ instances together.
 
 from __future__ import annotations
 
-import collections
 import dataclasses
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -30,14 +28,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from channels.phone import errors, numbers
 from channels.phone.config import PhoneSetup
 from channels.ports import CallsPort, OutboxItem
-from channels.public import Gate
+from channels.public import Gate, Limiter
 from routing.calendar import BusinessCalendar
 from routing.contact import CaseTypeSource, Channel, Contact, Language, NewContact
 from routing.queues import CaseType
 
 log = structlog.get_logger(__name__)
-
-MAX_ADDRESSES = 10_000  # client addresses the per-address limit remembers, per instance
 
 SMS = {
     "da": (
@@ -127,9 +123,7 @@ class Booking:
         self._clock = clock
         # Per client address, per instance: bookings in the last hour. The per-number limit,
         # which matters more, is counted in the database across all instances.
-        self._recent: dict[str, collections.deque[float]] = collections.defaultdict(
-            collections.deque
-        )
+        self._per_address = Limiter(rules.per_address_per_hour, 3600)
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -181,7 +175,7 @@ class Booking:
                 "opening hours, or is too far ahead; choose one from GET /api/callbacks",
                 code="window_not_offered",
             )
-        if self._too_many_from(self._gate.client(request)):
+        if not self._per_address.allow(self._gate.client(request)):
             raise errors.TooManyBookings("too many bookings from here; try later")
         if await self._calls.call(f"booking:{body.key}") is not None:
             return _booked(window)  # the form sent again (a double click, a retry)
@@ -245,23 +239,6 @@ class Booking:
             key=f"sms:booked:{contact.reference}",
             payload={"to": number, "body": text, "reference": contact.reference},
         )
-
-    def _too_many_from(self, address: str) -> bool:
-        now = time.monotonic()
-        if len(self._recent) > MAX_ADDRESSES:  # forget addresses quiet for an hour
-            for stale in [a for a, r in self._recent.items() if not r or r[-1] < now - 3600]:
-                del self._recent[stale]
-            # A flood from more addresses than that: forget the oldest, so memory stays
-            # bounded; the per-number and SMS limits, counted in the database, still hold.
-            while len(self._recent) > MAX_ADDRESSES:
-                del self._recent[next(iter(self._recent))]
-        recent = self._recent[address]
-        while recent and recent[0] < now - 3600:
-            recent.popleft()
-        if len(recent) >= self._rules.per_address_per_hour:
-            return True
-        recent.append(now)
-        return False
 
 
 def _booked(window: Window) -> web.Response:

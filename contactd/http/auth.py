@@ -1,19 +1,39 @@
 """Staff sign-in on the HTTP API: `Authorization: Bearer <token>`, checked on every request
-against the database, so a disabled person loses access at once."""
+against the database, so a disabled person loses access at once. An address that sends
+many unknown tokens is told to wait before any more are looked up (guessing tokens is then
+slow, and the database is spared)."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from channels.public import Gate, Limiter
 from contactd.http.appkeys import POOL
 from contactd.http.errors import ApiError
 from contactd.store import staff
 from contactd.store.staff import Role, Staff
 
 _STAFF_KEY = web.RequestKey("staff", Staff)
+
+FAILURES_PER_ADDRESS = 20  # unknown tokens from one client address ...
+FAILURE_WINDOW_SECONDS = 300.0  # ... in this long, then 429 until the window has passed
+
+
+@dataclasses.dataclass
+class SignInGuard:
+    """Failed sign-ins per client address (per instance), read through the trusted proxies."""
+
+    gate: Gate = dataclasses.field(default_factory=Gate)
+    failures: Limiter = dataclasses.field(
+        default_factory=lambda: Limiter(FAILURES_PER_ADDRESS, FAILURE_WINDOW_SECONDS)
+    )
+
+
+SIGN_IN = web.AppKey("sign_in", SignInGuard)
 
 StaffHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -58,9 +78,16 @@ async def _authenticate(request: web.Request) -> Staff:
     if scheme.lower() != "bearer" or not token:
         raise _unauthorized("sign in: send 'Authorization: Bearer <token>'")
     token = token.strip()
+    guard = request.config_dict.get(SIGN_IN) or SignInGuard()
+    client = guard.gate.client(request)
+    if guard.failures.exhausted(client):
+        error = ApiError(429, "too_many_failures", "too many unknown tokens from here; wait")
+        error.headers["Retry-After"] = str(int(FAILURE_WINDOW_SECONDS))
+        raise error
     # Tokens are ASCII; a header of other bytes arrives with surrogates that cannot be hashed.
     person = await staff.by_token(request.app[POOL], token) if token.isascii() else None
     if person is None:
+        guard.failures.allow(client)  # counted
         raise _unauthorized("the token is not valid, or its owner is disabled")
     return person
 

@@ -9,15 +9,13 @@ that a flood cannot take the pool from the staff.
 from __future__ import annotations
 
 import asyncio
-import collections
 import dataclasses
-import time
 from typing import Annotated, Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from channels.public import Gate
+from channels.public import Gate, Limiter
 from contactd.http import pages
 from contactd.http.errors import STATUS, ApiError, Text, read_body
 from contactd.services import surveys as csat
@@ -28,7 +26,6 @@ routes = web.RouteTableDef()
 REQUESTS_PER_ADDRESS = 60  # per minute and instance: a client needs 3 (page, state, answer)
 WINDOW_SECONDS = 60.0
 CONCURRENT_QUERIES = 8  # of the pool's connections, the most these endpoints hold at once
-_MAX_ADDRESSES = 10_000  # forget quiet addresses beyond this many
 
 
 class AnswerBody(BaseModel):
@@ -36,34 +33,6 @@ class AnswerBody(BaseModel):
     # Strict: "4" or true is not a score.
     score: Annotated[int, Field(ge=1, le=5, strict=True)]
     comment: Annotated[Text, Field(max_length=csat.MAX_COMMENT_CHARS)] | None = None
-
-
-class Limiter:
-    """Requests per client address in a sliding window (per instance; the address as the
-    Gate reads it behind the trusted proxies), remembering at most _MAX_ADDRESSES."""
-
-    def __init__(self, per_window: int, window_seconds: float) -> None:
-        self._per_window = per_window
-        self._window = window_seconds
-        self._recent: dict[str, collections.deque[float]] = collections.defaultdict(
-            collections.deque
-        )
-
-    def allow(self, address: str) -> bool:
-        now = time.monotonic()
-        since = now - self._window
-        if len(self._recent) > _MAX_ADDRESSES:
-            for stale in [a for a, r in self._recent.items() if not r or r[-1] < since]:
-                del self._recent[stale]
-            while len(self._recent) > _MAX_ADDRESSES:  # a flood: forget the oldest
-                del self._recent[next(iter(self._recent))]
-        recent = self._recent[address]
-        while recent and recent[0] < since:
-            recent.popleft()
-        if len(recent) >= self._per_window:
-            return False
-        recent.append(now)
-        return True
 
 
 @dataclasses.dataclass

@@ -28,9 +28,11 @@ from yarl import URL
 
 from channels.email.imap import IncomingMail
 from channels.email.message import parse
+from channels.public import Limiter
 from contactd import settings
 from contactd.app import create_app
 from contactd.clock import FixedClock
+from contactd.http import auth
 from contactd.http import errors as http_errors
 from contactd.http import surveys as api_csat
 from contactd.http.appkeys import CLOCK, INTAKE, POOL, SETTINGS
@@ -198,7 +200,9 @@ async def daemon(
         async with TestClient(test_server) as client:
             # The survey endpoints allow 60 requests a minute from one address; the fuzzing
             # sends more, all from 127.0.0.1.
-            client.app[api_csat.SURVEYS].limiter = api_csat.Limiter(10**9, 60)
+            client.app[api_csat.SURVEYS].limiter = Limiter(10**9, 60)
+            # Likewise the unknown tokens it sends would soon be made to wait.
+            client.app[auth.SIGN_IN].failures = Limiter(10**9, 300)
             yield client
     finally:
         await lock.close()

@@ -93,3 +93,21 @@ async def test_staff_typed_addresses_are_checked_for_their_channel(
         status, refused = await register(channel, address)
         assert (status, refused["error"]["code"]) == (422, "bad_client_address"), address
     assert await app_pool.fetchval("SELECT count(*) FROM contacts") == 2
+
+
+async def test_an_address_guessing_tokens_is_made_to_wait(
+    client: Client, app_pool: asyncpg.Pool
+) -> None:
+    karin = await token_for(app_pool, "karin", Role.AGENT)
+    statuses = []
+    for n in range(21):
+        guess = {"Authorization": f"Bearer cdt_guess{n:04d}"}
+        statuses.append((await client.get("/api/me", headers=guess)).status)
+    assert statuses == [401] * 20 + [429]
+    waiting = await client.get("/api/me", headers={"Authorization": "Bearer cdt_more"})
+    assert waiting.status == 429
+    assert waiting.headers["Retry-After"] == "300"
+    assert (await waiting.json())["error"]["code"] == "too_many_failures"
+    # A good token from the same address waits too: a guesser must not learn that a guess
+    # was right by its answer.
+    assert (await client.get("/api/me", headers=karin)).status == 429

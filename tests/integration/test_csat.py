@@ -326,7 +326,7 @@ async def test_no_shows_the_unreached_and_contacts_without_a_number_are_not_aske
         f"/api/desk/contacts/{without_number}/finish", json={"outcome": "served"}, headers=karin
     )
     assert finished.status == 200
-    await _serve(daemon, staff, karin, channel="call", client_address="anonymous")
+    await _serve(daemon, staff, karin, channel="call")  # a hidden number is stored as none
     now = clock()
     await _done(pool, now=now, channel="callback", outcome="not_reached")
     await _done(pool, now=now, state="abandoned", outcome="abandoned")

@@ -231,8 +231,8 @@ async def test_location_and_request_id_headers_carry_no_input(world: World) -> N
 
 async def test_cr_lf_in_a_subject_or_address_never_becomes_a_mail_header(world: World) -> None:
     """The answer's subject comes from the client's (or staff's) subject, its To from the
-    contact's address: the one is folded onto one line, the other refused by the mail library
-    (the outbox then fails that message, and the log says so)."""
+    contact's address: the one is folded onto one line, the other refused when staff type it
+    (and by the mail library, should one come another way)."""
     agent = world.role("agent")
     karin = await world.pool.fetchval("SELECT id FROM staff WHERE login = 'karin'")
     for address in ("anna@example.dk", "anna@example.dk\r\nBcc: evil@example.org"):
@@ -246,6 +246,10 @@ async def test_cr_lf_in_a_subject_or_address_never_becomes_a_mail_header(world: 
             },
             headers=world.role("supervisor"),
         )
+        if "\n" in address:  # refused at the door since issue 17: one address, one line
+            refused = await made.json()
+            assert (made.status, refused["error"]["code"]) == (422, "bad_client_address")
+            continue
         reference = (await made.json())["reference"]
         contact_id = await world.pool.fetchval(
             "SELECT id FROM contacts WHERE reference = $1", reference
