@@ -146,6 +146,16 @@ BENCHES: dict[str, Bench] = {
             _f("memory.rss.peak_minus_before_mib", "RSS added reading that message", "MiB"),
         ),
     ),
+    "booking": Bench(
+        quick=("--attempts", "1000", "--addresses", "100"),
+        figures=(
+            _f("sms_abroad", "hostile booking flood: SMS to numbers abroad", "", "== 0"),
+            _f("sms_home", "hostile booking flood: SMS at home", "", "<= sms_cap_per_hour"),
+            _f("real_bookings_taken", "real Danish bookings taken after the flood", "",
+               "== real_bookings"),
+            _f("attempts_per_s", "booking attempts answered", "attempts/s"),
+        ),
+    ),
     "tickets": Bench(
         quick=("--seconds", "5", "--recalls", "50", "--held", "200", "--updates", "5"),
         needs=("wrk",),

@@ -80,9 +80,17 @@ class CallsPort(IntakePort, Protocol):
         """How many callbacks were booked on the web for this number in the last 24 hours."""
         ...
 
-    async def booking_sms_in_last_hour(self) -> int:
-        """How many booking SMS (confirmations and reminders of a waiting callback) were put
-        into the outbox in the last hour, by all instances together."""
+    async def book(
+        self,
+        new: NewContact,
+        confirmation: Callable[[Contact], OutboxItem],
+        *,
+        sms_per_hour: int,
+    ) -> tuple[Contact, bool, bool]:
+        """Take a web booking in, with its confirmation SMS unless `sms_per_hour` booking SMS
+        were written in the last hour (all instances together; counted and written under one
+        lock, so a burst cannot overshoot it): the contact, whether it is new, and whether
+        its SMS was written."""
         ...
 
     async def by_reference(self, reference: str) -> Contact | None: ...

@@ -185,12 +185,8 @@ class Booking:
             return _booked(window)
         if await self._calls.bookings_in_last_day(number) >= self._rules.per_number_per_day:
             raise errors.TooManyBookings("this number has booked too often today")
-        confirm = await self._calls.booking_sms_in_last_hour() < self._rules.sms_per_hour
-        if not confirm:
-            log.warning("booking.sms_capped", per_hour=self._rules.sms_per_hour)
-            self._sms_capped()
         try:
-            await self._calls.submit(
+            _, _, confirmed = await self._calls.book(
                 NewContact(
                     channel=Channel.CALLBACK,
                     language=body.language,
@@ -201,13 +197,14 @@ class Booking:
                     due_at=window.end,
                     not_before=window.start,
                 ),
-                actor="web",
-                outbox=lambda c: (
-                    [self._confirmation(c, number, window, case_type)] if confirm else []
-                ),
+                lambda c: self._confirmation(c, number, window, case_type),
+                sms_per_hour=self._rules.sms_per_hour,
             )
         except ValueError as exc:  # intake refused it (no queue takes this case type by phone)
             raise errors.BookingRefused(str(exc), code="not_accepted") from None
+        if not confirmed:
+            log.warning("booking.sms_capped", per_hour=self._rules.sms_per_hour)
+            self._sms_capped()
         return _booked(window)
 
     def _number(self, text: str) -> str:

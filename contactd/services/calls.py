@@ -10,16 +10,19 @@ from datetime import datetime
 import asyncpg
 import structlog
 
-from channels.ports import IntakePort, OutboxItem, Place
+from channels.ports import OutboxItem, Place
 from contactd.clock import Clock
 from contactd.metrics import Recorder
+from contactd.services.intake import Intake
 from contactd.store import contacts as store
-from contactd.store import queries
+from contactd.store import database, queries
 from routing.contact import Action, Contact, IllegalTransition, NewContact, State
 from routing.queues import Queue
 from routing.waits import estimated_wait_seconds
 
 log = structlog.get_logger(__name__)
+
+BOOKING_SMS_LOCK = 0x636F6E74_0003  # "cont" + 3: see leader/election.py LEADER_LOCK
 
 # Until a queue has handled voice contacts in the last 24 hours: a call takes about this long.
 DEFAULT_HANDLE_SECONDS = 240
@@ -30,7 +33,7 @@ class Started:
     """What the calls service works with that exists only once the daemon has started."""
 
     pool: asyncpg.Pool
-    intake: IntakePort
+    intake: Intake
 
 
 class Calls:
@@ -49,7 +52,7 @@ class Calls:
         self._case_types = {q.code: sorted(q.case_types) for q in queues}
         self._started: Started | None = None
 
-    def start(self, pool: asyncpg.Pool, intake: IntakePort) -> None:
+    def start(self, pool: asyncpg.Pool, intake: Intake) -> None:
         self._started = Started(pool=pool, intake=intake)
 
     @property
@@ -138,8 +141,26 @@ class Calls:
             await self._pool.fetchval(queries.get("bookings_in_last_day"), number, self._now())
         )
 
-    async def booking_sms_in_last_hour(self) -> int:
-        return int(await self._pool.fetchval(queries.get("booking_sms_in_last_hour"), self._now()))
+    async def book(
+        self,
+        new: NewContact,
+        confirmation: Callable[[Contact], OutboxItem],
+        *,
+        sms_per_hour: int,
+    ) -> tuple[Contact, bool, bool]:
+        confirmed = False
+        now = self._now()
+
+        async def confirm(conn: database.Conn, contact: Contact) -> None:
+            nonlocal confirmed
+            # One booking at a time counts and writes, so a burst cannot overshoot the cap.
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", BOOKING_SMS_LOCK)
+            if await conn.fetchval(queries.get("booking_sms_in_last_hour"), now) < sms_per_hour:
+                await store.insert_outbox(conn, contact.id, confirmation(contact), now=now)
+                confirmed = True
+
+        contact, created = await self._running.intake.submit(new, actor="web", record=confirm)
+        return contact, created, confirmed
 
     async def by_reference(self, reference: str) -> Contact | None:
         try:
