@@ -108,6 +108,6 @@ async def test_an_address_guessing_tokens_is_made_to_wait(
     assert waiting.status == 429
     assert waiting.headers["Retry-After"] == "300"
     assert (await waiting.json())["error"]["code"] == "too_many_failures"
-    # A good token from the same address waits too: a guesser must not learn that a guess
-    # was right by its answer.
-    assert (await client.get("/api/me", headers=karin)).status == 429
+    # A good token from the same address still passes: behind a proxy every client may share
+    # one address, and a stranger's guesses must not lock the staff out.
+    assert (await client.get("/api/me", headers=karin)).status == 200
