@@ -181,7 +181,7 @@ class Booking:
             return _booked(window)  # the form sent again (a double click, a retry)
         if await self._calls.pending_callback(number) is not None:
             # One client, one callback: the one that waits stands. Answered as a booking, so
-            # that the web cannot learn who waits; its reference went by SMS when it was made.
+            # that the web cannot learn who waits; its reference was given when it was made.
             return _booked(window)
         if await self._calls.bookings_in_last_day(number) >= self._rules.per_number_per_day:
             raise errors.TooManyBookings("this number has booked too often today")
