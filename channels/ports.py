@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from routing.contact import Contact, NewContact
@@ -27,6 +27,19 @@ class SendError(Exception):
 
 # Every kind of message the outbox sends, each by its own sender (contactd/leader/senders.py).
 OUTBOX_KINDS = ("email", "sms", "dial", "connect")
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def acceptance(contact: Contact) -> str:
+    """The id of the contact's current acceptance: the instant it was accepted, in
+    microseconds (an active contact changes state again only when that acceptance ends).
+
+    A call placed or put through for an acceptance carries it in its outbox message and in
+    every webhook URL Twilio is given, so nothing of one acceptance acts on a later one. The
+    attempt number would not do: a try that failed on the agent's side is not counted, and
+    the next acceptance has the same number."""
+    return str((contact.state_changed_at - _EPOCH) // timedelta(microseconds=1))
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -39,7 +39,7 @@ from contactd.http.appkeys import (
     TimeOfDay,
 )
 from contactd.http.errors import error_middleware
-from contactd.http.live import Broadcast
+from contactd.http.live import Broadcast, DeskStreams
 from contactd.leader import loops
 from contactd.leader.election import LeaderLoop, Leadership
 from contactd.leader.outbox import Sender
@@ -89,7 +89,13 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock) -> web.Applicat
         )
     app.on_shutdown.append(_end_streams)
     app.cleanup_ctx.extend([_database, _background])
-    routes.add_routes(app)
+    routes.add_routes(
+        app,
+        routes.Operators(
+            allow_from=settings.metrics.allow_from,
+            trusted_proxies=settings.daemon.trusted_proxies,
+        ),
+    )
     app[CALLS] = phone.add_to(app, settings, clock=clock, recorder=app[METRICS])
     return app
 
@@ -254,7 +260,7 @@ def _leader_loops(
 
 
 def _live_views(app: web.Application, listener: Listener) -> None:
-    """The waiting-room board and the public status, recomputed when woken."""
+    """The waiting-room board, the public status and the agents' desks, recomputed when woken."""
     app[BOARD] = Broadcast(
         "board",
         app[TICKETS].board,
@@ -275,6 +281,13 @@ def _live_views(app: web.Application, listener: Listener) -> None:
     for live in (app[BOARD], app[STATUS]):
         clients: Callable[[], float] = functools.partial(getattr, live, "clients")
         app[METRICS].live_clients.labels(live.name).set_function(clients)
+    # Each agent's desks: one snapshot per change for all their streams, a cap per token.
+    app[desk.STREAMS] = DeskStreams(
+        listener,
+        app[STOPPING],
+        per_token=app[SETTINGS].daemon.desk_streams_per_token,
+        counted=app[METRICS].desk_snapshots.inc,
+    )
 
 
 def build_surveys(

@@ -92,6 +92,11 @@ class Metrics:
         ).set_function(lambda: float(self._is_leader()))
         self._contact_metrics(queues)
         self._other_metrics()
+        self._mail_metrics()
+        # Desks computed for their streams (http/live.py): one per agent per change.
+        self.desk_snapshots = Counter(
+            "contactd_desk_snapshots", "Desks computed.", registry=registry
+        )
         self.leader_figures = LeaderFigures()
         self._start_at_zero(queues)
 
@@ -164,6 +169,21 @@ class Metrics:
             ["kind", "result"],
             registry=registry,
         )
+        # Calls whose sender died mid-request (the lease ran out), by what Twilio said.
+        self.outbox_checks = Counter(
+            "contactd_outbox_checks",
+            "Calls whose last try ended with no outcome, checked with Twilio: placed (not "
+            "placed again), not_placed (placed now) or unknown (Twilio could not say; given up).",
+            ["kind", "result"],
+            registry=registry,
+        )
+        # /health, /ready and /metrics asked from an address outside metrics.allow_from.
+        self.operational_refused = Counter(
+            "contactd_operational_refused",
+            "Requests for /health, /ready or /metrics refused: the address is not allowed.",
+            ["endpoint"],
+            registry=registry,
+        )
         self.live_clients = Gauge(
             "contactd_live_clients", "Open event streams.", ["stream"], registry=registry
         )
@@ -183,6 +203,24 @@ class Metrics:
         self.booking_sms_capped_total = Counter(
             "contactd_booking_sms_capped",
             "Web bookings not confirmed by SMS because the hourly SMS cap was reached.",
+            registry=registry,
+        )
+
+    def _mail_metrics(self) -> None:
+        """The inbox's protection (contactd/services/inbox.py): labelled by the mailbox's
+        configured name, never an address."""
+        registry = self.registry
+        self.mail_quarantined_total = Counter(
+            "contactd_mail_quarantined",
+            "Mails moved to the quarantine folder: not_stored (refused by the database "
+            "email.store_tries times) or mails_per_contact (over its contact's cap).",
+            ["mailbox", "reason"],
+            registry=registry,
+        )
+        self.mail_capped_total = Counter(
+            "contactd_mail_capped",
+            "Mails over their sender's hourly cap of new contacts, kept on its newest contact.",
+            ["mailbox"],
             registry=registry,
         )
 
@@ -277,11 +315,21 @@ class Metrics:
     def message_failed(self, kind: str, *, final: bool) -> None:
         self.outbox_errors.labels(kind, "failed" if final else "retry").inc()
 
+    def outcome_checked(self, kind: str, result: str) -> None:
+        self.outbox_checks.labels(kind, result).inc()
+
     def contacts_purged(self, count: int) -> None:
         self.retention_purged.inc(count)
 
     def booking_sms_capped(self) -> None:
         self.booking_sms_capped_total.inc()
+
+    def mail_quarantined(self, mailbox: str, reason: str, count: int = 1) -> None:
+        """`count` 0 starts the series at zero (for rate() to see the first)."""
+        self.mail_quarantined_total.labels(mailbox, reason).inc(count)
+
+    def mail_capped(self, mailbox: str, count: int = 1) -> None:
+        self.mail_capped_total.labels(mailbox).inc(count)
 
 
 class Recorder(Protocol):
@@ -295,8 +343,11 @@ class Recorder(Protocol):
     def prediction(self, case_type: str, confidence: float, *, routed: bool) -> None: ...
     def message_sent(self, kind: str) -> None: ...
     def message_failed(self, kind: str, *, final: bool) -> None: ...
+    def outcome_checked(self, kind: str, result: str) -> None: ...
     def contacts_purged(self, count: int) -> None: ...
     def booking_sms_capped(self) -> None: ...
+    def mail_quarantined(self, mailbox: str, reason: str, count: int = 1) -> None: ...
+    def mail_capped(self, mailbox: str, count: int = 1) -> None: ...
 
 
 class _NotRecorded:
@@ -323,10 +374,19 @@ class _NotRecorded:
     def message_failed(self, kind: str, *, final: bool) -> None:
         pass
 
+    def outcome_checked(self, kind: str, result: str) -> None:
+        pass
+
     def contacts_purged(self, count: int) -> None:
         pass
 
     def booking_sms_capped(self) -> None:
+        pass
+
+    def mail_quarantined(self, mailbox: str, reason: str, count: int = 1) -> None:
+        pass
+
+    def mail_capped(self, mailbox: str, count: int = 1) -> None:
         pass
 
 

@@ -2,7 +2,9 @@
 
 A message is flagged \\Seen (or moved to the processed folder) only after the inbox has
 committed it, so a crash in between reads it again, and its key (the Message-ID, else the
-mailbox, UIDVALIDITY and UID) makes that second read find what the first one stored.
+mailbox, UIDVALIDITY and UID) makes that second read find what the first one stored. A message
+the inbox quarantines (one it could not store after a few tries, or one more than its contact
+takes) is moved, unread, to the quarantine folder, where staff read it in a mail program.
 
 One session per mailbox stays logged in: it waits with IDLE where the server has it, so new
 mail arrives within a second, and polls otherwise. Errors are sorted as Home Assistant's
@@ -23,6 +25,7 @@ from typing import Any, Literal, Protocol
 import aioimaplib
 import structlog
 
+from channels.email import authresults
 from channels.email.message import ParsedMail, parse
 
 log = structlog.get_logger(__name__)
@@ -52,9 +55,12 @@ class MailboxSettings:
     password: str
     folder: str = "INBOX"
     processed_folder: str | None = None
+    quarantine_folder: str = "Quarantine"  # made at login if missing
     ssl: bool = True
     timeout_seconds: float = 30
     max_message_bytes: int = 50_000_000
+    # The authserv-ids of the receiving server: only its Authentication-Results are believed.
+    authserv_ids: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -66,12 +72,18 @@ class IncomingMail:
     size: int  # bytes on the server
     complete: bool  # False: bigger than max_message_bytes, so only the header was fetched
     notice: str | None = None  # for staff, when the mail was not complete
+    # The receiving server's verdict on the sender (authresults.verdict); None: not checked.
+    authentication: dict[str, str] | None = None
+
+
+# What the inbox did with a message; "quarantined": it goes to the quarantine folder.
+Outcome = Literal["new", "duplicate", "threaded", "reopened", "bounce", "capped", "quarantined"]
 
 
 @dataclasses.dataclass(frozen=True)
 class Received:
     reference: str
-    outcome: Literal["new", "duplicate", "threaded", "reopened", "bounce"]
+    outcome: Outcome
 
 
 class Inbox(Protocol):
@@ -166,20 +178,12 @@ class _Session:
             parsed = (
                 parse(raw) if len(raw) < PARSE_INLINE_BYTES else await asyncio.to_thread(parse, raw)
             )
-            if size > limit:  # only its header was fetched: no body, no attachments to list
-                parsed = dataclasses.replace(parsed, text="", html=None, attachments=())
-            key = parsed.message_id or f"imap:{self.settings.name}:{self.validity}:{uid}"
-            incoming.append((uid, IncomingMail(
-                mailbox=self.settings.name, key=key, raw=raw, mail=parsed, size=size,
-                complete=size <= limit,
-                notice=None if size <= limit else TOO_LARGE.format(
-                    mb=size / 1e6, limit=limit / 1e6, mailbox=self.settings.name
-                ),
-            )))  # fmt: skip
+            incoming.append((uid, self._incoming(uid, raw, parsed, size)))
         results = await asyncio.gather(
             *(inbox.receive(mail) for _, mail in incoming), return_exceptions=True
         )
-        done = []
+        done: list[str] = []
+        quarantined: list[str] = []
         for (uid, mail), result in zip(incoming, results, strict=True):
             if isinstance(result, BaseException):
                 if not isinstance(result, Exception):
@@ -191,7 +195,7 @@ class _Session:
                     error=type(result).__name__,  # its text might quote the mail
                 )
                 continue
-            done.append(uid)
+            (quarantined if result.outcome == "quarantined" else done).append(uid)
             log.info(
                 "imap.read",
                 mailbox=self.settings.name,
@@ -200,7 +204,26 @@ class _Session:
                 bytes=mail.size,
             )
         await self._mark_done(done)
-        return len(done)
+        return len(done) + await self._quarantine(quarantined)
+
+    def _incoming(self, uid: str, raw: bytes, parsed: ParsedMail, size: int) -> IncomingMail:
+        limit = self.settings.max_message_bytes
+        if size > limit:  # only its header was fetched: no body, no attachments to list
+            parsed = dataclasses.replace(parsed, text="", html=None, attachments=())
+        return IncomingMail(
+            mailbox=self.settings.name,
+            key=parsed.message_id or f"imap:{self.settings.name}:{self.validity}:{uid}",
+            raw=raw,
+            mail=parsed,
+            size=size,
+            complete=size <= limit,
+            notice=None if size <= limit else TOO_LARGE.format(
+                mb=size / 1e6, limit=limit / 1e6, mailbox=self.settings.name
+            ),
+            authentication=authresults.verdict(
+                parsed.authentication_results, self.settings.authserv_ids
+            ),
+        )  # fmt: skip
 
     async def _fetch(self, uids: Sequence[str], part: str) -> dict[str, bytes]:
         """The messages' bytes by UID. A literal comes with its FETCH line; servers may name
@@ -229,21 +252,32 @@ class _Session:
             return
         uid_set = ",".join(uids)
         await self._command("store", uid_set, "+FLAGS", "(\\Seen)")
-        target = self.settings.processed_folder
-        if target is None:
-            return
+        if self.settings.processed_folder is not None:
+            await self._move(uid_set, self.settings.processed_folder)
+
+    async def _quarantine(self, uids: Sequence[str]) -> int:
+        """To the quarantine folder, unread there, so that staff see them as new; how many
+        went. Until the move succeeds they stay here unseen, not counted as read (the
+        watcher waits for new mail before it tries again), and the inbox quarantines them
+        again without a second notice."""
+        if not uids:
+            return 0
+        return len(uids) if await self._move(",".join(uids), self.settings.quarantine_folder) else 0
+
+    async def _move(self, uid_set: str, target: str) -> bool:
         if self.imap.has_capability("MOVE"):
             moved = await self._command("move", uid_set, _quoted(target))
-        else:  # copy, then delete here (RFC 6851's fallback); \Seen already keeps it read
+        else:  # copy, then delete here (RFC 6851's fallback), seen so no search finds it again
             moved = await self._command("copy", uid_set, _quoted(target))
             if moved.result == "OK":
-                await self._command("store", uid_set, "+FLAGS", "(\\Deleted)")
+                await self._command("store", uid_set, "+FLAGS", "(\\Seen \\Deleted)")
                 if self.imap.has_capability("UIDPLUS"):
                     await self._command("expunge", uid_set)
                 else:
                     log.info("imap.no_uidplus", mailbox=self.settings.name, kept="deleted flag")
         if moved.result != "OK":
             log.warning("imap.move_failed", mailbox=self.settings.name, folder=target)
+        return bool(moved.result == "OK")
 
     async def wait_for_mail(self, idle_seconds: float, poll_seconds: float) -> None:
         """Until the server says new mail came (IDLE), or the poll interval has passed."""
@@ -323,8 +357,9 @@ async def session(settings: MailboxSettings) -> AsyncIterator[_Session]:
         selected = await imap.select(_quoted(settings.folder))
         if selected.result != "OK":
             raise MailboxError("folder", f"mailbox {settings.name}: no folder {settings.folder!r}")
-        if settings.processed_folder is not None:
-            await imap.create(_quoted(settings.processed_folder))  # NO when it exists: fine
+        for made in (settings.processed_folder, settings.quarantine_folder):
+            if made is not None:
+                await imap.create(_quoted(made))  # NO when it exists: fine
         validity = next(
             (m.group(1).decode() for line in selected.lines if (m := _UIDVALIDITY.search(line))),
             "0",

@@ -7,6 +7,7 @@ a best-effort result, never an exception; the raw message is kept with the conta
 
 from __future__ import annotations
 
+import binascii
 import dataclasses
 import email
 import email.policy
@@ -36,11 +37,20 @@ LOOP_HEADERS = (
 )
 
 
+# The transfer encodings a download decodes piece by piece from the raw copy (Decoder).
+STREAMED_ENCODINGS = ("base64", "quoted-printable", "7bit", "8bit", "binary")
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Attachment:
     filename: str
     content_type: str
     size: int  # bytes, decoded
+    # Where its encoded body lies in the raw message, so that a download reads only that
+    # and decodes it as it goes; None when it was not found or is encoded otherwise.
+    offset: int | None = None
+    length: int | None = None
+    encoding: str | None = None  # one of STREAMED_ENCODINGS
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -49,7 +59,13 @@ class ParsedMail:
     in_reply_to: tuple[str, ...]
     references: tuple[str, ...]
     subject: str
-    sender: str | None  # the address to answer: Reply-To, else From (lower case)
+    # The client: the address in From (lower case), the one DMARC vouches for. Never
+    # Reply-To: anyone can write any address there.
+    sender: str | None
+    reply_to: str | None  # Reply-To's address, only when it differs from From's
+    # Every Authentication-Results header, top (the last server's) first; only the receiving
+    # server's is believed (authresults.verdict).
+    authentication_results: tuple[str, ...]
     return_path: str | None  # None: no header; "": the null sender <> of a bounce
     headers: dict[str, str]  # the loop-protection headers, lower-case names
     text: str  # the client's words: the text part, else the HTML part as text
@@ -67,8 +83,9 @@ def parse(raw: bytes) -> ParsedMail:
 def _parse(raw: bytes) -> ParsedMail:
     message = email.message_from_bytes(raw, policy=email.policy.default)
     defects = len(message.defects)
-    text, html, attachments, part_defects = _body(message)
-    sender = _address(_header(message, "Reply-To")) or _address(_header(message, "From"))
+    text, html, attachments, part_defects = _body(message, raw)
+    sender = _address(_header(message, "From"))
+    reply_to = _address(_header(message, "Reply-To"))
     return_path = _return_path(message)
     return ParsedMail(
         message_id=_first_id(_header(message, "Message-ID")),
@@ -76,6 +93,8 @@ def _parse(raw: bytes) -> ParsedMail:
         references=_ids(_header(message, "References")),
         subject=_one_line(_header(message, "Subject")),
         sender=sender,
+        reply_to=reply_to if reply_to != sender else None,
+        authentication_results=_all_headers(message, "Authentication-Results"),
         return_path=return_path,
         headers={
             name: _one_line(value)
@@ -111,6 +130,8 @@ def _storable(mail: ParsedMail) -> ParsedMail:
         references=tuple(_clean(i) for i in mail.references),
         subject=_clean(mail.subject),
         sender=maybe(mail.sender),
+        reply_to=maybe(mail.reply_to),
+        authentication_results=tuple(_clean(v) for v in mail.authentication_results),
         return_path=maybe(mail.return_path),
         headers={name: _clean(value) for name, value in mail.headers.items()},
         text=_clean(mail.text),
@@ -136,6 +157,15 @@ def _header_or_none(message: Message, name: str) -> str | None:
         raw = message.raw_items()  # the unparsed (name, value) pairs
         value = next((v for n, v in raw if n.lower() == name.lower()), None)
     return None if value is None else str(value)
+
+
+def _all_headers(message: Message, name: str, most: int = 20) -> tuple[str, ...]:
+    """Every header of that name, in order, each on one line (at most `most`)."""
+    try:
+        values = [str(v) for v in message.get_all(name) or ()]
+    except (ValueError, IndexError, TypeError, AttributeError):
+        values = [v for n, v in message.raw_items() if n.lower() == name.lower()]
+    return tuple(_one_line(v) for v in values[:most])
 
 
 def _one_line(value: str) -> str:
@@ -184,10 +214,14 @@ def _attachment_parts(message: EmailMessage) -> list[Message]:
     return found
 
 
+def _encoding(part: Message) -> str:
+    return str(part.get("Content-Transfer-Encoding", "") or "7bit").strip().lower()
+
+
 def _described(part: Message) -> Attachment:
     """An attachment's name, type and decoded size, without decoding a base64 body (a
     scan of 30 MB would cost its size again in memory just to be counted)."""
-    if part.get("Content-Transfer-Encoding", "").strip().lower() == "base64":
+    if _encoding(part) == "base64":
         encoded = part.get_payload()
         if isinstance(encoded, str):
             chars = len(encoded) - sum(encoded.count(c) for c in "\r\n \t")
@@ -204,6 +238,76 @@ def _described(part: Message) -> Attachment:
     )
 
 
+def _encoded_body(part: Message) -> bytes | None:
+    """The part's body as it stands in the raw message (the parser keeps it byte for byte:
+    undecoded, with its line ends); None when it cannot be had."""
+    try:
+        if _encoding(part) in ("base64", "quoted-printable"):
+            payload = part.get_payload()
+            return payload.encode("ascii") if isinstance(payload, str) else None
+        decoded = part.get_payload(decode=True)  # 7bit, 8bit, binary: the bytes as they came
+        return decoded if isinstance(decoded, bytes) else None
+    except (UnicodeError, ValueError, TypeError):
+        return None
+
+
+def _located(raw: bytes, parts: list[Message]) -> list[Attachment]:
+    """The attachments, each with where its encoded body lies in `raw`. The bodies come in
+    message order, so each is looked for after the one before; a body found at an earlier
+    identical copy of itself decodes to the same bytes."""
+    found: list[Attachment] = []
+    cursor = 0
+    for part in parts:
+        described = _described(part)
+        encoding = _encoding(part)
+        body = _encoded_body(part) if encoding in STREAMED_ENCODINGS else None
+        at = raw.find(body, cursor) if body else -1
+        if body is not None and at >= 0:
+            cursor = at + len(body)
+            described = dataclasses.replace(
+                described, offset=at, length=len(body), encoding=encoding
+            )
+        found.append(described)
+    return found
+
+
+class Decoder:
+    """An attachment's body decoded piece by piece, as a download reads it from the raw
+    copy: the same bytes as decoding it whole, in memory the size of a piece."""
+
+    _NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/=]")
+
+    def __init__(self, encoding: str) -> None:
+        if encoding not in STREAMED_ENCODINGS:
+            raise ValueError(f"cannot decode {encoding!r} piece by piece")
+        self._encoding = encoding
+        self._pending = b""
+
+    def feed(self, chunk: bytes) -> bytes:
+        if self._encoding == "base64":  # whole groups of four, the rest kept for later
+            data = self._pending + self._NOT_BASE64.sub(b"", chunk)
+            whole = len(data) // 4 * 4
+            self._pending = data[whole:]
+            return binascii.a2b_base64(data[:whole])
+        if self._encoding == "quoted-printable":  # whole lines: a soft break ends its line
+            data = self._pending + chunk
+            cut = data.rfind(b"\n") + 1
+            self._pending = data[cut:]
+            return binascii.a2b_qp(data[:cut])
+        return chunk
+
+    def end(self) -> bytes:
+        rest, self._pending = self._pending, b""
+        if self._encoding == "quoted-printable":
+            return binascii.a2b_qp(rest)
+        if self._encoding == "base64" and rest:
+            try:  # unpadded at the end, as the standard library forgives it
+                return binascii.a2b_base64(rest + b"=" * (-len(rest) % 4))
+            except binascii.Error:
+                return b""
+        return b""
+
+
 def _attachment_of(part: Message) -> tuple[Attachment, bytes]:
     payload = part.get_payload(decode=True)
     data = payload if isinstance(payload, bytes) else b""
@@ -216,7 +320,7 @@ def attachment(raw: bytes, index: int) -> tuple[Attachment, bytes] | None:
     return _attachment_of(parts[index]) if 0 <= index < len(parts) else None
 
 
-def _body(message: EmailMessage) -> tuple[str, str | None, list[Attachment], int]:
+def _body(message: EmailMessage, raw: bytes) -> tuple[str, str | None, list[Attachment], int]:
     plain: str | None = None
     html: str | None = None
     files = _attachment_parts(message)
@@ -232,7 +336,7 @@ def _body(message: EmailMessage) -> tuple[str, str | None, list[Attachment], int
             plain = _text_of(part)
         elif content_type == "text/html" and html is None:
             html = _text_of(part)
-    attachments = [_described(f) for f in files]
+    attachments = _located(raw, files)
     if plain is not None and plain.strip():
         return plain.strip(), html, attachments, defects
     if html is not None:

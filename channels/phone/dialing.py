@@ -2,11 +2,13 @@
 (or the other way round, by configuration), tracked by Twilio's status callbacks.
 
 Accepting writes one "dial" message to the outbox in the accept's own transaction; the
-outbox places the call once (never again after a crash mid-request: a call must not ring
-twice). The call's TwiML dials the second party; the outcome comes back to /twilio/dial-result
-(the second leg) or /twilio/dial-status (the first leg). A client not reached is tried again
-after `retry_minutes` while the window lasts, `attempts` times in all; then the contact is
-closed as not reached and the client gets an SMS. An agent who does not answer sends the
+outbox places the call once (after a crash mid-request it asks Twilio whether the call was
+placed before it places it: a call must not ring twice). The call's TwiML dials the second
+party; the outcome comes back to /twilio/dial-result (the second leg) or /twilio/dial-status
+(the first leg). Every URL Twilio is given names the acceptance (`channels.ports.acceptance`):
+a webhook of an earlier acceptance, late or replayed, changes nothing. A client not reached is
+tried again after `retry_minutes` while the window lasts, `attempts` times in all; then the
+contact is closed as not reached and the client gets an SMS. An agent who does not answer sends the
 callback back to the queue without counting an attempt against the client.
 """
 
@@ -24,7 +26,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from channels.phone import forms, prompts
 from channels.phone.config import PhoneSetup
 from channels.phone.voice import ENDED, enqueue, say, twiml
-from channels.ports import CallsPort, OutboxItem
+from channels.ports import CallsPort, OutboxItem, acceptance
 from routing.contact import Channel, Contact, State
 
 log = structlog.get_logger(__name__)
@@ -63,16 +65,18 @@ class DialRules:
 
 
 def dial_item(contact: Contact, agent_number: str, order: DialOrder) -> OutboxItem:
-    """The outbox message that places this attempt's call (one key per attempt). The second
-    party's number is looked up when the first answers, so no number travels in a URL."""
+    """The outbox message that places this acceptance's call (one key per acceptance). The
+    second party's number is looked up when the first answers, so no number travels in a
+    URL."""
     if contact.client_address is None:
         raise ValueError("a callback needs the client's number")
+    accepted = acceptance(contact)
     return OutboxItem(
         kind="dial",
-        key=f"dial:{contact.reference}:{_acceptance(contact)}",
+        key=f"dial:{contact.reference}:{accepted}",
         payload={
             "reference": contact.reference,
-            "attempt": contact.attempts,
+            "acceptance": accepted,
             "to": agent_number if order == "agent_first" else contact.client_address,
             "order": order,
         },
@@ -127,7 +131,7 @@ class Dialing:
         dial = response.dial(
             caller_id=self._caller_id,
             timeout=self._rules.ring_seconds,
-            action=f"/twilio/connect-result?ref={contact.reference}&attempt={contact.attempts}",
+            action=f"/twilio/connect-result?{_query(contact)}",
             method="POST",
         )
         dial.number(number)
@@ -152,15 +156,14 @@ class Dialing:
         return await self._current(request, Channel.CALL)
 
     async def _current(self, request: web.Request, channel: Channel) -> Contact | None:
-        """The contact this webhook is about, if it is still that acceptance (`attempt`): a
-        replayed or late webhook of an earlier one changes nothing."""
-        attempt = request.query.get("attempt", "")
+        """The contact this webhook is about, if it is still in that acceptance: a replayed
+        or late webhook of an earlier one changes nothing."""
         contact = await self._calls.by_reference(request.query.get("ref", ""))
         if (
             contact is None
             or contact.channel is not channel
             or contact.state is not State.ACTIVE
-            or str(contact.attempts) != attempt
+            or acceptance(contact) != request.query.get("acceptance")
         ):
             return None
         return contact
@@ -191,7 +194,7 @@ class Dialing:
         dial = response.dial(
             caller_id=self._caller_id,
             timeout=self._rules.ring_seconds,
-            action=f"/twilio/dial-result?ref={contact.reference}&attempt={contact.attempts}"
+            action=f"/twilio/dial-result?{_query(contact)}"
             f"&order={'agent_first' if first_is_agent else 'client_first'}",
             method="POST",
         )
@@ -269,30 +272,31 @@ class Dialing:
 def connect_item(contact: Contact) -> OutboxItem:
     """The outbox message that takes a waiting caller out of the queue to the agent who
     accepted the call (one key per acceptance)."""
+    accepted = acceptance(contact)
     return OutboxItem(
         kind="connect",
-        key=f"connect:{contact.reference}:{_acceptance(contact)}",
+        key=f"connect:{contact.reference}:{accepted}",
         payload={
             "reference": contact.reference,
-            "attempt": contact.attempts,
+            "acceptance": accepted,
             "call_sid": contact.external_id,
         },
     )
 
 
-def _acceptance(contact: Contact) -> int:
-    """Which acceptance of the contact this is: one message each, even when a try that never
-    reached the client is not counted (the attempt number repeats)."""
-    return int(contact.state_changed_at.timestamp() * 1000)
+def _query(contact: Contact) -> str:
+    return f"ref={contact.reference}&acceptance={acceptance(contact)}"
 
 
 def connect_url(public_url: str, payload: Mapping[str, Any]) -> str:
     base = public_url.rstrip("/")
-    return f"{base}/twilio/connect?ref={payload['reference']}&attempt={payload['attempt']}"
+    return f"{base}/twilio/connect?ref={payload['reference']}&acceptance={payload['acceptance']}"
 
 
 def call_urls(public_url: str, payload: Mapping[str, Any]) -> tuple[str, str]:
     """The TwiML URL and the status callback URL of a dial message's call."""
     base = public_url.rstrip("/")
-    query = f"ref={payload['reference']}&attempt={payload['attempt']}&order={payload['order']}"
+    query = (
+        f"ref={payload['reference']}&acceptance={payload['acceptance']}&order={payload['order']}"
+    )
     return f"{base}/twilio/dial?{query}", f"{base}/twilio/dial-status?{query}"

@@ -1,4 +1,6 @@
-"""Twilio's REST API through the twilio package: SMS now, calls when agents dial back.
+"""Twilio's REST API through the twilio package: SMS, the calls placed when agents dial
+back or take a waiting caller, and what Twilio knows of the calls an interrupted send may
+have placed.
 
 The library's own async HTTP client is not used: it ignores its timeout, warns under
 aiohttp 3.14 (BasicAuth) and retries POSTs, which could send an SMS or place a call twice.
@@ -10,11 +12,13 @@ errors, which the outbox treats differently.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import logging
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
+from twilio.base import values
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http import AsyncHttpClient
 from twilio.http.response import Response
@@ -23,6 +27,19 @@ from twilio.rest import Client
 from channels.ports import Failure, SendError
 
 _log = logging.getLogger("twilio.http")
+
+# A call in one of these states may still ring or talk (Twilio's call resource, Status).
+LIVE = frozenset({"queued", "ringing", "in-progress"})
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CallSeen:
+    """A call as Twilio lists it: its sid, status and parent (the call whose <Dial> placed
+    it; None for a call placed through this API), nothing of who it was with."""
+
+    sid: str
+    status: str
+    parent: str | None
 
 
 class _Http(AsyncHttpClient):  # type: ignore[misc]  # twilio ships no type information
@@ -112,6 +129,31 @@ class TwilioRest:
             raise classify(exc) from exc
         return str(call.sid)
 
+    async def calls(
+        self,
+        *,
+        to: str | None = None,
+        from_: str | None = None,
+        parent: str | None = None,
+        limit: int = 20,
+    ) -> list[CallSeen]:
+        """The most recent calls (newest first) to `to` from `from_`, or the legs that call
+        `parent` dialled: one page of Twilio's Calls resource. Raises SendError."""
+        filters = {"to": to, "from_": from_, "parent_call_sid": parent}
+        try:
+            # One page, not list_async: that follows next_page_uri for as long as there is one.
+            page = await self._client.calls.page_async(
+                **{k: values.unset if v is None else v for k, v in filters.items()},
+                page_size=limit,
+            )
+            found = list(page)
+        except Exception as exc:
+            raise classify(exc) from exc
+        return [
+            CallSeen(sid=str(c.sid), status=str(c.status), parent=c.parent_call_sid or None)
+            for c in found
+        ]
+
     async def close(self) -> None:
         await self._http.close()
 
@@ -122,16 +164,23 @@ _PERMANENT_CODES = {21211, 21214, 21217, 21219, 21408, 21610, 21612, 21614, 2161
 
 def classify(exc: BaseException) -> SendError:
     if isinstance(exc, TwilioRestException):
-        status = int(exc.status or 0)
-        if status in {401, 403}:
-            return SendError(Failure.AUTH, f"Twilio refused our credentials ({status})")
-        if status == 429 or status >= 500:
-            return SendError(Failure.TRANSIENT, f"Twilio answered {status}")
-        if exc.code in _PERMANENT_CODES or 400 <= status < 500:
-            return SendError(Failure.PERMANENT, f"Twilio refused it: {status} code {exc.code}")
-        return SendError(Failure.TRANSIENT, f"Twilio answered {status}")
+        return _answered(int(exc.status or 0), exc.code)
+    # A page of a list Twilio did not give: the library keeps its answer beside the message.
+    answer = exc.args[1] if isinstance(exc, TwilioException) and len(exc.args) > 1 else None
+    if isinstance(answer, Response):
+        return _answered(int(answer.status_code), None)
     if isinstance(exc, TimeoutError | aiohttp.ClientError | OSError):
         return SendError(Failure.TRANSIENT, f"Twilio not reached: {type(exc).__name__}")
     if isinstance(exc, TwilioException):
         return SendError(Failure.TRANSIENT, f"Twilio: {type(exc).__name__}")
     return SendError(Failure.TRANSIENT, f"{type(exc).__name__}")
+
+
+def _answered(status: int, code: int | None) -> SendError:
+    if status in {401, 403}:
+        return SendError(Failure.AUTH, f"Twilio refused our credentials ({status})")
+    if status == 429 or status >= 500:
+        return SendError(Failure.TRANSIENT, f"Twilio answered {status}")
+    if code in _PERMANENT_CODES or 400 <= status < 500:
+        return SendError(Failure.PERMANENT, f"Twilio refused it: {status} code {code}")
+    return SendError(Failure.TRANSIENT, f"Twilio answered {status}")

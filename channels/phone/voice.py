@@ -68,17 +68,17 @@ class Voice:
         try:
             form = await request.post()
         except (ValueError, LookupError):  # not UTF-8, or an unknown charset: not Twilio's
-            log.warning("twilio.bad_signature", path=request.path, signed=False)
+            log.warning("twilio.bad_signature", signed=False)
             raise errors.BadSignature("the request is not signed by Twilio") from None
         base = self._setup.public_url or f"{request.scheme}://{request.host}"
         url = base.rstrip("/") + request.raw_path  # raw: as signed, not decoded
         signature = request.headers.get("X-Twilio-Signature", "")
         if not self._validator.validate(url, form, signature):
-            log.warning("twilio.bad_signature", path=request.path, signed=bool(signature))
+            log.warning("twilio.bad_signature", signed=bool(signature))
             raise errors.BadSignature("the request is not signed by Twilio")
         if any("\x00" in str(v) for v in (*form.values(), *request.query.values())):
             # Twilio never sends a NUL, and PostgreSQL stores none: end the call politely.
-            log.warning("twilio.unreadable", path=request.path)
+            log.warning("twilio.unreadable")
             hang_up = VoiceResponse()
             hang_up.hangup()
             return web.Response(text=str(hang_up), content_type="text/xml")

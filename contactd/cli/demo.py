@@ -270,7 +270,10 @@ async def _staff(pool: Any, data_dir: Path, clock: Clock) -> dict[str, simulator
         try:
             _, token = await staff.add(pool, login=login, name=name, role=role, now=clock())
         except staff.StaffError:
-            _, token = await staff.replace_token(pool, login, now=clock())
+            try:
+                _, token = await staff.replace_token(pool, login, now=clock())
+            except staff.StaffDisabled:  # disabled during an earlier demo: back, newly keyed
+                _, token = await staff.enable(pool, login, now=clock())
         people[login] = simulator.Person(login=login, token=token)
     tokens = data_dir / "demo-tokens.txt"
     tokens.touch(mode=0o600)

@@ -147,12 +147,12 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--name", required=True)
     add.add_argument("--role", required=True, choices=[r.value for r in Role])
     with_data_dir(staff_sub.add_parser("list", help="list staff"))
-    disable = with_data_dir(staff_sub.add_parser("disable", help="disable a person at once"))
-    disable.add_argument("login")
-    token = with_data_dir(
-        staff_sub.add_parser("token", help="issue a new token (the old one stops working)")
-    )
-    token.add_argument("login")
+    for action, what in (
+        ("disable", "disable a person at once"),
+        ("token", "issue a new token (the old one stops working)"),
+        ("enable", "enable a disabled person with a new token"),
+    ):
+        with_data_dir(staff_sub.add_parser(action, help=what)).add_argument("login")
     cli_classifier.add_parsers(sub, with_data_dir)
     with_data_dir(
         sub.add_parser(
@@ -366,6 +366,10 @@ async def _staff(conn: database.Conn, args: argparse.Namespace, now: datetime) -
         case "token":
             person, token = await staff.replace_token(conn, args.login, now=now)
             print(f"new token for {person.login}, shown only now (the old one no longer works):")
+            print(token)
+        case "enable":
+            person, token = await staff.enable(conn, args.login, now=now)
+            print(f"enabled {person.login}; new token, shown only now (the old one never works):")
             print(token)
         case "disable":
             person = await staff.disable(conn, args.login, now=now)

@@ -59,13 +59,11 @@ def require(*roles: Role) -> Callable[[StaffHandler], StaffHandler]:
     return decorate
 
 
-async def still_signed_in(request: web.Request) -> bool:
-    """Whether the request's token still belongs to an active person (for long streams)."""
-    try:
-        await _authenticate(request)
-    except ApiError:
-        return False
-    return True
+def token_hash(request: web.Request) -> bytes:
+    """The hash of the token a request that passed `require` signed in with (long streams
+    compare it with the person's token now, which a rotation changes)."""
+    _, _, token = request.headers.get("Authorization", "").partition(" ")
+    return staff.hash_token(token.strip())
 
 
 def current(request: web.Request) -> Staff:

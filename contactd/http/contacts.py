@@ -12,7 +12,7 @@ from contactd.http import auth
 from contactd.http.appkeys import INTAKE
 from contactd.http.errors import Text, read_body
 from contactd.services.privacy import PERSONAL_FIELDS, may_read_personal
-from contactd.store.staff import Role
+from contactd.store.staff import Role, Staff
 from routing.contact import CaseTypeSource, Channel, Contact, Event, Language, NewContact
 
 routes = web.RouteTableDef()
@@ -60,10 +60,14 @@ async def create_contact(request: web.Request) -> web.Response:
 @auth.require(Role.AGENT, Role.FRONTDESK, Role.SUPERVISOR)
 async def get_contact(request: web.Request) -> web.Response:
     contact, history = await request.app[INTAKE].history(request.match_info["reference"])
-    shown = contact_json(contact)
-    if not may_read_personal(contact, auth.current(request)):
-        shown = withheld(shown)
+    shown = shown_to(auth.current(request), contact)
     return web.json_response({**shown, "history": [event_json(e) for e in history]})
+
+
+def shown_to(person: Staff, contact: Contact) -> dict[str, Any]:
+    """The contact as `person` may see it now: with the client's data only if they need it."""
+    shown = contact_json(contact)
+    return shown if may_read_personal(contact, person) else withheld(shown)
 
 
 def withheld(shown: dict[str, Any]) -> dict[str, Any]:

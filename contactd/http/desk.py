@@ -7,26 +7,28 @@ offered to or held by; the live view is a server-sent event stream of the desk.
 
 from __future__ import annotations
 
-import json
+import functools
 from typing import Annotated, Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contactd.http import auth
-from contactd.http.appkeys import LISTENER, METRICS, STOPPING
-from contactd.http.contacts import contact_json
+from contactd.http.appkeys import METRICS
+from contactd.http.contacts import contact_json, shown_to
 from contactd.http.errors import Text, read_body
+from contactd.http.live import ENDED, SSE_HEADERS, DeskStreams, Snapshot
+from contactd.http.staff import DIRECTORY
 from contactd.services.desk import Desk, DeskView
-from contactd.store.listener import AGENTS_CHANNEL, CONTACTS_CHANNEL, DESK_CHANNEL
-from contactd.store.staff import Role
+from contactd.services.staff import StaffDirectory
+from contactd.store.staff import Role, Staff
 from routing.agents import AgentState
 from routing.contact import Contact
 
 routes = web.RouteTableDef()
 DESK = web.AppKey("desk", Desk)
+STREAMS = web.AppKey("desk_streams", DeskStreams)  # the agents' shared desk feeds
 DESK_ROLES = (Role.AGENT, Role.FRONTDESK, Role.SUPERVISOR)
-KEEPALIVE_SECONDS = 15
 
 
 def desk(request: web.Request) -> Desk:
@@ -59,11 +61,11 @@ class TransferBody(BaseModel):
 
 
 async def desk_json(request: web.Request) -> dict[str, Any]:
-    return _desk_json(request, await desk(request).view(auth.current(request).id))
-
-
-def _desk_json(request: web.Request, view: DeskView) -> dict[str, Any]:
     person = auth.current(request)
+    return _desk_json(person, await desk(request).view(person.id))
+
+
+def _desk_json(person: Staff, view: DeskView) -> dict[str, Any]:
     agent = view.agent
     return {
         # The daemon's time: the page counts offers down by it, not by the browser's clock.
@@ -96,8 +98,9 @@ async def get_desk(request: web.Request) -> web.Response:
 @auth.require(*DESK_ROLES)
 async def set_state(request: web.Request) -> web.Response:
     body = await read_body(request, StateBody)
-    view = await desk(request).set_state(auth.current(request).id, body.state)
-    return web.json_response(_desk_json(request, view))
+    person = auth.current(request)
+    view = await desk(request).set_state(person.id, body.state)
+    return web.json_response(_desk_json(person, view))
 
 
 async def contact_of(request: web.Request) -> Contact:
@@ -112,65 +115,78 @@ def _reference(request: web.Request) -> str:
 @routes.post("/api/desk/contacts/{reference}/accept")
 @auth.require(*DESK_ROLES)
 async def accept(request: web.Request) -> web.Response:
-    contact = await desk(request).accept(auth.current(request), _reference(request))
-    return web.json_response(contact_json(contact))
+    person = auth.current(request)
+    contact = await desk(request).accept(person, _reference(request))
+    return web.json_response(shown_to(person, contact))
 
 
 @routes.post("/api/desk/contacts/{reference}/decline")
 @auth.require(*DESK_ROLES)
 async def decline(request: web.Request) -> web.Response:
-    contact = await desk(request).decline(auth.current(request), _reference(request))
-    return web.json_response(contact_json(contact))
+    person = auth.current(request)
+    contact = await desk(request).decline(person, _reference(request))
+    return web.json_response(shown_to(person, contact))
 
 
 @routes.post("/api/desk/contacts/{reference}/finish")
 @auth.require(*DESK_ROLES)
 async def finish(request: web.Request) -> web.Response:
     body = await read_body(request, FinishBody)
+    person = auth.current(request)
     contact = await desk(request).finish(
-        auth.current(request), _reference(request), outcome=body.outcome, case_type=body.case_type
+        person, _reference(request), outcome=body.outcome, case_type=body.case_type
     )
-    return web.json_response(contact_json(contact))
+    return web.json_response(shown_to(person, contact))  # no longer theirs: withheld
 
 
 @routes.post("/api/desk/contacts/{reference}/transfer")
 @auth.require(*DESK_ROLES)
 async def transfer(request: web.Request) -> web.Response:
     body = await read_body(request, TransferBody)
+    person = auth.current(request)
     contact = await desk(request).transfer(
-        auth.current(request), _reference(request), queue=body.queue, case_type=body.case_type
+        person, _reference(request), queue=body.queue, case_type=body.case_type
     )
-    return web.json_response(contact_json(contact))
+    return web.json_response(shown_to(person, contact))
 
 
 @routes.get("/api/desk/events")
 @auth.require(*DESK_ROLES)
 async def events(request: web.Request) -> web.StreamResponse:
-    """The desk as server-sent events: sent at once, then whenever it changes."""
-    first = await desk_json(request)  # a 404 without a profile, before streaming
-    listener = request.app[LISTENER]
-    wakeup = listener.subscribe(CONTACTS_CHANNEL, AGENTS_CHANNEL, DESK_CHANNEL)
-    response = web.StreamResponse(
-        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
-    )
-    await response.prepare(request)
-    last: dict[str, Any] | None = None
-    stopping = request.app[STOPPING]
-    clients = request.app[METRICS].live_clients.labels("desk")
-    clients.inc()
-    try:
-        while not stopping.is_set():
-            if last is not None and not await auth.still_signed_in(request):
-                return response  # disabled, or a new token issued: the stream ends
-            desk = first if last is None else await desk_json(request)
-            # Its time left out of the comparison, or every keep-alive would send it again.
-            compared = {**desk, "at": None}
-            if compared != last:
-                await response.write(f"event: desk\ndata: {json.dumps(desk)}\n\n".encode())
-                last = compared
-            if not await wakeup.wait(within=KEEPALIVE_SECONDS):
-                await response.write(b": keep-alive\n\n")  # proxies keep the stream open
-    finally:
-        clients.dec()
-        listener.unsubscribe(wakeup)
-    return response  # the daemon stops: the client reconnects to another instance
+    """The desk as server-sent events: sent at once, then whenever it changes. The agent's
+    streams share one snapshot per change (contactd/http/live.py); a token holds at most
+    daemon.desk_streams_per_token of them open (429 too_many_streams)."""
+    person = auth.current(request)
+    compute = functools.partial(
+        _snapshot, request.app[DESK], request.app[DIRECTORY], person
+    )  # the app's services and the person, not the request: the feed may outlive it
+    token_hash = auth.token_hash(request)
+    # A 404 without a profile, a 429 over the cap: before streaming.
+    async with request.app[STREAMS].follow(
+        person.id, token_hash, compute, functools.partial(_gone, request)
+    ) as feed:
+        response = web.StreamResponse(headers=SSE_HEADERS)
+        await response.prepare(request)
+        clients = request.app[METRICS].live_clients.labels("desk")
+        clients.inc()
+        try:
+            await feed.send(response, token_hash)
+        except ConnectionResetError:
+            pass  # the agent's page went away
+        finally:
+            clients.dec()
+    return response  # signed out, or the daemon stops: the page reconnects (to another instance)
+
+
+async def _snapshot(desk: Desk, directory: StaffDirectory, person: Staff) -> Snapshot:
+    """The agent's desk and their token now, checked on each change: a stream whose token
+    was rotated, or whose owner was disabled, ends."""
+    token_hash = await directory.token_of(person.id)
+    if token_hash is None:
+        return ENDED
+    return Snapshot.of("desk", _desk_json(person, await desk.view(person.id)), token_hash)
+
+
+def _gone(request: web.Request) -> bool:
+    """The stream's client has closed its connection (its place under the cap is free)."""
+    return request.transport is None or request.transport.is_closing()

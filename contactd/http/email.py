@@ -3,26 +3,38 @@ staff, and the caseworker's answer, sent through the outbox threaded onto the cl
 
 HTML is never passed on as the client wrote it: it is cleaned by an allow-list (nh3), with
 no images (they would tell the sender when staff read the mail) and no scripts or styles,
-and the desk shows it in a sandboxed frame. Attachments and raw messages are downloads
-(Content-Disposition: attachment, nosniff), never rendered by the browser.
+and the desk shows it in a sandboxed frame. Cleaning a big mail takes a while: it is done in
+a thread, not on the event loop that serves everyone else. Attachments and raw messages are
+downloads (Content-Disposition: attachment, nosniff), never rendered by the browser, and
+streamed as they are read from the database.
+
+Each incoming mail shows its Reply-To when it differs from From (the contact's address), and
+the receiving server's verdict on the sender; an answer goes to From unless the caseworker
+chooses Reply-To (`"to": "reply_to"`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
+from collections.abc import Sequence
 from typing import Annotated, Any
 from urllib.parse import quote
 
 import nh3
+import structlog
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from contactd.http import auth
 from contactd.http.contacts import contact_json
 from contactd.http.desk import DESK_ROLES, contact_of
-from contactd.http.errors import Text, read_body
-from contactd.services.answers import Answers
+from contactd.http.errors import Text, read_body, route_of
+from contactd.services.answers import Answers, AnswerTo, Download
 from contactd.store.messages import Message
+
+log = structlog.get_logger(__name__)
 
 routes = web.RouteTableDef()
 ANSWERS = web.AppKey("answers", Answers)
@@ -38,6 +50,8 @@ _DOWNLOAD = {
 class AnswerBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: Annotated[Text, Field(min_length=1, max_length=MAX_ANSWER_CHARS)]
+    # "from": the contact's address; "reply_to": the Reply-To of the client's last mail.
+    to: AnswerTo = "from"
 
 
 def answers(request: web.Request) -> Answers:
@@ -62,12 +76,25 @@ def _message_json(base: str, m: Message) -> dict[str, Any]:
         "text": m.text,
         "html": safe_html(m.html),
         "attachments": [
-            {**a, "index": i, "url": f"{base}/{m.id}/attachments/{i}"}
+            {
+                "filename": a["filename"],
+                "content_type": a["content_type"],
+                "size": a["size"],
+                "index": i,
+                "url": f"{base}/{m.id}/attachments/{i}",
+            }
             for i, a in enumerate(m.attachments)
         ],
         "raw_url": f"{base}/{m.id}/raw" if m.has_raw else None,
         "raw_size": m.raw_size,
+        "reply_to": m.reply_to,  # only when it differs from From
+        "authentication": m.authentication,  # {"dmarc": "pass"}; None: not checked
     }
+
+
+def clean_messages(base: str, found: Sequence[Message]) -> list[dict[str, Any]]:
+    """The conversation as the desk shows it, its HTML cleaned (run in a thread)."""
+    return [_message_json(base, m) for m in found]
 
 
 @routes.get("/api/desk/contacts/{reference}/messages")
@@ -76,9 +103,8 @@ async def conversation(request: web.Request) -> web.Response:
     contact = await contact_of(request)
     found = await answers(request).conversation(contact, auth.current(request))
     base = f"/api/desk/contacts/{contact.reference}/messages"
-    return web.json_response(
-        {"reference": contact.reference, "messages": [_message_json(base, m) for m in found]}
-    )
+    shown = await asyncio.to_thread(clean_messages, base, found)
+    return web.json_response({"reference": contact.reference, "messages": shown})
 
 
 def _number(request: web.Request, name: str) -> int | None:
@@ -95,35 +121,48 @@ def _number(request: web.Request, name: str) -> int | None:
 _UNSAFE_IN_HEADER = re.compile(r'[\x00-\x1f\x7f"\\]')
 
 
-def _download(data: bytes, filename: str, content_type: str) -> web.Response:
+async def _download(request: web.Request, download: Download, filename: str) -> web.StreamResponse:
+    """The download, streamed as it is read. Served as bytes to save, whatever type the
+    sender claimed: no page runs from a mail."""
     ascii_name = _UNSAFE_IN_HEADER.sub("?", filename.encode("ascii", "replace").decode())
     disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
-    return web.Response(
-        body=data,
-        content_type=content_type,
-        headers={**_DOWNLOAD, "Content-Disposition": disposition},
-    )
+    response = web.StreamResponse(headers={**_DOWNLOAD, "Content-Disposition": disposition})
+    response.content_type = "application/octet-stream"
+    if download.size is not None:
+        response.content_length = download.size
+    await response.prepare(request)
+    async with contextlib.aclosing(download.chunks) as chunks:
+        try:
+            async for chunk in chunks:
+                await response.write(chunk)
+        except Exception as exc:
+            # The status is sent: only cutting the download short is left, so that the
+            # client sees it cut, never one that looks whole (aiohttp would end it well).
+            if not isinstance(exc, ConnectionResetError):  # not just the client leaving
+                log.warning("email.download_cut", route=route_of(request), error=type(exc).__name__)
+            if request.transport is not None:
+                request.transport.close()
+            return response
+    await response.write_eof()
+    return response
 
 
 @routes.get("/api/desk/contacts/{reference}/messages/{message}/raw")
 @auth.require(*DESK_ROLES)
-async def raw_message(request: web.Request) -> web.Response:
+async def raw_message(request: web.Request) -> web.StreamResponse:
     contact = await contact_of(request)
     message_id = _number(request, "message")
     raw = await answers(request).raw(contact, auth.current(request), message_id)
-    return _download(raw, f"{contact.reference}-{message_id}.eml", "application/octet-stream")
+    return await _download(request, raw, f"{contact.reference}-{message_id}.eml")
 
 
 @routes.get("/api/desk/contacts/{reference}/messages/{message}/attachments/{index}")
 @auth.require(*DESK_ROLES)
-async def attachment_file(request: web.Request) -> web.Response:
+async def attachment_file(request: web.Request) -> web.StreamResponse:
     contact = await contact_of(request)
     message_id, index = _number(request, "message"), _number(request, "index")
-    described, data = await answers(request).attachment(
-        contact, auth.current(request), message_id, index
-    )
-    # Served as bytes to save, whatever type the sender claimed: no page runs from a mail.
-    return _download(data, described.filename, "application/octet-stream")
+    found = await answers(request).attachment(contact, auth.current(request), message_id, index)
+    return await _download(request, found, found.filename or "attachment")
 
 
 @routes.post("/api/desk/contacts/{reference}/answer")
@@ -132,7 +171,7 @@ async def send_answer(request: web.Request) -> web.Response:
     """The holder's answer to an e-mail contact (contactd/services/answers.py)."""
     body = await read_body(request, AnswerBody)
     contact = await contact_of(request)
-    sent = await answers(request).answer(contact, auth.current(request), body.text)
+    sent = await answers(request).answer(contact, auth.current(request), body.text, to=body.to)
     return web.json_response(
         {**contact_json(sent.contact), "answer": {"message": sent.message, "subject": sent.subject}}
     )

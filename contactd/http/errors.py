@@ -90,11 +90,7 @@ async def read_json(request: web.Request) -> Any:
         raise ApiError(
             415, "unsupported_media_type", "send the body as JSON (Content-Type: application/json)"
         )
-    try:
-        raw = await request.read()
-    except web.HTTPRequestEntityTooLarge as exc:
-        message = f"the request body is too large: {exc.text}"
-        raise ApiError(413, "body_too_large", message) from None
+    raw = await _read(request)
     try:
         return json.loads(raw)
     except (ValueError, RecursionError) as exc:
@@ -102,6 +98,21 @@ async def read_json(request: web.Request) -> Any:
         # RecursionError: arrays or objects nested thousands deep.
         why = exc if isinstance(exc, ValueError) else "nested too deeply"
         raise ApiError(400, "invalid_json", f"the body is not valid JSON: {why}") from None
+
+
+async def no_body(request: web.Request) -> None:
+    """An action that takes no body: one sent is not used, but it is read, so that one over
+    the size limit is refused (413) before anything changes, as on every other route."""
+    if request.body_exists:
+        await _read(request)
+
+
+async def _read(request: web.Request) -> bytes:
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge as exc:
+        message = f"the request body is too large: {exc.text}"
+        raise ApiError(413, "body_too_large", message) from None
 
 
 async def read_body(request: web.Request, model: type[M]) -> M:
@@ -146,12 +157,13 @@ def from_domain(exc: DomainError) -> ApiError:
 
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Bind a request id to every log line, and turn every error into the JSON shape."""
+    """Bind a request id and the route to every log line, and turn every error into the JSON
+    shape."""
     request_id = request.headers.get("X-Request-Id", "")
     if not _REQUEST_ID.fullmatch(request_id):  # fullmatch: "$" would let a "\n" end it
         request_id = uuid.uuid4().hex
     structlog.contextvars.clear_contextvars()
-    structlog.contextvars.bind_contextvars(request_id=request_id)
+    structlog.contextvars.bind_contextvars(request_id=request_id, route=route_of(request))
     deadline = _body_deadline(request)
     try:
         response = await handler(request)

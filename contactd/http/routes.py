@@ -1,13 +1,17 @@
 """Every route of the daemon's HTTP side but the phone's (contactd/http/phone.py, which
-brings its own service), and the daemon's own: health, readiness and the metrics scrape."""
+brings its own service), and the daemon's own: health, readiness and the metrics scrape,
+which answer only the operator's addresses (`metrics.allow_from`)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import dataclasses
+import ipaddress
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
 
+from channels.public import IpNetwork
 from contactd import __version__, metrics
 from contactd.http import agents, channels, contacts, desk, email, pages, staff
 from contactd.http import classifier as api_classifier
@@ -16,13 +20,78 @@ from contactd.http import tickets as api_tickets
 from contactd.http.appkeys import BOARD, CLASSIFIER, LEADERSHIP, METRICS, POOL, STATUS, SUPERVISOR
 from contactd.http.live import Broadcast
 from contactd.store import database, migrations, queries
+from routing.errors import DomainError, Kind
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
-def add_routes(app: web.Application) -> None:
-    """Every route but the phone's, which create_app adds with its calls service."""
-    app.router.add_get("/health", health)
-    app.router.add_get("/ready", ready)
-    app.router.add_get("/metrics", serve_metrics)
+class NotAllowedHere(DomainError):
+    """An operational endpoint asked from an address outside `metrics.allow_from`."""
+
+    kind = Kind.FORBIDDEN
+    code = "address_not_allowed"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Operators:
+    """Who may read /health, /ready and /metrics: the addresses in `allow_from` (Prometheus,
+    the load balancer's checks, the container's own health check). A request that came
+    through one of `trusted_proxies` is judged by its client's address, as X-Forwarded-For
+    gives it; one forwarded by a proxy not trusted is refused, as its client is unknown (a
+    reverse proxy on the private network would otherwise let the whole internet in)."""
+
+    allow_from: Sequence[IpNetwork]
+    trusted_proxies: Sequence[IpNetwork] = ()
+
+    def allow(self, request: web.Request) -> bool:
+        address = self._client(request)
+        return address is not None and any(address in net for net in self.allow_from)
+
+    def _client(self, request: web.Request) -> IpAddress | None:
+        peer = _ip(request.remote)
+        forwarded = [
+            part.strip()
+            for header in request.headers.getall("X-Forwarded-For", [])
+            for part in header.split(",")
+        ]
+        if peer is None or not self._trusted(peer):
+            return None if forwarded or "Forwarded" in request.headers else peer
+        for text in reversed(forwarded):  # from the nearest hop: the earlier are the client's
+            address = _ip(text)
+            if address is None or not self._trusted(address):
+                return address
+        return peer  # the proxy's own request
+
+    def _trusted(self, address: IpAddress) -> bool:
+        return any(address in network for network in self.trusted_proxies)
+
+
+def _ip(text: str | None) -> IpAddress | None:
+    try:
+        address = ipaddress.ip_address(text or "")
+    except ValueError:
+        return None
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    return mapped or address
+
+
+def _operational(operators: Operators, name: str, handler: Handler) -> Handler:
+    async def allowed(request: web.Request) -> web.StreamResponse:
+        if not operators.allow(request):
+            request.app[METRICS].operational_refused.labels(name).inc()
+            raise NotAllowedHere(f"/{name} answers only the addresses in metrics.allow_from")
+        return await handler(request)
+
+    return allowed
+
+
+def add_routes(app: web.Application, operators: Operators) -> None:
+    """Every route but the phone's, which create_app adds with its calls service; the
+    operational ones for `operators` only."""
+    app.router.add_get("/health", _operational(operators, "health", health))
+    app.router.add_get("/ready", _operational(operators, "ready", ready))
+    app.router.add_get("/metrics", _operational(operators, "metrics", serve_metrics))
     app.add_routes(contacts.routes)
     app.add_routes(channels.routes)
     app.add_routes(email.routes)

@@ -9,7 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from contactd.http import auth
-from contactd.http.errors import Text, read_body
+from contactd.http.errors import Text, no_body, read_body
 from contactd.services.staff import StaffDirectory
 from contactd.store.staff import Role, Staff, StaffNotFound
 
@@ -64,8 +64,27 @@ async def add_staff(request: web.Request) -> web.Response:
 @routes.post("/api/staff/{login}/disable")
 @auth.require(Role.ADMIN)
 async def disable_staff(request: web.Request) -> web.Response:
-    person = await directory(request).disable(login_of(request))
+    await no_body(request)
+    person = await directory(request).disable(login_of(request), by=auth.current(request))
     return web.json_response(staff_json(person))
+
+
+@routes.post("/api/staff/{login}/token")
+@auth.require(Role.SUPERVISOR)
+async def rotate_token(request: web.Request) -> web.Response:
+    """A new token, shown once; the old one stops working. A disabled person stays disabled."""
+    await no_body(request)
+    person, token = await directory(request).rotate(login_of(request), by=auth.current(request))
+    return web.json_response({**staff_json(person), "token": token})
+
+
+@routes.post("/api/staff/{login}/enable")
+@auth.require(Role.ADMIN)
+async def enable_staff(request: web.Request) -> web.Response:
+    """A disabled person enabled again, with a new token shown once."""
+    await no_body(request)
+    person, token = await directory(request).enable(login_of(request), by=auth.current(request))
+    return web.json_response({**staff_json(person), "token": token})
 
 
 def staff_json(p: Staff) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contactd.http import auth
 from contactd.http.appkeys import TICKETS
-from contactd.http.contacts import contact_json
+from contactd.http.contacts import contact_json, shown_to
 from contactd.http.desk import DESK_ROLES, desk
 from contactd.http.errors import Text, read_body
 from contactd.services import tickets
@@ -90,5 +90,6 @@ async def recall(request: web.Request) -> web.Response:
 async def no_show(request: web.Request) -> web.Response:
     """The visitor never came after being called enough times: the ticket is done."""
     reference = request.match_info["reference"]
-    done = await desk(request).no_show(auth.current(request), reference)
-    return web.json_response(contact_json(done))
+    person = auth.current(request)
+    done = await desk(request).no_show(person, reference)
+    return web.json_response(shown_to(person, done))  # done: the number is no longer theirs

@@ -11,7 +11,7 @@ import structlog
 from channels.email.smtp import SmtpSettings
 from channels.email.smtp import send as smtp_send
 from channels.phone.dialing import call_urls, connect_url
-from channels.phone.rest import TwilioRest
+from channels.phone.rest import LIVE, TwilioRest
 from contactd.leader.outbox import Sender
 from contactd.settings import EmailConfig, PhoneConfig
 
@@ -84,21 +84,55 @@ def _call_senders(
     rest: TwilioRest, public_url: str, number: str, ring_seconds: int
 ) -> dict[str, Sender]:
     """Placing a callback's call, and putting a waiting caller through (Twilio needs our
-    public URL to fetch the call's instructions from)."""
+    public URL to fetch the call's instructions from). Both can be asked what a send that
+    died mid-request did (outbox.Traceable)."""
+    return {
+        "dial": _Dial(rest, public_url, number, ring_seconds),
+        "connect": _Connect(rest, public_url),
+    }
 
-    async def dial(payload: Mapping[str, Any], key: str) -> str:
-        twiml_url, status_url = call_urls(public_url, payload)
-        return await rest.place_call(
+
+class _Dial:
+    """Places a callback's call."""
+
+    def __init__(self, rest: TwilioRest, public_url: str, number: str, ring_seconds: int) -> None:
+        self._rest = rest
+        self._public_url = public_url
+        self._number = number
+        self._ring_seconds = ring_seconds
+
+    async def __call__(self, payload: Mapping[str, Any], key: str) -> str:
+        twiml_url, status_url = call_urls(self._public_url, payload)
+        return await self._rest.place_call(
             to=payload["to"],
-            from_=number,
+            from_=self._number,
             url=twiml_url,
             status_callback=status_url,
-            ring_seconds=ring_seconds,
+            ring_seconds=self._ring_seconds,
         )
 
-    async def connect(payload: Mapping[str, Any], key: str) -> str:
-        return await rest.redirect_call(
-            sid=payload["call_sid"], url=connect_url(public_url, payload)
+    async def traces(self, payload: Mapping[str, Any]) -> list[str]:
+        """Our latest calls placed through the API (not the legs our TwiML dialled) to the
+        number the message calls, whatever came of them: one that no sent message accounts
+        for is the interrupted try's."""
+        calls = await self._rest.calls(to=payload["to"], from_=self._number)
+        return [c.sid for c in calls if c.parent is None]
+
+
+class _Connect:
+    """Takes a waiting caller out of the queue to the agent's phone."""
+
+    def __init__(self, rest: TwilioRest, public_url: str) -> None:
+        self._rest = rest
+        self._public_url = public_url
+
+    async def __call__(self, payload: Mapping[str, Any], key: str) -> str:
+        return await self._rest.redirect_call(
+            sid=payload["call_sid"], url=connect_url(self._public_url, payload)
         )
 
-    return {"dial": dial, "connect": connect}
+    async def traces(self, payload: Mapping[str, Any]) -> list[str]:
+        """The caller's live legs to an agent's phone: the redirect happened, and the agent's
+        phone rings or the two talk (a leg that ended was dealt with by its webhook)."""
+        legs = await self._rest.calls(parent=payload["call_sid"])
+        return [c.sid for c in legs if c.status in LIVE]

@@ -189,6 +189,7 @@ class Calls:
                     actor="twilio",
                     recorder=self._recorder,
                     reason={"why": why},
+                    since=contact.state_changed_at,  # still the acceptance the webhook named
                 )
             except IllegalTransition:
                 return  # finished or moved meanwhile
@@ -211,6 +212,7 @@ class Calls:
                     recorder=self._recorder,
                     reason={"why": "not reached", "attempts": contact.attempts},
                     outcome="not_reached",
+                    since=contact.state_changed_at,
                 )
             except IllegalTransition:
                 return
@@ -226,6 +228,7 @@ class Calls:
                 actor="twilio",
                 recorder=self._recorder,
                 reason={"why": why},
+                since=contact.state_changed_at,  # still the acceptance the webhook named
             )
         except IllegalTransition:
             return

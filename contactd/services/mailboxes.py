@@ -27,9 +27,11 @@ def mailboxes(email: EmailConfig, passwords: Mapping[str, str]) -> list[MailboxS
             password=passwords[name],
             folder=box.folder,
             processed_folder=box.processed_folder,
+            quarantine_folder=box.quarantine_folder,
             ssl=box.ssl,
             timeout_seconds=email.timeout_seconds,
             max_message_bytes=email.max_message_bytes,
+            authserv_ids=tuple(box.authserv_ids),
         )
         for name, box in email.mailboxes.items()
     ]

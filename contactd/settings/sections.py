@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import ssl
-from ipaddress import IPv4Network, IPv6Network
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -35,6 +35,9 @@ class DaemonConfig(StrictSection):
     # The reverse proxies in front of the daemon (addresses or networks): only from these is
     # X-Forwarded-For believed, for the public endpoints' per-address limits.
     trusted_proxies: list[IPv4Network | IPv6Network] = []
+    # Desk event streams one token may hold open on an instance (tabs, screens); one more is
+    # refused with 429 too_many_streams.
+    desk_streams_per_token: Annotated[int, Field(ge=1, le=100)] = 4
 
     @pydantic.field_validator("timezone")
     @classmethod
@@ -157,8 +160,21 @@ class MailboxConfig(StrictSection):
     folder: str = "INBOX"
     # Where read mail is moved once its contact is stored; none: it stays, flagged \Seen.
     processed_folder: str | None = None
+    # Where mail goes, unread, that could not be stored after email.store_tries tries or that
+    # is over email.mails_per_contact; made at login if missing (docs/reference/email.md).
+    quarantine_folder: Annotated[str, Field(pattern=r"^[^\x00-\x1f\x7f]{1,200}$")] = "Quarantine"
     ssl: bool = True  # IMAPS; false only for a server on the same host or in tests
+    # The authserv-id(s) the receiving mail server writes in Authentication-Results: only its
+    # headers are believed (the sender can write any). Empty: the sender is not checked.
+    authserv_ids: list[Annotated[str, Field(pattern=r"^[^\s;()\"]{1,255}$")]] = []
     # The password comes from CONTACTD_MAILBOX_<NAME>_PASSWORD only (a secret).
+
+    @pydantic.model_validator(mode="after")
+    def _quarantine_apart(self) -> MailboxConfig:
+        # Mail "moved" to the folder it is read from would be read and quarantined for ever.
+        if self.quarantine_folder in (self.folder, self.processed_folder):
+            raise ValueError("quarantine_folder must differ from folder and processed_folder")
+        return self
 
 
 class SmtpConfig(StrictSection):
@@ -199,6 +215,15 @@ class EmailConfig(StrictSection):
     # Acknowledgements per address (loop and abuse protection); the mail still gets a contact.
     acknowledgements_per_address: Annotated[int, Field(ge=0, le=1000)] = 5
     acknowledgement_window_hours: Annotated[float, Field(gt=0, le=720)] = 24
+    # A mail the database refuses this many times (counted across passes and restarts) goes
+    # to the mailbox's quarantine folder, with a contact in triage that says so.
+    store_tries: Annotated[int, Field(ge=1, le=100)] = 3
+    # New contacts from one address in the last hour; more of its mail is kept on its newest
+    # contact (no new contact, no acknowledgement).
+    contacts_per_sender_per_hour: Annotated[int, Field(ge=1, le=10_000)] = 10
+    # Mails from the client kept on one contact; more go to the quarantine folder, and the
+    # contact says so.
+    mails_per_contact: Annotated[int, Field(ge=1, le=100_000)] = 200
     mailboxes: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")], MailboxConfig] = {}
 
 
@@ -254,9 +279,21 @@ class StaffingConfig(StrictSection):
     max_occupancy: Annotated[float, Field(gt=0, le=1)] = 0.9
 
 
+# Loopback and the private ranges: where Prometheus, a load balancer and a container's
+# health check ask from; never the internet.
+OPERATOR_NETWORKS = (
+    "127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7",
+)  # fmt: skip
+
+
 class MetricsConfig(StrictSection):
     # How often the leader recomputes the queue figures that /metrics exports.
     statistics_seconds: Annotated[float, Field(ge=1, le=3600)] = 10
+    # The addresses /health, /ready and /metrics answer (others get 403 address_not_allowed);
+    # a request through one of daemon.trusted_proxies counts by its client's address.
+    allow_from: list[IPv4Network | IPv6Network] = Field(
+        default_factory=lambda: [ip_network(n) for n in OPERATOR_NETWORKS]
+    )
 
 
 class CsatConfig(StrictSection):

@@ -243,14 +243,16 @@ async def transition(
     queue: str | None = None,
     case_type: str | None = None,
     due_at: datetime | None = None,
+    since: datetime | None = None,
 ) -> Contact:
     """Apply `action` to the contact at `now` in one statement that also appends the event.
 
-    `holder` requires the contact to be offered to or held by that agent; `queue` moves it
-    to another queue (a transfer); `case_type` corrects its case type. Raises NotHolder
-    when another agent holds it, IllegalTransition when its state does not allow the
-    action (an expired offer, say; nothing changes then), ContactNotFound when there is no
-    such contact.
+    `holder` requires the contact to be offered to or held by that agent; `since` requires
+    it to be in the state that began then (the acceptance a webhook was checked against);
+    `queue` moves it to another queue (a transfer); `case_type` corrects its case type.
+    Raises NotHolder when another agent holds it, IllegalTransition when its state does not
+    allow the action (an expired offer, say; nothing changes then), ContactNotFound when
+    there is no such contact.
     """
     rule = TRANSITIONS[action]
     if action is Action.OFFER and agent_id is None:
@@ -271,6 +273,7 @@ async def transition(
         case_type,
         due_at,
         now,
+        since,
     )
     if row is not None:
         contact = contact_from_row(row)

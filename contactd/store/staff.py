@@ -54,6 +54,20 @@ class StaffNotFound(StaffError):
         super().__init__(f"no staff member with login {login!r}")
 
 
+class StaffDisabled(StaffError):
+    code = "staff_disabled"
+
+    def __init__(self, login: str) -> None:
+        super().__init__(f"{login} is disabled; enabling them issues a new token")
+
+
+class StaffNotDisabled(StaffError):
+    code = "staff_not_disabled"
+
+    def __init__(self, login: str) -> None:
+        super().__init__(f"{login} is not disabled; to give them a new token, rotate it")
+
+
 def _from_row(row: asyncpg.Record) -> Staff:
     return Staff(
         id=row["id"],
@@ -122,9 +136,35 @@ async def disable(db: database.Conn | asyncpg.Pool, login: str, *, now: datetime
 async def replace_token(
     db: database.Conn | asyncpg.Pool, login: str, *, now: datetime
 ) -> tuple[Staff, str]:
-    """Issue a new token (the old one stops working) and re-enable the person."""
+    """Issue an active person a new token (the old one stops working at once). A disabled
+    person is not enabled by it: StaffDisabled (use `enable`)."""
     token = new_token()
-    row = await db.fetchrow(queries.get("replace_staff_token"), login, hash_token(token), now)
+    row = await db.fetchrow(queries.get("rotate_staff_token"), login, hash_token(token), now)
     if row is None:
-        raise StaffNotFound(login)
+        raise await _why_not(db, login, StaffDisabled(login))
     return _from_row(row), token
+
+
+async def enable(
+    db: database.Conn | asyncpg.Pool, login: str, *, now: datetime
+) -> tuple[Staff, str]:
+    """Enable a disabled person with a new token: the one they had before never works again.
+    StaffNotDisabled for an active person (their token is left as it is)."""
+    token = new_token()
+    row = await db.fetchrow(queries.get("enable_staff"), login, hash_token(token), now)
+    if row is None:
+        raise await _why_not(db, login, StaffNotDisabled(login))
+    return _from_row(row), token
+
+
+async def token_hash_of(db: database.Conn | asyncpg.Pool, staff_id: int) -> bytes | None:
+    """The hash of the person's token now; None if they are disabled or have none."""
+    found: bytes | None = await db.fetchval(queries.get("staff_token_hash"), staff_id)
+    return found
+
+
+async def _why_not(
+    db: database.Conn | asyncpg.Pool, login: str, otherwise: StaffError
+) -> StaffError:
+    """Why a change by login found no row: no such person, or `otherwise`."""
+    return otherwise if await by_login(db, login) is not None else StaffNotFound(login)

@@ -171,6 +171,25 @@ def test_staff_commands_report_unknown_people(tmp_path: Path) -> None:
     assert "no staff member with login 'nobody'" in result.stderr
 
 
+@pytest.mark.timeout(90)
+def test_a_disabled_person_gets_a_new_token_only_by_being_enabled(tmp_path: Path) -> None:
+    where = ["--data-dir", str(tmp_path / "d")]
+    staff_token("karin", "agent", data_dir=tmp_path / "d")
+    assert contactd("staff", "disable", "karin", *where).returncode == 0
+
+    refused = contactd("staff", "token", "karin", *where)
+    assert refused.returncode == 1
+    assert "karin is disabled; enabling them issues a new token" in refused.stderr
+    assert "disabled" in contactd("staff", "list", *where).stdout
+
+    enabled = contactd("staff", "enable", "karin", *where)
+    assert enabled.returncode == 0, enabled.stderr
+    assert enabled.stdout.splitlines()[-1].startswith("cdt_")
+    assert "karin\tagent\tactive" in contactd("staff", "list", *where).stdout
+    again = contactd("staff", "enable", "karin", *where)
+    assert (again.returncode, "karin is not disabled" in again.stderr) == (1, True)
+
+
 @pytest.mark.timeout(60)
 def test_personal_data_never_reaches_the_log_even_at_debug_level(
     tmp_path: Path, daemons: list[Daemon]

@@ -16,13 +16,15 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from twilio.request_validator import RequestValidator
 
+from channels.phone.dialing import dial_item
 from channels.ports import Failure, SendError
 from contactd import settings
 from contactd.app import create_app
 from contactd.clock import Clock, FixedClock
-from contactd.http.appkeys import INTAKE, POOL
+from contactd.http.appkeys import CALLS, INTAKE, POOL
 from contactd.leader import outbox
 from contactd.metrics import NOT_RECORDED
+from contactd.store import contacts as store
 from contactd.store.staff import Role
 from routing.contact import Channel, Language, NewContact
 from tests.conftest import ROOT, WORKDAY, token_for
@@ -125,7 +127,8 @@ async def test_an_accepted_callback_is_dialled_retried_and_closed_as_not_reached
     assert dial["payload"]["to"] == KARIN_PHONE  # the agent's phone rings first
     assert dial["payload"]["provider_id"].startswith("CA")  # Prism took the call request
 
-    query = f"ref={reference}&attempt=1&order=agent_first"
+    # Every URL Twilio is given names the acceptance it belongs to.
+    query = f"ref={reference}&acceptance={dial['payload']['acceptance']}&order=agent_first"
     twiml = await twilio(
         app_client, f"/twilio/dial?{query}", {"CallSid": "CA1", "CallStatus": "in-progress"}
     )
@@ -152,8 +155,12 @@ async def test_an_accepted_callback_is_dialled_retried_and_closed_as_not_reached
     await pool.execute("UPDATE contacts SET not_before = NULL")  # 15 minutes later
     await _offered(app_client, karin)
     await app_client.post(f"/api/desk/contacts/{reference}/accept", headers=karin)
-    await _sent(pool, f"dial:{reference}:")
-    second = f"/twilio/dial-result?ref={reference}&attempt=2&order=agent_first"
+    redial = await _sent(pool, f"dial:{reference}:")
+    assert redial["payload"]["acceptance"] != dial["payload"]["acceptance"]
+    second = (
+        f"/twilio/dial-result?ref={reference}&acceptance={redial['payload']['acceptance']}"
+        "&order=agent_first"
+    )
     await twilio(app_client, second, {"CallSid": "CA2", "DialCallStatus": "busy"})
     closed = await pool.fetchrow("SELECT * FROM contacts WHERE reference = $1", reference)
     assert closed is not None
@@ -177,36 +184,29 @@ async def test_an_agent_without_a_phone_cannot_accept_a_callback(app_client: Cli
     assert await _pool(app_client).fetchval("SELECT count(*) FROM outbox") == 0
 
 
-async def test_a_dial_whose_outcome_is_unknown_is_not_placed_again(db_url: str) -> None:
-    """The daemon died after asking Twilio to call (the lease ran out, no outcome written):
-    the call may have rung, so it is not placed a second time."""
-    pool = await asyncpg.connect(db_url)
-    try:
-        await pool.execute(
-            """INSERT INTO outbox (kind, payload, idempotency_key, attempts, created_at,
-                                   next_attempt_at)
-               VALUES ('dial', '{"to": "+4520123456"}', 'dial:X:1', 1, $1, $1)""",
-            WORKDAY,
-        )
-    finally:
-        await pool.close()
+async def test_a_dial_whose_outcome_is_unknown_is_not_placed_again(pool: asyncpg.Pool) -> None:
+    """The daemon died after asking Twilio to call (the lease ran out, no outcome written),
+    and its sender cannot ask Twilio what became of it (tests/integration/test_outbox_safety.py
+    has one that can): the call may have rung, so it is not placed a second time."""
+    await pool.execute(
+        """INSERT INTO outbox (kind, payload, idempotency_key, attempts, created_at,
+                               next_attempt_at)
+           VALUES ('dial', '{"to": "+4520123456"}', 'dial:X:1', 1, $1, $1)""",
+        WORKDAY,
+    )
     placed: list[Mapping[str, Any]] = []
 
     async def dial(payload: Mapping[str, Any], key: str) -> str:
         placed.append(payload)
         return "CA-new"
 
-    p = await asyncpg.create_pool(db_url, min_size=1, max_size=2)
-    try:
-        await outbox.send_due(
-            p, {"dial": dial}, clock=FixedClock(WORKDAY), batch=10, lease_seconds=60,
-            max_attempts=5, backoff_seconds=1, max_backoff_seconds=60, concurrency=1,
-            recorder=NOT_RECORDED,
-        )  # fmt: skip
-        row = await p.fetchrow("SELECT * FROM outbox")
-        assert row is not None
-    finally:
-        await p.close()
+    await outbox.send_due(
+        pool, {"dial": dial}, clock=FixedClock(WORKDAY), batch=10, lease_seconds=60,
+        max_attempts=5, backoff_seconds=1, max_backoff_seconds=60, concurrency=1,
+        recorder=NOT_RECORDED,
+    )  # fmt: skip
+    row = await pool.fetchrow("SELECT * FROM outbox")
+    assert row is not None
     assert placed == []
     assert row["failed_at"] is not None
     assert "outcome of the last try is unknown" in row["last_error"]
@@ -236,7 +236,7 @@ async def test_an_accepted_call_is_put_through_and_back_in_line_if_the_agent_mis
     assert waiting is not None
     assert waiting["state"] == "queued"  # not merged before the caller is put through
 
-    query = f"ref={reference}&attempt=1"
+    query = f"ref={reference}&acceptance={connect['payload']['acceptance']}"
     twiml = await twilio(app_client, f"/twilio/connect?{query}", call)
     number = twiml.find("Dial/Number")
     assert number is not None
@@ -262,7 +262,8 @@ async def test_an_accepted_call_is_put_through_and_back_in_line_if_the_agent_mis
     await app_client.post("/api/desk/state", json={"state": "available"}, headers=jens)
     assert await _offered(app_client, jens) == reference
     await app_client.post(f"/api/desk/contacts/{reference}/accept", headers=jens)
-    query = f"ref={reference}&attempt=2"
+    reconnect = await _sent(pool, f"connect:{reference}:")
+    query = f"ref={reference}&acceptance={reconnect['payload']['acceptance']}"
     await twilio(
         app_client, f"/twilio/connect-result?{query}", {**call, "DialCallStatus": "completed"}
     )
@@ -286,7 +287,7 @@ async def test_client_first_rings_the_client_and_a_missed_call_is_tried_again(
         await client.post(f"/api/desk/contacts/{reference}/accept", headers=karin)
         dial = await _sent(pool, f"dial:{reference}:")
         assert dial["payload"]["to"] == CLIENT
-        query = f"ref={reference}&attempt=1&order=client_first"
+        query = f"ref={reference}&acceptance={dial['payload']['acceptance']}&order=client_first"
         twiml = await twilio(client, f"/twilio/dial?{query}", {"CallSid": "CA1"})
         say, number = twiml.find("Say"), twiml.find("Dial/Number")
         assert say is not None
@@ -342,3 +343,64 @@ async def test_a_dial_twilio_did_not_take_is_not_retried_and_the_callback_goes_b
     assert row is not None
     assert (row["state"], row["attempts"]) == ("queued", 0)
     assert await pool.fetchval("SELECT failed_at IS NOT NULL FROM outbox")
+
+
+async def test_a_dial_whose_acceptance_is_over_is_not_placed(pool: asyncpg.Pool) -> None:
+    """The caseworker passed the callback on before the outbox came to its call: nobody
+    waits for that call, so it is not placed, and the callback stays where it is now."""
+    clock = FixedClock(WORKDAY)
+    contact = await pool.fetchval(
+        """INSERT INTO contacts (reference, channel, case_type, case_type_source, language,
+               queue, due_at, client_address, state, attempts, created_at, state_changed_at,
+               queued_at)
+           VALUES ('AAAA-DDDD', 'callback', 'family', 'form', 'da', 'family', $2, $1,
+                   'active', 1, $2, $2, $2) RETURNING id""",
+        CLIENT,
+        clock(),
+    )
+    item = dial_item(await store.get_by_id(pool, contact), KARIN_PHONE, "agent_first")
+    await store.insert_outbox(pool, contact, item, now=clock())
+    clock.advance(seconds=5)  # transferred: back in the queue
+    await pool.execute("UPDATE contacts SET state = 'queued', state_changed_at = $1", clock())
+    placed: list[str] = []
+
+    async def dial(payload: Mapping[str, Any], key: str) -> str:
+        placed.append(key)
+        return "CA" + "1" * 32
+
+    await outbox.send_due(
+        pool, {"dial": dial}, clock=clock, batch=10, lease_seconds=60, max_attempts=5,
+        backoff_seconds=1, max_backoff_seconds=60, concurrency=1, recorder=NOT_RECORDED,
+    )  # fmt: skip
+    row = await pool.fetchrow("SELECT failed_at, last_error FROM outbox")
+    assert placed == []
+    assert row is not None
+    assert (row["failed_at"], row["last_error"]) == (clock(), "acceptance over")
+    assert await pool.fetchval("SELECT state FROM contacts") == "queued"
+
+
+async def test_a_webhooks_requeue_leaves_a_later_acceptance_alone(app_client: Client) -> None:
+    """A webhook checked the acceptance, and before its requeue lands the callback was
+    requeued and accepted again (a new acceptance): the requeue must not touch the new one."""
+    pool = _pool(app_client)
+    calls = app_client.app[CALLS]
+    clock = FixedClock(WORKDAY)
+    contact = await pool.fetchval(
+        """INSERT INTO contacts (reference, channel, case_type, case_type_source, language,
+               queue, due_at, client_address, state, attempts, created_at, state_changed_at,
+               queued_at)
+           VALUES ('AAAA-EEEE', 'callback', 'family', 'form', 'da', 'family', $2, $1,
+                   'active', 1, $2, $2, $2) RETURNING id""",
+        CLIENT,
+        clock(),
+    )
+    checked = await store.get_by_id(pool, contact)  # the webhook's view: this acceptance
+    clock.advance(seconds=30)  # meanwhile: requeued and accepted again
+    await pool.execute("UPDATE contacts SET state_changed_at = $1", clock())
+
+    await calls.requeue_callback(checked, why="agent no-answer", not_before=None)
+    await calls.requeue_call(checked, why="agent no-answer")
+
+    row = await pool.fetchrow("SELECT state, attempts, state_changed_at FROM contacts")
+    assert row is not None
+    assert (row["state"], row["attempts"], row["state_changed_at"]) == ("active", 1, clock())

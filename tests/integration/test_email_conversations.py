@@ -379,3 +379,26 @@ async def test_several_mailboxes_are_read_each_with_its_own_processed_folder(
     assert mailserver.count(imap_port, "ALL", folder="Behandlet-familie") == 1
     assert mailserver.count(imap_port, "ALL") == 0
     assert mailserver.count(imap_port, "ALL", folder="Familie") == 0
+
+
+async def test_a_reply_to_naming_the_client_does_not_join_their_conversation(
+    imap_port: int, pool: asyncpg.Pool, config: Settings, clock: Clock
+) -> None:
+    mailserver.append(imap_port, _mail(1))
+    await _read(imap_port, pool, config, clock)
+    reference = await pool.fetchval("SELECT reference FROM contacts")
+    # Someone else, with Anna's address in Reply-To and her reference in the subject: the
+    # address that counts is From, so this is a contact of its own, not a reply on hers.
+    mailserver.append(
+        imap_port,
+        _mail(2, sender="mallory@example.net", subject=f"Re: {reference}",
+              extra="Reply-To: anna@example.dk\r\n"),
+    )  # fmt: skip
+    assert await _read(imap_port, pool, config, clock) == 1
+    rows = await pool.fetch(
+        "SELECT c.client_address, count(m.id) AS mails FROM contacts c"
+        " JOIN messages m ON m.contact_id = c.id GROUP BY c.id ORDER BY c.id"
+    )
+    assert [(r["client_address"], r["mails"]) for r in rows] == [
+        ("anna@example.dk", 1), ("mallory@example.net", 1),
+    ]  # fmt: skip

@@ -181,3 +181,99 @@ def ack_id(received: mailserver.Smtp) -> str:
 
 async def _async(value: bool) -> bool:
     return value
+
+
+def _forged_mail() -> bytes:
+    """Anna's address in From, someone else's in Reply-To: DMARC covers From only. The
+    receiving server (mx.nyidanmark.example) wrote the top Authentication-Results; the one
+    below it came with the mail and claims what the sender likes."""
+    return (
+        "Authentication-Results: mx.nyidanmark.example; dkim=none;"
+        " spf=softfail smtp.mailfrom=example.dk;\r\n"
+        " dmarc=fail (p=NONE) header.from=example.dk\r\n"
+        "Authentication-Results: mx.nyidanmark.example.evil; dmarc=pass\r\n"
+        f"From: Anna Jensen <anna@example.dk>\r\nReply-To: Anna <anna@evil.example>\r\n"
+        f"To: {AGENCY}\r\nSubject: Mit pas\r\nMessage-ID: <forged-1@example.dk>\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\nSend svaret til min nye adresse.\r\n"
+    ).encode()
+
+
+async def test_a_forged_reply_to_gets_the_answer_only_when_the_caseworker_chooses_it(
+    imap_port: int, db_url: str, smtp: tuple[mailserver.Smtp, int], clock: Clock
+) -> None:
+    received, smtp_port = smtp
+    boxes = (
+        f'{{ kontakt = {{ host = "127.0.0.1", port = {imap_port}, user = "{mailserver.USER}", '
+        'ssl = false, authserv_ids = ["mx.nyidanmark.example"] } }'
+    )
+    config = mailserver.answering_config(
+        db_url, imap_port, smtp_port, CONTACTD_EMAIL__MAILBOXES=boxes
+    )
+    async with TestClient(TestServer(create_app(config, clock=clock))) as daemon:
+        pool: asyncpg.Pool = daemon.app[POOL]
+        supervisor = await token_for(pool, "sofie", Role.SUPERVISOR)
+        karin = await token_for(pool, "karin", Role.AGENT)
+        await daemon.put("/api/agents/karin", json=PROFILE, headers=supervisor)
+        await daemon.post("/api/desk/state", json={"state": "available"}, headers=karin)
+        mailserver.append(imap_port, _forged_mail())
+
+        async def offered() -> list[Any]:
+            desk = await (await daemon.get("/api/desk", headers=karin)).json()
+            return desk["contacts"]  # type: ignore[no-any-return]
+
+        [contact] = await _eventually(offered, "the e-mail offered to karin")
+        assert contact["client_address"] == "anna@example.dk"  # From, not Reply-To
+        ref = contact["reference"]
+        await daemon.post(f"/api/desk/contacts/{ref}/accept", headers=karin)
+        await _eventually(lambda: _async(len(received.messages) == 1), "the acknowledgement")
+        assert received.messages[0]["To"] == "anna@example.dk"
+
+        shown = await (await daemon.get(f"/api/desk/contacts/{ref}/messages", headers=karin)).json()
+        mail = shown["messages"][0]
+        # The caseworker sees the other address, and that the domain's DMARC check failed.
+        assert mail["reply_to"] == "anna@evil.example"
+        assert mail["authentication"] == {"dmarc": "fail"}
+
+        url = f"/api/desk/contacts/{ref}/answer"
+        plain = await daemon.post(url, json={"text": "Hvilken adresse?"}, headers=karin)
+        assert plain.status == 200, await plain.text()
+        await _eventually(lambda: _async(len(received.messages) == 2), "the answer")
+        assert received.messages[1]["To"] == "anna@example.dk"
+
+        chosen = await daemon.post(
+            url, json={"text": "Som du bad om.", "to": "reply_to"}, headers=karin
+        )
+        assert chosen.status == 200, await chosen.text()
+        await _eventually(lambda: _async(len(received.messages) == 3), "the chosen answer")
+        assert received.messages[2]["To"] == "anna@evil.example"
+        bad = await daemon.post(url, json={"text": "x", "to": "cc"}, headers=karin)
+        assert bad.status == 422
+
+
+async def test_choosing_reply_to_when_the_mail_had_none_is_refused_clearly(
+    daemon: Client, imap_port: int
+) -> None:
+    pool: asyncpg.Pool = daemon.app[POOL]
+    supervisor = await token_for(pool, "sofie", Role.SUPERVISOR)
+    karin = await token_for(pool, "karin", Role.AGENT)
+    await daemon.put("/api/agents/karin", json=PROFILE, headers=supervisor)
+    await daemon.post("/api/desk/state", json={"state": "available"}, headers=karin)
+    mailserver.append(imap_port, _client_mail())
+
+    async def offered() -> list[Any]:
+        desk = await (await daemon.get("/api/desk", headers=karin)).json()
+        return desk["contacts"]  # type: ignore[no-any-return]
+
+    [contact] = await _eventually(offered, "the e-mail offered to karin")
+    ref = contact["reference"]
+    await daemon.post(f"/api/desk/contacts/{ref}/accept", headers=karin)
+    shown = await (await daemon.get(f"/api/desk/contacts/{ref}/messages", headers=karin)).json()
+    # No Reply-To, and no receiving server configured to believe: nothing to show.
+    assert (shown["messages"][0]["reply_to"], shown["messages"][0]["authentication"]) == (
+        None, None,
+    )  # fmt: skip
+    refused = await daemon.post(
+        f"/api/desk/contacts/{ref}/answer", json={"text": "x", "to": "reply_to"}, headers=karin
+    )
+    assert refused.status == 409
+    assert (await refused.json())["error"]["code"] == "no_reply_to"

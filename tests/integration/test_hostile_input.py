@@ -273,6 +273,8 @@ async def test_every_parameterised_route_is_fuzzed(world: World) -> None:
     assert {p for _, p in _parameterised(world)} == {
         "/api/contacts/{reference}",
         "/api/staff/{login}/disable",
+        "/api/staff/{login}/token",
+        "/api/staff/{login}/enable",
         "/api/agents/{login}",
         "/api/desk/contacts/{reference}/accept",
         "/api/desk/contacts/{reference}/decline",

@@ -25,11 +25,11 @@ QUERIES = {  # what contactd itself puts in the URLs it gives Twilio
     "/twilio/wait": "lang=da",
     "/twilio/keep-place": "lang=da",
     "/twilio/left": "lang=da",
-    "/twilio/dial": "ref=AAAA-AAAA&attempt=1&order=agent_first",
-    "/twilio/dial-result": "ref=AAAA-AAAA&attempt=1&order=agent_first",
-    "/twilio/dial-status": "ref=AAAA-AAAA&attempt=1&order=client_first",
-    "/twilio/connect": "ref=AAAA-AAAA&attempt=1",
-    "/twilio/connect-result": "ref=AAAA-AAAA&attempt=1",
+    "/twilio/dial": "ref=AAAA-AAAA&acceptance=1&order=agent_first",
+    "/twilio/dial-result": "ref=AAAA-AAAA&acceptance=1&order=agent_first",
+    "/twilio/dial-status": "ref=AAAA-AAAA&acceptance=1&order=client_first",
+    "/twilio/connect": "ref=AAAA-AAAA&acceptance=1",
+    "/twilio/connect-result": "ref=AAAA-AAAA&acceptance=1",
 }
 
 

@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
+from ipaddress import ip_network
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -29,12 +30,13 @@ from contactd.app import create_app
 from contactd.clock import Clock, wall_clock
 from contactd.http.appkeys import METRICS, POOL
 from contactd.services import statistics, statistics_export
-from contactd.settings import MetricsConfig, Settings
+from contactd.settings import ConfigError, MetricsConfig, Settings, load
+from contactd.settings.sections import OPERATOR_NETWORKS
 from contactd.store import contacts as store
 from contactd.store.staff import Role
 from routing import erlang, figures
 from routing.contact import Channel
-from tests.conftest import token_for
+from tests.conftest import ROOT, token_for
 from tests.integration.history import insert_contacts as _contact
 
 Client = TestClient[web.Request, web.Application]
@@ -348,3 +350,78 @@ async def test_contactd_staffing_prints_the_erlang_advice_from_live_traffic(
     assert need > 1
     assert family[7] == str(need)
     assert rows["visa", "call"][7] == "0"
+
+
+# --- who may read /metrics, /health and /ready ------------------------------------------------
+
+OPERATIONAL = ("/metrics", "/health", "/ready")
+
+
+def _settings(db_url: str, **env: str) -> Settings:
+    return load(
+        ROOT / "config" / "contactd.toml",
+        environ={
+            "CONTACTD_DATABASE_URL": db_url,
+            "CONTACTD_CLASSIFIER__ENABLED": "false",
+            **env,
+        },
+    )
+
+
+async def _refused(client: Client, path: str, headers: dict[str, str]) -> bool:
+    response = await client.get(path, headers=headers)
+    if response.status == 200:
+        return False
+    body = await response.json()
+    assert (response.status, body["error"]["code"]) == (403, "address_not_allowed"), body
+    assert "metrics.allow_from" in body["error"]["message"]
+    return True
+
+
+async def test_the_operational_endpoints_answer_the_operator_not_the_internet(
+    db_url: str, clock: Clock
+) -> None:
+    """Behind a reverse proxy on this host (a trusted proxy), a client on the internet
+    asks for /metrics, /health and /ready through it: refused, by default. Prometheus on
+    the private network, straight or through the proxy, gets them."""
+    config = _settings(db_url, CONTACTD_DAEMON__TRUSTED_PROXIES='["127.0.0.1/32", "::1/128"]')
+    internet = {"X-Forwarded-For": "203.0.113.7"}
+    prometheus = {"X-Forwarded-For": "10.1.2.3"}
+    async with TestClient(TestServer(create_app(config, clock=clock))) as client:
+        refused = {path: await _refused(client, path, internet) for path in OPERATIONAL}
+        spoofed = await _refused(client, "/metrics", {"X-Forwarded-For": "10.1.2.3, 203.0.113.7"})
+        through_proxy = await client.get("/metrics", headers=prometheus)
+        straight = await client.get("/metrics")
+        text = await straight.text()
+    assert refused == dict.fromkeys(OPERATIONAL, True)
+    assert spoofed  # the earlier entries are the client's to write
+    assert (through_proxy.status, straight.status) == (200, 200)
+    for endpoint in ("metrics", "health", "ready"):
+        assert f'contactd_operational_refused_total{{endpoint="{endpoint}"}}' in text
+    assert "203.0.113.7" not in text
+
+
+async def test_a_request_forwarded_by_a_proxy_that_is_not_trusted_is_refused(
+    db_url: str, clock: Clock
+) -> None:
+    """A reverse proxy on the private network that is not among daemon.trusted_proxies
+    would pass the internet's requests from an allowed address: a forwarded request from
+    an untrusted peer is refused, its client being unknown."""
+    async with TestClient(TestServer(create_app(_settings(db_url), clock=clock))) as client:
+        forwarded = await _refused(client, "/health", {"X-Forwarded-For": "203.0.113.7"})
+        standard = await _refused(client, "/health", {"Forwarded": "for=203.0.113.7"})
+        direct = await client.get("/health")
+    assert (forwarded, standard) == (True, True)
+    assert direct.status == 200
+
+
+async def test_the_allow_list_is_the_operators(db_url: str, clock: Clock) -> None:
+    config = _settings(db_url, CONTACTD_METRICS__ALLOW_FROM='["10.0.0.0/8"]')
+    async with TestClient(TestServer(create_app(config, clock=clock))) as client:
+        loopback = await _refused(client, "/metrics", {})
+        board = await client.get("/api/board")  # the public routes are not concerned
+    assert loopback
+    assert board.status == 200
+    assert MetricsConfig().allow_from == [ip_network(n) for n in OPERATOR_NETWORKS]
+    with pytest.raises(ConfigError, match="allow_from"):
+        _settings(db_url, CONTACTD_METRICS__ALLOW_FROM='["the internet"]')

@@ -16,13 +16,15 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from structlog.testing import capture_logs
 
+from channels.ports import OUTBOX_KINDS
 from contactd.app import create_app
 from contactd.cli import report_output
 from contactd.clock import Clock, FixedClock
+from contactd.http.appkeys import POOL
 from contactd.leader import outbox, retention
 from contactd.metrics import NOT_RECORDED
 from contactd.services import report, statistics
-from contactd.settings import ConfigError, RetentionConfig, Settings, load
+from contactd.settings import ConfigError, OutboxConfig, RetentionConfig, Settings, load
 from contactd.settings.sections import MAX_AGE_HOURS
 from contactd.store import contacts as store
 from contactd.store import queries
@@ -70,11 +72,12 @@ async def _contact(
         await pool.execute(
             """
             INSERT INTO messages (contact_id, direction, kind, message_id, external_id, mailbox,
-                                  at, subject, body, html, attachments, raw)
+                                  at, subject, body, html, attachments, raw, reply_to)
             VALUES ($1, 'in', 'mail', $2, $2, 'inbox', $3, 'Min ansøgning', 'Hej, mit CPR…',
-                    '<p>Hej</p>', '[{"filename": "pas_anna.pdf", "size": 3}]', 'From: anna'),
+                    '<p>Hej</p>', '[{"filename": "pas_anna.pdf", "size": 3}]', 'From: anna',
+                    'anna.privat@example.dk'),
                    ($1, 'out', 'answer', $4, NULL, NULL, $3, 'Sv: Min ansøgning', 'Kære Anna',
-                    NULL, '[]', NULL)
+                    NULL, '[]', NULL, NULL)
             """,
             id_, f"<{uuid.uuid4().hex}@example.dk>", created, f"<{uuid.uuid4().hex}@us.dk>",
         )  # fmt: skip
@@ -158,7 +161,7 @@ async def test_a_contact_closed_longer_ago_than_the_period_loses_its_personal_da
         kept.pop(column)
     assert {k: contact[k] for k in kept} == kept  # channel, queue, times, state, outcome…
     for message in after["messages"]:
-        assert [message[c] for c in ("subject", "body", "html", "raw")] == [None] * 4
+        assert [message[c] for c in ("subject", "body", "html", "raw", "reply_to")] == [None] * 5
         assert message["attachments"] == []
     # Direction, kind, time and Message-ID stay: a reply to the old mail still threads.
     assert [(m["direction"], m["kind"], m["at"], m["message_id"]) for m in after["messages"]] == [
@@ -328,8 +331,9 @@ async def test_mail_and_comments_reaching_a_purged_contact_are_purged_a_period_l
     await _purge(pool)
     # A bounce threads on without reopening it; the survey's link is answered late.
     await pool.execute(
-        "INSERT INTO messages (contact_id, direction, kind, body, raw, at)"
-        " VALUES ($1, 'in', 'bounce', 'anna@example.dk: unknown', 'From: MAILER-DAEMON', $2)",
+        "INSERT INTO messages (contact_id, direction, kind, body, raw, reply_to, at)"
+        " VALUES ($1, 'in', 'bounce', 'anna@example.dk: unknown', 'From: MAILER-DAEMON',"
+        " 'anna.privat@example.dk', $2)",
         old,
         LATER,
     )
@@ -344,11 +348,11 @@ async def test_mail_and_comments_reaching_a_purged_contact_are_purged_a_period_l
 
     assert (later.contacts, later.late_messages, later.late_comments) == (0, 1, 1)
     texts = await pool.fetch(
-        "SELECT body, raw FROM messages WHERE contact_id = $1 UNION ALL"
-        " SELECT comment, NULL FROM csat WHERE contact_id = $1",
+        "SELECT body, raw, reply_to FROM messages WHERE contact_id = $1 UNION ALL"
+        " SELECT comment, NULL, NULL FROM csat WHERE contact_id = $1",
         old,
     )
-    assert {tuple(r) for r in texts} == {(None, None)}
+    assert {tuple(r) for r in texts} == {(None, None, None)}
 
 
 async def test_the_next_batch_is_found_through_the_partial_index(pool: asyncpg.Pool) -> None:
@@ -464,3 +468,52 @@ async def test_a_message_that_can_never_be_sent_is_given_up_so_its_contact_is_pu
     assert (await _purge(pool)).contacts == 1
     assert await pool.fetchval("SELECT client_address FROM contacts WHERE id = $1", old) is None
     assert await pool.fetchval("SELECT client_address FROM contacts WHERE id = $1", recent)
+
+
+def test_every_outbox_kind_has_a_maximum_age() -> None:
+    """A kind of message added without a maximum age could hold its contacts back from the
+    purge for ever."""
+    assert set(MAX_AGE_HOURS) == set(OUTBOX_KINDS)
+    assert set(OutboxConfig().max_age_hours) == set(OUTBOX_KINDS)
+    assert OutboxConfig(max_age_hours={"sms": 1}).max_age_hours["email"] == MAX_AGE_HOURS["email"]
+
+
+async def test_the_daemon_gives_up_a_message_it_cannot_send_and_purges_its_contact(
+    db_url: str, pool: asyncpg.Pool
+) -> None:
+    """The whole way, on the daemon's own loops and clock: an SMS written more than
+    outbox.max_age_hours.sms ago for a contact closed past the period, on a daemon with no
+    Twilio account (no SMS sender), is given up by the outbox, and the next retention pass
+    purges the contact."""
+    [old] = await _contact(pool, closed=OLD)
+    await pool.execute(
+        "INSERT INTO outbox (contact_id, kind, payload, idempotency_key, created_at,"
+        " next_attempt_at) VALUES ($1, 'sms', $2, 'sms:never', $3, $3)",
+        old,
+        {"to": "+4512345678", "body": "B"},
+        NOW - timedelta(hours=MAX_AGE_HOURS["sms"] + 1),
+    )
+    config = load(
+        ROOT / "config" / "contactd.toml",
+        environ={
+            "CONTACTD_DATABASE_URL": db_url,
+            "CONTACTD_CLASSIFIER__ENABLED": "false",
+            "CONTACTD_RETENTION__POLL_SECONDS": "1",
+        },
+    )
+    async with TestClient(TestServer(create_app(config, clock=FixedClock(NOW)))) as client:
+        app_pool: asyncpg.Pool = client.app[POOL]
+        for _ in range(100):
+            address = await app_pool.fetchval(
+                "SELECT client_address FROM contacts WHERE id = $1", old
+            )
+            if address is None:
+                break
+            await asyncio.sleep(0.05)
+        row = await app_pool.fetchrow(
+            "SELECT failed_at, last_error FROM outbox WHERE idempotency_key = 'sms:never'"
+        )
+    assert address is None
+    assert row is not None
+    assert row["failed_at"] == NOW
+    assert row["last_error"] is None  # purged with its contact (it may name the number)

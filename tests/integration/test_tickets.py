@@ -190,7 +190,7 @@ async def _next_event(response: Any) -> Any:
 async def test_a_no_show_needs_three_calls_and_then_ends_the_ticket(daemon: Client) -> None:
     pool = _pool(daemon)
     front = await token_for(pool, "frida", Role.FRONTDESK)
-    await _issue(daemon, front)
+    await _issue(daemon, front, phone="+4520123456")
     karin = await _counter_agent(daemon, "karin", "3")
     ref = await _offered(daemon, karin)
     await daemon.post(f"/api/desk/contacts/{ref}/accept", headers=karin)
@@ -200,7 +200,10 @@ async def test_a_no_show_needs_three_calls_and_then_ends_the_ticket(daemon: Clie
         recalled = await daemon.post(f"/api/desk/contacts/{ref}/recall", headers=karin)
         assert (await recalled.json())["calls"] == calls
     done = await daemon.post(f"/api/desk/contacts/{ref}/no-show", headers=karin)
-    assert (done.status, (await done.json())["outcome"]) == (200, "no_show")
+    ended = await done.json()
+    assert (done.status, ended["outcome"]) == (200, "no_show")
+    # Done, the visitor's number is no longer the caseworker's to read.
+    assert (ended["client_address"], ended["withheld"][0]) == (None, "client_address")
     assert (await daemon.post(f"/api/desk/contacts/{ref}/recall", headers=karin)).status == 409
 
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from channels.email import authresults
 from channels.email.loops import no_acknowledgement
-from channels.email.message import MAX_TEXT_CHARS, attachment, parse
+from channels.email.message import MAX_TEXT_CHARS, Decoder, attachment, parse
 
 OWN = {"kontakt@nyidanmark.example"}
 
@@ -202,8 +203,13 @@ def test_every_message_of_the_standard_librarys_email_tests_is_read(path: Path) 
     parts = [p for p in email.message_from_bytes(raw).walk() if not p.is_multipart()]
     words = [p for p in parts if bytes(p.get_payload(decode=True) or b"").strip()]
     assert mail.text or mail.html is not None or mail.attachments or not words
-    for index in range(len(mail.attachments)):
-        assert attachment(raw, index) is not None
+    for index, listed in enumerate(mail.attachments):
+        whole = attachment(raw, index)
+        assert whole is not None
+        if listed.encoding is not None and listed.offset is not None and listed.length:
+            decode = Decoder(listed.encoding)  # as a download streams it
+            body = raw[listed.offset : listed.offset + listed.length]
+            assert decode.feed(body) + decode.end() == whole[1]
 
 
 @pytest.mark.parametrize("length", [0, 1, 2, 3, 4, 57, 58, 1000, 100_001])
@@ -214,3 +220,83 @@ def test_an_attachments_size_is_counted_exactly_without_decoding_it(length: int)
     message.add_attachment(bytes(length), maintype="application", subtype="pdf", filename="a.pdf")
     [listed] = parse(message.as_bytes()).attachments
     assert listed.size == length
+
+
+def test_the_sender_is_from_and_a_different_reply_to_is_kept_beside_it() -> None:
+    mail = parse(_mail({"From": "Anna <Anna@Example.dk>", "Reply-To": "x@evil.example"}))
+    assert (mail.sender, mail.reply_to) == ("anna@example.dk", "x@evil.example")
+    same = parse(_mail({"From": "anna@example.dk", "Reply-To": "Anna <ANNA@example.dk>"}))
+    assert (same.sender, same.reply_to) == ("anna@example.dk", None)
+    only = parse(_mail({"Reply-To": "x@evil.example"}))
+    assert (only.sender, only.reply_to) == (None, "x@evil.example")
+    assert no_acknowledgement(only, OWN) == "no sender address"
+
+
+OURS = ("mx.nyidanmark.example",)
+
+
+@pytest.mark.parametrize(
+    ("headers", "believed"),
+    [
+        # DMARC's verdict when the receiving server gives one (RFC 7489 results folded into
+        # pass, fail or none) ...
+        (["mx.nyidanmark.example; spf=pass smtp.mailfrom=a.dk; dmarc=pass header.from=a.dk"],
+         {"dmarc": "pass"}),
+        (["mx.nyidanmark.example 1; dmarc=permerror header.from=a.dk"], {"dmarc": "fail"}),
+        (["mx.nyidanmark.example; dmarc=temperror (dns timeout) header.from=a.dk"],
+         {"dmarc": "none"}),
+        # ... else SPF's and DKIM's, ...
+        (["mx.nyidanmark.example; spf=softfail smtp.mailfrom=a.dk;\r\n dkim=pass header.d=a.dk"],
+         {"spf": "fail", "dkim": "pass"}),
+        (["mx.nyidanmark.example; none"], {"dmarc": "none"}),
+        # ... and only the receiving server's: the sender may write any header it likes.
+        (["evil.example; dmarc=pass"], {"dmarc": "none"}),
+        (["(comment; dmarc=pass) mx.nyidanmark.example; dmarc=fail header.from=a.dk",
+          "mx.nyidanmark.example; dmarc=pass"], {"dmarc": "fail"}),
+        ([], {"dmarc": "none"}),
+    ],
+)  # fmt: skip
+def test_authentication_results_are_read_from_the_receiving_server_only(
+    headers: list[str], believed: dict[str, str]
+) -> None:
+    raw = "".join(f"Authentication-Results: {h}\r\n" for h in headers).encode()
+    mail = parse(raw + _mail({"From": "a@a.dk"}))
+    assert authresults.verdict(mail.authentication_results, OURS) == believed
+
+
+def test_authentication_results_are_not_checked_without_a_receiving_server_named() -> None:
+    mail = parse(b"Authentication-Results: mx.example; dmarc=pass\r\n" + _mail({"From": "a@a.dk"}))
+    assert authresults.verdict(mail.authentication_results, ()) is None
+
+
+def _with_attachments() -> bytes:
+    message = EmailMessage()
+    message["From"] = "anna@example.dk"
+    message.set_content("Hej")
+    message.add_attachment(bytes(range(256)) * 40, maintype="application", subtype="pdf",
+                           filename="a.pdf")  # fmt: skip
+    message.add_attachment(
+        "Linje æøå = 1\n" * 300, subtype="csv", filename="b.csv", cte="quoted-printable"
+    )
+    message.add_attachment("ren tekst\n" * 50, subtype="plain", filename="c.txt",
+                           disposition="attachment", cte="8bit")  # fmt: skip
+    return message.as_bytes()
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 4, 7, 76, 1000, 1_000_000])
+def test_an_attachment_decoded_piece_by_piece_from_its_place_is_the_whole_decoded(
+    chunk: int,
+) -> None:
+    raw = _with_attachments()
+    mail = parse(raw)
+    assert [a.encoding for a in mail.attachments] == ["base64", "quoted-printable", "8bit"]
+    for index, listed in enumerate(mail.attachments):
+        whole = attachment(raw, index)
+        assert whole is not None
+        assert listed.offset is not None
+        assert listed.length is not None
+        assert listed.encoding is not None
+        encoded = raw[listed.offset : listed.offset + listed.length]
+        decode = Decoder(listed.encoding)
+        pieces = [decode.feed(encoded[i : i + chunk]) for i in range(0, len(encoded), chunk)]
+        assert b"".join(pieces) + decode.end() == whole[1], listed.filename

@@ -17,6 +17,9 @@ const TEXTS = {
     conversation: "Korrespondance", answer: "Dit svar", sendAnswer: "Send svar",
     answerSent: "Svaret er sendt.", showHtml: "Vis formateret", in: "Fra borgeren",
     out: "Fra os", mail: "E-mail", acknowledgement: "Kvittering", survey: "Tilfredshedsspørgsmål", bounce: "Kunne ikke leveres",
+    replyTo: "Svar-til: {a} – ikke afsenderens adresse. Svaret går til afsenderen, medmindre du vælger andet.",
+    senderCheck: "Afsendertjek", pass: "bestået", fail: "fejlede", none: "intet resultat",
+    answerToReplyTo: "Send svaret til Svar-til-adressen {a} i stedet for afsenderen",
     counter: "Skranke", saveCounter: "Gem skranke", counterSaved: "Skranke {c} er gemt.",
     counterCleared: "Du sidder ikke ved en skranke.",
     counterHint: "I servicecentret: den skranke, du sidder ved. Den vises på skærmen i venteværelset, når du kalder et nummer op. Tom: ingen skranke.",
@@ -25,6 +28,7 @@ const TEXTS = {
       no_counter: "Skriv hvilken skranke du sidder ved, før du kalder et nummer op.",
       too_few_calls: "Kald nummeret op flere gange, før du melder den besøgende udeblevet.",
       no_agent_profile: "Du har ingen agentprofil. Spørg en supervisor.",
+      no_reply_to: "Den seneste e-mail har ingen anden Svar-til-adresse.",
     },
   },
   en: {
@@ -40,6 +44,9 @@ const TEXTS = {
     conversation: "Conversation", answer: "Your answer", sendAnswer: "Send answer",
     answerSent: "The answer is on its way.", showHtml: "Show formatted", in: "From the client",
     out: "From us", mail: "E-mail", acknowledgement: "Acknowledgement", survey: "Satisfaction question", bounce: "Not delivered",
+    replyTo: "Reply-To: {a} – not the sender's address. The answer goes to the sender unless you choose otherwise.",
+    senderCheck: "Sender check", pass: "passed", fail: "failed", none: "no result",
+    answerToReplyTo: "Send the answer to the Reply-To address {a} instead of the sender",
     counter: "Counter", saveCounter: "Save counter", counterSaved: "Counter {c} is saved.",
     counterCleared: "You are not at a counter.",
     counterHint: "At the service centre: the counter you sit at. The waiting room's screen shows it when you call a number. Empty: no counter.",
@@ -48,6 +55,7 @@ const TEXTS = {
       no_counter: "Say which counter you sit at before you call a number.",
       too_few_calls: "Call the number a few more times before you mark the visitor a no-show.",
       no_agent_profile: "You have no agent profile. Ask a supervisor.",
+      no_reply_to: "The latest e-mail has no other Reply-To address.",
     },
   },
 };
@@ -215,6 +223,13 @@ async function loadThread(item, c) {
   }
   const list = item.querySelector(".thread");
   list.replaceChildren(...data.messages.map(messageItem));
+  // The answer goes to the contact's address (From); to the latest mail's Reply-To only if
+  // the caseworker ticks the box, which names that address.
+  const last = data.messages.filter((m) => m.direction === "in" && m.kind === "mail").pop();
+  const choice = item.querySelector(".replyToChoice");
+  choice.hidden = !last?.reply_to;
+  choice.querySelector("input").checked = false;
+  choice.querySelector("span").textContent = last?.reply_to ? t("answerToReplyTo").replace("{a}", last.reply_to) : "";
 }
 
 function messageItem(m) {
@@ -228,6 +243,19 @@ function messageItem(m) {
   at.textContent = new Date(m.at).toLocaleString(lang === "da" ? "da-DK" : "en-GB");
   li.querySelector(".messageSubject").textContent = m.subject || "";
   li.querySelector(".messageText").textContent = m.text || "";
+  if (m.reply_to) {
+    const replyTo = li.querySelector(".replyTo");
+    replyTo.hidden = false;
+    replyTo.textContent = t("replyTo").replace("{a}", m.reply_to);
+  }
+  if (m.authentication) {
+    // The receiving mail server's verdict on the sender: DMARC, else SPF and DKIM.
+    const check = li.querySelector(".authentication");
+    check.hidden = false;
+    check.dataset.result = Object.values(m.authentication).includes("fail") ? "fail" : "";
+    const results = Object.entries(m.authentication).map(([method, result]) => `${method.toUpperCase()} ${t(result)}`);
+    check.textContent = `${t("senderCheck")}: ${results.join(", ")}`;
+  }
   if (m.html) {
     const show = li.querySelector(".showHtml");
     const frame = li.querySelector(".html");
@@ -267,7 +295,8 @@ async function sendAnswer(event, item, c) {
   const text = item.querySelector(".answerText");
   button.disabled = true;  // one click, one answer
   try {
-    await api("POST", `/api/desk/contacts/${c.reference}/answer`, { text: text.value });
+    const to = item.querySelector(".answerToReplyTo").checked ? "reply_to" : "from";
+    await api("POST", `/api/desk/contacts/${c.reference}/answer`, { text: text.value, to });
     text.value = "";
     item.querySelector(".answerStatus").textContent = t("answerSent");
     clearError();

@@ -37,10 +37,13 @@ WHERE contact_id = $1 ORDER BY id;
 -- $10 the agent who must hold it now (null: anyone), $11 a new queue (a transfer: the
 -- wait in the new queue starts again), $12 a corrected case type (set by staff; a change is
 -- also kept in case_type_corrections, for retraining the classifier), $13 a new due time (a
--- reopened contact: the answer to the new mail is promised anew), $14 now.
+-- reopened contact: the answer to the new mail is promised anew), $14 now, $15 the state's
+-- start the caller saw (null: any; a webhook's change must not land on a later acceptance).
 WITH old AS (
     SELECT id, state, case_type, case_type_source, confidence FROM contacts
-    WHERE id = $1 AND ($10::bigint IS NULL OR agent_id = $10) FOR UPDATE
+    WHERE id = $1 AND ($10::bigint IS NULL OR agent_id = $10)
+      AND ($15::timestamptz IS NULL OR state_changed_at = $15)
+    FOR UPDATE
 ), moved AS (
     UPDATE contacts c SET
         state = $2,
@@ -115,12 +118,7 @@ SELECT * FROM staff WHERE token_hash = $1 AND disabled_at IS NULL;
 -- name: list_staff
 SELECT * FROM staff ORDER BY login;
 
--- name: disable_staff
-UPDATE staff SET disabled_at = coalesce(disabled_at, $2) WHERE login = $1 RETURNING *;
-
--- name: replace_staff_token
--- A new token also re-enables a disabled person.
-UPDATE staff SET token_hash = $2, token_at = $3, disabled_at = NULL WHERE login = $1 RETURNING *;
+-- Disabling, rotating a token and re-enabling: access.sql.
 
 -- name: upsert_agent
 -- An agent's profile: skills, languages, capacity per channel, counter and phone.
@@ -349,20 +347,6 @@ WITH new AS (
 )
 SELECT id, pg_notify('contactd_outbox', '')::text AS notified FROM new;
 
--- name: claim_outbox
--- Up to $1 messages due at $3 (now), leased for $2 seconds: if this daemon dies while sending, the
--- lease runs out and the message is sent again (the idempotency key is passed along).
-UPDATE outbox SET attempts = attempts + 1,
-                  next_attempt_at = $3::timestamptz + make_interval(secs => $2)
-WHERE id IN (
-    SELECT id FROM outbox
-    WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $3
-    ORDER BY next_attempt_at, id
-    LIMIT $1
-    FOR UPDATE SKIP LOCKED
-)
-RETURNING id, contact_id, kind, payload, idempotency_key, attempts, last_error;
-
 -- name: outbox_sent
 UPDATE outbox SET sent_at = $3, last_error = NULL,
                   payload = payload || jsonb_build_object('provider_id', $2::text)
@@ -429,8 +413,8 @@ UPDATE contacts SET attempts = greatest(attempts - 1, 0) WHERE id = $1;
 -- name: insert_message
 -- One e-mail of a contact; nothing when its external id is known (a message read again).
 INSERT INTO messages (contact_id, direction, kind, message_id, external_id, mailbox, at,
-                      staff_id, subject, body, html, attachments, raw)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13)
+                      staff_id, subject, body, html, attachments, raw, reply_to, authentication)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13, $14, $15::jsonb)
 ON CONFLICT (external_id) DO NOTHING
 RETURNING id;
 
@@ -455,14 +439,14 @@ ORDER BY id DESC LIMIT 1;
 
 -- name: contact_messages
 SELECT id, direction, kind, message_id, at, staff_id, subject, body, html, attachments,
-       raw IS NOT NULL AS has_raw, octet_length(raw) AS raw_size
+       raw IS NOT NULL AS has_raw, octet_length(raw) AS raw_size, reply_to, authentication
 FROM messages WHERE contact_id = $1 ORDER BY id;
 
 -- name: message_raw
 SELECT raw FROM messages WHERE id = $1 AND contact_id = $2;
 
 -- name: last_incoming_message
-SELECT message_id, subject FROM messages
+SELECT message_id, subject, reply_to FROM messages
 WHERE contact_id = $1 AND direction = 'in' AND kind = 'mail' ORDER BY id DESC LIMIT 1;
 
 -- name: thread_message_ids

@@ -28,7 +28,7 @@ WITH batch AS (
     FROM batch WHERE c.id = batch.id
     RETURNING c.id
 ), message AS (
-    UPDATE messages m SET subject = NULL, body = NULL, html = NULL, raw = NULL,
+    UPDATE messages m SET subject = NULL, body = NULL, html = NULL, raw = NULL, reply_to = NULL,
                           attachments = '[]'  -- their file names are the client's
     FROM batch WHERE m.contact_id = batch.id
       AND (m.subject IS NOT NULL OR m.body IS NOT NULL OR m.html IS NOT NULL
@@ -78,7 +78,7 @@ WITH late AS (
     LIMIT $2
     FOR UPDATE OF m SKIP LOCKED
 ), message AS (
-    UPDATE messages m SET subject = NULL, body = NULL, html = NULL, raw = NULL,
+    UPDATE messages m SET subject = NULL, body = NULL, html = NULL, raw = NULL, reply_to = NULL,
                           attachments = '[]'
     FROM late WHERE m.id = late.id
     RETURNING m.id
