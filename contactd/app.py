@@ -10,21 +10,25 @@ import asyncio
 import contextlib
 import functools
 from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import timedelta
 
 import asyncpg
 import structlog
 from aiohttp import web
 
+from channels.public import Limiter
 from contactd import metrics
 from contactd.clock import Clock, wall_clock
-from contactd.http import agents, auth, desk, email, phone, routes, staff
+from contactd.http import agents, auth, console, desk, email, phone, routes, session, staff
 from contactd.http import surveys as api_csat
 from contactd.http.appkeys import (
     AGENCY,
+    AUDIT,
     BOARD,
     CALLS,
     CLASSIFIER,
     CLOCK,
+    CONSOLE,
     DATABASE_URL,
     INTAKE,
     LEADERSHIP,
@@ -49,10 +53,13 @@ from contactd.services import statistics
 from contactd.services import surveys as csat
 from contactd.services.agents import Agents
 from contactd.services.answers import Answers
+from contactd.services.audit import Audit
 from contactd.services.classification import CaseTypeModel, model_path
+from contactd.services.console import Console
 from contactd.services.desk import Desk, DeskRules
 from contactd.services.inbox import Inbox
 from contactd.services.intake import Intake, triage
+from contactd.services.sessions import SignIn
 from contactd.services.staff import StaffDirectory
 from contactd.services.tickets import Tickets
 from contactd.settings import Settings
@@ -76,7 +83,12 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock) -> web.Applicat
     )
     app[SETTINGS] = settings
     app[AGENCY] = settings
-    app[auth.SIGN_IN] = auth.SignInGuard(gate=phone.public_gate(settings))
+    app[auth.SIGN_IN] = auth.SignInGuard(
+        gate=phone.public_gate(settings),
+        failures=Limiter(settings.auth.failures_per_address, auth.FAILURE_WINDOW_SECONDS),
+        secure=(settings.public_url or "").startswith("https://"),
+    )
+    app[session.AUTH_CONFIG] = settings.auth
     app[STOPPING] = asyncio.Event()
     app[CLOCK] = TimeOfDay(clock)
     app[METRICS] = metrics.Metrics(settings.queues)
@@ -103,7 +115,7 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock) -> web.Applicat
 async def _end_streams(app: web.Application) -> None:
     """Stopping: tell the open event streams, so shutdown need not wait for their clients."""
     app[STOPPING].set()
-    for live in (BOARD, STATUS):
+    for live in (BOARD, STATUS, console.LIVE):
         if live in app:
             app[live].close()
     if LISTENER in app:
@@ -160,7 +172,19 @@ def _services(app: web.Application, pool: asyncpg.Pool) -> None:
         pool, queues=settings.queues, case_types=settings.case_types, clock=clock
     )
     app[email.ANSWERS] = Answers(pool, settings.email, clock=clock, recorder=recorder)
-    app[staff.DIRECTORY] = StaffDirectory(pool, clock=clock)
+    app[AUDIT] = Audit(pool, clock=clock)
+    app[staff.DIRECTORY] = StaffDirectory(
+        pool, clock=clock, audit=app[AUDIT], token_lasts=timedelta(days=settings.auth.token_days)
+    )
+    app[auth.SESSIONS] = SignIn(pool, clock=clock, config=settings.auth, audit=app[AUDIT])
+    app[CONSOLE] = Console(
+        pool,
+        settings.queues,
+        timezone=settings.timezone,
+        clock=clock,
+        recorder=recorder,
+        audit=app[AUDIT],
+    )
 
 
 async def _close_pool(pool: asyncpg.Pool, grace: float) -> None:
@@ -207,6 +231,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         supervisor.start("listener", listener.run)
         supervisor.start("board", app[BOARD].run)
         supervisor.start("status", app[STATUS].run)
+        supervisor.start("console", app[console.LIVE].run)
         supervisor.start("leadership", leadership.run)
         try:
             yield
@@ -269,6 +294,15 @@ def _live_views(app: web.Application, listener: Listener) -> None:
         app[STOPPING],
         refresh=60,
         min_interval=0.05,  # a small query: calls close together still show within 50 ms
+    )
+    app[console.LIVE] = Broadcast(
+        "console",
+        app[CONSOLE].live,
+        listener.subscribe(CONTACTS_CHANNEL, AGENTS_CHANNEL),
+        app[STOPPING],
+        refresh=5,  # waits grow with time: the oldest wait and the colours move on their own
+        min_interval=0.2,
+        lazy=True,  # computed only while a supervisor watches
     )
     app[STATUS] = Broadcast(
         "status",

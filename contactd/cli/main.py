@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -30,7 +30,7 @@ from contactd.cli import demo, report_output
 from contactd.clock import Clock, ClockError, from_environment, wall_clock
 from contactd.http import serving
 from contactd.services import report, statistics
-from contactd.store import database, embedded, migrations, staff
+from contactd.store import audit, database, embedded, migrations, staff
 from contactd.store.staff import Role
 from simulator import mix
 
@@ -350,25 +350,33 @@ async def _admin(config: settings.Settings, args: argparse.Namespace, now: datet
             print(f"database at schema version {migrations.latest_version()}")
             return 0
         try:
-            return await _staff(conn, args, now)
+            return await _staff(conn, args, now, timedelta(days=config.auth.token_days))
         except staff.StaffError as exc:
             print(f"contactd: {exc}", file=sys.stderr)
             return 1
 
 
-async def _staff(conn: database.Conn, args: argparse.Namespace, now: datetime) -> int:
+async def _staff(
+    conn: database.Conn, args: argparse.Namespace, now: datetime, token_lasts: timedelta
+) -> int:
+    ends = now + token_lasts  # a token issued here works this long
     match args.staff_command:
         case "add":
             person, token = await staff.add(
-                conn, login=args.login, name=args.name, role=Role(args.role), now=now
+                conn,
+                login=args.login,
+                name=args.name,
+                role=Role(args.role),
+                now=now,
+                expires_at=ends,
             )
             print(f"added {person.login} ({person.role}); token, shown only now:\n{token}")
         case "token":
-            person, token = await staff.replace_token(conn, args.login, now=now)
+            person, token = await staff.replace_token(conn, args.login, now=now, expires_at=ends)
             print(f"new token for {person.login}, shown only now (the old one no longer works):")
             print(token)
         case "enable":
-            person, token = await staff.enable(conn, args.login, now=now)
+            person, token = await staff.enable(conn, args.login, now=now, expires_at=ends)
             print(f"enabled {person.login}; new token, shown only now (the old one never works):")
             print(token)
         case "disable":
@@ -378,4 +386,13 @@ async def _staff(conn: database.Conn, args: argparse.Namespace, now: datetime) -
             for p in await staff.list_all(conn):
                 state = "disabled" if p.disabled_at else "active"
                 print(f"{p.login}\t{p.role}\t{state}\t{p.name}")
+            return 0
+    action = {"add": "staff.added", "token": "staff.token_issued"}.get(args.staff_command)
+    await audit.write(
+        conn,
+        at=now,
+        actor="cli",
+        action=action or f"staff.{args.staff_command}d",
+        target=args.login,
+    )
     return 0

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contactd.http import auth
 from contactd.http import staff as api_staff
+from contactd.http.appkeys import AUDIT
 from contactd.http.errors import Text, read_body
 from contactd.services.agents import Agents, Profile
 from contactd.store.agents import Agent
@@ -72,7 +73,19 @@ async def put_agent(request: web.Request) -> web.Response:
         phone=body.phone,
     )
     agent = await service(request).save(login, profile)
+    await request.app[AUDIT].record(
+        auth.current(request), "agent.profile_changed", target=login, details=_changed(body)
+    )
     return web.json_response(agent_json(agent, login))
+
+
+def _changed(body: ProfileBody) -> dict[str, Any]:
+    """What the audit keeps of a profile: skills, languages and capacity (no phone number)."""
+    return {
+        "skills": body.skills,
+        "languages": sorted(body.languages),
+        "capacity": {str(c): n for c, n in body.capacity.items()},
+    }
 
 
 @routes.get("/api/queues")

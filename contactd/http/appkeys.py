@@ -13,8 +13,10 @@ from aiohttp import web
 from contactd.http.live import Broadcast
 from contactd.leader.election import Leadership
 from contactd.metrics import Metrics
+from contactd.services.audit import Audit
 from contactd.services.calls import Calls
 from contactd.services.classification import CaseTypeModel
+from contactd.services.console import Console
 from contactd.services.intake import Intake
 from contactd.services.tickets import Tickets
 from contactd.settings import Agency, Settings
@@ -36,6 +38,8 @@ BOARD = web.AppKey("board", Broadcast)  # the waiting-room board, live
 STATUS = web.AppKey("status", Broadcast)  # the public status page, live
 CLASSIFIER = web.AppKey("classifier", CaseTypeModel)  # absent when the classifier is off
 METRICS = web.AppKey("metrics", Metrics)
+AUDIT = web.AppKey("audit", Audit)  # who did what, who read whose data
+CONSOLE = web.AppKey("console", Console)  # the supervisors' console
 
 
 @dataclasses.dataclass(frozen=True)

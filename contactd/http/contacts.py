@@ -9,7 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from contactd.http import auth
-from contactd.http.appkeys import INTAKE
+from contactd.http.appkeys import AUDIT, INTAKE
 from contactd.http.errors import Text, read_body
 from contactd.services.privacy import PERSONAL_FIELDS, may_read_personal
 from contactd.store.staff import Role, Staff
@@ -60,8 +60,18 @@ async def create_contact(request: web.Request) -> web.Response:
 @auth.require(Role.AGENT, Role.FRONTDESK, Role.SUPERVISOR)
 async def get_contact(request: web.Request) -> web.Response:
     contact, history = await request.app[INTAKE].history(request.match_info["reference"])
-    shown = shown_to(auth.current(request), contact)
+    person = auth.current(request)
+    shown = shown_to(person, contact)
+    await read_by(request, person, contact, shown, "contact.read")
     return web.json_response({**shown, "history": [event_json(e) for e in history]})
+
+
+async def read_by(
+    request: web.Request, person: Staff, contact: Contact, shown: dict[str, Any], action: str
+) -> None:
+    """Audit a read that showed the client's personal data (one that withheld it is none)."""
+    if "withheld" not in shown:
+        await request.app[AUDIT].record(person, action, reference=contact.reference)
 
 
 def shown_to(person: Staff, contact: Contact) -> dict[str, Any]:

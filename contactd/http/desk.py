@@ -15,12 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contactd.http import auth
 from contactd.http.appkeys import METRICS
-from contactd.http.contacts import contact_json, shown_to
+from contactd.http.contacts import contact_json, read_by, shown_to
 from contactd.http.errors import Text, read_body
 from contactd.http.live import ENDED, SSE_HEADERS, DeskStreams, Snapshot
-from contactd.http.staff import DIRECTORY
 from contactd.services.desk import Desk, DeskView
-from contactd.services.staff import StaffDirectory
+from contactd.services.sessions import SignIn
 from contactd.store.staff import Role, Staff
 from routing.agents import AgentState
 from routing.contact import Contact
@@ -117,7 +116,9 @@ def _reference(request: web.Request) -> str:
 async def accept(request: web.Request) -> web.Response:
     person = auth.current(request)
     contact = await desk(request).accept(person, _reference(request))
-    return web.json_response(shown_to(person, contact))
+    shown = shown_to(person, contact)
+    await read_by(request, person, contact, shown, "contact.accepted")  # now theirs to read
+    return web.json_response(shown)
 
 
 @routes.post("/api/desk/contacts/{reference}/decline")
@@ -158,19 +159,19 @@ async def events(request: web.Request) -> web.StreamResponse:
     daemon.desk_streams_per_token of them open (429 too_many_streams)."""
     person = auth.current(request)
     compute = functools.partial(
-        _snapshot, request.app[DESK], request.app[DIRECTORY], person
+        _snapshot, request.app[DESK], request.app[auth.SESSIONS], person
     )  # the app's services and the person, not the request: the feed may outlive it
-    token_hash = auth.token_hash(request)
+    credential = auth.credential(request)
     # A 404 without a profile, a 429 over the cap: before streaming.
     async with request.app[STREAMS].follow(
-        person.id, token_hash, compute, functools.partial(_gone, request)
+        person.id, credential, compute, functools.partial(_gone, request)
     ) as feed:
         response = web.StreamResponse(headers=SSE_HEADERS)
         await response.prepare(request)
         clients = request.app[METRICS].live_clients.labels("desk")
         clients.inc()
         try:
-            await feed.send(response, token_hash)
+            await feed.send(response, credential)
         except ConnectionResetError:
             pass  # the agent's page went away
         finally:
@@ -178,13 +179,13 @@ async def events(request: web.Request) -> web.StreamResponse:
     return response  # signed out, or the daemon stops: the page reconnects (to another instance)
 
 
-async def _snapshot(desk: Desk, directory: StaffDirectory, person: Staff) -> Snapshot:
-    """The agent's desk and their token now, checked on each change: a stream whose token
-    was rotated, or whose owner was disabled, ends."""
-    token_hash = await directory.token_of(person.id)
-    if token_hash is None:
+async def _snapshot(desk: Desk, sign_in: SignIn, person: Staff) -> Snapshot:
+    """The agent's desk and their valid credentials now, checked on each change: a stream
+    whose token was rotated, whose session ended, or whose owner was disabled, ends."""
+    credentials = await sign_in.credentials_of(person.id)
+    if not credentials:
         return ENDED
-    return Snapshot.of("desk", _desk_json(person, await desk.view(person.id)), token_hash)
+    return Snapshot.of("desk", _desk_json(person, await desk.view(person.id)), credentials)
 
 
 def _gone(request: web.Request) -> bool:

@@ -28,6 +28,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from contactd.http import auth
+from contactd.http.appkeys import AUDIT
 from contactd.http.contacts import contact_json
 from contactd.http.desk import DESK_ROLES, contact_of
 from contactd.http.errors import Text, read_body, route_of
@@ -102,6 +103,9 @@ def clean_messages(base: str, found: Sequence[Message]) -> list[dict[str, Any]]:
 async def conversation(request: web.Request) -> web.Response:
     contact = await contact_of(request)
     found = await answers(request).conversation(contact, auth.current(request))
+    await request.app[AUDIT].record(
+        auth.current(request), "email.read", reference=contact.reference
+    )  # only the holder and supervisors get here (403 not_holder otherwise)
     base = f"/api/desk/contacts/{contact.reference}/messages"
     shown = await asyncio.to_thread(clean_messages, base, found)
     return web.json_response({"reference": contact.reference, "messages": shown})
@@ -153,6 +157,7 @@ async def raw_message(request: web.Request) -> web.StreamResponse:
     contact = await contact_of(request)
     message_id = _number(request, "message")
     raw = await answers(request).raw(contact, auth.current(request), message_id)
+    await _downloaded(request, contact.reference, {"message": message_id, "raw": True})
     return await _download(request, raw, f"{contact.reference}-{message_id}.eml")
 
 
@@ -162,7 +167,14 @@ async def attachment_file(request: web.Request) -> web.StreamResponse:
     contact = await contact_of(request)
     message_id, index = _number(request, "message"), _number(request, "index")
     found = await answers(request).attachment(contact, auth.current(request), message_id, index)
+    await _downloaded(request, contact.reference, {"message": message_id, "attachment": index})
     return await _download(request, found, found.filename or "attachment")
+
+
+async def _downloaded(request: web.Request, reference: str, details: dict[str, Any]) -> None:
+    await request.app[AUDIT].record(
+        auth.current(request), "email.downloaded", reference=reference, details=details
+    )
 
 
 @routes.post("/api/desk/contacts/{reference}/answer")

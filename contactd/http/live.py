@@ -52,8 +52,9 @@ class Broadcast:
         *,
         refresh: float = 10,
         min_interval: float = 0.2,
+        lazy: bool = False,
     ) -> None:
-        self.name = name  # the SSE event name: 'board' or 'status'
+        self.name = name  # the SSE event name: 'board', 'status' or 'console'
         self._snapshot = snapshot
         self._wakeup = wakeup
         self._stopping = stopping
@@ -65,10 +66,18 @@ class Broadcast:
         self._changed = asyncio.Event()
         self._ready = asyncio.Event()
         self.clients = 0  # screens following the stream now (contactd_live_clients)
+        # Lazy: computed only while someone follows the stream (the console, which few watch
+        # and which reads more); its JSON is computed on request.
+        self._lazy = lazy
+        self._followers = 0
+        self._wanted = asyncio.Event()
 
     async def run(self) -> None:
         """Recompute when woken; tell every connected screen when the snapshot changed."""
         while True:
+            if self._lazy and not self._followers:
+                self._wanted.clear()
+                await self._wanted.wait()
             try:
                 data = json.dumps(await self._snapshot(), ensure_ascii=False)
             except Exception as exc:  # the database is away: screens keep the last one
@@ -98,15 +107,31 @@ class Broadcast:
         return self._latest or "{}"
 
     async def json(self, request: web.Request) -> web.Response:
+        text = await self.latest() if not self._lazy else json.dumps(await self._snapshot())
         return web.Response(
-            text=await self.latest(),
+            text=text,
             content_type="application/json",
             headers={"Cache-Control": "no-cache", "Access-Control-Allow-Origin": "*"},
         )
 
-    async def stream(self, request: web.Request) -> web.StreamResponse:
+    async def stream(
+        self, request: web.Request, *, still: Callable[[], Awaitable[bool]] | None = None
+    ) -> web.StreamResponse:
         """Server-sent events: the snapshot at once, then each new one. The browser's
-        EventSource reconnects by itself after a network drop (retry: 2 s)."""
+        EventSource reconnects by itself after a network drop (retry: 2 s). `still`, asked
+        at every keep-alive, ends a stream whose reader may no longer follow it (signed out)."""
+        self._followers += 1
+        try:
+            return await self._stream(request, still)
+        finally:
+            self._followers -= 1
+
+    async def _stream(
+        self, request: web.Request, still: Callable[[], Awaitable[bool]] | None
+    ) -> web.StreamResponse:
+        if self._lazy and not self._wanted.is_set():
+            self._ready.clear()  # what was computed before the pause is stale
+            self._wanted.set()
         await self.latest()
         response = web.StreamResponse(headers=SSE_HEADERS)
         await response.prepare(request)
@@ -123,6 +148,8 @@ class Broadcast:
                     async with asyncio.timeout(KEEPALIVE_SECONDS):
                         await changed.wait()
                 except TimeoutError:
+                    if still is not None and not await still():
+                        break
                     await response.write(b": keep-alive\n\n")
         except ConnectionResetError:
             pass  # the screen went away
@@ -137,28 +164,30 @@ class TooManyStreams(DomainError):
 
     def __init__(self, cap: int) -> None:
         super().__init__(
-            f"this token has {cap} desk streams open already (daemon.desk_streams_per_token); "
+            f"this sign-in has {cap} desk streams open already (daemon.desk_streams_per_token); "
             "close a tab or window with the desk, or wait for a dropped one to be noticed"
         )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Snapshot:
-    """An agent's desk as one server-sent event, and whose token may follow it."""
+    """An agent's desk as one server-sent event, and which credentials may follow it."""
 
     event: bytes  # encoded once, written to each of the agent's streams
     key: str  # the desk without its time: a stream is sent an event only when this changes
-    token_hash: bytes | None  # the person's valid token now; None: signed out, no profile
+    # The hashes of the person's valid token and live session keys now; empty: disabled,
+    # signed out everywhere, or no profile.
+    credentials: frozenset[bytes]
 
     @classmethod
-    def of(cls, name: str, data: dict[str, Any], token_hash: bytes) -> Snapshot:
+    def of(cls, name: str, data: dict[str, Any], credentials: frozenset[bytes]) -> Snapshot:
         # The time left out of the key, or every poll would send the desk again.
         key = json.dumps({**data, "at": None}, ensure_ascii=False, sort_keys=True)
         event = f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
-        return cls(event=event, key=key, token_hash=token_hash)
+        return cls(event=event, key=key, credentials=credentials)
 
 
-ENDED = Snapshot(event=b"", key="", token_hash=None)  # every stream of the feed ends
+ENDED = Snapshot(event=b"", key="", credentials=frozenset())  # every stream of the feed ends
 Compute = Callable[[], Awaitable[Snapshot]]
 
 
@@ -182,7 +211,7 @@ class Feed:
         )
 
     def refresh(self) -> None:
-        """Compute again now (a stream joined with a token newer than the latest snapshot)."""
+        """Compute again now (a stream joined with a credential newer than the latest one)."""
         self.wakeup.set()
 
     async def _run(self) -> None:
@@ -200,24 +229,24 @@ class Feed:
         self.changed.set()  # the daemon stops: each stream sees it now
 
     def _publish(self, snapshot: Snapshot) -> None:
-        # Every pass, changed or not: a stream that joined with a newer token waits for a
+        # Every pass, changed or not: a stream that joined with a newer credential waits for a
         # snapshot computed after it joined before it ends. Streams write only a new desk.
         self.latest = snapshot
         self.version += 1
         changed, self.changed = self.changed, asyncio.Event()
         changed.set()
 
-    async def send(self, response: web.StreamResponse, token_hash: bytes) -> None:
-        """Write the desk to one stream as it changes, until the token stops being valid,
-        the profile is gone, or the daemon stops."""
+    async def send(self, response: web.StreamResponse, credential: bytes) -> None:
+        """Write the desk to one stream as it changes, until its credential (a token's or a
+        session key's hash) stops being valid, the profile is gone, or the daemon stops."""
         sent, joined = "", self.version
-        if self.latest.token_hash != token_hash:
-            self.refresh()  # signed in just now with a new token: the snapshot is older
+        if credential not in self.latest.credentials:
+            self.refresh()  # signed in just now: the snapshot is older
         while not self._stopping.is_set():
             changed, latest = self.changed, self.latest
-            if latest.token_hash != token_hash:
-                if latest.token_hash is None or self.version > joined:
-                    return  # disabled, rotated, or no profile any more
+            if credential not in latest.credentials:
+                if not latest.credentials or self.version > joined:
+                    return  # disabled, rotated, signed out, or no profile any more
             elif latest.key != sent:
                 await response.write(latest.event)
                 sent = latest.key
@@ -229,7 +258,7 @@ class Feed:
 
 
 class DeskStreams:
-    """The agents' desk feeds on this instance, and the streams each token holds open."""
+    """The agents' desk feeds on this instance, and the streams each credential holds open."""
 
     def __init__(
         self,
@@ -244,16 +273,16 @@ class DeskStreams:
         self._per_token = per_token
         self._counted = counted  # one snapshot computed (contactd_desk_snapshots_total)
         self._feeds: dict[int, Feed] = {}
-        self._open: dict[bytes, list[Callable[[], bool]]] = {}  # token hash: each stream's gone
+        self._open: dict[bytes, list[Callable[[], bool]]] = {}  # credential: each stream's gone
 
     @contextlib.asynccontextmanager
     async def follow(
-        self, staff_id: int, token_hash: bytes, compute: Compute, gone: Callable[[], bool]
+        self, staff_id: int, credential: bytes, compute: Compute, gone: Callable[[], bool]
     ) -> AsyncIterator[Feed]:
-        """The agent's feed for one more stream of this token; TooManyStreams over the cap,
+        """The agent's feed for one more stream of this credential; TooManyStreams over the cap,
         and what computing the desk raises (NoAgentProfile) for the agent's first stream.
         `gone` says whether the stream's client has left (its place is then free)."""
-        streams = self._open.setdefault(token_hash, [])
+        streams = self._open.setdefault(credential, [])
         if sum(not left() for left in streams) >= self._per_token:
             raise TooManyStreams(self._per_token)
         streams.append(gone)  # before any await: two at once cannot both take the last place
@@ -269,7 +298,7 @@ class DeskStreams:
         finally:
             streams.remove(gone)
             if not streams:
-                del self._open[token_hash]
+                del self._open[credential]
 
     async def _feed(self, staff_id: int, compute: Compute) -> Feed:
         if (feed := self._feeds.get(staff_id)) is not None:

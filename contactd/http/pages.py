@@ -43,6 +43,7 @@ PAGE_FILES = {
     "/kiosk": "kiosk.html",  # the front desk issues tickets (sign in)
     "/board": "board.html",  # public: the waiting room's screen
     "/status": "status.html",  # public: the service centre's queues
+    "/console": "console.html",  # supervisors and administrators (sign in)
     # "/s/{token}": csat.html, the public satisfaction survey, is served by api_csat with
     # the status of its token (404, 409, 410).
 }

@@ -13,7 +13,18 @@ from aiohttp import web
 
 from channels.public import IpNetwork
 from contactd import __version__, metrics
-from contactd.http import agents, channels, contacts, desk, email, pages, staff
+from contactd.http import (
+    agents,
+    audit,
+    channels,
+    console,
+    contacts,
+    desk,
+    email,
+    pages,
+    session,
+    staff,
+)
 from contactd.http import classifier as api_classifier
 from contactd.http import surveys as api_csat
 from contactd.http import tickets as api_tickets
@@ -96,6 +107,9 @@ def add_routes(app: web.Application, operators: Operators) -> None:
     app.add_routes(channels.routes)
     app.add_routes(email.routes)
     app.add_routes(staff.routes)
+    app.add_routes(session.routes)
+    app.add_routes(audit.routes)
+    app.add_routes(console.routes)
     app.add_routes(agents.routes)
     app.add_routes(desk.routes)
     app.add_routes(api_tickets.routes)

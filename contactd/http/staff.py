@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Annotated, Any
 
 from aiohttp import web
@@ -57,8 +58,29 @@ async def list_staff(request: web.Request) -> web.Response:
 @auth.require(Role.ADMIN)
 async def add_staff(request: web.Request) -> web.Response:
     body = await read_body(request, NewStaffBody)
-    person, token = await directory(request).add(login=body.login, name=body.name, role=body.role)
+    person, token = await directory(request).add(
+        login=body.login, name=body.name, role=body.role, by=auth.current(request)
+    )
     return web.json_response({**staff_json(person), "token": token}, status=201)
+
+
+class ChangeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
+    role: Role | None = None
+
+
+@routes.patch("/api/staff/{login}")
+@auth.require(Role.ADMIN)
+async def change_staff(request: web.Request) -> web.Response:
+    """A new name or role (not one's own role: another admin does that)."""
+    login = login_of(request)
+    body = await read_body(request, ChangeBody)
+    person = await directory(request).change(
+        login, name=body.name, role=body.role, by=auth.current(request)
+    )
+    return web.json_response(staff_json(person))
 
 
 @routes.post("/api/staff/{login}/disable")
@@ -78,6 +100,15 @@ async def rotate_token(request: web.Request) -> web.Response:
     return web.json_response({**staff_json(person), "token": token})
 
 
+@routes.delete("/api/staff/{login}/token")
+@auth.require(Role.SUPERVISOR)
+async def revoke_token(request: web.Request) -> web.Response:
+    """The person's token stops working at once; their sessions go on."""
+    await no_body(request)
+    person = await directory(request).revoke(login_of(request), by=auth.current(request))
+    return web.json_response(staff_json(person))
+
+
 @routes.post("/api/staff/{login}/enable")
 @auth.require(Role.ADMIN)
 async def enable_staff(request: web.Request) -> web.Response:
@@ -94,4 +125,11 @@ def staff_json(p: Staff) -> dict[str, Any]:
         "role": p.role,
         "created_at": p.created_at.isoformat(),
         "disabled": p.disabled_at is not None,
+        "token_expires_at": _iso(p.token_expires_at),
+        "token_at": _iso(p.token_at),
+        "single_sign_on": p.oidc_subject is not None,
     }
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None

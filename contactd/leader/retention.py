@@ -35,6 +35,8 @@ class Purged:
     events: int = 0
     late_messages: int = 0
     late_comments: int = 0
+    audit: int = 0  # audit entries older than retention.audit_days, deleted
+    sessions: int = 0  # sessions that ended as long ago, deleted
 
     def __add__(self, other: Purged) -> Purged:
         return Purged(
@@ -45,9 +47,16 @@ class Purged:
         )
 
 
-async def purge(pool: asyncpg.Pool, *, cutoff: datetime, batch_size: int, now: datetime) -> Purged:
+async def purge(
+    pool: asyncpg.Pool,
+    *,
+    cutoff: datetime,
+    batch_size: int,
+    now: datetime,
+    audit_cutoff: datetime | None = None,
+) -> Purged:
     """One pass at `now`: everything of the contacts closed before `cutoff`, then what
-    arrived late."""
+    arrived late; audit entries and sessions from before `audit_cutoff`."""
     total = Purged()
     while True:
         row = await pool.fetchrow(queries.get("retention_purge"), cutoff, batch_size, now)
@@ -58,7 +67,12 @@ async def purge(pool: asyncpg.Pool, *, cutoff: datetime, batch_size: int, now: d
             break
     late_messages = await _until_short(pool, "retention_purge_late_messages", cutoff, batch_size)
     late_comments = await _until_short(pool, "retention_purge_late_comments", cutoff, batch_size)
-    return total + Purged(late_messages=late_messages, late_comments=late_comments)
+    total += Purged(late_messages=late_messages, late_comments=late_comments)
+    if audit_cutoff is None:
+        return total
+    audit = await _until_short(pool, "retention_purge_audit", audit_cutoff, batch_size)
+    sessions = await _until_short(pool, "retention_purge_sessions", audit_cutoff, batch_size)
+    return total + Purged(audit=audit, sessions=sessions)
 
 
 async def _until_short(pool: asyncpg.Pool, query: str, cutoff: datetime, batch_size: int) -> int:
@@ -85,7 +99,13 @@ async def run(
         now = clock()
         cutoff = now - timedelta(days=config.days)
         try:
-            purged = await purge(pool, cutoff=cutoff, batch_size=config.batch_size, now=now)
+            purged = await purge(
+                pool,
+                cutoff=cutoff,
+                batch_size=config.batch_size,
+                now=now,
+                audit_cutoff=now - timedelta(days=config.audit_days),
+            )
         except database.ANY_ERROR as exc:
             log.warning("retention.failed", error=type(exc).__name__)
         else:

@@ -14,6 +14,7 @@ from contactd.settings.agency import (
     GoalConfig,
     QueueConfig,
 )
+from contactd.settings.auth import AuthConfig, OidcConfig
 from contactd.settings.loading import (
     ENV_PREFIX,
     ENV_SPECIAL,
@@ -49,6 +50,7 @@ __all__ = [
     "SOURCE_CONFIG",
     "SYSTEM_CONFIG",
     "Agency",
+    "AuthConfig",
     "CalendarConfig",
     "CaseTypeConfig",
     "ClassifierConfig",
@@ -62,6 +64,7 @@ __all__ = [
     "LeaderConfig",
     "MailboxConfig",
     "MetricsConfig",
+    "OidcConfig",
     "OutboxConfig",
     "PhoneConfig",
     "QueueConfig",

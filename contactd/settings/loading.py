@@ -17,6 +17,7 @@ import pydantic
 from pydantic import BaseModel, Field
 
 from contactd.settings.agency import CalendarConfig, CaseTypeConfig, QueueConfig
+from contactd.settings.auth import AuthConfig
 from contactd.settings.queues import build_queues
 from contactd.settings.sections import (
     ClassifierConfig,
@@ -77,6 +78,7 @@ class FileConfig(StrictSection):
     metrics: MetricsConfig = MetricsConfig()
     csat: CsatConfig = CsatConfig()
     retention: RetentionConfig = RetentionConfig()
+    auth: AuthConfig = AuthConfig()
     calendars: dict[str, CalendarConfig] = Field(min_length=1)
     queues: dict[str, QueueConfig] = Field(min_length=1)
 
@@ -99,8 +101,10 @@ class Settings:
     metrics: MetricsConfig
     csat: CsatConfig
     retention: RetentionConfig
+    auth: AuthConfig
     mailbox_passwords: Mapping[str, str]  # mailbox name -> password, from the environment
     smtp_password: str | None
+    oidc_client_secret: str | None  # CONTACTD_OIDC_CLIENT_SECRET; none for a public client
     calendars: Mapping[str, BusinessCalendar]
     database_url: str | None
     # Twilio's auth token and the public base URL Twilio calls: from the environment only.
@@ -158,11 +162,13 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
         metrics=file_config.metrics,
         csat=file_config.csat,
         retention=file_config.retention,
+        auth=file_config.auth,
         mailbox_passwords={
             name: env.get(f"CONTACTD_MAILBOX_{name.upper()}_PASSWORD", "")
             for name in file_config.email.mailboxes
         },
         smtp_password=env.get("CONTACTD_SMTP_PASSWORD") or None,
+        oidc_client_secret=env.get("CONTACTD_OIDC_CLIENT_SECRET") or None,
         calendars=calendars,
         database_url=url,
         twilio_auth_token=env.get("CONTACTD_TWILIO_AUTH_TOKEN") or None,

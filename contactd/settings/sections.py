@@ -312,3 +312,5 @@ class RetentionConfig(StrictSection):
     # Contacts purged in one transaction: short ones, so the job never holds locks for long.
     batch_size: Annotated[int, Field(ge=1, le=10_000)] = 1000
     poll_seconds: Annotated[float, Field(ge=1, le=86_400)] = 3600
+    # Audit log entries (who did what, who read whose data) are kept this long, then deleted.
+    audit_days: Annotated[int, Field(ge=1, le=36_500)] = 730

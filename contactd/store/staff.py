@@ -32,6 +32,8 @@ class Staff:
     created_at: datetime
     token_at: datetime | None
     disabled_at: datetime | None
+    token_expires_at: datetime | None = None
+    oidc_subject: str | None = None
 
     @property
     def actor(self) -> str:
@@ -68,7 +70,7 @@ class StaffNotDisabled(StaffError):
         super().__init__(f"{login} is not disabled; to give them a new token, rotate it")
 
 
-def _from_row(row: asyncpg.Record) -> Staff:
+def staff_from_row(row: asyncpg.Record) -> Staff:
     return Staff(
         id=row["id"],
         login=row["login"],
@@ -77,6 +79,8 @@ def _from_row(row: asyncpg.Record) -> Staff:
         created_at=row["created_at"],
         token_at=row["token_at"],
         disabled_at=row["disabled_at"],
+        token_expires_at=row["token_expires_at"],
+        oidc_subject=row["oidc_subject"],
     )
 
 
@@ -90,13 +94,20 @@ def hash_token(token: str) -> bytes:
 
 
 async def add(
-    db: database.Conn | asyncpg.Pool, *, login: str, name: str, role: Role, now: datetime
+    db: database.Conn | asyncpg.Pool,
+    *,
+    login: str,
+    name: str,
+    role: Role,
+    now: datetime,
+    expires_at: datetime | None = None,
 ) -> tuple[Staff, str]:
-    """Create a person; return them and their token, which is not stored and never shown again."""
+    """Create a person; return them and their token, which is not stored and never shown
+    again. It works until `expires_at` (None: until rotated)."""
     token = new_token()
     try:
         row = await db.fetchrow(
-            queries.get("insert_staff"), login, name, role, hash_token(token), now
+            queries.get("insert_staff"), login, name, role, hash_token(token), now, expires_at
         )
     except asyncpg.UniqueViolationError:
         raise StaffError(f"a staff member with login {login!r} exists already") from None
@@ -106,55 +117,107 @@ async def add(
         ) from None
     if row is None:  # INSERT ... RETURNING always returns the row
         raise RuntimeError("insert_staff returned no row")
-    return _from_row(row), token
+    return staff_from_row(row), token
 
 
 async def by_login(db: database.Conn | asyncpg.Pool, login: str) -> Staff | None:
     row = await db.fetchrow(queries.get("staff_by_login"), login)
-    return _from_row(row) if row else None
+    return staff_from_row(row) if row else None
 
 
-async def by_token(db: database.Conn | asyncpg.Pool, token: str) -> Staff | None:
-    """The active person this token belongs to, or None (unknown token, or disabled)."""
+async def by_token(db: database.Conn | asyncpg.Pool, token: str, *, now: datetime) -> Staff | None:
+    """The active person this token belongs to, or None (unknown, expired, or disabled)."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
-    row = await db.fetchrow(queries.get("staff_by_token"), hash_token(token))
-    return _from_row(row) if row else None
+    row = await db.fetchrow(queries.get("staff_by_token"), hash_token(token), now)
+    return staff_from_row(row) if row else None
 
 
 async def list_all(db: database.Conn | asyncpg.Pool) -> list[Staff]:
-    return [_from_row(r) for r in await db.fetch(queries.get("list_staff"))]
+    return [staff_from_row(r) for r in await db.fetch(queries.get("list_staff"))]
 
 
 async def disable(db: database.Conn | asyncpg.Pool, login: str, *, now: datetime) -> Staff:
     row = await db.fetchrow(queries.get("disable_staff"), login, now)
     if row is None:
         raise StaffNotFound(login)
-    return _from_row(row)
+    return staff_from_row(row)
 
 
 async def replace_token(
-    db: database.Conn | asyncpg.Pool, login: str, *, now: datetime
+    db: database.Conn | asyncpg.Pool,
+    login: str,
+    *,
+    now: datetime,
+    expires_at: datetime | None = None,
 ) -> tuple[Staff, str]:
     """Issue an active person a new token (the old one stops working at once). A disabled
     person is not enabled by it: StaffDisabled (use `enable`)."""
     token = new_token()
-    row = await db.fetchrow(queries.get("rotate_staff_token"), login, hash_token(token), now)
+    row = await db.fetchrow(
+        queries.get("rotate_staff_token"), login, hash_token(token), now, expires_at
+    )
     if row is None:
         raise await _why_not(db, login, StaffDisabled(login))
-    return _from_row(row), token
+    return staff_from_row(row), token
 
 
 async def enable(
-    db: database.Conn | asyncpg.Pool, login: str, *, now: datetime
+    db: database.Conn | asyncpg.Pool,
+    login: str,
+    *,
+    now: datetime,
+    expires_at: datetime | None = None,
 ) -> tuple[Staff, str]:
     """Enable a disabled person with a new token: the one they had before never works again.
     StaffNotDisabled for an active person (their token is left as it is)."""
     token = new_token()
-    row = await db.fetchrow(queries.get("enable_staff"), login, hash_token(token), now)
+    row = await db.fetchrow(queries.get("enable_staff"), login, hash_token(token), now, expires_at)
     if row is None:
         raise await _why_not(db, login, StaffNotDisabled(login))
-    return _from_row(row), token
+    return staff_from_row(row), token
+
+
+async def revoke_token(db: database.Conn | asyncpg.Pool, login: str, *, now: datetime) -> Staff:
+    """The person's token stops working at once (their sessions go on); StaffNotFound."""
+    row = await db.fetchrow(queries.get("revoke_staff_token"), login, now)
+    if row is None:
+        raise StaffNotFound(login)
+    return staff_from_row(row)
+
+
+async def change(
+    db: database.Conn | asyncpg.Pool, login: str, *, name: str | None, role: Role | None
+) -> Staff:
+    """A new name or role (what is None stays); StaffNotFound."""
+    row = await db.fetchrow(queries.get("change_staff"), login, name, role)
+    if row is None:
+        raise StaffNotFound(login)
+    return staff_from_row(row)
+
+
+async def signed_in_by_provider(
+    db: database.Conn | asyncpg.Pool,
+    *,
+    subject: str,
+    login: str,
+    name: str,
+    role: Role,
+    now: datetime,
+) -> Staff:
+    """The person the OpenID provider vouched for, made or updated from its claims: found by
+    the provider's subject, else by login (an account made before, not linked to another
+    subject), else new. StaffError when the login belongs to someone the provider does not."""
+    known = await db.fetchrow(queries.get("staff_by_oidc_subject"), subject)
+    if known is not None:
+        return await change(db, known["login"], name=name, role=role)
+    try:
+        row = await db.fetchrow(queries.get("upsert_oidc_staff"), subject, login, name, role, now)
+    except asyncpg.CheckViolationError:
+        raise StaffError(f"login {login!r} from the provider is not allowed") from None
+    if row is None:
+        raise StaffError(f"login {login!r} belongs to another person at the provider")
+    return staff_from_row(row)
 
 
 async def token_hash_of(db: database.Conn | asyncpg.Pool, staff_id: int) -> bytes | None:

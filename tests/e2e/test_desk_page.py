@@ -20,8 +20,9 @@ from tests.conftest import token_for
 from tests.e2e.conftest import off_clock
 
 
-async def _sign_in(page: Page, url: str, token: str) -> None:
+async def _sign_in(page: Page, url: str, token: str, login: str = "karin") -> None:
     await page.goto(url)
+    await page.get_by_label("Brugernavn").fill(login)
     await page.get_by_label("Din adgangsnøgle").fill(token)
     await page.keyboard.press("Enter")
 
@@ -81,8 +82,52 @@ async def test_a_wrong_token_is_told_on_the_page(
     page = await browser.new_page(locale="da-DK")
     await off_clock(page, clock)
     await _sign_in(page, str(client.make_url("/desk")), "cdt_not-a-real-token")
-    await expect(page.get_by_role("alert").first).to_have_text("Adgangsnøglen virker ikke.")
+    await expect(page.get_by_role("alert").first).to_have_text(
+        "Brugernavn eller adgangsnøgle passer ikke."
+    )
     await page.close()
+
+
+@pytest.mark.timeout(90)
+async def test_the_session_outlives_a_reload_and_ends_on_sign_out(
+    client: TestClient[web.Request, web.Application],
+    app_pool: asyncpg.Pool,
+    browser: Browser,
+    clock: Clock,
+) -> None:
+    supervisor = await token_for(app_pool, "sofie", Role.SUPERVISOR)
+    karin = await token_for(app_pool, "karin", Role.AGENT)
+    profile = {"skills": {"family": 4}, "languages": ["da"]}
+    assert (await client.put("/api/agents/karin", json=profile, headers=supervisor)).status == 200
+    context = await browser.new_context(locale="da-DK")
+    page = await context.new_page()
+    await off_clock(page, clock)
+    await _sign_in(page, str(client.make_url("/desk")), karin["Authorization"].split()[1])
+    await expect(page.get_by_role("button", name="Klar")).to_be_visible()
+    # The page keeps no token: only an HttpOnly cookie, which no script can read.
+    stored = await page.evaluate("JSON.stringify([{...sessionStorage}, {...localStorage}])")
+    assert "cdt_" not in stored
+    assert await page.evaluate("document.cookie") == ""
+    [cookie] = await context.cookies()
+    assert (cookie["name"], cookie["httpOnly"], cookie["sameSite"]) == (
+        "contactd_session",
+        True,
+        "Lax",
+    )
+
+    await page.reload()  # signed in still: the cookie, not the tab, holds the session
+    await expect(page.get_by_role("button", name="Klar")).to_be_visible()
+    await page.get_by_role("button", name="Klar").click()  # a change: the CSRF token goes along
+    await expect(page.locator("#state")).to_have_text("Klar")
+
+    await page.get_by_role("button", name="Log ud", exact=True).click()
+    await expect(page.get_by_label("Brugernavn")).to_be_visible()
+    await page.reload()
+    await expect(page.get_by_label("Brugernavn")).to_be_visible()
+    assert (
+        await client.get("/api/session", cookies={cookie["name"]: cookie["value"]})
+    ).status == 401
+    await context.close()
 
 
 @pytest.fixture

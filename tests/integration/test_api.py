@@ -157,7 +157,7 @@ async def test_no_token_is_401_and_a_forged_one_too(client: Client) -> None:
     assert await _error(response) == (
         401,
         "unauthorized",
-        "sign in: send 'Authorization: Bearer <token>'",
+        "sign in: on the sign-in page, or with 'Authorization: Bearer <token>'",
     )
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
     forged = {"Authorization": "Bearer cdt_" + "A" * 43}

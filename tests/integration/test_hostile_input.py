@@ -244,6 +244,8 @@ _VALID_BODY = {
     "/api/desk/contacts/{reference}/transfer": {"queue": "general"},
     "/api/desk/contacts/{reference}/answer": {"text": "Hej"},
     "/api/surveys/{token}": {"score": 4},
+    "/api/staff/{login}": {"name": "Karin"},
+    "/api/agents/{login}/state": {"state": "away"},
 }
 
 
@@ -251,7 +253,7 @@ def _who(path: str) -> str | None:
     """The role that passes the route's sign-in, so the parameter is what is tested."""
     for prefix, who in (
         ("/api/desk", "agent"), ("/api/agents", "supervisor"), ("/api/staff", "admin"),
-        ("/api/contacts", "supervisor"),
+        ("/api/contacts", "supervisor"), ("/api/sessions", "admin"),
     ):  # fmt: skip
         if path.startswith(prefix):
             return who
@@ -275,7 +277,12 @@ async def test_every_parameterised_route_is_fuzzed(world: World) -> None:
         "/api/staff/{login}/disable",
         "/api/staff/{login}/token",
         "/api/staff/{login}/enable",
+        "/api/staff/{login}",
+        "/api/sessions/{id}",
         "/api/agents/{login}",
+        "/api/agents/{login}/state",
+        "/api/contacts/{reference}/take-back",
+        "/api/contacts/{reference}/timeline",
         "/api/desk/contacts/{reference}/accept",
         "/api/desk/contacts/{reference}/decline",
         "/api/desk/contacts/{reference}/finish",

@@ -86,7 +86,7 @@ def _concrete(path: str) -> str:
     return (
         path.replace("{reference}", "AAAA-AAAA").replace("{login}", "nobody")
         .replace("{message}", "1").replace("{index}", "0").replace("{name}", "nothing.js")
-        .replace("{token}", "A" * 28)
+        .replace("{token}", "A" * 28).replace("{id}", "1")
     )  # fmt: skip
 
 

@@ -30,7 +30,7 @@ def _who(path: str) -> str | None:
         return "frontdesk"
     if path.startswith("/api/desk"):
         return "agent"
-    if path.startswith(("/api/staff", "/api/agents", "/api/contacts")):
+    if path.startswith(("/api/staff", "/api/agents", "/api/contacts", "/api/session/")):
         return "admin"
     return None
 

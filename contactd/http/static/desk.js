@@ -1,18 +1,20 @@
-// The agent desk: sign in with a token, set your state, take offers live, finish them.
+// The agent desk: sign in (staffSession, session.js), set your state, take offers live, finish them.
 // Live updates come from /api/desk/events (server-sent events read through fetch, since
 // EventSource cannot send the Authorization header).
 "use strict";
 
 const TEXTS = {
   da: {
-    title: "Skrivebord", language: "Sprog", signin: "Log ind", token: "Din adgangsnøgle",
+    title: "Skrivebord", language: "Sprog", signin: "Log ind", token: "Din adgangsnøgle", login: "Brugernavn",
+    signOut: "Log ud", signOutEverywhere: "Log ud overalt", ended: "Du er logget ud. Log ind igen.",
+    locked: "For mange forsøg. Vent og prøv igen.",
     signinButton: "Log ind", state: "Status", setState: "Skift status", available: "Klar",
     away: "Væk", offline: "Offline", wrap_up: "Efterbehandling", contacts: "Henvendelser",
     empty: "Ingen henvendelser lige nu.", queue: "Kø", accept: "Tag imod", decline: "Afvis",
     outcome: "Resultat", correctCaseType: "Rigtig sagstype", finish: "Afslut",
     transferTo: "Overfør til", transfer: "Overfør", unchanged: "(uændret)",
     byCaseType: "(sagstypens kø)", guesses: "Modellens bud", sortedBy: "sorteret af modellen",
-    expiresIn: "udløber om {s} s", badToken: "Adgangsnøglen virker ikke.",
+    expiresIn: "udløber om {s} s", badToken: "Brugernavn eller adgangsnøgle passer ikke.",
     call: "Opkald", callback: "Tilbageringning", email: "E-mail", ticket: "Kønummer",
     conversation: "Korrespondance", answer: "Dit svar", sendAnswer: "Send svar",
     answerSent: "Svaret er sendt.", showHtml: "Vis formateret", in: "Fra borgeren",
@@ -32,14 +34,16 @@ const TEXTS = {
     },
   },
   en: {
-    title: "Desk", language: "Language", signin: "Sign in", token: "Your access token",
+    title: "Desk", language: "Language", signin: "Sign in", token: "Your access token", login: "User name",
+    signOut: "Sign out", signOutEverywhere: "Sign out everywhere", ended: "You are signed out. Sign in again.",
+    locked: "Too many tries. Wait and try again.",
     signinButton: "Sign in", state: "State", setState: "Change state", available: "Available",
     away: "Away", offline: "Offline", wrap_up: "Wrap-up", contacts: "Contacts",
     empty: "No contacts right now.", queue: "Queue", accept: "Accept", decline: "Decline",
     outcome: "Outcome", correctCaseType: "Correct case type", finish: "Finish",
     transferTo: "Transfer to", transfer: "Transfer", unchanged: "(unchanged)",
     byCaseType: "(the case type's queue)", guesses: "The model's guesses", sortedBy: "sorted by the model",
-    expiresIn: "expires in {s} s", badToken: "The token does not work.",
+    expiresIn: "expires in {s} s", badToken: "The user name or token is wrong.",
     call: "Call", callback: "Callback", email: "E-mail", ticket: "Ticket",
     conversation: "Conversation", answer: "Your answer", sendAnswer: "Send answer",
     answerSent: "The answer is on its way.", showHtml: "Show formatted", in: "From the client",
@@ -61,7 +65,6 @@ const TEXTS = {
 };
 
 let lang = localStorage.getItem("contactd.lang") || (navigator.language.startsWith("da") ? "da" : "en");
-let token = sessionStorage.getItem("contactd.token") || "";
 let reference = { case_types: [], queues: [] };
 let desk = null;
 // The daemon's clock, not the browser's: offers count down by the time each desk was sent.
@@ -80,19 +83,8 @@ function translate() {
   if (desk) render();
 }
 
-async function api(method, path, body) {
-  const response = await fetch(path, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, ...(body ? { "Content-Type": "application/json" } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const data = await response.json();
-  if (!response.ok) {
-    const problems = (data.error?.details || []).map((d) => d.problem).join("; ");
-    const message = problems || data.error?.message || response.statusText;
-    throw Object.assign(new Error(message), { status: response.status, code: data.error?.code });
-  }
-  return data;
+function api(method, path, body) {
+  return staffSession.api(method, path, body);
 }
 
 function percent(p) {
@@ -279,8 +271,8 @@ function messageItem(m) {
 }
 
 async function download(url, filename) {
-  // A download needs the token, so it goes through fetch and a temporary object URL.
-  const response = await fetch(url, { headers: { Authorization: `Bearer ${token}` } });
+  // Through fetch and a temporary object URL: the file is saved, never shown.
+  const response = await fetch(url, { credentials: "same-origin" });
   if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
   const link = document.createElement("a");
   link.href = URL.createObjectURL(await response.blob());
@@ -347,10 +339,11 @@ async function refresh() {
 
 async function follow() {
   // Read the event stream; reconnect after a pause if it drops.
-  while (token) {
+  while (staffSession.current) {
     try {
       stream = new AbortController();
-      const response = await fetch("/api/desk/events", { headers: { Authorization: `Bearer ${token}` }, signal: stream.signal });
+      const response = await fetch("/api/desk/events", { credentials: "same-origin", signal: stream.signal });
+      if (response.status === 401) { await staffSession.check(); if (!staffSession.current) return ended(); }
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = "";
       for (;;) {
@@ -373,19 +366,47 @@ async function follow() {
 }
 
 async function signIn(event) {
-  event?.preventDefault();
-  token = $("token").value.trim() || token;
+  event.preventDefault();
+  try {
+    await staffSession.signIn($("login").value, $("token").value);
+  } catch (error) {
+    $("signinError").textContent = error.status === 401 ? t("badToken")
+      : error.status === 429 ? t("locked") : error.message;
+    return;
+  }
+  $("token").value = "";  // the token is not kept: the session cookie signs in from now on
+  await open();
+}
+
+async function open() {
   try {
     reference = await api("GET", "/api/reference");
     await refresh();
   } catch (error) {
-    $("signinError").textContent = error.status === 401 ? t("badToken") : error.message;
-    return;
+    $("signinError").textContent = error.message;
+    return showSignIn();
   }
-  sessionStorage.setItem("contactd.token", token);
+  $("signinError").textContent = "";
   $("signin").hidden = true;
   $("desk").hidden = false;
   follow();
+}
+
+async function showSignIn() {
+  stream?.abort();
+  $("desk").hidden = true;
+  await staffSession.showForm();
+}
+
+function ended() {
+  $("signinError").textContent = t("ended");
+  showSignIn();
+}
+
+async function signOut(everywhere) {
+  try { await staffSession.signOut(everywhere); } catch { /* ended already */ }
+  desk = null;
+  showSignIn();
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -395,11 +416,14 @@ document.addEventListener("DOMContentLoaded", () => {
     translate();
   });
   $("signin").addEventListener("submit", signIn);
+  $("signout").addEventListener("click", () => signOut(false));
+  $("signoutEverywhere").addEventListener("click", () => signOut(true));
+  staffSession.onEnded = ended;
   $("counterForm").addEventListener("submit", saveCounter);
   for (const b of document.querySelectorAll("[data-state]")) {
     b.addEventListener("click", () => api("POST", "/api/desk/state", { state: b.dataset.state }).then(clearError, showError));
   }
   translate();
   setInterval(tick, 1000);
-  if (token) signIn();
+  staffSession.check().then((signedIn) => (signedIn ? open() : showSignIn()));
 });

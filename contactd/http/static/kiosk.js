@@ -1,4 +1,4 @@
-// The front desk's ticket kiosk: sign in with a token, pick what the visitor comes about,
+// The front desk's ticket kiosk: sign in (staffSession, session.js), pick what the visitor comes about,
 // print a numbered ticket (POST /api/tickets). One request id per press of the button: a
 // double click or a retry after a lost answer gets the same ticket, never a second one.
 // The queues' open/closed state comes live from the public /api/status/events.
@@ -6,8 +6,9 @@
 
 const TEXTS = {
   da: {
-    title: "Udskriv kønummer", language: "Sprog", signin: "Log ind", token: "Din adgangsnøgle",
-    signinButton: "Log ind", signOut: "Log ud", badToken: "Adgangsnøglen virker ikke.",
+    title: "Udskriv kønummer", language: "Sprog", signin: "Log ind", token: "Din adgangsnøgle", login: "Brugernavn",
+    locked: "For mange forsøg. Vent og prøv igen.", ended: "Du er logget ud. Log ind igen.",
+    signinButton: "Log ind", signOut: "Log ud", badToken: "Brugernavn eller adgangsnøgle passer ikke.",
     queues: "Køerne", open: "åben", closed: "lukket", opens: "åbner {when}", waiting: "{n} venter",
     reconnecting: "Forbinder igen…", allClosed: "Servicecentret er lukket.",
     allClosedUntil: "Servicecentret er lukket. Det åbner {when}.",
@@ -30,8 +31,9 @@ const TEXTS = {
     ticketLabel: "Kønummer",
   },
   en: {
-    title: "Print queue ticket", language: "Language", signin: "Sign in", token: "Your access token",
-    signinButton: "Sign in", signOut: "Sign out", badToken: "The token does not work.",
+    title: "Print queue ticket", language: "Language", signin: "Sign in", token: "Your access token", login: "User name",
+    locked: "Too many tries. Wait and try again.", ended: "You are signed out. Sign in again.",
+    signinButton: "Sign in", signOut: "Sign out", badToken: "The user name or token is wrong.",
     queues: "Queues", open: "open", closed: "closed", opens: "opens {when}", waiting: "{n} waiting",
     reconnecting: "Reconnecting…", allClosed: "The service centre is closed.",
     allClosedUntil: "The service centre is closed. It opens {when}.",
@@ -74,7 +76,6 @@ const TICKET = {
 let TIME_ZONE = "Europe/Copenhagen";  // until /api/status names the daemon's own
 
 let lang = localStorage.getItem("contactd.lang") || (navigator.language.startsWith("da") ? "da" : "en");
-let token = sessionStorage.getItem("contactd.token") || "";
 let reference = { case_types: [], queues: [] };
 let status = null;
 let requestId = newRequestId();
@@ -197,7 +198,7 @@ function showProblem(status, error) {
   // The API's error, said in the front desk's language, next to the field it is about.
   const code = error?.code;
   if (status === 401) {
-    signOut(t("badToken"));
+    signedOut(t("ended"));
   } else if (code === "kiosk_closed") {
     const opens = (error.details || []).map((d) => d.opens_at).find(Boolean);
     $("error").textContent = opens ? t("kioskClosedUntil").replace("{when}", when(opens)) : t("kioskClosed");
@@ -258,7 +259,8 @@ async function issue(event) {
     try {
       response = await fetch("/api/tickets", {
         method: "POST",
-        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+        credentials: "same-origin",
+        headers: { "X-CSRF-Token": staffSession.current?.csrf ?? "", "Content-Type": "application/json" },
         body: JSON.stringify(body),
       });
     } catch {
@@ -323,34 +325,38 @@ function nextVisitor() {
   focusField("caseType");
 }
 
-function signOut(message = "") {
-  token = "";
-  sessionStorage.removeItem("contactd.token");
+async function signOut() {
+  try { await staffSession.signOut(); } catch { /* ended already */ }
+  signedOut("");
+}
+
+async function signedOut(message) {
   live?.close();
   $("kiosk").hidden = true;
   $("signout").hidden = true;
-  $("signin").hidden = false;
-  $("token").value = "";
   $("signinError").textContent = message;
-  $("token").focus();
+  await staffSession.showForm();
 }
 
 async function signIn(event) {
-  event?.preventDefault();
-  token = $("token").value.trim() || token;
-  let response;
+  event.preventDefault();
   try {
-    response = await fetch("/api/reference", { headers: { Authorization: `Bearer ${token}` } });
-  } catch {
-    $("signinError").textContent = t("unavailable");
+    await staffSession.signIn($("login").value, $("token").value);
+  } catch (error) {
+    $("signinError").textContent = error.status === 401 ? t("badToken")
+      : error.status === 429 ? t("locked") : error.message || t("unavailable");
     return;
   }
-  if (!response.ok) {
-    $("signinError").textContent = response.status === 401 ? t("badToken") : t("forbidden");
-    return;
+  $("token").value = "";  // not kept: the session cookie signs in, also after a restart
+  await open();
+}
+
+async function open() {
+  try {
+    reference = await staffSession.api("GET", "/api/reference");
+  } catch (error) {
+    return signedOut(error.status === 403 ? t("forbidden") : error.status ? "" : t("unavailable"));
   }
-  reference = await response.json();
-  sessionStorage.setItem("contactd.token", token);
   $("signinError").textContent = "";
   $("signin").hidden = true;
   $("kiosk").hidden = false;
@@ -367,10 +373,11 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("signin").addEventListener("submit", signIn);
   $("signout").addEventListener("click", () => signOut());
+  staffSession.onEnded = () => signedOut(t("ended"));
   $("issue").addEventListener("submit", issue);
   $("phone").addEventListener("input", () => fieldError("phone", ""));
   $("printAgain").addEventListener("click", () => window.print());
   $("next").addEventListener("click", nextVisitor);
   translate();
-  if (token) signIn();
+  staffSession.check().then((signedIn) => (signedIn ? open() : signedOut("")));
 });

@@ -104,16 +104,19 @@ WITH old AS (
 SELECT moved.*, pg_notify('contactd_contacts', moved.queue)::text AS notified FROM moved;
 
 -- name: insert_staff
-INSERT INTO staff (login, name, role, token_hash, token_at, created_at)
-VALUES ($1, $2, $3, $4, $5, $5)
+-- $6 the token's end (null: it does not expire).
+INSERT INTO staff (login, name, role, token_hash, token_at, created_at, token_expires_at)
+VALUES ($1, $2, $3, $4, $5, $5, $6)
 RETURNING *;
 
 -- name: staff_by_login
 SELECT * FROM staff WHERE login = $1;
 
 -- name: staff_by_token
--- A disabled person's token stops working at once: the check is in every lookup.
-SELECT * FROM staff WHERE token_hash = $1 AND disabled_at IS NULL;
+-- A disabled person's token stops working at once, an expired one at its end ($2 now).
+SELECT * FROM staff
+WHERE token_hash = $1 AND disabled_at IS NULL
+  AND (token_expires_at IS NULL OR token_expires_at > $2);
 
 -- name: list_staff
 SELECT * FROM staff ORDER BY login;

@@ -101,3 +101,24 @@ WITH late AS (
     RETURNING s.contact_id
 )
 SELECT count(*) FROM comment;
+
+-- name: retention_purge_audit
+-- Audit entries older than retention.audit_days ($1 the cut-off), a batch ($2) at a time.
+WITH old AS (
+    SELECT id FROM audit_log WHERE at < $1 ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED
+), gone AS (
+    DELETE FROM audit_log a USING old WHERE a.id = old.id RETURNING a.id
+)
+SELECT count(*) FROM gone;
+
+-- name: retention_purge_sessions
+-- Sessions that ended, or ran out, before the same cut-off; and failed sign-in windows.
+WITH old AS (
+    SELECT id FROM sessions WHERE coalesce(ended_at, expires_at) < $1
+    ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED
+), gone AS (
+    DELETE FROM sessions s USING old WHERE s.id = old.id RETURNING s.id
+), windows AS (
+    DELETE FROM sign_in_failures WHERE since < $1
+)
+SELECT count(*) FROM gone;

@@ -1,0 +1,409 @@
+// The console for supervisors and administrators: queues against their goals and the agents,
+// live (one shared snapshot per change, /api/console/events); set an agent's state, take a held
+// contact back, read a contact's timeline and the day's satisfaction comments, edit an agent's
+// profile; for administrators, staff, tokens, sessions and the audit log.
+"use strict";
+
+const TEXTS = {
+  da: {
+    title: "Konsol", language: "Sprog", signin: "Log ind", login: "Brugernavn", token: "Din adgangsnøgle",
+    signinButton: "Log ind", signOut: "Log ud", badToken: "Brugernavn eller adgangsnøgle passer ikke.",
+    locked: "For mange forsøg. Vent og prøv igen.", ended: "Du er logget ud. Log ind igen.",
+    notSupervisor: "Konsollen er for teamledere og administratorer.", updated: "Opdateret",
+    connection: "Forbindelsen er afbrudt; prøver igen …", queues: "Køer", queue: "Kø", channel: "Kanal",
+    waiting: "Venter", oldest: "Længst ventet", serviceLevel: "Serviceniveau i dag", goal: "Mål",
+    agents: "Medarbejdere", name: "Navn", state: "Status", since: "Siden", holding: "Har nu",
+    actions: "Handlinger", timeline: "Henvendelsens forløb", reference: "Reference", show: "Vis",
+    csat: "Tilfredshed", day: "Dag", all: "Alle", profile: "Medarbejderprofil", load: "Hent",
+    skills: "Kompetencer (niveau 1–5, tom: ingen)", languages: "Sprog",
+    capacity: "Samtidige henvendelser pr. kanal", counter: "Skranke", phone: "Telefon (+45…)",
+    save: "Gem", saved: "Gemt.", admin: "Administration", staff: "Medarbejdere og adgang",
+    fullName: "Navn", role: "Rolle", add: "Tilføj", tokenUntil: "Nøgle gælder til",
+    sessions: "Aktive sessioner", via: "Logget ind med", lastSeen: "Sidst set", audit: "Revisionslog",
+    export: "Hent som JSON-linjer", when: "Hvornår", who: "Hvem", what: "Hvad", about: "Om",
+    takeBack: "Tag tilbage", setAvailable: "Klar", setAway: "Væk", setOffline: "Offline",
+    disable: "Deaktiver", enable: "Aktiver", newToken: "Ny nøgle", revoke: "Tilbagekald nøgle",
+    end: "Afslut", issuedToken: "Ny adgangsnøgle til {login} (vises kun nu): {token}",
+    noAnswers: "Ingen svar.", score: "Karakter", comment: "Kommentar", at: "Tidspunkt",
+    offers: "Tilbud", event: "Hændelse", actor: "Af", reason: "Begrundelse", outcome: "Udfald",
+    green: "på mål", amber: "tæt på", red: "under mål", none: "–",
+    available: "Klar", busy: "Optaget", away: "Væk", offline: "Offline", wrap_up: "Efterbehandling",
+    offered: "tilbudt", active: "i gang", within: "{target} inden for {threshold}",
+    unknownAgent: "Ingen medarbejderprofil for {login}: udfyld og gem for at oprette den.",
+  },
+  en: {
+    title: "Console", language: "Language", signin: "Sign in", login: "User name", token: "Your access token",
+    signinButton: "Sign in", signOut: "Sign out", badToken: "The user name or token is wrong.",
+    locked: "Too many tries. Wait and try again.", ended: "You are signed out. Sign in again.",
+    notSupervisor: "The console is for supervisors and administrators.", updated: "Updated",
+    connection: "Connection lost; retrying …", queues: "Queues", queue: "Queue", channel: "Channel",
+    waiting: "Waiting", oldest: "Longest wait", serviceLevel: "Service level today", goal: "Goal",
+    agents: "Agents", name: "Name", state: "State", since: "Since", holding: "Holding",
+    actions: "Actions", timeline: "Contact timeline", reference: "Reference", show: "Show",
+    csat: "Satisfaction", day: "Day", all: "All", profile: "Agent profile", load: "Load",
+    skills: "Skills (level 1–5, empty: none)", languages: "Languages",
+    capacity: "Contacts at once per channel", counter: "Counter", phone: "Phone (+45…)",
+    save: "Save", saved: "Saved.", admin: "Administration", staff: "Staff and access",
+    fullName: "Name", role: "Role", add: "Add", tokenUntil: "Token valid until",
+    sessions: "Live sessions", via: "Signed in with", lastSeen: "Last seen", audit: "Audit log",
+    export: "Download as JSON lines", when: "When", who: "Who", what: "What", about: "About",
+    takeBack: "Take back", setAvailable: "Available", setAway: "Away", setOffline: "Offline",
+    disable: "Disable", enable: "Enable", newToken: "New token", revoke: "Revoke token",
+    end: "End", issuedToken: "New access token for {login} (shown only now): {token}",
+    noAnswers: "No answers.", score: "Score", comment: "Comment", at: "Time",
+    offers: "Offers", event: "Event", actor: "By", reason: "Reason", outcome: "Outcome",
+    green: "on target", amber: "close", red: "below target", none: "–",
+    available: "Available", busy: "Busy", away: "Away", offline: "Offline", wrap_up: "Wrap-up",
+    offered: "offered", active: "active", within: "{target} within {threshold}",
+    unknownAgent: "No agent profile for {login}: fill it in and save to create it.",
+  },
+};
+const ROLES = ["agent", "frontdesk", "supervisor", "admin"];
+const CHANNELS = ["call", "callback", "email", "ticket"];
+
+let lang = localStorage.getItem("contactd.lang") || (navigator.language.startsWith("da") ? "da" : "en");
+let reference = { case_types: [], queues: [] };
+let view = null;
+let live = null;
+
+const $ = (id) => document.getElementById(id);
+const t = (key) => TEXTS[lang][key] ?? key;
+const api = (method, path, body) => staffSession.api(method, path, body);
+
+function cell(row, text, className) {
+  const td = document.createElement("td");
+  td.textContent = text ?? "";
+  if (className) td.className = className;
+  row.append(td);
+  return td;
+}
+
+function button(label, onClick) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = label;
+  b.addEventListener("click", () => Promise.resolve(onClick()).then(() => ($("error").textContent = ""), showError));
+  return b;
+}
+
+function showError(error) {
+  $("error").textContent = error.message;
+}
+
+function duration(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h ? `${h} t ${m} min`.replace(" t ", lang === "da" ? " t " : " h ") : `${m}:${String(s % 60).padStart(2, "0")}`;
+}
+
+function clock(iso) {
+  return new Date(iso).toLocaleString(lang === "da" ? "da-DK" : "en-GB");
+}
+
+function translate() {
+  document.documentElement.lang = lang;
+  $("lang").value = lang;
+  for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
+  if (view) render(view);
+}
+
+function render(data) {
+  view = data;
+  daemonClock.heard(data.at);
+  $("updated").textContent = clock(data.at);
+  keepingFocus(() => {
+    renderQueues(data.queues);
+    renderAgents(data.agents);
+  });
+}
+
+// A live update redraws the tables: the control a supervisor was on keeps the focus.
+function keepingFocus(draw) {
+  const label = document.activeElement?.getAttribute("aria-label") || document.activeElement?.textContent;
+  const inTables = document.activeElement?.closest("#queues, #agents");
+  draw();
+  if (!inTables || !label) return;
+  const again = [...document.querySelectorAll("#agents button")].find(
+    (b) => (b.getAttribute("aria-label") || b.textContent) === label,
+  );
+  again?.focus();
+}
+
+function tick() {
+  for (const since of document.querySelectorAll("[data-since]")) {
+    since.textContent = duration((daemonClock.now() - new Date(since.dataset.since)) / 1000);
+  }
+}
+
+function renderQueues(queues) {
+  const body = $("queues");
+  body.replaceChildren();
+  for (const q of queues) {
+    for (const c of q.channels) {
+      const row = document.createElement("tr");
+      cell(row, q[lang]);
+      cell(row, c.channel);
+      cell(row, String(c.waiting), "number");
+      cell(row, duration(c.oldest_wait_seconds), "number");
+      const level = cell(row, "");
+      const chip = document.createElement("span");
+      chip.className = "chip";
+      chip.dataset.colour = c.colour;
+      const percent = c.service_level === null ? t("none") : `${Math.round(c.service_level * 100)} %`;
+      chip.textContent = `${percent} · ${t(c.colour)}`;
+      level.append(chip);
+      const goal = c.target === null ? t("none") : t("within")
+        .replace("{target}", `${Math.round(c.target * 100)} %`)
+        .replace("{threshold}", c.threshold_seconds === null ? "…" : duration(c.threshold_seconds));
+      cell(row, goal);
+      body.append(row);
+    }
+  }
+}
+
+function renderAgents(agents) {
+  const body = $("agents");
+  body.replaceChildren();
+  for (const a of agents) {
+    const row = document.createElement("tr");
+    row.dataset.login = a.login;
+    cell(row, `${a.name} (${a.login})`);
+    const state = cell(row, t(a.state), "state");
+    state.dataset.state = a.state;
+    cell(row, duration((daemonClock.now() - new Date(a.since)) / 1000)).dataset.since = a.since;
+    const holding = cell(row, "");
+    for (const h of a.holding) {
+      const item = document.createElement("div");
+      item.textContent = `${h.reference} · ${h.channel} · ${t(h.state)} `;
+      if (h.state === "active" && !["call", "callback"].includes(h.channel)) {
+        item.append(button(`${t("takeBack")} ${h.reference}`, () => api("POST", `/api/contacts/${h.reference}/take-back`)));
+      }
+      holding.append(item);
+    }
+    const actions = cell(row, "");
+    for (const [state, label] of [["available", "setAvailable"], ["away", "setAway"], ["offline", "setOffline"]]) {
+      if (state === a.state) continue;
+      const b = button(t(label), () => api("POST", `/api/agents/${a.login}/state`, { state }));
+      b.setAttribute("aria-label", `${t(label)}: ${a.name}`);
+      actions.append(b);
+    }
+    body.append(row);
+  }
+}
+
+async function showTimeline(event) {
+  event.preventDefault();
+  const data = await api("GET", `/api/contacts/${encodeURIComponent($("reference").value.trim())}/timeline`);
+  const box = $("timeline");
+  box.replaceChildren();
+  const events = table([t("at"), t("event"), t("state"), t("actor"), t("reason")], data.history.map((e) => [
+    clock(e.at), e.action, `${e.from_state ?? ""} → ${e.to_state}`, e.actor, JSON.stringify(e.reason ?? {}),
+  ]));
+  const heading = document.createElement("h3");
+  heading.textContent = t("offers");
+  const offers = table([t("at"), t("who"), t("outcome"), t("reason")], data.offers.map((o) => [
+    clock(o.offered_at), o.login, o.outcome ?? "", JSON.stringify(o.reason),
+  ]));
+  box.append(events, heading, offers);
+}
+
+function table(headings, rows) {
+  const element = document.createElement("table");
+  const head = element.createTHead().insertRow();
+  for (const h of headings) {
+    const th = document.createElement("th");
+    th.scope = "col";
+    th.textContent = h;
+    head.append(th);
+  }
+  const body = element.createTBody();
+  for (const values of rows) {
+    const row = body.insertRow();
+    for (const v of values) cell(row, v);
+  }
+  return element;
+}
+
+async function showCsat(event) {
+  event?.preventDefault();
+  const query = new URLSearchParams();
+  for (const [key, id] of [["day", "csatDay"], ["queue", "csatQueue"], ["channel", "csatChannel"]]) {
+    if ($(id).value) query.set(key, $(id).value);
+  }
+  const data = await api("GET", `/api/csat?${query}`);
+  const box = $("csat");
+  box.replaceChildren();
+  if (!data.answers.length) {
+    box.textContent = t("noAnswers");
+    return;
+  }
+  box.append(table([t("at"), t("queue"), t("channel"), t("score"), t("comment"), t("reference")],
+    data.answers.map((a) => [clock(a.answered_at), a.queue, a.channel, String(a.score), a.comment ?? "", a.reference])));
+}
+
+function profileInputs() {
+  $("skills").replaceChildren(...reference.case_types.map((c) => labelled(`skill-${c.code}`, c[lang], "number", { min: 1, max: 5 })));
+  $("capacity").replaceChildren(...CHANNELS.map((c) => labelled(`capacity-${c}`, c, "number", { min: 0, max: 50 })));
+}
+
+function labelled(id, text, type, limits) {
+  const label = document.createElement("label");
+  label.textContent = `${text} `;
+  const input = document.createElement("input");
+  input.id = id;
+  input.type = type;
+  Object.assign(input, limits);
+  label.append(input);
+  return label;
+}
+
+async function loadProfile() {
+  const login = $("profileLogin").value.trim().toLowerCase();
+  const { agents } = await api("GET", "/api/agents");
+  const agent = agents.find((a) => a.login === login);
+  $("profileSaved").textContent = agent ? "" : t("unknownAgent").replace("{login}", login);
+  for (const c of reference.case_types) $(`skill-${c.code}`).value = agent?.skills[c.code] ?? "";
+  for (const c of CHANNELS) $(`capacity-${c}`).value = agent?.capacity[c] ?? { call: 1, callback: 1, email: 3, ticket: 1 }[c];
+  for (const box of document.querySelectorAll("input[name=language]")) box.checked = agent ? agent.languages.includes(box.value) : box.value === "da";
+  $("profileCounter").value = agent?.counter ?? "";
+  $("profilePhone").value = agent?.phone ?? "";
+}
+
+async function saveProfile(event) {
+  event.preventDefault();
+  const login = $("profileLogin").value.trim().toLowerCase();
+  const skills = {};
+  for (const c of reference.case_types) {
+    const level = $(`skill-${c.code}`).value;
+    if (level) skills[c.code] = Number(level);
+  }
+  const capacity = Object.fromEntries(CHANNELS.map((c) => [c, Number($(`capacity-${c}`).value || 0)]));
+  const languages = [...document.querySelectorAll("input[name=language]:checked")].map((b) => b.value);
+  const body = { skills, languages, capacity, counter: $("profileCounter").value.trim() || null, phone: $("profilePhone").value.trim() || null };
+  await api("PUT", `/api/agents/${encodeURIComponent(login)}`, body);
+  $("profileSaved").textContent = t("saved");
+}
+
+async function showAdmin() {
+  const [{ staff }, { sessions }, { entries }] = await Promise.all([
+    api("GET", "/api/staff"), api("GET", "/api/sessions"), api("GET", "/api/audit?limit=50"),
+  ]);
+  const body = $("staff");
+  body.replaceChildren();
+  for (const p of staff) {
+    const row = body.insertRow();
+    cell(row, p.login);
+    cell(row, p.name);
+    const roleCell = cell(row, "");
+    const select = document.createElement("select");
+    select.setAttribute("aria-label", `${t("role")}: ${p.login}`);
+    for (const r of ROLES) select.append(new Option(r, r, false, r === p.role));
+    select.addEventListener("change", () => api("PATCH", `/api/staff/${p.login}`, { role: select.value }).then(showAdmin, showError));
+    roleCell.append(select);
+    cell(row, p.disabled ? t("disable") : p.token_expires_at ? clock(p.token_expires_at) : t("none"));
+    const actions = cell(row, "");
+    if (p.disabled) {
+      actions.append(button(`${t("enable")} ${p.login}`, () => issue(p.login, "POST", "enable")));
+    } else {
+      actions.append(
+        button(`${t("newToken")} ${p.login}`, () => issue(p.login, "POST", "token")),
+        button(`${t("revoke")} ${p.login}`, () => api("DELETE", `/api/staff/${p.login}/token`).then(showAdmin)),
+        button(`${t("disable")} ${p.login}`, () => api("POST", `/api/staff/${p.login}/disable`).then(showAdmin)),
+      );
+    }
+  }
+  const sessionRows = $("sessions");
+  sessionRows.replaceChildren();
+  for (const s of sessions) {
+    const row = sessionRows.insertRow();
+    cell(row, s.login);
+    cell(row, s.via);
+    cell(row, clock(s.last_seen_at));
+    cell(row, "").append(button(`${t("end")} ${s.login}`, () => api("DELETE", `/api/sessions/${s.id}`).then(showAdmin)));
+  }
+  const audit = $("audit");
+  audit.replaceChildren();
+  for (const e of entries) {
+    const row = audit.insertRow();
+    for (const v of [clock(e.at), e.actor, e.action, e.target ?? e.reference ?? ""]) cell(row, v);
+  }
+}
+
+async function issue(login, method, what) {
+  const person = await api(method, `/api/staff/${login}/${what}`);
+  $("issued").textContent = t("issuedToken").replace("{login}", login).replace("{token}", person.token);
+  await showAdmin();
+}
+
+async function addStaff(event) {
+  event.preventDefault();
+  const person = await api("POST", "/api/staff", { login: $("newLogin").value.trim().toLowerCase(), name: $("newName").value.trim(), role: $("newRole").value });
+  $("issued").textContent = t("issuedToken").replace("{login}", person.login).replace("{token}", person.token);
+  $("addForm").reset();
+  await showAdmin();
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  try {
+    await staffSession.signIn($("login").value, $("token").value);
+  } catch (error) {
+    $("error").textContent = error.status === 401 ? t("badToken") : error.status === 429 ? t("locked") : error.message;
+    return;
+  }
+  $("token").value = "";
+  await open();
+}
+
+async function open() {
+  const me = staffSession.current;
+  if (!["supervisor", "admin"].includes(me.role)) {
+    $("error").textContent = t("notSupervisor");
+    return;
+  }
+  reference = await api("GET", "/api/reference");
+  $("signin").hidden = true;
+  $("console").hidden = false;
+  $("signout").hidden = false;
+  $("error").textContent = "";
+  $("who").textContent = `${me.name} (${me.role})`;
+  for (const q of reference.queues) $("csatQueue").append(new Option(q[lang], q.code));
+  profileInputs();
+  live?.close();
+  live = followLive("/api/console/events", "console", render, $("connection"));
+  if (me.role === "admin") {
+    $("admin").hidden = false;
+    $("newRole").replaceChildren(...ROLES.map((r) => new Option(r, r)));
+    await showAdmin();
+  }
+}
+
+async function signedOut(message) {
+  live?.close();
+  view = null;
+  $("console").hidden = true;
+  $("signout").hidden = true;
+  $("error").textContent = message;
+  await staffSession.showForm();
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("lang").addEventListener("change", (event) => {
+    lang = event.target.value;
+    localStorage.setItem("contactd.lang", lang);
+    translate();
+    if (reference.case_types.length) profileInputs();
+  });
+  $("signin").addEventListener("submit", signIn);
+  $("signout").addEventListener("click", () => staffSession.signOut().finally(() => signedOut("")));
+  $("timelineForm").addEventListener("submit", (e) => showTimeline(e).catch(showError));
+  $("csatForm").addEventListener("submit", (e) => showCsat(e).catch(showError));
+  $("profileForm").addEventListener("submit", (e) => saveProfile(e).catch(showError));
+  $("profileLoad").addEventListener("click", () => loadProfile().catch(showError));
+  $("addForm").addEventListener("submit", (e) => addStaff(e).catch(showError));
+  staffSession.onEnded = () => signedOut(t("ended"));
+  translate();
+  setInterval(tick, 1000);  // "since" counts on
+  staffSession.check().then((me) => (me ? open() : signedOut("")));
+});
