@@ -146,6 +146,16 @@ BENCHES: dict[str, Bench] = {
             _f("memory.rss.peak_minus_before_mib", "RSS added reading that message", "MiB"),
         ),
     ),
+    "console": Bench(
+        quick=("--changes", "20"),
+        figures=(
+            _f("change_to_screen_ms.p50", "console: agent change to every supervisor's grid p50",
+               "ms"),
+            _f("change_to_screen_ms.p99", "console: agent change to every supervisor's grid p99",
+               "ms", "<= 1000"),
+            _f("missed", "console: changes a stream never showed", "", "== 0"),
+        ),
+    ),
     "booking": Bench(
         quick=("--attempts", "1000", "--addresses", "100"),
         figures=(
