@@ -32,8 +32,9 @@ def welcome(
 ) -> None:
     minutes = mix.DAY_MINUTES / speed
     say("")
-    say(f"  desk      {url}/desk      caseworkers (sign in with a token below)")
-    say(f"  kiosk     {url}/kiosk     front desk: issue tickets (frida's token)")
+    say(f"  desk      {url}/desk      caseworkers (sign in: a login and its token below)")
+    say(f"  kiosk     {url}/kiosk     front desk: issue tickets (frida)")
+    say(f"  console   {url}/console   supervisors (sofie) and administrators (ada)")
     say(f"  board     {url}/board     the waiting room's screen")
     say(f"  status    {url}/status    the public queue status")
     say(f"  metrics   {url}/metrics   Prometheus")
@@ -42,6 +43,7 @@ def welcome(
     say(f"  karin    (a simulated agent, watch her desk): {people['karin'].token}")
     say(f"  frida    (front desk): {people['frida'].token}")
     say(f"  sofie    (supervisor): {people['sofie'].token}")
+    say(f"  ada      (administrator): {people['ada'].token}")
     say(f"  every token: {data_dir / 'demo-tokens.txt'}")
     say("")
     hotline = config.calendars[config.phone.calendar].intervals_on(start.date())
