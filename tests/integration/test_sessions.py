@@ -6,6 +6,7 @@ expire, and an audit entry for each of these."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -280,3 +281,19 @@ async def test_an_admin_changes_roles_but_not_their_own(daemon: Client) -> None:
         "SELECT details FROM audit_log WHERE action = 'staff.changed'"
     )
     assert [r["details"] for r in rows] == [{"role": ["agent", "supervisor"]}]
+
+
+async def test_a_desk_stream_ends_when_its_session_is_signed_out(daemon: Client) -> None:
+    supervisor = await token_for(daemon.app[POOL], "sofie", Role.SUPERVISOR)
+    token = await _person(daemon, "karin")
+    profile = {"skills": {"family": 4}, "languages": ["da"]}
+    assert (await daemon.put("/api/agents/karin", json=profile, headers=supervisor)).ok
+    csrf = await _signed_in(daemon, "karin", token)
+    stream = await daemon.get("/api/desk/events")  # the cookie, as the page's fetch sends it
+    assert stream.status == 200
+    first = await asyncio.wait_for(stream.content.readline(), 5)
+    assert first.startswith(b"event: desk")
+    assert (await daemon.delete("/api/session", headers=csrf)).status == 200
+    # Ended at once on the notification, not at the stream's 15 s poll.
+    assert b"event: desk" not in await asyncio.wait_for(stream.content.read(), 5)
+    assert (await daemon.get("/api/desk/events")).status == 401
