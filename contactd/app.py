@@ -19,7 +19,7 @@ from aiohttp import web
 from channels.public import Limiter
 from contactd import metrics
 from contactd.clock import Clock, wall_clock
-from contactd.http import agents, auth, console, desk, email, phone, routes, session, staff
+from contactd.http import agents, auth, console, desk, email, oidc, phone, routes, session, staff
 from contactd.http import surveys as api_csat
 from contactd.http.appkeys import (
     AGENCY,
@@ -91,6 +91,13 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock) -> web.Applicat
     app[session.AUTH_CONFIG] = settings.auth
     app[STOPPING] = asyncio.Event()
     app[CLOCK] = TimeOfDay(clock)
+    if settings.auth.oidc is not None:  # single sign-on with the agency's OpenID provider
+        app[oidc.PROVIDER] = oidc.Provider(
+            settings.auth.oidc,
+            client_secret=settings.oidc_client_secret,
+            public_url=settings.public_url,
+            clock=clock,
+        )
     app[METRICS] = metrics.Metrics(settings.queues)
     if settings.classifier.enabled:
         app[CLASSIFIER] = CaseTypeModel(

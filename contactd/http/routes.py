@@ -21,6 +21,7 @@ from contactd.http import (
     contacts,
     desk,
     email,
+    oidc,
     pages,
     session,
     staff,
@@ -108,6 +109,7 @@ def add_routes(app: web.Application, operators: Operators) -> None:
     app.add_routes(email.routes)
     app.add_routes(staff.routes)
     app.add_routes(session.routes)
+    app.add_routes(oidc.routes)
     app.add_routes(audit.routes)
     app.add_routes(console.routes)
     app.add_routes(agents.routes)
