@@ -19,7 +19,19 @@ from aiohttp import web
 from channels.public import Limiter
 from contactd import metrics
 from contactd.clock import Clock, wall_clock
-from contactd.http import agents, auth, console, desk, email, oidc, phone, routes, session, staff
+from contactd.http import (
+    agents,
+    auth,
+    closures,
+    console,
+    desk,
+    email,
+    oidc,
+    phone,
+    routes,
+    session,
+    staff,
+)
 from contactd.http import surveys as api_csat
 from contactd.http.appkeys import (
     AGENCY,
@@ -55,6 +67,7 @@ from contactd.services.agents import Agents
 from contactd.services.answers import Answers
 from contactd.services.audit import Audit
 from contactd.services.classification import CaseTypeModel, model_path
+from contactd.services.closures import CalendarClosures
 from contactd.services.console import Console
 from contactd.services.desk import Desk, DeskRules
 from contactd.services.inbox import Inbox
@@ -148,6 +161,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         app[DATABASE_URL] = url
         app[POOL] = pool
         _services(app, pool)
+        await app[closures.CLOSURES].load()  # the calendars' closed periods, before serving
         yield
 
 
@@ -184,6 +198,9 @@ def _services(app: web.Application, pool: asyncpg.Pool) -> None:
         pool, clock=clock, audit=app[AUDIT], token_lasts=timedelta(days=settings.auth.token_days)
     )
     app[auth.SESSIONS] = SignIn(pool, clock=clock, config=settings.auth, audit=app[AUDIT])
+    app[closures.CLOSURES] = CalendarClosures(
+        pool, settings.calendars, clock=clock, audit=app[AUDIT]
+    )
     app[CONSOLE] = Console(
         pool,
         settings.queues,
@@ -239,6 +256,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         supervisor.start("board", app[BOARD].run)
         supervisor.start("status", app[STATUS].run)
         supervisor.start("console", app[console.LIVE].run)
+        supervisor.start("closures", functools.partial(app[closures.CLOSURES].run, listener))
         supervisor.start("leadership", leadership.run)
         try:
             yield

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,15 +18,44 @@ class Interval:
     end: time
 
 
+class Closures:
+    """Extra closed periods a supervisor adds while the daemon runs (a staff meeting, a power
+    cut): kept in the database and loaded into every instance's calendars, which read them
+    here. Replaced whole, never changed in place, so a reader always sees one set."""
+
+    def __init__(self) -> None:
+        self.periods: tuple[tuple[datetime, datetime], ...] = ()
+
+    def replace(self, periods: Iterable[tuple[datetime, datetime]]) -> None:
+        self.periods = tuple(sorted(periods))
+
+    def cut(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """What is left of the open interval [start, end) after the closed periods."""
+        left = [(start, end)]
+        for closed_from, closed_to in self.periods:
+            if closed_to <= start or closed_from >= end:
+                continue
+            pieces = []
+            for a, b in left:
+                if closed_from > a:
+                    pieces.append((a, min(b, closed_from)))
+                if closed_to < b:
+                    pieces.append((max(a, closed_to), b))
+            left = [(a, b) for a, b in pieces if a < b]
+        return left
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class BusinessCalendar:
-    """Opening hours per weekday (local time), closed on public holidays and extra days."""
+    """Opening hours per weekday (local time), closed on public holidays, extra days, and
+    the closed periods added while running (`closures`)."""
 
     timezone: ZoneInfo
     hours: Mapping[int, tuple[Interval, ...]]  # 0 = Monday
     holiday_country: str | None = "DK"
     closed_dates: frozenset[date] = frozenset()
     closed_month_days: frozenset[tuple[int, int]] = frozenset()  # e.g. (12, 24) every year
+    closures: Closures = dataclasses.field(default_factory=Closures, compare=False)
 
     def is_working_day(self, day: date) -> bool:
         if not self.hours.get(day.weekday()):
@@ -36,15 +65,17 @@ class BusinessCalendar:
         return not (self.holiday_country and day in _holidays(self.holiday_country, day.year))
 
     def intervals_on(self, day: date) -> list[tuple[datetime, datetime]]:
-        """The open intervals of a day as aware datetimes, empty on a closed day."""
+        """The open intervals of a day as aware datetimes, empty on a closed day, without
+        the closed periods added while running."""
         if not self.is_working_day(day):
             return []
         return [
-            (
+            piece
+            for i in self.hours[day.weekday()]
+            for piece in self.closures.cut(
                 datetime.combine(day, i.start, self.timezone),
                 datetime.combine(day, i.end, self.timezone),
             )
-            for i in self.hours[day.weekday()]
         ]
 
     def is_open(self, at: datetime) -> bool:
@@ -106,7 +137,7 @@ class BusinessCalendar:
         counted = 0
         while counted < days:
             day += timedelta(days=1)
-            if self.is_working_day(day):
+            if self.intervals_on(day):  # a working day not closed all day while running
                 counted += 1
         candidate = datetime.combine(day, local.timetz().replace(tzinfo=None), self.timezone)
         intervals = self.intervals_on(day)

@@ -17,6 +17,7 @@ from contactd.http import (
     agents,
     audit,
     channels,
+    closures,
     console,
     contacts,
     desk,
@@ -112,6 +113,7 @@ def add_routes(app: web.Application, operators: Operators) -> None:
     app.add_routes(oidc.routes)
     app.add_routes(audit.routes)
     app.add_routes(console.routes)
+    app.add_routes(closures.routes)
     app.add_routes(agents.routes)
     app.add_routes(desk.routes)
     app.add_routes(api_tickets.routes)

@@ -11,6 +11,7 @@ addresses goes nowhere. The count per client address is the HTTP layer's (per in
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -25,6 +26,7 @@ from contactd.store.staff import Role, Staff
 from routing.errors import DomainError, Kind
 
 log = structlog.get_logger(__name__)
+LOGIN = r"[a-z0-9][a-z0-9._-]{0,62}"  # the staff table's check
 
 
 class SignInFailed(DomainError):
@@ -81,6 +83,8 @@ class SignIn:
         """A session for the person whose login and personal token these are."""
         if not self._config.token_sign_in:
             raise TokenSignInOff()
+        if not re.fullmatch(LOGIN, login):
+            raise SignInFailed()  # no one's login: nothing to count it against or to record
         now = self._clock()
         failures, since = await sessions.failures(self._pool, login, now=now, window=self._window)
         if failures >= self._config.failures_per_account:

@@ -22,6 +22,7 @@ AGENTS_CHANNEL = "contactd_agents"
 DESK_CHANNEL = "contactd_desk"  # offers made: what the agents' desks show changed
 OUTBOX_CHANNEL = "contactd_outbox"  # a message to send was written
 BOARD_CHANNEL = "contactd_board"  # a ticket was called to a counter
+CALENDARS_CHANNEL = "contactd_calendars"  # a closed period was added or cancelled
 
 
 class Wakeup:
@@ -54,6 +55,7 @@ class Listener:
             DESK_CHANNEL,
             OUTBOX_CHANNEL,
             BOARD_CHANNEL,
+            CALENDARS_CHANNEL,
         ),
     ) -> None:
         self._url = url

@@ -94,4 +94,18 @@ async def test_a_supervisor_watches_the_grid_sets_an_agent_away_and_takes_back_a
     await expect(row).not_to_contain_text(reference, timeout=1000)
     state = await app_pool.fetchval("SELECT state FROM contacts WHERE reference = $1", reference)
     assert state == "queued"
+
+    # A staff meeting: the service centre closes 10:00-12:00 today, without a restart.
+    await page.locator("#closureCalendar").select_option("service_centre")
+    await page.locator("#closureFrom").fill("2026-12-01T10:00")
+    await page.locator("#closureTo").fill("2026-12-01T12:00")
+    await page.locator("#closureReason").fill("Personalemøde")
+    await page.get_by_role("button", name="Luk", exact=True).click()
+    await expect(page.locator("#closures")).to_contain_text("Personalemøde")
+    ticket = await client.post("/api/tickets", json={"case_type": "family"}, headers=front)
+    assert (ticket.status, (await ticket.json())["error"]["code"]) == (409, "kiosk_closed")
+    await page.get_by_role("button", name=re.compile(r"^Åbn igen service_centre")).click()
+    await expect(page.locator("#closures")).not_to_contain_text("Personalemøde")
+    ticket = await client.post("/api/tickets", json={"case_type": "family"}, headers=front)
+    assert ticket.status == 201
     assert supervisor  # the team's own supervisor set the profiles

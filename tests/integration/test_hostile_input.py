@@ -246,6 +246,11 @@ _VALID_BODY = {
     "/api/surveys/{token}": {"score": 4},
     "/api/staff/{login}": {"name": "Karin"},
     "/api/agents/{login}/state": {"state": "away"},
+    "/api/calendars/{name}/closures": {
+        "starts_at": "2026-12-01T12:00:00+01:00",
+        "ends_at": "2026-12-01T13:00:00+01:00",
+        "reason": "Møde",
+    },
 }
 
 
@@ -254,6 +259,7 @@ def _who(path: str) -> str | None:
     for prefix, who in (
         ("/api/desk", "agent"), ("/api/agents", "supervisor"), ("/api/staff", "admin"),
         ("/api/contacts", "supervisor"), ("/api/sessions", "admin"),
+        ("/api/calendars", "supervisor"),
     ):  # fmt: skip
         if path.startswith(prefix):
             return who
@@ -283,6 +289,8 @@ async def test_every_parameterised_route_is_fuzzed(world: World) -> None:
         "/api/agents/{login}/state",
         "/api/contacts/{reference}/take-back",
         "/api/contacts/{reference}/timeline",
+        "/api/calendars/{name}/closures",
+        "/api/calendars/{name}/closures/{id}",
         "/api/desk/contacts/{reference}/accept",
         "/api/desk/contacts/{reference}/decline",
         "/api/desk/contacts/{reference}/finish",

@@ -30,7 +30,9 @@ def _who(path: str) -> str | None:
         return "frontdesk"
     if path.startswith("/api/desk"):
         return "agent"
-    if path.startswith(("/api/staff", "/api/agents", "/api/contacts", "/api/session/")):
+    if path.startswith(
+        ("/api/staff", "/api/agents", "/api/contacts", "/api/session/", "/api/calendars")
+    ):
         return "admin"
     return None
 
@@ -51,7 +53,7 @@ async def test_a_body_over_the_limit_is_refused_before_it_is_parsed(world: World
     for method, template in routes:
         path = (
             template.replace("{reference}", world.email).replace("{login}", "jens")
-            .replace("{token}", world.survey)
+            .replace("{token}", world.survey).replace("{name}", "service_centre")
         )  # fmt: skip
         # Twilio posts forms; anything else is not read as one (and is then unsigned).
         form = template.startswith("/twilio/")

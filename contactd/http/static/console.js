@@ -30,6 +30,8 @@ const TEXTS = {
     available: "Klar", busy: "Optaget", away: "Væk", offline: "Offline", wrap_up: "Efterbehandling",
     offered: "tilbudt", active: "i gang", within: "{target} inden for {threshold}",
     unknownAgent: "Ingen medarbejderprofil for {login}: udfyld og gem for at oprette den.",
+    closures: "Lukket ekstra", calendar: "Kalender", from: "Fra", to: "Til", why: "Hvorfor",
+    close: "Luk", reopen: "Åbn igen",
   },
   en: {
     title: "Console", language: "Language", signin: "Sign in", login: "User name", token: "Your access token",
@@ -56,6 +58,8 @@ const TEXTS = {
     available: "Available", busy: "Busy", away: "Away", offline: "Offline", wrap_up: "Wrap-up",
     offered: "offered", active: "active", within: "{target} within {threshold}",
     unknownAgent: "No agent profile for {login}: fill it in and save to create it.",
+    closures: "Extra closures", calendar: "Calendar", from: "From", to: "To", why: "Why",
+    close: "Close", reopen: "Reopen",
   },
 };
 const ROLES = ["agent", "frontdesk", "supervisor", "admin"];
@@ -285,6 +289,31 @@ async function saveProfile(event) {
   $("profileSaved").textContent = t("saved");
 }
 
+async function showClosures() {
+  const { calendars } = await api("GET", "/api/calendars");
+  const select = $("closureCalendar");
+  if (!select.options.length) select.replaceChildren(...calendars.map((c) => new Option(c.name, c.name)));
+  const body = $("closures");
+  body.replaceChildren();
+  for (const c of calendars.flatMap((calendar) => calendar.closures)) {
+    const row = body.insertRow();
+    for (const v of [c.calendar, clock(c.starts_at), clock(c.ends_at), c.reason]) cell(row, v);
+    cell(row, "").append(button(`${t("reopen")} ${c.calendar} ${clock(c.starts_at)}`,
+      () => api("DELETE", `/api/calendars/${c.calendar}/closures/${c.id}`).then(showClosures)));
+  }
+}
+
+async function addClosure(event) {
+  event.preventDefault();
+  // The times as the supervisor's browser reads them, sent with their offset.
+  const at = (id) => new Date($(id).value).toISOString();
+  await api("POST", `/api/calendars/${$("closureCalendar").value}/closures`, {
+    starts_at: at("closureFrom"), ends_at: at("closureTo"), reason: $("closureReason").value.trim(),
+  });
+  $("closureForm").reset();
+  await showClosures();
+}
+
 async function showAdmin() {
   const [{ staff }, { sessions }, { entries }] = await Promise.all([
     api("GET", "/api/staff"), api("GET", "/api/sessions"), api("GET", "/api/audit?limit=50"),
@@ -370,6 +399,7 @@ async function open() {
   $("who").textContent = `${me.name} (${me.role})`;
   for (const q of reference.queues) $("csatQueue").append(new Option(q[lang], q.code));
   profileInputs();
+  await showClosures();
   live?.close();
   live = followLive("/api/console/events", "console", render, $("connection"));
   if (me.role === "admin") {
@@ -402,6 +432,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("profileForm").addEventListener("submit", (e) => saveProfile(e).catch(showError));
   $("profileLoad").addEventListener("click", () => loadProfile().catch(showError));
   $("addForm").addEventListener("submit", (e) => addStaff(e).catch(showError));
+  $("closureForm").addEventListener("submit", (e) => addClosure(e).catch(showError));
   staffSession.onEnded = () => signedOut(t("ended"));
   translate();
   setInterval(tick, 1000);  // "since" counts on

@@ -336,3 +336,20 @@ CREATE TABLE audit_log (
     details   jsonb NOT NULL DEFAULT '{}'
 );
 CREATE INDEX audit_log_at_idx ON audit_log (at);
+
+-- Issue 18 (migration 0014): a calendar closed for a while (a staff meeting, a power cut), added while running.
+-- Every instance loads them into its calendars and reloads a calendar's on the notification
+-- contactd_calendars. A cancelled closure stays, for the record.
+CREATE TABLE calendar_closures (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    calendar     text NOT NULL,
+    starts_at    timestamptz NOT NULL,
+    ends_at      timestamptz NOT NULL CHECK (ends_at > starts_at),
+    reason       text NOT NULL,  -- staff's words for staff ("Personalemøde"); no client data
+    created_by   text NOT NULL,  -- a staff login
+    created_at   timestamptz NOT NULL,
+    cancelled_at timestamptz,
+    cancelled_by text
+);
+CREATE INDEX calendar_closures_live_idx ON calendar_closures (calendar, ends_at)
+    WHERE cancelled_at IS NULL;
