@@ -26,6 +26,7 @@ from contactd.http import (
     console,
     desk,
     email,
+    history,
     oidc,
     phone,
     routes,
@@ -70,6 +71,7 @@ from contactd.services.classification import CaseTypeModel, model_path
 from contactd.services.closures import CalendarClosures
 from contactd.services.console import Console
 from contactd.services.desk import Desk, DeskRules
+from contactd.services.history import ClientHistory
 from contactd.services.inbox import Inbox
 from contactd.services.intake import Intake, triage
 from contactd.services.sessions import SignIn
@@ -200,6 +202,9 @@ def _services(app: web.Application, pool: asyncpg.Pool) -> None:
     app[auth.SESSIONS] = SignIn(pool, clock=clock, config=settings.auth, audit=app[AUDIT])
     app[closures.CLOSURES] = CalendarClosures(
         pool, settings.calendars, clock=clock, audit=app[AUDIT]
+    )
+    app[history.HISTORY] = ClientHistory(
+        pool, region=settings.phone.region, clock=clock, audit=app[AUDIT]
     )
     app[CONSOLE] = Console(
         pool,

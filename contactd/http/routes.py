@@ -22,6 +22,7 @@ from contactd.http import (
     contacts,
     desk,
     email,
+    history,
     oidc,
     pages,
     session,
@@ -114,6 +115,7 @@ def add_routes(app: web.Application, operators: Operators) -> None:
     app.add_routes(audit.routes)
     app.add_routes(console.routes)
     app.add_routes(closures.routes)
+    app.add_routes(history.routes)
     app.add_routes(agents.routes)
     app.add_routes(desk.routes)
     app.add_routes(api_tickets.routes)

@@ -33,6 +33,7 @@ class Purged:
     outbox: int = 0
     comments: int = 0
     events: int = 0
+    notes: int = 0
     late_messages: int = 0
     late_comments: int = 0
     audit: int = 0  # audit entries older than retention.audit_days, deleted

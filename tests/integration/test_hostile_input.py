@@ -246,6 +246,7 @@ _VALID_BODY = {
     "/api/surveys/{token}": {"score": 4},
     "/api/staff/{login}": {"name": "Karin"},
     "/api/agents/{login}/state": {"state": "away"},
+    "/api/desk/contacts/{reference}/notes": {"text": "Ringer igen"},
     "/api/calendars/{name}/closures": {
         "starts_at": "2026-12-01T12:00:00+01:00",
         "ends_at": "2026-12-01T13:00:00+01:00",
@@ -290,6 +291,8 @@ async def test_every_parameterised_route_is_fuzzed(world: World) -> None:
         "/api/contacts/{reference}/take-back",
         "/api/contacts/{reference}/timeline",
         "/api/calendars/{name}/closures",
+        "/api/desk/contacts/{reference}/history",
+        "/api/desk/contacts/{reference}/notes",
         "/api/calendars/{name}/closures/{id}",
         "/api/desk/contacts/{reference}/accept",
         "/api/desk/contacts/{reference}/decline",

@@ -56,12 +56,18 @@ WITH batch AS (
     SET reason = jsonb_set(e.reason, '{why}', to_jsonb(split_part(e.reason ->> 'why', ':', 1)))
     FROM batch WHERE e.contact_id = batch.id AND e.reason ->> 'why' LIKE '%:%'
     RETURNING e.id
+), note AS (
+    -- Caseworkers' notes are about the client: their text goes, who wrote when stays.
+    UPDATE contact_notes n SET text = NULL
+    FROM batch WHERE n.contact_id = batch.id AND n.text IS NOT NULL
+    RETURNING n.id
 )
 SELECT (SELECT count(*) FROM contact) AS contacts,
        (SELECT count(*) FROM message) AS messages,
        (SELECT count(*) FROM sent) AS outbox,
        (SELECT count(*) FROM comment) AS comments,
-       (SELECT count(*) FROM event) AS events;
+       (SELECT count(*) FROM event) AS events,
+       (SELECT count(*) FROM note) AS notes;
 
 -- name: retention_purge_late_messages
 -- Mail threaded onto a contact after its purge without reopening it (a bounce, an automatic
