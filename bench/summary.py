@@ -156,6 +156,15 @@ BENCHES: dict[str, Bench] = {
             _f("missed", "console: changes a stream never showed", "", "== 0"),
         ),
     ),
+    "history": Bench(
+        quick=("--contacts", "100000", "--requests", "50"),
+        figures=(
+            _f("history_ms.p50", "a client's history (200 earlier contacts) p50", "ms"),
+            _f("history_ms.p99", "a client's history (200 earlier contacts) p99", "ms", "<= 50"),
+            _f("search_ms.p99", "search by a number as people write it p99", "ms"),
+            _f("earlier_shown", "earlier contacts shown", "", "== earlier"),
+        ),
+    ),
     "booking": Bench(
         quick=("--attempts", "1000", "--addresses", "100"),
         figures=(

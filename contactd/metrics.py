@@ -93,6 +93,7 @@ class Metrics:
         self._contact_metrics(queues)
         self._other_metrics()
         self._mail_metrics()
+        self._desk_metrics()
         # Desks computed for their streams (http/live.py): one per agent per change.
         self.desk_snapshots = Counter(
             "contactd_desk_snapshots", "Desks computed.", registry=registry
@@ -204,6 +205,15 @@ class Metrics:
             "contactd_booking_sms_capped",
             "Web bookings not confirmed by SMS because the hourly SMS cap was reached.",
             registry=registry,
+        )
+
+    def _desk_metrics(self) -> None:
+        """What caseworkers record (labelled by configured codes only)."""
+        self.wrapped_up_total = Counter(
+            "contactd_contacts_wrapped_up",
+            "Contacts finished with a wrap-up code: why clients contact the queue.",
+            ["queue", "channel", "code"],
+            registry=self.registry,
         )
 
     def _mail_metrics(self) -> None:
@@ -324,6 +334,9 @@ class Metrics:
     def booking_sms_capped(self) -> None:
         self.booking_sms_capped_total.inc()
 
+    def wrapped_up(self, queue: str, channel: str, code: str) -> None:
+        self.wrapped_up_total.labels(queue, channel, code).inc()
+
     def mail_quarantined(self, mailbox: str, reason: str, count: int = 1) -> None:
         """`count` 0 starts the series at zero (for rate() to see the first)."""
         self.mail_quarantined_total.labels(mailbox, reason).inc(count)
@@ -348,46 +361,25 @@ class Recorder(Protocol):
     def booking_sms_capped(self) -> None: ...
     def mail_quarantined(self, mailbox: str, reason: str, count: int = 1) -> None: ...
     def mail_capped(self, mailbox: str, count: int = 1) -> None: ...
+    def wrapped_up(self, queue: str, channel: str, code: str) -> None: ...
 
 
 class _NotRecorded:
     """Counts nothing."""
 
-    def contact_received(self, contact: Contact) -> None:
-        pass
-
-    def transitioned(self, action: Action, contact: Contact) -> None:
-        pass
-
-    def email_answered(self, contact: Contact, at: datetime) -> None:
-        pass
-
-    def csat_answered(self, queue: str, channel: str, score: int) -> None:
-        pass
-
-    def prediction(self, case_type: str, confidence: float, *, routed: bool) -> None:
-        pass
-
-    def message_sent(self, kind: str) -> None:
-        pass
-
-    def message_failed(self, kind: str, *, final: bool) -> None:
-        pass
-
-    def outcome_checked(self, kind: str, result: str) -> None:
-        pass
-
-    def contacts_purged(self, count: int) -> None:
-        pass
-
-    def booking_sms_capped(self) -> None:
-        pass
-
-    def mail_quarantined(self, mailbox: str, reason: str, count: int = 1) -> None:
-        pass
-
-    def mail_capped(self, mailbox: str, count: int = 1) -> None:
-        pass
+    def contact_received(self, contact: Contact) -> None: ...
+    def transitioned(self, action: Action, contact: Contact) -> None: ...
+    def email_answered(self, contact: Contact, at: datetime) -> None: ...
+    def csat_answered(self, queue: str, channel: str, score: int) -> None: ...
+    def prediction(self, case_type: str, confidence: float, *, routed: bool) -> None: ...
+    def message_sent(self, kind: str) -> None: ...
+    def message_failed(self, kind: str, *, final: bool) -> None: ...
+    def outcome_checked(self, kind: str, result: str) -> None: ...
+    def contacts_purged(self, count: int) -> None: ...
+    def booking_sms_capped(self) -> None: ...
+    def mail_quarantined(self, mailbox: str, reason: str, count: int = 1) -> None: ...
+    def mail_capped(self, mailbox: str, count: int = 1) -> None: ...
+    def wrapped_up(self, queue: str, channel: str, code: str) -> None: ...
 
 
 NOT_RECORDED: Recorder = _NotRecorded()

@@ -30,7 +30,8 @@ class Closures:
         self.periods = tuple(sorted(periods))
 
     def cut(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
-        """What is left of the open interval [start, end) after the closed periods."""
+        """What is left of the open interval [start, end) after the closed periods, in the
+        interval's own time zone (the database gives closures in UTC)."""
         left = [(start, end)]
         for closed_from, closed_to in self.periods:
             if closed_to <= start or closed_from >= end:
@@ -42,7 +43,7 @@ class Closures:
                 if closed_to < b:
                     pieces.append((max(a, closed_to), b))
             left = [(a, b) for a, b in pieces if a < b]
-        return left
+        return [(a.astimezone(start.tzinfo), b.astimezone(start.tzinfo)) for a, b in left]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

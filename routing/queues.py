@@ -38,6 +38,8 @@ class Queue:
     channel_calendars: Mapping[Channel, BusinessCalendar] = dataclasses.field(default_factory=dict)
     ticket_letter: str | None = None  # service-centre tickets: A001, A002, ...
     csat_share: float = 0.0  # the share of finished contacts asked about their satisfaction
+    wrap_up: tuple[str, ...] = ()  # why clients contact the queue: codes a caseworker picks
+    wrap_up_required: bool = False  # a contact is finished only with one of them
 
     def calendar_for(self, channel: Channel) -> BusinessCalendar:
         return self.channel_calendars.get(channel, self.calendar)

@@ -4,6 +4,7 @@ of service level against target, from the figures of contactd/services/report.py
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -89,6 +90,7 @@ def table(days: Sequence[Day], timezone: ZoneInfo) -> Iterator[str]:
         yield f"{days[0].day} to {days[-1].day}, all {len(days)} days{so_far}"
         yield from _queue_table(summary(days))
         yield ""
+    yield from _wrap_ups(days)
     used = sorted({r.goal.sl_variant for d in days for r in d.rows if r.goal})
     yield "SL: service level by the goal's variant (docs/reference/kpi.md):"
     for variant in used:
@@ -126,6 +128,20 @@ def csv_rows(days: Iterable[Day]) -> Iterator[tuple[str, ...]]:
                 "" if reached is None else str(reached), _decimal(r.compliance),
                 _decimal(r.email_response, 3), str(r.csat_answers), _decimal(r.csat_mean),
             )  # fmt: skip
+
+
+def _wrap_ups(days: Sequence[Day]) -> Iterator[str]:
+    """Why clients contacted us over the period: each queue's wrap-up codes, most used first."""
+    counted: Counter[tuple[str, str]] = Counter()
+    for d in days:
+        for queue, code, n in d.wrap_ups:
+            counted[(queue, code)] += n
+    if not counted:
+        return
+    yield "Why clients contacted us (wrap-up codes, contacts finished):"
+    for (queue, code), n in sorted(counted.items(), key=lambda item: (item[0][0], -item[1])):
+        yield f"  {queue:<12} {code:<16} {n:>6}"
+    yield ""
 
 
 def write_csv(days: Sequence[Day], path: Path) -> None:

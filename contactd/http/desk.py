@@ -43,6 +43,7 @@ class FinishBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     outcome: Annotated[Text, Field(min_length=1, max_length=40)]
     case_type: Annotated[Text, Field(max_length=40)] | None = None
+    wrap_up: Annotated[Text, Field(max_length=40)] | None = None
 
 
 class TransferBody(BaseModel):
@@ -135,7 +136,11 @@ async def finish(request: web.Request) -> web.Response:
     body = await read_body(request, FinishBody)
     person = auth.current(request)
     contact = await desk(request).finish(
-        person, _reference(request), outcome=body.outcome, case_type=body.case_type
+        person,
+        _reference(request),
+        outcome=body.outcome,
+        case_type=body.case_type,
+        wrap_up=body.wrap_up,
     )
     return web.json_response(shown_to(person, contact))  # no longer theirs: withheld
 

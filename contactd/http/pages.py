@@ -76,6 +76,18 @@ async def reference(request: web.Request) -> web.Response:
                 {"code": c.code, "da": c.name_da, "en": c.name_en}
                 for c in agency.case_types.values()
             ],
-            "queues": [{"code": q.code, "da": q.name_da, "en": q.name_en} for q in agency.queues],
+            "queues": [
+                {
+                    "code": q.code,
+                    "da": q.name_da,
+                    "en": q.name_en,
+                    "wrap_up": list(q.wrap_up),
+                    "wrap_up_required": q.wrap_up_required,
+                }
+                for q in agency.queues
+            ],
+            "wrap_up_codes": {
+                code: {"da": w.da, "en": w.en} for code, w in agency.wrap_up_codes.items()
+            },
         }
     )

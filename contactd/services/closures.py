@@ -29,7 +29,7 @@ log = structlog.get_logger(__name__)
 
 POLL_SECONDS = 300.0
 KEPT = timedelta(days=400)  # closures that ended this long ago still count in past figures
-LONGEST = timedelta(days=366)
+FURTHEST = timedelta(days=366)  # how far ahead a closure may end
 
 
 class UnknownCalendar(DomainError):
@@ -103,8 +103,8 @@ class CalendarClosures:
             raise BadClosure("the closure must end after it starts")
         if end <= now:
             raise BadClosure("the closure has ended already")
-        if end - start > LONGEST or start > now + LONGEST:
-            raise BadClosure("a closure may last and start at most 366 days ahead")
+        if end > now + FURTHEST:  # closures in a row never shut it past the year looked ahead
+            raise BadClosure("a closure must end at most 366 days ahead")
         added = await closures.add(
             self._pool, calendar, start, end, reason=reason, by=by.login, now=now
         )

@@ -191,16 +191,43 @@ class Desk:
         return await self._act(self._pool, person, await self.find(reference), Action.DECLINE)
 
     async def finish(
-        self, person: Staff, reference: str, *, outcome: str, case_type: str | None
+        self,
+        person: Staff,
+        reference: str,
+        *,
+        outcome: str,
+        case_type: str | None,
+        wrap_up: str | None = None,
     ) -> Contact:
-        """The contact is done (its case type corrected if given); the agent wraps up."""
+        """The contact is done (its case type corrected if given, why the client contacted us
+        recorded as a wrap-up code of its queue); the agent wraps up."""
         self._known_case_type(case_type)
         contact = await self.find(reference)
-        done = await self._act(
-            self._pool, person, contact, Action.FINISH, outcome=outcome, case_type=case_type
-        )
+        self._wrap_up_allowed(contact, wrap_up)
+        async with self._pool.acquire() as conn, conn.transaction():
+            done = await self._act(
+                conn, person, contact, Action.FINISH, outcome=outcome, case_type=case_type
+            )
+            if wrap_up is not None:
+                done = await contacts.set_wrap_up(conn, done.id, wrap_up)
+        if wrap_up is not None:
+            self._recorder.wrapped_up(done.queue, done.channel, wrap_up)
         await self._finished(person)
         return done
+
+    def _wrap_up_allowed(self, contact: Contact, wrap_up: str | None) -> None:
+        queue = next((q for q in self._rules.queues if q.code == contact.queue), None)
+        codes = queue.wrap_up if queue else ()
+        if wrap_up is None:
+            if queue is not None and queue.wrap_up_required:
+                raise NotAccepted(
+                    f"finishing a contact of {queue.code} needs a wrap_up: one of "
+                    f"{', '.join(codes)}",
+                    code="wrap_up_required",
+                )
+        elif wrap_up not in codes:
+            known = ", ".join(codes) or "none"
+            raise NotAccepted(f"unknown wrap_up {wrap_up!r} for {contact.queue}; known: {known}")
 
     async def transfer(
         self, person: Staff, reference: str, *, queue: str | None, case_type: str | None

@@ -23,7 +23,7 @@ from contactd.store.staff import Role, Staff
 from routing.contact import Contact
 from routing.errors import DomainError, Kind
 
-LIMIT = 50  # earlier contacts shown; the oldest beyond are left out (the count says so)
+LIMIT = 200  # earlier contacts shown, newest first; older ones beyond are left out
 SEARCHERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
 

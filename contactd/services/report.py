@@ -121,6 +121,8 @@ class Day:
     end: datetime  # the next local midnight, or now for today
     complete: bool  # False for today: counted until `end`
     rows: tuple[Row, ...]
+    # Why clients contacted us: (queue, wrap-up code, contacts finished that day with it).
+    wrap_ups: tuple[tuple[str, str, int], ...] = ()
 
     @property
     def hours(self) -> float:
@@ -156,9 +158,10 @@ async def gather(
             email = await statistics.email_response_between(conn, queues, start, midnight)
             csat = await csat_between(conn, start, midnight)
             rows = _rows(queues, counts, callbacks, email, csat)
+            wrap_ups = await conn.fetch(queries.get("report_wrap_ups"), start, midnight)
             days.append(
                 Day(day=day, start=start, end=min(midnight, now), complete=midnight <= now,
-                    rows=rows)
+                    rows=rows, wrap_ups=tuple((r["queue"], r["wrap_up"], r["n"]) for r in wrap_ups))
             )  # fmt: skip
             day += timedelta(days=1)
     return days

@@ -34,6 +34,9 @@ class Agency(Protocol):
     @property
     def queues(self) -> tuple[Queue, ...]: ...
 
+    @property
+    def wrap_up_codes(self) -> Mapping[str, WrapUpCodeConfig]: ...
+
 
 _HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 _MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
@@ -164,6 +167,12 @@ class QueueConfig(StrictSection):
     ticket_letter: Annotated[str, Field(pattern=r"^[A-Z]$")] | None = None
     # The share of finished contacts asked how satisfied they were (0: none, 1: all).
     csat_share: Annotated[float, Field(ge=0, le=1)] = 0.0
+    # Why clients contact this queue, as a caseworker records it when finishing (codes of
+    # the top-level [wrap_up_codes]); `wrap_up_required`: a contact cannot be finished without.
+    wrap_up: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")]] = Field(
+        default_factory=list
+    )
+    wrap_up_required: bool = False
 
     @pydantic.field_validator("bullseye")
     @classmethod
@@ -174,6 +183,13 @@ class QueueConfig(StrictSection):
             if t2 <= t1 or l2 > l1:
                 raise ValueError("steps must come later and never ask for a higher level")
         return value
+
+
+class WrapUpCodeConfig(StrictSection):
+    """A wrap-up code's name in the clients' terms, as caseworkers choose it."""
+
+    da: Annotated[str, Field(min_length=1, max_length=80)]
+    en: Annotated[str, Field(min_length=1, max_length=80)]
 
 
 class CaseTypeConfig(StrictSection):

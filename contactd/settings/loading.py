@@ -10,13 +10,18 @@ import tomllib
 from collections.abc import Mapping
 from datetime import date, time
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import pydantic
 from pydantic import BaseModel, Field
 
-from contactd.settings.agency import CalendarConfig, CaseTypeConfig, QueueConfig
+from contactd.settings.agency import (
+    CalendarConfig,
+    CaseTypeConfig,
+    QueueConfig,
+    WrapUpCodeConfig,
+)
 from contactd.settings.auth import AuthConfig
 from contactd.settings.queues import build_queues
 from contactd.settings.sections import (
@@ -81,6 +86,10 @@ class FileConfig(StrictSection):
     auth: AuthConfig = AuthConfig()
     calendars: dict[str, CalendarConfig] = Field(min_length=1)
     queues: dict[str, QueueConfig] = Field(min_length=1)
+    # Why clients contact us, in their terms (queues.<code>.wrap_up picks from these).
+    wrap_up_codes: dict[
+        Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")], WrapUpCodeConfig
+    ] = Field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -102,6 +111,7 @@ class Settings:
     csat: CsatConfig
     retention: RetentionConfig
     auth: AuthConfig
+    wrap_up_codes: Mapping[str, WrapUpCodeConfig]
     mailbox_passwords: Mapping[str, str]  # mailbox name -> password, from the environment
     smtp_password: str | None
     oidc_client_secret: str | None  # CONTACTD_OIDC_CLIENT_SECRET; none for a public client
@@ -163,6 +173,7 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
         csat=file_config.csat,
         retention=file_config.retention,
         auth=file_config.auth,
+        wrap_up_codes=file_config.wrap_up_codes,
         mailbox_passwords={
             name: env.get(f"CONTACTD_MAILBOX_{name.upper()}_PASSWORD", "")
             for name in file_config.email.mailboxes

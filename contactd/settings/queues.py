@@ -109,6 +109,17 @@ def _problems_of_queue(
             )
         if channel not in q.channels:
             problems.append(f"{where}.goals.{channel}: the queue does not take {channel}")
+    return problems + _wrap_up_problems(where, q, config)
+
+
+def _wrap_up_problems(where: str, q: QueueConfig, config: FileConfig) -> list[str]:
+    problems = []
+    for wrap_up in q.wrap_up:
+        if wrap_up not in config.wrap_up_codes:
+            known = ", ".join(config.wrap_up_codes) or "none: add [wrap_up_codes]"
+            problems.append(f"{where}.wrap_up = {wrap_up!r}: unknown wrap-up code; known: {known}")
+    if q.wrap_up_required and not q.wrap_up:
+        problems.append(f"{where}.wrap_up_required: the queue has no wrap_up codes to choose")
     return problems
 
 
@@ -137,4 +148,6 @@ def _queue(
         },
         ticket_letter=letter,
         csat_share=q.csat_share,
+        wrap_up=tuple(q.wrap_up),
+        wrap_up_required=q.wrap_up_required,
     )

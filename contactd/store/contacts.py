@@ -172,6 +172,14 @@ async def find(db: Executor, text: str) -> Contact:
         raise ContactNotFound(f"no contact has the reference {text!r}") from None
 
 
+async def set_wrap_up(db: Executor, contact_id: int, wrap_up: str) -> Contact:
+    """Why the client contacted us, recorded on a finished contact."""
+    row = await db.fetchrow(queries.get("set_wrap_up"), contact_id, wrap_up)
+    if row is None:
+        raise ContactNotFound(f"no contact has the id {contact_id}")
+    return contact_from_row(row)
+
+
 async def get_by_id(db: Executor, contact_id: int) -> Contact:
     row = await db.fetchrow(queries.get("contact_by_id"), contact_id)
     if row is None:

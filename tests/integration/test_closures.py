@@ -86,6 +86,8 @@ async def test_a_closed_afternoon_is_honoured_by_every_instance_at_once(
         return all(not (AFTERNOON[0] <= s < AFTERNOON[1]) for s in starts)
 
     await _within_a_second(windows_skip_it)
+    offered = await (await other.get("/api/callbacks")).json()
+    assert {w["id"][-6:] for w in offered["windows"]} == {"+01:00"}  # the agency's time, still
     _, said = await post(other, "/twilio/voice", _call())
     assert "Telefonen er lukket nu. Vi åbner igen i dag klokken 12.00." in _said(said)
 
@@ -127,6 +129,11 @@ async def test_bad_closures_are_refused_clearly_and_store_nothing(
                             "ends_at": (start - timedelta(days=1)).isoformat()}, 422,
          "bad_closure"),
         ("service_centre", {"ends_at": (start + timedelta(days=400)).isoformat()}, 422,
+         "bad_closure"),
+        # Short, but ending more than 366 days ahead: two of them in a row would leave the
+        # calendar with no opening within the year that due dates are looked for in.
+        ("service_centre", {"starts_at": (start + timedelta(days=300)).isoformat(),
+                            "ends_at": (start + timedelta(days=367)).isoformat()}, 422,
          "bad_closure"),
         ("service_centre", {"starts_at": "2026-12-01T10:00:00"}, 422, "invalid_body"),
         ("service_centre", {"reason": "x" * 201}, 422, "invalid_body"),

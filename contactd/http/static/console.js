@@ -31,7 +31,9 @@ const TEXTS = {
     offered: "tilbudt", active: "i gang", within: "{target} inden for {threshold}",
     unknownAgent: "Ingen medarbejderprofil for {login}: udfyld og gem for at oprette den.",
     closures: "Lukket ekstra", calendar: "Kalender", from: "Fra", to: "Til", why: "Hvorfor",
-    close: "Luk", reopen: "Åbn igen",
+    close: "Luk", reopen: "Åbn igen", search: "Find en klient", find: "Søg",
+    searchFor: "Reference, telefonnummer eller e-mailadresse", handledBy: "Behandlet af",
+    purged: "slettet efter opbevaringstiden", found: "{n} henvendelser",
   },
   en: {
     title: "Console", language: "Language", signin: "Sign in", login: "User name", token: "Your access token",
@@ -59,7 +61,9 @@ const TEXTS = {
     offered: "offered", active: "active", within: "{target} within {threshold}",
     unknownAgent: "No agent profile for {login}: fill it in and save to create it.",
     closures: "Extra closures", calendar: "Calendar", from: "From", to: "To", why: "Why",
-    close: "Close", reopen: "Reopen",
+    close: "Close", reopen: "Reopen", search: "Find a client", find: "Search",
+    searchFor: "Reference, phone number or e-mail address", handledBy: "Handled by",
+    purged: "deleted after the retention period", found: "{n} contacts",
   },
 };
 const ROLES = ["agent", "frontdesk", "supervisor", "admin"];
@@ -246,6 +250,16 @@ async function showCsat(event) {
     data.answers.map((a) => [clock(a.answered_at), a.queue, a.channel, String(a.score), a.comment ?? "", a.reference])));
 }
 
+async function search(event) {
+  event.preventDefault();
+  const found = await api("GET", `/api/search?q=${encodeURIComponent($("searchText").value.trim())}`);
+  const box = $("searchResult");
+  const count = Object.assign(document.createElement("p"), { textContent: t("found").replace("{n}", found.contacts.length) });
+  box.replaceChildren(count, table([t("at"), t("reference"), t("channel"), t("queue"), t("outcome"), t("handledBy")],
+    found.contacts.map((c) => [clock(c.created_at), c.reference, c.channel, c.queue,
+      c.purged ? t("purged") : c.outcome ?? c.state, c.handled_by ?? ""])));
+}
+
 function profileInputs() {
   $("skills").replaceChildren(...reference.case_types.map((c) => labelled(`skill-${c.code}`, c[lang], "number", { min: 1, max: 5 })));
   $("capacity").replaceChildren(...CHANNELS.map((c) => labelled(`capacity-${c}`, c, "number", { min: 0, max: 50 })));
@@ -428,6 +442,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("signin").addEventListener("submit", signIn);
   $("signout").addEventListener("click", () => staffSession.signOut().finally(() => signedOut("")));
   $("timelineForm").addEventListener("submit", (e) => showTimeline(e).catch(showError));
+  $("searchForm").addEventListener("submit", (e) => search(e).catch(showError));
   $("csatForm").addEventListener("submit", (e) => showCsat(e).catch(showError));
   $("profileForm").addEventListener("submit", (e) => saveProfile(e).catch(showError));
   $("profileLoad").addEventListener("click", () => loadProfile().catch(showError));

@@ -12,6 +12,12 @@ const TEXTS = {
     away: "Væk", offline: "Offline", wrap_up: "Efterbehandling", contacts: "Henvendelser",
     empty: "Ingen henvendelser lige nu.", queue: "Kø", accept: "Tag imod", decline: "Afvis",
     outcome: "Resultat", correctCaseType: "Rigtig sagstype", finish: "Afslut",
+    history: "Klientens tidligere henvendelser", notes: "Noter", newNote: "Ny note", addNote: "Gem note",
+    noHistory: "Ingen tidligere henvendelser.", purged: "slettet efter opbevaringstiden",
+    wrapUp: "Henvendelsen handlede om", noWrapUp: "(ikke valgt)", newOffer: "Nyt tilbud",
+    offerAnnounced: "Nyt tilbud: {what}. Tryk Enter for at tage imod.",
+    alertSound: "Lyd ved nyt tilbud", alertNotify: "Vis skrivebordsbesked ved nyt tilbud",
+    alertNotifyOn: "Skrivebordsbeskeder er slået til",
     transferTo: "Overfør til", transfer: "Overfør", unchanged: "(uændret)",
     byCaseType: "(sagstypens kø)", guesses: "Modellens bud", sortedBy: "sorteret af modellen",
     expiresIn: "udløber om {s} s", badToken: "Brugernavn eller adgangsnøgle passer ikke.",
@@ -41,6 +47,12 @@ const TEXTS = {
     away: "Away", offline: "Offline", wrap_up: "Wrap-up", contacts: "Contacts",
     empty: "No contacts right now.", queue: "Queue", accept: "Accept", decline: "Decline",
     outcome: "Outcome", correctCaseType: "Correct case type", finish: "Finish",
+    history: "The client's earlier contacts", notes: "Notes", newNote: "New note", addNote: "Save note",
+    noHistory: "No earlier contacts.", purged: "deleted after the retention period",
+    wrapUp: "The contact was about", noWrapUp: "(not chosen)", newOffer: "New offer",
+    offerAnnounced: "New offer: {what}. Press Enter to accept.",
+    alertSound: "Sound on a new offer", alertNotify: "Show a desktop notification on a new offer",
+    alertNotifyOn: "Desktop notifications are on",
     transferTo: "Transfer to", transfer: "Transfer", unchanged: "(unchanged)",
     byCaseType: "(the case type's queue)", guesses: "The model's guesses", sortedBy: "sorted by the model",
     expiresIn: "expires in {s} s", badToken: "The user name or token is wrong.",
@@ -129,7 +141,66 @@ function render() {
   const same = items.length === list.children.length && items.every((item, i) => list.children[i] === item);
   if (!same) list.replaceChildren(...items);  // (re-inserting a focused item would blur it)
   const offer = fresh.map((item) => item.querySelector(".accept")).find((b) => b && !b.closest(".offered").hidden);
-  if (offer) offer.focus();  // a new offer: Enter accepts it
+  if (offer) {
+    offer.focus();  // a new offer: Enter accepts it
+    alertOffer(offer.closest(".contact"));
+  }
+  const offers = desk.contacts.filter((c) => c.state === "offered").length;
+  document.title = offers ? `(${offers}) ${t("newOffer")} – ${t("title")}` : `contactd – ${t("title")}`;
+}
+
+// A new offer is said aloud to screen readers, and (as the agent chose) sounds and shows a
+// desktop notification, so an agent in another window does not miss it.
+function alertOffer(item) {
+  const what = `${item.querySelector(".channel").textContent}, ${item.querySelector(".caseType").textContent}`;
+  $("offerAnnounce").textContent = t("offerAnnounced").replace("{what}", what);
+  if (localStorage.getItem("contactd.alertSound") !== "off") beep();
+  if (window.Notification?.permission === "granted" && document.hidden) {
+    new Notification(t("newOffer"), { body: what, tag: "contactd-offer" });
+  }
+}
+
+function beep() {
+  try {
+    const audio = new AudioContext();
+    const tone = audio.createOscillator();
+    const gain = audio.createGain();
+    tone.frequency.value = 880;
+    gain.gain.value = 0.2;
+    tone.connect(gain).connect(audio.destination);
+    tone.start();
+    tone.stop(audio.currentTime + 0.25);
+    tone.onended = () => audio.close();
+  } catch { /* no sound on this machine: the title and the announcement remain */ }
+}
+
+async function loadClient(item, c) {
+  try {
+    const [history, notes] = await Promise.all([
+      api("GET", `/api/desk/contacts/${c.reference}/history`),
+      api("GET", `/api/desk/contacts/${c.reference}/notes`),
+    ]);
+    item.querySelector(".historyCount").textContent = String(history.contacts.length);
+    const list = item.querySelector(".history");
+    list.replaceChildren(...history.contacts.map((h) => {
+      const li = document.createElement("li");
+      const when = new Date(h.created_at).toLocaleDateString(lang === "da" ? "da-DK" : "en-GB");
+      const wrap = h.wrap_up ? ` · ${wrapUpName(h.wrap_up)}` : "";
+      li.textContent = h.purged
+        ? `${when} · ${t(h.channel)} · ${h.reference} · ${t("purged")}`
+        : `${when} · ${t(h.channel)} · ${caseTypeName(h.case_type)} · ${h.outcome ?? h.state}${wrap} · ${h.handled_by ?? ""} · ${h.reference}`;
+      for (const n of h.notes) if (n.text) li.append(Object.assign(document.createElement("blockquote"), { textContent: `${n.author}: ${n.text}` }));
+      return li;
+    }));
+    if (!history.contacts.length) list.replaceChildren(Object.assign(document.createElement("li"), { textContent: t("noHistory") }));
+    item.querySelector(".notes").replaceChildren(...notes.notes.map((n) => Object.assign(document.createElement("li"), { textContent: `${n.author}: ${n.text}` })));
+  } catch (error) {
+    item.querySelector(".historyCount").textContent = "–";  // offered no longer: nothing shown
+  }
+}
+
+function wrapUpName(code) {
+  return reference.wrap_up_codes?.[code]?.[lang] ?? code;
 }
 
 function contactItem(c) {
@@ -165,6 +236,22 @@ function contactItem(c) {
   }
   const form = item.querySelector(".active");
   form.hidden = c.state !== "active";
+  loadClient(item, c);
+  item.querySelector(".client").open = true;  // shown on the offer; folded away with a click
+  const noteForm = item.querySelector(".noteForm");
+  noteForm.hidden = c.state !== "active";
+  noteForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = noteForm.querySelector(".noteText");
+    api("POST", `/api/desk/contacts/${c.reference}/notes`, { text: text.value })
+      .then(() => { text.value = ""; clearError(); return loadClient(item, c); }, showError);
+  });
+  const queue = reference.queues.find((q) => q.code === c.queue);
+  const wrapUp = form.querySelector(".wrapUp");
+  wrapUp.append(new Option(t("noWrapUp"), ""));
+  for (const code of queue?.wrap_up ?? []) wrapUp.append(new Option(wrapUpName(code), code));
+  wrapUp.required = Boolean(queue?.wrap_up_required);
+  form.querySelector(".wrapUpChoice").hidden = !queue?.wrap_up.length;
   const correct = form.querySelector(".correctCaseType");
   correct.append(new Option(t("unchanged"), ""));
   for (const ct of reference.case_types) correct.append(new Option(ct[lang], ct.code));
@@ -191,7 +278,7 @@ function contactItem(c) {
   item.querySelector(".decline").addEventListener("click", () => act("decline"));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    act("finish", { outcome: form.querySelector(".outcome").value, case_type: correct.value || null });
+    act("finish", { outcome: form.querySelector(".outcome").value, case_type: correct.value || null, wrap_up: wrapUp.value || null });
   });
   item.querySelector(".transfer").addEventListener("click", () => act("transfer", { queue: transferTo.value || null, case_type: correct.value || null }));
   item.querySelector(".recall").addEventListener("click", () => api("POST", `/api/desk/contacts/${c.reference}/recall`).then((r) => {
@@ -419,6 +506,13 @@ document.addEventListener("DOMContentLoaded", () => {
   $("signout").addEventListener("click", () => signOut(false));
   $("signoutEverywhere").addEventListener("click", () => signOut(true));
   staffSession.onEnded = ended;
+  $("alertSound").checked = localStorage.getItem("contactd.alertSound") !== "off";
+  $("alertSound").addEventListener("change", (event) => localStorage.setItem("contactd.alertSound", event.target.checked ? "on" : "off"));
+  $("alertNotify").hidden = !window.Notification || Notification.permission === "granted";
+  $("alertNotify").addEventListener("click", () => Notification.requestPermission().then((answer) => {
+    $("alertNotify").hidden = answer === "granted";
+    if (answer === "granted") $("offerAnnounce").textContent = t("alertNotifyOn");
+  }));
   $("counterForm").addEventListener("submit", saveCounter);
   for (const b of document.querySelectorAll("[data-state]")) {
     b.addEventListener("click", () => api("POST", "/api/desk/state", { state: b.dataset.state }).then(clearError, showError));

@@ -27,3 +27,14 @@ RETURNING *, pg_notify('contactd_desk', '')::text AS notified;
 
 -- name: notes_of
 SELECT * FROM contact_notes WHERE contact_id = $1 ORDER BY at, id;
+
+-- name: set_wrap_up
+UPDATE contacts SET wrap_up = $2 WHERE id = $1 RETURNING *;
+
+-- name: report_wrap_ups
+-- Contacts finished in [$1, $2) with a wrap-up code, per queue and code: why clients contact us.
+SELECT queue, wrap_up, count(*) AS n
+FROM contacts
+WHERE closed_at >= $1 AND closed_at < $2 AND wrap_up IS NOT NULL
+GROUP BY queue, wrap_up
+ORDER BY queue, n DESC, wrap_up;
