@@ -133,7 +133,23 @@ class CallsPort(IntakePort, Protocol):
         """The last attempt failed: closed as not reached, and the client told by SMS."""
         ...
 
-    async def keep_place(self, contact: Contact, number: str) -> Contact:
+    async def keep_place(
+        self,
+        contact: Contact,
+        number: str,
+        confirmation: Callable[[Contact], OutboxItem] | None = None,
+    ) -> Contact:
         """The waiting caller asked to be called back: the call becomes a callback to
-        `number` that keeps its place in the queue."""
+        `number` that keeps its place in the queue, with the SMS `confirmation` makes for it
+        in the same transaction (under the hourly cap of `book`). A number with a callback
+        waiting already gets that one back: the call is cancelled as merged into it, and
+        nothing is sent."""
+        ...
+
+    async def book_by_phone(
+        self, new: NewContact, confirmation: Callable[[Contact], OutboxItem]
+    ) -> tuple[Contact, bool]:
+        """A callback booked on the phone (the closed line), with its confirmation SMS under
+        the hourly cap of `book`; a number with a callback waiting gets that one back, and
+        nothing is stored or sent. The contact, and whether it is new."""
         ...

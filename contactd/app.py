@@ -76,6 +76,7 @@ from contactd.services.inbox import Inbox
 from contactd.services.intake import Intake, triage
 from contactd.services.sessions import SignIn
 from contactd.services.staff import StaffDirectory
+from contactd.services.standard_answers import StandardAnswers
 from contactd.services.tickets import Tickets
 from contactd.settings import Settings
 from contactd.store import database, embedded, migrations
@@ -131,6 +132,9 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock) -> web.Applicat
         ),
     )
     app[CALLS] = phone.add_to(app, settings, clock=clock, recorder=app[METRICS])
+    app[email.STANDARD_ANSWERS] = StandardAnswers(
+        settings.answer_templates, settings.case_types, timezone=settings.timezone
+    )
     return app
 
 
@@ -189,7 +193,7 @@ def _services(app: web.Application, pool: asyncpg.Pool) -> None:
         clock=clock,
         recorder=recorder,
     )
-    app[CALLS].start(pool, app[INTAKE])
+    app[CALLS].start(pool, app[INTAKE], sms_per_hour=settings.phone.booking_sms_per_hour)
     app[desk.DESK] = Desk(pool, DeskRules.of(settings), clock=clock, recorder=recorder)
     app[agents.AGENTS] = Agents(
         pool, queues=settings.queues, case_types=settings.case_types, clock=clock

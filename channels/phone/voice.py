@@ -15,15 +15,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import structlog
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import VoiceResponse
 
-from channels.phone import errors, forms, numbers, prompts
+from channels.phone import booking, errors, forms, numbers, prompts
 from channels.phone.config import PhoneSetup
-from channels.ports import CallsPort
+from channels.ports import CallsPort, OutboxItem
 from routing.contact import CaseTypeSource, Channel, Contact, Language, NewContact, State
 
 log = structlog.get_logger(__name__)
@@ -46,6 +47,9 @@ class Voice:
         self._calls = calls
         self._clock = clock
         self._validator = RequestValidator(setup.auth_token) if setup.auth_token else None
+        # The case types a caller can choose: their processing goal and checklist go by SMS.
+        self._case_types = {case_type.code: case_type for _, case_type in setup.menu}
+        self._general = self._case_types.get("general") or setup.menu[0][1]
 
     def app(self) -> web.Application:
         """The webhooks as a sub-application, to mount at /twilio."""
@@ -166,7 +170,7 @@ class Voice:
         if form.digits != "1" or contact is None or number is None:
             response.redirect(f"/twilio/wait?lang={lang}", method="POST")
             return self._twiml(response)
-        contact = await self._calls.keep_place(contact, number)
+        contact = await self._calls.keep_place(contact, number, self._confirmation(number))
         if contact.channel is not Channel.CALLBACK:  # being put through right now: wait on
             response.redirect(f"/twilio/wait?lang={lang}", method="POST")
             return self._twiml(response)
@@ -195,7 +199,7 @@ class Voice:
         if number is None or contact.state is not State.QUEUED:
             await self._calls.hung_up(contact, why=f"queue {result}")
             return self._sorry(lang)
-        contact = await self._calls.keep_place(contact, number)
+        contact = await self._calls.keep_place(contact, number, self._confirmation(number))
         self._say(response, lang, self._kept_text(lang, contact, number))
         response.hangup()
         return self._twiml(response)
@@ -244,7 +248,8 @@ class Voice:
         except numbers.BadNumber as exc:
             why = prompts.WHY[lang][exc.reason]
             return self._hangup(lang, text=prompts.say(lang, "hidden", why=why))
-        contact, _ = await self._calls.submit(
+        opens = self._setup.calendar.next_open(self._clock())
+        contact, created = await self._calls.book_by_phone(
             NewContact(
                 channel=Channel.CALLBACK,
                 language=Language(lang),
@@ -253,10 +258,12 @@ class Voice:
                 external_id=form.call_sid,
                 client_address=number,
                 # Not dialled before the line opens, even if someone is at a desk.
-                not_before=self._setup.calendar.next_open(self._clock()),
+                not_before=opens,
             ),
-            actor="twilio",
+            self._confirmation(number, opens=opens),
         )
+        if not created:  # a callback to this number waits already: that one stands
+            return self._hangup(lang, text=self._kept_text(lang, contact, number))
         text = prompts.say(
             lang,
             "booked",
@@ -264,6 +271,24 @@ class Voice:
             reference=prompts.spelled(contact.reference),
         )
         return self._hangup(lang, text=text)
+
+    def _confirmation(
+        self, number: str, *, opens: datetime | None = None
+    ) -> Callable[[Contact], OutboxItem]:
+        """The confirmation SMS of a callback booked on the phone: its window when it has one
+        (a closed-line booking: from the opening to its due time, if on one day), else when
+        the line opens, else (a kept place) "today, as soon as it is your turn"."""
+
+        def sms(contact: Contact) -> OutboxItem:
+            case_type = self._case_types.get(contact.case_type, self._general)
+            window = None
+            if opens is not None and _same_day(opens, contact.due_at, self._setup.timezone):
+                window = booking.Window(opens, contact.due_at)
+            return booking.confirmation(
+                contact, number, case_type, self._setup.timezone, window=window, opens=opens
+            )
+
+        return sms
 
     # --- TwiML ----------------------------------------------------------------------------
 
@@ -393,3 +418,7 @@ def _place_text(lang: str, position: int, wait_seconds: int) -> str:
     else:
         wait = prompts.say(lang, "wait", minutes=minutes)
     return f"{prompts.say(lang, 'place', position=position)} {wait}"
+
+
+def _same_day(start: datetime, end: datetime, timezone: ZoneInfo) -> bool:
+    return start < end and start.astimezone(timezone).date() == end.astimezone(timezone).date()

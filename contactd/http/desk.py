@@ -47,16 +47,18 @@ class FinishBody(BaseModel):
 
 
 class TransferBody(BaseModel):
-    """To another queue, or to the queue of a corrected case type (triage's daily work)."""
+    """To another queue, or to the queue of a corrected case type (triage's daily work); a
+    live call also to a named colleague (their login), whose phone rings at once."""
 
     model_config = ConfigDict(extra="forbid")
     queue: Annotated[Text, Field(max_length=40)] | None = None
     case_type: Annotated[Text, Field(max_length=40)] | None = None
+    agent: Annotated[Text, Field(min_length=1, max_length=63)] | None = None
 
     @model_validator(mode="after")
     def _somewhere(self) -> TransferBody:
-        if self.queue is None and self.case_type is None:
-            raise ValueError("name the queue, the corrected case type, or both")
+        if self.queue is None and self.case_type is None and self.agent is None:
+            raise ValueError("name the queue, the corrected case type, or a colleague")
         return self
 
 
@@ -151,7 +153,7 @@ async def transfer(request: web.Request) -> web.Response:
     body = await read_body(request, TransferBody)
     person = auth.current(request)
     contact = await desk(request).transfer(
-        person, _reference(request), queue=body.queue, case_type=body.case_type
+        person, _reference(request), queue=body.queue, case_type=body.case_type, agent=body.agent
     )
     return web.json_response(shown_to(person, contact))
 

@@ -33,11 +33,13 @@ from contactd.http.contacts import contact_json
 from contactd.http.desk import DESK_ROLES, contact_of
 from contactd.http.errors import Text, read_body, route_of
 from contactd.services.answers import Answers, AnswerTo, Download
+from contactd.services.standard_answers import StandardAnswers
 from contactd.store.messages import Message
 
 log = structlog.get_logger(__name__)
 
 routes = web.RouteTableDef()
+STANDARD_ANSWERS = web.AppKey("standard_answers", StandardAnswers)
 ANSWERS = web.AppKey("answers", Answers)
 MAX_ANSWER_CHARS = 100_000
 _TAGS = set(nh3.ALLOWED_TAGS) - {"img"}
@@ -174,6 +176,17 @@ async def attachment_file(request: web.Request) -> web.StreamResponse:
 async def _downloaded(request: web.Request, reference: str, details: dict[str, Any]) -> None:
     await request.app[AUDIT].record(
         auth.current(request), "email.downloaded", reference=reference, details=details
+    )
+
+
+@routes.get("/api/desk/contacts/{reference}/answers")
+@auth.require(*DESK_ROLES)
+async def standard_answers(request: web.Request) -> web.Response:
+    """The agency's standard answers for the contact's case type and language, filled in."""
+    contact = await contact_of(request)
+    filled = request.app[STANDARD_ANSWERS].for_contact(contact, auth.current(request))
+    return web.json_response(
+        {"answers": [{"name": f.name, "title": f.title, "text": f.text} for f in filled]}
     )
 
 

@@ -270,7 +270,10 @@ async def _fail_once(
     requeued = False
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(queries.get("outbox_failed"), row["id"], error, now)
-        if row["contact_id"] is not None and await _accepted(conn, row):
+        # A transfer's redirect (channels/phone/dialing.py transfer_item) is of no
+        # acceptance: its contact stays where the transfer put it.
+        transfer = "transfer" in row["payload"]
+        if row["contact_id"] is not None and not transfer and await _accepted(conn, row):
             try:
                 await contacts.transition(
                     conn,

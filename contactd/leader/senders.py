@@ -120,7 +120,9 @@ class _Dial:
 
 
 class _Connect:
-    """Takes a waiting caller out of the queue to the agent's phone."""
+    """Moves a live caller: out of the queue to the agent's phone, or (a transfer to a
+    queue, channels/phone/dialing.py transfer_item) off the agent's phone back into the
+    wait. Both are a redirect of the caller's call through the Calls resource."""
 
     def __init__(self, rest: TwilioRest, public_url: str) -> None:
         self._rest = rest
@@ -133,6 +135,10 @@ class _Connect:
 
     async def traces(self, payload: Mapping[str, Any]) -> list[str]:
         """The caller's live legs to an agent's phone: the redirect happened, and the agent's
-        phone rings or the two talk (a leg that ended was dealt with by its webhook)."""
+        phone rings or the two talk (a leg that ended was dealt with by its webhook). A
+        transfer back to the queue leaves no leg to find: it is redirected again, which only
+        puts the caller where the call is (/twilio/connect)."""
+        if payload.get("to") == "queue":
+            return []
         legs = await self._rest.calls(parent=payload["call_sid"])
         return [c.sid for c in legs if c.status in LIVE]

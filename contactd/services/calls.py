@@ -4,19 +4,22 @@ their place in the queue, and what happens when a caller hangs up or asks for a 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import asyncpg
 import structlog
 
+from channels.phone.dialing import connect_item, transfer_item
 from channels.ports import OutboxItem, Place
 from contactd.clock import Clock
 from contactd.metrics import Recorder
 from contactd.services.intake import Intake
 from contactd.store import contacts as store
 from contactd.store import database, queries
-from routing.contact import Action, Contact, IllegalTransition, NewContact, State
+from routing.contact import Action, Channel, Contact, IllegalTransition, NewContact, State
+from routing.errors import DomainError, Kind
 from routing.queues import Queue
 from routing.waits import estimated_wait_seconds
 
@@ -28,12 +31,25 @@ BOOKING_SMS_LOCK = 0x636F6E74_0003  # "cont" + 3: see leader/election.py LEADER_
 DEFAULT_HANDLE_SECONDS = 240
 
 
+class TransferRefused(DomainError):
+    """A live call cannot go to the colleague named (raised with a code saying why)."""
+
+    kind = Kind.CONFLICT
+    code = "agent_unavailable"
+
+
+class UnknownAgent(DomainError):
+    kind = Kind.NOT_FOUND
+    code = "unknown_agent"
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Started:
     """What the calls service works with that exists only once the daemon has started."""
 
     pool: asyncpg.Pool
     intake: Intake
+    sms_per_hour: int  # phone.booking_sms_per_hour: the cap on every callback's confirmation
 
 
 class Calls:
@@ -52,8 +68,8 @@ class Calls:
         self._case_types = {q.code: sorted(q.case_types) for q in queues}
         self._started: Started | None = None
 
-    def start(self, pool: asyncpg.Pool, intake: Intake) -> None:
-        self._started = Started(pool=pool, intake=intake)
+    def start(self, pool: asyncpg.Pool, intake: Intake, *, sms_per_hour: int) -> None:
+        self._started = Started(pool=pool, intake=intake, sms_per_hour=sms_per_hour)
 
     @property
     def _running(self) -> Started:
@@ -115,22 +131,92 @@ class Calls:
         else:
             log.info("call.abandoned", reference=contact.reference, why=why)
 
-    async def keep_place(self, contact: Contact, number: str) -> Contact:
+    async def keep_place(
+        self,
+        contact: Contact,
+        number: str,
+        confirmation: Callable[[Contact], OutboxItem] | None = None,
+    ) -> Contact:
+        merged = await self._merge_into_waiting(contact, number)
+        if merged is not None:
+            return merged
         place = await self.place(contact)
-        # Its place in routing order (priority, due_at, queued_at) stays exactly as it was;
-        # so does the promise it is measured against: the call's own goal.
-        row = await self._pool.fetchrow(
-            queries.get("keep_place"),
-            contact.id,
-            number,
-            "twilio",
-            {"why": "caller asked to be called back", "position": place.position},
-            self._now(),
-        )
-        if row is None:  # already a callback (a repeated key press), or no longer waiting
-            return await store.get_by_id(self._pool, contact.id)
+        now = self._now()
+        async with self._pool.acquire() as conn, conn.transaction():
+            # Its place in routing order (priority, due_at, queued_at) stays exactly as it
+            # was; so does the promise it is measured against: the call's own goal.
+            row = await conn.fetchrow(
+                queries.get("keep_place"),
+                contact.id,
+                number,
+                "twilio",
+                {"why": "caller asked to be called back", "position": place.position},
+                now,
+            )
+            if row is None:  # already a callback (a repeated key press), or no longer waiting
+                return await store.get_by_id(conn, contact.id)
+            kept = store.contact_from_row(row)
+            if confirmation is not None:
+                await self._confirm_or_count(conn, kept, confirmation(kept), now)
         log.info("call.kept_place", reference=contact.reference, position=place.position)
-        return store.contact_from_row(row)
+        return kept
+
+    async def _merge_into_waiting(self, call: Contact, number: str) -> Contact | None:
+        """One number, one callback: a waiting call whose number has a callback waiting
+        already is merged into that one, which the caller is told of again (no second SMS)."""
+        if call.channel is not Channel.CALL or call.state not in {State.QUEUED, State.CANCELLED}:
+            return None
+        waiting = await self.pending_callback(number)
+        if waiting is None or waiting.id == call.id:
+            return None
+        if call.state is State.QUEUED:
+            try:
+                await store.cancel(
+                    self._pool, call.id, now=self._now(), actor="twilio",
+                    recorder=self._recorder, merged_into=waiting.reference,
+                )  # fmt: skip
+            except IllegalTransition:
+                return None  # offered to an agent meanwhile: the caller waits on
+            log.info("callback.merged", into=waiting.reference, merged=1)
+        elif call.outcome != "merged":
+            return None
+        return waiting
+
+    async def book_by_phone(
+        self, new: NewContact, confirmation: Callable[[Contact], OutboxItem]
+    ) -> tuple[Contact, bool]:
+        """A callback booked on the closed line, with its confirmation SMS (under the hourly
+        cap); a number with a callback waiting gets that one back. (contact, whether new)"""
+        if new.client_address is not None:
+            waiting = await self.pending_callback(new.client_address)
+            if waiting is not None:
+                return waiting, False
+        now = self._now()
+
+        async def confirm(conn: database.Conn, contact: Contact) -> None:
+            await self._confirm_or_count(conn, contact, confirmation(contact), now)
+
+        return await self._running.intake.submit(new, actor="twilio", record=confirm)
+
+    async def _confirm_or_count(
+        self, conn: database.Conn, contact: Contact, sms: OutboxItem, now: datetime
+    ) -> None:
+        if not await self._confirm(conn, contact, sms, now, self._running.sms_per_hour):
+            log.warning("booking.sms_capped", per_hour=self._running.sms_per_hour)
+            self._recorder.booking_sms_capped()
+
+    @staticmethod
+    async def _confirm(
+        conn: database.Conn, contact: Contact, sms: OutboxItem, now: datetime, per_hour: int
+    ) -> bool:
+        """A callback's confirmation SMS, written with it unless `per_hour` confirmations were
+        written in the last hour (all instances and all ways of booking together). One
+        booking at a time counts and writes, so a burst cannot overshoot the cap."""
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", BOOKING_SMS_LOCK)
+        if await conn.fetchval(queries.get("booking_sms_in_last_hour"), now) >= per_hour:
+            return False
+        await store.insert_outbox(conn, contact.id, sms, now=now)
+        return True
 
     async def pending_callback(self, number: str) -> Contact | None:
         row = await self._pool.fetchrow(queries.get("pending_callback"), number)
@@ -153,11 +239,7 @@ class Calls:
 
         async def confirm(conn: database.Conn, contact: Contact) -> None:
             nonlocal confirmed
-            # One booking at a time counts and writes, so a burst cannot overshoot the cap.
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", BOOKING_SMS_LOCK)
-            if await conn.fetchval(queries.get("booking_sms_in_last_hour"), now) < sms_per_hour:
-                await store.insert_outbox(conn, contact.id, confirmation(contact), now=now)
-                confirmed = True
+            confirmed = await self._confirm(conn, contact, confirmation(contact), now, sms_per_hour)
 
         contact, created = await self._running.intake.submit(new, actor="web", record=confirm)
         return contact, created, confirmed
@@ -252,3 +334,64 @@ class Calls:
                 )
         if waiting:
             log.info("callback.merged", into=call.reference, merged=len(waiting))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Transfer:
+    """A live Twilio call passed on by the caseworker who holds it (services/desk.py)."""
+
+    actor: str  # the caseworker, as in the event log
+    holder: int  # their staff id: only they may pass it on
+    queue: str | None  # the queue it goes to (None: it stays in its queue)
+    case_type: str | None  # a corrected case type
+    reason: dict[str, str]  # from and to, for the event log
+    to_agent: str | None  # a colleague's login: their phone rings at once
+
+
+async def transfer_call(
+    pool: asyncpg.Pool, call: Contact, transfer: Transfer, *, now: datetime, recorder: Recorder
+) -> Contact:
+    """Pass a live call on without dropping the caller, in one transaction with the Twilio
+    request that moves the caller (the outbox sends it): back into the wait of its new
+    queue, its place kept, or straight to the named colleague's phone (requeued, offered and
+    accepted for them, then put through as an accept is). The first caseworker is free at
+    once: their leg ends when Twilio moves the caller."""
+    async with pool.acquire() as conn, conn.transaction():
+        target = await _transfer_target(conn, transfer.to_agent) if transfer.to_agent else None
+        reason = {**transfer.reason, "transfer": "blind", "call_sid": call.external_id or ""}
+        waited_since = await conn.fetchval(queries.get("call_queued_at"), call.id)
+        step = functools.partial(store.transition, conn, call.id, now=now, recorder=recorder)
+        moved = await step(
+            Action.REQUEUE,
+            actor=transfer.actor,
+            holder=transfer.holder,
+            queue=transfer.queue,
+            case_type=transfer.case_type,
+            reason=reason,
+        )
+        kept = await conn.fetchrow(queries.get("transfer_keeps_place"), call.id, waited_since)
+        moved = store.contact_from_row(kept) if kept else moved
+        if target is None:
+            await store.insert_outbox(conn, call.id, transfer_item(moved), now=now)
+            log.info("call.transferred", reference=call.reference, queue=moved.queue)
+            return moved
+        passed = {"transfer": "blind", "from": transfer.actor}
+        await step(Action.OFFER, actor=transfer.actor, agent_id=target, reason=passed)
+        taken = await step(Action.ACCEPT, actor=transfer.actor, holder=target, reason=passed)
+        await store.insert_outbox(conn, call.id, connect_item(taken), now=now)
+    log.info("call.transferred", reference=call.reference, to_agent=transfer.to_agent)
+    return taken
+
+
+async def _transfer_target(conn: database.Conn, login: str) -> int:
+    """The staff id of the colleague a live call may go to now; else why not."""
+    row = await conn.fetchrow(queries.get("transfer_target"), login)
+    if row is None:
+        raise UnknownAgent(f"no caseworker {login!r} with an agent profile")
+    if row["state"] != "available":
+        raise TransferRefused(f"{login} is {row['state']}, not available")
+    if row["phone"] is None:
+        raise TransferRefused(f"{login} has no phone on their agent profile", code="no_phone")
+    if row["calls"] >= row["capacity"]:
+        raise TransferRefused(f"{login} has no room for another call")
+    return int(row["staff_id"])

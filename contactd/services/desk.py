@@ -19,7 +19,7 @@ import asyncpg
 from channels.phone.dialing import DialOrder, connect_item, dial_item
 from contactd.clock import Clock
 from contactd.metrics import Recorder
-from contactd.services import tickets
+from contactd.services import calls, tickets
 from contactd.settings import Settings
 from contactd.store import agents, contacts, database
 from contactd.store import tickets as ticket_store
@@ -230,29 +230,52 @@ class Desk:
             raise NotAccepted(f"unknown wrap_up {wrap_up!r} for {contact.queue}; known: {known}")
 
     async def transfer(
-        self, person: Staff, reference: str, *, queue: str | None, case_type: str | None
+        self,
+        person: Staff,
+        reference: str,
+        *,
+        queue: str | None,
+        case_type: str | None,
+        agent: str | None = None,
     ) -> Contact:
-        """To another queue, or to the queue of a corrected case type (triage's daily work)."""
+        """To another queue, or to the queue of a corrected case type (triage's daily work).
+        A live Twilio call keeps its caller (services/calls.py, transfer_call): back in the
+        wait of its new queue with its place kept, or put through at once to the phone of
+        the colleague named by `agent` (then it stays in its queue unless one is named)."""
         self._known_case_type(case_type)
         contact = await self.find(reference)
-        try:
-            to = choose_queue(
-                self._rules.queues,
-                case_type=case_type or contact.case_type,
-                channel=contact.channel,
-                requested=queue,
-            )
-        except NoQueue as exc:
-            raise NotAccepted(exc.message) from None
-        reason: dict[str, str] = {"to_queue": to.code, "from_queue": contact.queue}
+        live = contact.state is State.ACTIVE and _through_twilio(contact)
+        if agent is not None and not (live and contact.channel is Channel.CALL):
+            raise NotAccepted("only a live call goes to a named colleague: transfer to a queue")
+        reason: dict[str, str] = {"from_queue": contact.queue}
+        to: str | None = None
+        if queue is not None or case_type is not None:
+            try:
+                to = choose_queue(
+                    self._rules.queues,
+                    case_type=case_type or contact.case_type,
+                    channel=contact.channel,
+                    requested=queue,
+                ).code
+            except NoQueue as exc:
+                raise NotAccepted(exc.message) from None
+            reason["to_queue"] = to
         if case_type and case_type != contact.case_type:
             reason |= {"to_case_type": case_type, "from_case_type": contact.case_type}
+        if live and contact.channel is Channel.CALL:
+            move = calls.Transfer(
+                actor=person.actor, holder=person.id, queue=to, case_type=case_type,
+                reason=reason | ({"to_agent": agent} if agent else {}), to_agent=agent,
+            )  # fmt: skip
+            return await calls.transfer_call(
+                self._pool, contact, move, now=self._clock(), recorder=self._recorder
+            )
         return await self._act(
             self._pool,
             person,
             contact,
             Action.REQUEUE,
-            queue=to.code,
+            queue=to,
             case_type=case_type,
             reason=reason,
         )

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pydantic
 from pydantic import BaseModel, Field
 
+from contactd.settings import answers
 from contactd.settings.agency import (
     CalendarConfig,
     CaseTypeConfig,
@@ -62,6 +63,16 @@ ENV_SPECIAL = {
 # config/ (a checkout), then the system-wide place (a package install, the container image).
 SOURCE_CONFIG = Path(__file__).resolve().parents[2] / "config" / "contactd.toml"
 SYSTEM_CONFIG = Path("/etc/contactd/contactd.toml")
+
+
+def _answer_templates(
+    folder: Path, types: Mapping[str, CaseTypeConfig]
+) -> tuple[answers.AnswerTemplate, ...]:
+    """The standard answers, each read and tried: a broken one stops the start, named."""
+    templates, problems = answers.read(folder, types)
+    if problems:
+        raise ConfigError("\n".join(f"email.answers_dir: {p}" for p in problems))
+    return templates
 
 
 def default_config() -> Path:
@@ -112,6 +123,7 @@ class Settings:
     retention: RetentionConfig
     auth: AuthConfig
     wrap_up_codes: Mapping[str, WrapUpCodeConfig]
+    answer_templates: tuple[answers.AnswerTemplate, ...]  # email.answers_dir, read and tried
     mailbox_passwords: Mapping[str, str]  # mailbox name -> password, from the environment
     smtp_password: str | None
     oidc_client_secret: str | None  # CONTACTD_OIDC_CLIENT_SECRET; none for a public client
@@ -155,6 +167,7 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
     calendars = {name: c.build(tz) for name, c in file_config.calendars.items()}
     queues = build_queues(file_config, types, calendars, path)
     _check_phone(file_config.phone, types, calendars, path)
+    templates = _answer_templates(path.parent / file_config.email.answers_dir, types)
     url = env.get("CONTACTD_DATABASE_URL") or None
     public_url = _public_url(env)
     return Settings(
@@ -174,6 +187,7 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
         retention=file_config.retention,
         auth=file_config.auth,
         wrap_up_codes=file_config.wrap_up_codes,
+        answer_templates=templates,
         mailbox_passwords={
             name: env.get(f"CONTACTD_MAILBOX_{name.upper()}_PASSWORD", "")
             for name in file_config.email.mailboxes

@@ -224,6 +224,8 @@ class EmailConfig(StrictSection):
     # Mails from the client kept on one contact; more go to the quarantine folder, and the
     # contact says so.
     mails_per_contact: Annotated[int, Field(ge=1, le=100_000)] = 200
+    # Standard answers, <dir>/<da|en>/<name>.j2 (relative: to the configuration's directory).
+    answers_dir: Annotated[str, Field(min_length=1, max_length=500)] = "answers"
     mailboxes: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")], MailboxConfig] = {}
 
 

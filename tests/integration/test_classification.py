@@ -120,7 +120,7 @@ async def test_transfer_needs_a_known_queue_or_case_type(classifying: Client) ->
     pool: asyncpg.Pool = classifying.app[POOL]
     karin = await token_for(pool, "karin", Role.AGENT)
     for body, message in [
-        ({}, "name the queue, the corrected case type, or both"),
+        ({}, "name the queue, the corrected case type, or a colleague"),
         ({"case_type": "pets"}, "unknown case type 'pets'"),
     ]:
         response = await classifying.post(

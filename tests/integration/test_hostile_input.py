@@ -293,6 +293,7 @@ async def test_every_parameterised_route_is_fuzzed(world: World) -> None:
         "/api/calendars/{name}/closures",
         "/api/desk/contacts/{reference}/history",
         "/api/desk/contacts/{reference}/notes",
+        "/api/desk/contacts/{reference}/answers",
         "/api/calendars/{name}/closures/{id}",
         "/api/desk/contacts/{reference}/accept",
         "/api/desk/contacts/{reference}/decline",

@@ -12,6 +12,8 @@ const TEXTS = {
     away: "Væk", offline: "Offline", wrap_up: "Efterbehandling", contacts: "Henvendelser",
     empty: "Ingen henvendelser lige nu.", queue: "Kø", accept: "Tag imod", decline: "Afvis",
     outcome: "Resultat", correctCaseType: "Rigtig sagstype", finish: "Afslut",
+    standardAnswer: "Standardsvar", chooseStandard: "(vælg et standardsvar)",
+    colleague: "eller til kollega (brugernavn)",
     history: "Klientens tidligere henvendelser", notes: "Noter", newNote: "Ny note", addNote: "Gem note",
     noHistory: "Ingen tidligere henvendelser.", purged: "slettet efter opbevaringstiden",
     wrapUp: "Henvendelsen handlede om", noWrapUp: "(ikke valgt)", newOffer: "Nyt tilbud",
@@ -47,6 +49,8 @@ const TEXTS = {
     away: "Away", offline: "Offline", wrap_up: "Wrap-up", contacts: "Contacts",
     empty: "No contacts right now.", queue: "Queue", accept: "Accept", decline: "Decline",
     outcome: "Outcome", correctCaseType: "Correct case type", finish: "Finish",
+    standardAnswer: "Standard answer", chooseStandard: "(choose a standard answer)",
+    colleague: "or to a colleague (user name)",
     history: "The client's earlier contacts", notes: "Notes", newNote: "New note", addNote: "Save note",
     noHistory: "No earlier contacts.", purged: "deleted after the retention period",
     wrapUp: "The contact was about", noWrapUp: "(not chosen)", newOffer: "New offer",
@@ -199,6 +203,24 @@ async function loadClient(item, c) {
   }
 }
 
+// The agency's standard answers for this case type and language, filled in: one is put in
+// the answer box to edit (replacing what is there only if the box is empty or unchanged).
+async function loadStandardAnswers(item, c) {
+  const { answers } = await api("GET", `/api/desk/contacts/${c.reference}/answers`).catch(() => ({ answers: [] }));
+  const choice = item.querySelector(".standardAnswer");
+  item.querySelector(".standardChoice").hidden = !answers.length;
+  choice.replaceChildren(new Option(t("chooseStandard"), ""), ...answers.map((a) => new Option(a.title, a.name)));
+  let inserted = "";
+  choice.addEventListener("change", () => {
+    const picked = answers.find((a) => a.name === choice.value);
+    const box = item.querySelector(".answerText");
+    if (picked && (!box.value || box.value === inserted)) {
+      box.value = inserted = picked.text;
+      box.focus();
+    }
+  });
+}
+
 function wrapUpName(code) {
   return reference.wrap_up_codes?.[code]?.[lang] ?? code;
 }
@@ -233,6 +255,7 @@ function contactItem(c) {
     loadThread(item, c);
     const answerForm = item.querySelector(".answerForm");
     answerForm.addEventListener("submit", (event) => sendAnswer(event, item, c));
+    loadStandardAnswers(item, c);
   }
   const form = item.querySelector(".active");
   form.hidden = c.state !== "active";
@@ -280,7 +303,12 @@ function contactItem(c) {
     event.preventDefault();
     act("finish", { outcome: form.querySelector(".outcome").value, case_type: correct.value || null, wrap_up: wrapUp.value || null });
   });
-  item.querySelector(".transfer").addEventListener("click", () => act("transfer", { queue: transferTo.value || null, case_type: correct.value || null }));
+  // A live call may go straight to a colleague's phone; the caller stays on the line.
+  const colleague = item.querySelector(".colleague");
+  item.querySelector(".colleagueChoice").hidden = c.channel !== "call";
+  item.querySelector(".transfer").addEventListener("click", () => act("transfer", colleague.value.trim()
+    ? { agent: colleague.value.trim().toLowerCase() }
+    : { queue: transferTo.value || null, case_type: correct.value || null }));
   item.querySelector(".recall").addEventListener("click", () => api("POST", `/api/desk/contacts/${c.reference}/recall`).then((r) => {
     clearError();
     item.querySelector(".calls").textContent = t("calledTimes").replace("{n}", r.calls);

@@ -1,0 +1,233 @@
+"""A caseworker passes a live Twilio call on (issue 19): the caller is kept, not dropped.
+
+The caller waits on the hotline, Karin takes the call and her phone is dialled from the
+caller's call (/twilio/connect). She transfers it on the desk: to another queue (the caller
+waits there again, the place kept) or to a named colleague (whose phone rings at once).
+Twilio's REST API is Stoplight Prism in proxy mode in front of the stateful double of
+tests/integration/test_outbox_safety.py, so every redirect the daemon asks for is checked
+against Twilio's spec; the TwiML comes from the twilio package's builder, and the webhooks
+Twilio then sends are signed as Twilio signs them."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from urllib.parse import parse_qs, urlsplit
+
+import asyncpg
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from contactd.app import create_app
+from contactd.clock import FixedClock
+from contactd.http.appkeys import POOL
+from contactd.store.staff import Role
+from tests.conftest import WORKDAY, token_for
+from tests.integration import test_outbox_safety as safety
+from tests.integration.test_outbox_safety import (
+    CALLER_SID,
+    CLIENT,
+    HOTLINE,
+    JENS_PHONE,
+    KARIN_PHONE,
+    PUBLIC,
+    TwilioDouble,
+    _config,
+    _offered,
+    _signed,
+    _until,
+)
+
+# Prism in proxy mode in front of the stateful double of Twilio, shared with that module.
+proxied = safety.proxied
+twilio = safety.twilio
+
+Client = TestClient[web.Request, web.Application]
+CALL = {"CallSid": CALLER_SID, "From": CLIENT, "To": HOTLINE, "CallStatus": "in-progress"}
+
+
+@contextlib.asynccontextmanager
+async def _daemon(db_url: str, api_url: str, clock: FixedClock) -> AsyncIterator[Client]:
+    async with TestClient(TestServer(create_app(_config(db_url, api_url), clock=clock))) as c:
+        yield c
+
+
+async def _agent(client: Client, login: str, phone: str, skills: dict[str, int]) -> dict[str, str]:
+    pool: asyncpg.Pool = client.app[POOL]
+    boss = await token_for(pool, f"{login}-boss", Role.SUPERVISOR)
+    agent = await token_for(pool, login, Role.AGENT)
+    profile = {"skills": skills, "languages": ["da"], "phone": phone}
+    assert (await client.put(f"/api/agents/{login}", json=profile, headers=boss)).ok
+    state = await client.post("/api/desk/state", json={"state": "available"}, headers=agent)
+    assert state.ok, await state.text()
+    return agent
+
+
+async def _karin_talks_to_the_caller(
+    client: Client, twilio: TwilioDouble
+) -> tuple[dict[str, str], str, str]:
+    """The caller chose family and waits; Karin accepts, Twilio moves the caller to
+    /twilio/connect, which dials Karin's phone. Karin's credentials, the reference, and the
+    <Dial>'s action URL (where Twilio reports the end of Karin's leg)."""
+    karin = await _agent(client, "karin", KARIN_PHONE, {"family": 3})
+    await _signed(client, f"{PUBLIC}/twilio/voice", CALL)
+    await _signed(
+        client, f"{PUBLIC}/twilio/menu?lang=da&then=queue&tries=0", {**CALL, "Digits": "1"}
+    )
+    reference = await _offered(client, karin)
+    assert reference is not None
+    accepted = await client.post(f"/api/desk/contacts/{reference}/accept", headers=karin)
+    assert accepted.status == 200, await accepted.text()
+    await _until(lambda: len(twilio.redirects) == 1, "the caller is put through to Karin")
+    connect = await _signed(client, twilio.redirects[0][1], CALL)
+    dial = connect.find("Dial")
+    assert dial is not None
+    number = dial.find("Number")
+    assert number is not None
+    assert number.text == KARIN_PHONE
+    return karin, reference, PUBLIC + str(dial.get("action"))
+
+
+async def test_a_caller_transferred_to_another_queue_is_not_hung_up_on_when_the_agent_hangs_up(
+    db_url: str, twilio: TwilioDouble, proxied: tuple[TwilioDouble, str]
+) -> None:
+    """The test that showed the dropped caller: before issue 19, a transfer only requeued
+    the contact, and when Karin put her phone down /twilio/connect-result answered the
+    caller's leg with <Hangup/>."""
+    clock = FixedClock(WORKDAY)
+    async with _daemon(db_url, proxied[1], clock) as client:
+        karin, reference, karins_leg = await _karin_talks_to_the_caller(client, twilio)
+        clock.advance(minutes=3)
+        moved = await client.post(
+            f"/api/desk/contacts/{reference}/transfer", json={"queue": "work_study"}, headers=karin
+        )
+        assert moved.status == 200, await moved.text()
+        # Karin's leg ends (she hangs up, or Twilio ends it): what becomes of the caller?
+        after = await _signed(client, karins_leg, {**CALL, "DialCallStatus": "completed"})
+    assert after.find("Hangup") is None, "the caller was hung up on"
+    enqueue = after.find("Enqueue")
+    assert enqueue is not None
+    assert enqueue.text == "work_study"
+
+
+async def test_a_blind_transfer_to_a_queue_moves_the_caller_into_its_wait_with_the_place_kept(
+    db_url: str, twilio: TwilioDouble, proxied: tuple[TwilioDouble, str]
+) -> None:
+    clock = FixedClock(WORKDAY)
+    async with _daemon(db_url, proxied[1], clock) as client:
+        pool: asyncpg.Pool = client.app[POOL]
+        karin, reference, _ = await _karin_talks_to_the_caller(client, twilio)
+        waited_since = await pool.fetchval("SELECT queued_at FROM contacts")
+        clock.advance(minutes=3)
+        moved = await client.post(
+            f"/api/desk/contacts/{reference}/transfer", json={"queue": "work_study"}, headers=karin
+        )
+        assert moved.status == 200, await moved.text()
+        # The outbox asks Twilio (through Prism, checked against the spec) to move the call.
+        await _until(lambda: len(twilio.redirects) == 2, "the caller is taken off Karin's phone")
+        sid, url = twilio.redirects[1]
+        assert sid == CALLER_SID
+        assert url.startswith(f"{PUBLIC}/twilio/connect?ref={reference}&acceptance=")
+        assert url.endswith("&to=queue")
+        twiml = await _signed(client, url, CALL)
+        row = await pool.fetchrow("SELECT * FROM contacts")
+        karins_desk = await (await client.get("/api/desk", headers=karin)).json()
+        events = await pool.fetch("SELECT * FROM contact_events ORDER BY id")
+
+        # Routing goes by the case type: Jens takes family calls too.
+        jens = await _agent(client, "jens", JENS_PHONE, {"work": 3, "family": 3})
+        assert await _offered(client, jens) == reference
+        clock.advance(minutes=1)
+        accepted = await client.post(f"/api/desk/contacts/{reference}/accept", headers=jens)
+        assert accepted.status == 200, await accepted.text()
+        await _until(lambda: len(twilio.redirects) == 3, "the caller is put through to Jens")
+        with_jens = await _signed(client, twilio.redirects[2][1], CALL)
+    said = [s.text for s in twiml.iter("Say")]
+    assert said == ["Du bliver nu stillet videre til Arbejde og studie. Bliv venligst i røret."]
+    enqueue = twiml.find("Enqueue")
+    assert enqueue is not None
+    assert enqueue.text == "work_study"
+    assert row is not None
+    assert (row["state"], row["queue"], row["agent_id"]) == ("queued", "work_study", None)
+    assert row["queued_at"] == waited_since  # the place is kept
+    assert karins_desk["contacts"] == []  # Karin is free
+    requeue = events[-1]
+    assert (requeue["action"], requeue["actor"]) == ("requeue", "staff:karin")
+    assert requeue["reason"] == {
+        "from_queue": "family",
+        "to_queue": "work_study",
+        "transfer": "blind",
+        "call_sid": CALLER_SID,
+    }
+    number = with_jens.find("Dial/Number")
+    assert number is not None
+    assert number.text == JENS_PHONE
+
+
+async def test_a_blind_transfer_to_a_named_colleague_rings_their_phone_at_once(
+    db_url: str, twilio: TwilioDouble, proxied: tuple[TwilioDouble, str]
+) -> None:
+    clock = FixedClock(WORKDAY)
+    async with _daemon(db_url, proxied[1], clock) as client:
+        pool: asyncpg.Pool = client.app[POOL]
+        karin, reference, karins_leg = await _karin_talks_to_the_caller(client, twilio)
+        await _agent(client, "jens", JENS_PHONE, {"work": 3})
+        clock.advance(minutes=3)
+        moved = await client.post(
+            f"/api/desk/contacts/{reference}/transfer", json={"agent": "jens"}, headers=karin
+        )
+        assert moved.status == 200, await moved.text()
+        await _until(lambda: len(twilio.redirects) == 2, "the caller is moved to Jens's phone")
+        url = twilio.redirects[1][1]
+        with_jens = await _signed(client, url, CALL)
+        # Twilio reports the end of Karin's leg to its <Dial>'s action (and ignores the
+        # answer, the call having been redirected): nothing of Jens's call changes.
+        late = await _signed(client, karins_leg, {**CALL, "DialCallStatus": "completed"})
+        row = await pool.fetchrow(
+            "SELECT c.*, s.login FROM contacts c JOIN staff s ON s.id = c.agent_id"
+        )
+        connect = await pool.fetchval(
+            "SELECT payload ->> 'acceptance' FROM outbox WHERE kind = 'connect' ORDER BY id DESC"
+        )
+        events = await pool.fetch("SELECT action, actor, reason FROM contact_events ORDER BY id")
+    query = parse_qs(urlsplit(url).query)
+    assert urlsplit(url).path == "/twilio/connect"
+    assert query["ref"] == [reference]
+    number = with_jens.find("Dial/Number")
+    assert number is not None
+    assert number.text == JENS_PHONE
+    assert late.find("Hangup") is None
+    assert row is not None
+    assert (row["state"], row["login"], row["queue"]) == ("active", "jens", "family")
+    assert query["acceptance"] == [connect]  # Jens's acceptance, not Karin's
+    assert [(e["action"], e["actor"]) for e in events[-3:]] == [
+        ("requeue", "staff:karin"),
+        ("offer", "staff:karin"),
+        ("accept", "staff:karin"),
+    ]
+    assert events[-3]["reason"]["to_agent"] == "jens"
+
+
+async def test_a_colleague_who_cannot_take_the_call_is_refused_and_the_call_stays(
+    db_url: str, twilio: TwilioDouble, proxied: tuple[TwilioDouble, str]
+) -> None:
+    clock = FixedClock(WORKDAY)
+    async with _daemon(db_url, proxied[1], clock) as client:
+        pool: asyncpg.Pool = client.app[POOL]
+        karin, reference, _ = await _karin_talks_to_the_caller(client, twilio)
+        jens = await _agent(client, "jens", JENS_PHONE, {"work": 3})
+        await client.post("/api/desk/state", json={"state": "away"}, headers=jens)
+        away = await client.post(
+            f"/api/desk/contacts/{reference}/transfer", json={"agent": "jens"}, headers=karin
+        )
+        nobody = await client.post(
+            f"/api/desk/contacts/{reference}/transfer", json={"agent": "nobody"}, headers=karin
+        )
+        refused = [(r.status, (await r.json())["error"]["code"]) for r in (away, nobody)]
+        row = await pool.fetchrow("SELECT state, agent_id FROM contacts")
+        outbox = await pool.fetchval("SELECT count(*) FROM outbox")
+    assert refused == [(409, "agent_unavailable"), (404, "unknown_agent")]
+    assert row is not None
+    assert row["state"] == "active"
+    assert outbox == 1  # Karin's own connect only
+    assert len(twilio.redirects) == 1
