@@ -16,6 +16,7 @@ import asyncpg
 import structlog
 from aiohttp import web
 
+from channels.email.forms import Forms
 from channels.public import Limiter
 from contactd import metrics
 from contactd.clock import Clock, wall_clock
@@ -198,7 +199,9 @@ def _services(app: web.Application, pool: asyncpg.Pool) -> None:
     app[agents.AGENTS] = Agents(
         pool, queues=settings.queues, case_types=settings.case_types, clock=clock
     )
-    app[email.ANSWERS] = Answers(pool, settings.email, clock=clock, recorder=recorder)
+    app[email.ANSWERS] = Answers(
+        pool, settings.email, clock=clock, recorder=recorder, forms=forms_of(settings)
+    )
     app[AUDIT] = Audit(pool, clock=clock)
     app[staff.DIRECTORY] = StaffDirectory(
         pool, clock=clock, audit=app[AUDIT], token_lasts=timedelta(days=settings.auth.token_days)
@@ -282,6 +285,15 @@ def _senders(settings: Settings) -> contextlib.AbstractAsyncContextManager[dict[
         twilio_auth_token=settings.twilio_auth_token,
         smtp_password=settings.smtp_password,
         public_url=settings.public_url,
+        forms=forms_of(settings),
+    )
+
+
+def forms_of(settings: Settings) -> Forms:
+    """The agency's forms folder (email.forms_dir, beside the configuration if relative)."""
+    return Forms(
+        settings.path.parent / settings.email.forms_dir,
+        max_bytes=settings.email.max_attachment_bytes,
     )
 
 

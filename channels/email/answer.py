@@ -5,6 +5,7 @@ so that a reply finds the contact even when the threading headers are lost."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from email.utils import make_msgid
 
 from channels.ports import OutboxItem
@@ -37,8 +38,16 @@ def new_message_id(reference: str, address: str) -> str:
     return make_msgid(idstring=reference, domain=address.rsplit("@", 1)[-1])
 
 
-def answer(thread: Thread, text: str, *, address: str, message_id: str) -> OutboxItem:
-    """The outbox entry that sends `text` from the agency's `address` as `message_id`."""
+def answer(
+    thread: Thread,
+    text: str,
+    *,
+    address: str,
+    message_id: str,
+    attachments: Sequence[Mapping[str, object]] = (),
+) -> OutboxItem:
+    """The outbox entry that sends `text` from the agency's `address` as `message_id`, with
+    the agency's forms named in `attachments` (read from the forms folder when sent)."""
     references = thread.message_ids[-MAX_REFERENCES:]
     footer = FOOTER.get(thread.language, FOOTER["da"]).format(reference=thread.reference)
     return OutboxItem(
@@ -54,5 +63,6 @@ def answer(thread: Thread, text: str, *, address: str, message_id: str) -> Outbo
             "references": " ".join(references) or None,
             "headers": {},
             "reference": thread.reference,
+            "attachments": [dict(a) for a in attachments],
         },
     )

@@ -15,6 +15,7 @@ from typing import Any
 
 import aiosmtplib
 
+from channels.email.forms import Forms
 from channels.ports import Failure, SendError
 
 
@@ -30,10 +31,13 @@ class SmtpSettings:
     # certificate comes from an internal CA: then only this CA is trusted. None: the
     # system's trust store. Either way the certificate and the host name are checked.
     ca_file: str | None = None
+    # The agency's forms (channels/email/forms.py), read when an answer attaches one.
+    forms: Forms | None = None
 
 
-def message_of(payload: Mapping[str, Any]) -> EmailMessage:
-    """The e-mail an outbox payload describes (from, to, subject, text, threading headers)."""
+def message_of(payload: Mapping[str, Any], forms: Forms | None = None) -> EmailMessage:
+    """The e-mail an outbox payload describes (from, to, subject, text, threading headers,
+    and the agency's forms attached by name, read from `forms` now)."""
     message = EmailMessage()
     message["From"] = payload["from"]
     message["To"] = payload["to"]
@@ -45,12 +49,16 @@ def message_of(payload: Mapping[str, Any]) -> EmailMessage:
     for name, value in payload.get("headers", {}).items():
         message[name] = value
     message.set_content(payload["text"])
+    if payload.get("attachments"):
+        if forms is None:
+            raise SendError(Failure.PERMANENT, "attachments need email.forms_dir")
+        forms.attach(message, payload["attachments"])
     return message
 
 
 async def send(settings: SmtpSettings, payload: Mapping[str, Any]) -> str:
     """Send one message; its Message-ID. Raises SendError."""
-    message = message_of(payload)
+    message = message_of(payload, settings.forms)
     tls_context: ssl.SSLContext | None = None
     if settings.starttls and settings.ca_file is not None:
         try:

@@ -55,6 +55,10 @@ class AnswerBody(BaseModel):
     text: Annotated[Text, Field(min_length=1, max_length=MAX_ANSWER_CHARS)]
     # "from": the contact's address; "reply_to": the Reply-To of the client's last mail.
     to: AnswerTo = "from"
+    # The agency's forms to attach, by file name (GET /api/forms).
+    attachments: list[Annotated[Text, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=5
+    )
 
 
 def answers(request: web.Request) -> Answers:
@@ -179,6 +183,17 @@ async def _downloaded(request: web.Request, reference: str, details: dict[str, A
     )
 
 
+@routes.get("/api/forms")
+@auth.require(*DESK_ROLES)
+async def forms(request: web.Request) -> web.Response:
+    """The agency's forms and checklists a caseworker may attach to an answer."""
+    shown = [
+        {"filename": f.filename, "content_type": f.content_type, "size": f.size}
+        for f in answers(request).forms.available()
+    ]
+    return web.json_response({"forms": shown})
+
+
 @routes.get("/api/desk/contacts/{reference}/answers")
 @auth.require(*DESK_ROLES)
 async def standard_answers(request: web.Request) -> web.Response:
@@ -196,7 +211,9 @@ async def send_answer(request: web.Request) -> web.Response:
     """The holder's answer to an e-mail contact (contactd/services/answers.py)."""
     body = await read_body(request, AnswerBody)
     contact = await contact_of(request)
-    sent = await answers(request).answer(contact, auth.current(request), body.text, to=body.to)
+    sent = await answers(request).answer(
+        contact, auth.current(request), body.text, to=body.to, attachments=body.attachments
+    )
     return web.json_response(
         {**contact_json(sent.contact), "answer": {"message": sent.message, "subject": sent.subject}}
     )

@@ -8,6 +8,7 @@ from typing import Any
 
 import structlog
 
+from channels.email.forms import Forms
 from channels.email.smtp import SmtpSettings
 from channels.email.smtp import send as smtp_send
 from channels.phone.dialing import call_urls, connect_url
@@ -26,11 +27,12 @@ async def senders(
     twilio_auth_token: str | None,
     smtp_password: str | None,
     public_url: str | None,
+    forms: Forms | None = None,
 ) -> AsyncIterator[dict[str, Sender]]:
     """The senders, open for as long as the context lasts. A kind with no sender (Twilio
     not configured) waits in the outbox until one is. The secrets go no further than the
     clients made here."""
-    found: dict[str, Sender] = _email_sender(email, smtp_password)
+    found: dict[str, Sender] = _email_sender(email, smtp_password, forms)
     if not (phone.account_sid and phone.number and twilio_auth_token):
         log.info("outbox.no_sms", why="phone.account_sid, phone.number or the token is not set")
         yield found
@@ -59,7 +61,9 @@ async def senders(
         await rest.close()
 
 
-def _email_sender(email: EmailConfig, password: str | None) -> dict[str, Sender]:
+def _email_sender(
+    email: EmailConfig, password: str | None, forms: Forms | None = None
+) -> dict[str, Sender]:
     """The SMTP sender, if a server is set; its password stays with it."""
     smtp = email.smtp
     if smtp is None:
@@ -72,6 +76,7 @@ def _email_sender(email: EmailConfig, password: str | None) -> dict[str, Sender]
         password=password,
         timeout_seconds=email.timeout_seconds,
         ca_file=smtp.ca_file,
+        forms=forms,
     )
 
     async def send_email(payload: Mapping[str, Any], key: str) -> str:

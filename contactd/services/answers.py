@@ -16,12 +16,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from typing import Literal
 
 import asyncpg
 
 from channels.email.answer import Thread, answer, new_message_id
+from channels.email.forms import BadAttachment, Forms
 from channels.email.message import STREAMED_ENCODINGS, Decoder, attachment
 from contactd.clock import Clock
 from contactd.metrics import Recorder
@@ -43,6 +44,13 @@ class NotHolder(DomainError):
 class NoSuchMessage(DomainError):
     kind = Kind.NOT_FOUND
     code = "not_found"
+
+
+class NotAForm(DomainError):
+    """An attachment that is not one of the agency's forms (email.forms_dir), or too large."""
+
+    kind = Kind.INVALID
+    code = "bad_attachment"
 
 
 class CannotAnswer(DomainError):
@@ -76,9 +84,16 @@ class Sent:
 
 class Answers:
     def __init__(
-        self, pool: asyncpg.Pool, email: EmailConfig, *, clock: Clock, recorder: Recorder
+        self,
+        pool: asyncpg.Pool,
+        email: EmailConfig,
+        *,
+        clock: Clock,
+        recorder: Recorder,
+        forms: Forms | None = None,
     ) -> None:
         self._pool = pool
+        self.forms = forms or Forms(None, max_bytes=email.max_attachment_bytes)
         # Answers go out only with both an address to send from and a server to send with.
         self._address = email.address if email.smtp is not None else None
         self._clock = clock
@@ -149,7 +164,13 @@ class Answers:
             yield found[1]
 
     async def answer(
-        self, contact: Contact, person: Staff, text: str, *, to: AnswerTo = "from"
+        self,
+        contact: Contact,
+        person: Staff,
+        text: str,
+        *,
+        to: AnswerTo = "from",
+        attachments: Sequence[str] = (),
     ) -> Sent:
         """Send `text` to the client of an e-mail contact that `person` holds: to its address
         (From), or to the Reply-To of the client's last mail when the caseworker chose it."""
@@ -164,6 +185,10 @@ class Answers:
             raise CannotAnswer(
                 f"contact {contact.reference} has no address to answer", code="no_address"
             )
+        try:
+            forms = [dataclasses.asdict(f) for f in self.forms.chosen(attachments)]
+        except BadAttachment as exc:
+            raise NotAForm(str(exc)) from None
         now = self._clock()
         async with self._pool.acquire() as conn, conn.transaction():
             locked = await messages.lock_contact(conn, contact.id) or contact
@@ -182,7 +207,9 @@ class Answers:
                 message_ids=ids.message_ids,
             )
             message_id = new_message_id(locked.reference, self._address)
-            item = answer(thread, text, address=self._address, message_id=message_id)
+            item = answer(
+                thread, text, address=self._address, message_id=message_id, attachments=forms
+            )
             await contacts.insert_outbox(conn, locked.id, item, now=now)
             sent = await messages.insert_sent(
                 conn, locked.id, item.payload, kind="answer", now=now, staff_id=person.id

@@ -226,6 +226,10 @@ class EmailConfig(StrictSection):
     mails_per_contact: Annotated[int, Field(ge=1, le=100_000)] = 200
     # Standard answers, <dir>/<da|en>/<name>.j2 (relative: to the configuration's directory).
     answers_dir: Annotated[str, Field(min_length=1, max_length=500)] = "answers"
+    # The agency's forms and checklists a caseworker attaches to an answer (a folder of
+    # files, relative: to the configuration's directory), each at most this many bytes.
+    forms_dir: Annotated[str, Field(min_length=1, max_length=500)] = "forms"
+    max_attachment_bytes: Annotated[int, Field(ge=1000, le=20_000_000)] = 5_000_000
     mailboxes: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")], MailboxConfig] = {}
 
 

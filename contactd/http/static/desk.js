@@ -13,7 +13,7 @@ const TEXTS = {
     empty: "Ingen henvendelser lige nu.", queue: "Kø", accept: "Tag imod", decline: "Afvis",
     outcome: "Resultat", correctCaseType: "Rigtig sagstype", finish: "Afslut",
     standardAnswer: "Standardsvar", chooseStandard: "(vælg et standardsvar)",
-    colleague: "eller til kollega (brugernavn)",
+    colleague: "eller til kollega (brugernavn)", attach: "Vedhæft blanketter",
     history: "Klientens tidligere henvendelser", notes: "Noter", newNote: "Ny note", addNote: "Gem note",
     noHistory: "Ingen tidligere henvendelser.", purged: "slettet efter opbevaringstiden",
     wrapUp: "Henvendelsen handlede om", noWrapUp: "(ikke valgt)", newOffer: "Nyt tilbud",
@@ -50,7 +50,7 @@ const TEXTS = {
     empty: "No contacts right now.", queue: "Queue", accept: "Accept", decline: "Decline",
     outcome: "Outcome", correctCaseType: "Correct case type", finish: "Finish",
     standardAnswer: "Standard answer", chooseStandard: "(choose a standard answer)",
-    colleague: "or to a colleague (user name)",
+    colleague: "or to a colleague (user name)", attach: "Attach forms",
     history: "The client's earlier contacts", notes: "Notes", newNote: "New note", addNote: "Save note",
     noHistory: "No earlier contacts.", purged: "deleted after the retention period",
     wrapUp: "The contact was about", noWrapUp: "(not chosen)", newOffer: "New offer",
@@ -221,6 +221,21 @@ async function loadStandardAnswers(item, c) {
   });
 }
 
+// The agency's forms and checklists (email.forms_dir), to attach to an answer by ticking them.
+let formsAvailable = null;
+async function showForms(item) {
+  formsAvailable ??= api("GET", "/api/forms").then((r) => r.forms, () => []);
+  const forms = await formsAvailable;
+  const box = item.querySelector(".formsChoice");
+  box.hidden = !forms.length;
+  for (const f of forms) {
+    const label = document.createElement("label");
+    const tick = Object.assign(document.createElement("input"), { type: "checkbox", value: f.filename });
+    label.append(tick, ` ${f.filename} (${Math.ceil(f.size / 1024)} kB)`);
+    box.append(label);
+  }
+}
+
 function wrapUpName(code) {
   return reference.wrap_up_codes?.[code]?.[lang] ?? code;
 }
@@ -256,6 +271,7 @@ function contactItem(c) {
     const answerForm = item.querySelector(".answerForm");
     answerForm.addEventListener("submit", (event) => sendAnswer(event, item, c));
     loadStandardAnswers(item, c);
+    showForms(item);
   }
   const form = item.querySelector(".active");
   form.hidden = c.state !== "active";
@@ -403,8 +419,11 @@ async function sendAnswer(event, item, c) {
   button.disabled = true;  // one click, one answer
   try {
     const to = item.querySelector(".answerToReplyTo").checked ? "reply_to" : "from";
-    await api("POST", `/api/desk/contacts/${c.reference}/answer`, { text: text.value, to });
+    const picked = [...item.querySelectorAll(".formsChoice input:checked")];
+    const attachments = picked.map((box) => box.value);
+    await api("POST", `/api/desk/contacts/${c.reference}/answer`, { text: text.value, to, attachments });
     text.value = "";
+    for (const box of picked) box.checked = false;
     item.querySelector(".answerStatus").textContent = t("answerSent");
     clearError();
     await loadThread(item, c);
