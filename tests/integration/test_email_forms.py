@@ -97,4 +97,6 @@ async def test_a_caseworker_attaches_a_checklist_and_the_client_gets_it(
         "application/pdf",
     )
     assert part.get_payload(decode=True) == CHECKLIST
-    assert "Her er tjeklisten." in sent.get_body(preferencelist=("plain",)).get_content()
+    body = sent.get_body(preferencelist=("plain",))
+    assert body is not None
+    assert "Her er tjeklisten." in body.get_content()
