@@ -19,7 +19,7 @@ import asyncpg
 from channels.phone.dialing import DialOrder, connect_item, dial_item
 from contactd.clock import Clock
 from contactd.metrics import Recorder
-from contactd.services import calls, tickets
+from contactd.services import call_transfer, tickets
 from contactd.settings import Settings
 from contactd.store import agents, contacts, database
 from contactd.store import tickets as ticket_store
@@ -239,7 +239,7 @@ class Desk:
         agent: str | None = None,
     ) -> Contact:
         """To another queue, or to the queue of a corrected case type (triage's daily work).
-        A live Twilio call keeps its caller (services/calls.py, transfer_call): back in the
+        A live Twilio call keeps its caller (services/call_transfer.py): back in the
         wait of its new queue with its place kept, or put through at once to the phone of
         the colleague named by `agent` (then it stays in its queue unless one is named)."""
         self._known_case_type(case_type)
@@ -263,11 +263,11 @@ class Desk:
         if case_type and case_type != contact.case_type:
             reason |= {"to_case_type": case_type, "from_case_type": contact.case_type}
         if live and contact.channel is Channel.CALL:
-            move = calls.Transfer(
+            move = call_transfer.Transfer(
                 actor=person.actor, holder=person.id, queue=to, case_type=case_type,
                 reason=reason | ({"to_agent": agent} if agent else {}), to_agent=agent,
             )  # fmt: skip
-            return await calls.transfer_call(
+            return await call_transfer.transfer_call(
                 self._pool, contact, move, now=self._clock(), recorder=self._recorder
             )
         return await self._act(
