@@ -55,7 +55,9 @@ async def transfer_call(
     accepted for them, then put through as an accept is). The first caseworker is free at
     once: their leg ends when Twilio moves the caller."""
     async with pool.acquire() as conn, conn.transaction():
-        target = await _transfer_target(conn, transfer.to_agent) if transfer.to_agent else None
+        target = (
+            await _transfer_target(conn, transfer.to_agent, call) if transfer.to_agent else None
+        )
         reason = {**transfer.reason, "transfer": "blind", "call_sid": call.external_id or ""}
         waited_since = await conn.fetchval(queries.get("call_queued_at"), call.id)
         step = functools.partial(store.transition, conn, call.id, now=now, recorder=recorder)
@@ -81,13 +83,16 @@ async def transfer_call(
     return taken
 
 
-async def _transfer_target(conn: database.Conn, login: str) -> int:
-    """The staff id of the colleague a live call may go to now; else why not."""
+async def _transfer_target(conn: database.Conn, login: str, call: Contact) -> int:
+    """The staff id of the colleague a live call may go to now; else why not. Their skills
+    are the caseworker's judgement (they chose the colleague); the caller's language is not."""
     row = await conn.fetchrow(queries.get("transfer_target"), login)
     if row is None:
         raise UnknownAgent(f"no caseworker {login!r} with an agent profile")
     if row["state"] != "available":
         raise TransferRefused(f"{login} is {row['state']}, not available")
+    if call.language not in row["languages"]:
+        raise TransferRefused(f"{login} does not speak {call.language}, the caller's language")
     if row["phone"] is None:
         raise TransferRefused(f"{login} has no phone on their agent profile", code="no_phone")
     if row["calls"] >= row["capacity"]:

@@ -223,10 +223,20 @@ async def test_a_colleague_who_cannot_take_the_call_is_refused_and_the_call_stay
         nobody = await client.post(
             f"/api/desk/contacts/{reference}/transfer", json={"agent": "nobody"}, headers=karin
         )
+        eva = await _agent(client, "eva", "+4531000009", {"family": 4})
+        boss = await token_for(pool, "eva-boss2", Role.SUPERVISOR)
+        english = {"skills": {"family": 4}, "languages": ["en"], "phone": "+4531000009"}
+        assert (await client.put("/api/agents/eva", json=english, headers=boss)).ok
+        await client.post("/api/desk/state", json={"state": "available"}, headers=eva)
+        foreign = await client.post(
+            f"/api/desk/contacts/{reference}/transfer", json={"agent": "eva"}, headers=karin
+        )
+        said = (await foreign.json())["error"]["message"]
         refused = [(r.status, (await r.json())["error"]["code"]) for r in (away, nobody)]
         row = await pool.fetchrow("SELECT state, agent_id FROM contacts")
         outbox = await pool.fetchval("SELECT count(*) FROM outbox")
     assert refused == [(409, "agent_unavailable"), (404, "unknown_agent")]
+    assert (foreign.status, said) == (409, "eva does not speak da, the caller's language")
     assert row is not None
     assert row["state"] == "active"
     assert outbox == 1  # Karin's own connect only

@@ -13,7 +13,8 @@ UPDATE contacts SET queued_at = $2 WHERE id = $1 RETURNING *;
 -- The colleague a live call is passed to by login ($1): enabled, with an agent profile, its
 -- phone, state and room for calls, locked (as the router locks agents before it offers)
 -- so that no offer lands on them while the transfer decides.
-SELECT a.staff_id, a.phone, a.state, coalesce((a.capacity ->> 'call')::int, 0) AS capacity,
+SELECT a.staff_id, a.phone, a.state, a.languages,
+       coalesce((a.capacity ->> 'call')::int, 0) AS capacity,
        (SELECT count(*) FROM contacts c
         WHERE c.agent_id = a.staff_id AND c.channel = 'call'
           AND c.state IN ('offered', 'active')) AS calls
