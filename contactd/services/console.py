@@ -195,9 +195,7 @@ def _colour(level: float | None, target: float | None, oldest: float, limit: flo
 
 
 def _agent(row: asyncpg.Record, now: datetime) -> dict[str, Any]:
-    holding = [
-        {**h, "since": datetime.fromisoformat(h["since"]).isoformat()} for h in row["holding"]
-    ]
+    holding = list(row["holding"])  # jsonb: its times are ISO 8601 already
     state = row["state"]
     if state == "available" and any(h["state"] == "active" for h in holding):
         state = "busy"

@@ -158,8 +158,6 @@ class SignIn:
 
     async def credentials_of(self, staff_id: int) -> frozenset[bytes]:
         """What may follow the person's desk now: their token's hash and live session keys'."""
-        token = await staff.token_hash_of(self._pool, staff_id)
-        keys = await sessions.key_hashes_of(self._pool, staff_id, now=self._clock(), idle=self.idle)
-        if token is None and not keys:
-            return frozenset()
-        return frozenset(keys | ({bytes(token)} if token is not None else set()))
+        return await sessions.credentials_of(
+            self._pool, staff_id, now=self._clock(), idle=self.idle
+        )

@@ -98,10 +98,13 @@ async def live_sessions(db: Db, *, now: datetime, idle: timedelta) -> list[LiveS
     return [LiveSession(**dict(r)) for r in rows]
 
 
-async def key_hashes_of(db: Db, staff_id: int, *, now: datetime, idle: timedelta) -> set[bytes]:
-    """The key hashes of a person's live sessions (what their desk streams may follow)."""
-    rows = await db.fetch(queries.get("session_keys_of"), staff_id, now, idle.total_seconds())
-    return {bytes(r["key_hash"]) for r in rows}
+async def credentials_of(
+    db: Db, staff_id: int, *, now: datetime, idle: timedelta
+) -> frozenset[bytes]:
+    """The hashes of a person's working token and live session keys, in one query (the desk
+    streams ask on every change)."""
+    rows = await db.fetch(queries.get("credentials_of"), staff_id, now, idle.total_seconds())
+    return frozenset(bytes(r["hash"]) for r in rows)
 
 
 async def failed(db: Db, login: str, *, now: datetime, window: timedelta) -> int:

@@ -220,12 +220,6 @@ async def signed_in_by_provider(
     return staff_from_row(row)
 
 
-async def token_hash_of(db: database.Conn | asyncpg.Pool, staff_id: int) -> bytes | None:
-    """The hash of the person's token now; None if they are disabled or have none."""
-    found: bytes | None = await db.fetchval(queries.get("staff_token_hash"), staff_id)
-    return found
-
-
 async def _why_not(
     db: database.Conn | asyncpg.Pool, login: str, otherwise: StaffError
 ) -> StaffError:

@@ -23,11 +23,6 @@ RETURNING *, pg_notify('contactd_desk', id::text)::text AS notified;
 UPDATE staff SET disabled_at = coalesce(disabled_at, $2) WHERE login = $1
 RETURNING *, pg_notify('contactd_desk', id::text)::text AS notified;
 
--- name: staff_token_hash
--- The hash of an active person's token (none if disabled): what a desk stream checks its own
--- token against on each change.
-SELECT token_hash FROM staff WHERE id = $1 AND disabled_at IS NULL;
-
 -- name: revoke_staff_token
 -- The person's token stops working; they keep their sessions and may sign in by OpenID.
 UPDATE staff SET token_hash = NULL, token_at = $2, token_expires_at = NULL WHERE login = $1

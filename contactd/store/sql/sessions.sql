@@ -9,16 +9,23 @@ RETURNING id;
 
 -- name: live_session
 -- The session of a cookie's key, with its person, if it still lives at $2 (now): not ended,
--- before its end, seen within the idle time ($3 seconds), its person enabled. Seen now, if
--- last seen more than a minute ago (a write per minute, not per request).
-UPDATE sessions s SET last_seen_at = CASE WHEN s.last_seen_at < $2::timestamptz - interval '1 minute'
-                                          THEN $2 ELSE s.last_seen_at END
-FROM staff p
-WHERE s.key_hash = $1 AND p.id = s.staff_id AND p.disabled_at IS NULL
-  AND s.ended_at IS NULL AND s.expires_at > $2
-  AND s.last_seen_at > $2::timestamptz - make_interval(secs => $3::double precision)
-RETURNING s.id AS session_id, s.via, s.csrf, s.created_at AS session_created_at,
-          s.last_seen_at, s.expires_at, p.*;
+-- before its end, seen within the idle time ($3 seconds), its person enabled. Marked seen
+-- now only if last seen more than a minute ago: a write a minute, not one per request.
+WITH found AS (
+    SELECT s.id AS session_id, s.via, s.csrf, s.created_at AS session_created_at,
+           s.last_seen_at AS seen, s.expires_at, p.*
+    FROM sessions s JOIN staff p ON p.id = s.staff_id AND p.disabled_at IS NULL
+    WHERE s.key_hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2
+      AND s.last_seen_at > $2::timestamptz - make_interval(secs => $3::double precision)
+), touched AS (
+    UPDATE sessions SET last_seen_at = $2
+    FROM found
+    WHERE sessions.id = found.session_id AND found.seen < $2::timestamptz - interval '1 minute'
+    RETURNING sessions.id
+)
+SELECT found.*, CASE WHEN EXISTS (SELECT 1 FROM touched) THEN $2::timestamptz
+                     ELSE found.seen END AS last_seen_at
+FROM found;
 
 -- name: end_session
 -- $1 session id, $2 now, $3 why; $4 the person it must belong to (null: anyone's, an admin).
@@ -59,8 +66,13 @@ RETURNING failures, since;
 SELECT failures, since FROM sign_in_failures
 WHERE login = $1 AND since > $2::timestamptz - make_interval(secs => $3::double precision);
 
--- name: session_keys_of
--- The key hashes of a person's live sessions at $2; $3 the idle time in seconds.
-SELECT key_hash FROM sessions
-WHERE staff_id = $1 AND ended_at IS NULL AND expires_at > $2
-  AND last_seen_at > $2::timestamptz - make_interval(secs => $3::double precision);
+-- name: credentials_of
+-- What may follow a person's desk at $2 (now): the hash of their token, if it still works, and
+-- of each live session's key ($3: the idle time in seconds); none once they are disabled.
+SELECT p.token_hash AS hash FROM staff p
+WHERE p.id = $1 AND p.disabled_at IS NULL AND p.token_hash IS NOT NULL
+  AND (p.token_expires_at IS NULL OR p.token_expires_at > $2)
+UNION ALL
+SELECT s.key_hash FROM sessions s JOIN staff p ON p.id = s.staff_id AND p.disabled_at IS NULL
+WHERE s.staff_id = $1 AND s.ended_at IS NULL AND s.expires_at > $2
+  AND s.last_seen_at > $2::timestamptz - make_interval(secs => $3::double precision);
