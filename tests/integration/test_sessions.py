@@ -142,7 +142,7 @@ async def test_signing_out_here_and_everywhere(
     token = await _person(daemon, "karin")
     async with TestClient(TestServer(create_app(config, clock=fixed))) as laptop:
         csrf = await _signed_in(daemon, "karin", token)
-        laptop_csrf = await _signed_in(laptop, "karin", token)
+        await _signed_in(laptop, "karin", token)
         # Signing out needs the CSRF token too: another site cannot sign one out.
         assert (await daemon.delete("/api/session")).status == 403
         out = await daemon.delete("/api/session", headers=csrf)
@@ -156,7 +156,6 @@ async def test_signing_out_here_and_everywhere(
         assert (await everywhere.json()) == {"ended": 2}
         assert (await daemon.get("/api/session")).status == 401
         assert (await laptop.get("/api/session")).status == 401
-        assert laptop_csrf  # it was a real session
 
 
 async def test_an_admin_sees_and_ends_sessions_and_disabling_ends_them(
