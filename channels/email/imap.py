@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import inspect
 import re
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -307,7 +308,9 @@ class _Session:
         return response
 
     async def _until_lost(self, waiting: Awaitable[Any]) -> Any:
-        """`waiting`'s result, or None as soon as the server closes the connection."""
+        """`waiting`'s result, or None as soon as the server closes the connection. A stop
+        that the library swallowed earlier stops here, before a wait of up to minutes (IDLE)."""
+        _stop_if_cancelled(waiting)
         task = asyncio.ensure_future(waiting)
         lost = asyncio.ensure_future(self.lost.wait())
         try:
@@ -402,11 +405,14 @@ async def _within(waiting: Awaitable[Any], seconds: float) -> Any:
         return await waiting
 
 
-def _stop_if_cancelled() -> None:
+def _stop_if_cancelled(waiting: Awaitable[Any] | None = None) -> None:
     """A cancellation that a library swallowed (aioimaplib waits with wait_for) still stops
-    the reader: the task remembers it was asked to stop."""
+    the reader: the task remembers it was asked to stop. `waiting`, not to be awaited now,
+    is closed so that it warns of nothing."""
     task = asyncio.current_task()
     if task is not None and task.cancelling():
+        if inspect.iscoroutine(waiting):
+            waiting.close()
         raise asyncio.CancelledError
 
 
@@ -449,4 +455,5 @@ async def watch(
                 retry_in_seconds=delay,
             )
             await report("unavailable", f"{type(exc).__name__}; retrying in {delay:g} s")
+        _stop_if_cancelled()
         await asyncio.sleep(delay)
