@@ -6,7 +6,7 @@ import dataclasses
 import enum
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from routing.contact import Contact, NewContact
 
@@ -26,7 +26,7 @@ class SendError(Exception):
 
 
 # Every kind of message the outbox sends, each by its own sender (contactd/leader/senders.py).
-OUTBOX_KINDS = ("email", "sms", "dial", "connect")
+OUTBOX_KINDS = ("email", "sms", "dial", "connect", "redirect", "consult", "consult_end")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -61,6 +61,48 @@ class IntakePort(Protocol):
     ) -> tuple[Contact, bool]:
         """Store a new contact durably, with the messages `outbox` makes for it in the same
         transaction; (contact, created). Acknowledge the source after."""
+        ...
+
+
+LegRole = Literal["agent", "consult"]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Leg:
+    """A phone leg the daemon placed into a live call's Twilio conference: the caseworker's
+    ('agent') or the colleague's they consult ('consult'). channels/phone/conference.py."""
+
+    id: int
+    contact_id: int
+    acceptance: str  # the contact's acceptance the leg serves
+    role: LegRole
+    agent_id: int
+    room: str  # the conference's friendly name
+    call_sid: str | None
+    answered: bool
+    ended: bool
+
+    @property
+    def live(self) -> bool:
+        """Answered and not yet hung up: someone is on it."""
+        return self.answered and not self.ended
+
+
+class LegsPort(Protocol):
+    """What the live-call conference needs of the daemon (contactd/services/call_legs.py)."""
+
+    async def leg(self, leg_id: int) -> Leg | None: ...
+
+    async def current(self, contact: Contact) -> Leg | None:
+        """The caseworker's leg of the contact's current acceptance, if one was placed."""
+        ...
+
+    async def answered(self, leg_id: int, call_sid: str) -> None:
+        """The leg's phone was answered: the caseworker's leg brings the caller in."""
+        ...
+
+    async def ended(self, leg_id: int, call_sid: str) -> None:
+        """The leg ended, answered or not: what that means for the call is decided here."""
         ...
 
 

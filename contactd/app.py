@@ -46,6 +46,7 @@ from contactd.http.appkeys import (
     DATABASE_URL,
     INTAKE,
     LEADERSHIP,
+    LEGS,
     LISTENER,
     METRICS,
     POOL,
@@ -195,6 +196,7 @@ def _services(app: web.Application, pool: asyncpg.Pool) -> None:
         recorder=recorder,
     )
     app[CALLS].start(pool, app[INTAKE], sms_per_hour=settings.phone.booking_sms_per_hour)
+    app[LEGS].start(pool)
     app[desk.DESK] = Desk(pool, DeskRules.of(settings), clock=clock, recorder=recorder)
     app[agents.AGENTS] = Agents(
         pool, queues=settings.queues, case_types=settings.case_types, clock=clock

@@ -218,7 +218,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def prism_url() -> Iterator[str]:
+def prism_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Stoplight Prism serving Twilio's official OpenAPI spec: it answers like Twilio's REST
     API and refuses (422) any request the spec does not allow. scripts/bootstrap --dev
     installs Prism; the spec is Twilio's file, found by tests/twilio_spec.py (where it is
@@ -227,7 +227,7 @@ def prism_url() -> Iterator[str]:
         if os.environ.get("CI") == "true":
             pytest.fail("Prism is missing; scripts/bootstrap --dev installs it")
         pytest.skip("Prism is not installed (scripts/bootstrap --dev)")
-    spec = twilio_spec.for_tests()
+    spec = twilio_spec.for_prism(twilio_spec.for_tests(), tmp_path_factory.mktemp("twilio"))
     port = _free_port()
     process = subprocess.Popen(
         [str(PRISM), "mock", str(spec), "--host", "127.0.0.1", "--port", str(port),

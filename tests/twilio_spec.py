@@ -83,3 +83,37 @@ def for_tests(environ: Mapping[str, str] | None = None, beside: Path = BESIDE) -
     if env.get("CI") == "true":
         pytest.fail(how_to_get(env, beside))
     pytest.skip(how_to_get(env, beside))
+
+
+def for_prism(spec: Path, folder: Path) -> Path:
+    """A copy of the spec for Prism, in `folder`, whose form bodies state the OpenAPI default
+    for their array fields (style form, exploded: one key per value, as Twilio's library
+    sends them). Prism applies that default only when it is written out
+    (stoplightio/prism#2473): without it, it refuses a request that gives an array, such as
+    a conference participant's StatusCallbackEvent, as Twilio documents it. Nothing else of
+    Twilio's file changes."""
+    import json  # here: most users of this module never need it
+
+    document = json.loads(spec.read_text())
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            form = (
+                operation.get("requestBody", {})
+                .get("content", {})
+                .get("application/x-www-form-urlencoded")
+                if isinstance(operation, dict)
+                else None
+            )
+            if not form:
+                continue
+            arrays = [
+                name
+                for name, field in form["schema"].get("properties", {}).items()
+                if field.get("type") == "array"
+            ]
+            if arrays:
+                explicit = {name: {"style": "form", "explode": True} for name in arrays}
+                form["encoding"] = {**explicit, **form.get("encoding", {})}
+    copy = folder / spec.name
+    copy.write_text(json.dumps(document))
+    return copy

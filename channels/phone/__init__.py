@@ -10,9 +10,10 @@ Which module handles what, and where a call goes next:
       /twilio/keep-place      the offer taken: a callback keeps the place, the caller leaves
       /twilio/left            the queue left: put through, left, hung up, or Twilio failed
       /twilio/status          a call that ends while waiting is abandoned
-    a caseworker accepts a waiting call (dialing.py; the outbox's "connect" item)
-      /twilio/connect         the caseworker's phone is dialled
-      /twilio/connect-result  done, or back in the queue with the place kept
+    a caseworker accepts a waiting call (conference.py; the outbox's "connect" item)
+      /twilio/leg             a phone dialled into the call's conference answered or ended
+      /twilio/connect         the caller joins the conference (or waits where the call is)
+      /twilio/connect-result  the conference is over: done, or where the call is now
     a caseworker accepts a callback (dialing.py; the outbox's "dial" item)
       /twilio/dial            the first party answered: the second is dialled
       /twilio/dial-result     the second leg: done, tried again later, or not reached
@@ -23,7 +24,7 @@ Which module handles what, and where a call goes next:
 voice.py checks Twilio's signature on every /twilio request. forms.py reads each webhook's
 form into a typed value; errors.py holds the channel's refusals; prompts.py what the IVR
 says; numbers.py reads phone numbers; rest.py is Twilio's REST API, used by the daemon's
-outbox to place the calls dialing.py then answers. Every handler reaches the daemon only
-through channels/ports.py's CallsPort (contactd/services/calls.py); contactd/http/phone.py
-puts the channel together.
+outbox to place the calls dialing.py and conference.py then answer. Every handler reaches the
+daemon only through channels/ports.py's CallsPort (contactd/services/calls.py) and LegsPort
+(contactd/services/call_legs.py); contactd/http/phone.py puts the channel together.
 """

@@ -25,7 +25,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from channels.phone import forms, prompts
 from channels.phone.config import PhoneSetup
-from channels.phone.voice import ENDED, enqueue, say, twiml
+from channels.phone.voice import say, twiml
 from channels.ports import CallsPort, OutboxItem, acceptance
 from routing.contact import Channel, Contact, State
 
@@ -104,78 +104,6 @@ class Dialing:
         app.router.add_post("/dial", self.dial)
         app.router.add_post("/dial-result", self.dial_result)
         app.router.add_post("/dial-status", self.dial_status)
-        app.router.add_post("/connect", self.connect)
-        app.router.add_post("/connect-result", self.connect_result)
-
-    async def connect(self, request: web.Request) -> web.Response:
-        """TwiML for a live caller moved by the outbox: out of the queue to the phone of the
-        agent who accepted the call; or, when the call is in that acceptance no more (a
-        transfer to a queue moves the caller here with `to=queue`), where the call is now."""
-        contact = await self._live_call(request)
-        response = VoiceResponse()
-        number = await self._calls.agent_number(contact) if contact else None
-        if contact is not None and number is None:
-            await self._calls.requeue_call(contact, why="no agent phone")
-        if contact is None or number is None:
-            transferred = request.query.get("to") == "queue"
-            return await self._where_the_call_is(request, say_transferred=transferred)
-        lang = contact.language
-        say(
-            response,
-            self._setup,
-            lang,
-            prompts.say(lang, "connecting"),
-        )
-        dial = response.dial(
-            caller_id=self._caller_id,
-            timeout=self._rules.ring_seconds,
-            action=f"/twilio/connect-result?{_query(contact)}",
-            method="POST",
-        )
-        dial.number(number)
-        return twiml(response)
-
-    async def connect_result(self, request: web.Request) -> web.Response:
-        """The agent's leg ended: the conversation is over, or the agent did not answer and
-        the caller goes back to the queue with their place."""
-        form = await forms.DialResult.read(request)
-        contact = await self._live_call(request)
-        response = VoiceResponse()
-        if contact is None:  # transferred, or finished: the caller goes where the call is now
-            return await self._where_the_call_is(request)
-        if not form.not_answered:
-            if form.completed:  # they talked: one is enough
-                await self._calls.merge_callbacks(contact)
-            response.hangup()
-            return twiml(response)
-        await self._calls.requeue_call(contact, why=f"agent {form.dial_call_status}")
-        enqueue(response, contact.queue, contact.language)
-        return twiml(response)
-
-    async def _where_the_call_is(
-        self, request: web.Request, *, say_transferred: bool = False
-    ) -> web.Response:
-        """The caller's leg, put where their call's contact is now, read fresh: waiting (in
-        its queue, to wait again), with an agent in a later acceptance (that agent's
-        phone), or ended (hung up). It changes nothing, so a late or replayed webhook of an
-        earlier acceptance can do no harm: Twilio ignores TwiML returned to a <Dial>'s
-        action after the call was redirected, and a replay's TwiML reaches no call."""
-        known = await self._calls.by_reference(request.query.get("ref", ""))
-        response = VoiceResponse()
-        if known is None or known.channel is not Channel.CALL or known.state in ENDED:
-            response.hangup()
-        elif known.state is State.ACTIVE:
-            response.redirect(f"/twilio/connect?{_query(known)}", method="POST")
-        else:
-            if say_transferred:
-                name = self._setup.queue_names.get(known.queue, {}).get(known.language)
-                text = prompts.say(known.language, "transferred", queue=name or known.queue)
-                say(response, self._setup, known.language, text)
-            enqueue(response, known.queue, known.language)
-        return twiml(response)
-
-    async def _live_call(self, request: web.Request) -> Contact | None:
-        return await self._current(request, Channel.CALL)
 
     async def _current(self, request: web.Request, channel: Channel) -> Contact | None:
         """The contact this webhook is about, if it is still in that acceptance: a replayed
@@ -291,53 +219,8 @@ class Dialing:
         return False
 
 
-def connect_item(contact: Contact) -> OutboxItem:
-    """The outbox message that takes a waiting caller out of the queue to the agent who
-    accepted the call (one key per acceptance)."""
-    accepted = acceptance(contact)
-    return OutboxItem(
-        kind="connect",
-        key=f"connect:{contact.reference}:{accepted}",
-        payload={
-            "reference": contact.reference,
-            "acceptance": accepted,
-            "call_sid": contact.external_id,
-        },
-    )
-
-
-def transfer_item(contact: Contact) -> OutboxItem:
-    """The outbox message that takes a live caller, whose caseworker passed the call on to
-    another queue, off the caseworker's phone and back into the queue (the redirect ends
-    the caseworker's leg). `transfer` names the state the transfer began (the contact is
-    queued, not in an acceptance), so the message is sent whatever happens to the contact
-    meanwhile: /twilio/connect, asked with `to=queue`, puts the caller where the call is
-    then (back in the wait, told of the transfer, if it still waits)."""
-    moved = acceptance(contact)
-    return OutboxItem(
-        kind="connect",
-        key=f"connect:{contact.reference}:{moved}",
-        payload={
-            "reference": contact.reference,
-            "transfer": moved,
-            "call_sid": contact.external_id,
-            "to": "queue",
-        },
-    )
-
-
 def _query(contact: Contact) -> str:
     return f"ref={contact.reference}&acceptance={acceptance(contact)}"
-
-
-def connect_url(public_url: str, payload: Mapping[str, Any]) -> str:
-    """Where a `connect` message moves the live call: to the agent who accepted it, or (a
-    transfer to a queue) back into the wait. Either URL names the acceptance or transfer."""
-    base = public_url.rstrip("/")
-    if payload.get("to") == "queue":
-        query = f"ref={payload['reference']}&acceptance={payload['transfer']}&to=queue"
-        return f"{base}/twilio/connect?{query}"
-    return f"{base}/twilio/connect?ref={payload['reference']}&acceptance={payload['acceptance']}"
 
 
 def call_urls(public_url: str, payload: Mapping[str, Any]) -> tuple[str, str]:

@@ -1,6 +1,6 @@
 """Twilio's REST API through the twilio package: SMS, the calls placed when agents dial
-back or take a waiting caller, and what Twilio knows of the calls an interrupted send may
-have placed.
+back or take a waiting caller, the conferences live calls are talked in, and what Twilio
+knows of the calls an interrupted send may have placed.
 
 The library's own async HTTP client is not used: it ignores its timeout, warns under
 aiohttp 3.14 (BasicAuth) and retries POSTs, which could send an SMS or place a call twice.
@@ -129,6 +129,91 @@ class TwilioRest:
             raise classify(exc) from exc
         return str(call.sid)
 
+    async def add_participant(
+        self,
+        *,
+        room: str,
+        to: str,
+        from_: str,
+        label: str,
+        status_callback: str,
+        ring_seconds: int,
+    ) -> str:
+        """Dial `to` into the conference named `room` (made if it does not exist yet), as a
+        participant whose leaving ends it; its call sid. Raises SendError."""
+        try:
+            participant = await self._client.conferences(room).participants.create_async(
+                from_=from_,
+                to=to,
+                label=label,
+                status_callback=status_callback,
+                status_callback_method="POST",
+                status_callback_event=["answered", "completed"],
+                timeout=ring_seconds,
+                start_conference_on_enter=True,
+                end_conference_on_exit=True,
+                beep="false",
+                early_media=False,
+            )
+        except Exception as exc:
+            raise classify(exc) from exc
+        return str(participant.call_sid)
+
+    async def conference(self, room: str) -> str | None:
+        """The sid of the conference named `room` while it lasts; None when it has ended or
+        never began. Raises SendError."""
+        try:
+            page = await self._client.conferences.page_async(
+                friendly_name=room, status="in-progress", page_size=1
+            )
+            found = list(page)
+        except Exception as exc:
+            raise classify(exc) from exc
+        return str(found[0].sid) if found else None
+
+    async def participant(self, conference: str, label: str) -> str | None:
+        """The call sid of the participant `label` of a conference; None if not in it."""
+        try:
+            found = await self._client.conferences(conference).participants(label).fetch_async()
+        except Exception as exc:
+            if _not_found(exc):
+                return None
+            raise classify(exc) from exc
+        return str(found.call_sid)
+
+    async def update_participant(
+        self,
+        conference: str,
+        label: str,
+        *,
+        hold: bool | None = None,
+        end_conference_on_exit: bool | None = None,
+    ) -> bool:
+        """Hold or unhold a participant, or say whether their leaving ends the conference;
+        False if they are not in it (any more). Raises SendError."""
+        changes = {"hold": hold, "end_conference_on_exit": end_conference_on_exit}
+        try:
+            await (
+                self._client.conferences(conference)
+                .participants(label)
+                .update_async(**{k: values.unset if v is None else v for k, v in changes.items()})
+            )
+        except Exception as exc:
+            if _not_found(exc):
+                return False
+            raise classify(exc) from exc
+        return True
+
+    async def remove_participant(self, conference: str, label: str) -> bool:
+        """Hang up a participant's leg; False if they were not in the conference."""
+        try:
+            await self._client.conferences(conference).participants(label).delete_async()
+        except Exception as exc:
+            if _not_found(exc):
+                return False
+            raise classify(exc) from exc
+        return True
+
     async def calls(
         self,
         *,
@@ -156,6 +241,10 @@ class TwilioRest:
 
     async def close(self) -> None:
         await self._http.close()
+
+
+def _not_found(exc: BaseException) -> bool:
+    return isinstance(exc, TwilioRestException) and exc.status == 404
 
 
 # Twilio error codes that name a problem with the message itself (www.twilio.com/docs/api/errors).

@@ -26,7 +26,8 @@ class Outside:
 @contextlib.asynccontextmanager
 async def fake_twilio(outside: Outside) -> AsyncIterator[str]:
     """Answers as Twilio's REST API does to what contactd sends: SMS, calls placed for
-    callbacks, calls moved to a caseworker. Nothing is delivered; the base URL is yielded."""
+    callbacks, caseworkers' phones dialled into a call's conference, calls moved. Nothing is
+    delivered; the base URL is yielded."""
     counter = iter(range(1, 10**9))
 
     async def create(request: web.Request) -> web.Response:
@@ -40,9 +41,19 @@ async def fake_twilio(outside: Outside) -> AsyncIterator[str]:
         outside.sent["put through"] += 1
         return web.json_response({"sid": request.match_info["sid"], "status": "in-progress"})
 
+    async def dial_in(request: web.Request) -> web.Response:
+        """A caseworker's phone dialled into a call's conference: it rings for ever (the
+        demo's caseworkers answer on their desk; no one picks up a phone)."""
+        outside.sent["call"] += 1
+        sid = f"CA{next(counter):032x}"
+        return web.json_response({"call_sid": sid, "status": "queued"}, status=201)
+
     app = web.Application()
     app.router.add_post("/2010-04-01/Accounts/{account}/{kind:Messages|Calls}.json", create)
     app.router.add_post("/2010-04-01/Accounts/{account}/Calls/{sid}.json", update)
+    app.router.add_post(
+        "/2010-04-01/Accounts/{account}/Conferences/{room}/Participants.json", dial_in
+    )
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -14,6 +14,7 @@ from contactd.http.live import Broadcast
 from contactd.leader.election import Leadership
 from contactd.metrics import Metrics
 from contactd.services.audit import Audit
+from contactd.services.call_legs import CallLegs
 from contactd.services.calls import Calls
 from contactd.services.classification import CaseTypeModel
 from contactd.services.console import Console
@@ -34,6 +35,7 @@ SUPERVISOR = web.AppKey("supervisor", Supervisor)
 INTAKE = web.AppKey("intake", Intake)
 TICKETS = web.AppKey("tickets", Tickets)
 CALLS = web.AppKey("calls", Calls)  # the phone channel's service, started with the pool
+LEGS = web.AppKey("legs", CallLegs)  # live calls' conference legs, started with the pool
 BOARD = web.AppKey("board", Broadcast)  # the waiting-room board, live
 STATUS = web.AppKey("status", Broadcast)  # the public status page, live
 CLASSIFIER = web.AppKey("classifier", CaseTypeModel)  # absent when the classifier is off

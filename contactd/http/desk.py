@@ -84,10 +84,16 @@ def _desk_json(person: Staff, view: DeskView) -> dict[str, Any]:
                 "message_count": h.message_count,
                 "ticket_number": h.ticket_number,
                 "ticket_calls": h.ticket_calls,
+                "consulting": _consulting(view.consulting.get(h.contact.id)),
             }
             for h in view.held
         ],
     }
+
+
+def _consulting(consult: tuple[str, bool] | None) -> dict[str, Any] | None:
+    """The colleague a live call's caseworker is consulting, and whether they answered."""
+    return None if consult is None else {"agent": consult[0], "answered": consult[1]}
 
 
 @routes.get("/api/desk")

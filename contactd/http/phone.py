@@ -2,14 +2,16 @@
 
 The phone channel is entered from three sides, each handled in channels/phone/:
 - Twilio's webhooks of an incoming call, under /twilio (voice.py, the IVR and the queue),
-- Twilio's webhooks of calls the daemon placed, under /twilio too (dialing.py: a waiting
-  caller put through to a caseworker, a callback dialled),
+- Twilio's webhooks of calls the daemon placed, under /twilio too (conference.py: a waiting
+  caller put through to a caseworker, consulted on and passed on; dialing.py: a callback
+  dialled),
 - the public booking form's API, /api/callbacks (booking.py).
 All three read and change contacts through one port, the calls service
-(contactd/services/calls.py). The calls the daemon places start elsewhere: accepting a call
-or a callback (contactd/services/desk.py) writes an outbox item (dialing.py's connect_item,
-dial_item), which the leader's outbox sends to Twilio's REST API (contactd/leader/senders.py,
-channels/phone/rest.py); Twilio then calls the dialing webhooks back.
+(contactd/services/calls.py), and the live calls' legs through contactd/services/call_legs.py.
+The calls the daemon places start elsewhere: accepting a call or a callback
+(contactd/services/desk.py) writes an outbox item (conference.py's agent_leg_item,
+dialing.py's dial_item), which the leader's outbox sends to Twilio's REST API
+(contactd/leader/senders.py, channels/phone/rest.py); Twilio then calls the webhooks back.
 """
 
 from __future__ import annotations
@@ -17,25 +19,31 @@ from __future__ import annotations
 from aiohttp import web
 
 from channels.phone.booking import Booking, BookingRules
+from channels.phone.conference import LiveCalls
 from channels.phone.config import PhoneSetup
 from channels.phone.dialing import Dialing, DialRules
 from channels.phone.voice import Voice
 from channels.public import Gate
 from contactd.clock import Clock
+from contactd.http.appkeys import LEGS
 from contactd.metrics import Recorder
+from contactd.services.call_legs import CallLegs
 from contactd.services.calls import Calls
 from contactd.settings import Settings
 
 
 def add_to(app: web.Application, settings: Settings, *, clock: Clock, recorder: Recorder) -> Calls:
     """Adds the routes; the calls service they use is returned, to be started with the
-    daemon's pool and intake (`Calls.start`) once they exist."""
+    daemon's pool and intake (`Calls.start`) once they exist, and the live calls' legs are
+    kept as app[LEGS] (`CallLegs.start`)."""
     setup, calls = phone_setup(settings), Calls(settings.queues, clock=clock, recorder=recorder)
+    legs = app[LEGS] = CallLegs(clock=clock, recorder=recorder)
     twilio = Voice(setup, calls, clock=clock).app()  # its middleware checks every signature
     dialing = Dialing(
         setup, dial_rules(settings), calls, caller_id=settings.phone.number, clock=clock
     )
     dialing.add_to(twilio)
+    LiveCalls(setup, calls, legs).add_to(twilio)
     # A sub-application: the daemon's error middleware answers its refusals too (aiohttp runs
     # the parent's middlewares around a sub-application's).
     app.add_subapp("/twilio", twilio)

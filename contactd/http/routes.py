@@ -19,6 +19,7 @@ from contactd.http import (
     channels,
     closures,
     console,
+    consult,
     contacts,
     desk,
     email,
@@ -118,6 +119,7 @@ def add_routes(app: web.Application, operators: Operators) -> None:
     app.add_routes(history.routes)
     app.add_routes(agents.routes)
     app.add_routes(desk.routes)
+    app.add_routes(consult.routes)
     app.add_routes(api_tickets.routes)
     app.add_routes(api_csat.routes)
     app.router.add_get("/api/board", _live(BOARD, "json"))

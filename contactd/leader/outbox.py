@@ -41,7 +41,7 @@ Sender = Callable[[Mapping[str, Any], str], Awaitable[str]]
 # tried once: any failure (Twilio may have acted on a request that timed out) ends the
 # message, and its contact goes back to the queue, so a caseworker takes it again and a new
 # call is placed then. A lease that ran out (the daemon died mid-request) asks the provider.
-AT_MOST_ONCE = frozenset({"dial", "connect"})
+AT_MOST_ONCE = frozenset({"dial", "connect", "redirect", "consult"})
 
 
 @runtime_checkable
@@ -270,10 +270,11 @@ async def _fail_once(
     requeued = False
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(queries.get("outbox_failed"), row["id"], error, now)
-        # A transfer's redirect (channels/phone/dialing.py transfer_item) is of no
-        # acceptance: its contact stays where the transfer put it.
-        transfer = "transfer" in row["payload"]
-        if row["contact_id"] is not None and not transfer and await _accepted(conn, row):
+        # A transfer's redirect (channels/phone/conference.py transfer_item) is of no
+        # acceptance: its contact stays where the transfer put it. A consultation that
+        # could not be placed leaves the caseworker with the caller (they cancel it).
+        stays = "transfer" in row["payload"] or row["kind"] == "consult"
+        if row["contact_id"] is not None and not stays and await _accepted(conn, row):
             try:
                 await contacts.transition(
                     conn,

@@ -11,8 +11,9 @@ import structlog
 from channels.email.forms import Forms
 from channels.email.smtp import SmtpSettings
 from channels.email.smtp import send as smtp_send
-from channels.phone.dialing import call_urls, connect_url
-from channels.phone.rest import LIVE, TwilioRest
+from channels.phone.dialing import call_urls
+from channels.phone.rest import TwilioRest
+from contactd.leader.call_senders import EndConsult, PlaceLeg, Redirect
 from contactd.leader.outbox import Sender
 from contactd.settings import EmailConfig, PhoneConfig
 
@@ -88,12 +89,15 @@ def _email_sender(
 def _call_senders(
     rest: TwilioRest, public_url: str, number: str, ring_seconds: int
 ) -> dict[str, Sender]:
-    """Placing a callback's call, and putting a waiting caller through (Twilio needs our
-    public URL to fetch the call's instructions from). Both can be asked what a send that
-    died mid-request did (outbox.Traceable)."""
+    """Placing a callback's call, and the steps of a live call's conference (Twilio needs
+    our public URL to fetch the calls' instructions from)."""
+    leg = PlaceLeg(rest, public_url, number, ring_seconds)
     return {
         "dial": _Dial(rest, public_url, number, ring_seconds),
-        "connect": _Connect(rest, public_url),
+        "connect": leg,
+        "redirect": Redirect(rest, public_url),
+        "consult": leg,
+        "consult_end": EndConsult(rest),
     }
 
 
@@ -122,28 +126,3 @@ class _Dial:
         for is the interrupted try's."""
         calls = await self._rest.calls(to=payload["to"], from_=self._number)
         return [c.sid for c in calls if c.parent is None]
-
-
-class _Connect:
-    """Moves a live caller: out of the queue to the agent's phone, or (a transfer to a
-    queue, channels/phone/dialing.py transfer_item) off the agent's phone back into the
-    wait. Both are a redirect of the caller's call through the Calls resource."""
-
-    def __init__(self, rest: TwilioRest, public_url: str) -> None:
-        self._rest = rest
-        self._public_url = public_url
-
-    async def __call__(self, payload: Mapping[str, Any], key: str) -> str:
-        return await self._rest.redirect_call(
-            sid=payload["call_sid"], url=connect_url(self._public_url, payload)
-        )
-
-    async def traces(self, payload: Mapping[str, Any]) -> list[str]:
-        """The caller's live legs to an agent's phone: the redirect happened, and the agent's
-        phone rings or the two talk (a leg that ended was dealt with by its webhook). A
-        transfer back to the queue leaves no leg to find: it is redirected again, which only
-        puts the caller where the call is (/twilio/connect)."""
-        if payload.get("to") == "queue":
-            return []
-        legs = await self._rest.calls(parent=payload["call_sid"])
-        return [c.sid for c in legs if c.status in LIVE]

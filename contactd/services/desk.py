@@ -16,12 +16,13 @@ from datetime import datetime
 
 import asyncpg
 
-from channels.phone.dialing import DialOrder, connect_item, dial_item
+from channels.phone.dialing import DialOrder, dial_item
 from contactd.clock import Clock
 from contactd.metrics import Recorder
 from contactd.services import call_transfer, tickets
+from contactd.services.call_legs import put_through
 from contactd.settings import Settings
-from contactd.store import agents, contacts, database
+from contactd.store import agents, contacts, database, legs
 from contactd.store import tickets as ticket_store
 from contactd.store.agents import Agent
 from contactd.store.contacts import Held
@@ -99,6 +100,8 @@ class DeskView:
     at: datetime
     agent: Agent
     held: Sequence[Held]
+    # A live call's consultation under way: contact id -> (the colleague's login, answered).
+    consulting: Mapping[int, tuple[str, bool]] = dataclasses.field(default_factory=dict)
 
 
 class Desk:
@@ -116,8 +119,14 @@ class Desk:
         if agent is None:
             raise NoAgentProfile()
         held = await contacts.held_by(self._pool, staff_id)
+        calls = [h.contact.id for h in held if h.contact.channel is Channel.CALL]
+        consulting = {
+            r["contact_id"]: (r["login"], r["answered"])
+            for r in (await legs.live_of(self._pool, calls) if calls else [])
+            if r["role"] == "consult"
+        }
         # The daemon's time: the page counts offers down by it, not by the browser's clock.
-        return DeskView(at=self._clock(), agent=agent, held=held)
+        return DeskView(at=self._clock(), agent=agent, held=held, consulting=consulting)
 
     async def set_state(self, staff_id: int, state: AgentState) -> DeskView:
         """The agent available, away or offline from now; their desk after."""
@@ -182,9 +191,9 @@ class Desk:
                 )
             if accepted.channel is Channel.CALLBACK:
                 item = dial_item(accepted, agent.phone, self._rules.dial_order)
+                await contacts.insert_outbox(conn, accepted.id, item, now=now)
             else:
-                item = connect_item(accepted)
-            await contacts.insert_outbox(conn, accepted.id, item, now=now)
+                await put_through(conn, accepted, person.id, agent.phone, now=now)
         return accepted
 
     async def decline(self, person: Staff, reference: str) -> Contact:

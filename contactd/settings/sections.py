@@ -248,8 +248,13 @@ class TicketsConfig(StrictSection):
     board_size: Annotated[int, Field(ge=1, le=30)] = 8
 
 
-OutboxKind = Literal["email", "sms", "dial", "connect"]  # channels.ports.OUTBOX_KINDS
-MAX_AGE_HOURS: dict[OutboxKind, float] = {"email": 168, "sms": 48, "dial": 12, "connect": 1}
+# channels.ports.OUTBOX_KINDS
+OutboxKind = Literal["email", "sms", "dial", "connect", "redirect", "consult", "consult_end"]
+# A live call's moves are worth nothing after an hour: the caller has long gone.
+MAX_AGE_HOURS: dict[OutboxKind, float] = {
+    "email": 168, "sms": 48, "dial": 12, "connect": 1, "redirect": 1, "consult": 1,
+    "consult_end": 1,
+}  # fmt: skip
 
 
 class OutboxConfig(StrictSection):

@@ -1,16 +1,20 @@
 """A caseworker passes a live Twilio call on (issue 19): the caller is kept, not dropped.
 
-The caller waits on the hotline, Karin takes the call and her phone is dialled from the
-caller's call (/twilio/connect). She transfers it on the desk: to another queue (the caller
-waits there again, the place kept) or to a named colleague (whose phone rings at once).
-Twilio's REST API is Stoplight Prism in proxy mode in front of the stateful double of
-tests/integration/test_outbox_safety.py, so every redirect the daemon asks for is checked
-against Twilio's spec; the TwiML comes from the twilio package's builder, and the webhooks
-Twilio then sends are signed as Twilio signs them."""
+The caller waits on the hotline; Karin takes the call, her phone is dialled into a Twilio
+conference and, once she answers, the caller is moved in (channels/phone/conference.py).
+She passes it on from the desk: to another queue (the caller waits there again, the place
+kept), to a named colleague (blind: their phone rings, the caller waits meanwhile), or after
+a word with the colleague while the caller is held (consult: complete or cancel). Twilio's
+REST API is Stoplight Prism in proxy mode in front of the stateful double of
+tests/integration/test_outbox_safety.py, so every request the daemon makes (participants
+dialled in, held, changed, removed; calls redirected) is checked against Twilio's spec; the
+TwiML comes from the twilio package's builder, and the webhooks Twilio then sends are
+signed as Twilio signs them."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -63,12 +67,32 @@ async def _agent(client: Client, login: str, phone: str, skills: dict[str, int])
     return agent
 
 
-async def _karin_talks_to_the_caller(
-    client: Client, twilio: TwilioDouble
-) -> tuple[dict[str, str], str, str]:
-    """The caller chose family and waits; Karin accepts, Twilio moves the caller to
-    /twilio/connect, which dials Karin's phone. Karin's credentials, the reference, and the
-    <Dial>'s action URL (where Twilio reports the end of Karin's leg)."""
+@dataclasses.dataclass(frozen=True)
+class Talk:
+    """Karin on the phone with the caller: her credentials, the reference, the conference,
+    her leg's status callback and the caller's <Dial> action (the end of the conference)."""
+
+    karin: dict[str, str]
+    reference: str
+    room: str
+    karins_leg: str
+    conference_over: str
+
+
+async def _answers(client: Client, twilio: TwilioDouble, nth: int) -> tuple[str, str]:
+    """The nth phone dialled into a conference answers: it joins, and Twilio says so. Its
+    label and status callback."""
+    await _until(lambda: len(twilio.dialled_in) > nth, "a phone is dialled into the conference")
+    dialled = twilio.dialled_in[nth]
+    twilio.start(dialled["room"], dialled["Label"])
+    leg = {**CALL, "CallSid": dialled["CallSid"], "CallStatus": "in-progress"}
+    await _signed(client, dialled["StatusCallback"], leg)
+    return dialled["Label"], dialled["StatusCallback"]
+
+
+async def _karin_talks_to_the_caller(client: Client, twilio: TwilioDouble) -> Talk:
+    """The caller chose family and waits; Karin accepts, her phone is dialled into a
+    conference, she answers, and Twilio moves the caller in (/twilio/connect)."""
     karin = await _agent(client, "karin", KARIN_PHONE, {"family": 3})
     await _signed(client, f"{PUBLIC}/twilio/voice", CALL)
     await _signed(
@@ -78,14 +102,47 @@ async def _karin_talks_to_the_caller(
     assert reference is not None
     accepted = await client.post(f"/api/desk/contacts/{reference}/accept", headers=karin)
     assert accepted.status == 200, await accepted.text()
-    await _until(lambda: len(twilio.redirects) == 1, "the caller is put through to Karin")
-    connect = await _signed(client, twilio.redirects[0][1], CALL)
+    _, karins_leg = await _answers(client, twilio, 0)
+    assert twilio.dialled_in[0]["To"] == KARIN_PHONE
+    await _until(lambda: len(twilio.redirects) == 1, "the caller is moved in with Karin")
+    sid, url = twilio.redirects[0]
+    assert sid == CALLER_SID
+    connect = await _signed(client, url, CALL)
     dial = connect.find("Dial")
     assert dial is not None
-    number = dial.find("Number")
-    assert number is not None
-    assert number.text == KARIN_PHONE
-    return karin, reference, PUBLIC + str(dial.get("action"))
+    conference = dial.find("Conference")
+    assert conference is not None
+    assert conference.get("participantLabel") == "caller"
+    room = str(conference.text)
+    assert room == twilio.dialled_in[0]["room"]
+    twilio.start(room, "caller")
+    return Talk(karin, reference, room, karins_leg, PUBLIC + str(dial.get("action")))
+
+
+async def test_a_caseworker_who_does_not_answer_costs_the_caller_nothing(
+    db_url: str, twilio: TwilioDouble, proxied: tuple[TwilioDouble, str]
+) -> None:
+    """The caller stays in the queue while Karin's phone rings: if she does not answer, the
+    call is offered again and the caller was never moved."""
+    clock = FixedClock(WORKDAY)
+    async with _daemon(db_url, proxied[1], clock) as client:
+        pool: asyncpg.Pool = client.app[POOL]
+        karin = await _agent(client, "karin", KARIN_PHONE, {"family": 3})
+        await _signed(client, f"{PUBLIC}/twilio/voice", CALL)
+        await _signed(
+            client, f"{PUBLIC}/twilio/menu?lang=da&then=queue&tries=0", {**CALL, "Digits": "1"}
+        )
+        reference = await _offered(client, karin)
+        accepted = await client.post(f"/api/desk/contacts/{reference}/accept", headers=karin)
+        assert accepted.status == 200, await accepted.text()
+        await _until(lambda: len(twilio.dialled_in) == 1, "Karin's phone is dialled")
+        dialled = twilio.dialled_in[0]
+        missed = {**CALL, "CallSid": dialled["CallSid"], "CallStatus": "no-answer"}
+        await _signed(client, dialled["StatusCallback"], missed)
+        row = await pool.fetchrow("SELECT state, agent_id FROM contacts")
+    assert row is not None
+    assert (row["state"], row["agent_id"]) == ("queued", None)
+    assert twilio.redirects == []  # the caller never left the queue
 
 
 async def test_a_caller_transferred_to_another_queue_is_not_hung_up_on_when_the_agent_hangs_up(
@@ -96,14 +153,17 @@ async def test_a_caller_transferred_to_another_queue_is_not_hung_up_on_when_the_
     caller's leg with <Hangup/>."""
     clock = FixedClock(WORKDAY)
     async with _daemon(db_url, proxied[1], clock) as client:
-        karin, reference, karins_leg = await _karin_talks_to_the_caller(client, twilio)
+        talk = await _karin_talks_to_the_caller(client, twilio)
         clock.advance(minutes=3)
         moved = await client.post(
-            f"/api/desk/contacts/{reference}/transfer", json={"queue": "work_study"}, headers=karin
+            f"/api/desk/contacts/{talk.reference}/transfer",
+            json={"queue": "work_study"},
+            headers=talk.karin,
         )
         assert moved.status == 200, await moved.text()
-        # Karin's leg ends (she hangs up, or Twilio ends it): what becomes of the caller?
-        after = await _signed(client, karins_leg, {**CALL, "DialCallStatus": "completed"})
+        # Karin's leg ends (she hangs up, or the conference ends): what becomes of the caller?
+        await _signed(client, talk.karins_leg, {**CALL, "CallStatus": "completed"})
+        after = await _signed(client, talk.conference_over, {**CALL, "DialCallStatus": "completed"})
     assert after.find("Hangup") is None, "the caller was hung up on"
     enqueue = after.find("Enqueue")
     assert enqueue is not None
@@ -116,22 +176,25 @@ async def test_a_blind_transfer_to_a_queue_moves_the_caller_into_its_wait_with_t
     clock = FixedClock(WORKDAY)
     async with _daemon(db_url, proxied[1], clock) as client:
         pool: asyncpg.Pool = client.app[POOL]
-        karin, reference, _ = await _karin_talks_to_the_caller(client, twilio)
+        talk = await _karin_talks_to_the_caller(client, twilio)
+        reference = talk.reference
         waited_since = await pool.fetchval("SELECT queued_at FROM contacts")
         clock.advance(minutes=3)
         moved = await client.post(
-            f"/api/desk/contacts/{reference}/transfer", json={"queue": "work_study"}, headers=karin
+            f"/api/desk/contacts/{reference}/transfer",
+            json={"queue": "work_study"},
+            headers=talk.karin,
         )
         assert moved.status == 200, await moved.text()
         # The outbox asks Twilio (through Prism, checked against the spec) to move the call.
         await _until(lambda: len(twilio.redirects) == 2, "the caller is taken off Karin's phone")
         sid, url = twilio.redirects[1]
         assert sid == CALLER_SID
-        assert url.startswith(f"{PUBLIC}/twilio/connect?ref={reference}&acceptance=")
+        assert url.startswith(f"{PUBLIC}/twilio/connect?ref={reference}&transfer=")
         assert url.endswith("&to=queue")
         twiml = await _signed(client, url, CALL)
         row = await pool.fetchrow("SELECT * FROM contacts")
-        karins_desk = await (await client.get("/api/desk", headers=karin)).json()
+        karins_desk = await (await client.get("/api/desk", headers=talk.karin)).json()
         events = await pool.fetch("SELECT * FROM contact_events ORDER BY id")
 
         # Routing goes by the case type: Jens takes family calls too.
@@ -140,7 +203,8 @@ async def test_a_blind_transfer_to_a_queue_moves_the_caller_into_its_wait_with_t
         clock.advance(minutes=1)
         accepted = await client.post(f"/api/desk/contacts/{reference}/accept", headers=jens)
         assert accepted.status == 200, await accepted.text()
-        await _until(lambda: len(twilio.redirects) == 3, "the caller is put through to Jens")
+        await _answers(client, twilio, 1)
+        await _until(lambda: len(twilio.redirects) == 3, "the caller is moved in with Jens")
         with_jens = await _signed(client, twilio.redirects[2][1], CALL)
     said = [s.text for s in twiml.iter("Say")]
     assert said == ["Du bliver nu stillet videre til Arbejde og studie. Bliv venligst i røret."]
@@ -159,9 +223,10 @@ async def test_a_blind_transfer_to_a_queue_moves_the_caller_into_its_wait_with_t
         "transfer": "blind",
         "call_sid": CALLER_SID,
     }
-    number = with_jens.find("Dial/Number")
-    assert number is not None
-    assert number.text == JENS_PHONE
+    assert twilio.dialled_in[1]["To"] == JENS_PHONE
+    conference = with_jens.find("Dial/Conference")
+    assert conference is not None
+    assert conference.text == twilio.dialled_in[1]["room"] != talk.room
 
 
 async def test_a_blind_transfer_to_a_named_colleague_rings_their_phone_at_once(
@@ -170,36 +235,37 @@ async def test_a_blind_transfer_to_a_named_colleague_rings_their_phone_at_once(
     clock = FixedClock(WORKDAY)
     async with _daemon(db_url, proxied[1], clock) as client:
         pool: asyncpg.Pool = client.app[POOL]
-        karin, reference, karins_leg = await _karin_talks_to_the_caller(client, twilio)
+        talk = await _karin_talks_to_the_caller(client, twilio)
         await _agent(client, "jens", JENS_PHONE, {"work": 3})
         clock.advance(minutes=3)
         moved = await client.post(
-            f"/api/desk/contacts/{reference}/transfer", json={"agent": "jens"}, headers=karin
+            f"/api/desk/contacts/{talk.reference}/transfer",
+            json={"agent": "jens"},
+            headers=talk.karin,
         )
         assert moved.status == 200, await moved.text()
-        await _until(lambda: len(twilio.redirects) == 2, "the caller is moved to Jens's phone")
-        url = twilio.redirects[1][1]
+        # The caller leaves Karin's conference (which ends it) and waits for Jens.
+        await _until(lambda: len(twilio.redirects) == 2, "the caller is taken off Karin's phone")
+        waiting = await _signed(client, twilio.redirects[1][1], CALL)
+        # Karin's leg ends with her conference: nothing of Jens's call changes.
+        await _signed(client, talk.karins_leg, {**CALL, "CallStatus": "completed"})
+        await _answers(client, twilio, 1)
+        await _until(lambda: len(twilio.redirects) == 3, "the caller is moved in with Jens")
+        url = twilio.redirects[2][1]
         with_jens = await _signed(client, url, CALL)
-        # Twilio reports the end of Karin's leg to its <Dial>'s action (and ignores the
-        # answer, the call having been redirected): nothing of Jens's call changes.
-        late = await _signed(client, karins_leg, {**CALL, "DialCallStatus": "completed"})
         row = await pool.fetchrow(
             "SELECT c.*, s.login FROM contacts c JOIN staff s ON s.id = c.agent_id"
         )
-        connect = await pool.fetchval(
-            "SELECT payload ->> 'acceptance' FROM outbox WHERE kind = 'connect' ORDER BY id DESC"
-        )
         events = await pool.fetch("SELECT action, actor, reason FROM contact_events ORDER BY id")
-    query = parse_qs(urlsplit(url).query)
+    assert waiting.find("Enqueue") is not None  # on hold in the queue while Jens's phone rings
+    assert twilio.dialled_in[1]["To"] == JENS_PHONE
     assert urlsplit(url).path == "/twilio/connect"
-    assert query["ref"] == [reference]
-    number = with_jens.find("Dial/Number")
-    assert number is not None
-    assert number.text == JENS_PHONE
-    assert late.find("Hangup") is None
+    assert parse_qs(urlsplit(url).query)["ref"] == [talk.reference]
+    conference = with_jens.find("Dial/Conference")
+    assert conference is not None
+    assert conference.text == twilio.dialled_in[1]["room"]
     assert row is not None
     assert (row["state"], row["login"], row["queue"]) == ("active", "jens", "family")
-    assert query["acceptance"] == [connect]  # Jens's acceptance, not Karin's
     assert [(e["action"], e["actor"]) for e in events[-3:]] == [
         ("requeue", "staff:karin"),
         ("offer", "staff:karin"),
@@ -214,14 +280,15 @@ async def test_a_colleague_who_cannot_take_the_call_is_refused_and_the_call_stay
     clock = FixedClock(WORKDAY)
     async with _daemon(db_url, proxied[1], clock) as client:
         pool: asyncpg.Pool = client.app[POOL]
-        karin, reference, _ = await _karin_talks_to_the_caller(client, twilio)
+        talk = await _karin_talks_to_the_caller(client, twilio)
+        karin, reference = talk.karin, talk.reference
         jens = await _agent(client, "jens", JENS_PHONE, {"work": 3})
         await client.post("/api/desk/state", json={"state": "away"}, headers=jens)
         away = await client.post(
             f"/api/desk/contacts/{reference}/transfer", json={"agent": "jens"}, headers=karin
         )
         nobody = await client.post(
-            f"/api/desk/contacts/{reference}/transfer", json={"agent": "nobody"}, headers=karin
+            f"/api/desk/contacts/{reference}/consult", json={"agent": "nobody"}, headers=karin
         )
         eva = await _agent(client, "eva", "+4531000009", {"family": 4})
         boss = await token_for(pool, "eva-boss2", Role.SUPERVISOR)
@@ -229,15 +296,15 @@ async def test_a_colleague_who_cannot_take_the_call_is_refused_and_the_call_stay
         assert (await client.put("/api/agents/eva", json=english, headers=boss)).ok
         await client.post("/api/desk/state", json={"state": "available"}, headers=eva)
         foreign = await client.post(
-            f"/api/desk/contacts/{reference}/transfer", json={"agent": "eva"}, headers=karin
+            f"/api/desk/contacts/{reference}/consult", json={"agent": "eva"}, headers=karin
         )
         said = (await foreign.json())["error"]["message"]
         refused = [(r.status, (await r.json())["error"]["code"]) for r in (away, nobody)]
         row = await pool.fetchrow("SELECT state, agent_id FROM contacts")
-        outbox = await pool.fetchval("SELECT count(*) FROM outbox")
+        outbox = await pool.fetch("SELECT kind FROM outbox ORDER BY id")
     assert refused == [(409, "agent_unavailable"), (404, "unknown_agent")]
     assert (foreign.status, said) == (409, "eva does not speak da, the caller's language")
     assert row is not None
     assert row["state"] == "active"
-    assert outbox == 1  # Karin's own connect only
+    assert [r["kind"] for r in outbox] == ["connect", "redirect"]  # Karin's own, only
     assert len(twilio.redirects) == 1

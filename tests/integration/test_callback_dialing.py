@@ -230,29 +230,28 @@ async def test_an_accepted_call_is_put_through_and_back_in_line_if_the_agent_mis
     reference = await _offered(app_client, karin)
     accepted = await app_client.post(f"/api/desk/contacts/{reference}/accept", headers=karin)
     assert (await accepted.json())["channel"] == "call"
-    connect = await _sent(pool, f"connect:{reference}:")
-    assert connect["payload"]["provider_id"].startswith("CA")  # Prism took the redirect
+    # Karin's phone is dialled into the call's conference (Prism takes the participant).
+    dialled = await _sent(pool, f"leg:{reference}:")
+    assert dialled["kind"] == "connect"
+    assert dialled["payload"]["provider_id"].startswith("CA")
+    assert dialled["payload"]["to"] == KARIN_PHONE
     waiting = await pool.fetchrow("SELECT * FROM contacts WHERE channel = 'callback'")
     assert waiting is not None
     assert waiting["state"] == "queued"  # not merged before the caller is put through
 
-    query = f"ref={reference}&acceptance={connect['payload']['acceptance']}"
-    twiml = await twilio(app_client, f"/twilio/connect?{query}", call)
-    number = twiml.find("Dial/Number")
-    assert number is not None
-    assert number.text == KARIN_PHONE
-    back = await twilio(
-        app_client, f"/twilio/connect-result?{query}", {**call, "DialCallStatus": "no-answer"}
-    )
-    enqueue = back.find("Enqueue")
-    assert enqueue is not None
-    assert enqueue.text == "family"  # back in line, with the place kept
+    # She does not answer: the caller, still in the queue, is offered again.
+    leg = f"ref={reference}&leg={dialled['payload']['leg']}"
+    missed = {**call, "CallSid": "CA" + "1" * 32, "CallStatus": "no-answer"}
+    await twilio(app_client, f"/twilio/leg?{leg}", missed)
     again = await pool.fetchrow("SELECT * FROM contacts WHERE reference = $1", reference)
     assert again is not None
     assert again["state"] == "queued"
     assert len(again["passed_by"]) == 1  # not offered to Karin, who did not answer
+    moved = await pool.fetchval("SELECT count(*) FROM outbox WHERE kind = 'redirect'")
+    assert moved == 0  # the caller never left the queue
 
-    # Jens takes it and talks to the caller: the callback they also waited for is merged.
+    # Jens takes it, answers, and the caller joins him: the callback they also waited for is
+    # merged when the conference is over.
     jens = await token_for(pool, "jens", Role.AGENT)
     profile = {"skills": {"family": 3}, "languages": ["da"], "phone": "+4531000002"}
     supervisor = {
@@ -262,11 +261,20 @@ async def test_an_accepted_call_is_put_through_and_back_in_line_if_the_agent_mis
     await app_client.post("/api/desk/state", json={"state": "available"}, headers=jens)
     assert await _offered(app_client, jens) == reference
     await app_client.post(f"/api/desk/contacts/{reference}/accept", headers=jens)
-    reconnect = await _sent(pool, f"connect:{reference}:")
-    query = f"ref={reference}&acceptance={reconnect['payload']['acceptance']}"
-    await twilio(
-        app_client, f"/twilio/connect-result?{query}", {**call, "DialCallStatus": "completed"}
+    redialled = await _sent(pool, f"leg:{reference}:")
+    leg = f"ref={reference}&leg={redialled['payload']['leg']}"
+    answered = {**call, "CallSid": "CA" + "2" * 32, "CallStatus": "in-progress"}
+    await twilio(app_client, f"/twilio/leg?{leg}", answered)
+    join = await _sent(pool, f"join:{reference}:")
+    assert join["payload"]["provider_id"].startswith("CA")  # Prism took the redirect
+    twiml = await twilio(app_client, f"/twilio/connect?{leg}", call)
+    conference = twiml.find("Dial/Conference")
+    assert conference is not None
+    assert conference.text == redialled["payload"]["room"]
+    over = await twilio(
+        app_client, f"/twilio/connect-result?{leg}", {**call, "DialCallStatus": "completed"}
     )
+    assert over.find("Hangup") is not None
     merged = await pool.fetchrow("SELECT * FROM contacts WHERE channel = 'callback'")
     assert merged is not None
     assert (merged["state"], merged["outcome"]) == ("cancelled", "merged")

@@ -28,8 +28,9 @@ QUERIES = {  # what contactd itself puts in the URLs it gives Twilio
     "/twilio/dial": "ref=AAAA-AAAA&acceptance=1&order=agent_first",
     "/twilio/dial-result": "ref=AAAA-AAAA&acceptance=1&order=agent_first",
     "/twilio/dial-status": "ref=AAAA-AAAA&acceptance=1&order=client_first",
-    "/twilio/connect": "ref=AAAA-AAAA&acceptance=1",
-    "/twilio/connect-result": "ref=AAAA-AAAA&acceptance=1",
+    "/twilio/connect": "ref=AAAA-AAAA&leg=1",
+    "/twilio/connect-result": "ref=AAAA-AAAA&leg=1",
+    "/twilio/leg": "ref=AAAA-AAAA&leg=1",
 }
 
 
@@ -75,7 +76,7 @@ async def _post(
 
 async def test_every_webhook_refuses_forged_signatures_and_stores_nothing(world: World) -> None:
     paths = _twilio_paths(world)
-    assert len(paths) == 12  # every webhook of the reference
+    assert len(paths) == 13  # every webhook of the reference
     form = _form()
     for path in paths:
         query = QUERIES.get(path, "")

@@ -59,6 +59,10 @@ CALLER_SID = "CA" + "fedcba9876543210" * 2
 Client = TestClient[web.Request, web.Application]
 
 _PATH = re.compile(r"^/2010-04-01/Accounts/(AC\w+)/(Calls|Messages)(?:/(CA\w+))?\.json$")
+# A conference, by friendly name (participants created) or by sid, and a participant by label.
+_CONFERENCE = re.compile(
+    r"^/2010-04-01/Accounts/AC\w+/Conferences(?:/([\w-]+)/Participants(?:/([\w-]+))?)?\.json$"
+)
 
 
 class TwilioDouble(http.server.ThreadingHTTPServer):
@@ -78,6 +82,18 @@ class TwilioDouble(http.server.ThreadingHTTPServer):
         self.call_template = _example(calls["post"]["responses"]["201"], "create")
         self.list_template = _example(calls["get"]["responses"]["200"], "readFullPage1")
         self.message_template = _example(messages["post"]["responses"]["201"], "create")
+        conferences = paths["/2010-04-01/Accounts/{AccountSid}/Conferences.json"]
+        participants = paths[
+            "/2010-04-01/Accounts/{AccountSid}/Conferences/{ConferenceSid}/Participants.json"
+        ]
+        one = paths[
+            "/2010-04-01/Accounts/{AccountSid}/Conferences/{ConferenceSid}/Participants/{CallSid}.json"
+        ]
+        self.conference_list = _example(conferences["get"]["responses"]["200"], "readFull")
+        self.participant_template = _example(
+            participants["post"]["responses"]["201"], "createWithFriendlyName"
+        )
+        self.participant_fetched = _example(one["get"]["responses"]["200"], "fetchByLabel")
         self.lock = threading.Lock()
         self.reset()
 
@@ -89,6 +105,13 @@ class TwilioDouble(http.server.ThreadingHTTPServer):
             self.hold: set[str] = set()
             self.lost = False
             self.failed_lists = 0  # how many lookups of calls to answer 503 first
+            # Conferences: participants dialled in (their form), the conferences that are on
+            # (friendly name -> sid; the test starts them, as an answered leg does), who is
+            # in each (friendly name -> labels), and every change asked of a participant.
+            self.dialled_in: list[dict[str, str]] = []
+            self.conferences: dict[str, str] = {}
+            self.members: dict[str, set[str]] = {}
+            self.changes: list[tuple[str, str, dict[str, str]]] = []  # (room, label, form)
             self.released: dict[str, threading.Event] = {}
 
     def release(self, key: str) -> None:
@@ -100,13 +123,14 @@ class TwilioDouble(http.server.ThreadingHTTPServer):
         for key in list(self.released) + list(self.hold):
             self.release(key)
 
-    def leg(self, parent: str, to: str, status: str) -> None:
-        """A leg Twilio dialled for a call's TwiML (a <Dial> to the agent's phone)."""
+    def start(self, room: str, *labels: str) -> None:
+        """The conference is on, with these participants in it (answered, joined)."""
         with self.lock:
-            self.calls.append(
-                {"sid": _sid(len(self.calls)), "to": to, "from": HOTLINE, "status": status,
-                 "parent_call_sid": parent, "direction": "outbound-dial"}
-            )  # fmt: skip
+            self.conferences.setdefault(room, f"CF{len(self.conferences) + 1:032x}")
+            self.members.setdefault(room, set()).update(labels)
+
+    def room_of(self, sid: str) -> str | None:
+        return next((room for room, s in self.conferences.items() if s == sid), None)
 
     def wait_if_held(self, key: str, record: Callable[[], None]) -> None:
         with self.lock:
@@ -147,6 +171,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
+        if _CONFERENCE.match(parts.path):
+            self._conference_get(parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()})
+            return
         match = _PATH.match(parts.path)
         assert match is not None, self.path
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
@@ -172,10 +199,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._answer(200, body)
 
     def do_POST(self) -> None:
-        match = _PATH.match(self.path)
-        assert match is not None, self.path
         length = int(self.headers.get("Content-Length", "0"))
         form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+        if _CONFERENCE.match(self.path):
+            self._conference_post(self.path, form)
+            return
+        match = _PATH.match(self.path)
+        assert match is not None, self.path
         double = self.server
         kind, sid = match.group(2), match.group(3)
         if kind == "Messages":
@@ -195,6 +225,91 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                                           "status": "in-progress", "parent_call_sid": None,
                                           "direction": "inbound"}))  # fmt: skip
 
+    def do_DELETE(self) -> None:
+        match = _CONFERENCE.match(self.path)
+        assert match is not None, self.path
+        assert match.group(2), self.path
+        double = self.server
+        with double.lock:
+            room = double.room_of(match.group(1)) or ""
+            there = match.group(2) in double.members.get(room, set())
+            if there:
+                double.members[room].discard(match.group(2))
+                double.changes.append((room, match.group(2), {"removed": "true"}))
+        if not there:
+            self._answer(404, {"code": 20404, "message": "Not Found", "status": 404})
+            return
+        self.send_response(204)
+        self.end_headers()
+
+    def _conference_get(self, path: str, query: Mapping[str, str]) -> None:
+        match = _CONFERENCE.match(path)
+        assert match is not None
+        double = self.server
+        if match.group(1) is None:  # conferences by friendly name
+            with double.lock:
+                sid = double.conferences.get(query.get("FriendlyName", ""))
+            body = copy.deepcopy(double.conference_list)
+            found = body["conferences"][:1] if sid else []
+            for conference in found:
+                conference.update(sid=sid, friendly_name=query["FriendlyName"],
+                                  status="in-progress", account_sid=ACCOUNT)  # fmt: skip
+                conference.pop("reason_conference_ended", None)  # null in the example
+            uri = f"https://api.twilio.com{self.path}"
+            body.update(conferences=found, start=0, end=max(len(found) - 1, 0), page=0,
+                        page_size=1, uri=uri, first_page_uri=uri, next_page_uri=None,
+                        previous_page_uri=None)  # fmt: skip
+            self._answer(200, body)
+            return
+        with double.lock:
+            room = double.room_of(match.group(1)) or ""
+            there = match.group(2) in double.members.get(room, set())
+        if not there:
+            self._answer(404, {"code": 20404, "message": "Not Found", "status": 404})
+            return
+        body = copy.deepcopy(double.participant_fetched)
+        body.update(conference_sid=match.group(1), label=match.group(2), account_sid=ACCOUNT,
+                    call_sid=CALLER_SID if match.group(2) == "caller" else _sid(0))  # fmt: skip
+        self._answer(200, body)
+
+    def _conference_post(self, path: str, form: dict[str, str]) -> None:
+        match = _CONFERENCE.match(path)
+        assert match is not None, path
+        assert match.group(1), path
+        double = self.server
+        if match.group(2) is None:  # a participant dialled in: a call placed
+            call = {
+                "sid": _sid(len(double.calls)),
+                "to": form["To"],
+                "from": form["From"],
+                "status": "queued",
+                "parent_call_sid": None,
+                "direction": "outbound-api",
+            }
+            entry = {**form, "room": match.group(1), "CallSid": str(call["sid"])}
+
+            def record() -> None:
+                double.calls.append(call)
+                double.dialled_in.append(entry)
+
+            double.wait_if_held("Participants", record)
+            body = copy.deepcopy(double.participant_template)
+            body.update(call_sid=call["sid"], label=form.get("Label"), account_sid=ACCOUNT,
+                        status="queued")  # fmt: skip
+            self._answer(201, body)
+            return
+        with double.lock:
+            room = double.room_of(match.group(1)) or ""
+            there = match.group(2) in double.members.get(room, set())
+            if there:
+                double.changes.append((room, match.group(2), form))
+        if not there:
+            self._answer(404, {"code": 20404, "message": "Not Found", "status": 404})
+            return
+        body = copy.deepcopy(double.participant_fetched)
+        body.update(conference_sid=match.group(1), label=match.group(2), account_sid=ACCOUNT)
+        self._answer(200, body)
+
     def _call(self, call: Mapping[str, Any]) -> dict[str, Any]:
         body = copy.deepcopy(self.server.call_template)
         body.update({k: call[k] for k in ("sid", "to", "from", "status", "parent_call_sid",
@@ -204,14 +319,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def proxied() -> Iterator[tuple[TwilioDouble, str]]:
+def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TwilioDouble, str]]:
     """The double, and Prism in proxy mode in front of it checking both ways against the
     spec (--errors: a request or an answer the spec does not allow fails)."""
     if not PRISM.exists():
         if os.environ.get("CI") == "true":
             pytest.fail("Prism is missing; scripts/bootstrap --dev installs it")
         pytest.skip("Prism is not installed (scripts/bootstrap --dev)")
-    spec_path = twilio_spec.for_tests()
+    spec_path = twilio_spec.for_prism(twilio_spec.for_tests(), tmp_path_factory.mktemp("twilio"))
     double = TwilioDouble(json.loads(spec_path.read_text()))
     thread = threading.Thread(target=double.serve_forever, name="twilio-double", daemon=True)
     thread.start()
@@ -517,15 +632,15 @@ async def _until_row(pool: asyncpg.Pool, check: Callable[[asyncpg.Record], bool]
     raise AssertionError("the dial message never got there")
 
 
-async def test_a_caller_put_through_before_the_sender_died_is_not_redirected_again(
+async def test_a_caseworker_dialled_in_before_the_sender_died_is_not_dialled_again(
     db_url: str, twilio: TwilioDouble, proxied: tuple[TwilioDouble, str]
 ) -> None:
-    """Karin takes a waiting call; the daemon asks Twilio to take the caller out of the
-    queue and dies before the answer. Twilio fetched the new TwiML and rings Karin's phone:
-    a second redirect would cut that off and ring another agent."""
+    """Karin takes a waiting call; the daemon asks Twilio to dial her phone into the call's
+    conference and dies before the answer. Twilio placed that call and her phone rings: a
+    second one would ring it twice, and the call would be given to another agent."""
     clock = FixedClock(WORKDAY)
     config = _config(db_url, proxied[1])
-    twilio.hold.add("redirect")
+    twilio.hold.add("Participants")
     call = {"CallSid": CALLER_SID, "From": CLIENT, "To": HOTLINE, "CallStatus": "ringing"}
     async with _daemon(config, clock) as first:
         karin = await _agent(first, "karin", KARIN_PHONE)
@@ -536,13 +651,7 @@ async def test_a_caller_put_through_before_the_sender_died_is_not_redirected_aga
         reference = await _offered(first, karin)
         assert reference is not None
         await _accept(first, karin, reference)
-        await _until(lambda: len(twilio.redirects) == 1, "the caller is redirected")
-        # Twilio fetches the new TwiML and dials Karin's phone as it says.
-        twiml = await _signed(first, twilio.redirects[0][1], call)
-        number = twiml.find("Dial/Number")
-        assert number is not None
-        assert number.text == KARIN_PHONE
-        twilio.leg(CALLER_SID, KARIN_PHONE, "in-progress")
+        await _until(lambda: len(twilio.dialled_in) == 1, "Karin's phone is dialled in")
     twilio.release_all()
     clock.advance(seconds=config.outbox.lease_seconds + 1)
     async with _daemon(config, clock) as second:
@@ -554,7 +663,7 @@ async def test_a_caller_put_through_before_the_sender_died_is_not_redirected_aga
             await _accept(second, jens, again)
             await asyncio.sleep(1)
         contact = await _contact(pool)
-    assert len(twilio.redirects) == 1, "the caller was taken from Karin to Jens"
+    assert [d["To"] for d in twilio.dialled_in] == [KARIN_PHONE], "a phone was dialled twice"
     assert connect["sent_at"] is not None
     assert (contact["state"], contact["agent"]) == ("active", "karin")
 
@@ -637,6 +746,32 @@ async def test_a_send_that_fails_stops_the_others_of_its_batch(
     assert left == []
     assert slow is not None
     assert slow["sent_at"] is None  # to be sent again when its lease runs out
+
+
+async def test_a_message_withdrawn_while_its_send_is_tried_stays_withdrawn(
+    pool: asyncpg.Pool,
+) -> None:
+    """A ticket cancelled at closing withdraws its SMS while the outbox is trying to send it
+    (here: no Twilio, a try that fails): the try's outcome must not put the SMS back in line
+    nor hide why it was withdrawn (CI once saw 'no sender' there)."""
+    clock = FixedClock(WORKDAY)
+    await _sms_rows(pool, ["late"], clock())
+
+    async def withdrawn_meanwhile(payload: Mapping[str, Any], key: str) -> str:
+        await pool.execute(
+            "UPDATE outbox SET failed_at = $1, last_error = 'withdrawn: the ticket was cancelled'",
+            clock(),
+        )
+        raise SendError(Failure.TRANSIENT, "Twilio answered 503")
+
+    await outbox.send_due(
+        pool, {"sms": withdrawn_meanwhile}, clock=clock, recorder=NOT_RECORDED, **OUTBOX
+    )
+    await outbox.send_due(pool, {}, clock=clock, recorder=NOT_RECORDED, **OUTBOX)  # no sender
+    row = await pool.fetchrow("SELECT sent_at, failed_at, last_error FROM outbox")
+    assert row is not None
+    assert (row["sent_at"], row["last_error"]) == (None, "withdrawn: the ticket was cancelled")
+    assert row["failed_at"] is not None
 
 
 async def test_calls_are_looked_up_as_twilios_spec_requires(prism_url: str) -> None:

@@ -21,6 +21,9 @@ const TEXTS = {
     alertSound: "Lyd ved nyt tilbud", alertNotify: "Vis skrivebordsbesked ved nyt tilbud",
     alertNotifyOn: "Skrivebordsbeskeder er slået til",
     transferTo: "Overfør til", transfer: "Overfør", unchanged: "(uændret)",
+    consult: "Tal med kollegaen først", consultComplete: "Overdrag opkaldet", consultCancel: "Tilbage til borgeren",
+    consultRinging: "Borgeren venter i røret. Vi ringer til {agent} …",
+    consultTalking: "Borgeren venter i røret. Du taler med {agent}.",
     byCaseType: "(sagstypens kø)", guesses: "Modellens bud", sortedBy: "sorteret af modellen",
     expiresIn: "udløber om {s} s", badToken: "Brugernavn eller adgangsnøgle passer ikke.",
     call: "Opkald", callback: "Tilbageringning", email: "E-mail", ticket: "Kønummer",
@@ -39,6 +42,9 @@ const TEXTS = {
       too_few_calls: "Kald nummeret op flere gange, før du melder den besøgende udeblevet.",
       no_agent_profile: "Du har ingen agentprofil. Spørg en supervisor.",
       no_reply_to: "Den seneste e-mail har ingen anden Svar-til-adresse.",
+      not_answered: "Kollegaen har ikke taget telefonen endnu: vent, eller gå tilbage til borgeren.",
+      consulting: "Du taler allerede med en kollega om opkaldet.",
+      not_talking: "Du taler ikke med borgeren endnu.",
     },
   },
   en: {
@@ -58,6 +64,9 @@ const TEXTS = {
     alertSound: "Sound on a new offer", alertNotify: "Show a desktop notification on a new offer",
     alertNotifyOn: "Desktop notifications are on",
     transferTo: "Transfer to", transfer: "Transfer", unchanged: "(unchanged)",
+    consult: "Talk to the colleague first", consultComplete: "Hand the call over", consultCancel: "Back to the caller",
+    consultRinging: "The caller is on hold. Calling {agent} …",
+    consultTalking: "The caller is on hold. You are talking to {agent}.",
     byCaseType: "(the case type's queue)", guesses: "The model's guesses", sortedBy: "sorted by the model",
     expiresIn: "expires in {s} s", badToken: "The user name or token is wrong.",
     call: "Call", callback: "Callback", email: "E-mail", ticket: "Ticket",
@@ -76,6 +85,9 @@ const TEXTS = {
       too_few_calls: "Call the number a few more times before you mark the visitor a no-show.",
       no_agent_profile: "You have no agent profile. Ask a supervisor.",
       no_reply_to: "The latest e-mail has no other Reply-To address.",
+      not_answered: "The colleague has not answered yet: wait, or go back to the caller.",
+      consulting: "You are talking to a colleague about this call already.",
+      not_talking: "You are not talking to the caller yet.",
     },
   },
 };
@@ -138,6 +150,7 @@ function render() {
     item.dataset.key = key;
     // A reply that arrived for an open e-mail: reload its conversation, keep the draft.
     if (old && c.channel === "email" && c.state === "active" && c.message_count !== Number(old.dataset.messages)) loadThread(item, c);
+    if (old && c.channel === "call") showConsulting(item, c);
     kept.delete(key);
     return item;
   });
@@ -325,12 +338,32 @@ function contactItem(c) {
   item.querySelector(".transfer").addEventListener("click", () => act("transfer", colleague.value.trim()
     ? { agent: colleague.value.trim().toLowerCase() }
     : { queue: transferTo.value || null, case_type: correct.value || null }));
+  // Or a word with the colleague first, the caller on hold; then hand over or go back.
+  item.querySelector(".consult").addEventListener("click", () => {
+    if (!colleague.value.trim()) { colleague.focus(); return; }
+    act("consult", { agent: colleague.value.trim().toLowerCase() });
+  });
+  item.querySelector(".consultComplete").addEventListener("click", () => act("consult/complete"));
+  item.querySelector(".consultCancel").addEventListener("click", () => act("consult/cancel"));
+  showConsulting(item, c);
   item.querySelector(".recall").addEventListener("click", () => api("POST", `/api/desk/contacts/${c.reference}/recall`).then((r) => {
     clearError();
     item.querySelector(".calls").textContent = t("calledTimes").replace("{n}", r.calls);
   }, showError));
   item.querySelector(".noShow").addEventListener("click", () => act("no-show"));
   return item;
+}
+
+// A live call's consultation as it stands: the colleague ringing, then talking; only then
+// can the call be handed over. Updated in place, so the fields the agent fills stay.
+function showConsulting(item, c) {
+  item.querySelector(".consult").hidden = c.channel !== "call" || c.state !== "active" || Boolean(c.consulting);
+  const consulting = item.querySelector(".consulting");
+  consulting.hidden = !c.consulting;
+  if (!c.consulting) return;
+  const said = t(c.consulting.answered ? "consultTalking" : "consultRinging");
+  consulting.querySelector(".consultState").textContent = said.replace("{agent}", c.consulting.agent);
+  consulting.querySelector(".consultComplete").disabled = !c.consulting.answered;
 }
 
 async function loadThread(item, c) {

@@ -17,7 +17,9 @@ SELECT a.staff_id, a.phone, a.state, a.languages,
        coalesce((a.capacity ->> 'call')::int, 0) AS capacity,
        (SELECT count(*) FROM contacts c
         WHERE c.agent_id = a.staff_id AND c.channel = 'call'
-          AND c.state IN ('offered', 'active')) AS calls
+          AND c.state IN ('offered', 'active'))
+     + (SELECT count(*) FROM call_legs l
+        WHERE l.agent_id = a.staff_id AND l.role = 'consult' AND l.ended_at IS NULL) AS calls
 FROM staff s JOIN agents a ON a.staff_id = s.id
 WHERE s.login = $1 AND s.disabled_at IS NULL
 FOR UPDATE OF a;

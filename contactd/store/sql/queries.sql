@@ -148,12 +148,18 @@ RETURNING *, pg_notify('contactd_agents', staff_id::text)::text AS notified;
 SELECT * FROM agents WHERE staff_id = $1;
 
 -- name: available_agents
--- Available, enabled agents with what they hold now per channel (offered or active).
+-- Available, enabled agents with what they hold now per channel (offered or active; a
+-- colleague consulted on a live call holds a call too).
 SELECT a.staff_id, a.skills, a.languages, a.capacity, a.idle_since,
        a.counter IS NOT NULL AS at_counter,
        coalesce((SELECT jsonb_object_agg(channel, n) FROM (
-                    SELECT channel, count(*) AS n FROM contacts c
-                    WHERE c.agent_id = a.staff_id AND c.state IN ('offered', 'active')
+                    SELECT channel, count(*) AS n FROM (
+                        SELECT c.channel FROM contacts c
+                        WHERE c.agent_id = a.staff_id AND c.state IN ('offered', 'active')
+                        UNION ALL
+                        SELECT 'call' FROM call_legs l
+                        WHERE l.agent_id = a.staff_id AND l.role = 'consult'
+                          AND l.ended_at IS NULL) mine
                     GROUP BY channel) held), '{}') AS held
 FROM agents a JOIN staff s ON s.id = a.staff_id AND s.disabled_at IS NULL
 WHERE a.state = 'available';
@@ -183,8 +189,12 @@ WITH target AS (
     FROM contacts c, agents a JOIN staff s ON s.id = a.staff_id AND s.disabled_at IS NULL
     WHERE c.id = $1 AND a.staff_id = $2 AND a.state = 'available'
 ), held AS (
-    SELECT count(*) AS n FROM contacts
-    WHERE agent_id = $2 AND state IN ('offered', 'active') AND channel = (SELECT channel FROM target)
+    SELECT (SELECT count(*) FROM contacts
+            WHERE agent_id = $2 AND state IN ('offered', 'active')
+              AND channel = (SELECT channel FROM target))
+         + (SELECT count(*) FROM call_legs
+            WHERE agent_id = $2 AND role = 'consult' AND ended_at IS NULL
+              AND (SELECT channel FROM target) = 'call') AS n
 ), moved AS (
     UPDATE contacts c SET state = 'offered', state_changed_at = $5, agent_id = $2
     FROM target, held
@@ -356,15 +366,16 @@ UPDATE outbox SET sent_at = $3, last_error = NULL,
 WHERE id = $1;
 
 -- name: outbox_retry
+-- A message withdrawn while its send was tried stays withdrawn (its reason kept).
 UPDATE outbox SET next_attempt_at = $4::timestamptz + make_interval(secs => $2),
                   last_error = $3
-WHERE id = $1;
+WHERE id = $1 AND failed_at IS NULL;
 
 -- name: outbox_wait
 -- Not sent for a reason outside the message (no sender, wrong credentials): not a try.
 UPDATE outbox SET next_attempt_at = $4::timestamptz + make_interval(secs => $2),
                   last_error = $3, attempts = attempts - 1
-WHERE id = $1;
+WHERE id = $1 AND failed_at IS NULL;
 
 -- name: outbox_expire
 -- Given up: not sent within its kind's maximum age ($1 kinds, $2 hours), and not being sent

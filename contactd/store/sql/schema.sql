@@ -411,3 +411,24 @@ SELECT c.id, c.client_key, c.reference, c.channel, c.case_type, c.queue, c.state
                    'author', n.author, 'at', n.at, 'text', n.text) ORDER BY n.at), '[]')
         FROM contact_notes n WHERE n.contact_id = c.id) AS notes
 FROM contacts c LEFT JOIN staff s ON s.id = c.agent_id;
+
+-- A live call's phone legs in its Twilio conference: the caseworker's and a colleague consulted.
+CREATE TABLE call_legs (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    contact_id   bigint NOT NULL REFERENCES contacts (id),
+    acceptance   text NOT NULL,  -- the contact's acceptance the leg serves (channels.ports)
+    role         text NOT NULL CHECK (role IN ('agent', 'consult')),
+    agent_id     bigint NOT NULL REFERENCES staff (id),
+    room         text NOT NULL,  -- the conference's friendly name
+    call_sid     text,           -- Twilio's sid of the leg, from its first webhook
+    started_at   timestamptz NOT NULL,
+    answered_at  timestamptz,
+    ended_at     timestamptz
+);
+CREATE INDEX call_legs_contact_idx ON call_legs (contact_id, id);
+-- A colleague being consulted holds a call as much as one who talks to a caller.
+CREATE INDEX call_legs_consulting_idx ON call_legs (agent_id)
+    WHERE role = 'consult' AND ended_at IS NULL;
+-- One consultation at a time per call.
+CREATE UNIQUE INDEX call_legs_one_consult_idx ON call_legs (contact_id)
+    WHERE role = 'consult' AND ended_at IS NULL;
