@@ -27,7 +27,7 @@ from typing import Any
 from aiohttp import web
 from twilio.twiml.voice_response import VoiceResponse
 
-from channels.phone import forms, prompts
+from channels.phone import forms
 from channels.phone.config import PhoneSetup
 from channels.phone.voice import ENDED, enqueue, say, twiml
 from channels.ports import CallsPort, Leg, LegsPort, OutboxItem, acceptance
@@ -159,7 +159,12 @@ class LiveCalls:
             transferred = request.query.get("to") == "queue"
             return await self._where_the_call_is(request, say_transferred=transferred)
         response = VoiceResponse()
-        say(response, self._setup, contact.language, prompts.say(contact.language, "connecting"))
+        say(
+            response,
+            self._setup,
+            contact.language,
+            self._setup.prompts.say(contact.language, "connecting"),
+        )
         dial = response.dial(
             action=f"/twilio/connect-result?ref={contact.reference}&leg={leg.id}", method="POST"
         )
@@ -237,7 +242,9 @@ class LiveCalls:
         else:
             if say_transferred:
                 name = self._setup.queue_names.get(known.queue, {}).get(known.language)
-                text = prompts.say(known.language, "transferred", queue=name or known.queue)
+                text = self._setup.prompts.say(
+                    known.language, "transferred", queue=name or known.queue
+                )
                 say(response, self._setup, known.language, text)
             enqueue(response, known.queue, known.language)
         return twiml(response)

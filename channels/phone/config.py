@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from zoneinfo import ZoneInfo
 
+from channels.phone.prompts import Prompts
 from routing.calendar import BusinessCalendar
 from routing.queues import CaseType
 
@@ -22,3 +23,4 @@ class PhoneSetup:
     english_digit: str
     callback_offer_after_seconds: int  # estimated wait above which a caller may leave a callback
     voices: dict[str, str]  # language -> Twilio voice
+    prompts: Prompts  # what the line says and texts, in the agency's words

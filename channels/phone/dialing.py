@@ -23,8 +23,9 @@ import structlog
 from aiohttp import web
 from twilio.twiml.voice_response import VoiceResponse
 
-from channels.phone import forms, prompts
+from channels.phone import forms
 from channels.phone.config import PhoneSetup
+from channels.phone.prompts import spelled
 from channels.phone.voice import say, twiml
 from channels.ports import CallsPort, OutboxItem, acceptance
 from routing.contact import Channel, Contact, State
@@ -32,28 +33,6 @@ from routing.contact import Channel, Contact, State
 log = structlog.get_logger(__name__)
 
 DialOrder = Literal["agent_first", "client_first"]
-
-WORDS = {
-    "da": {
-        "agent": "Tilbageringning. Reference {reference}. Vi ringer til klienten nu.",
-        "client": "Hej, det er Udlændingestyrelsen, som ringer dig op som aftalt. "
-        "Vi forbinder dig med en sagsbehandler.",
-        "no_answer": "Klienten svarede ikke. Vi prøver igen senere.",
-        "no_answer_last": "Klienten svarede ikke. Det var sidste forsøg; klienten får en sms.",
-        "sms_not_reached": "Udlændingestyrelsen har forsøgt at ringe dig op {attempts} gange "
-        "uden at nå dig (reference {reference}). Ring til os eller bestil et nyt opkald.",
-    },
-    "en": {
-        "agent": "Callback. Reference {reference}. We are calling the client now.",
-        "client": "Hello, this is the Danish Immigration Service calling you back as agreed. "
-        "We are connecting you to a caseworker.",
-        "no_answer": "The client did not answer. We will try again later.",
-        "no_answer_last": "The client did not answer. That was the last try; the client gets "
-        "a text message.",
-        "sms_not_reached": "The Danish Immigration Service tried to call you {attempts} times "
-        "without reaching you (reference {reference}). Please call us or book a new call.",
-    },
-}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -134,13 +113,12 @@ class Dialing:
             await self._calls.requeue_callback(contact, why="no agent phone", not_before=None)
             response.hangup()
             return twiml(response)
-        words = WORDS[lang]["agent" if first_is_agent else "client"]
-        say(
-            response,
-            self._setup,
+        words = self._setup.prompts.text(
             lang,
-            words.format(reference=prompts.spelled(contact.reference)),
+            "callback.agent" if first_is_agent else "callback.client",
+            reference=spelled(contact.reference),
         )
+        say(response, self._setup, lang, words)
         dial = response.dial(
             caller_id=self._caller_id,
             timeout=self._rules.ring_seconds,
@@ -166,7 +144,9 @@ class Dialing:
                     response,
                     self._setup,
                     lang,
-                    WORDS[lang]["no_answer" if retried else "no_answer_last"],
+                    self._setup.prompts.text(
+                        lang, "callback.no_answer" if retried else "callback.no_answer_last"
+                    ),
                 )
             else:  # the client waited for an agent who did not answer
                 await self._calls.requeue_callback(contact, why=f"agent {status}", not_before=None)
@@ -206,8 +186,8 @@ class Dialing:
             log.info("callback.retry", reference=contact.reference, attempt=contact.attempts)
             return True
         lang = contact.language
-        text = WORDS[lang]["sms_not_reached"].format(
-            attempts=contact.attempts, reference=contact.reference
+        text = self._setup.prompts.text(
+            lang, "callback.sms_not_reached", attempts=contact.attempts, reference=contact.reference
         )
         sms = OutboxItem(
             kind="sms",

@@ -22,8 +22,9 @@ from aiohttp import web
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import VoiceResponse
 
-from channels.phone import booking, errors, forms, numbers, prompts
+from channels.phone import booking, errors, forms, numbers
 from channels.phone.config import PhoneSetup
+from channels.phone.prompts import Prompts, spelled
 from channels.ports import CallsPort, OutboxItem
 from routing.contact import CaseTypeSource, Channel, Contact, Language, NewContact, State
 
@@ -115,7 +116,7 @@ class Voice:
         chosen = dict(self._setup.menu).get(digit)
         if chosen is None and tries + 1 < MENU_TRIES:
             response = self._response()
-            self._say(response, lang, prompts.say(lang, "no_choice"))
+            self._say(response, lang, self._setup.prompts.say(lang, "no_choice"))
             return self._twiml(self._menu_into(response, lang, then=then, tries=tries + 1))
         case_type = chosen.code if chosen else "general"
         known = await self._calls.call(form.call_sid)
@@ -144,7 +145,11 @@ class Voice:
             response.pause(length=5)  # being connected, or not ours: say nothing
             return self._twiml(response)
         place = await self._calls.place(contact)
-        self._say(response, lang, _place_text(lang, place.position, place.estimated_wait_seconds))
+        self._say(
+            response,
+            lang,
+            _place_text(self._setup.prompts, lang, place.position, place.estimated_wait_seconds),
+        )
         if place.estimated_wait_seconds > self._setup.callback_offer_after_seconds:
             number = self._callable(form.caller)
             if number is not None:
@@ -155,7 +160,7 @@ class Voice:
                     action=f"/twilio/keep-place?lang={lang}",
                     method="POST",
                 )
-                offer = prompts.say(lang, "offer", number=numbers.spoken(number))
+                offer = self._setup.prompts.say(lang, "offer", number=numbers.spoken(number))
                 self._say(gather, lang, offer)
         response.pause(length=20)
         return self._twiml(response)
@@ -246,8 +251,8 @@ class Voice:
         try:
             number = numbers.normalise(form.caller, self._setup.region, self._setup.countries)
         except numbers.BadNumber as exc:
-            why = prompts.WHY[lang][exc.reason]
-            return self._hangup(lang, text=prompts.say(lang, "hidden", why=why))
+            why = self._setup.prompts.why(lang, exc.reason)
+            return self._hangup(lang, text=self._setup.prompts.say(lang, "hidden", why=why))
         opens = self._setup.calendar.next_open(self._clock())
         contact, created = await self._calls.book_by_phone(
             NewContact(
@@ -264,11 +269,11 @@ class Voice:
         )
         if not created:  # a callback to this number waits already: that one stands
             return self._hangup(lang, text=self._kept_text(lang, contact, number))
-        text = prompts.say(
+        text = self._setup.prompts.say(
             lang,
             "booked",
             number=numbers.spoken(number),
-            reference=prompts.spelled(contact.reference),
+            reference=spelled(contact.reference),
         )
         return self._hangup(lang, text=text)
 
@@ -294,7 +299,7 @@ class Voice:
 
     def _menu(self, lang: str, *, then: str, tries: int) -> web.Response:
         response = self._response()
-        self._say(response, lang, prompts.say(lang, "welcome"))
+        self._say(response, lang, self._setup.prompts.say(lang, "welcome"))
         return self._twiml(self._menu_into(response, lang, then=then, tries=tries))
 
     def _menu_into(self, response: VoiceResponse, lang: str, *, then: str, tries: int) -> Any:
@@ -307,9 +312,9 @@ class Voice:
         )
         for digit, case_type in self._setup.menu:
             name = case_type.name_da if lang == "da" else case_type.name_en
-            self._say(gather, lang, prompts.say(lang, "choose", digit=digit, name=name))
+            self._say(gather, lang, self._setup.prompts.say(lang, "choose", digit=digit, name=name))
         if lang == "da":
-            english = prompts.say("en", "english", digit=self._setup.english_digit)
+            english = self._setup.prompts.say("en", "english", digit=self._setup.english_digit)
             self._say(gather, "en", english)
         # No key pressed: the menu's action is asked without Digits, which counts as a try.
         response.redirect(f"/twilio/menu?lang={lang}&then={then}&tries={tries}", method="POST")
@@ -317,43 +322,45 @@ class Voice:
 
     def _closed_message(self, lang: str, now: datetime) -> web.Response:
         response = self._response()
-        self._say(response, lang, prompts.say(lang, "welcome"))
+        self._say(response, lang, self._setup.prompts.say(lang, "welcome"))
         opens = self._setup.calendar.next_open(now)
         if opens is not None:
             local = opens.astimezone(self._setup.timezone)
-            when = prompts.when(lang, local, now.astimezone(self._setup.timezone))
-            self._say(response, lang, prompts.say(lang, "closed", when=when))
+            when = self._setup.prompts.when(lang, local, now.astimezone(self._setup.timezone))
+            self._say(response, lang, self._setup.prompts.say(lang, "closed", when=when))
         gather = response.gather(
             input="dtmf", num_digits=1, timeout=6, action=f"/twilio/closed?lang={lang}"
         )
-        self._say(gather, lang, prompts.say(lang, "closed_offer"))
+        self._say(gather, lang, self._setup.prompts.say(lang, "closed_offer"))
         if lang == "da":
-            english = prompts.say("en", "english", digit=self._setup.english_digit)
+            english = self._setup.prompts.say("en", "english", digit=self._setup.english_digit)
             self._say(gather, "en", english)
-        self._say(response, lang, prompts.say(lang, "goodbye"))
+        self._say(response, lang, self._setup.prompts.say(lang, "goodbye"))
         response.hangup()
         return self._twiml(response)
 
     def _enqueue(self, contact: Contact, lang: str) -> web.Response:
         response = self._response()
         name = self._setup.queue_names.get(contact.queue, {}).get(lang, contact.queue)
-        self._say(response, lang, prompts.say(lang, "queued", queue=name))
+        self._say(response, lang, self._setup.prompts.say(lang, "queued", queue=name))
         enqueue(response, contact.queue, lang)
         return self._twiml(response)
 
     def _kept_text(self, lang: str, contact: Contact, number: str) -> str:
-        reference = prompts.spelled(contact.reference)
-        return prompts.say(lang, "kept", number=numbers.spoken(number), reference=reference)
+        reference = spelled(contact.reference)
+        return self._setup.prompts.say(
+            lang, "kept", number=numbers.spoken(number), reference=reference
+        )
 
     def _hangup(self, lang: str, *, text: str | None = None, goodbye: bool = False) -> web.Response:
         response = self._response()
         if text or goodbye:
-            self._say(response, lang, text or prompts.say(lang, "goodbye"))
+            self._say(response, lang, text or self._setup.prompts.say(lang, "goodbye"))
         response.hangup()
         return self._twiml(response)
 
     def _sorry(self, lang: str) -> web.Response:
-        return self._hangup(lang, text=prompts.say(lang, "sorry"))
+        return self._hangup(lang, text=self._setup.prompts.say(lang, "sorry"))
 
     def _say(self, verb: Any, lang: str, text: str) -> None:
         say(verb, self._setup, lang, text)
@@ -409,7 +416,7 @@ def _int(value: str | None) -> int:
     return int(value) if value and value.isdigit() and len(value) < 3 else 0
 
 
-def _place_text(lang: str, position: int, wait_seconds: int) -> str:
+def _place_text(prompts: Prompts, lang: str, position: int, wait_seconds: int) -> str:
     minutes = round(wait_seconds / 60)
     if minutes < 1:
         wait = prompts.say(lang, "wait_short")

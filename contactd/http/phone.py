@@ -22,6 +22,7 @@ from channels.phone.booking import Booking, BookingRules
 from channels.phone.conference import LiveCalls
 from channels.phone.config import PhoneSetup
 from channels.phone.dialing import Dialing, DialRules
+from channels.phone.prompts import Prompts
 from channels.phone.voice import Voice
 from channels.public import Gate
 from contactd.clock import Clock
@@ -76,6 +77,7 @@ def phone_setup(settings: Settings) -> PhoneSetup:
         english_digit=phone.english_digit,
         callback_offer_after_seconds=phone.callback_offer_after_seconds,
         voices={str(lang): voice for lang, voice in phone.voices.items()},
+        prompts=Prompts(settings.wording),
     )
 
 

@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 import pydantic
 from pydantic import BaseModel, Field
 
-from contactd.settings import answers
+from channels.wording import Wording
+from contactd.settings import answers, wording
 from contactd.settings.agency import (
     CalendarConfig,
     CaseTypeConfig,
@@ -42,6 +43,7 @@ from contactd.settings.sections import (
     StrictSection,
     TicketsConfig,
 )
+from contactd.settings.wording import AgencyConfig
 from routing.calendar import BusinessCalendar
 from routing.queues import CaseType, Queue
 
@@ -95,6 +97,7 @@ class FileConfig(StrictSection):
     csat: CsatConfig = CsatConfig()
     retention: RetentionConfig = RetentionConfig()
     auth: AuthConfig = AuthConfig()
+    agency: AgencyConfig = AgencyConfig()
     calendars: dict[str, CalendarConfig] = Field(min_length=1)
     queues: dict[str, QueueConfig] = Field(min_length=1)
     # Why clients contact us, in their terms (queues.<code>.wrap_up picks from these).
@@ -124,6 +127,8 @@ class Settings:
     auth: AuthConfig
     wrap_up_codes: Mapping[str, WrapUpCodeConfig]
     answer_templates: tuple[answers.AnswerTemplate, ...]  # email.answers_dir, read and tried
+    agency: AgencyConfig
+    wording: Wording  # every client-facing text, from the catalogs, checked
     mailbox_passwords: Mapping[str, str]  # mailbox name -> password, from the environment
     smtp_password: str | None
     oidc_client_secret: str | None  # CONTACTD_OIDC_CLIENT_SECRET; none for a public client
@@ -168,6 +173,7 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
     queues = build_queues(file_config, types, calendars, path)
     _check_phone(file_config.phone, types, calendars, path)
     templates = _answer_templates(path.parent / file_config.email.answers_dir, types)
+    words = wording.read(file_config.agency, path.parent)
     url = env.get("CONTACTD_DATABASE_URL") or None
     public_url = _public_url(env)
     return Settings(
@@ -188,6 +194,8 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
         auth=file_config.auth,
         wrap_up_codes=file_config.wrap_up_codes,
         answer_templates=templates,
+        agency=file_config.agency,
+        wording=words,
         mailbox_passwords={
             name: env.get(f"CONTACTD_MAILBOX_{name.upper()}_PASSWORD", "")
             for name in file_config.email.mailboxes
@@ -199,17 +207,18 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
         twilio_auth_token=env.get("CONTACTD_TWILIO_AUTH_TOKEN") or None,
         public_url=public_url,
         timezone=tz,
-        case_types={
-            code: CaseType(
-                code=code,
-                name_da=t.da,
-                name_en=t.en,
-                processing_goal=t.processing_goal,
-                checklist_url=t.checklist_url,
-            )
-            for code, t in types.items()
-        },
+        case_types={code: _case_type(code, t) for code, t in types.items()},
         queues=queues,
+    )
+
+
+def _case_type(code: str, config: CaseTypeConfig) -> CaseType:
+    return CaseType(
+        code=code,
+        name_da=config.da,
+        name_en=config.en,
+        processing_goal=config.processing_goal,
+        checklist_url=config.checklist_url,
     )
 
 

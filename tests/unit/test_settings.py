@@ -193,8 +193,9 @@ def test_broken_toml_is_refused_with_its_line(config_path: Path) -> None:
 
     message = config_error(config_path)
 
+    line = config_path.read_text().splitlines().index("port = ") + 1
     assert message.startswith(f"{config_path}: not valid TOML: ")
-    assert "line 12" in message
+    assert f"line {line}" in message
 
 
 def test_missing_config_file_is_refused(tmp_path: Path) -> None:
