@@ -92,7 +92,7 @@ from contactd.settings import Settings
 from contactd.store import database, embedded, migrations
 from tests import mailserver
 
-AGENCY = "kontakt@nyidanmark.example"
+AGENCY = "kontakt@agency.example"
 FIRST = [
     "Anna", "Mette", "Søren", "Jens", "Fatima", "Ahmed", "Maria", "Olga", "Priya", "Chen",
     "Lars", "Sofie", "Yonas", "Amira", "Hassan", "Louise", "Marco", "Aisha", "Peter", "Nguyen",
@@ -259,6 +259,7 @@ def _inbox(pool: asyncpg.Pool, intake: Intake, config: Settings) -> Inbox:
         config.email,
         timezone=config.timezone,
         case_types=config.case_types,
+        wording=config.wording,
         clock=wall_clock,
         recorder=NOT_RECORDED,
     )

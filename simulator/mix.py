@@ -7,7 +7,7 @@ import dataclasses
 import random
 from collections.abc import Mapping, Sequence
 
-# A year of the Danish Immigration Service (docs/architecture.md): 300,000 calls (we let about
+# A year of the model agency (docs/architecture.md): 300,000 calls (we let about
 # 5,000 be callbacks booked on the web), 50,000 e-mails and 60,000 service-centre visits.
 YEAR = {"call": 295_000, "callback": 5_000, "email": 50_000, "ticket": 60_000}
 WORKING_DAYS = 250

@@ -266,9 +266,9 @@ _CLOSE = {
 _NAMES = ["Amal", "Jonas", "Priya", "Mette", "Ahmed", "Sofia", "Lars", "Nguyen", "Fatima", "Ole"]
 _ANSWER = {
     "da": "Tak for din henvendelse.\n\nDu finder svaret og de blanketter, du skal bruge, på "
-    "nyidanmark.dk under dit ansøgningsområde. Skriv igen, hvis du har flere spørgsmål.",
+    "vores hjemmeside under dit ansøgningsområde. Skriv igen, hvis du har flere spørgsmål.",
     "en": "Thank you for your message.\n\nYou will find the answer and the forms you need on "
-    "nyidanmark.dk under your type of application. Write again if you have more questions.",
+    "our website under your type of application. Write again if you have more questions.",
 }
 
 
