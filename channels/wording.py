@@ -60,6 +60,31 @@ class Wording:
         said = self._translations[domain, lang].ngettext(message, message, n)
         return said.format(**self._agency.get(lang, {}), n=n, **values)
 
+    def messages(self, domain: str, lang: str) -> dict[str, str]:
+        """Every message of the domain in `lang`, id -> text, for a page that fills in the
+        rest itself: the agency's words are filled in, a message's own placeholders ({time})
+        are left as written. Plural messages are left out: a page cannot apply the catalog's
+        plural rule."""
+        words = self._agency.get(lang, {})
+        said: dict[str, str] = {}
+        # gettext keeps no public list of its messages: its own table, id -> text (a plural
+        # form is keyed (id, n); the header, "").
+        for key, text in self._translations[domain, lang]._catalog.items():
+            if not isinstance(key, str) or not key:
+                continue
+            parts: list[str] = []
+            for literal, field, spec, conversion in string.Formatter().parse(text):
+                parts.append(literal)
+                if field is None:
+                    continue
+                if field in words:
+                    parts.append(format(words[field], spec or ""))
+                else:
+                    parts.append(f"{{{field}{'!' + conversion if conversion else ''}"
+                                 f"{':' + spec if spec else ''}}}")  # fmt: skip
+            said[key] = "".join(parts)
+        return said
+
     def has(self, lang: str) -> bool:
         return lang in self.languages
 

@@ -55,6 +55,7 @@ from contactd.http.appkeys import (
     STOPPING,
     SUPERVISOR,
     TICKETS,
+    WORDING,
     TimeOfDay,
 )
 from contactd.http.errors import error_middleware
@@ -101,6 +102,7 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock) -> web.Applicat
     )
     app[SETTINGS] = settings
     app[AGENCY] = settings
+    app[WORDING] = settings.wording
     app[auth.SIGN_IN] = auth.SignInGuard(
         gate=phone.public_gate(settings),
         failures=Limiter(settings.auth.failures_per_address, auth.FAILURE_WINDOW_SECONDS),
@@ -176,6 +178,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 def _services(app: web.Application, pool: asyncpg.Pool) -> None:
     """The use cases the handlers and the leader's loops share, given the pool."""
     settings, clock, recorder = app[SETTINGS], app[CLOCK].now, app[METRICS]
+    words = settings.wording  # every text a client reads
     app[INTAKE] = Intake(
         pool,
         settings,
@@ -192,6 +195,7 @@ def _services(app: web.Application, pool: asyncpg.Pool) -> None:
         settings.tickets,
         region=settings.phone.region,
         countries=settings.phone.countries,
+        wording=words,
         clock=clock,
         recorder=recorder,
     )
@@ -202,7 +206,7 @@ def _services(app: web.Application, pool: asyncpg.Pool) -> None:
         pool, queues=settings.queues, case_types=settings.case_types, clock=clock
     )
     app[email.ANSWERS] = Answers(
-        pool, settings.email, clock=clock, recorder=recorder, forms=forms_of(settings)
+        pool, settings.email, words, clock=clock, recorder=recorder, forms=forms_of(settings)
     )
     app[AUDIT] = Audit(pool, clock=clock)
     app[staff.DIRECTORY] = StaffDirectory(
@@ -311,6 +315,7 @@ def _leader_loops(
         settings.email,
         timezone=settings.timezone,
         case_types=settings.case_types,
+        wording=settings.wording,
         clock=clock,
         recorder=recorder,
     )
@@ -383,4 +388,7 @@ def build_surveys(
         email_address=email.address if email.address and email.smtp else None,
         sms_countries=tuple(phone.countries),
     )
-    return csat.Surveys(pool, settings, settings.csat, reach, clock=clock, recorder=recorder)
+    words = settings.wording
+    return csat.Surveys(
+        pool, settings, settings.csat, reach, wording=words, clock=clock, recorder=recorder
+    )

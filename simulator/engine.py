@@ -4,10 +4,10 @@ over its public interfaces only (the Twilio webhooks, the staff API, the desk).
 Callers follow the TwiML the daemon answers, as Twilio would: the menu's keys are found by
 listening to it (the names in /api/reference), the queue's wait and leave URLs are those of
 its <Enqueue>. E-mails enter through POST /api/contacts without a case type, so the
-classifier sorts them; visitors take tickets through the kiosk's POST /api/tickets; a few
-clients book a callback on the web. Caseworkers follow their desk's event stream, accept
-offers, hold each contact for a handling time, answer e-mails, finish, sometimes decline,
-and take breaks.
+classifier sorts them (with it off, they go to triage); visitors take tickets through the
+kiosk's POST /api/tickets; a few clients book a callback on the web. Caseworkers follow
+their desk's event stream, accept offers, hold each contact for a handling time, answer
+e-mails, finish, sometimes decline, and take breaks.
 
 Every duration in mix.py is simulated time; `speed` divides it into wall-clock time, and
 multiplies the arrival rate. The daemon's own clocks (goals, offer expiry, wrap-up) are not
@@ -464,7 +464,8 @@ class Simulator:
 
     async def _email(self, arrival: mix.Arrival, n: int) -> None:
         frontdesk = self._desk_person()
-        subject, text = texts.mail(self._draws.rng, arrival.case_type, arrival.language)
+        name = self._names.get(arrival.case_type, {}).get(arrival.language)
+        subject, text = texts.mail(self._draws.rng, arrival.case_type, arrival.language, name)
         message_id = f"<sim-{self._run}-{n}@mail.example.org>"
         body = {
             "channel": "email",
@@ -531,7 +532,7 @@ class Simulator:
 
     def _menu_digit(self, twiml: ET.Element, case_type: str, language: str) -> tuple[str, str]:
         """Listen to the menu: the key for the case type, else the key for 'general', else
-        0; and the case type the key stands for."""
+        the first key read out (0 when none is); and the case type the key stands for."""
         heard: dict[str, str] = {}
         for say in twiml.iter("Say"):
             if found := _CHOICE.match((say.text or "").strip()):
@@ -541,7 +542,10 @@ class Simulator:
             name = self._names.get(wanted, {}).get(language)
             if name in heard:
                 return heard[name], wanted
-        return "0", by_name.get(next(iter(heard), ""), "general")
+        first = next(iter(heard), None)
+        if first is None:
+            return "0", "general"
+        return heard[first], by_name.get(first, "general")
 
     async def _call(self, arrival: mix.Arrival) -> None:
         sid = f"CA{self._run}{self._draws.hex(26)}"

@@ -17,7 +17,9 @@ DAY_VOLUME = sum(YEAR.values()) / WORKING_DAYS
 DAY_MINUTES = (DAY_END_HOUR - DAY_START_HOUR) * 60
 AVERAGE_RATE = DAY_VOLUME / DAY_MINUTES  # contacts per minute over the agency day
 
-# Case types as clients bring them: family and work lead, lapse and au pair are rare.
+# Case types as clients bring them to the shipped configuration (config/case_types.toml):
+# family and work lead, lapse and au pair are rare. Another agency's case types, which this
+# table does not know, each come as often as the average of those it knows.
 CASE_TYPES = {
     "family": 18, "work": 14, "study": 8, "au_pair": 3, "permanent": 9, "eu": 5, "visa": 10,
     "extension": 10, "residence_card": 7, "lapse": 2, "asylum": 4, "appeal": 4, "general": 6,
@@ -66,6 +68,15 @@ def shares() -> dict[str, float]:
     return {channel: n / total for channel, n in YEAR.items()}
 
 
+def case_type_weights(case_types: Sequence[str]) -> dict[str, float]:
+    """How often each of the agency's case types comes, relative to the others: the table's
+    weight for a code it knows, the average of those for one it does not. The table's codes
+    come first, in its order, so a seed draws the same traffic for the shipped agency."""
+    mean = sum(CASE_TYPES.values()) / len(CASE_TYPES)
+    known = [c for c in CASE_TYPES if c in case_types]
+    return {c: float(CASE_TYPES.get(c, mean)) for c in [*known, *case_types]}
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Arrival:
     channel: str
@@ -80,8 +91,8 @@ class Draws:
         self.rng = random.Random(seed)  # noqa: S311 - simulated traffic, not security
 
     def arrival(self, channel: str, case_types: Sequence[str]) -> Arrival:
-        known = [c for c in CASE_TYPES if c in case_types] or list(case_types)
-        case_type = self.rng.choices(known, [CASE_TYPES.get(c, 1) for c in known])[0]
+        codes = case_type_weights(case_types)
+        case_type = self.rng.choices(list(codes), list(codes.values()))[0]
         language = "en" if self.rng.random() < ENGLISH[channel] else "da"
         return Arrival(channel=channel, case_type=case_type, language=language)
 

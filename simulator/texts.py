@@ -1,6 +1,8 @@
-"""E-mails simulated clients write, per case type, in Danish and English, and the answers
-simulated caseworkers send. Written for the simulator (not taken from the classifier's
-corpus), so the classifier sorts text it has never seen."""
+"""E-mails simulated clients write, in Danish and English, and the answers simulated
+caseworkers send. Written for the simulator (not taken from the classifier's corpus), so the
+classifier sorts text it has never seen: per case type of the shipped configuration
+(config/case_types.toml), and for any other agency's case type a plain question that names
+it as that agency does, so that no text speaks of matters the agency does not handle."""
 
 from __future__ import annotations
 
@@ -255,8 +257,46 @@ MAILS: dict[str, dict[str, list[tuple[str, str]]]] = {
     },
 }
 
+# For a case type no text above was written for (another agency's): {name} is the agency's
+# name of it, in the mail's language.
+_ABOUT = {
+    "da": [
+        (
+            "Spørgsmål om {name}",
+            "Jeg har et spørgsmål om {name}. Hvad skal jeg gøre, og hvilke papirer skal jeg "
+            "have med?",
+        ),
+        (
+            "{name}: hvornår hører jeg fra jer?",
+            "Jeg skrev til jer om {name} for tre uger siden og har ikke hørt noget. Hvornår "
+            "kan jeg forvente et svar?",
+        ),
+        (
+            "Hjælp til {name}",
+            "Jeg kan ikke finde ud af, hvad jeg skal gøre om {name} på jeres hjemmeside. Kan I "
+            "skrive, hvordan jeg kommer videre, eller skal jeg komme forbi?",
+        ),
+    ],
+    "en": [
+        (
+            "Question about {name}",
+            "I have a question about {name}. What do I need to do, and which papers should I "
+            "bring?",
+        ),
+        (
+            "{name}: when will I hear from you?",
+            "I wrote to you about {name} three weeks ago and have heard nothing. When can I "
+            "expect an answer?",
+        ),
+        (
+            "Help with {name}",
+            "I cannot work out from your website what to do about {name}. Could you tell me "
+            "how to go on, or should I come by?",
+        ),
+    ],
+}
 _OPEN = {
-    "da": ["Hej", "Kære Udlændingestyrelse", "Goddag"],
+    "da": ["Hej", "Til rette vedkommende", "Goddag"],
     "en": ["Hello", "Dear Sir or Madam", "Hi"],
 }
 _CLOSE = {
@@ -266,15 +306,24 @@ _CLOSE = {
 _NAMES = ["Amal", "Jonas", "Priya", "Mette", "Ahmed", "Sofia", "Lars", "Nguyen", "Fatima", "Ole"]
 _ANSWER = {
     "da": "Tak for din henvendelse.\n\nDu finder svaret og de blanketter, du skal bruge, på "
-    "vores hjemmeside under dit ansøgningsområde. Skriv igen, hvis du har flere spørgsmål.",
+    "vores hjemmeside. Skriv igen, hvis du har flere spørgsmål.",
     "en": "Thank you for your message.\n\nYou will find the answer and the forms you need on "
-    "our website under your type of application. Write again if you have more questions.",
+    "our website. Write again if you have more questions.",
 }
 
 
-def mail(rng: random.Random, case_type: str, language: str) -> tuple[str, str]:
-    """A client's e-mail (subject, text) about the case type, in the language."""
-    subject, body = rng.choice(MAILS.get(case_type, MAILS["general"])[language])
+def mail(
+    rng: random.Random, case_type: str, language: str, name: str | None = None
+) -> tuple[str, str]:
+    """A client's e-mail (subject, text) about the case type, in the language: one written
+    for it; for a case type none was written for, a plain question naming it by `name` (the
+    agency's name of it in the language), or without a name a general one."""
+    if case_type in MAILS:
+        subject, body = rng.choice(MAILS[case_type][language])
+    elif name:
+        subject, body = (part.format(name=name) for part in rng.choice(_ABOUT[language]))
+    else:
+        subject, body = rng.choice(MAILS["general"][language])
     text = f"{rng.choice(_OPEN[language])}\n\n{body}\n\n{rng.choice(_CLOSE[language])}\n"
     return subject, text + rng.choice(_NAMES)
 

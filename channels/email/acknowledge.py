@@ -1,5 +1,6 @@
 """The acknowledgement of an incoming e-mail: its reference, its case type and the date by
-which it will be answered, in the language of the mail, threaded onto it."""
+which it will be answered, in the language of the mail, threaded onto it. Its words are the
+`ack.*` messages of the email catalogs (channels/locale/<lang>/email.po)."""
 
 from __future__ import annotations
 
@@ -9,48 +10,22 @@ from zoneinfo import ZoneInfo
 from channels.email.answer import new_message_id
 from channels.email.message import ParsedMail
 from channels.ports import OutboxItem
+from channels.wording import Wording
 from routing.contact import Contact
 from routing.queues import CaseType
-
-TEXT = {
-    "da": {
-        "subject": "Vi har modtaget din henvendelse [{reference}]",
-        "body": (
-            "Tak for din henvendelse. Vi har modtaget den og svarer dig senest {date}.\n\n"
-            "Din reference: {reference}\n"
-            "Sagstype: {name}\n"
-            "Sagsbehandlingstid for {name}: {goal}\n"
-            "Tjekliste over det, du skal sende: {url}\n\n"
-            "Skriv din reference i emnefeltet, hvis du skriver til os igen om det samme.\n\n"
-            "Med venlig hilsen\nUdlændingestyrelsen\n"
-        ),
-    },
-    "en": {
-        "subject": "We have received your inquiry [{reference}]",
-        "body": (
-            "Thank you for your inquiry. We have received it and will answer you by {date}.\n\n"
-            "Your reference: {reference}\n"
-            "Case type: {name}\n"
-            "Processing time for {name}: {goal}\n"
-            "Checklist of what to send: {url}\n\n"
-            "Please put your reference in the subject if you write to us again about this.\n\n"
-            "Kind regards\nThe Danish Immigration Service\n"
-        ),
-    },
-}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class AckSettings:
     address: str  # the agency's address the acknowledgement comes from
     timezone: ZoneInfo
+    wording: Wording
 
 
 def acknowledgement(
     contact: Contact, mail: ParsedMail, case_type: CaseType, settings: AckSettings
 ) -> OutboxItem:
-    lang = contact.language
-    texts = TEXT[lang]
+    lang, wording = contact.language, settings.wording
     date = contact.due_at.astimezone(settings.timezone).strftime("%d.%m.%Y")
     values = {
         "reference": contact.reference,
@@ -66,8 +41,8 @@ def acknowledgement(
         payload={
             "from": settings.address,
             "to": mail.sender,
-            "subject": texts["subject"].format(**values),
-            "text": texts["body"].format(**values),
+            "subject": wording.text("email", lang, "ack.subject", **values),
+            "text": wording.text("email", lang, "ack.body", **values),
             "message_id": new_message_id(contact.reference, settings.address),
             "in_reply_to": mail.message_id,
             "references": references or None,

@@ -1,6 +1,8 @@
 """A caseworker's answer to an e-mail contact, threaded onto the client's last message so
 that the client's mail program shows one conversation, with the reference in the subject
-so that a reply finds the contact even when the threading headers are lost."""
+so that a reply finds the contact even when the threading headers are lost. Its words (the
+reference under the text, the subject of a mail that had none) are the `answer.*` messages of
+the email catalogs (channels/locale/<lang>/email.po)."""
 
 from __future__ import annotations
 
@@ -9,9 +11,9 @@ from collections.abc import Mapping, Sequence
 from email.utils import make_msgid
 
 from channels.ports import OutboxItem
+from channels.wording import Wording
 
 MAX_REFERENCES = 20  # the newest ids of the thread; mail programs need no more
-FOOTER = {"da": "Din reference: {reference}", "en": "Your reference: {reference}"}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -24,8 +26,9 @@ class Thread:
     message_ids: tuple[str, ...]  # every message of the contact, oldest first
 
 
-def subject_of(thread: Thread) -> str:
-    subject = " ".join((thread.subject or "").split()) or "Din henvendelse / Your inquiry"
+def subject_of(thread: Thread, wording: Wording) -> str:
+    subject = " ".join((thread.subject or "").split())
+    subject = subject or wording.text("email", _served(thread, wording), "answer.no_subject")
     if not subject.lower().startswith(("re:", "sv:", "aw:")):
         subject = f"Re: {subject}"
     if thread.reference not in subject:
@@ -44,19 +47,21 @@ def answer(
     *,
     address: str,
     message_id: str,
+    wording: Wording,
     attachments: Sequence[Mapping[str, object]] = (),
 ) -> OutboxItem:
     """The outbox entry that sends `text` from the agency's `address` as `message_id`, with
     the agency's forms named in `attachments` (read from the forms folder when sent)."""
     references = thread.message_ids[-MAX_REFERENCES:]
-    footer = FOOTER.get(thread.language, FOOTER["da"]).format(reference=thread.reference)
+    lang = _served(thread, wording)
+    footer = wording.text("email", lang, "answer.footer", reference=thread.reference)
     return OutboxItem(
         kind="email",
         key=f"email:answer:{message_id}",
         payload={
             "from": address,
             "to": thread.to,
-            "subject": subject_of(thread),
+            "subject": subject_of(thread, wording),
             "text": f"{text.rstrip()}\n\n{footer}\n",
             "message_id": message_id,
             "in_reply_to": thread.last_message_id,
@@ -66,3 +71,8 @@ def answer(
             "attachments": [dict(a) for a in attachments],
         },
     )
+
+
+def _served(thread: Thread, wording: Wording) -> str:
+    """The contact's language; one the agency does not serve (any more): its first."""
+    return thread.language if wording.has(thread.language) else wording.languages[0]

@@ -20,7 +20,6 @@ import dataclasses
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import structlog
 from aiohttp import web
@@ -35,29 +34,6 @@ from routing.contact import CaseTypeSource, Channel, Contact, Language, NewConta
 from routing.queues import CaseType
 
 log = structlog.get_logger(__name__)
-
-# The confirmation SMS of every callback (docs/reference/phone.md, "The confirmation SMS"):
-# when we call, then the reference, the case type's processing goal and its checklist.
-WHEN = {
-    "da": {
-        "window": "Udlændingestyrelsen ringer dig op {day} mellem kl. {start} og {end}.",
-        "turn": "Udlændingestyrelsen ringer dig op i dag, så snart det er din tur.",
-        "opening": "Udlændingestyrelsen ringer dig op, når vi åbner {day} kl. {start}.",
-    },
-    "en": {
-        "window": (
-            "The Danish Immigration Service will call you on {day} between {start} and {end}."
-        ),
-        "turn": (
-            "The Danish Immigration Service will call you back today as soon as it is your turn."
-        ),
-        "opening": "The Danish Immigration Service will call you when we open on {day} at {start}.",
-    },
-}
-ABOUT = {
-    "da": "Reference: {reference}. Sagsbehandlingstid for {name}: {goal}. Tjekliste: {url}",
-    "en": "Reference: {reference}. Processing time for {name}: {goal}. Checklist: {url}",
-}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -232,37 +208,47 @@ class Booking:
     def _confirmation(
         self, contact: Contact, number: str, window: Window, case_type: CaseType
     ) -> OutboxItem:
-        return confirmation(contact, number, case_type, self._setup.timezone, window=window)
+        return confirmation(contact, number, case_type, self._setup, window=window)
 
 
 def confirmation(
     contact: Contact,
     number: str,
     case_type: CaseType,
-    timezone: ZoneInfo,
+    setup: PhoneSetup,
     *,
     window: Window | None = None,
     opens: datetime | None = None,
 ) -> OutboxItem:
-    """The SMS that confirms a callback, in the contact's language: its window (a web
-    booking, or a closed-line booking whose window falls on one day), when the line opens (a
-    closed-line booking), or else "today, as soon as it is your turn" (a kept place); then
-    its reference, processing goal and checklist. One per contact: its key names it, and
-    every key counts under the hourly SMS cap (queries.sql, booking_sms_in_last_hour)."""
-    lang = contact.language
+    """The SMS that confirms a callback, in the contact's language (the `booked.*` messages
+    of the sms catalogs): its window (a web booking, or a closed-line booking whose window
+    falls on one day), when the line opens (a closed-line booking), or else "today, as soon
+    as it is your turn" (a kept place); then its reference, processing goal and checklist.
+    One per contact: its key names it, and every key counts under the hourly SMS cap
+    (queries.sql, booking_sms_in_last_hour)."""
+    lang, timezone, wording = contact.language, setup.timezone, setup.wording
     if window is not None:
         start, end = window.start.astimezone(timezone), window.end.astimezone(timezone)
-        when = WHEN[lang]["window"].format(
-            day=start.strftime("%d.%m.%Y"), start=start.strftime("%H:%M"), end=end.strftime("%H:%M")
+        when = wording.text(
+            "sms",
+            lang,
+            "booked.window",
+            day=f"{start:%d.%m.%Y}",
+            start=f"{start:%H:%M}",
+            end=f"{end:%H:%M}",
         )
     elif opens is not None:
         start = opens.astimezone(timezone)
-        when = WHEN[lang]["opening"].format(
-            day=start.strftime("%d.%m.%Y"), start=start.strftime("%H:%M")
+        when = wording.text(
+            "sms", lang, "booked.opening", day=f"{start:%d.%m.%Y}", start=f"{start:%H:%M}"
         )
     else:
-        when = WHEN[lang]["turn"]
-    about = ABOUT[lang].format(
+        when = wording.text("sms", lang, "booked.turn")
+    text = wording.text(
+        "sms",
+        lang,
+        "booked.sms",
+        when=when,
         reference=contact.reference,
         name=case_type.name_da if lang == "da" else case_type.name_en,
         goal=case_type.processing_goal,
@@ -271,7 +257,7 @@ def confirmation(
     return OutboxItem(
         kind="sms",
         key=f"sms:booked:{contact.reference}",
-        payload={"to": number, "body": f"{when} {about}", "reference": contact.reference},
+        payload={"to": number, "body": text, "reference": contact.reference},
     )
 
 

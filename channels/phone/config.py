@@ -6,6 +6,7 @@ import dataclasses
 from zoneinfo import ZoneInfo
 
 from channels.phone.prompts import Prompts
+from channels.wording import Wording
 from routing.calendar import BusinessCalendar
 from routing.queues import CaseType
 
@@ -24,3 +25,4 @@ class PhoneSetup:
     callback_offer_after_seconds: int  # estimated wait above which a caller may leave a callback
     voices: dict[str, str]  # language -> Twilio voice
     prompts: Prompts  # what the line says and texts, in the agency's words
+    wording: Wording  # every catalog: the SMS that confirms a callback is in "sms"

@@ -186,8 +186,8 @@ class Dialing:
             log.info("callback.retry", reference=contact.reference, attempt=contact.attempts)
             return True
         lang = contact.language
-        text = self._setup.prompts.text(
-            lang, "callback.sms_not_reached", attempts=contact.attempts, reference=contact.reference
+        text = self._setup.prompts.plural(
+            lang, "callback.sms_not_reached", contact.attempts, reference=contact.reference
         )
         sms = OutboxItem(
             kind="sms",

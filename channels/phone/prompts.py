@@ -22,6 +22,10 @@ class Prompts:
         """Any message of the phone catalog, by its full id (`callback.agent`)."""
         return self._wording.text("phone", lang, message, **values)
 
+    def plural(self, lang: str, message: str, n: int, **values: object) -> str:
+        """A counting message of the phone catalog, by the language's plural rule."""
+        return self._wording.plural("phone", lang, message, n, **values)
+
     def why(self, lang: str, reason: str) -> str:
         """Why a caller cannot be called back (numbers.BadNumber's reason), as said."""
         return self._wording.text("phone", lang, f"why.{reason}")

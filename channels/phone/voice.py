@@ -290,7 +290,7 @@ class Voice:
             if opens is not None and _same_day(opens, contact.due_at, self._setup.timezone):
                 window = booking.Window(opens, contact.due_at)
             return booking.confirmation(
-                contact, number, case_type, self._setup.timezone, window=window, opens=opens
+                contact, number, case_type, self._setup, window=window, opens=opens
             )
 
         return sms

@@ -2,9 +2,10 @@
 playing one agency day (07:00-17:00) sped up, with the queues' figures live in the terminal.
 
 The demo runs in one process, without network beyond localhost:
-- it runs the shipped configuration, config/contactd.toml, unchanged: its opening hours,
-  holidays, goals and timers. Only the stand-ins' addresses and two limits come on top, as
-  the environment overrides an operator would set (`overrides` below);
+- it runs the configuration it is given (`--config`, else the shipped config/contactd.toml)
+  unchanged: its opening hours, holidays, goals and timers, its case types, queues and
+  words. Only the stand-ins' addresses and two limits come on top, as the environment
+  overrides an operator would set (`overrides` below);
 - the daemon and the simulated clients share one simulated clock (contactd/clock.py): it
   stands at 07:00 of the next working day while the daemon starts and then runs at the
   speed, so the 07:00 opening, the lunchtime peak and the 15:00 closing of the hotline happen
@@ -22,6 +23,7 @@ import asyncio
 import contextlib
 import dataclasses
 import os
+import re
 import signal
 import sys
 from collections.abc import Callable
@@ -72,9 +74,15 @@ class DemoOptions:
     seed: int | None = None
 
 
-def default_data_dir() -> Path:
-    # Apart from `contactd run`'s: demo staff and traffic never enter the real data.
-    return Path(platformdirs.user_data_dir("contactd-demo", appauthor=False))
+def default_data_dir(config_path: Path | None = None) -> Path:
+    """Apart from `contactd run`'s: demo staff and traffic never enter the real data. The
+    shipped configuration plays in `contactd-demo`, any other in `contactd-demo-<its
+    folder>`, so that one agency's queues and contacts never meet another's."""
+    name = "contactd-demo"
+    if config_path is not None and config_path.resolve() != settings.SOURCE_CONFIG:
+        folder = re.sub(r"[^a-z0-9]+", "-", config_path.resolve().parent.name.lower())
+        name += f"-{folder.strip('-') or 'config'}"
+    return Path(platformdirs.user_data_dir(name, appauthor=False))
 
 
 def main(config: settings.Settings, options: DemoOptions, out: TextIO = sys.stdout) -> int:
@@ -88,7 +96,7 @@ def main(config: settings.Settings, options: DemoOptions, out: TextIO = sys.stdo
 
 
 def overrides(*, twilio_api_url: str | None = None, smtp_port: int | None = None) -> dict[str, str]:
-    """What the demo changes in the shipped configuration, as environment overrides (the
+    """What the demo changes in the configuration, as environment overrides (the
     same CONTACTD_SECTION__KEY an operator uses): the stand-ins' addresses, and the limits
     that every simulated client sharing one address would hit. Hours, goals and timers stay."""
     env = {
@@ -135,7 +143,7 @@ async def _demo(source: Path, options: DemoOptions, out: TextIO) -> int:
     def say(text: str = "") -> None:
         print(text, file=out, flush=True)
 
-    data_dir = (options.data_dir or default_data_dir()).resolve()
+    data_dir = (options.data_dir or default_data_dir(source)).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     # CONTACTD_PUBLIC_URL must name the port before the daemon starts: choose it now.
     port = options.port or free_port()
@@ -160,7 +168,8 @@ async def _demo(source: Path, options: DemoOptions, out: TextIO) -> int:
             return 2
         logs.configure(format="json", level=config.daemon.log_level, stream=log_file)
         say(f"contactd demo: starting the daemon on the embedded PostgreSQL in {data_dir}")
-        say("  (the first start trains the case-type model: a minute at most)")
+        if config.classifier.enabled:
+            say("  (the first start trains the case-type model: a minute at most)")
         # The simulated day stands at 07:00 while the daemon starts, then runs at the speed
         # from the simulator's first arrival on: the daemon and the clients share one clock.
         start = day_to_play(config, wall_clock().astimezone(config.timezone).date(),

@@ -48,15 +48,31 @@ def welcome(
     say("")
     hotline = config.calendars[config.phone.calendar].intervals_on(start.date())
     hours = ", ".join(f"{a:%H:%M}-{b:%H:%M}" for a, b in hotline)
+    mails = "sorted by the classifier" if config.classifier.enabled else "to triage (no classifier)"
     say(
         f"Playing {start:%A %d %B %Y}, 07:00-17:00, at {speed:g}x: {minutes:.1f} minutes, "
-        f"on the shipped configuration ({config.path.name}): its opening hours (the hotline "
+        f"{agency_of(config)}on {configuration_of(config)}: its opening hours (the hotline "
         f"{hours}), goals and timers, on a clock that runs {speed:g} times as fast. "
         f"{agents} simulated caseworkers take {share:.0%} of an average day "
-        "(calls through signed Twilio webhooks, e-mails sorted by the classifier, tickets "
+        f"(calls through signed Twilio webhooks, e-mails {mails}, tickets "
         "from the kiosk). Each run plays the next working day."
     )
     say("Ctrl-C stops everything.")
+
+
+def agency_of(config: settings.Settings) -> str:
+    """'for <the agency's name>, ' in its first client language, as [agency.words] gives it
+    (the terminal speaks English, the agency's name is its own); '' when it gives none."""
+    words = config.agency.words.get(config.agency.languages[0], {})
+    name = words.get("agency") or words.get("Agency")
+    return f"for {name}, " if name else ""
+
+
+def configuration_of(config: settings.Settings) -> str:
+    """The shipped configuration by its file's name, any other by its path."""
+    if config.path.resolve() == settings.SOURCE_CONFIG:
+        return f"the shipped configuration ({config.path.name})"
+    return f"the configuration {config.path}"
 
 
 async def watch(
@@ -115,10 +131,11 @@ def queue_lines(metrics_text: str) -> list[str]:
     if not waiting:
         return ["  (waiting for the leader's first figures)"]
     lines = []
+    width = max(11, *(len(queue) + 1 for queue in waiting))  # the agency's queue codes
     for queue, count in waiting.items():
         sl = " ".join(f"{ch} {v:4.0%}" for ch, v in sorted(levels[queue].items())) or "-"
         people = ", ".join(f"{int(n)} {st}" for st, n in sorted(agents[queue].items()) if n)
         lines.append(
-            f"  {queue:<11} waiting {int(count):>3}   SL {sl:<40} agents {people or 'none'}"
+            f"  {queue:<{width}} waiting {int(count):>3}   SL {sl:<40} agents {people or 'none'}"
         )
     return lines

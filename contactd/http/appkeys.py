@@ -10,6 +10,7 @@ from datetime import datetime
 import asyncpg
 from aiohttp import web
 
+from channels.wording import Wording
 from contactd.http.live import Broadcast
 from contactd.leader.election import Leadership
 from contactd.metrics import Metrics
@@ -42,6 +43,8 @@ CLASSIFIER = web.AppKey("classifier", CaseTypeModel)  # absent when the classifi
 METRICS = web.AppKey("metrics", Metrics)
 AUDIT = web.AppKey("audit", Audit)  # who did what, who read whose data
 CONSOLE = web.AppKey("console", Console)  # the supervisors' console
+# Every client-facing text, from the catalogs: the public pages read theirs from it.
+WORDING = web.AppKey("wording", Wording)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -78,6 +78,7 @@ def phone_setup(settings: Settings) -> PhoneSetup:
         callback_offer_after_seconds=phone.callback_offer_after_seconds,
         voices={str(lang): voice for lang, voice in phone.voices.items()},
         prompts=Prompts(settings.wording),
+        wording=settings.wording,
     )
 
 

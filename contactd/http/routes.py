@@ -28,6 +28,7 @@ from contactd.http import (
     pages,
     session,
     staff,
+    wording,
 )
 from contactd.http import classifier as api_classifier
 from contactd.http import surveys as api_csat
@@ -128,6 +129,7 @@ def add_routes(app: web.Application, operators: Operators) -> None:
     app.router.add_get("/api/status/events", _live(STATUS, "stream"))
     app.add_routes(api_classifier.routes)
     app.add_routes(pages.routes)
+    app.add_routes(wording.routes)
 
 
 def _live(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 from collections.abc import AsyncGenerator, Sequence
 from typing import Literal
 
@@ -24,6 +25,7 @@ import asyncpg
 from channels.email.answer import Thread, answer, new_message_id
 from channels.email.forms import BadAttachment, Forms
 from channels.email.message import STREAMED_ENCODINGS, Decoder, attachment
+from channels.wording import Wording
 from contactd.clock import Clock
 from contactd.metrics import Recorder
 from contactd.services.privacy import may_read_personal
@@ -87,12 +89,15 @@ class Answers:
         self,
         pool: asyncpg.Pool,
         email: EmailConfig,
+        wording: Wording,
         *,
         clock: Clock,
         recorder: Recorder,
         forms: Forms | None = None,
     ) -> None:
         self._pool = pool
+        # An answer with the agency's words around the caseworker's text (its reference).
+        self._answer = functools.partial(answer, wording=wording)
         self.forms = forms or Forms(None, max_bytes=email.max_attachment_bytes)
         # Answers go out only with both an address to send from and a server to send with.
         self._address = email.address if email.smtp is not None else None
@@ -207,7 +212,7 @@ class Answers:
                 message_ids=ids.message_ids,
             )
             message_id = new_message_id(locked.reference, self._address)
-            item = answer(
+            item = self._answer(
                 thread, text, address=self._address, message_id=message_id, attachments=forms
             )
             await contacts.insert_outbox(conn, locked.id, item, now=now)

@@ -34,6 +34,7 @@ import structlog
 from channels.email.imap import IncomingMail, Outcome, Received
 from channels.email.loops import no_acknowledgement
 from channels.email.message import ParsedMail
+from channels.wording import Wording
 from contactd.clock import Clock
 from contactd.metrics import Recorder
 from contactd.services.intake import Intake
@@ -93,15 +94,17 @@ class Inbox:
         *,
         timezone: ZoneInfo,
         case_types: Mapping[str, CaseType],
+        wording: Wording,
         clock: Clock,
         recorder: Recorder,
     ) -> None:
-        """`timezone` and `case_types` word the acknowledgement: its date, the case type."""
+        """`timezone`, `case_types` and `wording` word the acknowledgement: its date, the case
+        type, its text."""
         self._pool = pool
         self._intake = intake
         self._recorder = recorder
         self._email = email
-        self._acknowledge = acknowledger(email, timezone, case_types)
+        self._acknowledge = acknowledger(email, timezone, case_types, wording)
         self._own = own_addresses(email)
         self._clock = clock
         for mailbox in email.mailboxes:  # every series from zero: rate() sees the first

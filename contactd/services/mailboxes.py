@@ -9,6 +9,7 @@ from channels.email.acknowledge import AckSettings, acknowledgement
 from channels.email.imap import MailboxSettings
 from channels.email.message import ParsedMail
 from channels.ports import OutboxItem
+from channels.wording import Wording
 from contactd.settings import EmailConfig
 from routing.contact import Contact
 from routing.queues import CaseType
@@ -47,13 +48,16 @@ def own_addresses(email: EmailConfig) -> frozenset[str]:
 
 
 def acknowledger(
-    email: EmailConfig, timezone: ZoneInfo, case_types: Mapping[str, CaseType]
+    email: EmailConfig,
+    timezone: ZoneInfo,
+    case_types: Mapping[str, CaseType],
+    wording: Wording,
 ) -> Acknowledge | None:
     """How a new mail is acknowledged; None when no address to send from is configured."""
     address = email.address
     if address is None:
         return None
-    ack = AckSettings(address=address, timezone=timezone)
+    ack = AckSettings(address=address, timezone=timezone, wording=wording)
 
     def acknowledge(contact: Contact, mail: ParsedMail) -> OutboxItem:
         return acknowledgement(contact, mail, case_types[contact.case_type], ack)

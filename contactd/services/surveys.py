@@ -26,6 +26,7 @@ import structlog
 
 from channels.email.answer import MAX_REFERENCES, new_message_id
 from channels.ports import OutboxItem
+from channels.wording import Wording
 from contactd.clock import Clock
 from contactd.metrics import Recorder
 from contactd.settings import Agency, CsatConfig
@@ -48,42 +49,6 @@ SMS_CHANNELS = (Channel.CALL, Channel.CALLBACK, Channel.TICKET)
 _ID_BYTES, _EXPIRY_BYTES, _MAC_BYTES = 6, 4, 11
 TOKEN_LENGTH = (_ID_BYTES + _EXPIRY_BYTES + _MAC_BYTES) * 4 // 3
 _TOKEN = re.compile(rf"[A-Za-z0-9_-]{{{TOKEN_LENGTH}}}")
-
-SMS = {
-    "da": "Udlændingestyrelsen: Hvor tilfreds er du alt i alt med den service, du fik? "
-    "Svar her: {url}",
-    "en": "Danish Immigration Service: How satisfied are you, in general, with the service? "
-    "Answer here: {url}",
-}
-EMAIL = {
-    "da": {
-        "subject": "Hvor tilfreds var du med vores service? [{reference}]",
-        "body": (
-            "Tak for din henvendelse til Udlændingestyrelsen.\n\n"
-            "Vi vil gerne vide, hvor tilfreds du alt i alt er med den service, du fik. "
-            "Det er ét spørgsmål, og det er frivilligt at svare:\n\n"
-            "{url}\n\n"
-            "Linket virker til og med {date}, og du kan svare én gang. "
-            "Svar ikke på denne e-mail, men brug linket.\n\n"
-            "Med venlig hilsen\nUdlændingestyrelsen\n\n"
-            "Din reference: {reference}\n"
-        ),
-    },
-    "en": {
-        "subject": "How satisfied were you with our service? [{reference}]",
-        "body": (
-            "Thank you for contacting the Danish Immigration Service.\n\n"
-            "We would like to know how satisfied you are, in general, with the service you "
-            "received. It is one question, and answering is voluntary:\n\n"
-            "{url}\n\n"
-            "The link works until {date}, and you can answer once. "
-            "Please do not reply to this e-mail; use the link.\n\n"
-            "Kind regards\nThe Danish Immigration Service\n\n"
-            "Your reference: {reference}\n"
-        ),
-    },
-}
-
 
 # The link's token.
 
@@ -219,11 +184,14 @@ class Surveys:
         config: CsatConfig,
         reach: Reach,
         *,
+        wording: Wording,
         clock: Clock,
         recorder: Recorder,
     ) -> None:
+        """`wording`: the messages that ask, `survey.*` of the sms and email catalogs."""
         self._pool = pool
         self._agency = agency
+        self._wording = wording
         self._config = config
         self._reach = reach
         self._clock = clock
@@ -298,8 +266,13 @@ class Surveys:
             channel=row["channel"], via=via,
         )  # fmt: skip
 
+    def _lang(self, row: asyncpg.Record) -> str:
+        """The contact's language; one the agency does not serve (any more): its first."""
+        language: str = row["language"]
+        return language if self._wording.has(language) else self._wording.languages[0]
+
     def _sms(self, row: asyncpg.Record, url: str) -> OutboxItem:
-        text = SMS.get(row["language"], SMS["da"]).format(url=url)
+        text = self._wording.text("sms", self._lang(row), "survey.sms", url=url)
         return OutboxItem(
             kind="sms",
             key=f"csat:{row['id']}",
@@ -310,13 +283,9 @@ class Surveys:
         self, conn: database.Conn, row: asyncpg.Record, url: str, expires: datetime
     ) -> OutboxItem:
         """In the contact's language, threaded onto the client's last mail, as an answer is."""
-        address = self._reach.email_address or ""
-        texts = EMAIL.get(row["language"], EMAIL["da"])
-        values = {
-            "url": url,
-            "reference": row["reference"],
-            "date": expires.astimezone(self._agency.timezone).strftime("%d.%m.%Y"),
-        }
+        address, lang = self._reach.email_address or "", self._lang(row)
+        date = f"{expires.astimezone(self._agency.timezone):%d.%m.%Y}"
+        values = {"url": url, "reference": row["reference"], "date": date}
         thread = await messages.thread_ids(conn, row["id"])
         return OutboxItem(
             kind="email",
@@ -324,8 +293,8 @@ class Surveys:
             payload={
                 "from": address,
                 "to": row["client_address"],
-                "subject": texts["subject"].format(**values),
-                "text": texts["body"].format(**values),
+                "subject": self._wording.text("email", lang, "survey.subject", **values),
+                "text": self._wording.text("email", lang, "survey.body", **values),
                 "message_id": new_message_id(row["reference"], address),
                 "in_reply_to": thread.last_message_id,
                 "references": " ".join(thread.message_ids[-MAX_REFERENCES:]) or None,

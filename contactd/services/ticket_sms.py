@@ -1,18 +1,15 @@
-"""What a visitor with a ticket is told by SMS when their turn is near."""
+"""What a visitor with a ticket is told by SMS when their turn is near: the `ticket.*`
+messages of the sms catalogs (channels/locale/<lang>/sms.po)."""
 
 from __future__ import annotations
 
-SMS_NEXT = {
-    "da": "Udlændingestyrelsen: Dit nummer {number} kaldes op som det næste.",
-    "en": "The Danish Immigration Service: your number {number} is next.",
-}
-SMS_NEAR = {
-    "da": "Udlændingestyrelsen: Dit nummer {number} kaldes snart op. Der er {ahead} foran dig.",
-    "en": "The Danish Immigration Service: your number {number} will be called soon. "
-    "{ahead} ahead of you.",
-}
+from channels.wording import Wording
 
 
-def near_turn_sms(number: str, ahead: int, language: str) -> str:
-    texts = SMS_NEXT if ahead == 0 else SMS_NEAR
-    return texts.get(language, texts["da"]).format(number=number, ahead=ahead)
+def near_turn_sms(wording: Wording, number: str, ahead: int, language: str) -> str:
+    """`ahead`: the tickets before it, 0 when it is next. A language the agency does not
+    serve (any more) is told in its first."""
+    lang = language if wording.has(language) else wording.languages[0]
+    if ahead == 0:
+        return wording.text("sms", lang, "ticket.next", number=number)
+    return wording.plural("sms", lang, "ticket.near", ahead, number=number)

@@ -15,6 +15,7 @@ import structlog
 
 from channels.phone import numbers
 from channels.ports import OutboxItem
+from channels.wording import Wording
 from contactd.clock import Clock
 from contactd.metrics import Recorder
 from contactd.services.intake import Intake, IntakeError
@@ -78,12 +79,14 @@ class Tickets:
         *,
         region: str,
         countries: Sequence[str],
+        wording: Wording,
         clock: Clock,
         recorder: Recorder,
     ) -> None:
         """`region`: the country whose numbers a visitor may give without its code;
-        `countries`: the only ones whose numbers are texted."""
+        `countries`: the only ones whose numbers are texted; `wording`: what they are texted."""
         self._pool = pool
+        self._wording = wording
         self._intake = intake
         self._recorder = recorder
         self._agency = agency
@@ -270,6 +273,7 @@ class Tickets:
             return
         for row in await store.near_their_turn(self._pool, ahead):
             now = self._clock()
+            text = near_turn_sms(self._wording, row["number"], row["ahead"], row["language"])
             async with self._pool.acquire() as conn, conn.transaction():
                 if not await store.mark_notified(conn, row["id"], now=now):
                     continue  # another pass told them already
@@ -281,7 +285,7 @@ class Tickets:
                         key=f"sms:ticket-near:{row['reference']}",
                         payload={
                             "to": row["client_address"],
-                            "body": near_turn_sms(row["number"], row["ahead"], row["language"]),
+                            "body": text,
                             "reference": row["reference"],
                         },
                     ),

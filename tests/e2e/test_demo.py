@@ -1,10 +1,12 @@
 """`contactd demo` as a newcomer runs it: a real process on the embedded PostgreSQL, the
 shipped configuration's day on a sped-up clock, the figures in the terminal and on /metrics,
-and Ctrl-C stops it all."""
+and Ctrl-C stops it all; and the same with the second agency in the box, the citizen service
+of config/examples/citizen-service/."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -157,3 +159,140 @@ def test_demo_plays_the_shipped_day_shows_the_queues_and_stops_on_ctrl_c(
         assert not_before is not None
         assert not_before >= next_open, (not_before, next_open)
         assert hotline.is_open(not_before), not_before
+
+
+EXAMPLE = ROOT / "config" / "examples" / "citizen-service" / "contactd.toml"
+# The shipped agency's names and web address: never said when the demo plays another agency.
+SHIPPED_AGENCY = re.compile(r"Udlændingestyrelse|Immigration Service|nyidanmark", re.IGNORECASE)
+# What a citizen's browser is served: the pages and their words.
+PUBLIC = (
+    "/api/wording/pages?lang=da",
+    "/api/wording/pages?lang=en",
+    "/api/status",
+    "/status",
+    "/board",
+    "/kiosk",
+    "/callback",
+)
+SUMMARY_ROW = re.compile(
+    r"^(call|callback|email|ticket) +(\d+) +(\d+) +(\d+) +(\d+) +(\d+)$", re.MULTILINE
+)
+
+
+def _get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - the demo's own http URL
+        return str(response.read().decode())
+
+
+async def _contacts(data: Path) -> list[dict[str, object]]:
+    """Every contact the demo stored, read from its own PostgreSQL after it stopped."""
+    server = embedded.start(data)
+    try:
+        conn = await asyncpg.connect(server.url)
+        try:
+            rows = await conn.fetch(
+                "SELECT channel, queue, case_type, case_type_source, outcome, created_at "
+                "FROM contacts"
+            )
+        finally:
+            await conn.close()
+    finally:
+        server.stop()
+    return [dict(row) for row in rows]
+
+
+@pytest.mark.timeout(240)
+def test_demo_plays_the_citizen_service_example_in_its_own_words(tmp_path: Path) -> None:
+    """The second agency in the box: `contactd --config config/examples/citizen-service/
+    contactd.toml demo` plays Egeby Kommune's day on its own case types, queues and hours,
+    e-mails to triage without a classifier, and nothing it prints or serves names the
+    shipped agency."""
+    config = settings.load(EXAMPLE, environ={})
+    data = tmp_path / "demo"
+    log = tmp_path / "demo.out"
+    served: dict[str, str] = {}
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "contactd", "--config", str(EXAMPLE), "demo",
+             "--speed", "600", "--port", "0", "--data-dir", str(data), "--seed", "5"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={k: v for k, v in os.environ.items()
+                 if k not in {"CONTACTD_DATABASE_URL", "CONTACTD_CONFIG"}},
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 180  # no model to train: the day and a start
+            url = ""
+            triage_line = re.compile(r"^  triage +waiting +\d+ +SL ", re.MULTILINE)
+            while time.monotonic() < deadline:
+                text = log.read_text(errors="replace")
+                if not url and (ready := READY.search(text)):
+                    url = ready.group(1)
+                    for path in PUBLIC:
+                        served[path] = _get(url + path)
+                if url and len(triage_line.findall(text)) >= 3 and DAY_OVER in text:
+                    break
+                assert process.poll() is None, text
+                time.sleep(0.5)
+            else:
+                pytest.fail(f"the day did not end in time:\n{log.read_text(errors='replace')}")
+            figures = _metrics(url)
+            assert figures["contactd_contacts_received_total"] > 0
+            process.send_signal(signal.SIGINT)
+            assert process.wait(60) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(10)
+    text = log.read_text(errors="replace")
+    assert "contactd demo: stopped" in text
+    assert "server errors (5xx): none" in text
+
+    # The terminal names the municipality, its configuration and its hotline's hours, and
+    # says that e-mails go to triage (no model is trained).
+    day = date.fromisoformat((data / "demo-last-day").read_text().strip())
+    telefon = config.calendars[config.phone.calendar]
+    hours = telefon.intervals_on(day)
+    opens, closes = hours[0][0], hours[-1][1]
+    assert f"for Egeby Kommune, on the configuration {EXAMPLE}:" in text
+    assert f"(the hotline {opens:%H:%M}-" in text
+    assert "e-mails to triage (no classifier)" in text
+    assert "trains the case-type model" not in text
+    assert SHIPPED_AGENCY.search(text) is None, SHIPPED_AGENCY.search(text)
+    assert SHIPPED_AGENCY.search((data / "contactd.log").read_text(errors="replace")) is None
+
+    # The pages speak as the municipality, in its own words where it has them.
+    da = json.loads(served["/api/wording/pages?lang=da"])["messages"]
+    en = json.loads(served["/api/wording/pages?lang=en"])["messages"]
+    assert da["status.page_title"] == "Borgerservice lige nu · Egeby Kommune"
+    assert en["status.page_title"] == "Citizen Service now · Egeby Municipality"
+    assert da["callback.page_title"] == "Bestil et opkald · Egeby Kommune"
+    status = json.loads(served["/api/status"])
+    assert [q["queue"] for q in status["queues"]] == [q.code for q in config.queues]
+    for path, page in served.items():
+        assert SHIPPED_AGENCY.search(page) is None, path
+
+    # Every channel brought contacts to the municipality's queues and case types, and the
+    # simulated caseworkers answered calls, e-mails and visitors.
+    rows = SUMMARY_ROW.findall(text)
+    summary = {ch: [int(n) for n in figures] for ch, *figures in rows}
+    for channel in ("call", "email", "ticket"):
+        arrived, _, answered, finished, _ = summary[channel]
+        assert arrived > 0, channel
+        assert answered > 0, channel
+        assert finished > 0, channel
+    contacts = asyncio.run(_contacts(data))
+    assert {c["channel"] for c in contacts} == {"call", "callback", "email", "ticket"}
+    assert {c["queue"] for c in contacts} <= {q.code for q in config.queues}
+    assert {c["case_type"] for c in contacts} <= set(config.case_types)
+    handled = {c["channel"] for c in contacts if c["outcome"] == "answered"}
+    assert handled >= {"call", "email", "ticket"}
+    # E-mails went to triage, unread by any model; whoever answered one set its case type.
+    mails = [c for c in contacts if c["channel"] == "email"]
+    assert {c["queue"] for c in mails} == {"triage"}
+    assert any(c["case_type_source"] == "staff" and c["case_type"] != "general" for c in mails)
+    # Calls came in only while the municipality's phone line was open.
+    calls = [c["created_at"] for c in contacts if c["channel"] == "call"]
+    lag = timedelta(seconds=30)  # as above: a call let in just before closing
+    assert calls
+    assert all(isinstance(c, datetime) and opens <= c < closes + lag for c in calls)

@@ -268,6 +268,7 @@ async def build_world(client: Client) -> World:
         client.app[SETTINGS].email,
         timezone=client.app[SETTINGS].timezone,
         case_types=client.app[SETTINGS].case_types,
+        wording=client.app[SETTINGS].wording,
         clock=client.app[CLOCK].now,
         recorder=NOT_RECORDED,
     )

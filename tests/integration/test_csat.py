@@ -270,7 +270,7 @@ async def test_finished_contacts_are_asked_once_after_the_delay_by_sms_and_by_em
         assert link is not None
         assert link.contact_id == ids["call"]
         assert by_contact[ids["ticket"]]["payload"]["body"].startswith(
-            "Danish Immigration Service: How satisfied are you, in general, with the service?"
+            "The Danish Immigration Service: How satisfied are you, in general, with the service?"
         )
         assert by_contact[ids["ticket"]]["payload"]["to"] == "+4520123457"
 
@@ -420,7 +420,11 @@ async def test_an_answer_is_stored_with_the_contact_once_and_counted(daemon: Cli
     assert page.status == 200
     assert page.headers["Content-Security-Policy"] == "default-src 'self'; frame-ancestors 'none'"
     assert page.headers["Cache-Control"] == "no-store"
-    assert "Hvor tilfreds er du alt i alt med den service, du fik?" in await page.text()
+    assert 'data-t="csat.question"' in await page.text()  # worded by the pages catalog:
+    words = await (await daemon.get("/api/wording/pages?lang=da")).json()
+    assert words["messages"]["csat.question"] == (
+        "Hvor tilfreds er du alt i alt med den service, du fik?"
+    )
 
     answered = await daemon.post(
         f"/api/surveys/{token}", json={"score": 4, "comment": "  Venlig og hurtig hjælp.  "}

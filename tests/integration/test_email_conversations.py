@@ -51,6 +51,7 @@ async def _read(
             config.email,
             timezone=config.timezone,
             case_types=config.case_types,
+            wording=config.wording,
             clock=clock,
             recorder=NOT_RECORDED,
         ),

@@ -33,6 +33,7 @@ def _inbox(pool: asyncpg.Pool, config: Settings, clock: Clock) -> Inbox:
         config.email,
         timezone=config.timezone,
         case_types=config.case_types,
+        wording=config.wording,
         clock=clock,
         recorder=NOT_RECORDED,
     )

@@ -55,6 +55,7 @@ def _inbox(pool: asyncpg.Pool, config: Settings, clock: Clock, recorder: Recorde
         config.email,
         timezone=config.timezone,
         case_types=config.case_types,
+        wording=config.wording,
         clock=clock,
         recorder=recorder,
     )

@@ -12,11 +12,13 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 
+from channels import wording
 from contactd import settings
 from contactd.clock import FixedClock
 from contactd.metrics import NOT_RECORDED
 from contactd.services import surveys
 from contactd.services.intake import Intake, IntakeError
+from contactd.services.ticket_sms import near_turn_sms
 from contactd.services.tickets import BadPhone, Tickets
 from routing.contact import CaseTypeSource, Channel, Contact, Language, NewContact, State
 
@@ -99,6 +101,7 @@ def _tickets() -> Tickets:
         CONFIG.tickets,
         region="DK",
         countries=["DK"],
+        wording=CONFIG.wording,
         clock=FixedClock(FRIDAY_1300),
         recorder=NOT_RECORDED,
     )
@@ -147,6 +150,7 @@ def _surveys(reach: surveys.Reach) -> surveys.Surveys:
         CONFIG,
         CONFIG.csat,
         reach,
+        wording=CONFIG.wording,
         clock=FixedClock(FRIDAY_1300),
         recorder=NOT_RECORDED,
     )
@@ -163,3 +167,35 @@ async def test_without_a_public_url_no_survey_is_asked_and_the_database_is_not_r
 
 async def test_with_no_sender_at_all_no_survey_is_asked() -> None:
     assert await _surveys(_reach(sms=False, email_address=None)).ask_due() == 0
+
+
+WORDS = {"da": {"agency": "Borgerservice", "Agency": "Borgerservice", "website": "kommune.dk"}}
+
+
+def test_a_ticket_sms_counts_the_tickets_ahead_in_the_plural_forms_the_agency_gives(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "da").mkdir()
+    (tmp_path / "da" / "sms.po").write_text(
+        'msgid ""\nmsgstr ""\n"Language: da\\n"\n'
+        '"Plural-Forms: nplurals=2; plural=(n != 1);\\n"\n\n'
+        'msgid "ticket.near"\nmsgid_plural "ticket.near"\n'
+        'msgstr[0] "{Agency}: {number} kaldes snart. {n} person foran dig."\n'
+        'msgstr[1] "{Agency}: {number} kaldes snart. {n} personer foran dig."\n',
+        encoding="utf-8",
+    )
+    words = wording.load(["da"], WORDS, overrides=tmp_path)
+
+    assert [near_turn_sms(words, "A004", n, "da") for n in (0, 1, 3)] == [
+        "Borgerservice: Dit nummer A004 kaldes op som det næste.",
+        "Borgerservice: A004 kaldes snart. 1 person foran dig.",
+        "Borgerservice: A004 kaldes snart. 3 personer foran dig.",
+    ]
+
+
+def test_a_ticket_in_a_language_the_agency_does_not_serve_is_texted_in_its_first() -> None:
+    words = wording.load(["da"], WORDS)
+
+    assert near_turn_sms(words, "A001", 0, "en") == (
+        "Borgerservice: Dit nummer A001 kaldes op som det næste."
+    )

@@ -127,13 +127,13 @@ def test_check_config_names_a_missing_translation(
     config = Path(shutil.copytree(ROOT / "config", tmp_path / "config"))
     text = (config / "contactd.toml").read_text()
     (config / "contactd.toml").write_text(
-        text.replace('languages = ["da", "en"]', 'languages = ["da", "en", "uk"]', 1)
-        + '\n[agency.words.uk]\nagency = "Служба"\nAgency = "Служба"\nwebsite = "x.dk"\n'
+        text.replace('languages = ["da", "en"]', 'languages = ["da", "en", "sv"]', 1)
+        + '\n[agency.words.sv]\nagency = "Verket"\nAgency = "Verket"\nwebsite = "x.se"\n'
     )
-    _po(config / "locale", "uk", {"ivr.welcome": "Ласкаво просимо до {agency}."})
+    _po(config / "locale", "sv", {"ivr.welcome": "Välkommen till {agency}."})
 
     code = run_cli(["--config", str(config / "contactd.toml"), "check-config"])
 
     out, err = capsys.readouterr()
     assert (code, out) == (2, "")
-    assert "agency: uk/phone.po: 'ivr.goodbye' is not translated\n" in err
+    assert "agency: sv/phone.po: 'ivr.goodbye' is not translated\n" in err

@@ -1,20 +1,62 @@
 // The waiting-room board: the numbers called last and their counters, live from
 // /api/board/events. A new call lights up the top row and, once someone has switched the
 // sound on (browsers allow sound only after a click), plays a short chime made here.
-// Everything is said in Danish and English at once: a TV has no language switch.
+// Everything is said in every client language at once, the agency's first language first (a
+// TV has no language switch): the words of each from GET /api/wording/pages.
 "use strict";
 
-const SOUND = {
-  off: { da: "Slå lyd til", en: "/ Sound on" },
-  on: { da: "Slå lyd fra", en: "/ Sound off" },
-};
-
+let wordings = [];  // GET /api/wording/pages of each client language, the first first
 let live = null;  // the board's event stream (live.js)
 let lastCall = null;  // the newest call shown: a different one is announced
 let audio = null;
 let soundOn = false;
 
 const $ = (id) => document.getElementById(id);
+
+function said(wording, id, values = {}) {
+  // A message of `wording`, its placeholders filled in from `values`.
+  const text = wording.messages[id] ?? "";
+  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
+}
+
+async function wordingIn(lang) {
+  const url = lang ? `/api/wording/pages?lang=${encodeURIComponent(lang)}` : "/api/wording/pages";
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: ${response.status}`);
+  return response.json();
+}
+
+function sayAll(el) {
+  // The element's message (data-t) in every language: "Skranke / Counter", each part marked
+  // with its language; after a line break instead of a slash where it has data-break.
+  const parts = wordings.flatMap((wording, index) => {
+    const span = document.createElement("span");
+    span.lang = wording.lang;
+    span.dir = wording.dir;
+    const text = said(wording, el.dataset.t);
+    if (index === 0) {
+      span.textContent = text;
+      return [span];
+    }
+    span.className = "also";
+    span.textContent = "break" in el.dataset ? text : `/ ${text}`;
+    return ["break" in el.dataset ? document.createElement("br") : " ", span];
+  });
+  el.replaceChildren(...parts);
+}
+
+function joined(id, separator) {
+  return wordings.map((wording) => said(wording, id)).join(separator);
+}
+
+function speak() {
+  if (!wordings.length) return;
+  document.documentElement.lang = wordings[0].lang;
+  document.documentElement.dir = wordings[0].dir;
+  document.title = joined("board.called", " · ");
+  $("called").setAttribute("aria-label", joined("board.called", " / "));
+  for (const el of document.querySelectorAll("[data-t]")) sayAll(el);
+}
 
 function callKey(call) {
   return call ? `${call.number}|${call.counter}|${call.calls}|${call.called_at}` : null;
@@ -26,6 +68,7 @@ function row(call, index) {
   li.dataset.serving = String(call.serving);
   li.querySelector(".number").textContent = call.number;
   li.querySelector(".counterNumber").textContent = call.counter ?? "";
+  for (const el of li.querySelectorAll("[data-t]")) sayAll(el);
   if (index === 0) li.classList.add("newest");
   return li;
 }
@@ -42,7 +85,8 @@ function render(board) {
   const newest = $("called").firstElementChild;
   newest.classList.add("flash");  // (a fresh element: the animation runs from the start)
   const c = called[0];
-  $("announce").textContent = `${c.number}: skranke ${c.counter} / counter ${c.counter}`;
+  const counter = wordings.map((wording) => said(wording, "board.announce", { counter: c.counter }));
+  $("announce").textContent = `${c.number}: ${counter.join(" / ")}`;
   chime();
 }
 
@@ -73,9 +117,16 @@ function toggleSound() {
   }
   const button = $("sound");
   button.setAttribute("aria-pressed", String(soundOn));
-  const words = soundOn ? SOUND.on : SOUND.off;
-  button.querySelector("[lang=da]").textContent = words.da;
-  button.querySelector("[lang=en]").textContent = words.en;
+  button.dataset.t = soundOn ? "board.sound_off" : "board.sound_on";
+  sayAll(button);
+}
+
+async function learnWords() {
+  // The agency's first language tells which the others are.
+  const first = await wordingIn(null);
+  const others = first.languages.map(({ code }) => code).filter((code) => code !== first.lang);
+  wordings = [first, ...await Promise.all(others.map(wordingIn))];
+  speak();
 }
 
 function follow() {
@@ -84,5 +135,5 @@ function follow() {
 
 document.addEventListener("DOMContentLoaded", () => {
   $("sound").addEventListener("click", toggleSound);
-  follow();
+  learnWords().catch(() => { /* no words: the numbers are shown all the same */ }).then(follow);
 });

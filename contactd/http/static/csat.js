@@ -1,68 +1,56 @@
 // The one-question satisfaction page behind a survey link (/s/<token>): the survey's state
 // and language from GET /api/surveys/<token>, the answer by POST to the same URL. In the
-// contact's language unless the client switches; the page's status already said whether
-// the link can be answered, the API says why not.
+// contact's language unless the link asks for another (?lang=) or the client switches; the
+// page's status already said whether the link can be answered, the API says why not. Every
+// word comes from GET /api/wording/pages.
 "use strict";
 
-const TEXTS = {
-  da: {
-    agency: "Udlændingestyrelsen", language: "Sprog", title: "Hvor tilfreds var du?", loading: "Henter…",
-    question: "Hvor tilfreds er du alt i alt med den service, du fik?",
-    scoreHint: "Vælg et svar fra 1 (meget utilfreds) til 5 (meget tilfreds).",
-    score1: "1 – Meget utilfreds", score2: "2 – Utilfreds", score3: "3 – Hverken tilfreds eller utilfreds",
-    score4: "4 – Tilfreds", score5: "5 – Meget tilfreds",
-    comment: "Vil du fortælle os mere? (frivilligt)",
-    commentHint: "Højst 1000 tegn. Skriv ikke dit CPR-nummer eller andre personlige oplysninger.",
-    submit: "Send svar", sending: "Sender…", noScore: "Vælg et svar fra 1 til 5.",
-    thanksTitle: "Tak for dit svar", thanksText: "Vi bruger svarene til at gøre vores service bedre.",
-    answeredTitle: "Tak, du har allerede svaret", answeredText: "Der kan kun svares én gang på hvert link.",
-    expiredTitle: "Linket er udløbet", expiredText: "Undersøgelsen kan ikke længere besvares. Tak for din interesse.",
-    notFoundTitle: "Vi kan ikke finde undersøgelsen", notFoundText: "Tjek at du har hele linket fra sms'en eller e-mailen.",
-    too_many_requests: "Der er sendt for mange forespørgsler herfra. Prøv igen om lidt.",
-    invalid_body: "Svaret kunne ikke bruges. Vælg et svar fra 1 til 5, og skriv højst 1000 tegn.",
-    failed: "Det lykkedes ikke. Prøv igen.",
-  },
-  en: {
-    agency: "The Danish Immigration Service", language: "Language", title: "How satisfied were you?", loading: "Loading…",
-    question: "How satisfied are you, in general, with the service?",
-    scoreHint: "Choose an answer from 1 (very dissatisfied) to 5 (very satisfied).",
-    score1: "1 – Very dissatisfied", score2: "2 – Dissatisfied", score3: "3 – Neither satisfied nor dissatisfied",
-    score4: "4 – Satisfied", score5: "5 – Very satisfied",
-    comment: "Would you like to tell us more? (optional)",
-    commentHint: "At most 1000 characters. Do not write your CPR number or other personal details.",
-    submit: "Send answer", sending: "Sending…", noScore: "Choose an answer from 1 to 5.",
-    thanksTitle: "Thank you for your answer", thanksText: "We use the answers to improve our service.",
-    answeredTitle: "Thank you, you have already answered", answeredText: "Each link can be answered once.",
-    expiredTitle: "The link has expired", expiredText: "The survey can no longer be answered. Thank you for your interest.",
-    notFoundTitle: "We cannot find the survey", notFoundText: "Check that you have the whole link from the text message or e-mail.",
-    too_many_requests: "Too many requests have been sent from here. Please try again in a moment.",
-    invalid_body: "The answer could not be used. Choose an answer from 1 to 5 and write at most 1000 characters.",
-    failed: "That did not work. Please try again.",
-  },
-};
-// The result shown instead of the form, by the API's answer.
+// The result shown instead of the form, by the API's answer: its title and text.
 const RESULTS = {
-  survey_answered: ["answeredTitle", "answeredText"],
-  survey_expired: ["expiredTitle", "expiredText"],
-  survey_not_found: ["notFoundTitle", "notFoundText"],
-  answered_now: ["thanksTitle", "thanksText"],
+  survey_answered: ["csat.answered_title", "csat.answered_text"],
+  survey_expired: ["csat.expired_title", "csat.expired_text"],
+  survey_not_found: ["csat.not_found_title", "csat.not_found_text"],
+  answered_now: ["csat.thanks_title", "csat.thanks_text"],
 };
 
-const asked = new URLSearchParams(location.search).get("lang");
-let lang = asked === "da" || asked === "en" ? asked : "da";
+let words = null;  // GET /api/wording/pages: {lang, dir, languages, messages}
 let result = null;  // a key of RESULTS once the survey cannot be (or has just been) answered
-let errorKey = null;  // the error shown, kept so a switch of language translates it
+let errorId = null;  // the error shown, kept so a switch of language says it again
+let sending = false;
 const token = location.pathname.split("/").pop();
 const api = `/api/surveys/${encodeURIComponent(token)}`;
 const $ = (id) => document.getElementById(id);
-const t = (key) => TEXTS[lang][key] ?? TEXTS[lang].failed;
+const t = (id) => words?.messages[id] ?? "";
+
+async function wordingIn(lang) {
+  // The page's words in `lang`, or in the agency's first language if `lang` is not offered.
+  const url = "/api/wording/pages";
+  const asked = lang ? await fetch(`${url}?lang=${encodeURIComponent(lang)}`) : null;
+  if (asked?.ok) return asked.json();
+  const first = await fetch(url);
+  if (!first.ok) throw new Error(`${url}: ${first.status}`);
+  return first.json();
+}
+
+function speak() {
+  // The page's fixed words, its title, direction and language switcher.
+  document.documentElement.lang = words.lang;
+  document.documentElement.dir = words.dir;
+  document.title = t("csat.page_title");
+  for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
+  $("lang").replaceChildren(...words.languages.map(({ code, name }) => {
+    const option = new Option(name, code);
+    option.lang = code;
+    return option;
+  }));
+  $("lang").value = words.lang;
+}
 
 function render() {
-  document.documentElement.lang = lang;
-  document.title = `${t("title")} · ${t("agency")}`;
-  $("lang").value = lang;
-  for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
-  $("error").textContent = errorKey ? t(errorKey) : "";
+  if (!words) return;
+  speak();
+  $("submit").textContent = t(sending ? "csat.sending" : "csat.submit");
+  $("error").textContent = errorId ? t(errorId) : "";
   if (result) {
     const [title, text] = RESULTS[result];
     $("resultTitle").textContent = t(title);
@@ -72,7 +60,7 @@ function render() {
 
 function show(key, { focus = false } = {}) {
   result = key;
-  errorKey = null;
+  errorId = null;
   $("loading").hidden = true;
   $("survey").hidden = true;
   $("result").hidden = false;
@@ -80,15 +68,16 @@ function show(key, { focus = false } = {}) {
   if (focus) $("result").focus();  // a screen reader reads the outcome at once
 }
 
-function languageOf(data) {
-  const language = data?.language ?? data?.error?.details?.[0]?.language;
-  return language === "da" || language === "en" ? language : null;
+function errorOf(code) {
+  // The message for an API error code, or the general one.
+  return `csat.error.${code}` in (words?.messages ?? {}) ? `csat.error.${code}` : "csat.failed";
 }
 
 async function load() {
   const response = await fetch(api, { cache: "no-store" });
   const data = await response.json().catch(() => null);
-  if (!asked) lang = languageOf(data) || lang;
+  const asked = new URLSearchParams(location.search).get("lang");
+  words = await wordingIn(asked || data?.language || data?.error?.details?.[0]?.language);
   const code = data?.error?.code;
   if (response.ok) {
     $("loading").hidden = true;
@@ -98,7 +87,7 @@ async function load() {
     show(code);
   } else {
     $("loading").hidden = true;
-    errorKey = code in TEXTS[lang] ? code : "failed";
+    errorId = errorOf(code);
     render();
   }
 }
@@ -107,16 +96,15 @@ async function submit(event) {
   event.preventDefault();
   const chosen = document.querySelector("input[name=score]:checked");
   if (!chosen) {
-    errorKey = "noScore";
+    errorId = "csat.no_score";
     render();
     document.querySelector("input[name=score]").focus();
     return;
   }
-  errorKey = null;
+  errorId = null;
+  sending = true;
   render();
-  const button = $("submit");
-  button.disabled = true;
-  button.textContent = t("sending");
+  $("submit").disabled = true;
   try {
     const response = await fetch(api, {
       method: "POST", headers: { "Content-Type": "application/json" },
@@ -126,19 +114,26 @@ async function submit(event) {
     const code = data?.error?.code;
     if (response.ok) show("answered_now", { focus: true });
     else if (code in RESULTS) show(code, { focus: true });
-    else throw new Error(code in TEXTS[lang] ? code : "failed");
-  } catch (error) {
-    errorKey = error.message in TEXTS[lang] ? error.message : "failed";
-    render();
+    else errorId = errorOf(code);
+  } catch {
+    errorId = "csat.failed";
   } finally {
-    button.disabled = false;
-    button.textContent = t("submit");
+    sending = false;
+    $("submit").disabled = false;
+    render();
   }
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-  render();
-  $("lang").addEventListener("change", (e) => { lang = e.target.value; render(); });
+  $("lang").addEventListener("change", async (e) => {
+    words = await wordingIn(e.target.value);
+    render();
+  });
   $("survey").addEventListener("submit", submit);
-  load().catch(() => { $("loading").hidden = true; errorKey = "failed"; render(); });
+  load().catch(async () => {
+    $("loading").hidden = true;
+    errorId = "csat.failed";
+    words ??= await wordingIn(null).catch(() => null);
+    render();
+  });
 });

@@ -92,7 +92,10 @@ const TEXTS = {
   },
 };
 
-let lang = localStorage.getItem("contactd.lang") || (navigator.language.startsWith("da") ? "da" : "en");
+// Staff pages speak Danish and English; a client language chosen on a public page in the same
+// browser (Arabic at the kiosk, say) is not one of them.
+const storedLang = localStorage.getItem("contactd.lang");
+let lang = storedLang in TEXTS ? storedLang : (navigator.language.startsWith("da") ? "da" : "en");
 let reference = { case_types: [], queues: [] };
 let desk = null;
 // The daemon's clock, not the browser's: offers count down by the time each desk was sent.

@@ -1,81 +1,20 @@
 // The front desk's ticket kiosk: sign in (staffSession, session.js), pick what the visitor comes about,
 // print a numbered ticket (POST /api/tickets). One request id per press of the button: a
 // double click or a retry after a lost answer gets the same ticket, never a second one.
-// The queues' open/closed state comes live from the public /api/status/events.
+// The queues' open/closed state comes live from the public /api/status/events. Every word
+// comes from GET /api/wording/pages: the kiosk's in the front desk's language, the printed
+// ticket's in the visitor's.
 "use strict";
 
-const TEXTS = {
-  da: {
-    title: "Udskriv kønummer", language: "Sprog", signin: "Log ind", token: "Din adgangsnøgle", login: "Brugernavn",
-    locked: "For mange forsøg. Vent og prøv igen.", ended: "Du er logget ud. Log ind igen.",
-    signinButton: "Log ind", signOut: "Log ud", badToken: "Brugernavn eller adgangsnøgle passer ikke.",
-    queues: "Køerne", open: "åben", closed: "lukket", opens: "åbner {when}", waiting: "{n} venter",
-    reconnecting: "Forbinder igen…", allClosed: "Servicecentret er lukket.",
-    allClosedUntil: "Servicecentret er lukket. Det åbner {when}.",
-    caseType: "Hvad drejer det sig om?", visitorLanguage: "Den besøgendes sprog", priority: "Prioritet",
-    normal: "Almindelig", assistance: "Har brug for hjælp", appointment: "Har en aftale",
-    phone: "Mobilnummer til sms (valgfrit)",
-    phoneHint: "Den besøgende får en sms, når det snart er deres tur.",
-    print: "Udskriv nummer", printing: "Udskriver…", issuedHeading: "Nummeret er udskrevet",
-    printAgain: "Udskriv igen", next: "Næste besøgende",
-    sameTicket: "Nummeret var allerede oprettet ved det samme tryk; her er det igen.",
-    chooseCaseType: "Vælg hvad det drejer sig om.",
-    bad_phone: "Det nummer kan vi ikke sende sms til. Skriv et dansk mobilnummer med 8 cifre, eller + landekode og nummer.",
-    not_accepted: "Den sagstype kan ikke få et nummer i servicecentret. Vælg en anden.",
-    kioskClosed: "Servicecentret er lukket for denne sagstype.",
-    kioskClosedUntil: "Servicecentret er lukket for denne sagstype. Det åbner {when}.",
-    forbidden: "Du har ikke adgang til at udskrive numre. Spørg en supervisor.",
-    unavailable: "Systemet svarer ikke lige nu. Prøv igen om lidt.",
-    offline: "Ingen forbindelse til serveren. Tryk igen – den besøgende får kun ét nummer.",
-    failed: "Nummeret kunne ikke udskrives.", at: "{day} kl. {time}", today: "i dag", tomorrow: "i morgen",
-    ticketLabel: "Kønummer",
-  },
-  en: {
-    title: "Print queue ticket", language: "Language", signin: "Sign in", token: "Your access token", login: "User name",
-    locked: "Too many tries. Wait and try again.", ended: "You are signed out. Sign in again.",
-    signinButton: "Sign in", signOut: "Sign out", badToken: "The user name or token is wrong.",
-    queues: "Queues", open: "open", closed: "closed", opens: "opens {when}", waiting: "{n} waiting",
-    reconnecting: "Reconnecting…", allClosed: "The service centre is closed.",
-    allClosedUntil: "The service centre is closed. It opens {when}.",
-    caseType: "What is it about?", visitorLanguage: "The visitor's language", priority: "Priority",
-    normal: "Normal", assistance: "Needs assistance", appointment: "Has an appointment",
-    phone: "Mobile number for a text message (optional)",
-    phoneHint: "The visitor gets a text message when their turn is near.",
-    print: "Print ticket", printing: "Printing…", issuedHeading: "The ticket is printed",
-    printAgain: "Print again", next: "Next visitor",
-    sameTicket: "This press had already issued the ticket; here it is again.",
-    chooseCaseType: "Choose what it is about.",
-    bad_phone: "We cannot text that number. Write a Danish mobile number of 8 digits, or + country code and number.",
-    not_accepted: "That case type cannot get a ticket at the service centre. Choose another.",
-    kioskClosed: "The service centre is closed for this case type.",
-    kioskClosedUntil: "The service centre is closed for this case type. It opens {when}.",
-    forbidden: "You may not print tickets. Ask a supervisor.",
-    unavailable: "The system does not answer right now. Try again in a moment.",
-    offline: "No connection to the server. Press again – the visitor gets only one ticket.",
-    failed: "The ticket could not be printed.", at: "{day} at {time}", today: "today", tomorrow: "tomorrow",
-    ticketLabel: "Queue ticket",
-  },
-};
-
-// What the printed ticket says, in the visitor's language (not the front desk's).
-const TICKET = {
-  da: {
-    agency: "Udlændingestyrelsen", yourNumber: "Dit nummer", wait: "Forventet ventetid: ca. {n} min",
-    first: "Du er den næste i køen", ahead: "Der er {n} foran dig", issued: "Udskrevet {when}",
-    follow: "Følg køen på", reference: "Reference {ref}", at: "{day} kl. {time}",
-  },
-  en: {
-    agency: "The Danish Immigration Service", yourNumber: "Your number",
-    wait: "Estimated wait: approx. {n} min", first: "You are next in the queue",
-    ahead: "{n} ahead of you", issued: "Issued {when}", follow: "Follow the queue at",
-    reference: "Reference {ref}", at: "{day} at {time}",
-  },
-};
+// The languages POST /api/tickets takes for the visitor (its `language`): those of the client
+// languages the kiosk offers.
+const SPOKEN = ["da", "en"];
 
 // The service centre's time zone: the API gives times in UTC, visitors read local time.
 let TIME_ZONE = "Europe/Copenhagen";  // until /api/status names the daemon's own
 
-let lang = localStorage.getItem("contactd.lang") || (navigator.language.startsWith("da") ? "da" : "en");
+let words = null;  // GET /api/wording/pages in the front desk's language
+const wordings = new Map();  // language asked -> its words, for the tickets printed
 let reference = { case_types: [], queues: [] };
 let status = null;
 let requestId = newRequestId();
@@ -84,8 +23,25 @@ let ticket = null;
 let live = null;  // the status's event stream (live.js)
 
 const $ = (id) => document.getElementById(id);
-const t = (key) => TEXTS[lang][key] ?? key;
-const localeOf = (language) => (language === "da" ? "da-DK" : "en-GB");
+const t = (id, values = {}) => said(words, id, values);
+
+function said(wording, id, values = {}) {
+  // A message of `wording`, its placeholders filled in from `values`.
+  const text = wording?.messages[id] ?? "";
+  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
+}
+
+async function wordingIn(lang) {
+  // The page's words in `lang`, or in the agency's first language if `lang` is not offered.
+  if (wordings.has(lang)) return wordings.get(lang);
+  const url = "/api/wording/pages";
+  let response = lang ? await fetch(`${url}?lang=${encodeURIComponent(lang)}`) : null;
+  if (!response?.ok) response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: ${response.status}`);
+  const found = await response.json();
+  wordings.set(lang, found);
+  return found;
+}
 
 function newRequestId() {
   // One id per press of the button (crypto.randomUUID needs https; fall back without it).
@@ -101,26 +57,61 @@ function dayKey(date) {
 function when(iso) {
   // "i dag kl. 08.00", "mandag 17. marts kl. 08.00", in the service centre's time.
   const date = new Date(iso);
-  const time = date.toLocaleTimeString(localeOf(lang), { timeZone: TIME_ZONE, hour: "2-digit", minute: "2-digit" });
-  let day = date.toLocaleDateString(localeOf(lang), { timeZone: TIME_ZONE, weekday: "long", day: "numeric", month: "long" });
+  const locale = t("page.locale");
+  const time = date.toLocaleTimeString(locale, { timeZone: TIME_ZONE, hour: "2-digit", minute: "2-digit" });
+  let day = date.toLocaleDateString(locale, { timeZone: TIME_ZONE, weekday: "long", day: "numeric", month: "long" });
   const now = daemonClock.now();
-  if (dayKey(date) === dayKey(now)) day = t("today");
-  else if (dayKey(date) === dayKey(new Date(now.getTime() + 86400000))) day = t("tomorrow");
-  return t("at").replace("{day}", day).replace("{time}", time);
+  if (dayKey(date) === dayKey(now)) day = t("page.today");
+  else if (dayKey(date) === dayKey(new Date(now.getTime() + 86400000))) day = t("page.tomorrow");
+  return t("page.at", { day, time });
+}
+
+function nameOf(named, lang) {
+  // A case type's or queue's name: the API gives them in da and en.
+  return named[lang] ?? named.en ?? named.code ?? named.queue;
 }
 
 function translate() {
-  document.documentElement.lang = lang;
-  document.title = `contactd – ${t("title")}`;
-  $("lang").value = lang;
+  if (!words) return;
+  document.documentElement.lang = words.lang;
+  document.documentElement.dir = words.dir;
+  document.title = t("kiosk.page_title");
   for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
-  $("ticket").setAttribute("aria-label", t("ticketLabel"));
-  if (busy) $("print").textContent = t("printing");
+  $("lang").replaceChildren(...words.languages.map(({ code, name }) => {
+    const option = new Option(name, code);
+    option.lang = code;
+    return option;
+  }));
+  $("lang").value = words.lang;
+  $("ticket").setAttribute("aria-label", t("kiosk.ticket_label"));
+  if (busy) $("print").textContent = t("kiosk.printing");
+  renderVisitorLanguages();
   renderCaseTypes();
   renderQueues();
 }
 
+function renderVisitorLanguages() {
+  // One tile per client language a ticket can be issued in, each by its own name.
+  const spoken = words.languages.filter(({ code }) => SPOKEN.includes(code));
+  const chosen = document.querySelector("input[name=visitorLanguage]:checked")?.value;
+  const tiles = spoken.map(({ code, name }, index) => {
+    const label = document.createElement("label");
+    label.className = "tile";
+    label.lang = code;
+    const input = document.createElement("input");
+    input.type = "radio";
+    input.name = "visitorLanguage";
+    input.value = code;
+    input.defaultChecked = index === 0;  // the next visitor's (the form's reset)
+    input.checked = chosen ? code === chosen : index === 0;
+    label.append(input, ` ${name}`);
+    return label;
+  });
+  $("visitorLanguages").replaceChildren(...tiles);
+}
+
 function renderCaseTypes() {
+  if (!words) return;
   const chosen = document.querySelector("input[name=caseType]:checked")?.value;
   const tiles = reference.case_types.map((c) => {
     const label = document.createElement("label");
@@ -132,7 +123,7 @@ function renderCaseTypes() {
     input.checked = c.code === chosen;
     input.addEventListener("change", () => fieldError("caseType", ""));
     const name = document.createElement("span");
-    name.textContent = c[lang];
+    name.textContent = nameOf(c, words.lang);
     label.append(input, name);
     return label;
   });
@@ -140,13 +131,14 @@ function renderCaseTypes() {
 }
 
 function renderQueues() {
-  if (!status) return;
+  if (!status || !words) return;
   const items = status.queues.map((q) => {
     const li = document.createElement("li");
     li.className = q.open ? "open" : "closed";
     li.dataset.queue = q.queue;
-    const state = q.open ? t("open") : q.opens_at ? `${t("closed")}, ${t("opens").replace("{when}", when(q.opens_at))}` : t("closed");
-    li.textContent = `${q[lang]}: ${state} · ${t("waiting").replace("{n}", q.waiting)}`;
+    const state = q.open ? t("kiosk.open")
+      : q.opens_at ? t("kiosk.closed_until", { when: when(q.opens_at) }) : t("kiosk.closed");
+    li.textContent = t("kiosk.queue", { queue: nameOf(q, words.lang), state, waiting: t("kiosk.waiting", { n: q.waiting }) });
     return li;
   });
   $("queueList").replaceChildren(...items);
@@ -155,7 +147,7 @@ function renderQueues() {
   banner.hidden = anyOpen || status.queues.length === 0;
   if (!anyOpen) {
     const opens = status.queues.map((q) => q.opens_at).filter(Boolean).sort((a, b) => Date.parse(a) - Date.parse(b))[0];
-    banner.textContent = opens ? t("allClosedUntil").replace("{when}", when(opens)) : t("allClosed");
+    banner.textContent = opens ? t("kiosk.all_closed_until", { when: when(opens) }) : t("kiosk.all_closed");
   }
 }
 
@@ -198,32 +190,32 @@ function showProblem(status, error) {
   // The API's error, said in the front desk's language, next to the field it is about.
   const code = error?.code;
   if (status === 401) {
-    signedOut(t("ended"));
+    signedOut(t("kiosk.ended"));
   } else if (code === "kiosk_closed") {
     const opens = (error.details || []).map((d) => d.opens_at).find(Boolean);
-    $("error").textContent = opens ? t("kioskClosedUntil").replace("{when}", when(opens)) : t("kioskClosed");
+    $("error").textContent = opens ? t("kiosk.closed_for_type_until", { when: when(opens) }) : t("kiosk.closed_for_type");
   } else if (code === "bad_phone") {
-    fieldError("phone", t("bad_phone"));
+    fieldError("phone", t("kiosk.bad_phone"));
     focusField("phone");
   } else if (code === "not_accepted") {
-    fieldError("caseType", t("not_accepted"));
+    fieldError("caseType", t("kiosk.not_accepted"));
     focusField("caseType");
   } else if (code === "invalid_body") {
     const other = [];
     for (const d of error.details || []) {
-      if (d.field === "case_type") fieldError("caseType", t("chooseCaseType"));
-      else if (d.field === "phone") fieldError("phone", t("bad_phone"));
+      if (d.field === "case_type") fieldError("caseType", t("kiosk.choose_case_type"));
+      else if (d.field === "phone") fieldError("phone", t("kiosk.bad_phone"));
       else other.push(`${d.field}: ${d.problem}`);
     }
-    $("error").textContent = other.length ? `${t("failed")} ${other.join("; ")}` : "";
+    $("error").textContent = other.length ? `${t("kiosk.failed")} ${other.join("; ")}` : "";
     if ($("caseTypeError").textContent) focusField("caseType");
     else if ($("phoneError").textContent) focusField("phone");
   } else if (status === 403) {
-    $("error").textContent = t("forbidden");
+    $("error").textContent = t("kiosk.forbidden");
   } else if (status === 503) {
-    $("error").textContent = t("unavailable");
+    $("error").textContent = t("kiosk.unavailable");
   } else {
-    $("error").textContent = `${t("failed")} ${error?.message || ""}`.trim();
+    $("error").textContent = `${t("kiosk.failed")} ${error?.message || ""}`.trim();
   }
 }
 
@@ -231,7 +223,7 @@ function setBusy(on) {
   busy = on;
   const button = $("print");
   button.disabled = on;
-  button.textContent = on ? t("printing") : t("print");
+  button.textContent = on ? t("kiosk.printing") : t("kiosk.print");
   $("issue").setAttribute("aria-busy", String(on));
 }
 
@@ -241,13 +233,13 @@ async function issue(event) {
   clearErrors();
   const caseType = document.querySelector("input[name=caseType]:checked")?.value;
   if (!caseType) {
-    fieldError("caseType", t("chooseCaseType"));
+    fieldError("caseType", t("kiosk.choose_case_type"));
     focusField("caseType");
     return;
   }
   const body = {
     case_type: caseType,
-    language: document.querySelector("input[name=visitorLanguage]:checked").value,
+    language: document.querySelector("input[name=visitorLanguage]:checked")?.value,
     priority: document.querySelector("input[name=priority]:checked").value,
     request_id: requestId,
   };
@@ -264,7 +256,7 @@ async function issue(event) {
         body: JSON.stringify(body),
       });
     } catch {
-      $("error").textContent = t("offline");  // the same request id on the next press
+      $("error").textContent = t("kiosk.offline");  // the same request id on the next press
       return;
     }
     const data = await response.json().catch(() => null);
@@ -273,7 +265,7 @@ async function issue(event) {
       return;
     }
     requestId = newRequestId();  // this visitor has their ticket: the next press is new
-    showTicket(data, response.status === 200);
+    await showTicket(data, response.status === 200);
   } finally {
     setBusy(false);
   }
@@ -281,37 +273,39 @@ async function issue(event) {
 
 function queueName(code, language) {
   const found = reference.queues.find((q) => q.code === code);
-  return found ? found[language] : code;
+  return found ? nameOf(found, language) : code;
 }
 
-function showTicket(data, again) {
+async function showTicket(data, again) {
   ticket = data;
-  const words = TICKET[data.language] || TICKET.da;
-  const language = TICKET[data.language] ? data.language : "da";
-  $("ticket").lang = language;
-  $("ticketAgency").textContent = words.agency;
-  $("ticketYourNumber").textContent = words.yourNumber;
+  // The ticket in the visitor's language (the agency's first, if the kiosk has no words in it).
+  const visitor = await wordingIn(data.language).catch(() => words);
+  const w = (id, values) => said(visitor, id, values);
+  $("ticket").lang = visitor.lang;
+  $("ticket").dir = visitor.dir;
+  $("ticketAgency").textContent = w("ticket.agency");
+  $("ticketYourNumber").textContent = w("ticket.your_number");
   $("ticketNumber").textContent = data.number;
-  $("ticketQueue").textContent = queueName(data.queue, language);
-  $("ticketWait").textContent = words.wait.replace("{n}", data.estimated_wait_minutes);
-  $("ticketAhead").textContent = data.position <= 1 ? words.first : words.ahead.replace("{n}", data.position - 1);
-  $("ticketIssued").textContent = words.issued.replace("{when}", whenIssued(data.created_at, language));
-  $("ticketFollow").textContent = words.follow;
+  $("ticketQueue").textContent = queueName(data.queue, visitor.lang);
+  $("ticketWait").textContent = w("ticket.wait", { n: data.estimated_wait_minutes });
+  $("ticketAhead").textContent = data.position <= 1 ? w("ticket.first") : w("ticket.ahead", { n: data.position - 1 });
+  $("ticketIssued").textContent = w("ticket.issued", { when: whenIssued(data.created_at, visitor) });
+  $("ticketFollow").textContent = w("ticket.follow");
   $("ticketUrl").textContent = `${location.origin}/status`;
-  $("ticketReference").textContent = words.reference.replace("{ref}", data.reference);
-  $("issuedNote").textContent = again ? t("sameTicket") : "";
+  $("ticketReference").textContent = w("ticket.reference", { ref: data.reference });
+  $("issuedNote").textContent = again ? t("kiosk.same_ticket") : "";
   $("issue").hidden = true;
   $("issued").hidden = false;
   $("issuedHeading").focus();
   requestAnimationFrame(() => window.print());
 }
 
-function whenIssued(iso, language) {
+function whenIssued(iso, wording) {
   const date = new Date(iso);
-  const locale = localeOf(language);
+  const locale = said(wording, "page.locale");
   const day = date.toLocaleDateString(locale, { timeZone: TIME_ZONE, day: "numeric", month: "long", year: "numeric" });
   const time = date.toLocaleTimeString(locale, { timeZone: TIME_ZONE, hour: "2-digit", minute: "2-digit" });
-  return TICKET[language].at.replace("{day}", day).replace("{time}", time);
+  return said(wording, "page.at", { day, time });
 }
 
 function nextVisitor() {
@@ -343,8 +337,8 @@ async function signIn(event) {
   try {
     await staffSession.signIn($("login").value, $("token").value);
   } catch (error) {
-    $("signinError").textContent = error.status === 401 ? t("badToken")
-      : error.status === 429 ? t("locked") : error.message || t("unavailable");
+    $("signinError").textContent = error.status === 401 ? t("kiosk.bad_token")
+      : error.status === 429 ? t("kiosk.locked") : error.message || t("kiosk.unavailable");
     return;
   }
   $("token").value = "";  // not kept: the session cookie signs in, also after a restart
@@ -355,7 +349,7 @@ async function open() {
   try {
     reference = await staffSession.api("GET", "/api/reference");
   } catch (error) {
-    return signedOut(error.status === 403 ? t("forbidden") : error.status ? "" : t("unavailable"));
+    return signedOut(error.status === 403 ? t("kiosk.forbidden") : error.status ? "" : t("kiosk.unavailable"));
   }
   $("signinError").textContent = "";
   $("signin").hidden = true;
@@ -365,19 +359,23 @@ async function open() {
   follow();
 }
 
+async function speakIn(lang) {
+  words = await wordingIn(lang);
+  translate();
+}
+
 document.addEventListener("DOMContentLoaded", () => {
-  $("lang").addEventListener("change", (event) => {
-    lang = event.target.value;
-    localStorage.setItem("contactd.lang", lang);
-    translate();
+  $("lang").addEventListener("change", async (event) => {
+    await speakIn(event.target.value);
+    localStorage.setItem("contactd.lang", words.lang);
   });
   $("signin").addEventListener("submit", signIn);
   $("signout").addEventListener("click", () => signOut());
-  staffSession.onEnded = () => signedOut(t("ended"));
+  staffSession.onEnded = () => signedOut(t("kiosk.ended"));
   $("issue").addEventListener("submit", issue);
   $("phone").addEventListener("input", () => fieldError("phone", ""));
   $("printAgain").addEventListener("click", () => window.print());
   $("next").addEventListener("click", nextVisitor);
-  translate();
-  staffSession.check().then((signedIn) => (signedIn ? open() : signedOut("")));
+  const wanted = localStorage.getItem("contactd.lang") || navigator.language.split("-")[0];
+  speakIn(wanted).then(() => staffSession.check()).then((signedIn) => (signedIn ? open() : signedOut("")));
 });
