@@ -88,6 +88,12 @@ class Wording:
     def has(self, lang: str) -> bool:
         return lang in self.languages
 
+    def served(self, *preferred: str | None) -> str:
+        """The first of the `preferred` languages the agency serves (a contact's `reads`),
+        else its first client language."""
+        return next((lang for lang in preferred if lang and lang in self.languages),
+                    self.languages[0])  # fmt: skip
+
 
 def load(
     languages: Sequence[str],

@@ -155,3 +155,23 @@ def detect(text: str) -> str:
     if max(danish, english) < 2:
         return "other"
     return "da" if danish >= english else "en"
+
+
+def script_language(text: str) -> str | None:
+    """A language that is neither Danish nor English, told by its script or its letters:
+    'ar' (Arabic script), 'uk' (Cyrillic with Ukrainian letters), 'ru' (other Cyrillic), 'tr'
+    (Turkish letters); None when the text gives no such sign. A signal for what the client
+    reads, not a classifier: a mixed text counts what most of its letters are."""
+    letters = [c for c in text[:4000] if c.isalpha()]
+    if not letters:
+        return None
+    arabic = sum("\u0600" <= c <= "\u06ff" for c in letters)
+    cyrillic = sum("\u0400" <= c <= "\u04ff" for c in letters)
+    if arabic > len(letters) / 3:
+        return "ar"
+    if cyrillic > len(letters) / 3:
+        return "uk" if any(c in "іїєґІЇЄҐ" for c in letters) else "ru"
+    turkish = sum(c in "ğışİĞŞ" for c in letters)
+    if turkish >= 2 and turkish > sum(c in "æøåÆØÅ" for c in letters):
+        return "tr"
+    return None

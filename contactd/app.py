@@ -196,6 +196,7 @@ def _services(app: web.Application, pool: asyncpg.Pool) -> None:
         region=settings.phone.region,
         countries=settings.phone.countries,
         wording=words,
+        phone_calendar=settings.calendars[settings.phone.calendar],
         clock=clock,
         recorder=recorder,
     )

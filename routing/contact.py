@@ -153,6 +153,9 @@ class NewContact:
     received_at: datetime | None = None
     due_at: datetime | None = None  # the channel's own promise (a callback window's end)
     not_before: datetime | None = None  # not offered before (a callback window's start)
+    # The language the client reads, when the channel knows it (the booking page's); None:
+    # read from the script of the text, if it is not Danish or English.
+    client_language: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -181,6 +184,14 @@ class Contact:
     first_response_at: datetime | None = None  # the first answer sent (e-mail)
     answered_at: datetime | None = None  # first taken by an agent (a ticket: called)
     closed_at: datetime | None = None  # finished, abandoned or cancelled
+    # The language the client reads, when not `language` (an Arabic e-mail, a booking page
+    # read in Ukrainian); what contactd writes to the client itself is in it. None: `language`.
+    client_language: str | None = None
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        """The languages to write to the client in, the one they read first."""
+        return (self.client_language, self.language) if self.client_language else (self.language,)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -25,7 +25,8 @@ class AckSettings:
 def acknowledgement(
     contact: Contact, mail: ParsedMail, case_type: CaseType, settings: AckSettings
 ) -> OutboxItem:
-    lang, wording = contact.language, settings.wording
+    wording = settings.wording
+    lang = wording.served(*contact.reads)  # the language of the mail, if the agency serves it
     date = contact.due_at.astimezone(settings.timezone).strftime("%d.%m.%Y")
     values = {
         "reference": contact.reference,

@@ -75,4 +75,4 @@ def answer(
 
 def _served(thread: Thread, wording: Wording) -> str:
     """The contact's language; one the agency does not serve (any more): its first."""
-    return thread.language if wording.has(thread.language) else wording.languages[0]
+    return wording.served(thread.language)

@@ -74,7 +74,9 @@ class BookingBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     number: Annotated[str, Field(min_length=1, max_length=40)]
-    language: Language = Language.DA
+    language: Language = Language.DA  # the call's: what the caseworker speaks on it
+    # The page's language, what the client reads (the SMS is in it, if the agency serves it).
+    client_language: Annotated[str, Field(pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")] | None = None
     case_type: Annotated[str, Field(max_length=40)]
     window: Annotated[str, Field(max_length=40)]  # a window's id from GET /api/callbacks
     key: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")]  # one per filled-in form
@@ -179,6 +181,9 @@ class Booking:
                 NewContact(
                     channel=Channel.CALLBACK,
                     language=body.language,
+                    client_language=(
+                        body.client_language if body.client_language != body.language else None
+                    ),
                     case_type=case_type.code,
                     case_type_source=CaseTypeSource.FORM,
                     external_id=f"booking:{body.key}",
@@ -226,7 +231,8 @@ def confirmation(
     as it is your turn" (a kept place); then its reference, processing goal and checklist.
     One per contact: its key names it, and every key counts under the hourly SMS cap
     (queries.sql, booking_sms_in_last_hour)."""
-    lang, timezone, wording = contact.language, setup.timezone, setup.wording
+    timezone, wording = setup.timezone, setup.wording
+    lang = wording.served(*contact.reads)  # the booking page's language, if served
     if window is not None:
         start, end = window.start.astimezone(timezone), window.end.astimezone(timezone)
         when = wording.text(

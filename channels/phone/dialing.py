@@ -185,9 +185,11 @@ class Dialing:
             await self._calls.requeue_callback(contact, why=f"client {status}", not_before=retry_at)
             log.info("callback.retry", reference=contact.reference, attempt=contact.attempts)
             return True
-        lang = contact.language
         text = self._setup.prompts.plural(
-            lang, "callback.sms_not_reached", contact.attempts, reference=contact.reference
+            self._setup.wording.served(*contact.reads),
+            "callback.sms_not_reached",
+            contact.attempts,
+            reference=contact.reference,
         )
         sms = OutboxItem(
             kind="sms",

@@ -114,6 +114,7 @@ class Intake:
             "case_type_source": source,
             "confidence": confidence,
             "language": new.language or _language_of(text),
+            "client_language": new.client_language or language.script_language(text),
             "queue": queue.code,
             "priority": max(new.priority, queue.priority),
             "due_at": due_at,

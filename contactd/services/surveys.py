@@ -267,9 +267,9 @@ class Surveys:
         )  # fmt: skip
 
     def _lang(self, row: asyncpg.Record) -> str:
-        """The contact's language; one the agency does not serve (any more): its first."""
-        language: str = row["language"]
-        return language if self._wording.has(language) else self._wording.languages[0]
+        """The language the client reads, else the contact's, if the agency serves it (else
+        its first)."""
+        return self._wording.served(row["client_language"], row["language"])
 
     def _sms(self, row: asyncpg.Record, url: str) -> OutboxItem:
         text = self._wording.text("sms", self._lang(row), "survey.sms", url=url)
@@ -345,7 +345,7 @@ class Surveys:
             contact_id=row["contact_id"],
             queue=row["queue"],
             channel=row["channel"],
-            language=row["language"],
+            language=self._lang(row),  # the page asks in the language the client reads
             expires_at=row["expires_at"],
             score=row["score"],
             answered_at=row["answered_at"],

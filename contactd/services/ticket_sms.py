@@ -9,7 +9,7 @@ from channels.wording import Wording
 def near_turn_sms(wording: Wording, number: str, ahead: int, language: str) -> str:
     """`ahead`: the tickets before it, 0 when it is next. A language the agency does not
     serve (any more) is told in its first."""
-    lang = language if wording.has(language) else wording.languages[0]
+    lang = wording.served(language)
     if ahead == 0:
         return wording.text("sms", lang, "ticket.next", number=number)
     return wording.plural("sms", lang, "ticket.near", ahead, number=number)

@@ -18,11 +18,13 @@ from channels.ports import OutboxItem
 from channels.wording import Wording
 from contactd.clock import Clock
 from contactd.metrics import Recorder
+from contactd.services import public_status
 from contactd.services.intake import Intake, IntakeError
 from contactd.services.ticket_sms import near_turn_sms
 from contactd.settings import Agency, TicketsConfig
 from contactd.store import contacts, database
 from contactd.store import tickets as store
+from routing.calendar import BusinessCalendar
 from routing.contact import (
     Action,
     CaseTypeSource,
@@ -80,12 +82,15 @@ class Tickets:
         region: str,
         countries: Sequence[str],
         wording: Wording,
+        phone_calendar: BusinessCalendar,
         clock: Clock,
         recorder: Recorder,
     ) -> None:
         """`region`: the country whose numbers a visitor may give without its code;
-        `countries`: the only ones whose numbers are texted; `wording`: what they are texted."""
+        `countries`: the only ones whose numbers are texted; `wording`: what they are texted;
+        `phone_calendar`: the hotline's hours (phone.calendar), which the status shows too."""
         self._pool = pool
+        self._phone_calendar = phone_calendar
         self._wording = wording
         self._intake = intake
         self._recorder = recorder
@@ -224,7 +229,8 @@ class Tickets:
 
     async def status(self) -> dict[str, Any]:
         """The public status: per ticket queue the number now served, how many wait, the
-        estimated wait of a ticket issued now, and whether the kiosk is open."""
+        estimated wait of a ticket issued now, and whether the kiosk is open; beside it the
+        hotline's wait now and the e-mail answer times (contactd/services/public_status.py)."""
         now = self._clock()
         codes = list(self._queues)
         rows = await store.queue_figures(self._pool, codes, self._today(), self._window_start())
@@ -252,9 +258,14 @@ class Tickets:
                     "opens_at": opens.isoformat(timespec="minutes") if opens else None,
                 }
             )
-        local = now.astimezone(self._agency.timezone)
+        zone, all_queues = self._agency.timezone, self._agency.queues
+        local = now.astimezone(zone)
         return {
             "queues": queues,
+            "phone": await public_status.hotline(
+                self._pool, all_queues, self._phone_calendar, now, zone
+            ),
+            "email": await public_status.email_answers(self._pool, all_queues, now, zone),
             "at": local.isoformat(timespec="seconds"),
             "timezone": self._agency.timezone.key,
         }

@@ -74,6 +74,7 @@ def contact_from_row(row: asyncpg.Record) -> Contact:
         case_type_source=CaseTypeSource(row["case_type_source"]),
         confidence=row["confidence"],
         language=Language(row["language"]),
+        client_language=row["client_language"],
         queue=row["queue"],
         priority=row["priority"],
         state=State(row["state"]),
@@ -103,6 +104,7 @@ async def insert_contact(
     case_type_source: CaseTypeSource,
     confidence: float | None,
     language: Language,
+    client_language: str | None = None,
     queue: str,
     priority: int,
     due_at: datetime,
@@ -124,25 +126,11 @@ async def insert_contact(
         try:
             row = await db.fetchrow(
                 queries.get("insert_contact"),
-                new_reference(),
-                channel,
-                external_id,
-                case_type,
-                case_type_source,
-                confidence,
-                language,
-                queue,
-                priority,
-                due_at,
-                client_address,
-                subject,
-                text,
-                created_at,
-                actor,
-                dict(reason),
-                [dataclasses.asdict(g) for g in guesses] or None,
-                not_before,
-            )
+                new_reference(), channel, external_id, case_type, case_type_source, confidence,
+                language, queue, priority, due_at, client_address, subject, text, created_at,
+                actor, dict(reason), [dataclasses.asdict(g) for g in guesses] or None,
+                not_before, client_language,
+            )  # fmt: skip
         except asyncpg.UniqueViolationError as exc:
             if exc.constraint_name == "contacts_reference_key":
                 continue  # a random reference collided (1 in 5e10): draw another

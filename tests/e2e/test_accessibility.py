@@ -1,7 +1,8 @@
 """The public pages in a real browser (Debian's chromium via playwright), checked with axe-core
-against WCAG 2.1 A and AA in each state a visitor meets them in, in Danish and English: the
-callback form, the satisfaction survey, the waiting-room board and the service centre's
-status. No rule may be broken."""
+against WCAG 2.1 A and AA in each state a visitor meets them in, in every shipped client
+language (Danish, English, Arabic written right to left, Ukrainian, Turkish): the callback
+form, the satisfaction survey, the waiting-room board and the service centre's status. No rule
+may be broken."""
 
 from __future__ import annotations
 
@@ -27,10 +28,14 @@ from contactd.store.staff import Role
 from tests.conftest import ROOT, WORKDAY, token_for
 from tests.e2e import axe
 from tests.e2e.conftest import NewPage, watched_pages
+from tests.integration.history import insert_contacts
 
 Client = TestClient[web.Request, web.Application]
 PUBLIC = "https://kontakt.example.dk"
-LANGUAGES = ["da", "en"]
+LANGUAGES = ["da", "en", "ar", "uk", "tr"]  # config/contactd.toml [agency] languages
+# The languages a contact is served in (a survey asks in its contact's language).
+SERVICE_LANGUAGES = ["da", "en"]
+DIRECTION = {"ar": "rtl"}  # the others: left to right
 # Tuesday 15:00: the service centre (open 08-14 on Tuesdays) has closed for the day.
 AFTER_HOURS = WORKDAY.replace(hour=15)
 
@@ -146,6 +151,7 @@ async def test_the_callback_form_breaks_no_rule_before_on_a_refusal_and_after_bo
     page = await new_page()
     await page.goto(str(site.make_url(f"/callback?lang={lang}")))
     await expect(page.locator("html")).to_have_attribute("lang", lang)
+    await expect(page.locator("html")).to_have_attribute("dir", DIRECTION.get(lang, "ltr"))
     number = page.locator("#number")
     windows = page.locator("#window")
     await expect(windows.locator("option")).to_have_count(9)
@@ -164,7 +170,7 @@ async def test_the_callback_form_breaks_no_rule_before_on_a_refusal_and_after_bo
 
 
 @pytest.mark.timeout(90)
-@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("lang", SERVICE_LANGUAGES)
 async def test_the_survey_breaks_no_rule_before_on_a_missing_answer_and_after_answering(
     site: Client, new_page: NewPage, clock: FixedClock, lang: str
 ) -> None:
@@ -198,7 +204,7 @@ async def test_the_survey_breaks_no_rule_before_on_a_missing_answer_and_after_an
 async def test_a_survey_link_that_cannot_be_answered_breaks_no_rule(
     site: Client, new_page: NewPage, clock: FixedClock, lang: str, link: str
 ) -> None:
-    path = await _survey_link(site, clock, lang)
+    path = await _survey_link(site, clock, "da")
     if link == "expired":
         await _pool(site).execute("UPDATE csat SET expires_at = $1", clock() - timedelta(minutes=1))
     else:
@@ -257,17 +263,37 @@ async def test_the_board_text_is_readable_on_a_phone(
     assert [text for text, px in sizes if px < 16] == []
 
 
+async def _hotline_and_inbox_in_use(client: Client, clock: FixedClock) -> None:
+    """Two family calls waiting, and a family e-mail answered yesterday after half a working
+    day: the status's phone line and e-mail have a wait and an answer time to show."""
+    pool, now = _pool(client), clock()
+    await insert_contacts(pool, created=now, due=now, state="queued", count=2)
+    received = now - timedelta(days=1, hours=2)  # Monday 08:00
+    answered = received + timedelta(hours=4)
+    await insert_contacts(
+        pool, channel="email", created=received, due=now, first_response=answered,
+        closed=answered, outcome="answered",
+    )  # fmt: skip
+    await pool.execute("SELECT pg_notify('contactd_contacts', '')")
+
+
 @pytest.mark.timeout(90)
 @pytest.mark.parametrize("lang", LANGUAGES)
 async def test_the_status_page_breaks_no_rule_with_queues_in_use_and_reconnecting(
     site: Client, new_page: NewPage, clock: FixedClock, lang: str
 ) -> None:
     await _service_centre_in_use(site, clock)
+    await _hotline_and_inbox_in_use(site, clock)
     status = await new_page()
     await status.goto(str(site.make_url(f"/status?lang={lang}")))
     await expect(status.locator("html")).to_have_attribute("lang", lang)
+    await expect(status.locator("html")).to_have_attribute("dir", DIRECTION.get(lang, "ltr"))
     family = status.locator('.queueCard[data-queue="family"]')
     await expect(family.locator(".serving")).to_have_text("A001")
+    await expect(status.locator('#phone tr[data-queue="family"] .waiting')).to_have_text("2")
+    # Monday 08:00 to 12:00: half of the office's day.
+    recent = status.locator('#email tr[data-queue="family"] .recent')
+    await expect(recent).to_contain_text(re.compile(r"0[.,]5"))
     await assert_accessible(status, "queues in use")
 
     await status.route("**/api/status/events", lambda route: route.abort())
@@ -288,4 +314,8 @@ async def test_the_status_page_breaks_no_rule_when_the_service_centre_is_closed(
     family = status.locator('.queueCard[data-queue="family"]')
     await expect(family).to_have_class("queueCard closed")
     await expect(family.locator(".openState")).not_to_be_empty()
+    # The phone line closed at 15:00 too: it says when it opens, and shows no waits.
+    await expect(status.locator("#phone")).to_have_class("reach closed")
+    await expect(status.locator("#phone .openState")).not_to_be_empty()
+    await expect(status.locator("#phone table")).to_be_hidden()
     await assert_accessible(status, "closed")

@@ -27,7 +27,8 @@ from tests.e2e.conftest import NewPage, watched_pages
 
 Client = TestClient[web.Request, web.Application]
 # The other agency's name in each language ({agency} and {Agency}), and its website.
-NAMES = {"da": "Borgerservice", "en": "Borgerservice Copenhagen"}
+NAMES = {"da": "Borgerservice", "en": "Borgerservice Copenhagen", "ar": "Borgerservice",
+         "uk": "Borgerservice", "tr": "Borgerservice"}  # fmt: skip
 WEBSITE = "borger.example.dk"
 SHIPPED_AGENCY = re.compile(r"Udlændingestyrelsen|Immigration Service|nyidanmark|uim\.dk")
 LANGUAGES = ["da", "en"]
@@ -169,8 +170,11 @@ async def test_the_board_speaks_every_client_language_and_not_the_shipped_agency
     page = await new_page()
     await page.goto(str(site.make_url("/board")))
     heading = page.get_by_role("heading", level=1)
-    await expect(heading).to_have_text("Nu kalder vi / Now calling")
+    await expect(heading).to_have_text(
+        "Nu kalder vi / Now calling / يتم الآن استدعاء / Зараз викликаємо / Şimdi çağrılanlar"
+    )
     await expect(heading.locator('[lang="en"]')).to_have_text("/ Now calling")
+    await expect(heading.locator('[lang="ar"]')).to_have_attribute("dir", "rtl")
     await expect(page.locator("html")).to_have_attribute("lang", "da")
-    await expect(page).to_have_title("Kaldte numre · Called numbers")
+    await expect(page).to_have_title(re.compile(r"^Kaldte numre · Called numbers · "))
     await assert_never_the_shipped_agency(page)

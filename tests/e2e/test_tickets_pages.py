@@ -1,13 +1,13 @@
 """The service centre's pages in a real browser (Debian's chromium, driven by playwright):
 the kiosk prints a ticket, a caseworker calls it to a counter, the waiting-room board and
-the public status show it live."""
+the public status show it live, with the phone line and e-mail beside the service centre."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,7 @@ from contactd.settings import Settings
 from contactd.store.staff import Role
 from tests.conftest import token_for
 from tests.e2e.conftest import NewPage, watched_pages
+from tests.integration.history import insert_contacts
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 # The service centre (config/contactd.toml, calendars.service_centre) is open 08-14 on a
@@ -161,9 +162,14 @@ async def test_a_kiosk_ticket_called_to_counter_3_shows_live_on_the_board_and_th
     newest = board.locator(".call.newest")
     await expect(newest.locator(".number")).to_have_text("A001", timeout=10_000)
     await expect(newest.locator(".counterNumber")).to_have_text("3")
-    await expect(newest.locator(".counterLabel")).to_have_text("Skranke / Counter")
+    # In every client language, the agency's first first.
+    await expect(newest.locator(".counterLabel")).to_have_text(
+        "Skranke / Counter / الشباك / Вікно / Gişe"
+    )
     await expect(newest).to_have_class("call newest flash")
-    await expect(board.locator("#announce")).to_have_text("A001: skranke 3 / counter 3")
+    await expect(board.locator("#announce")).to_have_text(
+        "A001: skranke 3 / counter 3 / الشباك 3 / вікно 3 / gişe 3"
+    )
     await expect(family.locator(".serving")).to_have_text("A001", timeout=10_000)
     await expect(family.locator(".waiting")).to_have_text("1")
 
@@ -283,7 +289,10 @@ async def test_the_board_says_it_reconnects_and_shows_the_calls_when_it_is_back(
     await board.goto(str(centre.make_url("/board")))
     reconnecting = board.locator("#connection")
     await expect(reconnecting).to_be_visible()
-    await expect(reconnecting).to_have_text("Forbinder igen… / Reconnecting…")
+    await expect(reconnecting).to_have_text(
+        "Forbinder igen… / Reconnecting… / جارٍ إعادة الاتصال… / Відновлення з'єднання… / "
+        "Yeniden bağlanılıyor…"
+    )
 
     await board.unroute("**/api/board/events")
     await expect(reconnecting).to_be_hidden(timeout=15_000)
@@ -336,3 +345,85 @@ async def test_a_caseworker_saves_a_counter_calls_a_visitor_three_times_then_a_n
 
     await desk.reload()  # the counter comes back from GET /api/desk
     await expect(desk.get_by_label("Skranke", exact=True)).to_have_value("3")
+
+
+# Wednesday 12 March 2025 (WEDNESDAY), in Danish and in Arabic: the family queue's phone wait,
+# its e-mail goal and the median answer of the last 7 days, as the status page words them.
+BESIDE = {
+    "da": {"phone": "Telefonen", "open": "Åben", "wait": "ca. 15 min", "email": "E-mail",
+           "goal": "svar senest den 5. arbejdsdag", "recent": "0,5 arbejdsdage",
+           "none": "ingen e-mails besvaret", "name": "Familiesammenføring"},
+    "ar": {"phone": "الخط الهاتفي", "open": "مفتوحة", "wait": "حوالي 15 د",
+           "email": "البريد الإلكتروني", "goal": "الرد في موعد أقصاه يوم العمل رقم 5",
+           "recent": "0.5 يوم عمل", "none": "لا توجد رسائل تم الرد عليها",
+           "name": "Family reunification"},
+}  # fmt: skip
+
+
+async def _hotline_and_inbox_in_use(client: TestClient[web.Request, web.Application]) -> None:
+    """Three family calls wait for Karin, who is on a break; a call took 5 minutes today; a
+    family e-mail was answered yesterday after 4 of the office's 8 open hours."""
+    pool = _pool(client)
+    supervisor = await token_for(pool, "sofie", Role.SUPERVISOR)
+    karin = await token_for(pool, "karin", Role.AGENT)
+    profile = {"skills": {"family": 4}, "languages": ["da"]}
+    assert (await client.put("/api/agents/karin", json=profile, headers=supervisor)).status == 200
+    away = await client.post("/api/desk/state", json={"state": "away"}, headers=karin)
+    assert away.status == 200
+    now = WEDNESDAY
+    await insert_contacts(
+        pool, created=now - timedelta(hours=1), due=now, answered=now - timedelta(minutes=50),
+        closed=now - timedelta(minutes=45), outcome="answered",
+    )  # fmt: skip
+    await insert_contacts(
+        pool, created=now - timedelta(minutes=3), due=now, state="queued", count=3
+    )
+    received, answered = now.replace(day=11, hour=8), now.replace(day=11, hour=12)
+    await insert_contacts(
+        pool, channel="email", created=received, due=now, first_response=answered,
+        closed=answered, outcome="answered",
+    )  # fmt: skip
+    await pool.execute("SELECT pg_notify('contactd_contacts', '')")
+
+
+@pytest.mark.parametrize("lang", ["da", "ar"])
+async def test_the_status_shows_the_phone_line_and_e_mail_beside_the_service_centre(
+    centre: TestClient[web.Request, web.Application], new_page: NewPage, lang: str
+) -> None:
+    await _hotline_and_inbox_in_use(centre)
+    words = BESIDE[lang]
+    status = await new_page()
+    await status.goto(str(centre.make_url(f"/status?lang={lang}")))
+    await expect(status.locator("html")).to_have_attribute("dir", "rtl" if lang == "ar" else "ltr")
+
+    phone = status.get_by_role("region", name=words["phone"])
+    await expect(phone.locator(".openState")).to_have_text(words["open"])
+    family = phone.locator('tr[data-queue="family"]')
+    await expect(family.get_by_role("rowheader")).to_have_text(words["name"])
+    await expect(family.locator(".waiting")).to_have_text("3", timeout=10_000)
+    await expect(family.locator(".wait")).to_have_text(words["wait"])
+
+    email = status.get_by_role("region", name=words["email"])
+    family = email.locator('tr[data-queue="family"]')
+    await expect(family.locator(".goal")).to_have_text(words["goal"])
+    await expect(family.locator(".recent")).to_have_text(words["recent"])
+    await expect(email.locator('tr[data-queue="visa"] .recent')).to_have_text(words["none"])
+    # Right to left in Arabic: the first column, the topic, stands at the right.
+    cells = await email.locator("thead th").evaluate_all(
+        "(all) => all.map((th) => th.getBoundingClientRect().left)"
+    )
+    assert cells == sorted(cells, reverse=(lang == "ar"))
+
+
+@pytest.mark.parametrize("clock", [FixedClock(SATURDAY)], ids=["saturday"])
+async def test_the_status_says_when_the_phone_line_opens_while_it_is_closed(
+    centre: TestClient[web.Request, web.Application], new_page: NewPage
+) -> None:
+    status = await new_page()
+    await status.goto(str(centre.make_url("/status?lang=en")))
+    phone = status.get_by_role("region", name="The phone line")
+    # calendars.phone opens at 09:00 on weekdays: on Monday 17 March.
+    await expect(phone.locator(".openState")).to_have_text(
+        "Closed – opens Monday 17 March at 09:00"
+    )
+    await expect(phone.get_by_role("table")).to_be_hidden()

@@ -166,3 +166,42 @@ async def test_floods_of_bookings_are_limited(web_client: Client) -> None:
         await pool.execute("UPDATE contacts SET state = 'done', closed_at = $1", WORKDAY)
     assert statuses[5:] == [202, 202, 202, 429, 429]
     assert await pool.fetchval("SELECT count(*) FROM contacts") == 6
+
+
+@pytest.mark.parametrize(
+    ("page", "opening"),
+    [
+        ("ar", "ستتصل بك دائرة الهجرة الدنماركية"),
+        ("uk", "Udlændingestyrelsen зателефонує вам"),
+        ("tr", "Udlændingestyrelsen sizi"),
+    ],
+)
+async def test_a_booking_made_in_another_language_is_confirmed_in_it(
+    web_client: Client, page: str, opening: str
+) -> None:
+    """The page read in Arabic, Ukrainian or Turkish: the call is in Danish (the language
+    chosen for it), the SMS the client reads in the page's language (issue 20)."""
+    window = (await _windows(web_client))[3]
+    booked = await web_client.post(
+        "/api/callbacks", json=_booking(window["id"], client_language=page)
+    )
+    assert booked.status == 202, await booked.text()
+    pool = _pool(web_client)
+    contact = await pool.fetchrow("SELECT language, client_language, reference FROM contacts")
+    body = await pool.fetchval("SELECT payload ->> 'body' FROM outbox")
+    assert contact is not None
+    assert (contact["language"], contact["client_language"]) == ("da", page)
+    assert body.startswith(opening), body
+    assert contact["reference"] in body
+
+
+async def test_a_booking_in_a_language_the_agency_does_not_serve_is_confirmed_in_its_own(
+    web_client: Client,
+) -> None:
+    window = (await _windows(web_client))[3]
+    booked = await web_client.post(
+        "/api/callbacks", json=_booking(window["id"], client_language="sv", language="en")
+    )
+    assert booked.status == 202, await booked.text()
+    body = await _pool(web_client).fetchval("SELECT payload ->> 'body' FROM outbox")
+    assert body.startswith("The Danish Immigration Service will call you on 02.12.2026"), body

@@ -403,3 +403,26 @@ async def test_a_reply_to_naming_the_client_does_not_join_their_conversation(
     assert [(r["client_address"], r["mails"]) for r in rows] == [
         ("anna@example.dk", 1), ("mallory@example.net", 1),
     ]  # fmt: skip
+
+
+async def test_a_mail_in_arabic_is_acknowledged_in_arabic_and_served_in_danish(
+    imap_port: int, pool: asyncpg.Pool, db_url: str, clock: Clock
+) -> None:
+    """The client writes in Arabic (issue 20): the language is recorded with the contact,
+    which a caseworker serves in Danish (routing), and the acknowledgement is in Arabic."""
+    config = mailserver.daemon_config(db_url, imap_port, CONTACTD_EMAIL__ADDRESS=AGENCY)
+    body = "مرحبا، أريد أن أسأل عن طلب لم الشمل الخاص بي. شكرا".encode()
+    mailserver.append(
+        imap_port,
+        f"From: amal@example.dk\r\nTo: {AGENCY}\r\nSubject: =?utf-8?b?2LfZhNio?=\r\n"
+        "Message-ID: <ar1@example.dk>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n".encode()
+        + body
+        + b"\r\n",
+    )
+    await _read(imap_port, pool, config, clock)
+    contact = await pool.fetchrow("SELECT reference, language, client_language FROM contacts")
+    ack = await pool.fetchrow("SELECT payload FROM outbox WHERE kind = 'email'")
+    assert contact is not None
+    assert ack is not None
+    assert (contact["language"], contact["client_language"]) == ("da", "ar")
+    assert ack["payload"]["subject"] == f"لقد استلمنا استفسارك [{contact['reference']}]"

@@ -40,9 +40,12 @@ async def test_the_pages_get_their_words_in_the_language_asked_for(client: Clien
     assert response.status == 200
     body = await response.json()
     assert (body["lang"], body["dir"]) == ("en", "ltr")
-    assert body["languages"] == [
+    assert body["languages"] == [  # the shipped client languages, each in its own words
         {"code": "da", "name": "Dansk"},
         {"code": "en", "name": "English"},
+        {"code": "ar", "name": "العربية"},
+        {"code": "uk", "name": "Українська"},
+        {"code": "tr", "name": "Türkçe"},
     ]
     messages = body["messages"]
     assert messages["callback.page_title"] == "Book a call · The Danish Immigration Service"

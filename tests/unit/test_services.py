@@ -102,6 +102,7 @@ def _tickets() -> Tickets:
         region="DK",
         countries=["DK"],
         wording=CONFIG.wording,
+        phone_calendar=CONFIG.calendars[CONFIG.phone.calendar],
         clock=FixedClock(FRIDAY_1300),
         recorder=NOT_RECORDED,
     )

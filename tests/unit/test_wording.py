@@ -3,6 +3,7 @@ them, and `contactd check-config` refusing what would fail at a caller's ear."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -127,7 +128,7 @@ def test_check_config_names_a_missing_translation(
     config = Path(shutil.copytree(ROOT / "config", tmp_path / "config"))
     text = (config / "contactd.toml").read_text()
     (config / "contactd.toml").write_text(
-        text.replace('languages = ["da", "en"]', 'languages = ["da", "en", "sv"]', 1)
+        re.sub(r"^languages = \[", 'languages = ["sv", ', text, count=1, flags=re.M)
         + '\n[agency.words.sv]\nagency = "Verket"\nAgency = "Verket"\nwebsite = "x.se"\n'
     )
     _po(config / "locale", "sv", {"ivr.welcome": "Välkommen till {agency}."})

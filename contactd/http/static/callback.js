@@ -127,6 +127,7 @@ async function book(event) {
   const body = {
     number: $("number").value, case_type: $("caseType").value, window: $("window").value,
     language: document.querySelector("input[name=callLanguage]:checked")?.value, key,
+    client_language: words.lang,  // the page's language: the confirmation SMS is in it
   };
   try {
     const response = await fetch("/api/callbacks", {

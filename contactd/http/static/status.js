@@ -1,6 +1,8 @@
 // The public status of the service centre: per queue the number being served, how many
-// wait, the wait for a ticket taken now, and whether it is open; live from
-// /api/status/events. Values change in place, so a screen reader hears only what changed.
+// wait, the wait for a ticket taken now, and whether it is open; beside it the phone line
+// (open or when it opens, and the wait for a caller who rings now) and e-mail (the goal, and
+// the median answer time of the last 7 days); live from /api/status/events. Values change
+// in place, so a screen reader hears only what changed.
 // Every word comes from GET /api/wording/pages, in the language of ?lang=, else the one
 // chosen here before, else the browser's, else the agency's first.
 "use strict";
@@ -48,6 +50,59 @@ function set(el, text) {
   if (el.textContent !== text) el.textContent = text;  // unchanged text is not re-announced
 }
 
+// An e-mail goal not in working days is shown in hours (of opening hours, for working hours).
+const HOURS = { seconds: 1 / 3600, minutes: 1 / 60, hours: 1, "working hours": 1 };
+
+function number(value, fraction) {
+  // In the page's language (its decimal sign), with the Latin digits of the page's other
+  // numbers. One decimal where a count must need no plural form (1,0 and 2,5 alike).
+  const digits = { minimumFractionDigits: fraction ? 1 : 0, maximumFractionDigits: 1 };
+  return new Intl.NumberFormat(t("page.locale"), { numberingSystem: "latn", ...digits }).format(value);
+}
+
+function queueName(q) {
+  return q[words.lang] ?? q.en ?? q.queue;  // the API names queues in da and en
+}
+
+function openText(place) {
+  if (place.open) return t("status.open");
+  return place.opens_at ? t("status.closed_until", { when: when(place.opens_at) }) : t("status.closed");
+}
+
+function waitText(minutes) {
+  return minutes > 0 ? t("status.wait", { n: minutes }) : t("status.no_wait");
+}
+
+function goalText(goal) {
+  if (!goal) return t("status.none");
+  if (goal.unit === "working days") return t("status.email_goal_days", { days: goal.amount });
+  const hours = number(goal.amount * HOURS[goal.unit], false);
+  return t(goal.unit === "working hours" ? "status.email_goal_working_hours" : "status.email_goal_hours", { hours });
+}
+
+function recentText(q) {
+  if (!q.answered) return t("status.email_no_recent");
+  if (q.goal?.unit === "working days") {
+    return t("status.email_recent_days", { days: number(q.median_answer_working_days, true) });
+  }
+  return t("status.email_recent_hours", { hours: number(q.median_answer_seconds / 3600, true) });
+}
+
+function row(body, template, code) {
+  let tr = body.querySelector(`tr[data-queue="${CSS.escape(code)}"]`);
+  if (!tr) {
+    tr = $(template).content.firstElementChild.cloneNode(true);
+    tr.dataset.queue = code;
+  }
+  return tr;
+}
+
+function place(list, items) {
+  // The rows or cards in this order, moving none that is already in its place.
+  const same = items.length === list.children.length && items.every((el, i) => list.children[i] === el);
+  if (!same) list.replaceChildren(...items);
+}
+
 function card(code) {
   let li = document.querySelector(`.queueCard[data-queue="${CSS.escape(code)}"]`);
   if (!li) {
@@ -80,25 +135,56 @@ function render() {
   speak();
   if (!status) return;
   $("loading").hidden = true;
-  const lang = words.lang;
   const cards = status.queues.map((q) => {
     const li = card(q.queue);
     li.classList.toggle("closed", !q.open);
-    set(li.querySelector(".name"), q[lang] ?? q.en ?? q.queue);  // the API names queues in da and en
-    set(li.querySelector(".openState"), q.open ? t("status.open") : q.opens_at ? t("status.closed_until", { when: when(q.opens_at) }) : t("status.closed"));
+    set(li.querySelector(".name"), queueName(q));
+    set(li.querySelector(".openState"), openText(q));
     set(li.querySelector(".serving"), q.now_serving || t("status.none"));
     set(li.querySelector(".waiting"), String(q.waiting));
-    set(li.querySelector(".wait"), q.estimated_wait_minutes > 0 ? t("status.wait", { n: q.estimated_wait_minutes }) : t("status.no_wait"));
+    set(li.querySelector(".wait"), waitText(q.estimated_wait_minutes));
     return li;
   });
-  const list = $("queues");
-  const same = cards.length === list.children.length && cards.every((li, i) => list.children[i] === li);
-  if (!same) list.replaceChildren(...cards);
+  place($("queues"), cards);
   if (!cards.length) set($("loading"), t("status.no_queues"));
   $("loading").hidden = cards.length > 0;
+  renderPhone(status.phone);
+  renderEmail(status.email);
   const at = new Date(status.at);
   $("updated").dateTime = status.at;
   set($("updated"), at.toLocaleTimeString(t("page.locale"), { timeZone: TIME_ZONE, hour: "2-digit", minute: "2-digit", second: "2-digit" }));
+}
+
+function renderPhone(phone) {
+  // The line's hours, and while it is open the wait per queue for a caller who rings now.
+  const section = $("phone");
+  section.hidden = !phone?.queues.length;
+  if (section.hidden) return;
+  section.classList.toggle("closed", !phone.open);
+  set($("phoneOpen"), openText(phone));
+  $("phoneNow").hidden = !phone.open;
+  const body = $("phoneQueues");
+  place(body, phone.queues.map((q) => {
+    const tr = row(body, "phoneTemplate", q.queue);
+    set(tr.querySelector(".name"), queueName(q));
+    set(tr.querySelector(".waiting"), String(q.waiting));
+    set(tr.querySelector(".wait"), waitText(q.estimated_wait_minutes));
+    return tr;
+  }));
+}
+
+function renderEmail(email) {
+  const section = $("email");
+  section.hidden = !email?.queues.length;
+  if (section.hidden) return;
+  const body = $("emailQueues");
+  place(body, email.queues.map((q) => {
+    const tr = row(body, "emailTemplate", q.queue);
+    set(tr.querySelector(".name"), queueName(q));
+    set(tr.querySelector(".goal"), goalText(q.goal));
+    set(tr.querySelector(".recent"), recentText(q));
+    return tr;
+  }));
 }
 
 function follow() {

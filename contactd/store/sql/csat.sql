@@ -8,7 +8,8 @@
 -- not asked yet, and chosen for their queue ($2 codes, $3 shares) by a hash of the id: the
 -- same choice on every instance and every pass (csat.chosen computes it alike). $5: at most;
 -- $6: now; $7: the calling codes (like '+45') whose numbers may be texted.
-SELECT c.id, c.reference, c.channel, c.language, c.queue, c.client_address, c.subject
+SELECT c.id, c.reference, c.channel, c.language, c.client_language, c.queue, c.client_address,
+       c.subject
 FROM contacts c
 JOIN unnest($2::text[], $3::float8[]) AS q (code, share) ON q.code = c.queue
 WHERE c.closed_at > $6::timestamptz - interval '1 day'
@@ -36,7 +37,8 @@ ON CONFLICT (contact_id) DO NOTHING
 RETURNING contact_id;
 
 -- name: csat_survey
-SELECT s.contact_id, s.queue, s.channel, s.expires_at, s.score, s.answered_at, c.language
+SELECT s.contact_id, s.queue, s.channel, s.expires_at, s.score, s.answered_at, c.language,
+       c.client_language
 FROM csat s JOIN contacts c ON c.id = s.contact_id
 WHERE s.contact_id = $1;
 

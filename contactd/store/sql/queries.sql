@@ -6,8 +6,9 @@
 WITH new AS (
     INSERT INTO contacts (reference, channel, external_id, case_type, case_type_source, confidence,
                           language, queue, priority, due_at, client_address, subject, body,
-                          created_at, state_changed_at, queued_at, guesses, not_before)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $14, $17, $18)
+                          created_at, state_changed_at, queued_at, guesses, not_before,
+                          client_language)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $14, $17, $18, $19)
     ON CONFLICT (channel, external_id) DO NOTHING
     RETURNING *
 ), event AS (

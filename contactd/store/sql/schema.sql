@@ -432,3 +432,8 @@ CREATE INDEX call_legs_consulting_idx ON call_legs (agent_id)
 -- One consultation at a time per call.
 CREATE UNIQUE INDEX call_legs_one_consult_idx ON call_legs (contact_id)
     WHERE role = 'consult' AND ended_at IS NULL;
+
+-- The language a client reads, when not the contact's own (Danish or English): what contactd
+-- writes to the client itself is in it when the agency serves it; NULL: the contact's language.
+ALTER TABLE contacts ADD COLUMN client_language text
+    CHECK (client_language ~ '^[a-z]{2,3}(_[A-Z]{2})?$');
