@@ -192,7 +192,7 @@ def _demo_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="DIR",
         type=Path,
         help="the demo's PostgreSQL, model, configuration, log and tokens "
-        "(default: the user's data dir, contactd-demo)",
+        "(default: the user's data dir, contactd-demo; contactd-demo-<folder> for another config)",
     )
     demo_cmd.add_argument(
         "--port",
