@@ -29,7 +29,7 @@ import structlog
 from channels.ports import Failure, SendError, acceptance
 from contactd.clock import Clock
 from contactd.metrics import Recorder
-from contactd.store import contacts, database, queries
+from contactd.store import contacts, database, legs, queries
 from contactd.store.listener import Wakeup
 from routing.contact import Action, IllegalTransition, State
 
@@ -189,6 +189,7 @@ async def _send_once(
     if not await _accepted(pool, row):
         # Finished, transferred or taken again meanwhile: the call would ring for nothing.
         await pool.execute(queries.get("outbox_failed"), row["id"], "acceptance over", clock())
+        await _no_leg(pool, row, clock())
         recorder.message_failed(kind, final=True)
         log.warning("outbox.acceptance_over", kind=kind, id=row["id"])
         return
@@ -270,6 +271,7 @@ async def _fail_once(
     requeued = False
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(queries.get("outbox_failed"), row["id"], error, now)
+        await _no_leg(conn, row, now)
         # A transfer's redirect (channels/phone/conference.py transfer_item) is of no
         # acceptance: its contact stays where the transfer put it. A consultation that
         # could not be placed leaves the caseworker with the caller (they cancel it).
@@ -291,6 +293,15 @@ async def _fail_once(
                 await conn.execute(queries.get("attempt_not_counted"), row["contact_id"])
                 requeued = True
     log.error("outbox.failed", kind=row["kind"], id=row["id"], error=error, requeued=requeued)
+
+
+async def _no_leg(db: database.Conn | asyncpg.Pool, row: asyncpg.Record, now: datetime) -> None:
+    """A phone the message never dialled into a live call's conference (channels/phone/
+    conference.py) is on no call: its leg ends, or a colleague consulted would count as
+    holding a call for ever (no webhook of Twilio's will end it)."""
+    leg = row["payload"].get("leg")
+    if row["kind"] in ("connect", "consult") and leg is not None:
+        await legs.ended(db, int(leg), None, now=now)
 
 
 async def run(

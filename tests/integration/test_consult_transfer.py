@@ -7,6 +7,7 @@ stateful double of tests/integration/test_outbox_safety.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import asyncpg
@@ -207,3 +208,47 @@ async def test_a_caseworker_who_hangs_up_during_a_consultation_hands_the_caller_
     enqueue = waiting.find("Enqueue")
     assert enqueue is not None
     assert enqueue.text == "family"
+
+
+async def test_a_consultation_that_cannot_be_placed_leaves_no_one_held(
+    db_url: str, twilio: TwilioDouble, proxied: tuple[TwilioDouble, str]
+) -> None:
+    """Twilio does not know the call's conference any more when the consultation is sent (it
+    ended meanwhile): the message fails, and the colleague, never rung, is free for calls
+    again (no webhook will ever end a leg that was never dialled)."""
+    clock = FixedClock(WORKDAY)
+    async with _daemon(db_url, proxied[1], clock) as client:
+        pool: asyncpg.Pool = client.app[POOL]
+        talk = await _karin_talks_to_the_caller(client, twilio)
+        twilio.conferences.clear()
+        await _jens_is_rung_or_not(client, talk)
+        await _until_sent_or_failed(pool)
+        leg = await pool.fetchrow("SELECT ended_at FROM call_legs WHERE role = 'consult'")
+        consulting = await _consulting(client, talk)
+        # Jens as the router sees him: holding no call (phone.sql transfer_target's count).
+        held = await pool.fetchval(
+            "SELECT count(*) FROM call_legs l JOIN staff s ON s.id = l.agent_id"
+            " WHERE s.login = 'jens' AND l.role = 'consult' AND l.ended_at IS NULL"
+        )
+    assert leg is not None
+    assert leg["ended_at"] is not None
+    assert consulting is None
+    assert held == 0
+    assert len(twilio.dialled_in) == 1  # Karin's only: Jens was never rung
+
+
+async def _jens_is_rung_or_not(client: Client, talk: Talk) -> None:
+    await _agent(client, "jens", JENS_PHONE, {"work": 3})
+    asked = await client.post(
+        f"/api/desk/contacts/{talk.reference}/consult", json={"agent": "jens"}, headers=talk.karin
+    )
+    assert asked.status == 200, await asked.text()
+
+
+async def _until_sent_or_failed(pool: asyncpg.Pool) -> None:
+    for _ in range(200):
+        row = await pool.fetchrow("SELECT sent_at, failed_at FROM outbox WHERE kind = 'consult'")
+        if row is not None and (row["sent_at"] or row["failed_at"]):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the consultation was never sent nor failed")
