@@ -107,9 +107,7 @@ class CallLegs:
         return await legs.get(self._pool, leg_id)
 
     async def current(self, contact: Contact) -> Leg | None:
-        async with self._pool.acquire() as conn, conn.transaction():
-            found = await legs.of(conn, contact.id, acceptance(contact))
-        return next((leg for leg in found if leg.role == "agent"), None)
+        return await legs.agent_leg(self._pool, contact.id, acceptance(contact))
 
     async def answered(self, leg_id: int, call_sid: str) -> None:
         """The caseworker answered: the caller is moved in. A colleague consulted answered:

@@ -73,6 +73,12 @@ async def of(conn: database.Conn, contact_id: int, acceptance: str) -> list[Leg]
     return [_leg(r) for r in await conn.fetch(queries.get("legs_of"), contact_id, acceptance)]
 
 
+async def agent_leg(db: Db, contact_id: int, acceptance: str) -> Leg | None:
+    """The caseworker's leg of an acceptance, unlocked (a read for a webhook's answer)."""
+    row = await db.fetchrow(queries.get("agent_leg_of"), contact_id, acceptance)
+    return _leg(row) if row else None
+
+
 async def handed_over(conn: database.Conn, leg_id: int, acceptance: str) -> Leg:
     row = await conn.fetchrow(queries.get("leg_handed_over"), leg_id, acceptance)
     return _leg(_returned(row))

@@ -30,6 +30,13 @@ WHERE l.contact_id = $1 AND l.acceptance = $2
 ORDER BY l.role, l.id DESC
 FOR UPDATE OF l;
 
+-- name: agent_leg_of
+-- The caseworker's leg of a contact's acceptance (the newest), read without a lock: what
+-- a webhook asks to put the caller where the call is.
+SELECT * FROM call_legs
+WHERE contact_id = $1 AND acceptance = $2 AND role = 'agent'
+ORDER BY id DESC LIMIT 1;
+
 -- name: leg_handed_over
 -- A consultation completed: the colleague's leg is the caseworker's leg of the contact's new
 -- acceptance ($2), in the same conference.
