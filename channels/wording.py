@@ -28,6 +28,9 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import PoFileError, read_po
 from babel.support import Translations
+from babel.units import format_unit
+
+from routing.queues import CaseType, ProcessingGoal
 
 SHIPPED = Path(__file__).parent / "locale"
 REFERENCE = "en"  # its messages and placeholders are what every other language must match
@@ -88,11 +91,28 @@ class Wording:
     def has(self, lang: str) -> bool:
         return lang in self.languages
 
+    def promise(self, domain: str, lang: str, case_type: CaseType) -> dict[str, str]:
+        """What every channel tells a client about their case type, in `lang`: its name
+        `{name}`, its processing goal `{goal}` ("10 måneder": Babel words the unit in each
+        language from the CLDR; the domain's `goal.none` for a case type without one) and
+        its checklist `{url}`, the one in `lang` if it has one."""
+        goal = case_type.processing_goal
+        return {
+            "name": case_type.name(lang),
+            "goal": goal_in(lang, goal) if goal else self.text(domain, lang, "goal.none"),
+            "url": case_type.checklist(lang),
+        }
+
     def served(self, *preferred: str | None) -> str:
         """The first of the `preferred` languages the agency serves (a contact's `reads`),
         else its first client language."""
         return next((lang for lang in preferred if lang and lang in self.languages),
                     self.languages[0])  # fmt: skip
+
+
+def goal_in(lang: str, goal: ProcessingGoal) -> str:
+    """A processing goal in `lang`, as the CLDR words it: "10 måneder", "15 gün"."""
+    return format_unit(goal.amount, f"duration-{goal.unit}", length="long", locale=lang)
 
 
 def load(

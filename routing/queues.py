@@ -13,12 +13,44 @@ from routing.goals import ServiceGoal
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class ProcessingGoal:
+    """The longest the agency promises a case takes to decide ("10 months"), told to clients
+    in their language by the channels (a number and a unit, so that each language words it)."""
+
+    amount: int
+    unit: str  # "day", "week", "month" or "year"
+
+    UNITS = ("day", "week", "month", "year")
+
+    @classmethod
+    def parse(cls, text: str) -> ProcessingGoal:
+        amount, _, unit = text.strip().partition(" ")
+        unit = unit.strip().removesuffix("s")
+        if not amount.isdigit() or int(amount) < 1 or unit not in cls.UNITS:
+            raise ValueError(f"{text!r} is not a number of days, weeks, months or years")
+        return cls(amount=int(amount), unit=unit)
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.unit}{'' if self.amount == 1 else 's'}"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class CaseType:
     code: str
     name_da: str
     name_en: str
-    processing_goal: str  # e.g. "10 months": what the agency promises for deciding the case
+    processing_goal: ProcessingGoal | None  # what the agency promises for deciding the case
     checklist_url: str  # where clients find what to send, told by every channel
+    # The name in the other languages clients are served in, and the checklist in a
+    # language that has its own (a language without one gets `checklist_url`).
+    names: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    checklists: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def name(self, lang: str) -> str:
+        return named(lang, self.name_da, self.name_en, self.names)
+
+    def checklist(self, lang: str) -> str:
+        return self.checklists.get(lang, self.checklist_url)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -40,6 +72,10 @@ class Queue:
     csat_share: float = 0.0  # the share of finished contacts asked about their satisfaction
     wrap_up: tuple[str, ...] = ()  # why clients contact the queue: codes a caseworker picks
     wrap_up_required: bool = False  # a contact is finished only with one of them
+    names: Mapping[str, str] = dataclasses.field(default_factory=dict)  # in other languages
+
+    def name(self, lang: str) -> str:
+        return named(lang, self.name_da, self.name_en, self.names)
 
     def calendar_for(self, channel: Channel) -> BusinessCalendar:
         return self.channel_calendars.get(channel, self.calendar)
@@ -53,6 +89,14 @@ class Queue:
             overflow_to=self.overflow_to,
             overflow_after_seconds=self.overflow_after_seconds,
         )
+
+
+def named(lang: str, da: str, en: str, others: Mapping[str, str]) -> str:
+    """A name in `lang`: Danish and English always exist (the staff's languages); another
+    language has its own when configured (the configuration checks every served one)."""
+    if lang == "da":
+        return da
+    return others.get(lang, en)
 
 
 class NoQueue(DomainError):

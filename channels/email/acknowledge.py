@@ -31,9 +31,7 @@ def acknowledgement(
     values = {
         "reference": contact.reference,
         "date": date,
-        "name": case_type.name_da if lang == "da" else case_type.name_en,
-        "goal": case_type.processing_goal,
-        "url": case_type.checklist_url,
+        **wording.promise("email", lang, case_type),
     }
     references = " ".join([*mail.references, *([mail.message_id] if mail.message_id else [])])
     return OutboxItem(

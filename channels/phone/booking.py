@@ -140,7 +140,7 @@ class Booking:
                 "at": now.isoformat(timespec="seconds"),
                 "timezone": str(self._setup.timezone),
                 "case_types": [
-                    {"code": c.code, "da": c.name_da, "en": c.name_en}
+                    {"code": c.code, "da": c.name_da, "en": c.name_en, **c.names}
                     for c in self._case_types.values()
                 ],
                 "windows": [
@@ -256,9 +256,7 @@ def confirmation(
         "booked.sms",
         when=when,
         reference=contact.reference,
-        name=case_type.name_da if lang == "da" else case_type.name_en,
-        goal=case_type.processing_goal,
-        url=case_type.checklist_url,
+        **wording.promise("sms", lang, case_type),
     )
     return OutboxItem(
         kind="sms",

@@ -73,7 +73,7 @@ async def reference(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "case_types": [
-                {"code": c.code, "da": c.name_da, "en": c.name_en}
+                {"code": c.code, "da": c.name_da, "en": c.name_en, **c.names}
                 for c in agency.case_types.values()
             ],
             "queues": [
@@ -81,6 +81,7 @@ async def reference(request: web.Request) -> web.Response:
                     "code": q.code,
                     "da": q.name_da,
                     "en": q.name_en,
+                    **q.names,
                     "wrap_up": list(q.wrap_up),
                     "wrap_up_required": q.wrap_up_required,
                 }

@@ -73,7 +73,9 @@ def phone_setup(settings: Settings) -> PhoneSetup:
         region=phone.region,
         countries=tuple(phone.countries),
         menu=tuple((digit, settings.case_types[code]) for digit, code in phone.menu.items()),
-        queue_names={q.code: {"da": q.name_da, "en": q.name_en} for q in settings.queues},
+        queue_names={
+            q.code: {"da": q.name_da, "en": q.name_en, **q.names} for q in settings.queues
+        },
         english_digit=phone.english_digit,
         callback_offer_after_seconds=phone.callback_offer_after_seconds,
         voices={str(lang): voice for lang, voice in phone.voices.items()},

@@ -148,7 +148,7 @@ def _email_queue(queue: Queue, row: asyncpg.Record | None) -> dict[str, Any]:
 
 
 def _names(queue: Queue) -> dict[str, str]:
-    return {"queue": queue.code, "da": queue.name_da, "en": queue.name_en}
+    return {"queue": queue.code, "da": queue.name_da, "en": queue.name_en, **queue.names}
 
 
 def _minute(at: datetime | None, zone: ZoneInfo) -> str | None:

@@ -8,12 +8,13 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from zoneinfo import ZoneInfo
 
+from channels.wording import goal_in
 from contactd.services.privacy import may_read_personal
 from contactd.settings.answers import AnswerTemplate
 from contactd.store.contacts import NotHolder
 from contactd.store.staff import Staff
 from routing.contact import Contact
-from routing.queues import CaseType
+from routing.queues import CaseType, ProcessingGoal
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -43,11 +44,9 @@ class StandardAnswers:
         case_type = self._case_types.get(contact.case_type)
         values = {
             "reference": contact.reference,
-            "case_type": (case_type.name_da if lang == "da" else case_type.name_en)
-            if case_type
-            else contact.case_type,
-            "processing_goal": case_type.processing_goal if case_type else "",
-            "checklist_url": case_type.checklist_url if case_type else "",
+            "case_type": case_type.name(lang) if case_type else contact.case_type,
+            "processing_goal": goal_in(lang, goal) if (goal := _goal(case_type)) else "",
+            "checklist_url": case_type.checklist(lang) if case_type else "",
             # As the acknowledgement wrote the promise: 04.12.2026.
             "answer_by": contact.due_at.astimezone(self._timezone).strftime("%d.%m.%Y"),
             "caseworker": person.name,
@@ -57,3 +56,7 @@ class StandardAnswers:
             for t in self._templates
             if t.fits(contact.case_type, lang)
         ]
+
+
+def _goal(case_type: CaseType | None) -> ProcessingGoal | None:
+    return case_type.processing_goal if case_type else None

@@ -248,6 +248,7 @@ class Tickets:
                     "queue": queue.code,
                     "da": queue.name_da,
                     "en": queue.name_en,
+                    **queue.names,
                     "letter": queue.ticket_letter,
                     "now_serving": row["now_serving"],
                     "waiting": row["waiting"],

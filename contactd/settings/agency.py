@@ -13,11 +13,13 @@ from zoneinfo import ZoneInfo
 import pydantic
 from pydantic import Field
 
-from contactd.settings.sections import StrictSection
+from contactd.settings.sections import LanguageCode, Name, StrictSection
 from routing.calendar import WEEKDAYS, BusinessCalendar, Interval
 from routing.contact import Channel
 from routing.goals import Threshold
-from routing.queues import CaseType, Queue
+from routing.queues import CaseType, ProcessingGoal, Queue
+
+HttpsUrl = Annotated[str, Field(pattern=r"^https://\S+$")]
 
 
 class Agency(Protocol):
@@ -150,6 +152,8 @@ class GoalConfig(StrictSection):
 class QueueConfig(StrictSection):
     name_da: str
     name_en: str
+    # Its name in each further language [agency] serves (`{ ar = "…", uk = "…" }`).
+    names: dict[LanguageCode, Name] = Field(default_factory=dict)
     case_types: list[str] = Field(min_length=1)
     channels: list[Channel] = Field(min_length=1)
     priority: Annotated[int, Field(ge=0, le=100)] = 0
@@ -195,6 +199,19 @@ class WrapUpCodeConfig(StrictSection):
 class CaseTypeConfig(StrictSection):
     da: str
     en: str
+    # Its name in each further language [agency] serves (`{ ar = "…", uk = "…" }`).
+    names: dict[LanguageCode, Name] = Field(default_factory=dict)
     scope: str = ""
-    processing_goal: str
-    checklist_url: Annotated[str, Field(pattern=r"^https://\S+$")]
+    # "10 months", "15 days": told in the client's language; none for a case type (general
+    # questions) that has no processing-time goal.
+    processing_goal: str | None = None
+    checklist_url: HttpsUrl
+    # The checklist in a language that has its own page (`{ da = "https://…" }`).
+    checklists: dict[LanguageCode, HttpsUrl] = Field(default_factory=dict)
+
+    @pydantic.field_validator("processing_goal")
+    @classmethod
+    def _goal(cls, value: str | None) -> str | None:
+        if value is not None:
+            ProcessingGoal.parse(value)
+        return value

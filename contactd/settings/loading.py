@@ -45,7 +45,7 @@ from contactd.settings.sections import (
 )
 from contactd.settings.wording import AgencyConfig
 from routing.calendar import BusinessCalendar
-from routing.queues import CaseType, Queue
+from routing.queues import CaseType, ProcessingGoal, Queue
 
 ENV_PREFIX = "CONTACTD_"
 _MAILBOX_PASSWORD = re.compile(r"^CONTACTD_MAILBOX_[A-Z0-9_]+_PASSWORD$")
@@ -174,6 +174,7 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
     _check_phone(file_config.phone, types, calendars, path)
     templates = _answer_templates(path.parent / file_config.email.answers_dir, types)
     words = wording.read(file_config.agency, path.parent)
+    wording.check_names(file_config, types, path.parent / file_config.case_types_file)
     url = env.get("CONTACTD_DATABASE_URL") or None
     public_url = _public_url(env)
     return Settings(
@@ -217,8 +218,12 @@ def _case_type(code: str, config: CaseTypeConfig) -> CaseType:
         code=code,
         name_da=config.da,
         name_en=config.en,
-        processing_goal=config.processing_goal,
+        names=dict(config.names),
+        processing_goal=ProcessingGoal.parse(config.processing_goal)
+        if config.processing_goal
+        else None,
         checklist_url=config.checklist_url,
+        checklists=dict(config.checklists),
     )
 
 

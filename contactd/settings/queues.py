@@ -130,6 +130,7 @@ def _queue(
         code=code,
         name_da=q.name_da,
         name_en=q.name_en,
+        names=dict(q.names),
         case_types=frozenset(q.case_types),
         channels=frozenset(q.channels),
         goals={

@@ -23,6 +23,12 @@ class StrictSection(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# A language clients may be served in, as catalogs and Babel name it ("da", "ar", "pt_BR").
+LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")]
+# A name in a client's language (a case type's, a queue's), as pages and prompts show it.
+Name = Annotated[str, Field(min_length=1, max_length=120)]
+
+
 class DaemonConfig(StrictSection):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 8080

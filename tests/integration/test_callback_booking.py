@@ -69,9 +69,15 @@ async def test_windows_are_inside_the_opening_hours_of_the_next_working_days(
         (1, 9), (1, 11), (1, 13), (2, 9), (2, 11), (2, 13), (3, 9), (3, 11), (3, 13),
     ]  # fmt: skip
     options = await (await web_client.get("/api/callbacks")).json()
-    assert {"code": "family", "da": "Familiesammenføring", "en": "Family reunification"} in (
-        options["case_types"]
-    )
+    # Named in every language the booking page is offered in.
+    assert {
+        "code": "family",
+        "da": "Familiesammenføring",
+        "en": "Family reunification",
+        "ar": "لمّ شمل الأسرة",
+        "uk": "Возз’єднання сім’ї",
+        "tr": "Aile birleşimi",
+    } in options["case_types"]
 
 
 async def test_a_booking_gets_its_window_and_an_sms_with_the_reference_once(
@@ -112,7 +118,7 @@ async def test_a_booking_gets_its_window_and_an_sms_with_the_reference_once(
     assert sms["payload"]["body"] == (
         "Udlændingestyrelsen ringer dig op 02.12.2026 mellem kl. 09:00 og 11:00. "
         f"Reference: {contact['reference']}. Sagsbehandlingstid for Familiesammenføring: "
-        "10 months. Tjekliste: https://www.nyidanmark.dk/en-GB/You-want-to-apply/Family"
+        "10 måneder. Tjekliste: https://www.nyidanmark.dk/da/Du-vil-ansoege/Familie"
     )
     # Not offered before its window opens.
     waiting = await pool.fetch(queries.get("waiting_contacts"), 100, WORKDAY)

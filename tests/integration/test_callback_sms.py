@@ -79,8 +79,8 @@ async def test_keeping_ones_place_sends_one_sms_in_danish(db_url: str) -> None:
     assert sms[0]["payload"]["to"] == CALLER
     assert sms[0]["payload"]["body"] == (
         "Udlændingestyrelsen ringer dig op i dag, så snart det er din tur. "
-        f"Reference: {reference}. Sagsbehandlingstid for Familiesammenføring: 10 months. "
-        "Tjekliste: https://www.nyidanmark.dk/en-GB/You-want-to-apply/Family"
+        f"Reference: {reference}. Sagsbehandlingstid for Familiesammenføring: 10 måneder. "
+        "Tjekliste: https://www.nyidanmark.dk/da/Du-vil-ansoege/Familie"
     )
 
 
@@ -134,8 +134,8 @@ async def test_a_closed_line_booking_sends_one_sms_with_its_window_in_danish(
     # From the line's opening to the callback's due time (4 working hours).
     assert sms[0]["payload"]["body"] == (
         "Udlændingestyrelsen ringer dig op 02.12.2026 mellem kl. 09:00 og 13:00. "
-        f"Reference: {reference}. Sagsbehandlingstid for Familiesammenføring: 10 months. "
-        "Tjekliste: https://www.nyidanmark.dk/en-GB/You-want-to-apply/Family"
+        f"Reference: {reference}. Sagsbehandlingstid for Familiesammenføring: 10 måneder. "
+        "Tjekliste: https://www.nyidanmark.dk/da/Du-vil-ansoege/Familie"
     )
 
 

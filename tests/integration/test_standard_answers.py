@@ -33,8 +33,8 @@ async def test_the_holder_gets_the_standard_answers_filled_in(
     documents = found["documents"]
     assert documents["title"] == "Dokumenter til ansøgningen"
     assert f"Familiesammenføring (reference {reference})" in documents["text"]
-    assert "https://www.nyidanmark.dk/en-GB/You-want-to-apply/Family" in documents["text"]
-    assert "Sagsbehandlingstiden er 10 months" in documents["text"]
+    assert "https://www.nyidanmark.dk/da/Du-vil-ansoege/Familie" in documents["text"]
+    assert "Sagsbehandlingstiden er 10 måneder" in documents["text"]
     assert documents["text"].rstrip().endswith("Karin\nUdlændingestyrelsen")
     local_due = due.astimezone(settings.load(ROOT / "config" / "contactd.toml", {}).timezone)
     assert f"senest {local_due:%d.%m.%Y}" in found["status"]["text"]

@@ -90,9 +90,14 @@ def test_every_shipped_case_type_tells_its_processing_goal_and_https_checklist()
     lacking = [
         code
         for code, t in loaded.case_types.items()
-        if not t.processing_goal.strip() or not t.checklist_url.startswith("https://")
+        if not (t.processing_goal or code == "general")
+        or not t.checklist_url.startswith("https://")
     ]
     assert lacking == []
+    # In every language the agency serves, under its name in that language.
+    assert all(t.name(lang) for t in loaded.case_types.values() for lang in loaded.agency.languages)
+    assert loaded.case_types["family"].name("tr") == "Aile birleşimi"
+    assert str(loaded.case_types["family"].processing_goal) == "10 months"
 
 
 def test_every_shipped_case_type_is_reachable_on_every_channel() -> None:
@@ -213,12 +218,56 @@ def test_missing_case_types_file_is_refused_naming_it(config_path: Path) -> None
 
 def test_plain_http_checklist_url_is_refused_in_the_case_types_file(config_path: Path) -> None:
     case_types = config_path.parent / "case_types.toml"
-    edit(case_types, '"https://www.nyidanmark.dk', '"http://www.nyidanmark.dk', section="family")
+    edit(
+        case_types,
+        '"https://www.nyidanmark.dk/en',
+        '"http://www.nyidanmark.dk/en',
+        section="family",
+    )
 
     assert config_error(config_path) == (
         f"{case_types}: family.checklist_url = "
         "'http://www.nyidanmark.dk/en-GB/You-want-to-apply/Family': "
         "String should match pattern '^https://\\S+$'"
+    )
+
+
+def test_a_processing_goal_that_is_not_a_duration_is_refused(config_path: Path) -> None:
+    case_types = config_path.parent / "case_types.toml"
+    edit(case_types, '"10 months"', '"ten months"', section="family")
+
+    assert config_error(config_path) == (
+        f"{case_types}: family.processing_goal = 'ten months': "
+        "'ten months' is not a number of days, weeks, months or years"
+    )
+
+
+def test_a_case_type_or_queue_without_a_name_in_a_served_language_is_refused(
+    config_path: Path,
+) -> None:
+    """A client who reads Turkish must not meet the menu, the tiles or the SMS in English
+    because one name was forgotten: check-config names each one missing."""
+    case_types = config_path.parent / "case_types.toml"
+    edit(case_types, ', tr = "Aile birleşimi"', "", section="family")
+    edit(config_path, ', tr = "Vize"', "", section="queues.visa")
+
+    assert config_error(config_path) == (
+        f"{case_types}: family.names: no name in 'tr', a language [agency] serves\n"
+        "queues.visa.names: no name in 'tr', a language [agency] serves"
+    )
+
+
+def test_names_in_a_language_the_agency_does_not_serve_are_refused(config_path: Path) -> None:
+    case_types = config_path.parent / "case_types.toml"
+    edit(
+        case_types,
+        'tr = "Aile birleşimi"',
+        'tr = "Aile birleşimi", so = "Mideynta qoyska"',
+        section="family",
+    )
+
+    assert config_error(config_path) == (
+        "names in 'so': [agency] languages does not serve it; add it there or remove them"
     )
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from channels import wording
+from contactd import settings
 from contactd.cli.main import run_cli
 from tests.conftest import ROOT
 from tests.unit.test_settings import no_contactd_environ
@@ -138,3 +139,25 @@ def test_check_config_names_a_missing_translation(
     out, err = capsys.readouterr()
     assert (code, out) == (2, "")
     assert "agency: sv/phone.po: 'ivr.goodbye' is not translated\n" in err
+
+
+def test_the_promise_is_told_in_the_clients_language_with_their_checklist() -> None:
+    """Every channel tells a client their case type's name, processing goal and checklist
+    (Wording.promise): the goal in their language's words, the checklist in their language
+    where the agency has one, else the one every language shares."""
+    loaded = settings.load(ROOT / "config" / "contactd.toml", environ={})
+    family, general = loaded.case_types["family"], loaded.case_types["general"]
+    told = {lang: loaded.wording.promise("sms", lang, family) for lang in loaded.agency.languages}
+
+    assert {lang: said["goal"] for lang, said in told.items()} == {
+        "da": "10 måneder",
+        "en": "10 months",
+        "ar": "10 أشهر",
+        "uk": "10 місяців",
+        "tr": "10 ay",
+    }
+    assert told["uk"]["name"] == "Возз’єднання сім’ї"
+    assert told["da"]["url"] == "https://www.nyidanmark.dk/da/Du-vil-ansoege/Familie"
+    assert told["ar"]["url"] == told["en"]["url"] == family.checklist_url
+    # A case type with no processing-time goal says so, in the client's language.
+    assert loaded.wording.promise("email", "tr", general)["goal"] == "belirli bir işlem süresi yok"
