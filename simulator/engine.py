@@ -568,15 +568,20 @@ class Simulator:
                 self._note("closed", "the phone line is closed: callers hang up")
             await self._twilio("/twilio/status", {**form, "CallStatus": "completed"})
             return
-        if arrival.language == "en":
+        # An English caller presses the key "For English, press N." names; with several
+        # languages on that key, a language menu follows, which names English's own key.
+        for _ in range(2 if arrival.language == "en" else 0):
             english = _ENGLISH.search(" ".join(s.text or "" for s in twiml.iter("Say")))
-            key = english.group(1) if english else "9"
-            twiml = await self._twilio(action, {**form, "Digits": key})
+            if english is None:
+                break
+            twiml = await self._twilio(action, {**form, "Digits": english.group(1)})
             gather = twiml.find("Gather") if twiml is not None else None
             if twiml is None or gather is None:
                 self.stats.refused["call"] += 1
                 return
             action = gather.get("action", "")
+            if "pick=language" not in action:
+                break
         digit, case_type = self._menu_digit(twiml, arrival.case_type, arrival.language)
         twiml = await self._twilio(action, {**form, "Digits": digit})
         enqueue = twiml.find("Enqueue") if twiml is not None else None

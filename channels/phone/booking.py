@@ -168,12 +168,17 @@ class Booking:
             )
         if not self._per_address.allow(self._gate.client(request)):
             raise errors.TooManyBookings("too many bookings from here; try later")
+        # The page tells the case type asked for, in its own language: only what the form
+        # sent, so the answer says nothing of a contact that may exist already.
+        wording = self._setup.wording
+        lang = wording.served(body.client_language, body.language)
+        promise = wording.promise("pages", lang, case_type)
         if await self._calls.call(f"booking:{body.key}") is not None:
-            return _booked(window)  # the form sent again (a double click, a retry)
+            return _booked(window, promise)  # the form sent again (a double click, a retry)
         if await self._calls.pending_callback(number) is not None:
             # One client, one callback: the one that waits stands. Answered as a booking, so
             # that the web cannot learn who waits; its reference was given when it was made.
-            return _booked(window)
+            return _booked(window, promise)
         if await self._calls.bookings_in_last_day(number) >= self._rules.per_number_per_day:
             raise errors.TooManyBookings("this number has booked too often today")
         try:
@@ -199,7 +204,7 @@ class Booking:
         if not confirmed:
             log.warning("booking.sms_capped", per_hour=self._rules.sms_per_hour)
             self._sms_capped()
-        return _booked(window)
+        return _booked(window, promise)
 
     def _number(self, text: str) -> str:
         try:
@@ -265,11 +270,16 @@ def confirmation(
     )
 
 
-def _booked(window: Window) -> web.Response:
+def _booked(window: Window, promise: dict[str, str]) -> web.Response:
     """The one answer to every booking that is taken: new, sent again, or a number that
-    already waits (then the window it waits for stands, as its SMS said)."""
+    already waits (then the window it waits for stands, as its SMS said). `promise`: the
+    case type asked for (Wording.promise), the same in all three."""
     return web.json_response(
-        {"window_start": window.start.isoformat(), "window_end": window.end.isoformat()},
+        {
+            "window_start": window.start.isoformat(),
+            "window_end": window.end.isoformat(),
+            "promise": promise,
+        },
         status=202,
     )
 

@@ -21,8 +21,31 @@ class PhoneSetup:
     countries: tuple[str, ...]  # the only countries whose numbers are called and texted
     menu: tuple[tuple[str, CaseType], ...]  # (digit, case type), in the order read out
     queue_names: dict[str, dict[str, str]]  # queue code -> language -> name
-    english_digit: str
+    # The one key on which the other languages the line offers are announced after the menu
+    # and the closed line's offer.
+    language_key: str
+    # The languages the line offers, each on its key of the language menu (language -> digit),
+    # in the order they are said.
+    language_digits: dict[str, str]
     callback_offer_after_seconds: int  # estimated wait above which a caller may leave a callback
-    voices: dict[str, str]  # language -> Twilio voice
+    voices: dict[str, str]  # language -> the configured Twilio voice (else voices.py's)
     prompts: Prompts  # what the line says and texts, in the agency's words
     wording: Wording  # every catalog: the SMS that confirms a callback is in "sms"
+
+    @property
+    def line_language(self) -> str:
+        """The language the line speaks first: the agency's first client language."""
+        return self.wording.languages[0]
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """Every language the line speaks: its own, then those it offers."""
+        return tuple(dict.fromkeys([self.line_language, *self.language_digits]))
+
+    def others(self, lang: str) -> tuple[str, ...]:
+        """The languages offered to a caller who hears `lang`: every offered one but theirs."""
+        return tuple(other for other in self.language_digits if other != lang)
+
+    def language_of(self, digit: str) -> str | None:
+        """The language a key of the language menu switches to, if any."""
+        return next((lang for lang, key in self.language_digits.items() if key == digit), None)

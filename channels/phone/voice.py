@@ -1,9 +1,13 @@
 """The hotline's IVR: Twilio's voice webhooks, answered with TwiML.
 
-A call comes in at /twilio/voice. When the line is open, the caller picks a case type
-(English on its own digit) and waits in a live queue, hearing their place and expected wait;
-above a set wait they may press 1 to be called back instead, keeping their place. When the
-line is closed they hear when it opens and may ask to be called back then.
+A call comes in at /twilio/voice. When the line is open, the caller picks a case type and
+hears its processing goal in their language, then waits in a live queue, hearing their place
+and expected wait; above a set wait they may press 1 to be called back instead, keeping their
+place. When the line is closed they hear when it opens and may ask to be called back then.
+The line speaks the agency's first language and offers the others after its menu (and its
+closed offer), each said in itself, all on one key: it switches to the only other language,
+or opens a short menu of them, each on its own key (answered with `pick=language`), so that
+the case-type menu keeps every other key. The language travels in every URL (`lang`).
 
 Every request must carry Twilio's signature of the public URL and form (403 otherwise).
 Every handler is idempotent by CallSid: a retried or replayed webhook finds the contact it
@@ -22,7 +26,7 @@ from aiohttp import web
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import VoiceResponse
 
-from channels.phone import booking, errors, forms, numbers
+from channels.phone import booking, errors, forms, numbers, voices
 from channels.phone.config import PhoneSetup
 from channels.phone.prompts import Prompts, spelled
 from channels.ports import CallsPort, OutboxItem
@@ -30,7 +34,6 @@ from routing.contact import CaseTypeSource, Channel, Contact, Language, NewConta
 
 log = structlog.get_logger(__name__)
 
-LANGUAGE_TAGS = {"da": "da-DK", "en": "en-GB"}
 MENU_TRIES = 2  # invalid or no choice this often: the caller goes to general questions
 ENDED = {State.DONE, State.ABANDONED, State.CANCELLED}
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -48,7 +51,8 @@ class Voice:
         self._calls = calls
         self._clock = clock
         self._validator = RequestValidator(setup.auth_token) if setup.auth_token else None
-        # The case types a caller can choose: their processing goal and checklist go by SMS.
+        # The case types a caller can choose: their processing goal is said, and goes by SMS
+        # with the checklist.
         self._case_types = {case_type.code: case_type for _, case_type in setup.menu}
         self._general = self._case_types.get("general") or setup.menu[0][1]
 
@@ -93,7 +97,7 @@ class Voice:
 
     async def incoming(self, request: web.Request) -> web.Response:
         """A call comes in: the menu, or the closed line's message."""
-        form, lang = await forms.CallForm.read(request), _lang(request)
+        form, lang = await forms.CallForm.read(request), self._lang(request)
         if not form.call_sid:
             return self._sorry(lang)
         known = await self._calls.call(form.call_sid)
@@ -106,14 +110,25 @@ class Voice:
 
     async def menu(self, request: web.Request) -> web.Response:
         """The case type chosen: the call joins the queue, or (the line closed) is booked as
-        a callback for when it opens."""
-        form, lang = await forms.Gathered.read(request), _lang(request)
+        a callback for when it opens. Also the language key's menu answered (`pick=language`):
+        the case-type menu in the language chosen."""
+        form, lang = await forms.Gathered.read(request), self._lang(request)
         digit = form.digits
         then = "callback" if request.query.get("then") == "callback" else "queue"
         tries = _int(request.query.get("tries"))
-        if digit == self._setup.english_digit and lang == "da":
-            return self._menu("en", then=then, tries=0)
-        chosen = dict(self._setup.menu).get(digit)
+        chosen = None
+        if request.query.get("pick") == "language":
+            other = self._setup.language_of(digit)
+            if other is not None:  # the menu again, in that language; both tries anew
+                return self._menu(other, then=then, tries=0)
+            # No language chosen: a wrong key of the menu, which the caller hears again.
+        elif digit == self._setup.language_key and (others := self._setup.others(lang)):
+            if len(others) == 1:  # one other language: nothing to choose, so it at once
+                return self._menu(others[0], then=then, tries=0)
+            here = f"/twilio/menu?lang={lang}&then={then}&tries={tries}"
+            return self._language_menu(others, f"{here}&pick=language")
+        else:
+            chosen = dict(self._setup.menu).get(digit)
         if chosen is None and tries + 1 < MENU_TRIES:
             response = self._response()
             self._say(response, lang, self._setup.prompts.say(lang, "no_choice"))
@@ -128,17 +143,29 @@ class Voice:
 
     async def closed(self, request: web.Request) -> web.Response:
         """The closed line's offer answered: 1 for a callback (the menu, then /menu), the
-        English digit to hear it in English."""
-        form, lang = await forms.Gathered.read(request), _lang(request)
+        language key to hear it in another language. Also the language key's menu answered
+        (`pick=language`): the closed message in the language chosen, or again in this one."""
+        form, lang = await forms.Gathered.read(request), self._lang(request)
+        now = self._clock()
+        if request.query.get("pick") == "language":
+            other = self._setup.language_of(form.digits)
+            if other is not None:
+                return self._closed_message(other, now)
+            response = self._response()
+            self._say(response, lang, self._setup.prompts.say(lang, "no_choice"))
+            return self._twiml(self._closed_into(response, lang, now))
         if form.digits == "1":
             return self._menu(lang, then="callback", tries=0)
-        if form.digits == self._setup.english_digit and lang == "da":
-            return self._closed_message("en", self._clock())
+        others = self._setup.others(lang)
+        if form.digits == self._setup.language_key and others:
+            if len(others) == 1:
+                return self._closed_message(others[0], now)
+            return self._language_menu(others, f"/twilio/closed?lang={lang}&pick=language")
         return self._hangup(lang, goodbye=True)
 
     async def wait(self, request: web.Request) -> web.Response:
         """The queue's wait document: Twilio asks again each time it has been played."""
-        form, lang = await forms.CallForm.read(request), _lang(request)
+        form, lang = await forms.CallForm.read(request), self._lang(request)
         contact = await self._calls.call(form.call_sid)
         response = self._response()
         if contact is None or contact.state is not State.QUEUED:
@@ -168,7 +195,7 @@ class Voice:
     async def keep_place(self, request: web.Request) -> web.Response:
         """The wait's offer taken: the call becomes a callback that keeps its place, and the
         caller leaves the queue (then /left, with QueueResult "leave")."""
-        form, lang = await forms.Gathered.read(request), _lang(request)
+        form, lang = await forms.Gathered.read(request), self._lang(request)
         contact = await self._calls.call(form.call_sid)
         number = self._callable(form.caller)
         response = self._response()
@@ -185,7 +212,7 @@ class Voice:
 
     async def left(self, request: web.Request) -> web.Response:
         """The caller left the queue: hung up, pressed 1, was connected, or Twilio failed."""
-        form, lang = await forms.LeftQueue.read(request), _lang(request)
+        form, lang = await forms.LeftQueue.read(request), self._lang(request)
         result = form.queue_result
         contact = await self._calls.call(form.call_sid)
         response = self._response()
@@ -230,10 +257,12 @@ class Voice:
         return self._hangup(lang)
 
     async def _queue_call(self, form: forms.CallForm, lang: str, case_type: str) -> web.Response:
+        language, client_language = _languages(lang)
         contact, _ = await self._calls.submit(
             NewContact(
                 channel=Channel.CALL,
-                language=Language(lang),
+                language=language,
+                client_language=client_language,
                 case_type=case_type,
                 case_type_source=CaseTypeSource.IVR,
                 external_id=form.call_sid,
@@ -243,21 +272,24 @@ class Voice:
         )
         if contact.state in ENDED:
             return self._hangup(lang)
-        return self._enqueue(contact, lang)
+        return self._enqueue(contact, lang, goal=self._goal(lang, case_type))
 
     async def _book_when_open(
         self, form: forms.CallForm, lang: str, case_type: str
     ) -> web.Response:
+        goal = self._goal(lang, case_type)  # said before the goodbye, whatever follows
         try:
             number = numbers.normalise(form.caller, self._setup.region, self._setup.countries)
         except numbers.BadNumber as exc:
             why = self._setup.prompts.why(lang, exc.reason)
-            return self._hangup(lang, text=self._setup.prompts.say(lang, "hidden", why=why))
+            return self._hangup(lang, goal, self._setup.prompts.say(lang, "hidden", why=why))
         opens = self._setup.calendar.next_open(self._clock())
+        language, client_language = _languages(lang)
         contact, created = await self._calls.book_by_phone(
             NewContact(
                 channel=Channel.CALLBACK,
-                language=Language(lang),
+                language=language,
+                client_language=client_language,
                 case_type=case_type,
                 case_type_source=CaseTypeSource.IVR,
                 external_id=form.call_sid,
@@ -268,14 +300,24 @@ class Voice:
             self._confirmation(number, opens=opens),
         )
         if not created:  # a callback to this number waits already: that one stands
-            return self._hangup(lang, text=self._kept_text(lang, contact, number))
+            return self._hangup(lang, goal, self._kept_text(lang, contact, number))
         text = self._setup.prompts.say(
             lang,
             "booked",
             number=numbers.spoken(number),
             reference=spelled(contact.reference),
         )
-        return self._hangup(lang, text=text)
+        return self._hangup(lang, goal, text)
+
+    def _goal(self, lang: str, case_type: str) -> str | None:
+        """What the agency promises for the chosen case type, in the caller's language: its
+        processing goal and where the checklist is. None for a case type without a goal
+        (general questions): nothing is said of it."""
+        chosen = self._case_types.get(case_type)
+        if chosen is None or chosen.processing_goal is None:
+            return None
+        promise = self._setup.wording.promise("phone", lang, chosen)
+        return self._setup.prompts.say(lang, "goal", **promise)
 
     def _confirmation(
         self, number: str, *, opens: datetime | None = None
@@ -311,11 +353,9 @@ class Voice:
             method="POST",
         )
         for digit, case_type in self._setup.menu:
-            name = case_type.name_da if lang == "da" else case_type.name_en
+            name = case_type.name(lang)
             self._say(gather, lang, self._setup.prompts.say(lang, "choose", digit=digit, name=name))
-        if lang == "da":
-            english = self._setup.prompts.say("en", "english", digit=self._setup.english_digit)
-            self._say(gather, "en", english)
+        self._offer_languages(gather, lang)
         # No key pressed: the menu's action is asked without Digits, which counts as a try.
         response.redirect(f"/twilio/menu?lang={lang}&then={then}&tries={tries}", method="POST")
         return response
@@ -323,6 +363,9 @@ class Voice:
     def _closed_message(self, lang: str, now: datetime) -> web.Response:
         response = self._response()
         self._say(response, lang, self._setup.prompts.say(lang, "welcome"))
+        return self._twiml(self._closed_into(response, lang, now))
+
+    def _closed_into(self, response: VoiceResponse, lang: str, now: datetime) -> Any:
         opens = self._setup.calendar.next_open(now)
         if opens is not None:
             local = opens.astimezone(self._setup.timezone)
@@ -332,15 +375,38 @@ class Voice:
             input="dtmf", num_digits=1, timeout=6, action=f"/twilio/closed?lang={lang}"
         )
         self._say(gather, lang, self._setup.prompts.say(lang, "closed_offer"))
-        if lang == "da":
-            english = self._setup.prompts.say("en", "english", digit=self._setup.english_digit)
-            self._say(gather, "en", english)
+        self._offer_languages(gather, lang)
         self._say(response, lang, self._setup.prompts.say(lang, "goodbye"))
         response.hangup()
+        return response
+
+    def _offer_languages(self, gather: Any, lang: str) -> None:
+        """The other languages the line offers, each said in itself with its own voice and
+        all on the one language key ("For English, press 9." in English, then the Arabic
+        sentence in Arabic, ...): a caller who does not understand this language hears their
+        own. The case-type menu keeps every other key."""
+        key = self._setup.language_key
+        for other in self._setup.others(lang):
+            self._say(gather, other, self._setup.prompts.say(other, "language", digit=key))
+
+    def _language_menu(self, others: tuple[str, ...], action: str) -> web.Response:
+        """The language key pressed, with several other languages on offer: each said in
+        itself on its own key of language_digits, answered at `action` (the menu's or the
+        closed line's, with `pick=language`). No key is asked there too, as a wrong key."""
+        response = self._response()
+        gather = response.gather(
+            input="dtmf", num_digits=1, timeout=6, action=action, method="POST"
+        )
+        for other in others:
+            digit = self._setup.language_digits[other]
+            self._say(gather, other, self._setup.prompts.say(other, "language", digit=digit))
+        response.redirect(action, method="POST")
         return self._twiml(response)
 
-    def _enqueue(self, contact: Contact, lang: str) -> web.Response:
+    def _enqueue(self, contact: Contact, lang: str, *, goal: str | None = None) -> web.Response:
         response = self._response()
+        if goal is not None:  # a new choice: the promise first, then the wait
+            self._say(response, lang, goal)
         name = self._setup.queue_names.get(contact.queue, {}).get(lang, contact.queue)
         self._say(response, lang, self._setup.prompts.say(lang, "queued", queue=name))
         enqueue(response, contact.queue, lang)
@@ -352,15 +418,24 @@ class Voice:
             lang, "kept", number=numbers.spoken(number), reference=reference
         )
 
-    def _hangup(self, lang: str, *, text: str | None = None, goodbye: bool = False) -> web.Response:
+    def _hangup(self, lang: str, *said: str | None, goodbye: bool = False) -> web.Response:
+        """Say what is given (None: nothing), or just goodbye, and hang up."""
         response = self._response()
-        if text or goodbye:
-            self._say(response, lang, text or self._setup.prompts.say(lang, "goodbye"))
+        texts = [text for text in said if text]
+        if goodbye and not texts:
+            texts = [self._setup.prompts.say(lang, "goodbye")]
+        for text in texts:
+            self._say(response, lang, text)
         response.hangup()
         return self._twiml(response)
 
     def _sorry(self, lang: str) -> web.Response:
-        return self._hangup(lang, text=self._setup.prompts.say(lang, "sorry"))
+        return self._hangup(lang, self._setup.prompts.say(lang, "sorry"))
+
+    def _lang(self, request: web.Request) -> str:
+        """The caller's language, carried in every URL: one the line speaks, else its own."""
+        lang = request.query.get("lang", "")
+        return lang if lang in self._setup.languages else self._setup.line_language
 
     def _say(self, verb: Any, lang: str, text: str) -> None:
         say(verb, self._setup, lang, text)
@@ -393,8 +468,10 @@ def twiml(response: VoiceResponse) -> web.Response:
 
 
 def say(verb: Any, setup: PhoneSetup, lang: str, text: str) -> None:
-    """Say `text` in the caller's language, with the configured voice."""
-    verb.say(text, language=LANGUAGE_TAGS[lang], voice=setup.voices.get(lang))
+    """Say `text` in `lang`: Twilio's tag for it, and the configured voice or Twilio's (the
+    tag and the voice must agree, or Twilio refuses the <Say>)."""
+    voice = setup.voices.get(lang) or voices.default(lang)
+    verb.say(text, language=voices.tag(lang), voice=voice)
 
 
 def enqueue(response: VoiceResponse, queue: str, lang: str) -> None:
@@ -408,8 +485,13 @@ def enqueue(response: VoiceResponse, queue: str, lang: str) -> None:
     )
 
 
-def _lang(request: web.Request) -> str:
-    return "en" if request.query.get("lang") == "en" else "da"
+def _languages(lang: str) -> tuple[Language, str | None]:
+    """A new contact's `language`, by which it is routed to caseworkers (Danish or English,
+    the staff's), and its `client_language` when the caller's is another: an Arabic caller is
+    routed in English, and what is written to them (the confirmation SMS) is in Arabic."""
+    if lang in (Language.DA, Language.EN):
+        return Language(lang), None
+    return Language.EN, lang
 
 
 def _int(value: str | None) -> int:

@@ -76,7 +76,8 @@ def phone_setup(settings: Settings) -> PhoneSetup:
         queue_names={
             q.code: {"da": q.name_da, "en": q.name_en, **q.names} for q in settings.queues
         },
-        english_digit=phone.english_digit,
+        language_key=phone.language_key,
+        language_digits=phone.offered(settings.wording.languages),
         callback_offer_after_seconds=phone.callback_offer_after_seconds,
         voices={str(lang): voice for lang, voice in phone.voices.items()},
         prompts=Prompts(settings.wording),

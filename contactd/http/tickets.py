@@ -24,7 +24,9 @@ routes = web.RouteTableDef()
 class TicketBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     case_type: Annotated[Text, Field(min_length=1, max_length=40)]
-    language: Language = Language.DA
+    language: Language = Language.DA  # what the counter speaks with the visitor
+    # The language the visitor reads, one of [agency] languages: the ticket is printed in it.
+    client_language: Annotated[str, Field(pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")] | None = None
     priority: Literal["normal", "assistance", "appointment"] = "normal"
     phone: Annotated[Text, Field(max_length=40)] | None = None
     # The kiosk's id of one press of its button: a double click issues one ticket.
@@ -43,6 +45,8 @@ def ticket_json(issued: tickets.Issued) -> dict[str, Any]:
         "number": issued.number,
         "position": issued.position,
         "estimated_wait_minutes": round(issued.estimated_wait_seconds / 60),
+        "client_language": contact.client_language,
+        "promise": issued.promise,
     }
 
 
@@ -54,6 +58,7 @@ async def issue(request: web.Request) -> web.Response:
     issued = await request.app[TICKETS].issue(
         case_type=body.case_type,
         language=body.language,
+        client_language=body.client_language,
         priority=body.priority,
         phone=body.phone,
         request_id=body.request_id,

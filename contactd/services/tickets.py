@@ -62,6 +62,13 @@ class BadPhone(DomainError):
     code = "bad_phone"
 
 
+class LanguageNotServed(DomainError):
+    """A client language the agency does not serve (`[agency] languages`): there are no
+    words to print the ticket in."""
+
+    code = "language_not_served"
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Issued:
     contact: Contact
@@ -69,6 +76,9 @@ class Issued:
     position: int
     estimated_wait_seconds: int
     created: bool  # False: the same press of the kiosk's button, answered again
+    # What the ticket tells the visitor of their case type, in the language they read
+    # (channels/wording.py Wording.promise): its name, processing goal and checklist.
+    promise: dict[str, str] | None  # None: the case type has left the configuration
 
 
 class Tickets:
@@ -120,11 +130,19 @@ class Tickets:
         request_id: str | None,
         staff_id: int,
         actor: str,
+        client_language: str | None = None,
     ) -> Issued:
         """A new ticket, or the one this `request_id` already issued; `phone` as the visitor
-        gave it. Raises BadPhone for a number that cannot be texted, KioskClosed outside the
-        queue's service-centre hours, IntakeError for an unknown case type."""
+        gave it; `client_language` the language they read, if not `language` (what the
+        counter speaks). Raises BadPhone for a number that cannot be texted,
+        LanguageNotServed, KioskClosed outside the queue's service-centre hours, IntakeError
+        for an unknown case type."""
         phone = self._phone_number(phone)
+        if client_language is not None and not self._wording.has(client_language):
+            raise LanguageNotServed(
+                f"client_language {client_language!r} is not served; "
+                f"the client languages are {', '.join(self._wording.languages)}"
+            )
         if case_type not in self._agency.case_types:
             known = ", ".join(self._agency.case_types)
             raise IntakeError(f"unknown case type {case_type!r}; known: {known}")
@@ -153,6 +171,8 @@ class Tickets:
                 # Within the queue: its own priority, raised for those who must go first.
                 priority=queue.priority + PRIORITIES[priority],
                 client_address=phone,
+                # Kept only when it differs, as a callback booked on the web keeps it.
+                client_language=client_language if client_language != language else None,
                 external_id=f"kiosk:{request_id}" if request_id else None,
                 received_at=now,
             ),
@@ -181,12 +201,15 @@ class Tickets:
         if ticket is None:  # the request id was used for something that is not a ticket
             raise IntakeError("request_id: already used for another contact")
         position, wait = await self.place(contact)
+        case_type = self._agency.case_types.get(contact.case_type)
+        reads = self._wording.served(*contact.reads)
         return Issued(
             contact=contact,
             number=ticket.number,
             position=position,
             estimated_wait_seconds=wait,
             created=created,
+            promise=self._wording.promise("pages", reads, case_type) if case_type else None,
         )
 
     async def place(self, contact: Contact) -> tuple[int, int]:
@@ -285,7 +308,9 @@ class Tickets:
             return
         for row in await store.near_their_turn(self._pool, ahead):
             now = self._clock()
-            text = near_turn_sms(self._wording, row["number"], row["ahead"], row["language"])
+            # In the language the visitor reads: their client_language, if it is served.
+            lang = self._wording.served(row["client_language"], row["language"])
+            text = near_turn_sms(self._wording, row["number"], row["ahead"], lang)
             async with self._pool.acquire() as conn, conn.transaction():
                 if not await store.mark_notified(conn, row["id"], now=now):
                     continue  # another pass told them already

@@ -7,7 +7,7 @@ import dataclasses
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pydantic
 from pydantic import BaseModel, Field
 
+from channels.phone import voices
 from channels.wording import Wording
 from contactd.settings import answers, wording
 from contactd.settings.agency import (
@@ -171,7 +172,7 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
     tz = ZoneInfo(file_config.daemon.timezone)
     calendars = {name: c.build(tz) for name, c in file_config.calendars.items()}
     queues = build_queues(file_config, types, calendars, path)
-    _check_phone(file_config.phone, types, calendars, path)
+    _check_phone(file_config.phone, types, calendars, path, file_config.agency.languages)
     templates = _answer_templates(path.parent / file_config.email.answers_dir, types)
     words = wording.read(file_config.agency, path.parent)
     wording.check_names(file_config, types, path.parent / file_config.case_types_file)
@@ -324,6 +325,7 @@ def _check_phone(
     types: Mapping[str, CaseTypeConfig],
     calendars: Mapping[str, BusinessCalendar],
     path: Path,
+    languages: Sequence[str],
 ) -> None:
     problems = []
     if phone.calendar not in calendars:
@@ -337,9 +339,41 @@ def _check_phone(
                 f"{path}: phone.menu.{digit} = {code!r}: unknown case type; "
                 f"known: {', '.join(types)}"
             )
-    if phone.english_digit in phone.menu:
-        problems.append(
-            f"{path}: phone.english_digit = {phone.english_digit!r}: the menu uses that key"
-        )
+    key = f"{path}: phone.language_key = {phone.language_key!r}"
+    if phone.language_key in phone.menu:
+        problems.append(f"{key}: the menu uses that key")
+    elif phone.language_key == "1":  # the closed message says its offer and the languages
+        problems.append(f"{key}: the closed line's offer uses that key")
+    problems += _check_languages(phone, path, languages)
     if problems:
         raise ConfigError("\n".join(problems))
+
+
+def _check_languages(phone: PhoneConfig, path: Path, languages: Sequence[str]) -> list[str]:
+    """The languages the line offers, on the keys of its language menu (a menu of its own:
+    they may be the case-type menu's keys): each served, each on a key of its own, each with
+    a voice; and so is the line's own language."""
+    problems = []
+    if phone.language_digits is None and len(languages) > 11:  # one digit each, 0-9
+        problems.append(
+            f"{path}: phone.language_digits: {len(languages) - 1} other languages in "
+            "[agency] languages and ten keys: set which the line offers"
+        )
+    taken: dict[str, str] = {}  # key -> the language on it
+    for lang, digit in phone.offered(languages).items():
+        where = f"{path}: phone.language_digits.{lang} = {digit!r}"
+        if digit in taken:
+            problems.append(f"{where}: {taken[digit]!r} is on that key already")
+        taken.setdefault(digit, lang)
+        if lang not in languages:
+            problems.append(f"{where}: {lang!r} is not in [agency] languages")
+    # Every language the line speaks needs a voice, or Twilio cannot say it.
+    for lang in dict.fromkeys([languages[0], *phone.offered(languages)]):
+        if voices.has(lang) or lang in phone.voices:
+            continue
+        spoken = "the line speaks it first" if lang == languages[0] else "the line offers it"
+        problems.append(
+            f"{path}: phone.voices.{lang}: missing; {spoken}, and contactd knows no voice of "
+            f"Twilio's for {lang!r}: set one"
+        )
+    return problems

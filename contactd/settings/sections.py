@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ssl
+from collections.abc import Sequence
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Literal
@@ -125,12 +126,22 @@ class PhoneConfig(StrictSection):
     ] = ["DK"]
     # The IVR's case-type menu: key -> case type code, read out in this order.
     menu: dict[Annotated[str, Field(pattern=r"^[0-9]$")], str] = {}
-    # The key for English (the menu is in Danish first).
-    english_digit: Annotated[str, Field(pattern=r"^[0-9]$")] = "9"
+    # The one key for every other language the line offers (it speaks [agency]'s first):
+    # after the menu and the closed line's offer, each of them is said in itself on this key.
+    # Not a menu key, and not 1 (the closed line's offer): loading.py checks.
+    language_key: Annotated[str, Field(pattern=r"^[0-9]$")] = "9"
+    # The languages the line offers, each on its key of the language menu that language_key
+    # opens (with one other language, the key switches to it at once). A menu of its own, so
+    # its keys may be the case-type menu's. None: see offered().
+    language_digits: dict[LanguageCode, Annotated[str, Field(pattern=r"^[0-9]$")]] | None = None
+    # The key of English before language_key (issue 20): never read, only refused with what
+    # to write instead.
+    english_digit: Annotated[object, Field(exclude=True)] = None
     # A waiting caller whose expected wait is longer than this may press 1 for a callback.
     callback_offer_after_seconds: Annotated[int, Field(ge=0, le=86_400)] = 300
-    # Twilio text-to-speech voices per language.
-    voices: dict[Literal["da", "en"], str] = {"da": "Polly.Naja", "en": "Polly.Amy"}
+    # Twilio text-to-speech voices per language; a language left out gets the one of
+    # channels/phone/voices.py.
+    voices: dict[LanguageCode, Annotated[str, Field(min_length=1, max_length=100)]] = {}
     # The Twilio account (its auth token comes from CONTACTD_TWILIO_AUTH_TOKEN only).
     account_sid: Annotated[str, Field(pattern=r"^AC[0-9a-fA-F]{32}$")] | None = None
     # The hotline's own number: the sender of SMS and the caller id of callbacks.
@@ -157,6 +168,19 @@ class PhoneConfig(StrictSection):
     callback_attempts: Annotated[int, Field(ge=1, le=10)] = 3
     callback_retry_minutes: Annotated[int, Field(ge=1, le=240)] = 15
     ring_seconds: Annotated[int, Field(ge=5, le=120)] = 30
+
+    @pydantic.field_validator("english_digit")
+    @classmethod
+    def _renamed(cls, value: object) -> None:
+        raise ValueError(f'renamed; write phone.language_key = "{value}"')
+
+    def offered(self, languages: Sequence[str]) -> dict[str, str]:
+        """The languages the line offers, on their keys of the language menu: language_digits,
+        else every client language after the line's own (the first of `languages`, [agency]
+        languages) on 1, 2, 3, ... in that order, the tenth on 0 (loading.py refuses more)."""
+        if self.language_digits is not None:
+            return dict(self.language_digits)
+        return dict(zip(languages[1:], "1234567890", strict=False))
 
 
 class MailboxConfig(StrictSection):

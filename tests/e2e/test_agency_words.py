@@ -41,8 +41,13 @@ def _toml(value: str) -> str:
 
 def borgerservice_config(folder: Path) -> Path:
     """The shipped configuration copied to `folder`, its [agency.words.<lang>] naming
-    Borgerservice (any other word the shipped file gives is kept as it is)."""
+    Borgerservice (any other word the shipped file gives is kept as it is), and its case
+    types' checklists on Borgerservice's website."""
     shutil.copytree(ROOT / "config", folder)
+    case_types = folder / "case_types.toml"
+    checklists = case_types.read_text(encoding="utf-8")
+    checklists = checklists.replace("https://www.nyidanmark.dk/", f"https://{WEBSITE}/")
+    case_types.write_text(checklists, encoding="utf-8")
     path = folder / "contactd.toml"
     text = path.read_text(encoding="utf-8")
     shipped = tomllib.loads(text)["agency"]["words"]
@@ -159,6 +164,10 @@ async def test_the_kiosk_prints_borgerservice_on_the_ticket(
     await expect(ticket.locator(".ticketNumber")).to_have_text("A001")
     await expect(ticket).to_have_attribute("lang", lang)
     await expect(ticket.locator(".ticketAgency")).to_have_text(NAMES[lang])
+    checklist = {"da": "da/Du-vil-ansoege/Familie", "en": "en-GB/You-want-to-apply/Family"}[lang]
+    await expect(ticket.locator("#ticketChecklist")).to_contain_text(
+        f"https://{WEBSITE}/{checklist}"
+    )
     await page.wait_for_function("window.printed === 1")
     await assert_never_the_shipped_agency(page)
 

@@ -133,7 +133,7 @@ async def test_a_kiosk_ticket_called_to_counter_3_shows_live_on_the_board_and_th
     await expect(ticket).to_contain_text("Du er den næste i køen")
     await expect(ticket).to_contain_text("Udskrevet 12. marts 2025 kl. 10.00")
     await expect(ticket).to_contain_text("Følg køen på")
-    await expect(ticket.locator(".ticketUrl")).to_have_text(str(centre.make_url("/status")))
+    await expect(ticket.locator("#ticketUrl")).to_have_text(str(centre.make_url("/status")))
     await kiosk.wait_for_function("window.printed === 1")  # printed on the next frame
     await expect(family.locator(".waiting")).to_have_text("1", timeout=10_000)
 
@@ -356,7 +356,7 @@ BESIDE = {
     "ar": {"phone": "الخط الهاتفي", "open": "مفتوحة", "wait": "حوالي 15 د",
            "email": "البريد الإلكتروني", "goal": "الرد في موعد أقصاه يوم العمل رقم 5",
            "recent": "0.5 يوم عمل", "none": "لا توجد رسائل تم الرد عليها",
-           "name": "Family reunification"},
+           "name": "لمّ شمل الأسرة"},
 }  # fmt: skip
 
 

@@ -1,6 +1,7 @@
 """Callbacks booked on the web: windows inside the opening hours, the reference in an SMS
-written with the booking, one booking per form and per waiting number, bad input refused
-with nothing stored, and floods limited. (Abuse: test_booking_abuse.py.)"""
+written with the booking, one booking per form and per waiting number, the case type's
+promise in the page's language, bad input refused with nothing stored, and floods limited.
+(Abuse: test_booking_abuse.py.)"""
 
 from __future__ import annotations
 
@@ -87,7 +88,15 @@ async def test_a_booking_gets_its_window_and_an_sms_with_the_reference_once(
     first = await web_client.post("/api/callbacks", json=_booking(window["id"]))
     assert first.status == 202, await first.text()
     booked = await first.json()
-    assert booked == {"window_start": window["start"], "window_end": window["end"]}
+    assert booked == {
+        "window_start": window["start"],
+        "window_end": window["end"],
+        "promise": {
+            "name": "Familiesammenføring",
+            "goal": "10 måneder",
+            "url": "https://www.nyidanmark.dk/da/Du-vil-ansoege/Familie",
+        },
+    }
     again = await web_client.post("/api/callbacks", json=_booking(window["id"]))
     assert (again.status, await again.json()) == (202, booked)
     other_form = await web_client.post(
@@ -211,3 +220,39 @@ async def test_a_booking_in_a_language_the_agency_does_not_serve_is_confirmed_in
     assert booked.status == 202, await booked.text()
     body = await _pool(web_client).fetchval("SELECT payload ->> 'body' FROM outbox")
     assert body.startswith("The Danish Immigration Service will call you on 02.12.2026"), body
+
+
+async def test_the_booking_answers_the_promise_of_the_case_type_in_the_pages_language(
+    web_client: Client,
+) -> None:
+    """The page read in Ukrainian: the case type's name and processing goal in Ukrainian, and
+    the checklist (the English page: there is no Ukrainian one)."""
+    window = (await _windows(web_client))[3]
+    booked = await web_client.post(
+        "/api/callbacks", json=_booking(window["id"], client_language="uk")
+    )
+    assert booked.status == 202, await booked.text()
+    assert (await booked.json())["promise"] == {
+        "name": "Возз’єднання сім’ї",
+        "goal": "10 місяців",
+        "url": "https://www.nyidanmark.dk/en-GB/You-want-to-apply/Family",
+    }
+
+
+async def test_a_number_that_waits_is_told_only_of_the_case_type_it_asked_about(
+    web_client: Client,
+) -> None:
+    """The callback that waits stands, and the answer tells nothing of it: the promise is
+    that of the case type the form sent, in the form's language."""
+    window = (await _windows(web_client))[3]
+    first = await web_client.post("/api/callbacks", json=_booking(window["id"]))
+    assert first.status == 202, await first.text()
+    other = _booking(window["id"], key="form-0002-abcd", case_type="visa", language="en")
+    again = await web_client.post("/api/callbacks", json=other)
+    assert again.status == 202, await again.text()
+    assert (await again.json())["promise"] == {
+        "name": "Visa",
+        "goal": "15 days",
+        "url": "https://www.nyidanmark.dk/en-GB/You-want-to-apply/Visa",
+    }
+    assert await _pool(web_client).fetchval("SELECT case_type FROM contacts") == "family"

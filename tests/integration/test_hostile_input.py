@@ -107,6 +107,8 @@ def _bodies(draw: st.DrawFn, fields: dict[str, st.SearchStrategy[Any]]) -> tuple
 _CASE_TYPES = st.sampled_from(["visa", "family", "general", "pets", "VISA"])
 _QUEUES = st.sampled_from(["general", "visa", "family", "nowhere"])
 _LANGUAGES = st.sampled_from(["da", "en", "de", "DA"])
+# What the client reads: served, not served, no language code at all.
+_CLIENT_LANGUAGES = st.sampled_from(["da", "ar", "uk", "tr", "sv", "DA", "xx_YY", ""])
 # Windows on offer on the daemon's clock (WORKDAY): this afternoon and tomorrow morning.
 _WINDOWS = [
     WORKDAY.replace(hour=13).isoformat(timespec="minutes"),
@@ -163,6 +165,7 @@ ENDPOINTS: dict[str, tuple[str, str, str | None, dict[str, st.SearchStrategy[Any
         "POST", "/api/tickets", "frontdesk",
         {
             "case_type": _CASE_TYPES, "language": _LANGUAGES,
+            "client_language": _CLIENT_LANGUAGES,
             "priority": st.sampled_from(["normal", "assistance", "appointment", "vip"]),
             "phone": _PHONES, "request_id": STRINGS,
         },
@@ -178,7 +181,7 @@ ENDPOINTS: dict[str, tuple[str, str, str | None, dict[str, st.SearchStrategy[Any
         "POST", "/api/callbacks", None,
         {
             "number": _PHONES | STRINGS, "language": _LANGUAGES, "case_type": _CASE_TYPES,
-            "window": st.sampled_from(_WINDOWS),
+            "client_language": _CLIENT_LANGUAGES, "window": st.sampled_from(_WINDOWS),
             "key": st.from_regex(r"[A-Za-z0-9_-]{8,12}", fullmatch=True) | STRINGS,
         },
     ),

@@ -196,8 +196,10 @@ _PRINTABLE = _ODD.map(lambda s: s.encode("utf-8", "replace").decode().replace("\
             for name in ("From", "Digits", "CallStatus", "QueueResult", "DialCallStatus")
         },
     ),
+    # pick=language: the language menu's answer, at /twilio/menu and /twilio/closed.
     query=st.dictionaries(
-        st.sampled_from(["lang", "then", "tries", "ref", "attempt", "order"]), _PRINTABLE
+        st.sampled_from(["lang", "then", "tries", "pick", "ref", "attempt", "order"]),
+        st.one_of(_PRINTABLE, st.just("language")),
     ),
 )
 async def test_signed_webhooks_with_odd_values_get_twiml(

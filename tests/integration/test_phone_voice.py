@@ -134,13 +134,27 @@ async def test_a_caller_picks_a_case_type_and_waits_in_its_queue(phone: Client) 
     said = _said(menu)
     assert said[0] == "Velkommen til Udlændingestyrelsen."
     assert "Tryk 1 for Familiesammenføring." in said
-    assert said[-1] == "For English, press 9."
+    assert "Tryk 8 for Klage." in said  # every case type keeps its key
+    # Then the other languages, each in itself, all on 9
+    # (tests/integration/test_phone_languages.py).
+    assert said[-4:] == [
+        "For English, press 9.",
+        "للعربية، اضغط 9.",
+        "Для обслуговування українською мовою натисніть 9.",
+        "Türkçe için 9 tuşuna basın.",
+    ]
     assert isinstance(menu, ET.Element)
     gather = menu.find("Gather")
     assert gather is not None
     assert gather.get("action") == "/twilio/menu?lang=da&then=queue&tries=0"
 
     queued = await _queued_call(phone, "CA" + "1" * 32)
+    # The promise of the case type, before the wait.
+    assert _said(queued) == [
+        "Sagsbehandlingstiden for Familiesammenføring er højst 10 måneder. "
+        "Du finder tjeklisten til din ansøgning på nyidanmark.dk.",
+        "Tak. Du er nu i kø til Familiesammenføring.",
+    ]
     enqueue = queued.find("Enqueue")
     assert enqueue is not None
     assert (enqueue.text, enqueue.get("waitUrl"), enqueue.get("action")) == (
@@ -156,7 +170,9 @@ async def test_a_caller_picks_a_case_type_and_waits_in_its_queue(phone: Client) 
         contact["queue"],
         contact["client_address"],
         contact["state"],
-    ) == ("call", "family", "ivr", "family", CALLER, "queued")
+        contact["language"],
+        contact["client_language"],
+    ) == ("call", "family", "ivr", "family", CALLER, "queued", "da", None)
 
     # Twilio retries a webhook it got no answer to: the same contact, not a second one.
     again = await _queued_call(phone, "CA" + "1" * 32)
@@ -165,8 +181,13 @@ async def test_a_caller_picks_a_case_type_and_waits_in_its_queue(phone: Client) 
 
 
 async def test_english_and_wrong_keys(phone: Client) -> None:
-    _, english = await post(phone, "/twilio/menu?lang=da&then=queue&tries=0", _call(Digits="9"))
+    _, languages = await post(phone, "/twilio/menu?lang=da&then=queue&tries=0", _call(Digits="9"))
+    assert _said(languages)[0] == "For English, press 1."  # the language menu
+    _, english = await post(
+        phone, "/twilio/menu?lang=da&then=queue&tries=0&pick=language", _call(Digits="1")
+    )
     assert "Press 4 for Visa." in " ".join(_said(english))
+    assert "For English, press 9." not in _said(english)  # the others are offered, not itself
     _, wrong = await post(phone, "/twilio/menu?lang=en&then=queue&tries=0", _call(Digits="*"))
     assert _said(wrong)[0] == "We did not receive a valid choice."
     assert isinstance(wrong, ET.Element)
@@ -245,7 +266,9 @@ async def test_on_a_holiday_the_line_is_closed_and_offers_a_call_when_it_opens(
     said = _said(closed)
     assert "Telefonen er lukket nu. Vi åbner igen mandag klokken 9.00." in said
     assert "Tryk 1, hvis vi skal ringe dig op, når vi har åbnet." in said
-    _, english = await post(phone, "/twilio/closed?lang=da", _call(Digits="9"))
+    _, languages = await post(phone, "/twilio/closed?lang=da", _call(Digits="9"))
+    assert _said(languages)[0] == "For English, press 1."  # the language menu
+    _, english = await post(phone, "/twilio/closed?lang=da&pick=language", _call(Digits="1"))
     assert "The line is closed now. We open again on Monday at 09:00." in _said(english)
     _, menu = await post(phone, "/twilio/closed?lang=da", _call(Digits="1"))
     assert isinstance(menu, ET.Element)
@@ -259,21 +282,25 @@ async def test_on_a_holiday_the_line_is_closed_and_offers_a_call_when_it_opens(
         "visa",
         CALLER,
     )
-    assert _said(booked)[0].startswith("Tak. Vi ringer dig op på +45 20 12 34 56, når vi har")
+    assert _said(booked)[0] == (
+        "Sagsbehandlingstiden for Visum er højst 15 dage. "
+        "Du finder tjeklisten til din ansøgning på nyidanmark.dk."
+    )
+    assert _said(booked)[1].startswith("Tak. Vi ringer dig op på +45 20 12 34 56, når vi har")
     monday_9 = datetime(2026, 12, 28, 9, 0, tzinfo=CPH)
     assert callback["not_before"] == monday_9  # not dialled before the line opens
 
     hidden = _call("CA" + "5" * 32, From="anonymous", Digits="4")
     _, refused = await post(phone, "/twilio/menu?lang=da&then=callback&tries=0", hidden)
-    assert _said(refused)[0].startswith("Vi kan ikke ringe dig op, fordi dit nummer er skjult.")
+    assert _said(refused)[-1].startswith("Vi kan ikke ringe dig op, fordi dit nummer er skjult.")
     premium = _call("CA" + "6" * 32, From="+4590123456", Digits="4")
     _, refused = await post(phone, "/twilio/menu?lang=da&then=callback&tries=0", premium)
-    assert _said(refused)[0].startswith(
+    assert _said(refused)[-1].startswith(
         "Vi kan ikke ringe dig op, fordi vi ikke ringer til overtakserede numre."
     )
     abroad = _call("CA" + "7" * 32, From="+447911123456", Digits="4")
     _, refused = await post(phone, "/twilio/menu?lang=da&then=callback&tries=0", abroad)
-    assert _said(refused)[0].startswith(
+    assert _said(refused)[-1].startswith(
         "Vi kan ikke ringe dig op, fordi vi kun ringer op til danske numre."
     )
     assert len(await _contacts(phone)) == 1

@@ -1,7 +1,8 @@
 """The service centre's tickets through the daemon's API on a real PostgreSQL: numbering per
 queue and day without gaps or repeats (also from two daemons at once), one ticket per press,
 a closed kiosk, calling to a counter (the board and status follow), recall, no-show,
-transfer keeping the place, the SMS when the turn is near and the closing rule."""
+transfer keeping the place, the SMS when the turn is near and the closing rule; a visitor who
+reads another language than the counter speaks gets the ticket's promise and the SMS in it."""
 
 from __future__ import annotations
 
@@ -310,3 +311,66 @@ async def test_an_appointment_goes_ahead_of_the_visitors_who_came_without_one(
     _, helped = await _issue(daemon, front, priority="assistance")
     assert (booked["number"], booked["position"]) == ("A003", 1)
     assert (helped["number"], helped["position"]) == ("A004", 2)
+
+
+async def test_a_visitor_who_reads_turkish_is_promised_in_turkish_and_texted_in_it(
+    daemon: Client,
+) -> None:
+    """Served in English at the counter, told in Turkish: the case type's name, processing goal
+    and checklist (the English page: there is no Turkish one), and the SMS."""
+    pool = _pool(daemon)
+    front = await token_for(pool, "frida", Role.FRONTDESK)
+    status, ticket = await _issue(
+        daemon, front, language="en", client_language="tr", phone="+45 20 12 34 50"
+    )
+    assert status == 201, ticket
+    assert (ticket["language"], ticket["client_language"]) == ("en", "tr")
+    assert ticket["promise"] == {
+        "name": "Aile birleşimi",
+        "goal": "10 ay",
+        "url": "https://www.nyidanmark.dk/en-GB/You-want-to-apply/Family",
+    }
+    stored = await pool.fetchrow("SELECT language, client_language FROM contacts")
+    assert stored is not None
+    assert (stored["language"], stored["client_language"]) == ("en", "tr")
+    await daemon.app[TICKETS].notify_near_turn()
+    sms = await pool.fetchval("SELECT payload ->> 'body' FROM outbox WHERE kind = 'sms'")
+    assert sms == "Udlændingestyrelsen: Sıra numaranız A001. Sıradaki sizsiniz."
+
+
+async def test_a_visitor_who_reads_the_counters_language_is_promised_in_it(
+    daemon: Client,
+) -> None:
+    """Danish at the counter and on the ticket: kept as the contact's language alone, as a
+    callback booked on the web is; the Danish checklist."""
+    pool = _pool(daemon)
+    front = await token_for(pool, "frida", Role.FRONTDESK)
+    status, ticket = await _issue(daemon, front, language="da", client_language="da")
+    assert status == 201, ticket
+    assert ticket["client_language"] is None
+    assert ticket["promise"] == {
+        "name": "Familiesammenføring",
+        "goal": "10 måneder",
+        "url": "https://www.nyidanmark.dk/da/Du-vil-ansoege/Familie",
+    }
+    assert await pool.fetchval("SELECT client_language FROM contacts") is None
+    # Without client_language: the language the counter speaks.
+    _, english = await _issue(daemon, front, language="en", case_type="visa")
+    assert english["promise"]["goal"] == "15 days"
+
+
+@pytest.mark.parametrize(
+    ("client_language", "status", "code"),
+    [("sv", 422, "language_not_served"), ("DA", 422, "invalid_body"), ("", 422, "invalid_body")],
+)
+async def test_a_language_the_agency_does_not_serve_is_refused_and_issues_nothing(
+    daemon: Client, client_language: str, status: int, code: str
+) -> None:
+    front = await token_for(_pool(daemon), "frida", Role.FRONTDESK)
+    answer = await _issue(daemon, front, client_language=client_language, request_id="press-sv01")
+    assert (answer[0], answer[1]["error"]["code"]) == (status, code)
+    if code == "language_not_served":
+        assert answer[1]["error"]["message"] == (
+            "client_language 'sv' is not served; the client languages are da, en, ar, uk, tr"
+        )
+    assert await _pool(daemon).fetchval("SELECT count(*) FROM contacts") == 0

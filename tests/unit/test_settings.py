@@ -418,13 +418,13 @@ def test_shipped_queues_carry_their_bullseye_into_the_engine_rules() -> None:
     assert (rules.overflow_to, rules.overflow_after_seconds) == (("general",), 600)
 
 
-def test_phone_menu_with_an_unknown_case_type_or_the_english_key_is_refused(
+def test_phone_menu_with_an_unknown_case_type_or_the_language_key_is_refused(
     config_path: Path,
 ) -> None:
     edit(config_path, '"4" = "visa"', '"4" = "visum", "9" = "visa"', section="phone")
     message = config_error(config_path)
     assert "phone.menu.4 = 'visum': unknown case type" in message
-    assert "phone.english_digit = '9': the menu uses that key" in message
+    assert f"{config_path}: phone.language_key = '9': the menu uses that key" in message
 
 
 def test_the_public_url_must_be_an_http_base_url(config_path: Path) -> None:
@@ -438,3 +438,103 @@ def test_the_public_url_must_be_an_http_base_url(config_path: Path) -> None:
         },
     )
     assert (loaded.public_url, loaded.twilio_auth_token) == ("https://contact.example.dk", "secret")
+
+
+# The languages of the phone line (issue 20)
+
+
+def test_the_shipped_menu_keeps_every_case_type_and_offers_the_languages_on_one_key() -> None:
+    loaded = settings.load(SHIPPED, environ={})
+    assert loaded.phone.menu == {
+        "1": "family", "2": "work", "3": "study", "4": "visa", "5": "asylum",
+        "6": "extension", "7": "permanent", "8": "appeal", "0": "general",
+    }  # fmt: skip
+    assert loaded.phone.language_key == "9"
+    # The language menu's keys: a menu of its own, so they may be the case-type menu's.
+    assert loaded.phone.language_digits == {"en": "1", "ar": "2", "uk": "3", "tr": "4"}
+    assert loaded.phone.voices["ar"] == "Polly.Zeina"
+
+
+def test_the_old_english_key_is_refused_with_what_to_write_instead(config_path: Path) -> None:
+    edit(config_path, 'language_key = "9"', 'english_digit = "9"\nlanguage_key = "9"')
+    message = config_error(config_path)
+    assert (
+        f"{config_path}: phone.english_digit = '9': renamed; write phone.language_key = \"9\""
+    ) in message
+    from_env = config_error(SHIPPED, {"CONTACTD_PHONE__ENGLISH_DIGIT": "8"})
+    assert (
+        "environment CONTACTD_PHONE__ENGLISH_DIGIT: phone.english_digit = 8: renamed; "
+        'write phone.language_key = "8"'
+    ) in from_env
+
+
+def test_the_language_key_on_the_closed_lines_offer_is_refused(config_path: Path) -> None:
+    edit(config_path, 'language_key = "9"', 'language_key = "1"', section="phone")
+    edit(config_path, '"1" = "family", ', "", section="phone")
+    message = config_error(config_path)
+    assert (
+        f"{config_path}: phone.language_key = '1': the closed line's offer uses that key"
+    ) in message
+
+
+def test_the_language_digits_default_to_the_agencys_order_on_1_2_3(config_path: Path) -> None:
+    edit(config_path, 'language_digits = { en = "1", ar = "2", uk = "3", tr = "4" }\n', "")
+    loaded = settings.load(config_path, environ={})
+    assert loaded.phone.language_digits is None
+    assert loaded.phone.offered(loaded.wording.languages) == {
+        "en": "1", "ar": "2", "uk": "3", "tr": "4",
+    }  # fmt: skip
+
+
+def test_more_languages_than_keys_must_be_given_their_keys(config_path: Path) -> None:
+    edit(config_path, 'language_digits = { en = "1", ar = "2", uk = "3", tr = "4" }\n', "")
+    twelve = '["da", "en", "ar", "uk", "tr", "de", "es", "fr", "it", "nb", "nl", "pl"]'
+    edit(config_path, 'languages = ["da", "en", "ar", "uk", "tr"]', f"languages = {twelve}")
+    message = config_error(config_path)
+    assert (
+        f"{config_path}: phone.language_digits: 11 other languages in [agency] languages and "
+        "ten keys: set which the line offers"
+    ) in message
+
+
+def test_two_languages_on_one_key_are_refused(config_path: Path) -> None:
+    edit(config_path, 'uk = "3"', 'uk = "2"', section="phone")
+    message = config_error(config_path)
+    assert f"{config_path}: phone.language_digits.uk = '2': 'ar' is on that key already" in message
+
+
+def test_a_language_the_agency_does_not_serve_is_refused(config_path: Path) -> None:
+    edit(config_path, 'tr = "4"', 'de = "4"', section="phone")
+    message = config_error(config_path)
+    assert f"{config_path}: phone.language_digits.de = '4': 'de' is not in [agency] languages" in (
+        message
+    )
+
+
+def test_a_language_without_a_voice_of_twilios_is_refused_unless_one_is_set(
+    config_path: Path,
+) -> None:
+    # Somali: served by the agency, but Twilio has no voice for it that contactd knows.
+    edit(config_path, 'languages = ["da", "en", "ar", "uk", "tr"]',
+         'languages = ["da", "en", "ar", "uk", "tr", "so"]')  # fmt: skip
+    edit(config_path, 'tr = "4"', 'tr = "4", so = "5"', section="phone")
+    message = config_error(config_path)
+    assert (
+        f"{config_path}: phone.voices.so: missing; the line offers it, and contactd knows no "
+        "voice of Twilio's for 'so': set one"
+    ) in message
+    # With a voice set, the phone check passes (and the wording check, next, names Somali's
+    # missing catalogs).
+    edit(config_path, 'tr = "Polly.Filiz"', 'tr = "Polly.Filiz", so = "Google.so-SO-X"',
+         section="phone")  # fmt: skip
+    message = config_error(config_path)
+    assert "phone.voices" not in message
+    assert "agency: no catalog for the language 'so': so/phone.po is missing" in message
+
+
+def test_the_language_key_and_digits_must_be_one_digit(config_path: Path) -> None:
+    edit(config_path, 'ar = "2"', 'ar = "22"', section="phone")
+    edit(config_path, 'language_key = "9"', 'language_key = "#"', section="phone")
+    message = config_error(config_path)
+    assert "phone.language_digits.ar = '22': String should match pattern '^[0-9]$'" in message
+    assert "phone.language_key = '#': String should match pattern '^[0-9]$'" in message

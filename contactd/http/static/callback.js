@@ -11,7 +11,7 @@ const SPOKEN = ["da", "en"];
 let words = null;  // GET /api/wording/pages: {lang, dir, languages, messages}
 let options = { case_types: [], windows: [] };
 let shownError = null;  // {id} of a message, or {text} the API gave: said again on a switch
-let booked = null;  // the window booked, once it is
+let booked = null;  // once booked: {start, end} of the window, and what the case type promises
 let key = newKey();
 const $ = (id) => document.getElementById(id);
 const t = (id, values = {}) => fill(words?.messages[id] ?? "", values);
@@ -108,7 +108,29 @@ function render() {
   if (booked) {
     const start = new Date(booked.start), end = new Date(booked.end);
     $("doneWindow").textContent = t("callback.done_window", { day: dayName(start), start: clock(start), end: clock(end) });
+    renderPromise(booked.promise, booked.words);
   }
+}
+
+function renderPromise(promise, said) {
+  // The processing goal of the case type booked about and its checklist as a link: in the
+  // language of the booking (the API worded the goal in it), marked as such if the client
+  // has switched the page to another since.
+  const goal = $("doneGoal"), checklist = $("doneChecklist");
+  goal.hidden = checklist.hidden = !promise;
+  if (!promise) return;
+  for (const el of [goal, checklist]) {
+    el.lang = said.lang;
+    el.dir = said.dir;
+  }
+  goal.textContent = fill(said.messages["promise.goal"] ?? "", { name: promise.name, goal: promise.goal });
+  const link = document.createElement("a");
+  link.href = promise.url;
+  link.dir = "ltr";  // an address reads left to right, also in Arabic
+  link.textContent = promise.url;
+  const text = said.messages["promise.checklist"] ?? "";
+  const [before, ...after] = text.split("{url}");
+  checklist.replaceChildren(...(after.length ? [before, link, after.join("{url}")] : [text]));
 }
 
 async function load() {
@@ -141,7 +163,7 @@ async function book(event) {
     }
     // The answer is the same whether or not the number already waits for a call (who waits
     // is not told to the web); the reference goes by SMS to the number only.
-    booked = options.windows.find((w) => w.id === body.window);
+    booked = { start: data.window_start, end: data.window_end, promise: data.promise, words };
     render();
     $("booking").hidden = true;
     $("done").hidden = false;

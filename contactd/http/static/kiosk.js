@@ -6,9 +6,11 @@
 // ticket's in the visitor's.
 "use strict";
 
-// The languages POST /api/tickets takes for the visitor (its `language`): those of the client
-// languages the kiosk offers.
+// The languages POST /api/tickets takes as its `language`, what the counter speaks with the
+// visitor. The visitor may read any client language the agency serves: the ticket is printed
+// in it (`client_language`), and a visitor who speaks neither of these is served in English.
 const SPOKEN = ["da", "en"];
+const SPOKEN_OTHERWISE = "en";
 
 // The service centre's time zone: the API gives times in UTC, visitors read local time.
 let TIME_ZONE = "Europe/Copenhagen";  // until /api/status names the daemon's own
@@ -91,10 +93,9 @@ function translate() {
 }
 
 function renderVisitorLanguages() {
-  // One tile per client language a ticket can be issued in, each by its own name.
-  const spoken = words.languages.filter(({ code }) => SPOKEN.includes(code));
+  // One tile per client language the agency serves, each by its own name.
   const chosen = document.querySelector("input[name=visitorLanguage]:checked")?.value;
-  const tiles = spoken.map(({ code, name }, index) => {
+  const tiles = words.languages.map(({ code, name }, index) => {
     const label = document.createElement("label");
     label.className = "tile";
     label.lang = code;
@@ -237,9 +238,11 @@ async function issue(event) {
     focusField("caseType");
     return;
   }
+  const reads = document.querySelector("input[name=visitorLanguage]:checked")?.value;
   const body = {
     case_type: caseType,
-    language: document.querySelector("input[name=visitorLanguage]:checked")?.value,
+    language: SPOKEN.includes(reads) ? reads : SPOKEN_OTHERWISE,
+    client_language: reads,
     priority: document.querySelector("input[name=priority]:checked").value,
     request_id: requestId,
   };
@@ -278,8 +281,8 @@ function queueName(code, language) {
 
 async function showTicket(data, again) {
   ticket = data;
-  // The ticket in the visitor's language (the agency's first, if the kiosk has no words in it).
-  const visitor = await wordingIn(data.language).catch(() => words);
+  // The ticket in the language the visitor reads (the agency's first, if it has no words in it).
+  const visitor = await wordingIn(data.client_language ?? data.language).catch(() => words);
   const w = (id, values) => said(visitor, id, values);
   $("ticket").lang = visitor.lang;
   $("ticket").dir = visitor.dir;
@@ -289,6 +292,7 @@ async function showTicket(data, again) {
   $("ticketQueue").textContent = queueName(data.queue, visitor.lang);
   $("ticketWait").textContent = w("ticket.wait", { n: data.estimated_wait_minutes });
   $("ticketAhead").textContent = data.position <= 1 ? w("ticket.first") : w("ticket.ahead", { n: data.position - 1 });
+  showPromise(data.promise, w);
   $("ticketIssued").textContent = w("ticket.issued", { when: whenIssued(data.created_at, visitor) });
   $("ticketFollow").textContent = w("ticket.follow");
   $("ticketUrl").textContent = `${location.origin}/status`;
@@ -298,6 +302,25 @@ async function showTicket(data, again) {
   $("issued").hidden = false;
   $("issuedHeading").focus();
   requestAnimationFrame(() => window.print());
+}
+
+function showPromise(promise, w) {
+  // What the visitor's case type promises (the API's `promise`, in their language): the
+  // processing goal, and the checklist's address, which is printed left to right in any script.
+  $("ticketGoal").hidden = $("ticketChecklist").hidden = !promise;
+  if (!promise) return;
+  $("ticketGoal").textContent = w("promise.goal", { name: promise.name, goal: promise.goal });
+  const url = document.createElement("span");
+  url.className = "ticketUrl";
+  url.dir = "ltr";
+  url.textContent = promise.url;
+  $("ticketChecklist").replaceChildren(...around(w("promise.checklist"), "{url}", url));
+}
+
+function around(text, placeholder, node) {
+  // `text` with `node` in the place of its `placeholder` (as it is, if it has none).
+  const [before, ...after] = text.split(placeholder);
+  return after.length ? [before, node, after.join(placeholder)] : [text];
 }
 
 function whenIssued(iso, wording) {

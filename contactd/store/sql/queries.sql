@@ -581,7 +581,8 @@ WHERE a.state <> 'offline' AND a.counter IS NOT NULL;
 -- name: tickets_near_their_turn
 -- Waiting tickets with a phone number, not told yet, with at most $1 ahead of them.
 WITH waiting AS (
-    SELECT c.id, c.reference, c.language, c.client_address, t.number, t.notified_at,
+    SELECT c.id, c.reference, c.language, c.client_language, c.client_address, t.number,
+           t.notified_at,
            row_number() OVER (PARTITION BY c.queue
                               ORDER BY c.priority DESC, c.due_at, c.queued_at, c.id) - 1
                AS ahead
