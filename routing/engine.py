@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from routing.agents import AgentView
 from routing.contact import Channel, Language
@@ -45,6 +45,7 @@ class QueueRules:
     bullseye: tuple[BullseyeStep, ...] = DEFAULT_BULLSEYE
     overflow_to: tuple[str, ...] = ()
     overflow_after_seconds: int | None = None
+    priority: int = 0  # the queue's own: a contact above it has a priority of its own
 
     def step_at(self, waited_seconds: float) -> int:
         """The index of the bullseye step in force after waiting this long."""
@@ -66,6 +67,42 @@ class WaitingContact:
     due_at: datetime
     waiting_since: datetime  # entry into the queue; kept when an offer is declined
     passed_by: frozenset[int] = frozenset()  # agents who declined or passed it on
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Policy:
+    """How the engine chooses. The default is contactd's routing, the daemon's only one; the
+    what-if lab (lab/) plays others beside it at equal staffing, to measure what each rule
+    is worth (docs/how-to/whatif.md).
+
+    `order`: "promise" takes the contact with the earliest due time first (the one closest
+    to breaking its promise) across channels; "arrival" the one waiting longest.
+    `priority` says what a contact's priority does before that: "first", the higher goes
+    first, whatever its due time; "own", only a contact's own priority above its queue's (a
+    ticket for an appointment or for assistance, a priority set by staff) goes first, and
+    the queue's priority breaks ties; "none", priorities are ignored.
+    `agents`: "skill" offers to the highest skill level in the contact's case type, then the
+    longest idle, with the bullseye steps; "idle" to the agent idle longest among those who
+    serve the contact's queue (have a skill in one of its case types), as Asterisk's
+    app_queue does with its `leastrecent` strategy. `overflow`: False never overflows.
+    """
+
+    order: str = "promise"
+    priority: str = "first"
+    agents: str = "skill"
+    overflow: bool = True
+
+    def __post_init__(self) -> None:
+        for name, value, allowed in (
+            ("order", self.order, ("promise", "arrival")),
+            ("priority", self.priority, ("first", "own", "none")),
+            ("agents", self.agents, ("skill", "idle")),
+        ):
+            if value not in allowed:
+                raise ValueError(f"{name} {value!r}: use {' or '.join(map(repr, allowed))}")
+
+
+CONTACTD = Policy()
 
 
 class Reason(NamedTuple):
@@ -146,15 +183,17 @@ def route(
     now: datetime,
     *,
     presorted: bool = False,
+    policy: Policy = CONTACTD,
 ) -> list[Offer]:
-    """The offers to make now. `presorted` says the contacts come most urgent first already
-    (the router's query orders them so), which saves the sort."""
+    """The offers to make now. `presorted` says the contacts come in the policy's order
+    already (the router's query orders them so), which saves the sort."""
     free, skill_index, queue_index = _free_agents(agents, queues)
     left = {channel: sum(room.values()) for channel, room in free.items()}
-    plan = _plan(queues, now)
+    plan = _plan(queues, now) if policy.overflow else _plan_without_overflow(queues, now)
+    by_skill = policy.agents == "skill"
     offers = []
     no_index: dict[str, _Index] = {}
-    for contact in contacts if presorted else sorted(contacts, key=_urgency):
+    for contact in contacts if presorted else sorted(contacts, key=order_of(policy, queues)):
         channel = contact.channel
         if left.get(channel, 0) <= 0:
             continue
@@ -166,10 +205,17 @@ def route(
             if since <= moment:
                 step, required = i, level
                 break
-        index = skill_index.get(contact.language, no_index).get(contact.case_type)
-        agent = index.head(channel, room, contact.passed_by) if index is not None else None
-        rule, via = "skill", contact.queue
-        if agent is None or agent.skills[contact.case_type] < required:
+        if by_skill:
+            index = skill_index.get(contact.language, no_index).get(contact.case_type)
+            agent = index.head(channel, room, contact.passed_by) if index is not None else None
+            rule, via = "skill", contact.queue
+        else:  # any member of the queue, longest idle first, whatever their level
+            agent, via = _longest_idle_of(
+                (contact.queue,), channel, queue_index.get(contact.language, no_index), room,
+                contact.passed_by,
+            )  # fmt: skip
+            rule, required = "queue", 0
+        if agent is None or agent.skills.get(contact.case_type, 0) < required:
             if overflow_since is None or since > overflow_since:
                 continue
             overflow_index = queue_index.get(contact.language, no_index)
@@ -181,18 +227,10 @@ def route(
                 continue
         room[agent.id] -= 1
         left[channel] -= 1
-        offers.append(
-            Offer(  # positional: a hot path
-                contact.id,
-                agent.id,
-                rule,
-                step,
-                required,
-                agent.skills.get(contact.case_type, 0),
-                (now - since).total_seconds(),
-                via,
-            )
-        )
+        offers.append(Offer(  # positional: a hot path
+            contact.id, agent.id, rule, step, required, agent.skills.get(contact.case_type, 0),
+            (now - since).total_seconds(), via,
+        ))  # fmt: skip
     return offers
 
 
@@ -269,6 +307,33 @@ def _by_skill(agents: list[AgentView], case_type: str) -> list[AgentView]:
 
 def _urgency(contact: WaitingContact) -> tuple[int, datetime, datetime, int]:
     return (-contact.priority, contact.due_at, contact.waiting_since, contact.id)
+
+
+def order_of(
+    policy: Policy, queues: Mapping[str, QueueRules]
+) -> Callable[[WaitingContact], tuple[Any, ...]]:
+    """The sort key that puts waiting contacts in the order `policy` takes them."""
+    by_promise = policy.order == "promise"
+    if policy.priority == "first":
+        if by_promise:
+            return _urgency
+        return lambda c: (-c.priority, c.waiting_since, c.id)
+    if policy.priority == "none":
+        if by_promise:
+            return lambda c: (c.due_at, c.waiting_since, c.id)
+        return lambda c: (c.waiting_since, c.id)
+    base = {code: q.priority for code, q in queues.items()}
+
+    def own(c: WaitingContact) -> tuple[Any, ...]:
+        boost = max(0, c.priority - base.get(c.queue, 0))
+        when = c.due_at if by_promise else c.waiting_since
+        return (-boost, when, -c.priority, c.waiting_since, c.id)
+
+    return own
+
+
+def _plan_without_overflow(queues: Mapping[str, QueueRules], now: datetime) -> dict[str, _Plan]:
+    return {code: (steps, None, ()) for code, (steps, _, _) in _plan(queues, now).items()}
 
 
 def _longest_idle_of(

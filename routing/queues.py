@@ -88,6 +88,7 @@ class Queue:
             bullseye=self.bullseye,
             overflow_to=self.overflow_to,
             overflow_after_seconds=self.overflow_after_seconds,
+            priority=self.priority,
         )
 
 
