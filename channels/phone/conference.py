@@ -159,12 +159,8 @@ class LiveCalls:
             transferred = request.query.get("to") == "queue"
             return await self._where_the_call_is(request, say_transferred=transferred)
         response = VoiceResponse()
-        say(
-            response,
-            self._setup,
-            contact.language,
-            self._setup.prompts.say(contact.language, "connecting"),
-        )
+        lang = self._setup.spoken(contact)  # the caller hears it
+        say(response, self._setup, lang, self._setup.prompts.say(lang, "connecting"))
         dial = response.dial(
             action=f"/twilio/connect-result?ref={contact.reference}&leg={leg.id}", method="POST"
         )
@@ -240,13 +236,12 @@ class LiveCalls:
         elif current is not None and current.ended:
             response.hangup()  # the talk is over
         else:
+            lang = self._setup.spoken(known)  # the caller waits again, in their language
             if say_transferred:
-                name = self._setup.queue_names.get(known.queue, {}).get(known.language)
-                text = self._setup.prompts.say(
-                    known.language, "transferred", queue=name or known.queue
-                )
-                say(response, self._setup, known.language, text)
-            enqueue(response, known.queue, known.language)
+                name = self._setup.queue_names.get(known.queue, {}).get(lang)
+                text = self._setup.prompts.say(lang, "transferred", queue=name or known.queue)
+                say(response, self._setup, lang, text)
+            enqueue(response, known.queue, lang)
         return twiml(response)
 
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from channels.phone.prompts import Prompts
 from channels.wording import Wording
 from routing.calendar import BusinessCalendar
+from routing.contact import Contact
 from routing.queues import CaseType
 
 
@@ -41,6 +42,11 @@ class PhoneSetup:
     def languages(self) -> tuple[str, ...]:
         """Every language the line speaks: its own, then those it offers."""
         return tuple(dict.fromkeys([self.line_language, *self.language_digits]))
+
+    def spoken(self, contact: Contact) -> str:
+        """The language to speak to a contact's client: the one they read if the line
+        speaks it (a caller who chose Arabic), else the contact's own."""
+        return next((lang for lang in contact.reads if lang in self.languages), contact.language)
 
     def others(self, lang: str) -> tuple[str, ...]:
         """The languages offered to a caller who hears `lang`: every offered one but theirs."""

@@ -104,8 +104,10 @@ class Dialing:
         if contact is None:
             response.hangup()
             return twiml(response)
-        lang = contact.language
         first_is_agent = request.query.get("order") != "client_first"
+        # Said to whoever answers first: the caseworker in the contact's language, the
+        # client in the one they read, if the line speaks it.
+        lang = contact.language if first_is_agent else self._setup.spoken(contact)
         second = (
             contact.client_address if first_is_agent else await self._calls.agent_number(contact)
         )

@@ -56,11 +56,13 @@ async def _daemon(db_url: str, api_url: str, clock: FixedClock) -> AsyncIterator
         yield c
 
 
-async def _agent(client: Client, login: str, phone: str, skills: dict[str, int]) -> dict[str, str]:
+async def _agent(
+    client: Client, login: str, phone: str, skills: dict[str, int], languages: str = "da"
+) -> dict[str, str]:
     pool: asyncpg.Pool = client.app[POOL]
     boss = await token_for(pool, f"{login}-boss", Role.SUPERVISOR)
     agent = await token_for(pool, login, Role.AGENT)
-    profile = {"skills": skills, "languages": ["da"], "phone": phone}
+    profile = {"skills": skills, "languages": languages.split(","), "phone": phone}
     assert (await client.put(f"/api/agents/{login}", json=profile, headers=boss)).ok
     state = await client.post("/api/desk/state", json={"state": "available"}, headers=agent)
     assert state.ok, await state.text()
@@ -90,13 +92,15 @@ async def _answers(client: Client, twilio: TwilioDouble, nth: int) -> tuple[str,
     return dialled["Label"], dialled["StatusCallback"]
 
 
-async def _karin_talks_to_the_caller(client: Client, twilio: TwilioDouble) -> Talk:
-    """The caller chose family and waits; Karin accepts, her phone is dialled into a
-    conference, she answers, and Twilio moves the caller in (/twilio/connect)."""
-    karin = await _agent(client, "karin", KARIN_PHONE, {"family": 3})
+async def _karin_talks_to_the_caller(
+    client: Client, twilio: TwilioDouble, lang: str = "da"
+) -> Talk:
+    """The caller chose family (in `lang`) and waits; Karin accepts, her phone is dialled
+    into a conference, she answers, and Twilio moves the caller in (/twilio/connect)."""
+    karin = await _agent(client, "karin", KARIN_PHONE, {"family": 3}, languages="da,en")
     await _signed(client, f"{PUBLIC}/twilio/voice", CALL)
     await _signed(
-        client, f"{PUBLIC}/twilio/menu?lang=da&then=queue&tries=0", {**CALL, "Digits": "1"}
+        client, f"{PUBLIC}/twilio/menu?lang={lang}&then=queue&tries=0", {**CALL, "Digits": "1"}
     )
     reference = await _offered(client, karin)
     assert reference is not None
@@ -227,6 +231,28 @@ async def test_a_blind_transfer_to_a_queue_moves_the_caller_into_its_wait_with_t
     conference = with_jens.find("Dial/Conference")
     assert conference is not None
     assert conference.text == twilio.dialled_in[1]["room"] != talk.room
+
+
+async def test_a_caller_who_chose_arabic_is_put_through_and_moved_on_in_arabic(
+    db_url: str, twilio: TwilioDouble, proxied: tuple[TwilioDouble, str]
+) -> None:
+    """Routed in English (the staff's language), spoken to in the Arabic they chose: the
+    line's words while being put through and moved to another queue, and the wait there."""
+    async with _daemon(db_url, proxied[1], FixedClock(WORKDAY)) as client:
+        talk = await _karin_talks_to_the_caller(client, twilio, lang="ar")
+        moved = await client.post(
+            f"/api/desk/contacts/{talk.reference}/transfer",
+            json={"queue": "work_study"},
+            headers=talk.karin,
+        )
+        assert moved.status == 200, await moved.text()
+        await _until(lambda: len(twilio.redirects) == 2, "the caller is taken off Karin's phone")
+        twiml = await _signed(client, twilio.redirects[1][1], CALL)
+    said = [(s.text, s.get("language")) for s in twiml.iter("Say")]
+    assert said == [("يتم الآن تحويلك إلى العمل والدراسة. يرجى البقاء على الخط.", "arb")]
+    enqueue = twiml.find("Enqueue")
+    assert enqueue is not None
+    assert enqueue.get("waitUrl") == "/twilio/wait?lang=ar"
 
 
 async def test_a_blind_transfer_to_a_named_colleague_rings_their_phone_at_once(
