@@ -11,7 +11,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from datetime import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -71,13 +71,18 @@ class DayFile(_Strict):
     traffic: TrafficFile = TrafficFile()
 
 
-def read(path: Path) -> DayFile:
+def read_toml(path: Path) -> dict[str, Any]:
+    """A lab file's TOML, or the WhatIfFileError that says why it cannot be read."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise WhatIfFileError(f"{path}: no such file") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise WhatIfFileError(f"{path}: not valid TOML: {exc}") from None
+
+
+def read(path: Path) -> DayFile:
+    raw = read_toml(path)
     try:
         return DayFile.model_validate(raw)
     except ValidationError as exc:

@@ -10,7 +10,6 @@ measured against, and any other written as engine settings in a TOML file.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
@@ -18,7 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from routing.engine import CONTACTD, Policy
-from whatif.files import WhatIfFileError
+from whatif.files import WhatIfFileError, read_toml
 
 PRESETS: Mapping[str, Policy] = {
     # contactd's routing as the daemon runs it (routing.engine.CONTACTD).
@@ -42,12 +41,7 @@ class _PolicyFile(BaseModel):
 
 def read(path: Path) -> dict[str, Policy]:
     """The policies of a file, by name (docs/how-to/whatif.md)."""
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise WhatIfFileError(f"{path}: no such file") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise WhatIfFileError(f"{path}: not valid TOML: {exc}") from None
+    raw = read_toml(path)
     tables = raw.get("policies")
     if not isinstance(tables, dict) or not tables or set(raw) != {"policies"}:
         raise WhatIfFileError(f"{path}: write each policy as a [policies.<name>] table")

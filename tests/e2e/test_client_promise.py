@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Page, expect
 
 from contactd.app import create_app
 from contactd.clock import FixedClock
@@ -21,8 +21,10 @@ from contactd.http.appkeys import POOL
 from contactd.settings import Settings
 from contactd.store.staff import Role
 from tests.conftest import WORKDAY, token_for
-from tests.e2e import axe
-from tests.e2e.conftest import NewPage, watched_pages
+from tests.e2e.conftest import NewPage
+from tests.e2e.test_accessibility import assert_accessible, new_page
+
+__all__ = ["new_page"]  # the fixture, used by name
 
 Client = TestClient[web.Request, web.Application]
 # config/case_types.toml, family: the checklist for every language without its own, and the
@@ -45,20 +47,8 @@ async def site(config: Settings, clock: FixedClock) -> AsyncIterator[Client]:
         yield client
 
 
-@pytest.fixture
-async def new_page(browser: Browser, clock: FixedClock) -> AsyncIterator[NewPage]:
-    """Pages whose script errors and Content Security Policy refusals fail the test."""
-    async with watched_pages(browser, locale="da-DK", clock=clock) as new:
-        yield new
-
-
 def _pool(client: Client) -> asyncpg.Pool:
     return client.app[POOL]
-
-
-async def _accessible(page: Page, state: str) -> None:
-    found = await axe.violations(page)
-    assert not found, f"{page.url} ({state}): {axe.describe(found)}"
 
 
 async def _kiosk(new_page: NewPage, site: Client) -> Page:
@@ -99,7 +89,7 @@ async def test_the_kiosk_prints_the_goal_and_checklist_in_the_language_the_visit
     # The address reads left to right inside the Arabic line.
     await expect(kiosk.locator("#ticketChecklist .ticketUrl")).to_have_attribute("dir", "ltr")
     await kiosk.wait_for_function("window.printed === 1")
-    await _accessible(kiosk, "an Arabic ticket")
+    await assert_accessible(kiosk, "an Arabic ticket")
     # Served in English at the counter (the staff's languages), printed in Arabic.
     stored = await _pool(site).fetchrow("SELECT language, client_language FROM contacts")
     assert stored is not None
@@ -119,7 +109,7 @@ async def test_the_kiosk_prints_the_goal_and_checklist_in_the_language_the_visit
         f"Tjekliste til din ansøgning: {FAMILY_CHECKLIST_DA}"
     )
     await kiosk.wait_for_function("window.printed === 2")
-    await _accessible(kiosk, "a Danish ticket")
+    await assert_accessible(kiosk, "a Danish ticket")
 
 
 @pytest.mark.timeout(120)
@@ -158,7 +148,7 @@ async def test_the_booking_page_read_in_ukrainian_tells_the_goal_and_links_the_c
     await expect(page.locator("#doneChecklist")).to_have_text(
         f"Перелік документів для вашої заяви: {FAMILY_CHECKLIST}"
     )
-    await _accessible(page, "booked in Ukrainian")
+    await assert_accessible(page, "booked in Ukrainian")
     contact = await _pool(site).fetchrow("SELECT case_type, client_language FROM contacts")
     assert contact is not None
     assert (contact["case_type"], contact["client_language"]) == ("family", "uk")
@@ -168,4 +158,4 @@ async def test_the_booking_page_read_in_ukrainian_tells_the_goal_and_links_the_c
     await page.locator("#lang").select_option("da")
     await expect(page.get_by_role("heading", name="Tak, dit opkald er bestilt")).to_be_visible()
     await expect(page.locator("#doneGoal")).to_have_attribute("lang", "uk")
-    await _accessible(page, "booked in Ukrainian, read in Danish")
+    await assert_accessible(page, "booked in Ukrainian, read in Danish")
