@@ -13,19 +13,6 @@ let soundOn = false;
 
 const $ = (id) => document.getElementById(id);
 
-function said(wording, id, values = {}) {
-  // A message of `wording`, its placeholders filled in from `values`.
-  const text = wording.messages[id] ?? "";
-  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
-}
-
-async function wordingIn(lang) {
-  const url = lang ? `/api/wording/pages?lang=${encodeURIComponent(lang)}` : "/api/wording/pages";
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`${url}: ${response.status}`);
-  return response.json();
-}
-
 function sayAll(el) {
   // The element's message (data-t) in every language: "Skranke / Counter", each part marked
   // with its language; after a line break instead of a slash where it has data-break.
@@ -33,7 +20,7 @@ function sayAll(el) {
     const span = document.createElement("span");
     span.lang = wording.lang;
     span.dir = wording.dir;
-    const text = said(wording, el.dataset.t);
+    const text = pageWords.said(wording, el.dataset.t);
     if (index === 0) {
       span.textContent = text;
       return [span];
@@ -46,7 +33,7 @@ function sayAll(el) {
 }
 
 function joined(id, separator) {
-  return wordings.map((wording) => said(wording, id)).join(separator);
+  return wordings.map((wording) => pageWords.said(wording, id)).join(separator);
 }
 
 function speak() {
@@ -85,7 +72,7 @@ function render(board) {
   const newest = $("called").firstElementChild;
   newest.classList.add("flash");  // (a fresh element: the animation runs from the start)
   const c = called[0];
-  const counter = wordings.map((wording) => said(wording, "board.announce", { counter: c.counter }));
+  const counter = wordings.map((wording) => pageWords.said(wording, "board.announce", { counter: c.counter }));
   $("announce").textContent = `${c.number}: ${counter.join(" / ")}`;
   chime();
 }
@@ -123,9 +110,9 @@ function toggleSound() {
 
 async function learnWords() {
   // The agency's first language tells which the others are.
-  const first = await wordingIn(null);
+  const first = await pageWords.in(null);
   const others = first.languages.map(({ code }) => code).filter((code) => code !== first.lang);
-  wordings = [first, ...await Promise.all(others.map(wordingIn))];
+  wordings = [first, ...await Promise.all(others.map((lang) => pageWords.in(lang)))];
   speak();
 }
 

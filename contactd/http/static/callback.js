@@ -14,21 +14,7 @@ let shownError = null;  // {id} of a message, or {text} the API gave: said again
 let booked = null;  // once booked: {start, end} of the window, and what the case type promises
 let key = newKey();
 const $ = (id) => document.getElementById(id);
-const t = (id, values = {}) => fill(words?.messages[id] ?? "", values);
-
-function fill(text, values) {
-  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
-}
-
-async function wordingIn(lang) {
-  // The page's words in `lang`, or in the agency's first language if `lang` is not offered.
-  const url = "/api/wording/pages";
-  const asked = lang ? await fetch(`${url}?lang=${encodeURIComponent(lang)}`) : null;
-  if (asked?.ok) return asked.json();
-  const first = await fetch(url);
-  if (!first.ok) throw new Error(`${url}: ${first.status}`);
-  return first.json();
-}
+const t = (id, values = {}) => pageWords.said(words, id, values);
 
 function newKey() {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
@@ -123,7 +109,7 @@ function renderPromise(promise, said) {
     el.lang = said.lang;
     el.dir = said.dir;
   }
-  goal.textContent = fill(said.messages["promise.goal"] ?? "", { name: promise.name, goal: promise.goal });
+  goal.textContent = pageWords.said(said, "promise.goal", { name: promise.name, goal: promise.goal });
   const link = document.createElement("a");
   link.href = promise.url;
   link.dir = "ltr";  // an address reads left to right, also in Arabic
@@ -135,7 +121,7 @@ function renderPromise(promise, said) {
 
 async function load() {
   const asked = new URLSearchParams(location.search).get("lang");
-  const [wording, response] = await Promise.all([wordingIn(asked), fetch("/api/callbacks")]);
+  const [wording, response] = await Promise.all([pageWords.in(asked), fetch("/api/callbacks")]);
   words = wording;
   options = await response.json();
   render();
@@ -177,7 +163,7 @@ async function book(event) {
 
 document.addEventListener("DOMContentLoaded", () => {
   $("lang").addEventListener("change", async (e) => {
-    words = await wordingIn(e.target.value);
+    words = await pageWords.in(e.target.value);
     render();
   });
   $("booking").addEventListener("submit", book);

@@ -22,16 +22,6 @@ const api = `/api/surveys/${encodeURIComponent(token)}`;
 const $ = (id) => document.getElementById(id);
 const t = (id) => words?.messages[id] ?? "";
 
-async function wordingIn(lang) {
-  // The page's words in `lang`, or in the agency's first language if `lang` is not offered.
-  const url = "/api/wording/pages";
-  const asked = lang ? await fetch(`${url}?lang=${encodeURIComponent(lang)}`) : null;
-  if (asked?.ok) return asked.json();
-  const first = await fetch(url);
-  if (!first.ok) throw new Error(`${url}: ${first.status}`);
-  return first.json();
-}
-
 function speak() {
   // The page's fixed words, its title, direction and language switcher.
   document.documentElement.lang = words.lang;
@@ -77,7 +67,7 @@ async function load() {
   const response = await fetch(api, { cache: "no-store" });
   const data = await response.json().catch(() => null);
   const asked = new URLSearchParams(location.search).get("lang");
-  words = await wordingIn(asked || data?.language || data?.error?.details?.[0]?.language);
+  words = await pageWords.in(asked || data?.language || data?.error?.details?.[0]?.language);
   const code = data?.error?.code;
   if (response.ok) {
     $("loading").hidden = true;
@@ -126,14 +116,14 @@ async function submit(event) {
 
 document.addEventListener("DOMContentLoaded", () => {
   $("lang").addEventListener("change", async (e) => {
-    words = await wordingIn(e.target.value);
+    words = await pageWords.in(e.target.value);
     render();
   });
   $("survey").addEventListener("submit", submit);
   load().catch(async () => {
     $("loading").hidden = true;
     errorId = "csat.failed";
-    words ??= await wordingIn(null).catch(() => null);
+    words ??= await pageWords.in(null).catch(() => null);
     render();
   });
 });

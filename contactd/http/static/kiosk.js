@@ -25,22 +25,12 @@ let ticket = null;
 let live = null;  // the status's event stream (live.js)
 
 const $ = (id) => document.getElementById(id);
-const t = (id, values = {}) => said(words, id, values);
-
-function said(wording, id, values = {}) {
-  // A message of `wording`, its placeholders filled in from `values`.
-  const text = wording?.messages[id] ?? "";
-  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
-}
+const t = (id, values = {}) => pageWords.said(words, id, values);
 
 async function wordingIn(lang) {
   // The page's words in `lang`, or in the agency's first language if `lang` is not offered.
   if (wordings.has(lang)) return wordings.get(lang);
-  const url = "/api/wording/pages";
-  let response = lang ? await fetch(`${url}?lang=${encodeURIComponent(lang)}`) : null;
-  if (!response?.ok) response = await fetch(url);
-  if (!response.ok) throw new Error(`${url}: ${response.status}`);
-  const found = await response.json();
+  const found = await pageWords.in(lang);
   wordings.set(lang, found);
   return found;
 }
@@ -283,7 +273,7 @@ async function showTicket(data, again) {
   ticket = data;
   // The ticket in the language the visitor reads (the agency's first, if it has no words in it).
   const visitor = await wordingIn(data.client_language ?? data.language).catch(() => words);
-  const w = (id, values) => said(visitor, id, values);
+  const w = (id, values) => pageWords.said(visitor, id, values);
   $("ticket").lang = visitor.lang;
   $("ticket").dir = visitor.dir;
   $("ticketAgency").textContent = w("ticket.agency");
@@ -325,10 +315,10 @@ function around(text, placeholder, node) {
 
 function whenIssued(iso, wording) {
   const date = new Date(iso);
-  const locale = said(wording, "page.locale");
+  const locale = pageWords.said(wording, "page.locale");
   const day = date.toLocaleDateString(locale, { timeZone: TIME_ZONE, day: "numeric", month: "long", year: "numeric" });
   const time = date.toLocaleTimeString(locale, { timeZone: TIME_ZONE, hour: "2-digit", minute: "2-digit" });
-  return said(wording, "page.at", { day, time });
+  return pageWords.said(wording, "page.at", { day, time });
 }
 
 function nextVisitor() {

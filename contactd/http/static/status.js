@@ -15,21 +15,7 @@ let status = null;
 let live = null;  // the status's event stream (live.js)
 
 const $ = (id) => document.getElementById(id);
-const t = (id, values = {}) => fill(words?.messages[id] ?? "", values);
-
-function fill(text, values) {
-  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
-}
-
-async function wordingIn(lang) {
-  // The page's words in `lang`, or in the agency's first language if `lang` is not offered.
-  const url = "/api/wording/pages";
-  const asked = lang ? await fetch(`${url}?lang=${encodeURIComponent(lang)}`) : null;
-  if (asked?.ok) return asked.json();
-  const first = await fetch(url);
-  if (!first.ok) throw new Error(`${url}: ${first.status}`);
-  return first.json();
-}
+const t = (id, values = {}) => pageWords.said(words, id, values);
 
 function dayKey(date) {
   return date.toLocaleDateString("en-CA", { timeZone: TIME_ZONE });
@@ -197,7 +183,7 @@ function follow() {
 }
 
 async function switchTo(lang) {
-  words = await wordingIn(lang);
+  words = await pageWords.in(lang);
   localStorage.setItem("contactd.lang", words.lang);
   render();
 }
@@ -206,6 +192,6 @@ document.addEventListener("DOMContentLoaded", () => {
   $("lang").addEventListener("change", (event) => switchTo(event.target.value));
   const asked = new URLSearchParams(location.search).get("lang")
     || localStorage.getItem("contactd.lang") || navigator.language.split("-")[0];
-  wordingIn(asked).then((found) => { words = found; render(); });
+  pageWords.in(asked).then((found) => { words = found; render(); });
   follow();
 });
