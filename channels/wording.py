@@ -51,6 +51,8 @@ class Wording:
 
     languages: tuple[str, ...]
     _translations: Mapping[tuple[str, str], Translations]
+    # Each catalog's messages that are not plural, id -> text, as read: what `messages` lists.
+    _texts: Mapping[tuple[str, str], Mapping[str, str]]
     _agency: Mapping[str, Mapping[str, str]]  # language -> placeholder -> the agency's word
 
     def text(self, domain: str, lang: str, message: str, /, **values: object) -> str:
@@ -70,11 +72,7 @@ class Wording:
         plural rule."""
         words = self._agency.get(lang, {})
         said: dict[str, str] = {}
-        # gettext keeps no public list of its messages: its own table, id -> text (a plural
-        # form is keyed (id, n); the header, "").
-        for key, text in self._translations[domain, lang]._catalog.items():
-            if not isinstance(key, str) or not key:
-                continue
+        for key, text in self._texts[domain, lang].items():
             parts: list[str] = []
             for literal, field, spec, conversion in string.Formatter().parse(text):
                 parts.append(literal)
@@ -157,6 +155,7 @@ def load(
     return Wording(
         languages=tuple(languages),
         _translations={key: _translations(c) for key, c in catalogs.items()},
+        _texts={key: _texts(c) for key, c in catalogs.items()},
         _agency=agency,
     )
 
@@ -239,6 +238,14 @@ def _placeholders(text: str) -> set[str]:
 def _agency_words(agency: Mapping[str, Mapping[str, str]]) -> Iterable[str]:
     """The agency's words that every language must give: those any language gives."""
     return {word for words in agency.values() for word in words}
+
+
+def _texts(catalog: Catalog) -> dict[str, str]:
+    return {
+        m.id: m.string
+        for m in catalog
+        if m.id and isinstance(m.id, str) and isinstance(m.string, str) and m.string
+    }
 
 
 def _translations(catalog: Catalog) -> Translations:
