@@ -19,7 +19,7 @@ from contactd.clock import Clock
 from contactd.store import agents, queries
 from contactd.store.listener import Wakeup
 from routing.contact import Channel, Language
-from routing.engine import Offer, QueueRules, WaitingContact, route
+from routing.engine import CONTACTD, Offer, QueueRules, WaitingContact, route
 
 log = structlog.get_logger(__name__)
 
@@ -36,7 +36,10 @@ async def route_once(
     free = await agents.available_views(pool)
     if not free:
         return []
-    rows = await pool.fetch(queries.get("waiting_contacts"), batch_size, now)
+    # The query orders by each contact's priority above its queue's, so it needs the queues';
+    # it loads no contact of a queue removed from the configuration (that waits for staff).
+    priorities = {code: queue.priority for code, queue in rules.items()}
+    rows = await pool.fetch(queries.get("waiting_contacts"), batch_size, now, priorities)
     # Agents who cannot call a numbered ticket (no counter) are passed over for it, as if
     # they had declined it: the engine then finds the next one who can.
     no_counter = frozenset(view.id for view in free if not view.at_counter)
@@ -53,10 +56,10 @@ async def route_once(
             passed_by=frozenset(r["passed_by"]) | (no_counter if r["numbered"] else frozenset()),
         )
         for r in rows
-        if r["queue"] in rules  # a queue removed from the configuration waits for staff
     ]
-    # The query returns them most urgent first, so the engine need not sort them again.
-    decided = route(waiting, free, rules, now, presorted=True)
+    # The query returns them in the engine's order (order_of(CONTACTD, rules)), so the engine
+    # need not sort them again.
+    decided = route(waiting, free, rules, now, presorted=True, policy=CONTACTD)
     return await make_offers(pool, decided, expiry_seconds, now)
 
 

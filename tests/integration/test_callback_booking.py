@@ -129,8 +129,10 @@ async def test_a_booking_gets_its_window_and_an_sms_with_the_reference_once(
         f"Reference: {contact['reference']}. Sagsbehandlingstid for Familiesammenføring: "
         "10 måneder. Tjekliste: https://www.nyidanmark.dk/da/Du-vil-ansoege/Familie"
     )
-    # Not offered before its window opens.
-    waiting = await pool.fetch(queries.get("waiting_contacts"), 100, WORKDAY)
+    # Not offered before its window opens (the router's query, given the contact's queue with
+    # its priority, which is the queue's).
+    queues = {contact["queue"]: contact["priority"]}
+    waiting = await pool.fetch(queries.get("waiting_contacts"), 100, WORKDAY, queues)
     assert waiting == []
 
 

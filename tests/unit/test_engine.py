@@ -10,14 +10,24 @@ from hypothesis import strategies as st
 
 from routing.agents import AgentView
 from routing.contact import Channel, Language
-from routing.engine import BullseyeStep, Offer, QueueRules, WaitingContact, route
+from routing.engine import (
+    CONTACTD,
+    BullseyeStep,
+    Offer,
+    Policy,
+    QueueRules,
+    WaitingContact,
+    order_of,
+    route,
+)
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-CASE_TYPES = ("family", "work", "visa", "general")
+CASE_TYPES = ("family", "work", "visa", "general", "asylum")
 QUEUES = {
     "family": QueueRules(
         code="family",
         case_types=frozenset({"family"}),
+        priority=20,
         bullseye=(
             BullseyeStep(after_seconds=0, level=3),
             BullseyeStep(after_seconds=60, level=2),
@@ -29,13 +39,21 @@ QUEUES = {
     "work": QueueRules(
         code="work",
         case_types=frozenset({"work", "visa"}),
+        priority=10,
         bullseye=(BullseyeStep(after_seconds=0, level=2), BullseyeStep(after_seconds=90, level=1)),
         overflow_to=("general", "family"),
         overflow_after_seconds=200,
     ),
     "general": QueueRules(code="general", case_types=frozenset({"general"})),
+    "asylum": QueueRules(code="asylum", case_types=frozenset({"asylum"}), priority=30),
 }
-QUEUE_OF = {"family": "family", "work": "work", "visa": "work", "general": "general"}
+QUEUE_OF = {
+    "family": "family",
+    "work": "work",
+    "visa": "work",
+    "general": "general",
+    "asylum": "asylum",
+}
 
 agents_strategy = st.lists(
     st.builds(
@@ -73,7 +91,9 @@ contacts_strategy = st.lists(
         channel=st.sampled_from(list(Channel)),
         language=st.sampled_from(list(Language)),
         case_type=st.sampled_from(CASE_TYPES),
-        priority=st.integers(0, 2),
+        # Below, at and above the queues' own (a transfer keeps the old queue's priority; an
+        # appointment ticket is its queue's + 5), with ties.
+        priority=st.sampled_from([0, 3, 5, 10, 15, 20, 23, 25, 30]),
         waited=st.integers(0, 600),
         goal=st.sampled_from([180, 300, 3600]),
     ),
@@ -107,8 +127,11 @@ def _eligible(c: WaitingContact, a: AgentView) -> bool:
     return overflowing and any(_members(a, q) for q in queue.overflow_to)
 
 
-def _urgency(c: WaitingContact) -> tuple[int, datetime, datetime, int]:
-    return (-c.priority, c.due_at, c.waiting_since, c.id)
+def _urgency(c: WaitingContact) -> tuple[int, datetime, int, datetime, int]:
+    """contactd's order: a priority of the contact's own above its queue's first, then the
+    earliest due time; the priority only breaks ties; then the longest wait, the lowest id."""
+    own = max(0, c.priority - QUEUES[c.queue].priority)
+    return (-own, c.due_at, -c.priority, c.waiting_since, c.id)
 
 
 def _run(
@@ -220,14 +243,24 @@ def _agent(i: int, skill: int, idle: int, **free: int) -> AgentView:
     )
 
 
-def _contact(i: int, waited: int, due_in: int, *, case_type: str = "family") -> WaitingContact:
+def _contact(
+    i: int,
+    waited: int,
+    due_in: int,
+    *,
+    case_type: str = "family",
+    channel: Channel = Channel.CALL,
+    priority: int | None = None,
+) -> WaitingContact:
+    """A waiting contact; its priority is its queue's unless given (as intake sets it)."""
+    queue = QUEUE_OF[case_type]
     return WaitingContact(
         id=i,
-        channel=Channel.CALL,
+        channel=channel,
         language=Language.DA,
         case_type=case_type,
-        queue=QUEUE_OF[case_type],
-        priority=0,
+        queue=queue,
+        priority=QUEUES[queue].priority if priority is None else priority,
         due_at=NOW + timedelta(seconds=due_in),
         waiting_since=NOW - timedelta(seconds=waited),
     )
@@ -238,6 +271,55 @@ def test_the_contact_closest_to_its_deadline_goes_first_across_channels() -> Non
     urgent = _contact(2, waited=10, due_in=20)
     offers = route([calm, urgent], [_agent(7, 5, 0, call=1)], QUEUES, NOW)
     assert [(o.contact_id, o.agent_id) for o in offers] == [(2, 7)]
+
+
+def _taken_first(contacts: list[WaitingContact], policy: Policy = CONTACTD) -> list[int]:
+    """The contact an agent who handles everything, with room for one call and one ticket,
+    is offered on each channel."""
+    anyone = AgentView(
+        id=7,
+        skills=dict.fromkeys(CASE_TYPES, 5),
+        languages=frozenset({Language.DA}),
+        free={Channel.CALL: 1, Channel.TICKET: 1},
+        idle_since=NOW,
+    )
+    return [o.contact_id for o in route(contacts, [anyone], QUEUES, NOW, policy=policy)]
+
+
+def test_an_asylum_call_due_later_goes_after_a_family_call_due_sooner() -> None:
+    asylum = _contact(1, waited=100, due_in=200, case_type="asylum")  # queue priority 30
+    family = _contact(2, waited=10, due_in=60)  # queue priority 20
+    assert _taken_first([asylum, family]) == [2]
+    # Strict priority, contactd's order before issue 21, took the asylum call first.
+    assert _taken_first([asylum, family], Policy(priority="first")) == [1]
+
+
+def test_an_appointment_ticket_goes_before_an_earlier_due_normal_ticket() -> None:
+    normal = _contact(1, waited=600, due_in=1200, channel=Channel.TICKET)
+    booked = _contact(2, waited=0, due_in=1800, channel=Channel.TICKET, priority=20 + 5)
+    assert _taken_first([normal, booked]) == [2]
+
+
+def test_an_own_priority_goes_first_across_queues_too() -> None:
+    asylum = _contact(1, waited=600, due_in=60, case_type="asylum", channel=Channel.TICKET)
+    helped = _contact(
+        2, waited=0, due_in=1800, case_type="general", channel=Channel.TICKET, priority=0 + 3
+    )
+    assert _taken_first([asylum, helped]) == [2]
+
+
+def test_at_equal_due_times_the_higher_queue_priority_goes_first() -> None:
+    family = _contact(1, waited=300, due_in=100)
+    asylum = _contact(2, waited=0, due_in=100, case_type="asylum")
+    assert _taken_first([family, asylum]) == [2]
+
+
+def test_a_priority_below_the_queues_is_none_of_its_own_and_goes_by_its_promise() -> None:
+    """A family call transferred to asylum keeps its priority 20: below asylum's 30, it has
+    none of its own, and goes by its due time like the asylum calls."""
+    moved = _contact(1, waited=0, due_in=60, case_type="asylum", priority=20)
+    asylum = _contact(2, waited=300, due_in=120, case_type="asylum")
+    assert _taken_first([moved, asylum]) == [1]
 
 
 def test_a_new_family_call_waits_for_a_level_3_agent_then_widens() -> None:
@@ -274,6 +356,7 @@ def test_after_its_overflow_time_a_contact_may_go_to_an_overflow_queues_agent() 
 @given(contacts_strategy, agents_strategy)
 def test_contacts_given_in_urgency_order_need_no_sort(contacts, agents) -> None:  # type: ignore[no-untyped-def]
     ordered = sorted(contacts, key=_urgency)
+    assert ordered == sorted(contacts, key=order_of(CONTACTD, QUEUES))
     assert route(ordered, agents, QUEUES, NOW, presorted=True) == route(
         contacts, agents, QUEUES, NOW
     )

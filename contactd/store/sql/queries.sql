@@ -166,14 +166,44 @@ FROM agents a JOIN staff s ON s.id = a.staff_id AND s.disabled_at IS NULL
 WHERE a.state = 'available';
 
 -- name: waiting_contacts
--- Queued contacts, most urgent first (the engine sorts again; this order makes that cheap).
+-- Queued contacts in routing order, at most $1, at $2 (now); $3 the configured queues with
+-- their priorities, {"family": 20, ...} (a contact of another queue is not loaded). The order
+-- is routing.engine.order_of(CONTACTD, ...), so the engine need not sort them again: a
+-- contact's own priority (its priority above its queue's) first, the higher the sooner;
+-- then the earliest due_at, the higher priority, the earliest queued_at, the lowest id.
+-- No index can give that order (it depends on $3), so it is read in two parts that each hold
+-- every contact of theirs among the first $1: those with an own priority, few, per queue
+-- through contacts_live_idx; and the others in due_at order through contacts_queued_idx,
+-- stopping after $1. The two are merged.
 -- A numbered ticket is called to a counter: only an agent who sits at one can take it.
+WITH queue AS (
+    SELECT key AS code, value::int AS priority FROM jsonb_each_text($3::jsonb)
+), waiting AS (
+    (SELECT c.*, c.priority - q.priority AS own
+     FROM queue q CROSS JOIN LATERAL (
+         -- ORDER BY and LIMIT keep this a scan of the index per queue (not a join).
+         SELECT id, channel, language, case_type, queue, priority, due_at, queued_at, passed_by
+         FROM contacts
+         WHERE state = 'queued' AND queue = q.code AND priority > q.priority
+           AND (not_before IS NULL OR not_before <= $2)
+         ORDER BY priority DESC, due_at, queued_at, id
+         LIMIT $1) c
+     ORDER BY own DESC, due_at, priority DESC, queued_at, id
+     LIMIT $1)
+    UNION ALL
+    (SELECT id, channel, language, case_type, queue, priority, due_at, queued_at, passed_by, 0
+     FROM contacts
+     WHERE state = 'queued' AND priority <= ($3::jsonb ->> queue)::int
+       AND (not_before IS NULL OR not_before <= $2)
+     ORDER BY due_at, priority DESC, queued_at, id
+     LIMIT $1)
+)
 SELECT id, channel, language, case_type, queue, priority, due_at, queued_at, passed_by,
        CASE WHEN channel = 'ticket'
-            THEN EXISTS (SELECT 1 FROM tickets t WHERE t.contact_id = contacts.id)
+            THEN EXISTS (SELECT 1 FROM tickets t WHERE t.contact_id = waiting.id)
             ELSE false END AS numbered
-FROM contacts WHERE state = 'queued' AND (not_before IS NULL OR not_before <= $2)
-ORDER BY priority DESC, due_at, queued_at, id
+FROM waiting
+ORDER BY own DESC, due_at, priority DESC, queued_at, id
 LIMIT $1;
 
 -- name: lock_agents

@@ -106,8 +106,9 @@ CREATE TABLE instances (
     is_leader   boolean NOT NULL DEFAULT false
 );
 
--- The router's scan: queued contacts in urgency order.
-CREATE INDEX contacts_queued_idx ON contacts (priority DESC, due_at, queued_at, id)
+-- The router's scan (migration 0018): queued contacts by promise, the earliest due_at first,
+-- the order of all those without a priority of their own above their queue's.
+CREATE INDEX contacts_queued_idx ON contacts (due_at, priority DESC, queued_at, id)
     WHERE state = 'queued';
 
 CREATE TABLE agents (
