@@ -212,6 +212,25 @@ BENCHES: dict[str, Bench] = {
                "contacts"),
         ),
     ),
+    "whatif": Bench(
+        quick=("--seeds", "3", "--days", "2", "--search-seeds", "2"),
+        figures=(
+            _f("play_day_s.median", "what-if: the shipped day played once, one core", "s", "< 2"),
+            _f("play_week_s.median", "what-if: a week (5 working days) played once, one core",
+               "s", "< 10"),
+            _f("policies.goals_met.contactd", "what-if: goals met at equal staffing, contactd",
+               "goals", ">= policies.goals_met.fifo"),
+            _f("policies.goals_met.fifo", "what-if: goals met at equal staffing, FIFO", "goals"),
+            _f("policies.goals_met.skills", "what-if: goals met at equal staffing, skills only",
+               "goals"),
+            _f("search.contactd.agent_hours", "what-if: agent-hours that meet every goal, contactd",
+               "agent-hours"),
+            _f("search.fifo.agent_hours", "what-if: agent-hours that meet every goal, FIFO",
+               "agent-hours"),
+            _f("search.erlang_c_agent_hours", "what-if: agent-hours by Erlang C, hour by hour",
+               "agent-hours"),
+        ),
+    ),
     "soak": Bench(
         quick=("--minutes", "2"),
         figures=(

@@ -27,10 +27,14 @@ from routing.engine import CONTACTD, Policy
 from routing.goals import Unit
 from routing.queues import Queue
 from whatif.play import Outcome, expected_per_hour, play_seeds
-from whatif.results import Row, Summary, summarise
+from whatif.results import FEW, Row, Summary, summarise
 from whatif.scenario import Agent, Scenario
 
 Plan = dict[str, dict[int, int]]  # team -> local hour -> agents at work
+# Callers who hang up, at most, in a queue the search calls staffed: a goal counted by SL
+# variant 1 credits those who hang up within its threshold, so without a ceiling the
+# cheapest plan lets a third of them go.
+MAX_ABANDONMENT = 0.05
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -76,9 +80,13 @@ def search(
     max_steps: int = 150,
     workers: int = 1,
     played: Callable[[int], None] | None = None,
+    max_abandonment: float | None = MAX_ABANDONMENT,
 ) -> Found:
-    """The smallest plan found that meets every goal surely (see the module's note)."""
-    return _Search(scenario, policy, seeds, max_steps, workers, played).run()
+    """The smallest plan found that meets every goal surely (see the module's note), with
+    no more than `max_abandonment` of a queue's callers hanging up (None: no limit)."""
+    search = _Search(scenario, policy, seeds, max_steps, workers, played)
+    search.ceiling = max_abandonment
+    return search.run()
 
 
 class _Search:
@@ -95,7 +103,25 @@ class _Search:
         self.max_steps, self.workers, self.played = max_steps, workers, played
         self.teams = {a.team: a for a in scenario.staffing}
         self.steps = 0
+        self.ceiling: float | None = MAX_ABANDONMENT
         self.floor = _workloads(scenario)
+
+    def missed(self, summary: Summary) -> list[Row]:
+        """The goals not surely met, and the queues whose callers hang up too often."""
+        return [r for r in summary.rows if self.margin(r) < 0]
+
+    def all_met(self, summary: Summary) -> bool:
+        return not self.missed(summary)
+
+    def margin(self, row: Row) -> float:
+        """How far the row is above its goal (negative: missed), and under the ceiling of
+        abandonment for a queue whose clients give up."""
+        found = 1.0
+        if row.service_level is not None:
+            found = min(found, _margin(row))
+        if self.ceiling is not None and row.abandonment is not None and _judged(row):
+            found = min(found, self.ceiling - row.abandonment.mean)
+        return found
 
     def evaluate(self, plan: Plan) -> tuple[Summary, list[Outcome]]:
         self.steps += 1
@@ -108,13 +134,13 @@ class _Search:
     def run(self) -> Found:
         plan = plan_of(self.scenario.staffing)
         summary, outcomes = self.evaluate(plan)
-        while not _all_met(summary) and self.steps < self.max_steps:
-            worst = min(_missed(summary), key=_margin)
+        while not self.all_met(summary) and self.steps < self.max_steps:
+            worst = min(self.missed(summary), key=self.margin)
             hour = _worst_hour(outcomes, worst, self.scenario)
             team = _best_team(self.teams, self.scenario.queues, worst)
             plan.setdefault(team, {})[hour] = plan.get(team, {}).get(hour, 0) + 1
             summary, outcomes = self.evaluate(plan)
-        if not _all_met(summary):
+        if not self.all_met(summary):
             return Found(plan=plan, summary=summary, steps=self.steps, met=False)
         plan, summary = self.trim_evenly(plan, summary)
         plan, summary = self.trim_each(plan, summary)
@@ -130,7 +156,7 @@ class _Search:
                 middle = (low + high) / 2
                 trial = {**plan, team: _scaled(plan[team], middle)}
                 found = self.evaluate(trial)[0] if self.holds_work(trial) else None
-                if found is not None and _all_met(found):
+                if found is not None and self.all_met(found):
                     high, summary = middle, found
                 else:
                     low = middle
@@ -151,7 +177,7 @@ class _Search:
                 plan[team][hour] -= 1
                 if self.holds_work(plan):
                     trial, _ = self.evaluate(plan)
-                    if _all_met(trial):
+                    if self.all_met(trial):
                         summary = trial
                         continue
                 plan[team][hour] += 1
@@ -184,17 +210,17 @@ def _workloads(scenario: Scenario) -> dict[Channel, float]:
     }
 
 
-def _all_met(summary: Summary) -> bool:
-    return not _missed(summary)
-
-
-def _missed(summary: Summary) -> list[Row]:
-    return [r for r in summary.rows if r.service_level is not None and not r.surely_met]
-
-
 def _margin(row: Row) -> float:
-    assert row.service_level is not None  # noqa: S101 - only rows with a figure are missed
+    """The goal's margin: the low end of the interval over the target, or the mean for a
+    goal with too few contacts to be sure of (results.FEW)."""
+    assert row.service_level is not None  # noqa: S101 - called for rows with a figure
+    if not _judged(row):
+        return row.service_level.mean - row.goal.target
     return row.service_level.low - row.goal.target
+
+
+def _judged(row: Row) -> bool:
+    return row.offered is not None and row.offered.mean >= FEW
 
 
 def _worst_hour(outcomes: Sequence[Outcome], row: Row, scenario: Scenario) -> int:

@@ -1,8 +1,7 @@
 """The `contactd` command: run the daemon, migrate, check the configuration, manage staff,
-classify, train and evaluate the case-type model, advise on staffing, and report on service goals.
-
-Exit status: 0 success, 1 a runtime failure (database unreachable, port taken, ...),
-2 bad configuration or bad command-line usage.
+classify, train and evaluate the case-type model, advise on staffing, report on service goals
+and play what-ifs offline. Exit status: 0 success, 1 a runtime failure (database unreachable,
+port taken, ...), 2 bad configuration or bad command-line usage.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from classifier.corpus import Example
 from contactd import __version__, logs, settings
 from contactd.app import create_app
 from contactd.cli import classifier as cli_classifier
-from contactd.cli import demo, report_output
+from contactd.cli import demo, report_output, whatif
 from contactd.clock import Clock, ClockError, from_environment, wall_clock
 from contactd.http import serving
 from contactd.services import report, statistics
@@ -104,6 +103,8 @@ def _dispatch(config: settings.Settings, args: argparse.Namespace, clock: Clock)
         return asyncio.run(_staffing(config, clock()))
     if args.command == "report":
         return asyncio.run(_report(config, args, clock()))
+    if args.command == "whatif":  # offline: no database
+        return whatif.run(config, args, clock)
     if args.command in {"classify", "train", "evaluate"}:
 
         async def feedback() -> list[Example]:
@@ -171,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--csv", type=Path, metavar="FILE", help="also write the figures as CSV"
     )
     report_cmd.add_argument("--png", type=Path, metavar="FILE", help="also draw the service levels")
+    whatif.add_parser(sub)
     _demo_parsers(sub)
     return parser
 

@@ -14,11 +14,11 @@ from routing import figures
 from routing.contact import Channel
 
 
-def _percent(value: float | None) -> str:
+def percent(value: float | None) -> str:
     return NO_FIGURE if value is None else f"{value:.1%}"
 
 
-def _duration(seconds: float | None) -> str:
+def duration(seconds: float | None) -> str:
     """H:MM:SS; hours go past 24 (an e-mail's wait may be days)."""
     if seconds is None:
         return NO_FIGURE
@@ -31,7 +31,7 @@ def _yes_no(value: bool | None) -> str:
     return NO_FIGURE if value is None else ("yes" if value else "no")
 
 
-def _aligned(rows: Sequence[Sequence[str]], names: int) -> Iterator[str]:
+def aligned(rows: Sequence[Sequence[str]], names: int) -> Iterator[str]:
     """Names left, figures right, as `contactd staffing` prints."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
@@ -49,26 +49,26 @@ def _queue_table(rows: Sequence[Row]) -> Iterator[str]:
         c = r.counts
         body.append((
             r.queue, str(r.channel), str(c.offered), str(c.answered), str(c.answered_within),
-            str(c.abandoned), _percent(r.service_level),
+            str(c.abandoned), percent(r.service_level),
             str(r.goal.sl_variant) if r.goal else NO_FIGURE,
-            _percent(r.goal.target) if r.goal else NO_FIGURE, _yes_no(r.met),
-            _percent(r.answer_rate), _duration(figures.average_speed_of_answer(c)),
-            _percent(figures.abandonment(c)), str(r.csat_answers),
+            percent(r.goal.target) if r.goal else NO_FIGURE, _yes_no(r.met),
+            percent(r.answer_rate), duration(figures.average_speed_of_answer(c)),
+            percent(figures.abandonment(c)), str(r.csat_answers),
             NO_FIGURE if r.csat_mean is None else f"{r.csat_mean:.2f}",
         ))  # fmt: skip
-    yield from _aligned(body, names=2)
+    yield from aligned(body, names=2)
     per_queue: dict[str, list[str]] = {}
     for r in rows:
         cells = per_queue.setdefault(r.queue, [r.queue, *[NO_FIGURE] * 5])
         if r.callbacks is not None:
             due, reached = r.callbacks
-            cells[1:4] = [str(due), str(reached), _percent(r.compliance)]
+            cells[1:4] = [str(due), str(reached), percent(r.compliance)]
         if r.channel is Channel.EMAIL:
-            cells[4:6] = [str(r.counts.answered), _duration(r.email_response)]
+            cells[4:6] = [str(r.counts.answered), duration(r.email_response)]
     yield ""
     per_queue_head = ("queue", "callbacks due", "reached in window", "compliance",
                       "e-mails answered", "first response (business time)")  # fmt: skip
-    yield from _aligned([per_queue_head, *per_queue.values()], names=1)
+    yield from aligned([per_queue_head, *per_queue.values()], names=1)
 
 
 def table(days: Sequence[Day], timezone: ZoneInfo) -> Iterator[str]:
@@ -105,7 +105,7 @@ def table(days: Sequence[Day], timezone: ZoneInfo) -> Iterator[str]:
 # CSV --------------------------------------------------------------------------------------
 
 
-def _decimal(value: float | None, places: int = 6) -> str:
+def decimal(value: float | None, places: int = 6) -> str:
     return "" if value is None else repr(round(value, places))
 
 
@@ -116,17 +116,17 @@ def csv_rows(days: Iterable[Day]) -> Iterator[tuple[str, ...]]:
             c, goal = r.counts, r.goal
             due, reached = r.callbacks if r.callbacks is not None else (None, None)
             yield (
-                d.day.isoformat(), _decimal(d.hours, 2), r.queue, str(r.channel), str(c.offered),
+                d.day.isoformat(), decimal(d.hours, 2), r.queue, str(r.channel), str(c.offered),
                 str(c.answered),
                 str(c.answered_within), str(c.abandoned), str(c.abandoned_short),
                 str(c.abandoned_within), str(c.abandoned_after),
                 str(goal.threshold) if goal else "", str(goal.sl_variant) if goal else "",
-                _decimal(r.service_level), _decimal(goal.target) if goal else "",
+                decimal(r.service_level), decimal(goal.target) if goal else "",
                 "" if r.met is None else ("yes" if r.met else "no"),
-                _decimal(r.answer_rate), _decimal(figures.average_speed_of_answer(c), 3),
-                _decimal(figures.abandonment(c)), "" if due is None else str(due),
-                "" if reached is None else str(reached), _decimal(r.compliance),
-                _decimal(r.email_response, 3), str(r.csat_answers), _decimal(r.csat_mean),
+                decimal(r.answer_rate), decimal(figures.average_speed_of_answer(c), 3),
+                decimal(figures.abandonment(c)), "" if due is None else str(due),
+                "" if reached is None else str(reached), decimal(r.compliance),
+                decimal(r.email_response, 3), str(r.csat_answers), decimal(r.csat_mean),
             )  # fmt: skip
 
 

@@ -1,0 +1,295 @@
+"""`contactd whatif`: the what-if lab (whatif/) on the command line.
+
+It plays working days of the agency offline, on the routing engine the daemon runs (the same
+code, not a copy), with the configuration's queues, goals and calendars: the traffic of the
+shipped model with what the day file changes, and the staffing of the day file. Each policy
+is played with the same seeds, so policies are compared on the same draws. With --search it
+looks for the fewest agents per hour and team that meet every goal, shows them beside
+Erlang C and A, and plays that plan again on seeds the search never saw.
+
+Every input is checked before anything is played: a bad day or policies file, an unknown
+policy or a bad number is one line per problem on stderr and exit status 2, and nothing is
+written. It reads no database (docs/how-to/whatif.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import itertools
+import os
+import re
+import sys
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+from contactd.cli import whatif_output
+from contactd.clock import Clock
+from contactd.services import whatif_inputs
+from contactd.settings import Settings
+from routing.engine import Policy
+from whatif import files, policies
+from whatif.channels import per_channel
+from whatif.play import play_seeds
+from whatif.results import summarise
+from whatif.scenario import Agent, Scenario, Traffic, shipped_traffic
+from whatif.staffing import MAX_ABANDONMENT, erlang_hours, search, staffed
+
+WEEK = 5  # --week: a week's working days
+DEFAULT_POLICIES = ("contactd", "fifo", "skills")
+CHECK_SEEDS = range(1000, 1010)  # the search's plan played again on days it never saw
+LOOK_AHEAD_DAYS = 366  # how far from --start working days are looked for
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+T = TypeVar("T")
+
+
+class Refused(Exception):
+    """An option the lab cannot play with; the message says which and why."""
+
+
+def add_parser(sub: Any) -> None:
+    cmd = sub.add_parser(
+        "whatif",
+        help="play days offline on the routing engine: policies side by side, the staffing "
+        "that meets every goal",
+    )
+    cmd.add_argument(
+        "--day", type=Path, metavar="FILE", help="the day file: teams, their hours and any "
+        "change to the traffic (default: whatif/day.toml beside the configuration file, "
+        "config/whatif/day.toml for the shipped one)"
+    )  # fmt: skip
+    span = cmd.add_mutually_exclusive_group()
+    span.add_argument("--days", type=int, default=1, metavar="N", help="working days played "
+                      "(default 1)")  # fmt: skip
+    span.add_argument("--week", dest="days", action="store_const", const=WEEK,
+                      help=f"play {WEEK} working days")  # fmt: skip
+    cmd.add_argument(
+        "--start", metavar="YYYY-MM-DD", help="the first day: the days played are the working "
+        "days of the phone line's calendar from it (default: today, by the daemon's clock)"
+    )  # fmt: skip
+    cmd.add_argument("--seeds", type=int, default=10, metavar="N", help="runs per policy, each "
+                     "with its own draws (default 10)")  # fmt: skip
+    cmd.add_argument(
+        "--policy", action="append", metavar="NAME", help="a policy to play, again for more: "
+        f"{', '.join(policies.PRESETS)} or one of --policies (default: "
+        f"{', '.join(DEFAULT_POLICIES)} and every policy of --policies)"
+    )  # fmt: skip
+    cmd.add_argument("--policies", type=Path, metavar="FILE", help="more policies, as engine "
+                     "settings in a TOML file")  # fmt: skip
+    cmd.add_argument("--scale", type=float, default=1.0, metavar="X", help="the traffic times "
+                     "X (1.2: a fifth more; default 1)")  # fmt: skip
+    cmd.add_argument(
+        "--search", action="store_true", help="find the fewest agents per hour and team that "
+        "meet every goal under the first policy, beside Erlang C and A, and play them again "
+        f"on {len(CHECK_SEEDS)} new seeds"
+    )  # fmt: skip
+    cmd.add_argument("--max-abandonment", type=float, default=MAX_ABANDONMENT * 100,
+                     metavar="PERCENT", help="with --search: at most this share of a queue's "
+                     "callers may hang up (default 5; a goal by SL variant 1 alone lets a "
+                     "third go)")  # fmt: skip
+    cmd.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N",
+                     help="processes playing runs at once (default: the CPUs)")  # fmt: skip
+    cmd.add_argument("--csv", type=Path, metavar="FILE", help="also write the figures as CSV "
+                     "(with --search, the plan to FILE-plan.csv)")  # fmt: skip
+    cmd.add_argument("--png", type=Path, metavar="FILE", help="also draw the service levels "
+                     "(with --search, the plan to FILE-plan.png)")  # fmt: skip
+
+
+def run(config: Settings, args: argparse.Namespace, clock: Clock) -> int:
+    try:
+        scenario, chosen = _prepare(config, args, clock())
+    except (Refused, files.WhatIfFileError) as exc:
+        for line in str(exc).splitlines():
+            print(f"contactd: {line}", file=sys.stderr)
+        return 2
+    for path in _outputs(args):  # before playing: a search takes minutes, then could not be kept
+        if not path.parent.is_dir():
+            print(f"contactd: cannot write {path}: no such directory", file=sys.stderr)
+            return 1
+    report = whatif_output.Report(
+        scenario=scenario,
+        day_file=_shown(_day_path(args, config)),
+        scale=args.scale,
+        seeds=args.seeds,
+        compared={name: _compare(scenario, p, args) for name, p in chosen.items()},
+        searched=_search(scenario, *next(iter(chosen.items())), args) if args.search else None,
+    )
+    for line in whatif_output.table(report):
+        print(line)
+    try:
+        _write(report, args.csv, args.png)
+    except OSError as exc:
+        print(f"contactd: cannot write {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _prepare(
+    config: Settings, args: argparse.Namespace, now: datetime
+) -> tuple[Scenario, dict[str, Policy]]:
+    """The scenario and the policies asked for, every option checked (Refused, or the lab's
+    WhatIfFileError naming the file and key)."""
+    for flag, value, least in (("--days", args.days, 1), ("--seeds", args.seeds, 1),
+                               ("--workers", args.workers, 1)):  # fmt: skip
+        if value < least:
+            raise Refused(f"{flag} {value}: give at least {least}")
+    if not 0 < args.max_abandonment <= 100:
+        raise Refused(f"--max-abandonment {args.max_abandonment:g}: give a percentage above 0")
+    if not 0 < args.scale <= 100:
+        raise Refused(f"--scale {args.scale:g}: give a factor above 0, at most 100")
+    extra = _read(args.policies, policies.read) if args.policies is not None else {}
+    names = args.policy or [*DEFAULT_POLICIES, *(n for n in extra if n not in DEFAULT_POLICIES)]
+    chosen = policies.named(list(dict.fromkeys(names)), extra)
+    today = now.astimezone(config.timezone).date()
+    scenario = Scenario(
+        queues=config.queues,
+        timezone=config.timezone,
+        days=_days(config, _start(args.start, today), args.days),
+        traffic=_traffic(args, config).scaled(args.scale),
+        staffing=_staffing(args, config),
+    )
+    return scenario, chosen
+
+
+# Where the lab's inputs come from: one function each, so that another source (the
+# database's history, today's agent profiles) replaces one without touching the other.
+
+
+def _traffic(args: argparse.Namespace, config: Settings) -> Traffic:
+    """The shipped model of the agency's year, with what the day file's [traffic] changes."""
+    shipped = shipped_traffic(list(config.case_types))
+    return files.traffic(_read(_day_path(args, config), files.read), shipped)
+
+
+def _staffing(args: argparse.Namespace, config: Settings) -> tuple[Agent, ...]:
+    """The agents of the day file's teams."""
+    path = _day_path(args, config)
+    return files.staffing(_read(path, files.read), list(config.case_types), path)
+
+
+def _day_path(args: argparse.Namespace, config: Settings) -> Path:
+    return args.day if args.day is not None else config.path.parent / "whatif" / "day.toml"
+
+
+def _read(path: Path, read: Callable[[Path], T]) -> T:
+    """A file of the lab read, one that cannot be (a folder, no permission) refused like a
+    bad one: the lab reads it before playing, so nothing else has happened."""
+    try:
+        return read(path)
+    except OSError as exc:
+        raise Refused(f"{path}: cannot be read: {exc.strerror}") from None
+
+
+def _start(text: str | None, today: date) -> date:
+    if text is None:
+        return today
+    try:
+        if not _ISO_DAY.fullmatch(text):
+            raise ValueError
+        return date.fromisoformat(text)
+    except ValueError:
+        raise Refused(f"--start {text!r} is not a date; use YYYY-MM-DD") from None
+
+
+def _days(config: Settings, start: date, count: int) -> tuple[date, ...]:
+    """The first `count` working days of the phone line's calendar from `start` on, as the
+    lab plays the hotline (the triage queue's calls), and as the history is read."""
+    calendar = whatif_inputs.phone_calendar(config.queues)
+    ahead = (start + timedelta(days=n) for n in range(LOOK_AHEAD_DAYS + 7 * count))
+    days = tuple(itertools.islice((d for d in ahead if calendar.is_working_day(d)), count))
+    if len(days) < count:
+        raise Refused(f"the phone line's calendar has fewer than {count} working days ahead")
+    return days
+
+
+def _compare(
+    scenario: Scenario, policy: Policy, args: argparse.Namespace
+) -> whatif_output.Compared:
+    outcomes = play_seeds(scenario, policy, range(args.seeds), workers=args.workers)
+    return whatif_output.Compared(
+        summary=summarise(outcomes, scenario.queues), channels=per_channel(outcomes)
+    )
+
+
+def _search(
+    scenario: Scenario, name: str, policy: Policy, args: argparse.Namespace
+) -> whatif_output.Searched:
+    progress = _progress()
+    found = search(
+        scenario, policy=policy, seeds=range(args.seeds), workers=args.workers, played=progress,
+        max_abandonment=args.max_abandonment / 100,
+    )  # fmt: skip
+    if progress is not None:
+        print(file=sys.stderr)  # end the counting line
+    teams = {a.team: a for a in scenario.staffing}
+    planned = scenario.with_staffing(staffed(found.plan, teams))
+    again = play_seeds(planned, policy, CHECK_SEEDS, workers=args.workers)
+    return whatif_output.Searched(
+        policy=name,
+        found=found,
+        erlang=tuple(erlang_hours(scenario)),
+        check=summarise(again, scenario.queues),
+        check_channels=per_channel(again),
+        check_seeds=CHECK_SEEDS,
+    )
+
+
+def _progress() -> Callable[[int], None] | None:
+    """A search plays many plans: on a terminal, a line that counts them (not in a pipe)."""
+    if not sys.stderr.isatty():
+        return None
+
+    def played(step: int) -> None:
+        print(f"\rsearching: plan {step} being played", end="", file=sys.stderr, flush=True)
+
+    return played
+
+
+def _shown(path: Path) -> Path:
+    """The day file as the reader knows it: relative to the current directory when in it."""
+    try:
+        return path.resolve().relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
+# The files ------------------------------------------------------------------------------
+
+PLAN = "-plan"  # with --search, the plan's file is the figures' with this after its stem
+
+
+def _outputs(args: argparse.Namespace) -> list[Path]:
+    """The files the run writes."""
+    given = [p for p in (args.csv, args.png) if p is not None]
+    return given + ([_plan_path(p) for p in given] if args.search else [])
+
+
+def _plan_path(path: Path) -> Path:
+    return path.with_name(f"{path.stem}{PLAN}{path.suffix}")
+
+
+def _write(report: whatif_output.Report, csv: Path | None, png: Path | None) -> None:
+    out, found = whatif_output, report.searched
+    if csv is not None:
+        _whole(csv, lambda part: out.write_csv(out.csv_rows(report), part))
+        if found is not None:
+            rows = out.plan_csv_rows(found, report.scenario)
+            _whole(_plan_path(csv), lambda part: out.write_csv(rows, part))
+    if png is not None:
+        _whole(png, lambda part: out.draw(report, part))
+        if found is not None:
+            _whole(_plan_path(png), lambda part: out.draw_plan(found, report.scenario, part))
+
+
+def _whole(path: Path, write: Callable[[Path], None]) -> None:
+    """A file written whole or not at all (to a name beside it, then renamed): a disk that
+    fills up leaves no half a CSV for a spreadsheet to read."""
+    part = path.with_name(f".{path.name}.part")
+    try:
+        write(part)
+        os.replace(part, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            part.unlink()
