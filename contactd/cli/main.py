@@ -103,8 +103,8 @@ def _dispatch(config: settings.Settings, args: argparse.Namespace, clock: Clock)
         return asyncio.run(_staffing(config, clock()))
     if args.command == "report":
         return asyncio.run(_report(config, args, clock()))
-    if args.command == "whatif":  # offline: no database
-        return whatif.run(config, args, clock)
+    if args.command == "whatif":  # the database only for its history and agent profiles
+        return whatif.run(config, args, clock, lambda: _admin_database(config))
     if args.command in {"classify", "train", "evaluate"}:
 
         async def feedback() -> list[Example]:

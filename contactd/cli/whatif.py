@@ -15,12 +15,14 @@ written. It reads no database (docs/how-to/whatif.md).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import itertools
 import os
 import re
 import sys
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,6 +31,7 @@ from contactd.cli import whatif_output
 from contactd.clock import Clock
 from contactd.services import whatif_inputs
 from contactd.settings import Settings
+from contactd.store import database
 from routing.engine import Policy
 from whatif import files, policies
 from whatif.channels import per_channel
@@ -43,6 +46,8 @@ CHECK_SEEDS = range(1000, 1010)  # the search's plan played again on days it nev
 LOOK_AHEAD_DAYS = 366  # how far from --start working days are looked for
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 T = TypeVar("T")
+# Opens a connection to the daemon's database (contactd/cli/main.py's, migrated).
+OpenDatabase = Callable[[], AbstractAsyncContextManager[database.Conn]]
 
 
 class Refused(Exception):
@@ -85,6 +90,12 @@ def add_parser(sub: Any) -> None:
         "meet every goal under the first policy, beside Erlang C and A, and play them again "
         f"on {len(CHECK_SEEDS)} new seeds"
     )  # fmt: skip
+    cmd.add_argument("--history", metavar="FIRST..LAST", help="the traffic estimated from "
+                     "the database's contacts of these days instead of the shipped model and "
+                     "the day file's [traffic]")  # fmt: skip
+    cmd.add_argument("--staff-from-db", action="store_true", help="today's agent profiles "
+                     "(the database's) instead of the day file's teams, each at work while "
+                     "their channels are open")  # fmt: skip
     cmd.add_argument("--max-abandonment", type=float, default=MAX_ABANDONMENT * 100,
                      metavar="PERCENT", help="with --search: at most this share of a queue's "
                      "callers may hang up (default 5; a goal by SL variant 1 alone lets a "
@@ -97,9 +108,12 @@ def add_parser(sub: Any) -> None:
                      "(with --search, the plan to FILE-plan.png)")  # fmt: skip
 
 
-def run(config: Settings, args: argparse.Namespace, clock: Clock) -> int:
+def run(
+    config: Settings, args: argparse.Namespace, clock: Clock, database: OpenDatabase | None = None
+) -> int:
+    """`database` opens the daemon's database, read only for --history and --staff-from-db."""
     try:
-        scenario, chosen = _prepare(config, args, clock())
+        scenario, chosen = _prepare(config, args, clock(), database)
     except (Refused, files.WhatIfFileError) as exc:
         for line in str(exc).splitlines():
             print(f"contactd: {line}", file=sys.stderr)
@@ -110,7 +124,9 @@ def run(config: Settings, args: argparse.Namespace, clock: Clock) -> int:
             return 1
     report = whatif_output.Report(
         scenario=scenario,
-        day_file=_shown(_day_path(args, config)),
+        day_file="today's agent profiles"
+        if args.staff_from_db
+        else _shown(_day_path(args, config)),
         scale=args.scale,
         seeds=args.seeds,
         compared={name: _compare(scenario, p, args) for name, p in chosen.items()},
@@ -127,7 +143,7 @@ def run(config: Settings, args: argparse.Namespace, clock: Clock) -> int:
 
 
 def _prepare(
-    config: Settings, args: argparse.Namespace, now: datetime
+    config: Settings, args: argparse.Namespace, now: datetime, database: OpenDatabase | None
 ) -> tuple[Scenario, dict[str, Policy]]:
     """The scenario and the policies asked for, every option checked (Refused, or the lab's
     WhatIfFileError naming the file and key)."""
@@ -143,14 +159,57 @@ def _prepare(
     names = args.policy or [*DEFAULT_POLICIES, *(n for n in extra if n not in DEFAULT_POLICIES)]
     chosen = policies.named(list(dict.fromkeys(names)), extra)
     today = now.astimezone(config.timezone).date()
+    days = _days(config, _start(args.start, today), args.days)
+    history = _period(args.history) if args.history is not None else None
+    traffic, staffing = None, None
+    if history is not None or args.staff_from_db:
+        if database is None:
+            raise Refused("--history and --staff-from-db need the daemon's database")
+        traffic, staffing = asyncio.run(_from_database(database, config, history, days[0], args))
     scenario = Scenario(
         queues=config.queues,
         timezone=config.timezone,
-        days=_days(config, _start(args.start, today), args.days),
-        traffic=_traffic(args, config).scaled(args.scale),
-        staffing=_staffing(args, config),
+        days=days,
+        traffic=(traffic or _traffic(args, config)).scaled(args.scale),
+        staffing=staffing or _staffing(args, config),
     )
     return scenario, chosen
+
+
+async def _from_database(
+    database: OpenDatabase,
+    config: Settings,
+    history: tuple[date, date] | None,
+    day: date,
+    args: argparse.Namespace,
+) -> tuple[Traffic | None, tuple[Agent, ...] | None]:
+    """The traffic of the history's days and today's agent profiles, as asked; what the
+    history could not estimate is said on stdout before the tables."""
+    traffic, staffing = None, None
+    async with database() as conn:
+        try:
+            if history is not None:
+                shipped = shipped_traffic(list(config.case_types))
+                traffic, note = await whatif_inputs.history_traffic(conn, config, *history, shipped)
+                for line in note.lines():
+                    print(line)
+            if args.staff_from_db:
+                staffing = await whatif_inputs.profile_staffing(conn, config, day)
+        except (whatif_inputs.HistoryError, whatif_inputs.StaffingError) as exc:
+            raise Refused(str(exc)) from None
+    if staffing == ():
+        raise Refused("--staff-from-db: no agent profile with room on any channel")
+    return traffic, staffing
+
+
+def _period(text: str) -> tuple[date, date]:
+    first, dots, last = text.partition("..")
+    if not dots or not (_ISO_DAY.fullmatch(first) and _ISO_DAY.fullmatch(last)):
+        raise Refused(f"--history {text!r}: give FIRST..LAST, e.g. 2026-11-02..2026-11-27")
+    try:
+        return date.fromisoformat(first), date.fromisoformat(last)
+    except ValueError:
+        raise Refused(f"--history {text!r}: not a day") from None
 
 
 # Where the lab's inputs come from: one function each, so that another source (the
@@ -245,6 +304,10 @@ def _progress() -> Callable[[int], None] | None:
         print(f"\rsearching: plan {step} being played", end="", file=sys.stderr, flush=True)
 
     return played
+
+
+def _staffed_from(args: argparse.Namespace, config: Settings) -> Path | str:
+    return "today's agent profiles" if args.staff_from_db else _shown(_day_path(args, config))
 
 
 def _shown(path: Path) -> Path:

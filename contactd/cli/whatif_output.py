@@ -41,7 +41,7 @@ class Searched:
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Report:
     scenario: Scenario
-    day_file: Path
+    day_file: Path | str  # where the staffing came from: the day file, or the profiles
     scale: float
     seeds: int
     compared: Mapping[str, Compared]

@@ -7,9 +7,11 @@ from __future__ import annotations
 import csv
 import itertools
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 
 from contactd import settings
 from contactd.cli.main import run_cli
@@ -40,6 +42,15 @@ breaks = ["11:00-11:30"]
 [traffic]
 per_day = { call = 150, callback = 0, email = 0, ticket = 0 }
 """
+
+
+@pytest.fixture(autouse=True)
+def _logs_as_before() -> Iterator[None]:
+    """The command sets up the logs on the stderr this test captures; put them back, so that
+    a later log line (a session's database stopping) does not write to a closed capture."""
+    before = structlog.get_config()
+    yield
+    structlog.configure(**before)
 
 
 @pytest.fixture
