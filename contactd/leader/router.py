@@ -43,24 +43,26 @@ async def route_once(
     # Agents who cannot call a numbered ticket (no counter) are passed over for it, as if
     # they had declined it: the engine then finds the next one who can.
     no_counter = frozenset(view.id for view in free if not view.at_counter)
-    waiting = [
-        WaitingContact(
-            id=r["id"],
-            channel=Channel(r["channel"]),
-            language=Language(r["language"]),
-            case_type=r["case_type"],
-            queue=r["queue"],
-            priority=r["priority"],
-            due_at=r["due_at"],
-            waiting_since=r["queued_at"],
-            passed_by=frozenset(r["passed_by"]) | (no_counter if r["numbered"] else frozenset()),
-        )
-        for r in rows
-    ]
+    waiting = [waiting_contact(r, no_counter if r["numbered"] else frozenset()) for r in rows]
     # The query returns them in the engine's order (order_of(CONTACTD, rules)), so the engine
     # need not sort them again.
     decided = route(waiting, free, rules, now, presorted=True, policy=CONTACTD)
     return await make_offers(pool, decided, expiry_seconds, now)
+
+
+def waiting_contact(row: asyncpg.Record, passed_by: frozenset[int] = frozenset()) -> WaitingContact:
+    """A waiting contact's row as the engine sees it; `passed_by` adds agents to pass over."""
+    return WaitingContact(
+        id=row["id"],
+        channel=Channel(row["channel"]),
+        language=Language(row["language"]),
+        case_type=row["case_type"],
+        queue=row["queue"],
+        priority=row["priority"],
+        due_at=row["due_at"],
+        waiting_since=row["queued_at"],
+        passed_by=frozenset(row.get("passed_by") or ()) | passed_by,
+    )
 
 
 async def make_offers(

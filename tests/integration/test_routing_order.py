@@ -15,6 +15,7 @@ import asyncpg
 
 from contactd.clock import FixedClock
 from contactd.leader import router
+from contactd.leader.router import waiting_contact
 from contactd.metrics import NOT_RECORDED
 from contactd.services.intake import Intake
 from contactd.settings import Settings
@@ -23,7 +24,7 @@ from contactd.store import contacts as store
 from contactd.store.staff import Role
 from routing.agents import AgentState
 from routing.contact import CaseTypeSource, Channel, Language, NewContact
-from routing.engine import CONTACTD, QueueRules, WaitingContact, order_of
+from routing.engine import CONTACTD, QueueRules, order_of
 from tests.conftest import WORKDAY
 
 NOW = WORKDAY
@@ -70,16 +71,7 @@ def _in_engine_order(
     """What the router may route (queued, due to be offered, of a configured queue) in the
     engine's order, by id."""
     waiting = [
-        WaitingContact(
-            id=r["id"],
-            channel=Channel(r["channel"]),
-            language=Language(r["language"]),
-            case_type=r["case_type"],
-            queue=r["queue"],
-            priority=r["priority"],
-            due_at=r["due_at"],
-            waiting_since=r["queued_at"],
-        )
+        waiting_contact(r)
         for r in rows
         if r["state"] == "queued"
         and r["queue"] in rules
