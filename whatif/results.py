@@ -16,7 +16,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 
-from scipy import stats
+from scipy import special
 
 from routing import figures
 from routing.contact import Channel
@@ -106,7 +106,7 @@ class Estimate:
         if n == 1:
             return cls(mean=mean, low=mean, high=mean, runs=1)
         sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
-        half = float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
+        half = float(special.stdtrit(n - 1, 0.975)) * sd / math.sqrt(n)
         return cls(mean=mean, low=mean - half, high=mean + half, runs=n)
 
 
