@@ -95,7 +95,8 @@ class Policy:
     due later, are served. Strict priority ("first") starved the low-priority queues: on
     the shipped model day the lab's staffing search (`contactd whatif --search`) needed
     about 187 agent-hours to meet every goal with it, about 171 with Asterisk's plain FIFO,
-    and about 155 with "own" (issue 21).
+    and about 155 with "own" (issue 21; the goals alone: docs/reference/routing.md has the
+    figures with at most 5 % of callers hanging up).
     """
 
     order: str = "promise"
