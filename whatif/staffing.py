@@ -7,10 +7,13 @@ The search starts from the scenario's own staffing, then
 1. adds, while some goal is missed, one agent of the team best placed for the goal missed
    worst (the team with room on its channel and the highest level in its case types), in
    the hour when most of its contacts missed their due time;
-2. removes, hour by hour, any agent whose absence still leaves every goal met.
-A goal is met when its service level's confidence interval over the seeds lies at or above
-the target (`confidence` 0.95: the low end of the 95 % interval), so that the plan holds on
-days the seeds did not play; tests play it again with new seeds.
+2. scales each team down as far as every goal still holds (a few runs a team), then removes
+   agents one by one, team and hour, while every goal still holds.
+A goal is met when the low end of its service level's 95 % interval over the seeds reaches
+the target (its mean, for a goal with fewer than results.FEW contacts a run), so that the
+plan holds on days the seeds did not play (tests play it again with new seeds); and at most
+MAX_ABANDONMENT of a queue's callers may hang up. E-mail, whose goals a short run cannot
+see, keeps at least its workload in agent-hours.
 """
 
 from __future__ import annotations
