@@ -28,7 +28,7 @@ from routing.agents import AgentView
 from routing.calendar import BusinessCalendar
 from routing.contact import Channel, Language
 from routing.engine import CONTACTD, Policy, QueueRules, WaitingContact, route
-from routing.queues import Queue, choose_queue
+from routing.queues import NoQueue, Queue, choose_queue
 from whatif.scenario import Agent, Scenario
 
 SLOT = timedelta(minutes=15)  # arrivals are drawn per quarter hour of the profile
@@ -258,7 +258,7 @@ def _arrivals(s: Scenario, rng: np.random.Generator) -> Iterator[_Arrival]:
     weights /= weights.sum()
     ids = itertools.count(1)
     for channel in sorted(traffic.per_day):
-        calendar = _calendar(s.queues, channel)
+        calendar = channel_calendar(s.queues, channel)
         for day in s.days:
             slots = _slots(s, day, channel, calendar)
             total = sum(w for _, w in slots)
@@ -321,13 +321,17 @@ def _window_start(booked: datetime, s: Scenario, queue: Queue) -> datetime:
     return start.astimezone(UTC)
 
 
-def _calendar(queues: tuple[Queue, ...], channel: Channel) -> BusinessCalendar | None:
-    """When the channel takes contacts: the hours of the triage queue's calendar for it
-    (e-mail comes at any hour: None)."""
+def channel_calendar(queues: Sequence[Queue], channel: Channel) -> BusinessCalendar | None:
+    """When the channel takes contacts: the triage queue's calendar for it, else that of the
+    first queue taking the channel, else the first queue's (e-mail comes at any hour: None).
+    The lab plays the hotline on these hours, and its days are this calendar's working days."""
     if channel is Channel.EMAIL:
         return None
-    general = choose_queue(queues, case_type="general", channel=channel)
-    return general.calendar_for(channel)
+    try:
+        return choose_queue(queues, case_type="general", channel=channel).calendar_for(channel)
+    except NoQueue:
+        taking = [q for q in queues if channel in q.channels] or list(queues)
+        return taking[0].calendar_for(channel)
 
 
 def _slots(
@@ -351,7 +355,7 @@ def expected_per_hour(s: Scenario, day: date) -> dict[Channel, dict[int, float]]
     """The arrivals a day expects per channel and local hour, as the runs spread them."""
     found: dict[Channel, dict[int, float]] = {}
     for channel, per_day in s.traffic.per_day.items():
-        slots = _slots(s, day, channel, _calendar(s.queues, channel))
+        slots = _slots(s, day, channel, channel_calendar(s.queues, channel))
         total = sum(w for _, w in slots)
         per_hour: dict[int, float] = {}
         for start, weight in slots:

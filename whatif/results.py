@@ -129,15 +129,24 @@ class Row:
         return None if self.service_level is None else self.service_level.mean >= self.goal.target
 
     @property
-    def surely_met(self) -> bool:
-        """Met with 95 % confidence: the interval's low end reaches the target. A goal with
-        fewer than FEW contacts a run is judged on its mean: one missed callback of two
-        would otherwise make it uncertain whatever the staffing."""
+    def few(self) -> bool:
+        """Fewer than FEW contacts a run: too few for a confidence interval to say anything
+        (one missed callback of two would make the goal uncertain whatever the staffing)."""
+        return self.offered is None or self.offered.mean < FEW
+
+    @property
+    def margin(self) -> float | None:
+        """How far the goal is met: the interval's low end over the target, or the mean's
+        for a goal with few contacts (negative: not surely met; None: no contact)."""
         if self.service_level is None:
-            return False
-        if self.offered is None or self.offered.mean < FEW:
-            return self.service_level.mean >= self.goal.target
-        return self.service_level.low >= self.goal.target
+            return None
+        sure = self.service_level.mean if self.few else self.service_level.low
+        return sure - self.goal.target
+
+    @property
+    def surely_met(self) -> bool:
+        """Met with 95 % confidence (on the mean for a goal with few contacts)."""
+        return self.margin is not None and self.margin >= 0
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

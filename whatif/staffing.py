@@ -30,7 +30,7 @@ from routing.engine import CONTACTD, Policy
 from routing.goals import Unit
 from routing.queues import Queue
 from whatif.play import Outcome, expected_per_hour, play_seeds
-from whatif.results import FEW, Row, Summary, summarise
+from whatif.results import Row, Summary, summarise
 from whatif.scenario import Agent, Scenario
 
 Plan = dict[str, dict[int, int]]  # team -> local hour -> agents at work
@@ -87,9 +87,7 @@ def search(
 ) -> Found:
     """The smallest plan found that meets every goal surely (see the module's note), with
     no more than `max_abandonment` of a queue's callers hanging up (None: no limit)."""
-    search = _Search(scenario, policy, seeds, max_steps, workers, played)
-    search.ceiling = max_abandonment
-    return search.run()
+    return _Search(scenario, policy, seeds, max_steps, workers, played, max_abandonment).run()
 
 
 class _Search:
@@ -101,12 +99,13 @@ class _Search:
         max_steps: int,
         workers: int,
         played: Callable[[int], None] | None,
+        ceiling: float | None,
     ) -> None:
         self.scenario, self.policy, self.seeds = scenario, policy, seeds
+        self.ceiling = ceiling
         self.max_steps, self.workers, self.played = max_steps, workers, played
         self.teams = {a.team: a for a in scenario.staffing}
         self.steps = 0
-        self.ceiling: float | None = MAX_ABANDONMENT
         self.floor = _workloads(scenario)
 
     def missed(self, summary: Summary) -> list[Row]:
@@ -119,10 +118,8 @@ class _Search:
     def margin(self, row: Row) -> float:
         """How far the row is above its goal (negative: missed), and under the ceiling of
         abandonment for a queue whose clients give up."""
-        found = 1.0
-        if row.service_level is not None:
-            found = min(found, _margin(row))
-        if self.ceiling is not None and row.abandonment is not None and _judged(row):
+        found = 1.0 if row.margin is None else min(1.0, row.margin)
+        if self.ceiling is not None and row.abandonment is not None and not row.few:
             found = min(found, self.ceiling - row.abandonment.mean)
         return found
 
@@ -211,19 +208,6 @@ def _workloads(scenario: Scenario) -> dict[Channel, float]:
         for channel, per_day in traffic.per_day.items()
         if _strictest(scenario.queues, channel) is None
     }
-
-
-def _margin(row: Row) -> float:
-    """The goal's margin: the low end of the interval over the target, or the mean for a
-    goal with too few contacts to be sure of (results.FEW)."""
-    assert row.service_level is not None  # noqa: S101 - called for rows with a figure
-    if not _judged(row):
-        return row.service_level.mean - row.goal.target
-    return row.service_level.low - row.goal.target
-
-
-def _judged(row: Row) -> bool:
-    return row.offered is not None and row.offered.mean >= FEW
 
 
 def _worst_hour(outcomes: Sequence[Outcome], row: Row, scenario: Scenario) -> int:

@@ -13,7 +13,7 @@ from contactd.cli.report_output import aligned, decimal, duration, percent
 from contactd.services.report import NO_FIGURE, VARIANTS
 from routing.contact import Channel
 from whatif.channels import ChannelRow
-from whatif.results import FEW, Estimate, Row, Summary
+from whatif.results import Estimate, Row, Summary
 from whatif.scenario import Scenario
 from whatif.staffing import ErlangHour, Found
 
@@ -116,8 +116,7 @@ def _mark(row: Row) -> str:
         return NO_FIGURE
     if row.met:
         return "yes" if row.surely_met else "yes?"
-    few = row.offered is None or row.offered.mean < FEW
-    return "no" if few or sl.high < row.goal.target else "no?"
+    return "no" if row.few or sl.high < row.goal.target else "no?"
 
 
 def _policy(name: str, compared: Compared, days: int) -> Iterator[str]:

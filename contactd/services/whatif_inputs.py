@@ -26,7 +26,8 @@ from contactd.store.contacts import Executor
 from routing import figures
 from routing.calendar import BusinessCalendar
 from routing.contact import Channel, Language
-from routing.queues import NoQueue, Queue, choose_queue
+from routing.queues import Queue
+from whatif.play import channel_calendar
 from whatif.scenario import Agent, Callbacks, Dist, Traffic
 
 # Fewer handled contacts than this say little about a channel's handling time (its spread
@@ -94,15 +95,10 @@ class HistoryNote:
 
 
 def phone_calendar(queues: Sequence[Queue]) -> BusinessCalendar:
-    """The hotline's hours as the lab plays them (whatif/play.py): the calls' calendar of the
-    triage queue, else of the first queue that takes calls, else the first queue's own."""
-    try:
-        return choose_queue(queues, case_type="general", channel=Channel.CALL).calendar_for(
-            Channel.CALL
-        )
-    except NoQueue:
-        calls = [q for q in queues if Channel.CALL in q.channels] or list(queues)
-        return calls[0].calendar_for(Channel.CALL)
+    """The hotline's hours as the lab plays them (whatif.play.channel_calendar)."""
+    calendar = channel_calendar(queues, Channel.CALL)
+    assert calendar is not None  # noqa: S101 - only e-mail has no calendar
+    return calendar
 
 
 def working_days(agency: Agency, first: date, last: date) -> tuple[list[date], list[date]]:
