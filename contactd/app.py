@@ -33,6 +33,7 @@ from contactd.http import (
     routes,
     session,
     staff,
+    whatif,
 )
 from contactd.http import surveys as api_csat
 from contactd.http.appkeys import (
@@ -81,6 +82,7 @@ from contactd.services.sessions import SignIn
 from contactd.services.staff import StaffDirectory
 from contactd.services.standard_answers import StandardAnswers
 from contactd.services.tickets import Tickets
+from contactd.services.whatif_lab import WhatIfLab
 from contactd.settings import Settings
 from contactd.store import database, embedded, migrations
 from contactd.store.listener import (
@@ -228,6 +230,7 @@ def _services(app: web.Application, pool: asyncpg.Pool) -> None:
         recorder=recorder,
         audit=app[AUDIT],
     )
+    app[whatif.LAB] = WhatIfLab(pool, settings, clock=clock)
 
 
 async def _close_pool(pool: asyncpg.Pool, grace: float) -> None:

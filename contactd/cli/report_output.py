@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from contactd.services.report import CSV_COLUMNS, NO_FIGURE, VARIANTS, Day, Row, summary
+from contactd.services.report import CSV_COLUMNS, NO_FIGURE, VARIANTS, Day, Row, decimal, summary
 from routing import figures
 from routing.contact import Channel
 
@@ -103,10 +103,6 @@ def table(days: Sequence[Day], timezone: ZoneInfo) -> Iterator[str]:
 
 
 # CSV --------------------------------------------------------------------------------------
-
-
-def decimal(value: float | None, places: int = 6) -> str:
-    return "" if value is None else repr(round(value, places))
 
 
 def csv_rows(days: Iterable[Day]) -> Iterator[tuple[str, ...]]:

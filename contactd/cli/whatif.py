@@ -17,19 +17,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import itertools
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from contactd.cli import whatif_output
 from contactd.clock import Clock
-from contactd.services import whatif_inputs
+from contactd.services import whatif_lab, whatif_report
+from contactd.services.whatif_lab import (
+    DEFAULT_POLICIES,
+    Refused,
+    compare,
+    file_staffing,
+    file_traffic,
+    lab_days,
+    readable,
+)
 from contactd.settings import Settings
 from contactd.store import database
 from routing.engine import Policy
@@ -37,21 +45,15 @@ from whatif import files, policies
 from whatif.channels import per_channel
 from whatif.play import play_seeds
 from whatif.results import summarise
-from whatif.scenario import Agent, Scenario, Traffic, shipped_traffic
+from whatif.scenario import Agent, Scenario, Traffic
 from whatif.staffing import MAX_ABANDONMENT, erlang_hours, search, staffed
 
 WEEK = 5  # --week: a week's working days
-DEFAULT_POLICIES = ("contactd", "fifo", "skills")
 CHECK_SEEDS = range(1000, 1010)  # the search's plan played again on days it never saw
-LOOK_AHEAD_DAYS = 366  # how far from --start working days are looked for
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 T = TypeVar("T")
 # Opens a connection to the daemon's database (contactd/cli/main.py's, migrated).
 OpenDatabase = Callable[[], AbstractAsyncContextManager[database.Conn]]
-
-
-class Refused(Exception):
-    """An option the lab cannot play with; the message says which and why."""
 
 
 def add_parser(sub: Any) -> None:
@@ -122,14 +124,17 @@ def run(
         if not path.parent.is_dir():
             print(f"contactd: cannot write {path}: no such directory", file=sys.stderr)
             return 1
-    report = whatif_output.Report(
+    report = whatif_report.Report(
         scenario=scenario,
         day_file="today's agent profiles"
         if args.staff_from_db
         else _shown(_day_path(args, config)),
         scale=args.scale,
         seeds=args.seeds,
-        compared={name: _compare(scenario, p, args) for name, p in chosen.items()},
+        compared={
+            name: compare(scenario, p, range(args.seeds), workers=args.workers)
+            for name, p in chosen.items()
+        },
         searched=_search(scenario, *next(iter(chosen.items())), args) if args.search else None,
     )
     for line in whatif_output.table(report):
@@ -155,23 +160,24 @@ def _prepare(
         raise Refused(f"--max-abandonment {args.max_abandonment:g}: give a percentage above 0")
     if not 0 < args.scale <= 100:
         raise Refused(f"--scale {args.scale:g}: give a factor above 0, at most 100")
-    extra = _read(args.policies, policies.read) if args.policies is not None else {}
+    extra = readable(args.policies, policies.read) if args.policies is not None else {}
     names = args.policy or [*DEFAULT_POLICIES, *(n for n in extra if n not in DEFAULT_POLICIES)]
     chosen = policies.named(list(dict.fromkeys(names)), extra)
     today = now.astimezone(config.timezone).date()
-    days = _days(config, _start(args.start, today), args.days)
+    days = lab_days(config, _start(args.start, today), args.days)
     history = _period(args.history) if args.history is not None else None
     traffic, staffing = None, None
     if history is not None or args.staff_from_db:
         if database is None:
             raise Refused("--history and --staff-from-db need the daemon's database")
-        traffic, staffing = asyncio.run(_from_database(database, config, history, days[0], args))
+        profiles_on = days[0] if args.staff_from_db else None
+        traffic, staffing = asyncio.run(_from_database(database, config, history, profiles_on))
     scenario = Scenario(
         queues=config.queues,
         timezone=config.timezone,
         days=days,
-        traffic=(traffic or _traffic(args, config)).scaled(args.scale),
-        staffing=staffing or _staffing(args, config),
+        traffic=(traffic or file_traffic(config, _day_path(args, config))).scaled(args.scale),
+        staffing=staffing or file_staffing(config, _day_path(args, config)),
     )
     return scenario, chosen
 
@@ -180,26 +186,23 @@ async def _from_database(
     database: OpenDatabase,
     config: Settings,
     history: tuple[date, date] | None,
-    day: date,
-    args: argparse.Namespace,
+    profiles_on: date | None,
 ) -> tuple[Traffic | None, tuple[Agent, ...] | None]:
     """The traffic of the history's days and today's agent profiles, as asked; what the
     history could not estimate is said on stdout before the tables."""
-    traffic, staffing = None, None
     async with database() as conn:
-        try:
-            if history is not None:
-                shipped = shipped_traffic(list(config.case_types))
-                traffic, note = await whatif_inputs.history_traffic(conn, config, *history, shipped)
-                for line in note.lines():
-                    print(line)
-            if args.staff_from_db:
-                staffing = await whatif_inputs.profile_staffing(conn, config, day)
-        except (whatif_inputs.HistoryError, whatif_inputs.StaffingError) as exc:
-            raise Refused(str(exc)) from None
+        traffic, staffing, notes = await whatif_lab.from_database(
+            conn, config, history=history, profiles_on=profiles_on
+        )
     if staffing == ():
         raise Refused("--staff-from-db: no agent profile with room on any channel")
+    for line in notes:
+        print(line)
     return traffic, staffing
+
+
+def _day_path(args: argparse.Namespace, config: Settings) -> Path:
+    return args.day if args.day is not None else whatif_lab.day_file(config)
 
 
 def _period(text: str) -> tuple[date, date]:
@@ -210,35 +213,6 @@ def _period(text: str) -> tuple[date, date]:
         return date.fromisoformat(first), date.fromisoformat(last)
     except ValueError:
         raise Refused(f"--history {text!r}: not a day") from None
-
-
-# Where the lab's inputs come from: one function each, so that another source (the
-# database's history, today's agent profiles) replaces one without touching the other.
-
-
-def _traffic(args: argparse.Namespace, config: Settings) -> Traffic:
-    """The shipped model of the agency's year, with what the day file's [traffic] changes."""
-    shipped = shipped_traffic(list(config.case_types))
-    return files.traffic(_read(_day_path(args, config), files.read), shipped)
-
-
-def _staffing(args: argparse.Namespace, config: Settings) -> tuple[Agent, ...]:
-    """The agents of the day file's teams."""
-    path = _day_path(args, config)
-    return files.staffing(_read(path, files.read), list(config.case_types), path)
-
-
-def _day_path(args: argparse.Namespace, config: Settings) -> Path:
-    return args.day if args.day is not None else config.path.parent / "whatif" / "day.toml"
-
-
-def _read(path: Path, read: Callable[[Path], T]) -> T:
-    """A file of the lab read, one that cannot be (a folder, no permission) refused like a
-    bad one: the lab reads it before playing, so nothing else has happened."""
-    try:
-        return read(path)
-    except OSError as exc:
-        raise Refused(f"{path}: cannot be read: {exc.strerror}") from None
 
 
 def _start(text: str | None, today: date) -> date:
@@ -252,29 +226,9 @@ def _start(text: str | None, today: date) -> date:
         raise Refused(f"--start {text!r} is not a date; use YYYY-MM-DD") from None
 
 
-def _days(config: Settings, start: date, count: int) -> tuple[date, ...]:
-    """The first `count` working days of the phone line's calendar from `start` on, as the
-    lab plays the hotline (the triage queue's calls), and as the history is read."""
-    calendar = whatif_inputs.phone_calendar(config.queues)
-    ahead = (start + timedelta(days=n) for n in range(LOOK_AHEAD_DAYS + 7 * count))
-    days = tuple(itertools.islice((d for d in ahead if calendar.is_working_day(d)), count))
-    if len(days) < count:
-        raise Refused(f"the phone line's calendar has fewer than {count} working days ahead")
-    return days
-
-
-def _compare(
-    scenario: Scenario, policy: Policy, args: argparse.Namespace
-) -> whatif_output.Compared:
-    outcomes = play_seeds(scenario, policy, range(args.seeds), workers=args.workers)
-    return whatif_output.Compared(
-        summary=summarise(outcomes, scenario.queues), channels=per_channel(outcomes)
-    )
-
-
 def _search(
     scenario: Scenario, name: str, policy: Policy, args: argparse.Namespace
-) -> whatif_output.Searched:
+) -> whatif_report.Searched:
     progress = _progress()
     found = search(
         scenario, policy=policy, seeds=range(args.seeds), workers=args.workers, played=progress,
@@ -285,7 +239,7 @@ def _search(
     teams = {a.team: a for a in scenario.staffing}
     planned = scenario.with_staffing(staffed(found.plan, teams))
     again = play_seeds(planned, policy, CHECK_SEEDS, workers=args.workers)
-    return whatif_output.Searched(
+    return whatif_report.Searched(
         policy=name,
         found=found,
         erlang=tuple(erlang_hours(scenario)),
@@ -304,10 +258,6 @@ def _progress() -> Callable[[int], None] | None:
         print(f"\rsearching: plan {step} being played", end="", file=sys.stderr, flush=True)
 
     return played
-
-
-def _staffed_from(args: argparse.Namespace, config: Settings) -> Path | str:
-    return "today's agent profiles" if args.staff_from_db else _shown(_day_path(args, config))
 
 
 def _shown(path: Path) -> Path:
@@ -333,17 +283,22 @@ def _plan_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}{PLAN}{path.suffix}")
 
 
-def _write(report: whatif_output.Report, csv: Path | None, png: Path | None) -> None:
+def _write(report: whatif_report.Report, csv: Path | None, png: Path | None) -> None:
     out, found = whatif_output, report.searched
     if csv is not None:
-        _whole(csv, lambda part: out.write_csv(out.csv_rows(report), part))
+        _whole(csv, lambda part: _csv_file(whatif_report.csv_rows(report), part))
         if found is not None:
             rows = out.plan_csv_rows(found, report.scenario)
-            _whole(_plan_path(csv), lambda part: out.write_csv(rows, part))
+            _whole(_plan_path(csv), lambda part: _csv_file(rows, part))
     if png is not None:
-        _whole(png, lambda part: out.draw(report, part))
+        _whole(png, lambda part: whatif_report.draw(report, part))
         if found is not None:
             _whole(_plan_path(png), lambda part: out.draw_plan(found, report.scenario, part))
+
+
+def _csv_file(rows: Iterator[Sequence[str]], path: Path) -> None:
+    with path.open("w", newline="", encoding="utf-8") as out:
+        whatif_report.write_csv(rows, out)
 
 
 def _whole(path: Path, write: Callable[[Path], None]) -> None:

@@ -1,52 +1,21 @@
-"""`contactd whatif` on paper: the tables in the terminal, the CSV rows and the charts, from
+"""`contactd whatif` on paper: the tables in the terminal, and the staffing plan's CSV rows and
+chart (the policies' are contactd/services/whatif_report.py's, which the console shares), from
 the lab's figures (whatif/results.py, whatif/channels.py, whatif/staffing.py). Numbers are
 written as `contactd report` writes them (report_output's helpers)."""
 
 from __future__ import annotations
 
-import csv
-import dataclasses
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from contactd.cli.report_output import aligned, decimal, duration, percent
+from contactd.cli.report_output import aligned, duration, percent
 from contactd.services.report import NO_FIGURE, VARIANTS
+from contactd.services.whatif_report import Compared, Report, Searched, clipped
+from contactd.services.whatif_report import teams as teams_of
 from routing.contact import Channel
 from whatif.channels import ChannelRow
-from whatif.results import Estimate, Row, Summary
+from whatif.results import Estimate, Row
 from whatif.scenario import Scenario
-from whatif.staffing import ErlangHour, Found
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class Compared:
-    """One policy's runs: its goals (and teams' occupancy), and its channels as a whole."""
-
-    summary: Summary
-    channels: tuple[ChannelRow, ...]
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class Searched:
-    """The staffing search under one policy, and its plan played again on new seeds."""
-
-    policy: str
-    found: Found
-    erlang: tuple[ErlangHour, ...]
-    check: Summary
-    check_channels: tuple[ChannelRow, ...]
-    check_seeds: range
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class Report:
-    scenario: Scenario
-    day_file: Path | str  # where the staffing came from: the day file, or the profiles
-    scale: float
-    seeds: int
-    compared: Mapping[str, Compared]
-    searched: Searched | None
-
 
 # The terminal -----------------------------------------------------------------------------
 
@@ -62,7 +31,7 @@ def table(report: Report) -> Iterator[str]:
     yield from _occupancy(report)
     if report.searched is not None:
         yield ""
-        yield from _search(report.searched, _teams(report.scenario), len(report.scenario.days))
+        yield from _search(report.searched, teams_of(report.scenario), len(report.scenario.days))
     yield ""
     yield from _legend(report)
 
@@ -72,7 +41,7 @@ def _heading(report: Report) -> Iterator[str]:
     days, first, last = len(s.days), s.days[0], s.days[-1]
     span = f"{first} {first:%A}" if days == 1 else f"{days} working days, {first} to {last}"
     yield f"What-if: {span} ({s.timezone.key}), {report.seeds} seeds per policy"
-    teams = _teams(s)
+    teams = teams_of(s)
     yield (
         f"staffing: {len(s.staffing)} agents in {len(teams)} teams ({report.day_file}); traffic "
         f"a day: {_per_day(s.traffic.per_day)}"
@@ -138,7 +107,7 @@ def _channels(channels: Sequence[ChannelRow], days: int) -> Iterator[str]:
 
 def _occupancy(report: Report) -> Iterator[str]:
     body = [["team", "agents", *(f"{name} occupancy" for name in report.compared)]]
-    for team, agents in _teams(report.scenario).items():
+    for team, agents in teams_of(report.scenario).items():
         shares = [_ratio(c.summary.occupancy.get(team)) for c in report.compared.values()]
         body.append([team, str(agents), *shares])
     yield from aligned(body, names=1)
@@ -216,16 +185,10 @@ def _legend(report: Report) -> Iterator[str]:
 # Figures as text --------------------------------------------------------------------------
 
 
-def _clipped(e: Estimate, top: float | None) -> tuple[float, float]:
-    """The interval as shown: a share stays within 0 and 1, a wait at or above 0."""
-    high = e.high if top is None else min(e.high, top)
-    return max(e.low, 0.0), high
-
-
 def _interval(e: Estimate | None, shown: Callable[[float], str], top: float | None = 1.0) -> str:
     if e is None:
         return NO_FIGURE
-    low, high = (shown(v) for v in _clipped(e, top))
+    low, high = (shown(v) for v in clipped(e, top))
     if e.runs < 2 or low == high:  # one run, or every run the same: no interval to give
         return shown(e.mean)
     return f"{shown(e.mean)} ({low.rstrip('%')}–{high})"
@@ -239,66 +202,13 @@ def _number(e: Estimate | None, days: int) -> str:
     return NO_FIGURE if e is None else f"{e.mean / days:,.1f}"
 
 
-def _teams(scenario: Scenario) -> dict[str, int]:
-    """Each team's agents, in the day file's order."""
-    teams: dict[str, int] = {}
-    for agent in scenario.staffing:
-        teams[agent.team] = teams.get(agent.team, 0) + 1
-    return teams
-
-
 # Files ------------------------------------------------------------------------------------
-
-CSV_COLUMNS = (
-    "staffing", "policy", "queue", "channel", "threshold", "sl_variant", "target", "seeds",
-    "offered_per_day", "offered_per_day_low", "offered_per_day_high",
-    "service_level", "service_level_low", "service_level_high", "met", "met_surely",
-    "answer_rate", "answer_rate_low", "answer_rate_high",
-    "abandonment", "abandonment_low", "abandonment_high",
-    "asa_seconds", "asa_seconds_low", "asa_seconds_high",
-)  # fmt: skip
-
-
-def csv_rows(report: Report) -> Iterator[tuple[str, ...]]:
-    """A row per policy, queue and channel with a goal (staffing `day`: the day file's); with
-    --search, the same for the plan on the new seeds (staffing `plan`)."""
-    yield CSV_COLUMNS
-    runs = [("day", name, c.summary, report.seeds) for name, c in report.compared.items()]
-    if (found := report.searched) is not None:
-        runs.append(("plan", found.policy, found.check, len(found.check_seeds)))
-    days = len(report.scenario.days)
-    for staffing, policy, summary, seeds in runs:
-        for r in summary.rows:
-            yield (
-                staffing, policy, r.queue, str(r.channel), str(r.goal.threshold),
-                str(r.goal.sl_variant), decimal(r.goal.target), str(seeds),
-                *_cells(r.offered, 1 / days, None, 3), *_cells(r.service_level),
-                "" if r.met is None else ("yes" if r.met else "no"),
-                "" if r.met is None else ("yes" if r.surely_met else "no"),
-                *_cells(r.answer_rate), *_cells(r.abandonment),
-                *_cells(r.asa_seconds, top=None, places=3),
-            )  # fmt: skip
-
-
-def _cells(
-    e: Estimate | None, factor: float = 1.0, top: float | None = 1.0, places: int = 6
-) -> tuple[str, str, str]:
-    if e is None:
-        return "", "", ""
-    mean, low, high = (decimal(v * factor, places) for v in (e.mean, *_clipped(e, top)))
-    return mean, low, high
-
-
-def write_csv(rows: Iterator[Sequence[str]], path: Path) -> None:
-    """RFC 4180 as `contactd report` writes it: CRLF line ends, a header row, UTF-8."""
-    with path.open("w", newline="", encoding="utf-8") as out:
-        csv.writer(out).writerows(rows)
 
 
 def plan_csv_rows(found: Searched, scenario: Scenario) -> Iterator[Sequence[str]]:
     """The plan's table with names for a spreadsheet: agents_<team>, agents, erlang_c_<channel>,
     erlang_c, erlang_a_<channel>, erlang_a; the hour as HH:MM, no total row."""
-    teams = list(_teams(scenario))
+    teams = list(teams_of(scenario))
     head, rows = plan_rows(found, teams)
     names = ["hour", *(f"agents_{t}" for t in teams), "agents"]  # by place: a team may be "hour"
     totals = {"C total": "erlang_c", "A total": "erlang_a"}
@@ -311,49 +221,6 @@ def plan_csv_rows(found: Searched, scenario: Scenario) -> Iterator[Sequence[str]
 # Charts -----------------------------------------------------------------------------------
 
 
-def draw(report: Report, path: Path) -> None:
-    """Each goal's service level per policy with its 95 % interval, against its target (red),
-    one panel per channel. matplotlib is imported here only: the daemon never draws."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # no screen: draw to a file
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import PercentFormatter
-
-    summaries = {name: c.summary for name, c in report.compared.items()}
-    rows = next(iter(summaries.values())).rows
-    channels = [ch for ch in Channel if any(r.channel is ch for r in rows)]
-    figure, axes = plt.subplots(len(channels), 1, figsize=(11, 3.2 * len(channels)), squeeze=False)
-    width = 0.8 / len(summaries)
-    for ax, channel in zip(axes[:, 0], channels, strict=True):
-        for p, (name, summary) in enumerate(summaries.items()):
-            mine = [r for r in summary.rows if r.channel is channel]
-            x = [i - 0.4 + width * (p + 0.5) for i in range(len(mine))]
-            means = [r.service_level.mean if r.service_level else 0.0 for r in mine]
-            spans = [_clipped(r.service_level, 1.0) if r.service_level else (0, 0) for r in mine]
-            errors = [[m - lo for m, (lo, _) in zip(means, spans, strict=True)],
-                      [hi - m for m, (_, hi) in zip(means, spans, strict=True)]]  # fmt: skip
-            ax.bar(x, means, width, yerr=errors, capsize=2, label=name)
-            for at, r in zip(x, mine, strict=True):
-                if r.service_level is None:  # no contacts: say so rather than draw a 0
-                    ax.text(at, 0.02, NO_FIGURE, ha="center")
-        mine = [r for r in rows if r.channel is channel]
-        for i, r in enumerate(mine):
-            ax.hlines(r.goal.target, i - 0.45, i + 0.45, colors="tab:red",
-                      label="target" if i == 0 else None)  # fmt: skip
-        ax.set_xticks(range(len(mine)), [r.queue for r in mine])
-        ax.set_ylim(0, 1.05)
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-        ax.set_title(f"{channel}: service level per policy (95 % interval) against target")
-        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small")
-    days = report.scenario.days
-    span = f"{days[0]}" if len(days) == 1 else f"{days[0]} to {days[-1]}"
-    figure.suptitle(f"What-if, {span}: {report.seeds} seeds per policy")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100, format="png")
-    plt.close(figure)
-
-
 def draw_plan(found: Searched, scenario: Scenario, path: Path) -> None:
     """The plan's agents per hour, stacked by team, with Erlang C and A (all channels) as
     lines."""
@@ -362,7 +229,7 @@ def draw_plan(found: Searched, scenario: Scenario, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    teams = list(_teams(scenario))
+    teams = list(teams_of(scenario))
     head, rows = plan_rows(found, teams)
     rows = rows[:-1]  # not the total
     hours = [int(r[0][:2]) for r in rows]

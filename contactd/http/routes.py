@@ -28,6 +28,7 @@ from contactd.http import (
     pages,
     session,
     staff,
+    whatif,
     wording,
 )
 from contactd.http import classifier as api_classifier
@@ -118,6 +119,7 @@ def add_routes(app: web.Application, operators: Operators) -> None:
     app.add_routes(console.routes)
     app.add_routes(closures.routes)
     app.add_routes(history.routes)
+    app.add_routes(whatif.routes)
     app.add_routes(agents.routes)
     app.add_routes(desk.routes)
     app.add_routes(consult.routes)

@@ -29,6 +29,13 @@ from routing.queues import Queue
 MAX_DAYS = 366
 NO_FIGURE = "–"  # a figure over no contacts: never NaN, never 0
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")  # fromisoformat alone also takes 20261124, 2026-W48
+
+
+def decimal(value: float | None, places: int = 6) -> str:
+    """A figure for a CSV: a plain decimal number, empty for none."""
+    return "" if value is None else repr(round(value, places))
+
+
 VARIANTS = {  # docs/reference/kpi.md, for the legend under the table
     1: "(answered + abandoned within goal) / (answered + abandoned)",
     2: "answered within goal / answered",

@@ -15,7 +15,7 @@ import structlog
 
 from contactd import settings
 from contactd.cli.main import run_cli
-from contactd.cli.whatif_output import CSV_COLUMNS
+from contactd.services.whatif_report import CSV_COLUMNS
 from tests.conftest import ROOT
 
 CONFIG = ROOT / "config" / "contactd.toml"
