@@ -18,6 +18,7 @@ from contactd.services.call_legs import colleague, put_through
 from contactd.store import contacts as store
 from contactd.store import queries
 from routing.contact import Action, Contact
+from routing.queues import Queue
 
 log = structlog.get_logger(__name__)
 
@@ -28,7 +29,7 @@ class Transfer:
 
     actor: str  # the caseworker, as in the event log
     holder: int  # their staff id: only they may pass it on
-    queue: str | None  # the queue it goes to (None: it stays in its queue)
+    queue: Queue | None  # the queue it goes to (None: it stays in its queue)
     case_type: str | None  # a corrected case type
     reason: dict[str, str]  # from and to, for the event log
     to_agent: str | None  # a colleague's login: their phone rings at once

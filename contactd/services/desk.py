@@ -257,7 +257,7 @@ class Desk:
         if agent is not None and not (live and contact.channel is Channel.CALL):
             raise NotAccepted("only a live call goes to a named colleague: transfer to a queue")
         reason: dict[str, str] = {"from_queue": contact.queue}
-        to: str | None = None
+        to: Queue | None = None
         if queue is not None or case_type is not None:
             try:
                 to = choose_queue(
@@ -265,10 +265,10 @@ class Desk:
                     case_type=case_type or contact.case_type,
                     channel=contact.channel,
                     requested=queue,
-                ).code
+                )
             except NoQueue as exc:
                 raise NotAccepted(exc.message) from None
-            reason["to_queue"] = to
+            reason["to_queue"] = to.code
         if case_type and case_type != contact.case_type:
             reason |= {"to_case_type": case_type, "from_case_type": contact.case_type}
         if live and contact.channel is Channel.CALL:
@@ -337,7 +337,7 @@ class Desk:
         *,
         now: datetime | None = None,
         outcome: str | None = None,
-        queue: str | None = None,
+        queue: Queue | None = None,
         case_type: str | None = None,
         reason: Mapping[str, object] | None = None,
     ) -> Contact:

@@ -288,7 +288,7 @@ class Inbox:
                 recorder=self._recorder,
                 reason={"why": "the client wrote again", "message": message},
                 queue=queue,  # its wait starts again
-                due_at=self._intake.promise(queue, Channel.EMAIL, now),
+                due_at=self._intake.promise(queue.code, Channel.EMAIL, now),
             )
             return "reopened"
         reason: dict[str, object] = {"message": message}

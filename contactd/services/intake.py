@@ -26,7 +26,7 @@ from contactd.settings import Agency
 from contactd.store import contacts, database
 from routing.contact import CaseTypeSource, Channel, Contact, Event, Guess, Language, NewContact
 from routing.errors import DomainError, Kind
-from routing.queues import NoQueue, choose_queue
+from routing.queues import NoQueue, Queue, choose_queue
 
 log = structlog.get_logger(__name__)
 
@@ -181,15 +181,15 @@ class Intake:
         queue = next(q for q in self._agency.queues if q.code == queue_code)
         return queue.goals[channel].threshold.deadline(received, queue.calendar_for(channel))
 
-    def requeue_to(self, contact: Contact) -> str:
+    def requeue_to(self, contact: Contact) -> Queue:
         """The queue a contact re-enters: its own, or, when the configuration no longer has
         that queue for its channel, the one its case type goes to now."""
         for queue in self._agency.queues:
             if queue.code == contact.queue and contact.channel in queue.goals:
-                return queue.code
+                return queue
         return choose_queue(
             self._agency.queues, case_type=contact.case_type, channel=contact.channel
-        ).code
+        )
 
     async def _case_type(
         self, new: NewContact, text: str

@@ -101,6 +101,11 @@ async def from_database(
         if history is not None:
             shipped = shipped_traffic(list(config.case_types))
             traffic, note = await whatif_inputs.history_traffic(conn, config, *history, shipped)
+            if not any(traffic.per_day.values()):  # nothing to estimate from, nothing to play
+                raise Refused(
+                    f"no contact was created on the working days from {history[0]} to "
+                    f"{history[1]}: choose days the agency was open with contactd"
+                )
             notes = list(note.lines())
         if profiles_on is not None:
             staffing = await whatif_inputs.profile_staffing(conn, config, profiles_on)

@@ -26,6 +26,7 @@ from routing.contact import (
     normalise_reference,
 )
 from routing.errors import DomainError, Kind
+from routing.queues import Queue
 
 Executor = database.Conn | asyncpg.Pool
 
@@ -236,7 +237,7 @@ async def transition(
     agent_id: int | None = None,
     outcome: str | None = None,
     holder: int | None = None,
-    queue: str | None = None,
+    queue: Queue | None = None,
     case_type: str | None = None,
     due_at: datetime | None = None,
     since: datetime | None = None,
@@ -245,7 +246,9 @@ async def transition(
 
     `holder` requires the contact to be offered to or held by that agent; `since` requires
     it to be in the state that began then (the acceptance a webhook was checked against);
-    `queue` moves it to another queue (a transfer); `case_type` corrects its case type.
+    `queue` moves it to another queue (a transfer), its priority raised to the queue's if
+    lower (as intake gives it: the priority kept from a higher queue stays, and within a
+    queue the routing's order and the positions told agree); `case_type` corrects it.
     Raises NotHolder when another agent holds it, IllegalTransition when its state does not
     allow the action (an expired offer, say; nothing changes then), ContactNotFound when
     there is no such contact.
@@ -265,11 +268,12 @@ async def transition(
         action is Action.ACCEPT,  # an attempt: an agent took it (a callback: a dial)
         outcome,
         holder,
-        queue,
+        None if queue is None else queue.code,
         case_type,
         due_at,
         now,
         since,
+        None if queue is None else queue.priority,
     )
     if row is not None:
         contact = contact_from_row(row)

@@ -93,3 +93,11 @@ async def test_the_console_at_sign_in_and_as_an_administrator(
     await expect(page.locator('#agents tr[data-login="karin"]')).to_be_visible()
     await expect(page.locator("#staff tr")).not_to_have_count(0)
     await _accessible(page, "the live view and administration")
+    # What if: the shipped day under one policy, one run, its tables and chart shown.
+    await page.locator("#whatifSeeds").fill("1")
+    for policy in ("fifo", "skills"):
+        await page.locator(f'input[name=whatifPolicy][value="{policy}"]').uncheck()
+    await page.locator("#whatifPlay").click()
+    await expect(page.locator("#whatifResult canvas")).to_be_visible(timeout=60_000)
+    await page.locator('input[name=whatifTraffic][value="history"]').check()  # its days shown
+    await _accessible(page, "a what-if played")

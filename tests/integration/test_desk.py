@@ -213,6 +213,38 @@ async def test_a_transfer_sends_the_contact_to_another_queue_with_its_history(
     assert history[3]["reason"] == {"to_queue": "general", "from_queue": "family"}
 
 
+async def test_a_transfer_lifts_the_priority_to_the_new_queues_and_keeps_a_higher_one(
+    client: Client, app_pool: asyncpg.Pool
+) -> None:
+    """A contact's priority is at least its queue's, as intake gives it: moved up (family,
+    priority 20, to asylum, 30) it waits as asylum's own contacts do, so the position it is
+    told follows the routing's order; moved down (to general, 0), the higher priority goes
+    with the client."""
+    _, karin, _, front = await _team(client, app_pool)
+
+    async def queue_and_priority(reference: str) -> tuple[str, int]:
+        row = await app_pool.fetchrow(
+            "SELECT queue, priority FROM contacts WHERE reference = $1", reference
+        )
+        assert row is not None
+        return row["queue"], row["priority"]
+
+    up = await _accepted_family_email(client, karin, front)
+    assert await queue_and_priority(up) == ("family", 20)
+    moved = await client.post(
+        f"/api/desk/contacts/{up}/transfer", json={"queue": "asylum"}, headers=karin
+    )
+    assert moved.status == 200, await moved.text()
+    assert await queue_and_priority(up) == ("asylum", 30)
+
+    down = await _accepted_family_email(client, karin, front)
+    moved = await client.post(
+        f"/api/desk/contacts/{down}/transfer", json={"queue": "general"}, headers=karin
+    )
+    assert moved.status == 200, await moved.text()
+    assert await queue_and_priority(down) == ("general", 20)
+
+
 async def test_finishing_while_away_keeps_the_agent_away_and_a_stream_needs_a_profile(
     client: Client, app_pool: asyncpg.Pool
 ) -> None:

@@ -113,6 +113,9 @@ async def test_a_bad_ask_is_refused_with_its_reason(client: Client, app_pool: as
         "the phone's calendar is closed every day from 2026-11-21 to 2026-11-22": {
             "history": {"first": "2026-11-21", "last": "2026-11-22"}
         },
+        "no contact was created on the working days from 2026-11-02 to 2026-11-06": {
+            "history": {"first": "2026-11-02", "last": "2026-11-06"}
+        },
         "no agent profile has room on any channel": {"staffing": "profiles"},
     }
     for said, body in refused.items():

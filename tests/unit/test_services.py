@@ -80,11 +80,11 @@ def _contact(queue: str, case_type: str, channel: Channel = Channel.EMAIL) -> Co
 
 
 def test_a_contact_re_enters_its_own_queue_while_the_configuration_has_it() -> None:
-    assert _intake().requeue_to(_contact("family", "family")) == "family"
+    assert _intake().requeue_to(_contact("family", "family")).code == "family"
 
 
 def test_a_contact_whose_queue_was_removed_re_enters_the_queue_of_its_case_type() -> None:
-    assert _intake().requeue_to(_contact("no-longer-configured", "asylum")) == "asylum"
+    assert _intake().requeue_to(_contact("no-longer-configured", "asylum")).code == "asylum"
 
 
 async def test_an_unknown_case_type_is_refused_before_anything_is_stored() -> None:

@@ -1,7 +1,8 @@
 // The console for supervisors and administrators: queues against their goals and the agents,
 // live (one shared snapshot per change, /api/console/events); set an agent's state, take a held
 // contact back, read a contact's timeline and the day's satisfaction comments, edit an agent's
-// profile; for administrators, staff, tokens, sessions and the audit log.
+// profile, play days offline to see what if; for administrators, staff, tokens, sessions and
+// the audit log.
 "use strict";
 
 const TEXTS = {
@@ -34,6 +35,29 @@ const TEXTS = {
     close: "Luk", reopen: "Åbn igen", search: "Find en klient", find: "Søg",
     searchFor: "Reference, telefonnummer eller e-mailadresse", handledBy: "Behandlet af",
     purged: "slettet efter opbevaringstiden", found: "{n} henvendelser",
+    whatif: "Hvad nu hvis",
+    whatifIntro: "Spil arbejdsdage offline på routingmotoren, med flere politikker på de samme tilfældige udfald.",
+    whatifStart: "Første dag (tom: i dag)", whatifDays: "Arbejdsdage (1–5)", whatifSeeds: "Kørsler pr. politik (1–20)",
+    whatifScale: "Trafikfaktor (1: som planlagt)", whatifPolicies: "Politikker",
+    policy_contactd: "contactd (tidligste løfte først)", policy_fifo: "FIFO (længst ventet først, til den længst ledige)",
+    policy_skills: "Kompetencer (prioritet, så længst ventet)",
+    name_contactd: "contactd", name_fifo: "FIFO", name_skills: "Kompetencer",
+    whatifStaffing: "Bemanding", staffing_day_file: "De planlagte teams", staffing_profiles: "Dagens medarbejderprofiler",
+    whatifTraffic: "Trafik", trafficModel: "Styrelsens model af året", trafficHistory: "Historikken fra dage i databasen",
+    play: "Spil", playing: "Spiller dagene … det tager op til et halvt minut.", played: "Færdig: resultatet står herunder.",
+    noPolicy: "Vælg mindst én politik.", whatifOn: "Hvad nu hvis: {days}", workingDays: "{n} arbejdsdage, {first} – {last}",
+    seedsPerPolicy: "{n} kørsler pr. politik", seedsPerPolicy_one: "{n} kørsel pr. politik", agentsInTeams: "{n} medarbejdere ({teams})", agentsInTeams_one: "{n} medarbejder ({teams})", trafficTimes: "trafik × {scale}",
+    historyNotes: "Om historikken", goalsMet: "Mål nået: {met} af {goals} ({surely} med 95 % sikkerhed)",
+    offeredPerDay: "Tilbudt pr. dag", slInterval: "Serviceniveau (95 %-interval)", goalMet: "Nået?",
+    answerRate: "Besvaret", abandonment: "Opgivet", asa: "Gns. ventetid til svar",
+    metSure: "nået", metUnsure: "nået, usikkert", missedSure: "ikke nået", missedUnsure: "ikke nået, usikkert",
+    few: "få henvendelser", occupancy: "Belægning",
+    seconds: "{n} s", minutes: "{n} min", hours: "{n} t", "working hours": "{n} arbejdstimer", "working days": "{n} arbejdsdage",
+    "working hours_one": "{n} arbejdstime", "working days_one": "{n} arbejdsdag",
+    whatifLegend: "Hvert tal er gennemsnittet over kørslerne med dets 95 %-konfidensinterval. Nået / ikke nået: med 95 % sikkerhed; usikkert: gennemsnittet ligger på den ene side af målet, intervallet rækker over på den anden. Få henvendelser: under 10 pr. kørsel, vurderet på gennemsnittet. –: ingen henvendelser at tælle.",
+    chartAlt: "Diagram over serviceniveauet pr. kø, kanal og politik med 95 %-interval, mod målet, {days}. {summary}",
+    chartSummary: "{policy}: {met} af {goals} mål nået",
+    downloadCsv: "Hent tallene som CSV", downloadPng: "Hent diagrammet som PNG",
   },
   en: {
     title: "Console", language: "Language", signin: "Sign in", login: "User name", token: "Your access token",
@@ -64,6 +88,29 @@ const TEXTS = {
     close: "Close", reopen: "Reopen", search: "Find a client", find: "Search",
     searchFor: "Reference, phone number or e-mail address", handledBy: "Handled by",
     purged: "deleted after the retention period", found: "{n} contacts",
+    whatif: "What if",
+    whatifIntro: "Play working days offline on the routing engine, several policies on the same random draws.",
+    whatifStart: "First day (empty: today)", whatifDays: "Working days (1–5)", whatifSeeds: "Runs per policy (1–20)",
+    whatifScale: "Traffic factor (1: as planned)", whatifPolicies: "Policies",
+    policy_contactd: "contactd (earliest promise first)", policy_fifo: "FIFO (longest wait first, to the longest idle)",
+    policy_skills: "Skills (priority, then longest wait)",
+    name_contactd: "contactd", name_fifo: "FIFO", name_skills: "Skills",
+    whatifStaffing: "Staffing", staffing_day_file: "The planned teams", staffing_profiles: "Today's agent profiles",
+    whatifTraffic: "Traffic", trafficModel: "The agency's model of the year", trafficHistory: "The history of days in the database",
+    play: "Play", playing: "Playing the days … this takes up to half a minute.", played: "Done: the result is below.",
+    noPolicy: "Choose at least one policy.", whatifOn: "What if: {days}", workingDays: "{n} working days, {first} – {last}",
+    seedsPerPolicy: "{n} runs per policy", seedsPerPolicy_one: "{n} run per policy", agentsInTeams: "{n} agents ({teams})", agentsInTeams_one: "{n} agent ({teams})", trafficTimes: "traffic × {scale}",
+    historyNotes: "About the history", goalsMet: "Goals met: {met} of {goals} ({surely} with 95 % confidence)",
+    offeredPerDay: "Offered per day", slInterval: "Service level (95 % interval)", goalMet: "Met?",
+    answerRate: "Answered", abandonment: "Abandoned", asa: "Average speed of answer",
+    metSure: "met", metUnsure: "met, not surely", missedSure: "not met", missedUnsure: "not met, not surely",
+    few: "few contacts", occupancy: "Occupancy",
+    seconds: "{n} s", minutes: "{n} min", hours: "{n} h", "working hours": "{n} working hours", "working days": "{n} working days",
+    "working hours_one": "{n} working hour", "working days_one": "{n} working day",
+    whatifLegend: "Each figure is the mean over the runs with its 95 % confidence interval. Met / not met: with 95 % confidence; not surely: the mean is on one side of the target, the interval reaches the other. Few contacts: under 10 a run, judged on the mean. –: no contacts to count.",
+    chartAlt: "Chart of the service level per queue, channel and policy with its 95 % interval, against the target, {days}. {summary}",
+    chartSummary: "{policy}: {met} of {goals} goals met",
+    downloadCsv: "Download the figures as CSV", downloadPng: "Download the chart as PNG",
   },
 };
 const ROLES = ["agent", "frontdesk", "supervisor", "admin"];
@@ -117,6 +164,7 @@ function translate() {
   $("lang").value = lang;
   for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
   if (view) render(view);
+  if (whatif) renderWhatif();
 }
 
 function render(data) {
@@ -331,6 +379,202 @@ async function addClosure(event) {
   await showClosures();
 }
 
+// What if: days played offline on the routing engine (POST /api/whatif, seconds to run). The
+// answer is kept, with its downloads and chart, so that a change of language redraws it.
+let whatif = null;  // {data, csvUrl, pngUrl, chart}
+
+// A text with its {names} filled in; `key_one` where there is one and n is 1.
+const fill = (key, values) => Object.entries(values).reduce((text, [k, v]) => text.replaceAll(`{${k}}`, v),
+  t(values.n === 1 && `${key}_one` in TEXTS[lang] ? `${key}_one` : key));
+const locale = () => (lang === "da" ? "da-DK" : "en-GB");
+
+function showHistoryDays() {
+  const history = document.querySelector("input[name=whatifTraffic]:checked").value === "history";
+  $("whatifHistory").hidden = !history;
+  for (const id of ["whatifFirst", "whatifLast"]) $(id).required = history;
+}
+
+function whatifBody() {
+  const policies = [...document.querySelectorAll("input[name=whatifPolicy]:checked")].map((b) => b.value);
+  if (!policies.length) throw new Error(t("noPolicy"));
+  const history = document.querySelector("input[name=whatifTraffic]:checked").value === "history";
+  const body = {
+    days: Number($("whatifDays").value),
+    seeds: Number($("whatifSeeds").value),
+    policies,
+    scale: Number($("whatifScale").value),
+    staffing: document.querySelector("input[name=whatifStaffing]:checked").value,
+    history: history ? { first: $("whatifFirst").value, last: $("whatifLast").value } : null,
+  };
+  if ($("whatifStart").value) body.start = $("whatifStart").value;
+  return body;
+}
+
+async function playWhatif(event) {
+  event.preventDefault();
+  const body = whatifBody();
+  const play = $("whatifPlay");
+  play.disabled = true;
+  $("whatifResult").setAttribute("aria-busy", "true");
+  $("whatifStatus").textContent = t("playing");
+  try {
+    const data = await api("POST", "/api/whatif", body);
+    const png = data.png ? new Blob([Uint8Array.from(atob(data.png), (c) => c.charCodeAt(0))], { type: "image/png" }) : null;
+    // The page may show no image from data: or blob: addresses (its Content Security Policy
+    // allows only its own origin): the chart is decoded here and drawn on a canvas.
+    const chart = png ? await createImageBitmap(png) : null;
+    if (whatif) for (const url of [whatif.csvUrl, whatif.pngUrl]) if (url) URL.revokeObjectURL(url);
+    whatif = {
+      data,
+      csvUrl: URL.createObjectURL(new Blob([data.csv], { type: "text/csv;charset=utf-8" })),
+      pngUrl: png ? URL.createObjectURL(png) : null,
+      chart,
+    };
+    renderWhatif();
+    $("error").textContent = "";
+    $("whatifStatus").textContent = t("played");
+  } catch (error) {
+    $("whatifStatus").textContent = "";
+    throw error;
+  } finally {
+    play.disabled = false;
+    $("whatifResult").removeAttribute("aria-busy");
+  }
+}
+
+function day(iso) {
+  return new Date(`${iso}T12:00:00Z`).toLocaleDateString(locale(), {
+    timeZone: "UTC", weekday: "long", day: "numeric", month: "long", year: "numeric",
+  });
+}
+
+function percentOf(share) {
+  return `${Math.round(share * 100)} %`;
+}
+
+// A figure over the runs: its mean and 95 % interval ("85 % (82–88 %)"), a share kept within
+// 0 and 100 %, a wait at or above 0; one figure alone when the interval is no wider.
+function estimate(e, shown, top = 1) {
+  if (!e || e.mean === null) return t("none");
+  const low = shown(Math.max(e.low, 0));
+  const high = shown(top === null ? e.high : Math.min(e.high, top));
+  const mean = shown(e.mean);
+  if (low === high) return mean;
+  return `${mean} (${low.replace(/ (%|min)$/, "")}–${high})`;
+}
+
+// A wait over the runs, its mean and interval in one unit: m:ss, or whole minutes when the
+// interval reaches past ten.
+function waited(e) {
+  const shown = e?.high < 600 ? duration : (seconds) => `${Math.round(seconds / 60)} min`;
+  return estimate(e, shown, null);
+}
+
+// The goal's threshold in its own words ("5 min", "4 arbejdstimer"): a goal in working time
+// has no fixed number of seconds.
+function threshold({ amount, unit }) {
+  return fill(unit, { n: amount });
+}
+
+function verdict(row) {
+  if (row.met === null || row.met === undefined) return { text: t("none"), kind: "none" };
+  if (row.met) return row.surely_met ? { text: t("metSure"), kind: "met" } : { text: t("metUnsure"), kind: "unsure" };
+  const surelyMissed = row.few || (row.service_level && row.service_level.high < row.target);
+  return surelyMissed ? { text: t("missedSure"), kind: "missed" } : { text: t("missedUnsure"), kind: "unsure" };
+}
+
+function queueName(row) {
+  return row.queue_names?.[lang] ?? reference.queues.find((q) => q.code === row.queue)?.[lang] ?? row.queue;
+}
+
+function policyName(name) {
+  return TEXTS[lang][`name_${name}`] ?? name;
+}
+
+function renderWhatif() {
+  const { data, csvUrl, pngUrl, chart } = whatif;
+  const box = $("whatifResult");
+  const element = (tag, text, attributes = {}) => Object.assign(document.createElement(tag), { textContent: text ?? "" }, attributes);
+  const [first, last] = [data.days[0], data.days[data.days.length - 1]];
+  const span = data.days.length === 1 ? day(first) : fill("workingDays", { n: data.days.length, first: day(first), last: day(last) });
+  const teams = Object.entries(data.agents);
+  const agents = teams.reduce((sum, [, n]) => sum + n, 0);
+  const about = [
+    fill("seedsPerPolicy", { n: data.seeds }),
+    fill("agentsInTeams", { n: agents, teams: teams.map(([team, n]) => `${team} ${n}`).join(", ") }),
+    t(`staffing_${data.staffing}`),
+  ];
+  if (data.scale !== 1) about.push(fill("trafficTimes", { scale: data.scale.toLocaleString(locale()) }));
+  const parts = [element("h3", fill("whatifOn", { days: span })), element("p", about.join(" · "), { className: "whatifAbout" })];
+  if (data.notes?.length) {
+    const notes = element("ul", "", { lang: "en" });  // the lab's own lines, in English
+    notes.append(...data.notes.map((line) => element("li", line)));
+    parts.push(element("h4", t("historyNotes")), notes);
+  }
+  for (const policy of data.policies) {
+    const headingId = `whatif-${policy.name}`;
+    const surely = policy.surely_met ?? policy.rows.filter((r) => r.surely_met).length;
+    parts.push(
+      element("h4", policyName(policy.name), { id: headingId }),
+      element("p", fill("goalsMet", { met: policy.met, goals: policy.goals, surely }), { className: "goalsMet" }),
+      whatifTable(policy, headingId),
+    );
+    if (policy.occupancy?.length) {
+      const shares = policy.occupancy.map((o) => `${o.team} ${estimate(o, percentOf)}`).join(", ");
+      parts.push(element("p", `${t("occupancy")}: ${shares}`));
+    }
+  }
+  parts.push(element("p", t("whatifLegend"), { className: "hint" }));
+  if (chart) {
+    // A canvas standing for the image: its name says what it shows, the tables above give
+    // every figure.
+    const canvas = element("canvas", "", { width: chart.width, height: chart.height, className: "whatifChart" });
+    canvas.getContext("2d").drawImage(chart, 0, 0);
+    canvas.setAttribute("role", "img");
+    const summary = data.policies.map((p) => fill("chartSummary", { policy: policyName(p.name), met: p.met, goals: p.goals })).join("; ");
+    canvas.setAttribute("aria-label", fill("chartAlt", { days: span, summary: `${summary}.` }));
+    parts.push(canvas);
+  }
+  const downloads = element("p", "", { className: "downloads" });
+  downloads.append(element("a", t("downloadCsv"), { href: csvUrl, download: `whatif-${first}.csv` }));
+  if (pngUrl) downloads.append(" · ", element("a", t("downloadPng"), { href: pngUrl, download: `whatif-${first}.png` }));
+  parts.push(downloads);
+  box.replaceChildren(...parts);
+}
+
+function whatifTable(policy, headingId) {
+  const element = document.createElement("table");
+  element.setAttribute("aria-labelledby", headingId);
+  element.className = "whatif";
+  const head = element.createTHead().insertRow();
+  for (const key of ["queue", "channel", "goal", "offeredPerDay", "slInterval", "goalMet", "answerRate", "abandonment", "asa"]) {
+    head.append(Object.assign(document.createElement("th"), { scope: "col", textContent: t(key) }));
+  }
+  const body = element.createTBody();
+  for (const r of policy.rows) {
+    const row = body.insertRow();
+    row.dataset.queue = r.queue;
+    row.dataset.channel = r.channel;
+    row.append(Object.assign(document.createElement("th"), { scope: "row", textContent: queueName(r) }));
+    cell(row, r.channel);
+    cell(row, t("within").replace("{target}", percentOf(r.target)).replace("{threshold}", threshold(r.threshold)));
+    cell(row, r.offered_per_day === null || r.offered_per_day === undefined ? t("none")
+      : r.offered_per_day.toLocaleString(locale(), { minimumFractionDigits: 1, maximumFractionDigits: 1 }), "number");
+    cell(row, estimate(r.service_level, percentOf), "number");
+    const { text, kind } = verdict(r);
+    const met = cell(row, "");
+    met.append(Object.assign(document.createElement("span"), { className: "met", textContent: text }));
+    met.firstChild.dataset.met = kind;  // its colour; the words say it all
+    if (r.few && r.met !== null) {
+      met.append(" ", Object.assign(document.createElement("span"), { className: "few", textContent: `(${t("few")})` }));
+    }
+    cell(row, estimate(r.answer_rate, percentOf), "number");
+    cell(row, estimate(r.abandonment, percentOf), "number");
+    cell(row, waited(r.asa_seconds), "number");
+  }
+  return element;
+}
+
 async function showAdmin() {
   const [{ staff }, { sessions }, { entries }] = await Promise.all([
     api("GET", "/api/staff"), api("GET", "/api/sessions"), api("GET", "/api/audit?limit=50"),
@@ -429,6 +673,10 @@ async function open() {
 async function signedOut(message) {
   live?.close();
   view = null;
+  if (whatif) for (const url of [whatif.csvUrl, whatif.pngUrl]) if (url) URL.revokeObjectURL(url);
+  whatif = null;
+  $("whatifResult").replaceChildren();
+  $("whatifStatus").textContent = "";
   $("console").hidden = true;
   $("signout").hidden = true;
   $("error").textContent = message;
@@ -451,6 +699,8 @@ document.addEventListener("DOMContentLoaded", () => {
   $("profileLoad").addEventListener("click", () => loadProfile().catch(showError));
   $("addForm").addEventListener("submit", (e) => addStaff(e).catch(showError));
   $("closureForm").addEventListener("submit", (e) => addClosure(e).catch(showError));
+  $("whatifForm").addEventListener("submit", (e) => playWhatif(e).catch(showError));
+  for (const choice of document.querySelectorAll("input[name=whatifTraffic]")) choice.addEventListener("change", showHistoryDays);
   staffSession.onEnded = () => signedOut(t("ended"));
   translate();
   setInterval(tick, 1000);  // "since" counts on

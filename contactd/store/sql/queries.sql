@@ -39,7 +39,8 @@ WHERE contact_id = $1 ORDER BY id;
 -- wait in the new queue starts again), $12 a corrected case type (set by staff; a change is
 -- also kept in case_type_corrections, for retraining the classifier), $13 a new due time (a
 -- reopened contact: the answer to the new mail is promised anew), $14 now, $15 the state's
--- start the caller saw (null: any; a webhook's change must not land on a later acceptance).
+-- start the caller saw (null: any; a webhook's change must not land on a later acceptance),
+-- $16 the new queue's priority (a transfer: a contact's priority is at least its queue's).
 WITH old AS (
     SELECT id, state, case_type, case_type_source, confidence FROM contacts
     WHERE id = $1 AND ($10::bigint IS NULL OR agent_id = $10)
@@ -65,6 +66,7 @@ WITH old AS (
                          WHEN $4 = 'reopen' THEN '{}'  -- a new message: anyone may take it
                          ELSE c.passed_by END,
         queue = coalesce($11, c.queue),
+        priority = greatest(c.priority, coalesce($16::int, c.priority)),
         -- A transfer starts the wait in the new queue again; a ticket keeps its place by
         -- its issue time, as the visitor has been waiting in the same room all along.
         queued_at = CASE WHEN $11 IS NULL THEN c.queued_at
