@@ -1,3 +1,4 @@
 from contactd.cli.main import main
 
-main()
+if __name__ == "__main__":  # not when a spawned process (the what-if lab's) imports it
+    main()
