@@ -120,7 +120,7 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock) -> web.Applicat
             public_url=settings.public_url,
             clock=clock,
         )
-    app[METRICS] = metrics.Metrics(settings.queues)
+    app[METRICS] = metrics.Metrics(settings.queues, csat_goal=settings.csat.goal)
     if settings.classifier.enabled:
         app[CLASSIFIER] = CaseTypeModel(
             settings.classifier,

@@ -77,7 +77,7 @@ class LeaderFigures:
 class Metrics:
     """The instance's registry and the metrics the channels count into."""
 
-    def __init__(self, queues: Sequence[Queue]) -> None:
+    def __init__(self, queues: Sequence[Queue], *, csat_goal: float = 4.0) -> None:
         self.registry = registry = CollectorRegistry(auto_describe=False)
         self._is_leader: Callable[[], bool] = lambda: False
         info = Gauge(
@@ -90,6 +90,10 @@ class Metrics:
         Gauge(
             "contactd_leader", "1 on the instance that leads, else 0.", registry=registry
         ).set_function(lambda: float(self._is_leader()))
+        # The alert on falling satisfaction compares the answers' mean with it.
+        Gauge(
+            "contactd_csat_goal", "The mean satisfaction score (1-5) aimed for.", registry=registry
+        ).set(csat_goal)
         self._contact_metrics(queues)
         self._other_metrics()
         self._mail_metrics()

@@ -342,6 +342,9 @@ class CsatConfig(StrictSection):
     link_days: Annotated[int, Field(ge=1, le=90)] = 14
     # How long after a contact is finished the question is sent.
     delay_minutes: Annotated[int, Field(ge=0, le=10_080)] = 5
+    # The mean score (1-5) the agency aims for: the improvement report and the alert on
+    # falling satisfaction measure against it.
+    goal: Annotated[float, Field(ge=1, le=5)] = 4.0
 
 
 class RetentionConfig(StrictSection):
