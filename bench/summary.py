@@ -231,6 +231,21 @@ BENCHES: dict[str, Bench] = {
                "agent-hours"),
         ),
     ),
+    "improvement": Bench(
+        quick=("--contacts", "100000", "--requests", "20"),
+        figures=(
+            _f("week_json_ms.p50", "improvement report, last week (JSON), a year's contacts, p50",
+               "ms"),
+            _f("week_json_ms.p99", "improvement report, last week (JSON) p99", "ms", "<= 1000"),
+            _f("week_csv_ms", "improvement report, last week as CSV", "ms"),
+            _f("week_png_ms", "improvement report, last week's chart (PNG), the daemon's first",
+               "ms"),
+            _f("four_weeks_json_ms", "improvement report, four weeks (JSON)", "ms"),
+            _f("weekly_mail_ms.first", "weekly improvement mail made (text, chart, CSV), first",
+               "ms"),
+            _f("weekly_mail_ms.again", "weekly improvement mail made, again", "ms"),
+        ),
+    ),
     "soak": Bench(
         quick=("--minutes", "2"),
         figures=(

@@ -28,6 +28,8 @@ from contactd.http import (
     desk,
     email,
     history,
+    improvement,
+    observed,
     oidc,
     phone,
     routes,
@@ -59,15 +61,12 @@ from contactd.http.appkeys import (
     WORDING,
     TimeOfDay,
 )
-from contactd.http.errors import error_middleware
 from contactd.http.live import Broadcast, DeskStreams
 from contactd.leader import loops
 from contactd.leader.election import LeaderLoop, Leadership
 from contactd.leader.outbox import Sender
 from contactd.leader.senders import senders as message_senders
-from contactd.metrics import Recorder
 from contactd.services import statistics
-from contactd.services import surveys as csat
 from contactd.services.agents import Agents
 from contactd.services.answers import Answers
 from contactd.services.audit import Audit
@@ -76,11 +75,13 @@ from contactd.services.closures import CalendarClosures
 from contactd.services.console import Console
 from contactd.services.desk import Desk, DeskRules
 from contactd.services.history import ClientHistory
+from contactd.services.improvement import Reports
 from contactd.services.inbox import Inbox
 from contactd.services.intake import Intake, triage
 from contactd.services.sessions import SignIn
 from contactd.services.staff import StaffDirectory
 from contactd.services.standard_answers import StandardAnswers
+from contactd.services.surveys import build_surveys
 from contactd.services.tickets import Tickets
 from contactd.services.whatif_lab import WhatIfLab
 from contactd.settings import Settings
@@ -100,7 +101,7 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock) -> web.Applicat
     """The daemon's application on its one clock (contactd/clock.py): the wall clock, a
     fixed time in tests, or the demo's simulated day. Every part is given this clock."""
     app = web.Application(
-        middlewares=[error_middleware], client_max_size=settings.daemon.max_body_bytes
+        middlewares=observed.MIDDLEWARES, client_max_size=settings.daemon.max_body_bytes
     )
     app[SETTINGS] = settings
     app[AGENCY] = settings
@@ -121,6 +122,7 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock) -> web.Applicat
             clock=clock,
         )
     app[METRICS] = metrics.Metrics(settings.queues, csat_goal=settings.csat.goal)
+    observed.install(app, app[METRICS].registry)  # requests, event-loop lag, process
     if settings.classifier.enabled:
         app[CLASSIFIER] = CaseTypeModel(
             settings.classifier,
@@ -231,6 +233,7 @@ def _services(app: web.Application, pool: asyncpg.Pool) -> None:
         audit=app[AUDIT],
     )
     app[whatif.LAB] = WhatIfLab(pool, settings, clock=clock)
+    app[improvement.REPORTS] = Reports(pool, settings, clock=clock)
 
 
 async def _close_pool(pool: asyncpg.Pool, grace: float) -> None:
@@ -274,6 +277,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         app[LEADERSHIP] = leadership
         if CLASSIFIER in app:
             supervisor.start("classifier", app[CLASSIFIER].run)
+        supervisor.start("event_loop_lag", app[observed.OBSERVED].watch_loop)
         supervisor.start("listener", listener.run)
         supervisor.start("board", app[BOARD].run)
         supervisor.start("status", app[STATUS].run)
@@ -334,6 +338,7 @@ def _leader_loops(
         "tickets": app[TICKETS].run,
         "csat": surveys.run,
         "retention": loops.purging(pool, settings.retention, clock, recorder),
+        "improvement": loops.improvement_mails(pool, settings, clock),
         "statistics": loops.figures(
             pool, figures, settings.metrics.statistics_seconds, app[METRICS].leader_figures, clock
         ),
@@ -378,21 +383,4 @@ def _live_views(app: web.Application, listener: Listener) -> None:
         app[STOPPING],
         per_token=app[SETTINGS].daemon.desk_streams_per_token,
         counted=app[METRICS].desk_snapshots.inc,
-    )
-
-
-def build_surveys(
-    pool: asyncpg.Pool, settings: Settings, *, clock: Clock, recorder: Recorder
-) -> csat.Surveys:
-    """The surveys, told only whether each sender is set up, not its secrets."""
-    phone, email = settings.phone, settings.email
-    reach = csat.Reach(
-        public_url=settings.public_url,
-        sms=bool(phone.account_sid and phone.number and settings.twilio_auth_token),
-        email_address=email.address if email.address and email.smtp else None,
-        sms_countries=tuple(phone.countries),
-    )
-    words = settings.wording
-    return csat.Surveys(
-        pool, settings, settings.csat, reach, wording=words, clock=clock, recorder=recorder
     )

@@ -4,7 +4,8 @@ Counters and histograms are per instance and sum across instances. The queue gau
 computed by the leader's statistics pass (contactd/services/statistics.py) and exported by
 the leader only, so that several instances never report a queue twice. Labels are bounded: queue,
 channel, case type and small fixed sets; never a number, address or reference
-(docs/reference/metrics.md lists every name).
+(docs/reference/metrics.md lists every name). The daemon's own figures (HTTP requests by route
+template, the event loop's lag, process_*) join this registry from contactd/http/observed.py.
 """
 
 from __future__ import annotations
@@ -249,6 +250,9 @@ class Metrics:
                     self.answered.labels(queue.code, channel, wait)
                 for wait in ("short", "within_goal", "after_goal"):
                     self.abandoned.labels(queue.code, channel, wait)
+                # The alert on satisfaction takes the mean over a day: the first answer too.
+                self.csat_answers.labels(queue.code, channel)
+                self.csat_score.labels(queue.code, channel)
 
     def follow_leadership(self, is_leader: Callable[[], bool]) -> None:
         self._is_leader = is_leader

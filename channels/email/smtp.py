@@ -7,6 +7,7 @@ again after a crash carries the same id and the client's mail program shows it o
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import ssl
 from collections.abc import Mapping
@@ -37,7 +38,8 @@ class SmtpSettings:
 
 def message_of(payload: Mapping[str, Any], forms: Forms | None = None) -> EmailMessage:
     """The e-mail an outbox payload describes (from, to, subject, text, threading headers,
-    and the agency's forms attached by name, read from `forms` now)."""
+    files carried in the payload as base64, and the agency's forms attached by name, read
+    from `forms` now)."""
     message = EmailMessage()
     message["From"] = payload["from"]
     message["To"] = payload["to"]
@@ -49,6 +51,12 @@ def message_of(payload: Mapping[str, Any], forms: Forms | None = None) -> EmailM
     for name, value in payload.get("headers", {}).items():
         message[name] = value
     message.set_content(payload["text"])
+    for file in payload.get("files", ()):  # made with the message (a report's chart): inline
+        maintype, _, subtype = file["content_type"].partition("/")
+        message.add_attachment(
+            base64.b64decode(file["base64"]), maintype=maintype, subtype=subtype,
+            filename=file["name"],
+        )  # fmt: skip
     if payload.get("attachments"):
         if forms is None:
             raise SendError(Failure.PERMANENT, "attachments need email.forms_dir")

@@ -1,7 +1,7 @@
 """The `contactd` command: run the daemon, migrate, check the configuration, manage staff,
 classify, train and evaluate the case-type model, advise on staffing, report on service goals
-and play what-ifs offline. Exit status: 0 success, 1 a runtime failure (database unreachable,
-port taken, ...), 2 bad configuration or bad command-line usage.
+and on improvement, and play what-ifs offline. Exit status: 0 success, 1 a runtime failure
+(database unreachable, port taken, ...), 2 bad configuration or bad command-line usage.
 """
 
 from __future__ import annotations
@@ -25,10 +25,11 @@ from classifier.corpus import Example
 from contactd import __version__, logs, settings
 from contactd.app import create_app
 from contactd.cli import classifier as cli_classifier
-from contactd.cli import demo, report_output, whatif
+from contactd.cli import demo, improvement, whatif
+from contactd.cli import report as report_cli
 from contactd.clock import Clock, ClockError, from_environment, wall_clock
 from contactd.http import serving
-from contactd.services import report, statistics
+from contactd.services import statistics
 from contactd.store import audit, database, embedded, migrations, staff
 from contactd.store.staff import Role
 from simulator import mix
@@ -102,7 +103,9 @@ def _dispatch(config: settings.Settings, args: argparse.Namespace, clock: Clock)
     if args.command == "staffing":
         return asyncio.run(_staffing(config, clock()))
     if args.command == "report":
-        return asyncio.run(_report(config, args, clock()))
+        return asyncio.run(report_cli.run(config, args, clock(), lambda: _admin_database(config)))
+    if args.command == "improvement":
+        return improvement.run(config, args, clock, lambda: _admin_database(config))
     if args.command == "whatif":  # the database only for its history and agent profiles
         return whatif.run(config, args, clock, lambda: _admin_database(config))
     if args.command in {"classify", "train", "evaluate"}:
@@ -160,18 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
             "staffing", help="agents needed now per queue (Erlang C and A), from live traffic"
         )
     )
-    report_cmd = with_data_dir(
-        sub.add_parser(
-            "report", help="service-goal attainment per day, queue and channel: table, CSV, chart"
-        )
-    )
-    report_cmd.add_argument("--date", metavar="YYYY-MM-DD", help="one local day")
-    report_cmd.add_argument("--from", dest="first", metavar="YYYY-MM-DD", help="first day")
-    report_cmd.add_argument("--to", dest="last", metavar="YYYY-MM-DD", help="last day (inclusive)")
-    report_cmd.add_argument(
-        "--csv", type=Path, metavar="FILE", help="also write the figures as CSV"
-    )
-    report_cmd.add_argument("--png", type=Path, metavar="FILE", help="also draw the service levels")
+    with_data_dir(report_cli.add_parser(sub))
+    with_data_dir(improvement.add_parser(sub))
     whatif.add_parser(sub)
     _demo_parsers(sub)
     return parser
@@ -317,32 +310,6 @@ async def _staffing(config: settings.Settings, now: datetime) -> int:
     for row in rows:  # names left, figures right
         cells = zip(row, widths, strict=True)
         print("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(cells)))
-    return 0
-
-
-async def _report(config: settings.Settings, args: argparse.Namespace, now: datetime) -> int:
-    try:  # before the database: bad dates start no server and write no file
-        first, last = report.period(
-            day=args.date,
-            first=args.first,
-            last=args.last,
-            today=now.astimezone(config.timezone).date(),
-        )
-    except report.PeriodError as exc:
-        print(f"contactd: {exc}", file=sys.stderr)
-        return 2
-    async with _admin_database(config) as conn:
-        days = await report.gather(conn, config.queues, config.timezone, first, last, now)
-    for line in report_output.table(days, config.timezone):
-        print(line)
-    for path, write in ((args.csv, report_output.write_csv), (args.png, report_output.draw)):
-        if path is None:
-            continue
-        try:
-            write(days, path)
-        except OSError as exc:
-            print(f"contactd: cannot write {path}: {exc.strerror}", file=sys.stderr)
-            return 1
     return 0
 
 

@@ -9,35 +9,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from contactd.services.report import CSV_COLUMNS, NO_FIGURE, VARIANTS, Day, Row, decimal, summary
+from contactd.services.plain_text import NO_FIGURE, aligned, duration, percent
+from contactd.services.report import CSV_COLUMNS, VARIANTS, Day, Row, decimal, summary
 from routing import figures
 from routing.contact import Channel
 
 
-def percent(value: float | None) -> str:
-    return NO_FIGURE if value is None else f"{value:.1%}"
-
-
-def duration(seconds: float | None) -> str:
-    """H:MM:SS; hours go past 24 (an e-mail's wait may be days)."""
-    if seconds is None:
-        return NO_FIGURE
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}"
-
-
 def _yes_no(value: bool | None) -> str:
     return NO_FIGURE if value is None else ("yes" if value else "no")
-
-
-def aligned(rows: Sequence[Sequence[str]], names: int) -> Iterator[str]:
-    """Names left, figures right, as `contactd staffing` prints."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        cells = zip(row, widths, strict=True)
-        line = "  ".join(c.ljust(w) if i < names else c.rjust(w) for i, (c, w) in enumerate(cells))
-        yield line.rstrip()
 
 
 def _queue_table(rows: Sequence[Row]) -> Iterator[str]:

@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from contactd.cli.report_output import aligned, duration, percent
-from contactd.services.report import NO_FIGURE, VARIANTS
+from contactd.services.plain_text import NO_FIGURE, aligned, duration, percent
+from contactd.services.report import VARIANTS
 from contactd.services.whatif_report import Compared, Report, Searched, clipped
 from contactd.services.whatif_report import teams as teams_of
 from routing.contact import Channel

@@ -24,6 +24,7 @@ from contactd.http import (
     desk,
     email,
     history,
+    improvement,
     oidc,
     pages,
     session,
@@ -120,6 +121,7 @@ def add_routes(app: web.Application, operators: Operators) -> None:
     app.add_routes(closures.routes)
     app.add_routes(history.routes)
     app.add_routes(whatif.routes)
+    app.add_routes(improvement.routes)
     app.add_routes(agents.routes)
     app.add_routes(desk.routes)
     app.add_routes(consult.routes)

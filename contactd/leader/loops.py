@@ -12,14 +12,14 @@ import structlog
 
 from channels.email import imap
 from contactd.clock import Clock
-from contactd.leader import outbox, retention, router, timers
+from contactd.leader import improvement_mail, outbox, retention, router, timers
 from contactd.leader.election import LeaderLoop
 from contactd.leader.outbox import Sender
 from contactd.metrics import LeaderFigures, Recorder
 from contactd.services import mailboxes, statistics_export
 from contactd.services.inbox import Inbox
 from contactd.services.statistics import StatisticsConfig
-from contactd.settings import EmailConfig, OutboxConfig, RetentionConfig, RoutingConfig
+from contactd.settings import EmailConfig, OutboxConfig, RetentionConfig, RoutingConfig, Settings
 from contactd.store import channel_status
 from contactd.store.listener import AGENTS_CHANNEL, CONTACTS_CHANNEL, OUTBOX_CHANNEL, Listener
 from routing.queues import Queue
@@ -95,6 +95,11 @@ def purging(
 ) -> LeaderLoop:
     """Personal data past its retention, purged in short batches."""
     return functools.partial(retention.run, pool, config, clock, recorder)
+
+
+def improvement_mails(pool: asyncpg.Pool, settings: Settings, clock: Clock) -> LeaderLoop:
+    """The improvement report mailed each day and each week, each period once."""
+    return functools.partial(improvement_mail.run, pool, settings, clock)
 
 
 def figures(

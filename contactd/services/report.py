@@ -27,7 +27,6 @@ from routing.goals import ServiceGoal
 from routing.queues import Queue
 
 MAX_DAYS = 366
-NO_FIGURE = "–"  # a figure over no contacts: never NaN, never 0
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")  # fromisoformat alone also takes 20261124, 2026-W48
 
 

@@ -29,7 +29,7 @@ from channels.ports import OutboxItem
 from channels.wording import Wording
 from contactd.clock import Clock
 from contactd.metrics import Recorder
-from contactd.settings import Agency, CsatConfig
+from contactd.settings import Agency, CsatConfig, Settings
 from contactd.store import contacts as store
 from contactd.store import database, messages, queries
 from routing.contact import Channel
@@ -367,3 +367,20 @@ def _channels(reach: Reach) -> tuple[list[str], dict[str, str]]:
     if can_email:
         channels.append(str(Channel.EMAIL))
     return channels, off
+
+
+def build_surveys(
+    pool: asyncpg.Pool, settings: Settings, *, clock: Clock, recorder: Recorder
+) -> Surveys:
+    """The surveys, told only whether each sender is set up, not its secrets."""
+    phone, email = settings.phone, settings.email
+    reach = Reach(
+        public_url=settings.public_url,
+        sms=bool(phone.account_sid and phone.number and settings.twilio_auth_token),
+        email_address=email.address if email.address and email.smtp else None,
+        sms_countries=tuple(phone.countries),
+    )
+    words = settings.wording
+    return Surveys(
+        pool, settings, settings.csat, reach, wording=words, clock=clock, recorder=recorder
+    )

@@ -11,7 +11,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from contactd.services.report import NO_FIGURE, decimal
+from contactd.services.plain_text import NO_FIGURE
+from contactd.services.report import decimal
 from routing.contact import Channel
 from whatif.channels import ChannelRow
 from whatif.results import Estimate, Row, Summary

@@ -34,6 +34,7 @@ from contactd.settings.sections import (
     DaemonConfig,
     DatabaseConfig,
     EmailConfig,
+    ImprovementConfig,
     LeaderConfig,
     MetricsConfig,
     OutboxConfig,
@@ -96,6 +97,7 @@ class FileConfig(StrictSection):
     staffing: StaffingConfig = StaffingConfig()
     metrics: MetricsConfig = MetricsConfig()
     csat: CsatConfig = CsatConfig()
+    improvement: ImprovementConfig = ImprovementConfig()
     retention: RetentionConfig = RetentionConfig()
     auth: AuthConfig = AuthConfig()
     agency: AgencyConfig = AgencyConfig()
@@ -124,6 +126,7 @@ class Settings:
     staffing: StaffingConfig
     metrics: MetricsConfig
     csat: CsatConfig
+    improvement: ImprovementConfig
     retention: RetentionConfig
     auth: AuthConfig
     wrap_up_codes: Mapping[str, WrapUpCodeConfig]
@@ -192,6 +195,7 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
         staffing=file_config.staffing,
         metrics=file_config.metrics,
         csat=file_config.csat,
+        improvement=file_config.improvement,
         retention=file_config.retention,
         auth=file_config.auth,
         wrap_up_codes=file_config.wrap_up_codes,

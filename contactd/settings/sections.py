@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Sequence
+from datetime import time
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Literal
@@ -345,6 +346,20 @@ class CsatConfig(StrictSection):
     # The mean score (1-5) the agency aims for: the improvement report and the alert on
     # falling satisfaction measure against it.
     goal: Annotated[float, Field(ge=1, le=5)] = 4.0
+
+
+_ADDRESS = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]
+
+
+class ImprovementConfig(StrictSection):
+    # A contact followed by another of the same client within this many days is failure
+    # demand (and, answered, not a first-contact resolution).
+    follow_up_days: Annotated[int, Field(ge=1, le=90)] = 7
+    # When the leader mails the report: the short one each day for the day before, the
+    # whole one each Monday for the week before (local time, daemon.timezone).
+    send_at: time = time(7, 0)
+    daily_to: list[_ADDRESS] = Field(default_factory=list, max_length=50)
+    weekly_to: list[_ADDRESS] = Field(default_factory=list, max_length=50)
 
 
 class RetentionConfig(StrictSection):

@@ -1,6 +1,7 @@
 """The staff pages in a real browser (Debian's chromium via playwright), checked with axe-core
 against WCAG 2.1 A and AA, in Danish and English: the desk, the kiosk and the console, each
-at sign-in and signed in with work on it. No rule may be broken."""
+at sign-in and signed in with work on it (the console's what-if played, its improvement
+report shown). No rule may be broken."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from aiohttp.test_utils import TestClient
 from playwright.async_api import Browser, Page, expect
 
 from contactd.clock import Clock
+from contactd.settings import Settings
 from contactd.store.staff import Role
 from tests.conftest import token_for
 from tests.e2e import axe
 from tests.e2e.conftest import NewPage, watched_pages
 from tests.integration.test_desk import _accepted_family_email, _team
+from tests.integration.test_improvement import _make
 
 Client = TestClient[web.Request, web.Application]
 LANGUAGES = ["da", "en"]
@@ -101,3 +104,20 @@ async def test_the_console_at_sign_in_and_as_an_administrator(
     await expect(page.locator("#whatifResult canvas")).to_be_visible(timeout=60_000)
     await page.locator('input[name=whatifTraffic][value="history"]').check()  # its days shown
     await _accessible(page, "a what-if played")
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_the_console_with_an_improvement_report_shown(
+    client: Client, app_pool: asyncpg.Pool, config: Settings, new_page: NewPage, language: str
+) -> None:
+    # Its own history (two weeks made by the improvement tests, whose agent is "ada"), so a
+    # supervisor of its own: the administrator's test above signs in as "ada".
+    await _make(app_pool, config)
+    supervisor = await token_for(app_pool, "sofie", Role.SUPERVISOR)
+    page = await _open(new_page, client, "/console", language)
+    await _sign_in(page, "sofie", supervisor)
+    await page.locator("#improvementShow").click()
+    await expect(page.locator("#improvementResult .commentGroup")).not_to_have_count(0)
+    await page.locator('input[name=improvementPeriod][value="chosen"]').check()  # its days shown
+    await _accessible(page, "an improvement report shown")

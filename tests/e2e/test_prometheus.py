@@ -1,5 +1,6 @@
-"""A real Prometheus scrapes a real daemon with traffic: every query of both Grafana dashboards
-returns data, and the recording rules of docker/prometheus/rules produce their series.
+"""A real Prometheus scrapes a real daemon with traffic: every query of the Grafana dashboards
+returns data, the wallboard shows each tile once in the colour the figures call for, and the
+recording rules of docker/prometheus/rules produce their series.
 
 The daemon runs as an operator runs it (embedded PostgreSQL); Debian's prometheus binary
 scrapes it every second on a free loopback port, with the repository's rule files. Traffic
@@ -36,8 +37,16 @@ RULES = sorted((ROOT / "docker" / "prometheus" / "rules").glob("*.yml"))
 DASHBOARDS = sorted((ROOT / "docker" / "grafana" / "dashboards").glob("*.json"))
 QUEUE = "family"
 # Grafana's variables as Grafana would fill them in. The rate window spans the whole test,
-# so counters that moved at any point give a rate.
-VARIABLES = {"$__rate_interval": "10m", "$__interval": "1s", "$__range": "1h", "$queue": QUEUE}
+# so counters that moved at any point give a rate. The wallboard shows one channel: tickets,
+# the traffic here.
+VARIABLES = {
+    "$__rate_interval": "10m",
+    "$__interval": "1s",
+    "$__range": "1h",
+    "$queue": QUEUE,
+    "$channel": "ticket",
+}
+WALLBOARD = "wallboard.json"
 # Figures this test cannot produce, and why: each needs a channel or a client that is not
 # here. Their queries must still parse and run; they may come back empty.
 NEEDS_MORE = {
@@ -227,20 +236,34 @@ def grafana_to_promql(expr: str) -> str:
     return expr
 
 
-def dashboard_queries() -> list[tuple[str, str, str]]:
-    """(dashboard, panel, expression) for every query of both dashboards, and the queue
-    variable's label_values() as the query Grafana makes of it."""
+@dataclasses.dataclass(frozen=True)
+class Query:
+    dashboard: str
+    panel: str
+    expr: str
+    tile: str = ""  # the wallboard's: the panel and legend of the tile it shows
+    ref: str = ""
+
+
+def dashboard_queries() -> list[Query]:
+    """Every query of the dashboards, and each query variable's label_values() as the query
+    Grafana makes of it (the datasource variable lists datasources, not series)."""
     found = []
     for path in DASHBOARDS:
         document = json.loads(path.read_text(encoding="utf-8"))
         for panel in document["panels"]:
             for target in panel.get("targets", []):
-                found.append((path.name, panel["title"], grafana_to_promql(target["expr"])))
+                tile = f"{panel['id']} {target['legendFormat']}"
+                expr = grafana_to_promql(target["expr"])
+                found.append(Query(path.name, panel["title"], expr, tile, target["refId"]))
         for variable in document["templating"]["list"]:
+            if variable["type"] == "datasource":
+                continue
             metric, label = (
                 variable["query"]["query"].removeprefix("label_values(")[:-1].split(", ")
             )
-            found.append((path.name, f"${variable['name']}", f"group by ({label}) ({metric})"))
+            query = f"group by ({label}) ({grafana_to_promql(metric)})"
+            found.append(Query(path.name, f"${variable['name']}", query))
     assert len(found) > 40
     return found
 
@@ -259,10 +282,12 @@ def test_every_dashboard_query_returns_data_from_a_real_prometheus(scene: Scene)
         until(selector, functools.partial(scene.prometheus.query, selector))
 
     empty = []
-    for dashboard, panel, expr in dashboard_queries():
-        result = scene.prometheus.query(expr)  # fails on what Prometheus cannot parse
-        if not result and not any(name in expr for name in NEEDS_MORE):
-            empty.append(f"{dashboard} / {panel}: {expr}")
+    for query in dashboard_queries():
+        result = scene.prometheus.query(query.expr)  # fails on what Prometheus cannot parse
+        # The wallboard's tiles have one query per colour, and only one shows: below.
+        tile = query.dashboard == WALLBOARD and query.ref
+        if not result and not tile and not any(name in query.expr for name in NEEDS_MORE):
+            empty.append(f"{query.dashboard} / {query.panel}: {query.expr}")
     assert not empty, "queries without data:\n" + "\n".join(empty)
 
 
@@ -293,3 +318,39 @@ def test_every_recording_rule_produces_series_and_every_alert_evaluates(scene: S
             f"{selector} == {count}",
             functools.partial(scene.prometheus.query, f"{selector} == {count}"),
         )
+
+
+@pytest.mark.timeout(180)
+def test_the_wallboard_shows_each_tile_once_in_the_colour_of_its_goal(scene: Scene) -> None:
+    """Each tile of the wallboard has a query per colour (green: the goal met, red: missed);
+    for a queue with traffic exactly one of them answers. Here 3 tickets of 4 were served
+    within the goal, 75 % against a target of 80 %: red; nobody waits: green."""
+    serve(scene.daemon, scene.tokens)
+    ticket = f'queue="{QUEUE}", channel="ticket"'
+    settled = (  # the no-show counted, and the rules caught up with the leader's figures
+        f"max(contactd_today_abandoned{{{ticket}}}) == 1 and on () "
+        f"(max(contactd:service_level:ratio_today{{{ticket}}}) "
+        f"== max(contactd_service_level_ratio{{{ticket}}}))"
+    )
+    until("today's figures settled", functools.partial(scene.prometheus.query, settled))
+    document = json.loads((DASHBOARDS[0].parent / WALLBOARD).read_text(encoding="utf-8"))
+    colours = {
+        (panel["id"], override["matcher"]["options"]): prop["value"]["steps"][0]["color"]
+        for panel in document["panels"]
+        for override in panel.get("fieldConfig", {}).get("overrides", [])
+        for prop in override["properties"]
+        if override["matcher"]["id"] == "byFrameRefID" and prop["id"] == "thresholds"
+    }
+    shown: dict[str, list[str]] = {}
+    for query in dashboard_queries():
+        if query.dashboard == WALLBOARD and query.ref and scene.prometheus.query(query.expr):
+            panel = int(query.tile.split()[0])
+            shown.setdefault(query.tile, []).append(colours.get((panel, query.ref), "neutral"))
+    assert shown == {
+        "1 {{state}}": ["neutral"],
+        "3 service level": ["red"],
+        "5 waiting": ["neutral"],
+        "5 oldest wait": ["green"],
+        "7 answered": ["neutral"],
+        "7 abandoned": ["neutral"],
+    }

@@ -19,12 +19,13 @@ from aiohttp.test_utils import TestClient, TestServer
 from structlog.testing import capture_logs
 
 from contactd import settings
-from contactd.app import build_surveys, create_app
+from contactd.app import create_app
 from contactd.clock import FixedClock
 from contactd.http import surveys as api_csat
 from contactd.http.appkeys import CLOCK, METRICS, POOL
 from contactd.metrics import NOT_RECORDED
 from contactd.services import surveys as csat
+from contactd.services.surveys import build_surveys
 from contactd.settings import Settings
 from contactd.store.staff import Role
 from tests import mailserver

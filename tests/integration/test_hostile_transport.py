@@ -31,7 +31,14 @@ def _who(path: str) -> str | None:
     if path.startswith("/api/desk"):
         return "agent"
     if path.startswith(
-        ("/api/staff", "/api/agents", "/api/contacts", "/api/session/", "/api/calendars")
+        (
+            "/api/staff",
+            "/api/agents",
+            "/api/contacts",
+            "/api/session/",
+            "/api/calendars",
+            "/api/whatif",
+        )
     ):
         return "admin"
     return None

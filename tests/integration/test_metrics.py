@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -24,6 +25,7 @@ import asyncpg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from contactd.app import create_app
@@ -35,7 +37,7 @@ from contactd.settings.sections import OPERATOR_NETWORKS
 from contactd.store import contacts as store
 from contactd.store.staff import Role
 from routing import erlang, figures
-from routing.contact import Channel
+from routing.contact import REFERENCE_ALPHABET, Channel
 from tests.conftest import ROOT, token_for
 from tests.integration.history import insert_contacts as _contact
 
@@ -425,3 +427,128 @@ async def test_the_allow_list_is_the_operators(db_url: str, clock: Clock) -> Non
     assert MetricsConfig().allow_from == [ip_network(n) for n in OPERATOR_NETWORKS]
     with pytest.raises(ConfigError, match="allow_from"):
         _settings(db_url, CONTACTD_METRICS__ALLOW_FROM='["the internet"]')
+
+
+# --- the daemon seen from outside: HTTP requests, the event loop, the process ------------------
+
+
+def _route_templates(app: web.Application) -> set[str]:
+    """Every route's template, the sub-applications' (/twilio) included."""
+    found = set()
+    for resource in app.router.resources():
+        if isinstance(resource, web.PrefixedSubAppResource):
+            found |= _route_templates(resource.get_info()["app"])
+        else:
+            found.add(resource.canonical)
+    return found
+
+
+def _labels_of(text: str, name: str, label: str) -> set[str]:
+    return {
+        s.labels[label]
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == name
+    }
+
+
+async def test_http_requests_are_counted_by_route_template_never_by_path(
+    daemon: Client, clock: Clock
+) -> None:
+    pool: asyncpg.Pool = daemon.app[POOL]
+    front = await token_for(pool, "frida", Role.FRONTDESK, now=clock())
+    karin = await token_for(pool, "karin", Role.AGENT, now=clock())
+    new = {"channel": "call", "case_type": "family", "client_address": "+4520123456"}
+    created = await daemon.post("/api/contacts", json=new, headers=front)
+    assert created.status == 201
+    ref = (await created.json())["reference"]
+    looked_up = await daemon.get(f"/api/contacts/{ref}", headers=front)
+    not_offered = await daemon.post(f"/api/desk/contacts/{ref}/accept", headers=karin)
+    invalid = await daemon.post("/api/contacts", json={"channel": "fax"}, headers=front)
+    missing = await daemon.get(f"/no-such-page/{ref}")
+    webdav = await daemon.request("PROPFIND", "/api/contacts")
+    assert (invalid.status, missing.status, webdav.status) == (422, 404, 405)
+
+    text = await (await daemon.get("/metrics")).text()
+    exported = _samples(list(text_string_to_metric_families(text)))
+    # Each with the status the client got, the error middleware's JSON errors included.
+    for route, method, status in [
+        ("/api/contacts", "POST", 201),
+        ("/api/contacts", "POST", 422),
+        ("/api/contacts/{reference}", "GET", looked_up.status),
+        ("/api/desk/contacts/{reference}/accept", "POST", not_offered.status),
+        ("unmatched", "GET", 404),
+        ("unmatched", "other", 405),
+    ]:
+        labels = {"route": route, "method": method, "status": str(status)}
+        assert exported["contactd_http_requests_total", _key(labels)] == 1, labels
+    timed = {"route": "/api/contacts", "method": "POST"}
+    assert exported["contactd_http_request_duration_seconds_count", _key(timed)] == 2
+    assert ("contactd_http_request_duration_seconds_bucket", _key(timed | {"le": "0.005"})) in (
+        exported
+    )
+    # Only the daemon's own templates: never a reference, a path nobody routes, a method.
+    routes = _labels_of(text, "contactd_http_requests_total", "route")
+    assert routes <= _route_templates(daemon.app) | {"unmatched"}
+    assert _labels_of(text, "contactd_http_requests_total", "method") <= {
+        "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "other",
+    }  # fmt: skip
+    for personal in (ref, "no-such-page", "PROPFIND", "+4520123456", "frida", "karin"):
+        assert personal not in text
+    _promtool_check(text)
+
+
+def test_no_route_template_holds_personal_data(config: Settings) -> None:
+    """A route's template is the whole of its label: every part of it is fixed text or a
+    {placeholder}, and no fixed part is a reference, a phone number or an address."""
+    templates = _route_templates(create_app(config))
+    assert "/api/desk/contacts/{reference}/accept" in templates
+    assert "/twilio/voice" in templates  # the phone's sub-application is measured too
+    reference = re.compile(rf"[{REFERENCE_ALPHABET}]{{4}}-?[{REFERENCE_ALPHABET}]{{4}}")
+    for template in templates:
+        for part in template.strip("/").split("/"):
+            if part.startswith("{"):
+                assert re.fullmatch(r"\{\w+\}", part), template
+                continue
+            assert not reference.fullmatch(part.upper()), template
+            assert not re.search(r"\d{6}|@", part), template
+
+
+async def test_an_event_stream_is_counted_and_timed_once_when_it_opens(
+    config: Settings, clock: Clock
+) -> None:
+    """A stream lasts as long as its screen: it would make every latency look like hours."""
+    stream = {"route": "/api/board/events", "method": "GET"}
+    async with TestClient(TestServer(create_app(config, clock=clock))) as client:
+        screen = await client.get("/api/board/events")
+        await screen.content.readline()  # open, and staying open
+        exported = _samples(
+            list(text_string_to_metric_families(await (await client.get("/metrics")).text()))
+        )
+        assert exported["contactd_http_requests_total", _key(stream | {"status": "200"})] == 1
+        assert exported["contactd_http_request_duration_seconds_count", _key(stream)] == 1
+        screen.close()
+        registry = client.app[METRICS].registry
+    # The daemon has stopped, and the stream with it: still once.
+    after = _samples(list(text_string_to_metric_families(generate_latest(registry).decode())))
+    assert after["contactd_http_requests_total", _key(stream | {"status": "200"})] == 1
+    assert after["contactd_http_request_duration_seconds_count", _key(stream)] == 1
+
+
+async def test_metrics_show_the_process_and_the_event_loops_lag(daemon: Client) -> None:
+    health = await (await daemon.get("/health")).json()
+    assert "event_loop_lag" in health["tasks"]  # supervised, stopped with the daemon
+    for _ in range(100):  # measured every quarter of a second
+        text = await (await daemon.get("/metrics")).text()
+        exported = _samples(list(text_string_to_metric_families(text)))
+        if exported["contactd_event_loop_lag_seconds_count", ()] > 0:
+            break
+        await asyncio.sleep(0.1)
+    assert exported["contactd_event_loop_lag_seconds_count", ()] > 0
+    assert ("contactd_event_loop_lag_seconds_bucket", _key({"le": "0.001"})) in exported
+    assert exported["process_resident_memory_bytes", ()] > 0
+    assert exported["process_open_fds", ()] > 0
+    assert ("process_cpu_seconds_total", ()) in exported
+    assert any(name == "python_info" for name, _ in exported)
+    assert any(name == "python_gc_collections_total" for name, _ in exported)
+    _promtool_check(text)

@@ -764,7 +764,8 @@ def test_compose_has_no_host_specific_paths() -> None:
     for name, svc in document["services"].items():
         for volume in svc.get("volumes") or []:
             assert isinstance(volume, str), f"{name}: use the short volume syntax"
-            source = volume.split(":")[0]
+            # A ${VAR:-default} source (the operator's own directory) defaults to a portable one.
+            source = interpolate(volume).split(":")[0]
             if source.startswith("."):
                 assert portable(source), f"{name}: {volume}"
             else:
@@ -861,14 +862,15 @@ def test_the_yaml_reader_reads_sequences_of_mappings_and_block_scalars() -> None
     }
 
 
-# --- Prometheus and Grafana in compose.yaml ---------------------------------------------------
+# --- Prometheus, Alertmanager and Grafana in compose.yaml -------------------------------------
 
 
 def mounts(svc: dict[str, Any]) -> dict[str, Path]:
-    """The bind mounts of a service: container path -> the repository path mounted there."""
+    """The bind mounts of a service: container path -> the repository path mounted there
+    (with no variables set, as in a fresh checkout)."""
     found = {}
     for volume in svc.get("volumes") or []:
-        source, target = volume.split(":")[:2]
+        source, target = interpolate(volume).split(":")[:2]
         if source.startswith("."):
             found[target] = (DOCKER / source).resolve()
     return found
@@ -886,17 +888,37 @@ def docker_yaml(relative: str) -> Any:
     return parse_yaml_subset((DOCKER / relative).read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize("name", ["prometheus", "grafana"])
+def flags(svc: dict[str, Any]) -> dict[str, str]:
+    """A service's `--name=value` command-line flags, with no variables set."""
+    return {
+        name: interpolate(value)
+        for name, value in (arg.removeprefix("--").partition("=")[::2] for arg in svc["command"])
+    }
+
+
+def container_ports(name: str) -> set[str]:
+    """The container side of a service's published ports."""
+    return {mapping.rpartition(":")[2] for mapping in service(name).get("ports") or []}
+
+
+MONITORING_IMAGES = {
+    "prometheus": "prom/prometheus:",
+    "alertmanager": "prom/alertmanager:",
+    "grafana": "grafana/grafana:",
+}
+
+
+@pytest.mark.parametrize("name", list(MONITORING_IMAGES))
 def test_the_monitoring_services_mount_directories_of_the_repository(name: str) -> None:
     svc = service(name)
-    image = {"prometheus": "prom/prometheus:", "grafana": "grafana/grafana:"}[name]
+    image = MONITORING_IMAGES[name]
     assert svc["image"].startswith(image), "the project's official image, with a version tag"
     assert mounts(svc), f"{name} mounts nothing from docker/"
     for target, source in mounts(svc).items():
         assert source.is_dir(), f"{name}: {source} (mounted at {target}) does not exist"
         assert source.is_relative_to(DOCKER / name), f"{name} mounts {source}"
     for volume in svc["volumes"]:
-        if volume.split(":")[0].startswith("."):
+        if interpolate(volume).split(":")[0].startswith("."):
             assert volume.endswith(":ro"), f"{name}: mount {volume} read-only"
 
 
@@ -906,13 +928,27 @@ def test_every_published_port_is_on_loopback_only() -> None:
             assert mapping.startswith("127.0.0.1:"), f"{name}: {mapping} is reachable from outside"
 
 
-def test_prometheus_reads_its_config_and_every_rule_file_from_the_mount() -> None:
+@pytest.mark.parametrize(
+    ("name", "storage"), [("prometheus", "storage.tsdb.path"), ("alertmanager", "storage.path")]
+)
+def test_the_monitoring_services_read_their_config_from_the_mount_and_keep_data_in_a_volume(
+    name: str, storage: str
+) -> None:
+    svc = service(name)
+    config = in_container(svc, flags(svc)["config.file"])
+    assert config is not None, f"{name}: --config.file {flags(svc)['config.file']} is not mounted"
+    assert config.is_file(), f"{name}: --config.file {flags(svc)['config.file']}"
+    data = flags(svc)[storage]
+    assert in_container(svc, data) is None, f"{name}: --{storage} in a volume, not in git"
+    named = {v.split(":")[0] for v in svc["volumes"] if v.split(":")[1] == data}
+    assert named, f"{name}: --{storage} {data} is not a volume"
+    assert named <= set(compose().get("volumes") or {}), f"{name}: --{storage} {data}"
+
+
+def test_prometheus_reads_every_rule_file_from_the_mount() -> None:
     svc = service("prometheus")
-    flags = dict(arg.removeprefix("--").partition("=")[::2] for arg in svc["command"])
-    config = in_container(svc, flags["config.file"])
-    assert config is not None, f"--config.file {flags['config.file']} is not mounted"
-    assert config.is_file(), f"--config.file {flags['config.file']}"
-    assert in_container(svc, flags["storage.tsdb.path"]) is None, "TSDB in a volume, not git"
+    config = in_container(svc, flags(svc)["config.file"])
+    assert config is not None
     rule_files = parse_yaml_subset(config.read_text(encoding="utf-8"))["rule_files"]
     found = {p for pattern in rule_files for p in config.parent.glob(pattern)}
     assert found == set((DOCKER / "prometheus" / "rules").glob("*.yml"))
@@ -929,6 +965,32 @@ def test_prometheus_scrapes_every_contactd_replica_on_the_daemon_port() -> None:
     assert "contactd" in compose()["services"]
 
 
+def test_prometheus_sends_its_alerts_to_the_alertmanager_service() -> None:
+    config = docker_yaml("prometheus/prometheus.yml")
+    [manager] = config["alerting"]["alertmanagers"]
+    [static] = manager["static_configs"]
+    [target] = static["targets"]
+    host, _, port = target.rpartition(":")
+    assert host == "alertmanager"
+    assert host in compose()["services"]
+    assert port in container_ports("alertmanager"), "Alertmanager's own port, 9093"
+
+
+def test_alertmanager_reads_its_templates_from_the_mount_and_runs_alone() -> None:
+    svc = service("alertmanager")
+    config = in_container(svc, flags(svc)["config.file"])
+    assert config is not None
+    templates = parse_yaml_subset(config.read_text(encoding="utf-8"))["templates"]
+    found = {p for pattern in templates for p in config.parent.glob(pattern)}
+    assert found, f"no template file matches {templates}"
+    assert found == set((DOCKER / "alertmanager" / "templates").glob("*.tmpl"))
+    # A single Alertmanager: an empty cluster address switches gossip off.
+    assert flags(svc)["cluster.listen-address"] == ""
+    # The mails' links lead, by default, to the port published on this machine.
+    [published] = svc["ports"]
+    assert flags(svc)["web.external-url"] == "http://" + published.rpartition(":")[0]
+
+
 def test_grafana_provisions_the_prometheus_service_and_the_mounted_dashboards() -> None:
     svc = service("grafana")
     datasources = in_container(svc, "/etc/grafana/provisioning/datasources")
@@ -941,11 +1003,14 @@ def test_grafana_provisions_the_prometheus_service_and_the_mounted_dashboards() 
     url = urlsplit(source["url"])
     assert url.hostname == "prometheus"
     assert url.hostname in compose()["services"]
-    published = [m.rpartition(":")[2] for m in service("prometheus")["ports"]]
-    assert str(url.port) in published, "Prometheus's own port, 9090"
+    assert str(url.port) in container_ports("prometheus"), "Prometheus's own port, 9090"
     [provider] = docker_yaml("grafana/provisioning/dashboards/contactd.yml")["providers"]
     dashboards = in_container(svc, provider["options"]["path"])
     assert dashboards is not None, f"nothing mounted at {provider['options']['path']}"
-    assert sorted(p.name for p in dashboards.glob("*.json")) == ["overview.json", "queue.json"]
+    assert sorted(p.name for p in dashboards.glob("*.json")) == [
+        "overview.json",
+        "queue.json",
+        "wallboard.json",
+    ]
     home = environment(svc).get("GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH")
     assert home is None or (in_container(svc, home) or Path()).is_file()

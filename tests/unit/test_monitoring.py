@@ -1,14 +1,18 @@
-"""The Prometheus rules and Grafana dashboards of docker/, checked without a running daemon.
+"""The Prometheus rules, the Alertmanager configuration and the Grafana dashboards of docker/,
+checked without a running daemon.
 
 promtool (Debian's prometheus package) checks the config and the rules and runs their unit
-tests. Every PromQL expression of the rules and dashboards is then read by a small parser
-here, which knows each metric's labels from the tables of docs/reference/metrics.md (and
-each recording rule's from its expression): an unknown metric, a label a metric does not
-have, in a selector, `by`, `on` or `group_left`, or two sides of an operator that can never
-match, fails the test. No PromQL parser is packaged for Python, so this one covers the
-PromQL these files use (selectors, ranges, aggregations, the functions listed below, binary
-operators with their precedence and matching) and refuses anything else rather than guess.
-Prometheus itself parses the same expressions in tests/e2e/test_prometheus.py.
+tests; amtool (Debian's prometheus-alertmanager) checks the Alertmanager configuration and
+where it routes each alert, and every alert's runbook link must name a section of
+docs/how-to/alerts.md. Every PromQL expression of the rules and dashboards is then read by a
+small parser here, which knows each metric's labels from the tables of
+docs/reference/metrics.md (and each recording rule's from its expression): an unknown
+metric, a label a metric does not have, in a selector, `by`, `on` or `group_left`, or two
+sides of an operator that can never match, fails the test. No PromQL parser is packaged for
+Python, so this one covers the PromQL these files use (selectors, ranges, aggregations, the
+functions listed below, binary operators with their precedence and matching) and refuses
+anything else rather than guess. Prometheus itself parses the same expressions in
+tests/e2e/test_prometheus.py.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.test_docker_files import parse_yaml_subset
+from tests.unit.test_docker_files import parse_yaml_subset, walk
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS = ROOT / "docker" / "prometheus"
@@ -34,6 +38,12 @@ RULE_TESTS = sorted((PROMETHEUS / "tests").glob("*.yml"))
 DASHBOARDS = sorted((GRAFANA / "dashboards").glob("*.json"))
 DATASOURCES = GRAFANA / "provisioning" / "datasources" / "prometheus.yml"
 METRICS_DOC = ROOT / "docs" / "reference" / "metrics.md"
+ALERTMANAGER_CONFIG = ROOT / "docker" / "alertmanager" / "alertmanager.yml"
+ALERTS_DOC = ROOT / "docs" / "how-to" / "alerts.md"
+# Where every alert's runbook_url points: alerts.md as published; an agency replaces the base.
+RUNBOOK_BASE = "https://contactd.example.org/docs/how-to/alerts.md"
+# The receiver each severity goes to.
+RECEIVERS = {"critical": "email-critical", "warning": "email-warning"}
 
 # Labels Prometheus adds to every scraped series (the scrape job and the instance's address),
 # and the series it writes itself for every target.
@@ -45,6 +55,7 @@ GRAFANA_VARIABLES = {
     "$__interval": "15s",
     "$__range": "1h",
     "$queue": "family",
+    "$channel": "call",
 }
 
 
@@ -57,6 +68,19 @@ def promtool(*args: str) -> subprocess.CompletedProcess[str]:
         if os.environ.get("CI") == "true":
             pytest.fail("promtool is missing; scripts/bootstrap --dev installs prometheus")
         pytest.skip("promtool is not installed (apt-get install prometheus)")
+    return subprocess.run(
+        [tool, *args], capture_output=True, text=True, timeout=60, check=False, cwd=ROOT
+    )
+
+
+def amtool(*args: str) -> subprocess.CompletedProcess[str]:
+    tool = shutil.which("amtool")
+    if tool is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(
+                "amtool is missing; scripts/bootstrap --dev installs prometheus-alertmanager"
+            )
+        pytest.skip("amtool is not installed (apt-get install prometheus-alertmanager)")
     return subprocess.run(
         [tool, *args], capture_output=True, text=True, timeout=60, check=False, cwd=ROOT
     )
@@ -160,6 +184,130 @@ def test_every_alert_has_a_severity_and_texts_that_name_only_its_labels() -> Non
             "job",
             "severity",
         }, name
+
+
+# --- Alertmanager and the runbooks ---------------------------------------------------------------
+
+
+def test_amtool_accepts_the_alertmanager_config_and_its_templates() -> None:
+    result = amtool("check-config", str(ALERTMANAGER_CONFIG))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert " - 1 templates\n  SUCCESS" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("rule", rules("alert"), ids=lambda r: r["alert"])
+def test_every_alert_goes_to_the_receiver_of_its_severity(rule: dict[str, Any]) -> None:
+    labels = {"alertname": rule["alert"], **rule["labels"]}
+    result = amtool(
+        "config", "routes", "test", f"--config.file={ALERTMANAGER_CONFIG}",
+        f"--verify.receivers={RECEIVERS[labels['severity']]}",
+        *(f"{name}={value}" for name, value in labels.items()),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.split() == [RECEIVERS[labels["severity"]]]
+
+
+def test_an_alert_without_a_severity_goes_with_the_warnings() -> None:
+    result = amtool(
+        "config", "routes", "test", f"--config.file={ALERTMANAGER_CONFIG}", "alertname=Other"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.split() == [RECEIVERS["warning"]]
+
+
+def alertmanager_config() -> dict[str, Any]:
+    document = parse_yaml_subset(ALERTMANAGER_CONFIG.read_text(encoding="utf-8"))
+    assert isinstance(document, dict)
+    return document
+
+
+def alertnames(matchers: list[str]) -> set[str]:
+    """The alert names a list of matchers selects (`alertname="A"` or `alertname=~"A|B"`)."""
+    [matcher] = [m for m in matchers if m.startswith("alertname")]
+    match = re.fullmatch(r'alertname(=~?)"([\w|]+)"', matcher)
+    assert match, f"write the alert names out: {matcher}"
+    names = set(match[2].split("|"))
+    assert match[1] == "=~" or len(names) == 1, matcher
+    return names
+
+
+def test_the_inhibit_rules_name_real_alerts_and_labels_they_share() -> None:
+    known = known_metrics()
+    labels = {}
+    for rule in rules("alert"):
+        found = check_expression(rule["expr"], known).labels or frozenset()
+        labels[rule["alert"]] = found | set(rule["labels"])
+    inhibit = alertmanager_config()["inhibit_rules"]
+    assert inhibit
+    for rule in inhibit:
+        sources = alertnames(rule["source_matchers"])
+        targets = alertnames(rule["target_matchers"])
+        unknown = (sources | targets) - set(labels)
+        assert not unknown, f"not an alert: {unknown}"
+        assert not sources & targets, "an alert that inhibits itself"
+        for name in sources | targets:
+            missing = set(rule.get("equal") or []) - labels[name]
+            assert not missing, f"{name} has no label {missing}: the rule never matches"
+
+
+def test_the_mail_settings_are_placeholders_of_example_org() -> None:
+    text = ALERTMANAGER_CONFIG.read_text(encoding="utf-8")
+    config = alertmanager_config()
+    secrets = [keys for keys, _ in walk(config) if keys[-1].endswith(("password", "secret"))]
+    assert not secrets, f"no secret in git: {secrets}"
+    host = config["global"]["smtp_smarthost"].rpartition(":")[0]
+    addresses = re.findall(r"[\w.+-]+@([\w.-]+)", text)
+    assert addresses
+    for domain in [host, *addresses]:
+        assert domain == "example.org" or domain.endswith(".example.org"), domain
+    assert config["global"]["smtp_require_tls"] == "true", "STARTTLS unless the operator says not"
+
+
+def github_anchor(heading: str) -> str:
+    """The anchor GitHub gives a Markdown heading: the link texts kept, lower case, anything
+    but letters, digits, spaces, - and _ dropped, spaces made hyphens."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading.strip())
+    return re.sub(r"[^\w\- ]", "", text.lower()).replace(" ", "-")
+
+
+def anchors(path: Path) -> set[str]:
+    """Every heading's anchor in a Markdown file (outside code blocks), a repeated one with
+    GitHub's -1, -2 ... after it."""
+    found: set[str] = set()
+    fenced = False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced and (heading := re.match(r"#{1,6} (.+)", line)):
+            anchor = base = github_anchor(heading[1])
+            count = 0
+            while anchor in found:
+                count += 1
+                anchor = f"{base}-{count}"
+            found.add(anchor)
+    return found
+
+
+def test_anchors_are_made_as_github_makes_them() -> None:
+    assert github_anchor("Who may ask") == "who-may-ask"
+    assert github_anchor("`[csat]`") == "csat"
+    assert github_anchor("A second agency: a municipality's citizen service") == (
+        "a-second-agency-a-municipalitys-citizen-service"
+    )
+    assert github_anchor("[Routes](x.md) by severity") == "routes-by-severity"
+    assert github_anchor("ContactdNoLeader") == "contactdnoleader"
+
+
+def test_every_alert_has_a_runbook_section_in_the_docs() -> None:
+    sections = anchors(ALERTS_DOC)
+    assert RUNBOOK_BASE in ALERTS_DOC.read_text(encoding="utf-8"), "say which base to replace"
+    for rule in rules("alert"):
+        url = rule["annotations"].get("runbook_url")
+        assert url, f"{rule['alert']} has no runbook_url"
+        base, _, anchor = url.partition("#")
+        assert base == RUNBOOK_BASE, url
+        assert anchor == github_anchor(rule["alert"]), f"{url}: its own section, by its name"
+        assert anchor in sections, f"{url}: docs/how-to/alerts.md has no such heading"
 
 
 # --- metrics.md ---------------------------------------------------------------------------------
@@ -627,9 +775,13 @@ def provisioned_datasource_uid() -> str:
 
 
 def test_the_dashboards_have_fixed_unique_uids() -> None:
-    assert [p.name for p in DASHBOARDS] == ["overview.json", "queue.json"]
+    assert [p.name for p in DASHBOARDS] == ["overview.json", "queue.json", "wallboard.json"]
     uids = {p.name: dashboard(p).get("uid") for p in DASHBOARDS}
-    assert uids == {"overview.json": "contactd-overview", "queue.json": "contactd-queue"}
+    assert uids == {
+        "overview.json": "contactd-overview",
+        "queue.json": "contactd-queue",
+        "wallboard.json": "contactd-wallboard",
+    }
     for document in map(dashboard, DASHBOARDS):
         assert re.fullmatch(r"[a-z0-9-]{1,40}", document["uid"])
         assert document.get("id") is None, "an id is Grafana's own; provisioning sets it"
@@ -637,16 +789,20 @@ def test_the_dashboards_have_fixed_unique_uids() -> None:
         assert len(ids) == len(set(ids)), f"{document['uid']}: panel ids repeat"
 
 
-def test_every_panel_and_variable_uses_the_provisioned_datasource() -> None:
+def test_every_panel_and_variable_uses_the_datasource_variable() -> None:
+    """Every query asks the dashboard's `datasource` variable, which starts on the
+    provisioned datasource (tests/unit/test_wallboard.py checks the variable itself)."""
     uid = provisioned_datasource_uid()
     for path in DASHBOARDS:
         document = dashboard(path)
+        [variable] = [v for v in document["templating"]["list"] if v["type"] == "datasource"]
+        assert variable["current"]["value"] == uid, path.name
         sources = [p["datasource"] for p in panels(document) if p["type"] != "row"]
         sources += [t["datasource"] for p in panels(document) for t in p.get("targets", [])]
         sources += [v["datasource"] for v in document["templating"]["list"] if "datasource" in v]
         assert sources
         for source in sources:
-            assert source == {"type": "prometheus", "uid": uid}, path.name
+            assert source == {"type": "prometheus", "uid": "${datasource}"}, path.name
 
 
 def test_every_panel_shows_something_and_fits_the_grid() -> None:
@@ -674,8 +830,7 @@ def test_every_dashboard_query_names_documented_metrics_and_labels(path: Path) -
 
 def test_the_queue_dashboard_chooses_a_queue_that_exists() -> None:
     document = dashboard(GRAFANA / "dashboards" / "queue.json")
-    [variable] = document["templating"]["list"]
-    assert variable["name"] == "queue"
+    [variable] = [v for v in document["templating"]["list"] if v["name"] == "queue"]
     match = re.fullmatch(r"label_values\((\w+), (\w+)\)", variable["query"]["query"])
     assert match, variable["query"]
     known = known_metrics()

@@ -1,8 +1,8 @@
 // The console for supervisors and administrators: queues against their goals and the agents,
 // live (one shared snapshot per change, /api/console/events); set an agent's state, take a held
 // contact back, read a contact's timeline and the day's satisfaction comments, edit an agent's
-// profile, play days offline to see what if; for administrators, staff, tokens, sessions and
-// the audit log.
+// profile, play days offline to see what if, read the improvement report of a week or a
+// period; for administrators, staff, tokens, sessions and the audit log.
 "use strict";
 
 const TEXTS = {
@@ -58,6 +58,39 @@ const TEXTS = {
     chartAlt: "Diagram over serviceniveauet pr. kø, kanal og politik med 95 %-interval, mod målet, {days}. {summary}",
     chartSummary: "{policy}: {met} af {goals} mål nået",
     downloadCsv: "Hent tallene som CSV", downloadPng: "Hent diagrammet som PNG",
+    improvement: "Forbedringsrapport",
+    improvementIntro: "Tallene til team- og afdelingsmødet: servicemål, tilfredshed, fejlefterspørgsel og klienternes kommentarer, sammenlignet med perioden før.",
+    period: "Periode", lastWeek: "Sidste uge", chosenPeriod: "En valgt periode",
+    followUpDays: "Opfølgningsvindue i dage (tom: det konfigurerede)", searchComments: "Søg i kommentarerne",
+    fetching: "Henter rapporten …", fetched: "Rapporten står herunder.",
+    improvementOn: "Forbedringsrapport {period}", comparedWith: "Sammenlignet med {period}", window: "opfølgningsvindue {days}",
+    goalsHeading: "Servicemål", goalsSummary: "{met} af {n} mål nået; mål uden henvendelser i perioden tælles ikke med.",
+    target: "Mål", slPeriod: "Serviceniveau", before: "Før", change: "Ændring",
+    up: "{n} procentpoint op", down: "{n} procentpoint ned", unchanged: "uændret", yes: "ja", no: "nej",
+    csatGoal: "Målet er et gennemsnit på mindst {goal} af 5.", answers: "Svar", mean: "Gennemsnit af 5",
+    answersN: "{n} svar",
+    failureDemand: "Fejlefterspørgsel",
+    failureLine: "{share} af {n} henvendelser blev fulgt af en ny fra samme klient inden for {days}; løst ved første henvendelse {fcr}",
+    failureLine_one: "{share} af {n} henvendelse blev fulgt af en ny fra samme klient inden for {days}; løst ved første henvendelse {fcr}",
+    daysN: "{n} dage", daysN_one: "{n} dag", noContacts: "Ingen henvendelser i perioden.",
+    finalOn: "Tallene er endelige den {day}: da lukker de sidste opfølgningsvinduer.",
+    byChannel: "Pr. kanal", byCaseType: "Pr. sagstype", caseType: "Sagstype", contacts: "Henvendelser",
+    followed: "Fulgt af en ny", fcr: "Løst ved første henvendelse",
+    callbacksHeading: "Tilbagekald hvor klienten ikke blev nået", closed: "Afsluttet", notReached: "Ikke nået",
+    share: "Andel", noCallbacks: "Ingen tilbagekald.",
+    wrapUpsHeading: "Hvorfor klienterne henvendte sig (afslutningskoder)", code: "Afslutningskode",
+    noWrapUps: "Ingen afslutningskoder.",
+    correctionsHeading: "Klassifikatorens sagstyper rettet af medarbejdere",
+    correctedOf: "{n} af {of} sorteret af klassifikatoren blev rettet ({share}).",
+    sortedAs: "Sorteret som", correctedTo: "Rettet til", noCorrections: "Ingen rettet.",
+    commentsHeading: "Kommentarer",
+    commentsCount: "{n} kommentarer efter sagstype og afslutningskode; numre og adresser er skjult.",
+    commentsMore: "Kun de nyeste {n} vises: søg for at finde andre.", offeredN: "Henvendelser",
+    commentsCount_one: "{n} kommentar; numre og adresser er skjult.",
+    commentsFound: "{n} kommentarer indeholder »{q}«.", commentsFound_one: "{n} kommentar indeholder »{q}«.",
+    noComments: "Ingen kommentarer.", noWrapUp: "ingen afslutningskode",
+    commentAbout: "{day} · {queue} · {channel} · karakter {score} af 5",
+    improvementCsv: "Hent rapportens tal som CSV", improvementPng: "Hent rapportens diagram som PNG",
   },
   en: {
     title: "Console", language: "Language", signin: "Sign in", login: "User name", token: "Your access token",
@@ -111,6 +144,41 @@ const TEXTS = {
     chartAlt: "Chart of the service level per queue, channel and policy with its 95 % interval, against the target, {days}. {summary}",
     chartSummary: "{policy}: {met} of {goals} goals met",
     downloadCsv: "Download the figures as CSV", downloadPng: "Download the chart as PNG",
+    improvement: "Improvement report",
+    improvementIntro: "The figures for the team or division meeting: service goals, satisfaction, failure demand and the clients' comments, compared with the period before.",
+    period: "Period", lastWeek: "Last week", chosenPeriod: "A chosen period",
+    followUpDays: "Follow-up window in days (empty: the configured one)", searchComments: "Search the comments",
+    fetching: "Fetching the report …", fetched: "The report is below.",
+    improvementOn: "Improvement report {period}", comparedWith: "Compared with {period}", window: "follow-up window {days}",
+    goalsHeading: "Service goals", goalsSummary: "{met} of {n} goals met; goals with no contacts in the period are not counted.",
+    goalsSummary_one: "{met} of {n} goal met; goals with no contacts in the period are not counted.",
+    target: "Target", slPeriod: "Service level", before: "Before", change: "Change",
+    up: "up {n} percentage points", down: "down {n} percentage points", unchanged: "unchanged", yes: "yes", no: "no",
+    csatGoal: "The goal is a mean of at least {goal} of 5.", answers: "Answers", mean: "Mean of 5",
+    answersN: "{n} answers", answersN_one: "{n} answer",
+    failureDemand: "Failure demand",
+    failureLine: "{share} of {n} contacts were followed by another from the same client within {days}; first-contact resolution {fcr}",
+    failureLine_one: "{share} of {n} contact was followed by another from the same client within {days}; first-contact resolution {fcr}",
+    daysN: "{n} days", daysN_one: "{n} day", noContacts: "No contacts in the period.",
+    finalOn: "The figures are final on {day}: the last follow-up windows close then.",
+    byChannel: "Per channel", byCaseType: "Per case type", caseType: "Case type", contacts: "Contacts",
+    followed: "Followed by another", fcr: "First-contact resolution",
+    callbacksHeading: "Callbacks whose client was not reached", closed: "Closed", notReached: "Not reached",
+    share: "Share", noCallbacks: "No callbacks.",
+    wrapUpsHeading: "Why clients contacted us (wrap-up codes)", code: "Wrap-up code",
+    noWrapUps: "No wrap-up codes.",
+    correctionsHeading: "The classifier's case types corrected by staff",
+    correctedOf: "{n} of {of} sorted by the classifier were corrected ({share}).",
+    correctedOf_one: "{n} of {of} sorted by the classifier was corrected ({share}).",
+    sortedAs: "Sorted as", correctedTo: "Corrected to", noCorrections: "None corrected.",
+    commentsHeading: "Comments",
+    commentsCount: "{n} comments by case type and wrap-up code; numbers and addresses are masked.",
+    commentsMore: "Only the newest {n} are shown: search to find others.", offeredN: "Contacts",
+    commentsCount_one: "{n} comment; numbers and addresses are masked.",
+    commentsFound: "{n} comments contain “{q}”.", commentsFound_one: "{n} comment contains “{q}”.",
+    noComments: "No comments.", noWrapUp: "no wrap-up code",
+    commentAbout: "{day} · {queue} · {channel} · score {score} of 5",
+    improvementCsv: "Download the report's figures as CSV", improvementPng: "Download the report's chart as PNG",
   },
 };
 const ROLES = ["agent", "frontdesk", "supervisor", "admin"];
@@ -165,6 +233,7 @@ function translate() {
   for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
   if (view) render(view);
   if (whatif) renderWhatif();
+  if (improvement) renderImprovement();
 }
 
 function render(data) {
@@ -575,6 +644,296 @@ function whatifTable(policy, headingId) {
   return element;
 }
 
+// The improvement report (GET /api/improvement): a week or a chosen period beside the period
+// before, to read at a team meeting. The answer is kept with the words searched for, so that a
+// change of language redraws it and its downloads are of the same period and comments.
+let improvement = null;  // {data, searched}
+
+function showImprovementDays() {
+  const chosen = document.querySelector("input[name=improvementPeriod]:checked").value === "chosen";
+  $("improvementDays").hidden = !chosen;
+  for (const id of ["improvementFirst", "improvementLast"]) $(id).required = chosen;
+}
+
+// Last week is the API's own default: the page never reckons "today" by the browser's clock.
+function improvementQuery() {
+  const query = new URLSearchParams();
+  if (document.querySelector("input[name=improvementPeriod]:checked").value === "chosen") {
+    query.set("first", $("improvementFirst").value);
+    query.set("last", $("improvementLast").value);
+  }
+  if ($("improvementFollowUp").value) query.set("follow_up_days", $("improvementFollowUp").value);
+  const words = $("improvementSearch").value.trim();
+  if (words) query.set("q", words);
+  return query;
+}
+
+async function showImprovement(event) {
+  event.preventDefault();
+  const query = improvementQuery();
+  const show = $("improvementShow");
+  show.disabled = true;
+  $("improvementResult").setAttribute("aria-busy", "true");
+  improvementSays("fetching");
+  try {
+    const data = await api("GET", `/api/improvement?${query}`);
+    improvement = { data, searched: query.get("q") };
+    renderImprovement();
+    $("error").textContent = "";
+    improvementSays("fetched");
+  } catch (error) {
+    improvementSays(null);
+    throw error;
+  } finally {
+    show.disabled = false;
+    $("improvementResult").removeAttribute("aria-busy");
+  }
+}
+
+// The section's status, in the language chosen (translate() redraws every data-t).
+function improvementSays(key) {
+  const status = $("improvementStatus");
+  if (key) status.dataset.t = key;
+  else delete status.dataset.t;
+  status.textContent = key ? t(key) : "";
+}
+
+// The same report as a file: the period shown (not "last week" again, which may have moved
+// on), its follow-up window and search. A plain link: the session's cookie signs the GET.
+function improvementFile({ data, searched }, format) {
+  const query = new URLSearchParams({
+    first: data.period.first, last: data.period.last, follow_up_days: data.follow_up_days, format,
+  });
+  if (searched) query.set("q", searched);
+  return `/api/improvement?${query}`;
+}
+
+const node = (tag, text, attributes = {}) => Object.assign(document.createElement(tag), { textContent: text ?? "" }, attributes);
+
+function longDate(iso) {
+  return new Date(`${iso}T12:00:00Z`).toLocaleDateString(locale(), { timeZone: "UTC", day: "numeric", month: "long", year: "numeric" });
+}
+
+// "2026-W48" for a Monday to Sunday (the ISO week its Thursday is in).
+function isoWeek(first, last) {
+  const monday = new Date(`${first}T12:00:00Z`);
+  const days = Math.round((new Date(`${last}T12:00:00Z`) - monday) / 86_400_000) + 1;
+  if (days !== 7 || monday.getUTCDay() !== 1) return null;
+  const thursday = new Date(monday.getTime() + 3 * 86_400_000);
+  const year = thursday.getUTCFullYear();
+  const week = Math.floor((thursday - Date.UTC(year, 0, 1, 12)) / (7 * 86_400_000)) + 1;
+  return `${year}-W${String(week).padStart(2, "0")}`;
+}
+
+// A period in words: its ISO week (the API's label, or reckoned), and its days.
+function periodText({ first, last, label }) {
+  if (first === last) return longDate(first);
+  const dates = `${longDate(first)} – ${longDate(last)}`;
+  const week = /^\d{4}-W\d{2}$/.test(label ?? "") ? label : isoWeek(first, last);
+  return week ? `${week} (${dates})` : dates;
+}
+
+// A share to one decimal ("12,3 %"; a goal's target "80 %"), a mean score to two.
+function shareOf(value, decimals = 1) {
+  return value === null || value === undefined ? t("none")
+    : `${(value * 100).toLocaleString(locale(), { minimumFractionDigits: decimals, maximumFractionDigits: 1 })} %`;
+}
+
+function meanScore(value) {
+  return value === null || value === undefined ? t("none")
+    : value.toLocaleString(locale(), { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+}
+
+function caseTypeName(code) {
+  return reference.case_types.find((c) => c.code === code)?.[lang] ?? code;
+}
+
+function wrapUpName(code) {
+  return code ? reference.wrap_up_codes?.[code]?.[lang] ?? code : t("noWrapUp");
+}
+
+// The service level's change in percentage points: its arrow, and the words that say it.
+function changeOf(value) {
+  if (value === null || value === undefined) return t("none");
+  const points = Math.round(Math.abs(value) * 1000) / 10;
+  if (points === 0) return t("unchanged");
+  const words = fill(value > 0 ? "up" : "down", { n: points.toLocaleString(locale(), { minimumFractionDigits: 1 }) });
+  const arrow = node("span", value > 0 ? "▲ " : "▼ ");
+  arrow.setAttribute("aria-hidden", "true");  // the words say which way
+  const span = node("span", "", { className: "change" });
+  span.append(arrow, words);
+  return span;
+}
+
+function verdictOf(met) {
+  if (met === null || met === undefined) return t("none");
+  const word = node("span", t(met ? "yes" : "no"), { className: "met" });
+  word.dataset.met = met ? "met" : "missed";  // its colour; the word says it all
+  return word;
+}
+
+// A table named by its heading(s); each row's first cell its header, the columns `numbers`
+// right-aligned; a cell a text or a node.
+function reportTable(labelledBy, columns, rows, numbers = []) {
+  const element = node("table", "", { className: "improvement" });
+  element.setAttribute("aria-labelledby", labelledBy);
+  const head = element.createTHead().insertRow();
+  for (const key of columns) head.append(node("th", t(key), { scope: "col" }));
+  const body = element.createTBody();
+  for (const { cells, data = {} } of rows) {
+    const row = body.insertRow();
+    Object.assign(row.dataset, data);
+    cells.forEach((value, i) => {
+      const c = i === 0 ? node("th", "", { scope: "row" }) : node("td", "");
+      if (numbers.includes(i)) c.className = "number";
+      c.append(value ?? "");
+      row.append(c);
+    });
+  }
+  return element;
+}
+
+function reportHeading(level, key, id) {
+  return node(`h${level}`, t(key), { id: `improvement-${id}` });
+}
+
+function renderImprovement() {
+  const { data, searched } = improvement;
+  const parts = [
+    node("h3", fill("improvementOn", { period: periodText(data.period) })),
+    node("p", `${fill("comparedWith", { period: periodText(data.before) })} · ${fill("window", { days: fill("daysN", { n: data.follow_up_days }) })}`,
+      { className: "improvementAbout" }),
+    ...improvementGoals(data), ...improvementSatisfaction(data), ...improvementRepeats(data),
+    ...improvementCallbacks(data), ...improvementWrapUps(data), ...improvementCorrections(data),
+    ...improvementComments(data, searched),
+  ];
+  const downloads = node("p", "", { className: "downloads" });
+  downloads.append(
+    node("a", t("improvementCsv"), { href: improvementFile(improvement, "csv"), download: "" }), " · ",
+    node("a", t("improvementPng"), { href: improvementFile(improvement, "png"), download: "" }),
+  );
+  parts.push(downloads);
+  $("improvementResult").replaceChildren(...parts);
+}
+
+function improvementGoals(data) {
+  const measured = data.goals.filter((g) => g.met !== null);
+  const met = measured.filter((g) => g.met).length;
+  const rows = data.goals.map((g) => ({
+    data: { queue: g.queue, channel: g.channel },
+    cells: [queueName(g), g.channel,
+      g.threshold ? t("within").replace("{target}", shareOf(g.target, 0)).replace("{threshold}", threshold(g.threshold)) : shareOf(g.target, 0),
+      String(g.offered), shareOf(g.service_level), shareOf(g.before), changeOf(g.change), verdictOf(g.met)],
+  }));
+  return [
+    reportHeading(4, "goalsHeading", "goals"),
+    node("p", fill("goalsSummary", { met, n: measured.length }), { className: "goalsMet" }),
+    reportTable("improvement-goals", ["queue", "channel", "target", "offeredN", "slPeriod", "before", "change", "goalMet"], rows, [3, 4, 5]),
+  ];
+}
+
+function improvementSatisfaction(data) {
+  const goal = data.csat_goal.toLocaleString(locale(), { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+  const parts = [reportHeading(4, "csat", "csat"), node("p", fill("csatGoal", { goal }))];
+  if (!data.satisfaction.length) return [...parts, node("p", t("noAnswers"))];
+  const rows = data.satisfaction.map((s) => ({
+    data: { queue: s.queue, channel: s.channel },
+    cells: [queueName(s), s.channel, String(s.answers), meanScore(s.mean),
+      verdictOf(s.mean === null ? null : s.mean >= data.csat_goal),
+      s.before_answers ? `${meanScore(s.before_mean)} (${fill("answersN", { n: s.before_answers })})` : t("none")],
+  }));
+  return [...parts, reportTable("improvement-csat", ["queue", "channel", "answers", "mean", "goalMet", "before"], rows, [2, 3])];
+}
+
+function repeatCells(r) {
+  return [String(r.contacts), String(r.followed), shareOf(r.failure_demand), shareOf(r.first_contact_resolution)];
+}
+
+function improvementRepeats(data) {
+  const every = data.failure_demand;
+  const line = fill("failureLine", {
+    share: shareOf(every.failure_demand), n: every.contacts, days: fill("daysN", { n: data.follow_up_days }),
+    fcr: shareOf(every.first_contact_resolution),
+  });
+  // Per channel, the case types with the most failure demand first (as the report's text).
+  const order = (r) => [CHANNELS.indexOf(r.channel), -(r.failure_demand ?? 0)];
+  const byCaseType = [...data.by_case_type].sort((a, b) => {
+    const [x, y] = [order(a), order(b)];
+    return x[0] - y[0] || x[1] - y[1];
+  });
+  const columns = ["contacts", "followed", "failureDemand", "fcr"];
+  if (!every.contacts) return [reportHeading(4, "failureDemand", "repeats"), node("p", t("noContacts"))];
+  return [
+    reportHeading(4, "failureDemand", "repeats"),
+    node("p", line, { className: "failureLine" }),
+    node("p", fill("finalOn", { day: longDate(data.final_on) }), { className: "hint" }),
+    reportHeading(5, "byChannel", "byChannel"),
+    reportTable("improvement-repeats improvement-byChannel", ["channel", ...columns],
+      data.by_channel.map((r) => ({ data: { channel: r.channel }, cells: [r.channel, ...repeatCells(r)] })), [1, 2, 3, 4]),
+    reportHeading(5, "byCaseType", "byCaseType"),
+    reportTable("improvement-repeats improvement-byCaseType", ["caseType", "channel", ...columns],
+      byCaseType.map((r) => ({ data: { caseType: r.case_type, channel: r.channel }, cells: [caseTypeName(r.case_type), r.channel, ...repeatCells(r)] })),
+      [2, 3, 4, 5]),
+  ];
+}
+
+function improvementCallbacks(data) {
+  const parts = [reportHeading(4, "callbacksHeading", "callbacks")];
+  if (!data.callbacks.length) return [...parts, node("p", t("noCallbacks"))];
+  const rows = data.callbacks.map((c) => ({
+    data: { queue: c.queue },
+    cells: [queueName(c), String(c.closed), String(c.not_reached), shareOf(c.closed ? c.not_reached / c.closed : null)],
+  }));
+  return [...parts, reportTable("improvement-callbacks", ["queue", "closed", "notReached", "share"], rows, [1, 2, 3])];
+}
+
+function improvementWrapUps(data) {
+  const parts = [reportHeading(4, "wrapUpsHeading", "wrapUps")];
+  if (!data.wrap_ups.length) return [...parts, node("p", t("noWrapUps"))];
+  const rows = data.wrap_ups.map((w) => ({ data: { queue: w.queue, code: w.code }, cells: [queueName(w), wrapUpName(w.code), String(w.contacts)] }));
+  return [...parts, reportTable("improvement-wrapUps", ["queue", "code", "contacts"], rows, [2])];
+}
+
+function improvementCorrections(data) {
+  const fixed = data.corrections.reduce((sum, c) => sum + c.contacts, 0);
+  const parts = [
+    reportHeading(4, "correctionsHeading", "corrections"),
+    node("p", fill("correctedOf", { n: fixed, of: data.classified, share: shareOf(data.classified ? fixed / data.classified : null) })),
+  ];
+  if (!data.corrections.length) return [...parts, node("p", t("noCorrections"))];
+  const rows = data.corrections.map((c) => ({ cells: [caseTypeName(c.from), caseTypeName(c.to), String(c.contacts)] }));
+  return [...parts, reportTable("improvement-corrections", ["sortedAs", "correctedTo", "contacts"], rows, [2])];
+}
+
+// The comments by case type and wrap-up code, the groups in the order of their newest comment.
+function improvementComments(data, searched) {
+  const parts = [reportHeading(4, "commentsHeading", "comments")];
+  const n = data.comments.length;
+  parts.push(node("p", searched ? fill("commentsFound", { n, q: searched }) : fill("commentsCount", { n }), { className: "commentsCount" }));
+  if (data.more_comments) parts.push(node("p", fill("commentsMore", { n }), { className: "commentsMore" }));
+  if (!n) return [...parts, node("p", t("noComments"))];
+  const groups = new Map();
+  for (const c of data.comments) {
+    const key = JSON.stringify([c.case_type, c.wrap_up]);
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(c);
+  }
+  for (const comments of groups.values()) {
+    const { case_type: caseType, wrap_up: wrapUp } = comments[0];
+    const group = node("div", "", { className: "commentGroup" });
+    const list = node("ul", "");
+    for (const c of comments) {
+      const item = node("li", "");
+      const about = fill("commentAbout", { day: longDate(c.day), queue: queueName(c), channel: c.channel, score: c.score });
+      item.append(node("span", about, { className: "commentAbout" }), node("q", c.text));
+      list.append(item);
+    }
+    group.append(node("h5", `${caseTypeName(caseType)} · ${wrapUpName(wrapUp)}`), list);
+    parts.push(group);
+  }
+  return parts;
+}
+
 async function showAdmin() {
   const [{ staff }, { sessions }, { entries }] = await Promise.all([
     api("GET", "/api/staff"), api("GET", "/api/sessions"), api("GET", "/api/audit?limit=50"),
@@ -677,6 +1036,9 @@ async function signedOut(message) {
   whatif = null;
   $("whatifResult").replaceChildren();
   $("whatifStatus").textContent = "";
+  improvement = null;
+  $("improvementResult").replaceChildren();
+  improvementSays(null);
   $("console").hidden = true;
   $("signout").hidden = true;
   $("error").textContent = message;
@@ -701,6 +1063,8 @@ document.addEventListener("DOMContentLoaded", () => {
   $("closureForm").addEventListener("submit", (e) => addClosure(e).catch(showError));
   $("whatifForm").addEventListener("submit", (e) => playWhatif(e).catch(showError));
   for (const choice of document.querySelectorAll("input[name=whatifTraffic]")) choice.addEventListener("change", showHistoryDays);
+  $("improvementForm").addEventListener("submit", (e) => showImprovement(e).catch(showError));
+  for (const choice of document.querySelectorAll("input[name=improvementPeriod]")) choice.addEventListener("change", showImprovementDays);
   staffSession.onEnded = () => signedOut(t("ended"));
   translate();
   setInterval(tick, 1000);  // "since" counts on

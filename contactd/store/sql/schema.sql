@@ -438,3 +438,13 @@ CREATE UNIQUE INDEX call_legs_one_consult_idx ON call_legs (contact_id)
 -- writes to the client itself is in it when the agency serves it; NULL: the contact's language.
 ALTER TABLE contacts ADD COLUMN client_language text
     CHECK (client_language ~ '^[a-z]{2,3}(_[A-Z]{2})?$');
+
+-- Issue 22 (migration 0019): the improvement report's mails, one row per kind and period, so
+-- that each period is mailed once whichever instance leads.
+CREATE TABLE improvement_mailings (
+    kind        text NOT NULL CHECK (kind IN ('daily', 'weekly')),
+    first_day   date NOT NULL,
+    recipients  integer NOT NULL,
+    enqueued_at timestamptz NOT NULL,
+    PRIMARY KEY (kind, first_day)
+);
