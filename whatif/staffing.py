@@ -13,7 +13,8 @@ A goal is met when the low end of its service level's 95 % interval over the see
 the target (its mean, for a goal with fewer than results.FEW contacts a run), so that the
 plan holds on days the seeds did not play (tests play it again with new seeds); and at most
 MAX_ABANDONMENT of a queue's callers may hang up. E-mail, whose goals a short run cannot
-see, keeps at least its workload in agent-hours.
+see, keeps at least its workload in agent-hours. A goal with few contacts that STUCK_ADDS
+agents added for it did not move is set aside (Found.aside): chance, not staffing.
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ Plan = dict[str, dict[int, int]]  # team -> local hour -> agents at work
 # variant 1 credits those who hang up within its threshold, so without a ceiling the
 # cheapest plan lets a third of them go.
 MAX_ABANDONMENT = 0.05
+# A goal with few contacts a run (a callback or two a day) is judged on its mean, which one
+# unlucky try moves: after this many agents added for it without its margin growing, the
+# search sets it aside (and says so) rather than add agents for chance until max_steps.
+STUCK_ADDS = 5
+Key = tuple[str, Channel]  # a queue and channel
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -45,7 +51,8 @@ class Found:
     plan: Plan
     summary: Summary
     steps: int  # plans played
-    met: bool  # every goal met with the confidence asked for
+    met: bool  # every goal met with the confidence asked for, but those set aside
+    aside: tuple[Key, ...] = ()  # goals with few contacts that more agents did not move
 
 
 def plan_of(staffing: Sequence[Agent]) -> Plan:
@@ -107,10 +114,14 @@ class _Search:
         self.teams = {a.team: a for a in scenario.staffing}
         self.steps = 0
         self.floor = _workloads(scenario)
+        self.aside: set[Key] = set()
 
     def missed(self, summary: Summary) -> list[Row]:
-        """The goals not surely met, and the queues whose callers hang up too often."""
-        return [r for r in summary.rows if self.margin(r) < 0]
+        """The goals not surely met, and the queues whose callers hang up too often (but
+        the goals set aside)."""
+        return [
+            r for r in summary.rows if self.margin(r) < 0 and (r.queue, r.channel) not in self.aside
+        ]
 
     def all_met(self, summary: Summary) -> bool:
         return not self.missed(summary)
@@ -134,18 +145,28 @@ class _Search:
     def run(self) -> Found:
         plan = plan_of(self.scenario.staffing)
         summary, outcomes = self.evaluate(plan)
+        best: dict[Key, float] = {}  # each goal's best margin so far, and adds since
+        adds: Counter[Key] = Counter()
         while not self.all_met(summary) and self.steps < self.max_steps:
             worst = min(self.missed(summary), key=self.margin)
+            key = (worst.queue, worst.channel)
+            if self.margin(worst) > best.get(key, -math.inf):
+                best[key], adds[key] = self.margin(worst), 0
+            elif worst.few and adds[key] >= STUCK_ADDS:
+                self.aside.add(key)  # chance, not staffing: stop adding for it
+                continue
+            adds[key] += 1
             hour = _worst_hour(outcomes, worst, self.scenario)
             team = _best_team(self.teams, self.scenario.queues, worst)
             plan.setdefault(team, {})[hour] = plan.get(team, {}).get(hour, 0) + 1
             summary, outcomes = self.evaluate(plan)
+        aside = tuple(sorted(self.aside))
         if not self.all_met(summary):
-            return Found(plan=plan, summary=summary, steps=self.steps, met=False)
+            return Found(plan=plan, summary=summary, steps=self.steps, met=False, aside=aside)
         plan, summary = self.trim_evenly(plan, summary)
         plan, summary = self.trim_each(plan, summary)
         plan = {t: {h: n for h, n in hours.items() if n} for t, hours in plan.items()}
-        return Found(plan=plan, summary=summary, steps=self.steps, met=True)
+        return Found(plan=plan, summary=summary, steps=self.steps, met=True, aside=aside)
 
     def trim_evenly(self, plan: Plan, summary: Summary) -> tuple[Plan, Summary]:
         """Each team's hours scaled down together while every goal holds: a few runs per

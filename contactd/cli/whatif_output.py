@@ -14,8 +14,9 @@ from contactd.services.whatif_report import Compared, Report, Searched, clipped
 from contactd.services.whatif_report import teams as teams_of
 from routing.contact import Channel
 from whatif.channels import ChannelRow
-from whatif.results import Estimate, Row
+from whatif.results import FEW, Estimate, Row
 from whatif.scenario import Scenario
+from whatif.staffing import STUCK_ADDS
 
 # The terminal -----------------------------------------------------------------------------
 
@@ -121,6 +122,11 @@ def _search(found: Searched, teams: Mapping[str, int], days: int) -> Iterator[st
         else "no plan met every goal; the last one tried is shown"
     )
     yield f"Staffing search under {found.policy}: {verdict} ({f.steps} plans played)"
+    for queue, channel in f.aside:
+        yield (
+            f"  set aside: {queue} {channel}, under {FEW} contacts a run: {STUCK_ADDS} more "
+            "agents did not move it (chance, not staffing; look at it in the check below)"
+        )
     head, rows = plan_rows(found, list(teams))
     yield from aligned([head, *rows], names=1)
     yield ""

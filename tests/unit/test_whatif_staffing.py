@@ -5,6 +5,7 @@ first-in-first-out, on a small two-queue hotline where it matters."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, time
 from zoneinfo import ZoneInfo
 
@@ -99,3 +100,25 @@ def test_policies_are_compared_on_the_same_draws() -> None:
 
     offered = [(r.queue, r.offered.mean if r.offered else 0) for r in ours.rows]
     assert offered == [(r.queue, r.offered.mean if r.offered else 0) for r in theirs.rows]
+
+
+def test_a_goal_with_few_contacts_that_agents_do_not_move_is_set_aside_and_said() -> None:
+    """A queue with two calls a day whose case type nobody has: no plan answers them, and a
+    goal judged on two contacts is chance. The search adds STUCK_ADDS agents for it, then
+    sets it aside (and says so) instead of adding agents until max_steps."""
+    hotline = _hotline(agents_per_team=6)
+    family, general = hotline.queues
+    rare = dataclasses.replace(general, code="rare", case_types=frozenset({"rare"}))
+    traffic = dataclasses.replace(
+        hotline.traffic, case_types={"family": 1.0, "general": 1.0, "rare": 0.01}
+    )
+    scenario = dataclasses.replace(hotline, queues=(family, general, rare), traffic=traffic)
+
+    found = search(scenario, seeds=range(3), max_steps=60)
+
+    assert found.aside == (("rare", Channel.CALL),)
+    assert found.met
+    rare_row = next(r for r in found.summary.rows if r.queue == "rare")
+    assert rare_row.few
+    assert rare_row.met is False  # still missed: set aside, not called met
+    assert found.steps < 60
