@@ -7,13 +7,12 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
-import pydantic
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from contactd.http import auth
 from contactd.http.appkeys import AUDIT, CLOCK
-from contactd.http.errors import invalid_body
+from contactd.http.errors import read_query
 from contactd.store.staff import Role
 
 routes = web.RouteTableDef()
@@ -38,10 +37,7 @@ class AuditQuery(BaseModel):
 async def entries(request: web.Request) -> web.StreamResponse:
     """Who did what, newest first: a page (`limit`, then `before` the last id), or the whole
     period as JSON lines. `from` and `to` default to the last 7 days up to now."""
-    try:
-        query = AuditQuery.model_validate(dict(request.query))
-    except pydantic.ValidationError as exc:
-        raise invalid_body(exc) from None
+    query = read_query(request, AuditQuery)
     now = request.app[CLOCK].now()
     start, end = _aware(query.start), _aware(query.end)
     end = end or now + timedelta(seconds=1)

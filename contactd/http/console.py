@@ -8,7 +8,6 @@ import dataclasses
 from datetime import date
 from typing import Annotated, Any
 
-import pydantic
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,7 +15,7 @@ from contactd.http import auth
 from contactd.http import staff as api_staff
 from contactd.http.appkeys import CONSOLE, INTAKE
 from contactd.http.contacts import event_json, read_by, shown_to
-from contactd.http.errors import invalid_body, no_body, read_body
+from contactd.http.errors import no_body, read_body, read_query
 from contactd.http.live import Broadcast
 from contactd.services.console import Console
 from contactd.store.staff import Role
@@ -106,10 +105,7 @@ class CsatQuery(BaseModel):
 @auth.require(Role.SUPERVISOR)
 async def csat_answers(request: web.Request) -> web.Response:
     """The satisfaction answers of a day with their comments, by queue and channel."""
-    try:
-        query = CsatQuery.model_validate(dict(request.query))
-    except pydantic.ValidationError as exc:
-        raise invalid_body(exc) from None
+    query = read_query(request, CsatQuery)
     found = await console(request).csat(
         query.day, queue=query.queue, channel=query.channel, by=auth.current(request)
     )

@@ -115,6 +115,14 @@ async def _read(request: web.Request) -> bytes:
         raise ApiError(413, "body_too_large", message) from None
 
 
+def read_query(request: web.Request, model: type[M]) -> M:
+    """The request's query string, validated by `model`; a 422 invalid_body otherwise."""
+    try:
+        return model.model_validate(dict(request.query))
+    except pydantic.ValidationError as exc:
+        raise invalid_body(exc) from None
+
+
 async def read_body(request: web.Request, model: type[M]) -> M:
     """The request body as JSON, validated by `model`; a 4xx ApiError otherwise."""
     try:

@@ -10,13 +10,12 @@ import io
 from datetime import date, timedelta
 from typing import Annotated, Literal
 
-import pydantic
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from contactd.http import auth
 from contactd.http.appkeys import AUDIT
-from contactd.http.errors import ApiError, invalid_body
+from contactd.http.errors import ApiError, read_query
 from contactd.services import improvement_output
 from contactd.services.improvement import Period, Reports
 from contactd.services.report import MAX_DAYS
@@ -39,10 +38,7 @@ class ImprovementQuery(BaseModel):
 @routes.get("/api/improvement")
 @auth.require(Role.SUPERVISOR)
 async def read(request: web.Request) -> web.StreamResponse:
-    try:
-        query = ImprovementQuery.model_validate(dict(request.query))
-    except pydantic.ValidationError as exc:
-        raise invalid_body(exc) from None
+    query = read_query(request, ImprovementQuery)
     reports = request.app[REPORTS]
     period = _period(query, reports.today())
     found = await reports.of(period, follow_up_days=query.follow_up_days, search=query.q)

@@ -4,32 +4,20 @@ status 2 before the database is read."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 from pathlib import Path
 
 import asyncpg
 import pytest
 
 from contactd.settings import Settings
+from tests.integration.command import contactd
 from tests.integration.test_improvement import _make
 
 
 async def _improvement(db_url: str, *args: str) -> tuple[int, str, str]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("CONTACTD_")},
-        "CONTACTD_DATABASE_URL": db_url,
-        "CONTACTD_DAEMON__LOG_LEVEL": "error",
-        "CONTACTD_CLOCK_START": "2026-12-01T10:00:00+01:00",
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "contactd", "improvement", *args,
-        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    return await contactd(
+        db_url, "improvement", *args, CONTACTD_CLOCK_START="2026-12-01T10:00:00+01:00"
+    )
 
 
 async def test_last_weeks_report_with_its_csv_and_chart(

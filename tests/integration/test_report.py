@@ -11,11 +11,8 @@ the chart and with bad dates (exit 2, nothing written).
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
-import os
-import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,6 +26,7 @@ from contactd.clock import wall_clock
 from contactd.services import report
 from contactd.settings import Settings
 from tests.conftest import WORKDAY
+from tests.integration.command import contactd
 from tests.integration.history import insert_contacts
 
 CPH = ZoneInfo("Europe/Copenhagen")
@@ -209,14 +207,7 @@ def _expected() -> dict[str, dict[str, str]]:
 
 
 async def _run(db_url: str, *args: str) -> tuple[int, str, str]:
-    env = {**os.environ, "CONTACTD_DATABASE_URL": db_url, "CONTACTD_DAEMON__LOG_LEVEL": "error"}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "contactd", "report", *args,
-        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    return await contactd(db_url, "report", *args)
 
 
 def _read_csv(path: Path) -> dict[tuple[str, str, str], dict[str, str]]:

@@ -4,33 +4,20 @@ run as a supervisor runs it (its own process) on a real PostgreSQL."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
-
 import asyncpg
 import pytest
 
 from contactd.settings import Settings
 from routing.contact import Channel
+from tests.integration.command import contactd
 from tests.integration.test_whatif_inputs import _agent, _history
 
 
 async def _whatif(db_url: str, *args: str) -> tuple[int, str, str]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("CONTACTD_")},
-        "CONTACTD_DATABASE_URL": db_url,
-        "CONTACTD_DAEMON__LOG_LEVEL": "error",
-        "CONTACTD_CLOCK_START": "2026-12-01T08:00:00+01:00",
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "contactd", "whatif", "--seeds", "2", "--workers", "1",
-        "--policy", "contactd", *args,
-        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    return await contactd(
+        db_url, "whatif", "--seeds", "2", "--workers", "1", "--policy", "contactd", *args,
+        CONTACTD_CLOCK_START="2026-12-01T08:00:00+01:00",
     )  # fmt: skip
-    out, err = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
 
 
 async def test_the_history_and_todays_profiles_are_played(
