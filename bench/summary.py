@@ -229,6 +229,8 @@ BENCHES: dict[str, Bench] = {
                "agent-hours"),
             _f("search.erlang_c_agent_hours", "what-if: agent-hours by Erlang C, hour by hour",
                "agent-hours"),
+            _f("console_s.default", "what-if in the console: 3 policies x 5 seeds, a day", "s"),
+            _f("console_s.most", "what-if in the console: its most, 60 runs", "s"),
         ),
     ),
     "improvement": Bench(

@@ -12,19 +12,26 @@ calls, 20 callbacks, 200 e-mails and 240 tickets a day), from Tuesday 2026-12-01
     the plan's agent-hours beside Erlang C's and A's, the plans played, the time it took,
     and the plan played again on 10 new seeds (1000-1009).
 (c) and (d) play their runs in `--workers` processes (default: the CPUs).
+(e) the console's what-if (contactd/services/whatif_lab.py, as `POST /api/whatif` plays it:
+    a spawned process, one core): its default ask (three policies, five seeds, one day) and
+    the most it takes (60 runs: three policies, 20 seeds), from the ask to the figures, CSV
+    and chart.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import statistics
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 from typing import Any
 
 from contactd import settings
+from contactd.services.whatif_lab import Ask, WhatIfLab
 from routing.engine import Policy
 from whatif import files, policies
 from whatif.play import play, play_seeds
@@ -123,6 +130,21 @@ def staffing(s: Scenario, policy: Policy, seeds: int, workers: int) -> dict[str,
     }
 
 
+def console(asks: dict[str, Ask]) -> dict[str, float]:
+    """Seconds from each ask to its figures, CSV and chart, as the console's lab plays it
+    (the shipped day file's staffing and traffic: it reads no database)."""
+    config = settings.load()
+    at = datetime.combine(DAY, clock_time(9), tzinfo=config.timezone).astimezone(UTC)
+    lab = WhatIfLab(None, config, clock=lambda: at)  # type: ignore[arg-type]
+
+    async def timed(ask: Ask) -> float:
+        started = time.perf_counter()
+        await lab.play(ask)
+        return round(time.perf_counter() - started, 2)
+
+    return {name: asyncio.run(timed(ask)) for name, ask in asks.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=10, help="runs per policy in (c)")
@@ -147,6 +169,7 @@ def main() -> None:
                 for name in ("contactd", "fifo")
             },
         },
+        "console_s": console({"default": Ask(), "most": Ask(seeds=20)}),
     }
     print(json.dumps(result, indent=2))
     print("aims: the day under 2 s on one core, a week under 10 s")
