@@ -4,7 +4,7 @@ takes to make, over a year of the agency's contacts.
     .venv/bin/python -m bench.improvement [--contacts 410000] [--requests 50] [--explain]
 
 Starts the daemon on its embedded PostgreSQL and writes a year of finished contacts (by
-default the Danish Immigration Service's year: 300,000 by phone, of which one in twenty a
+default the shipped agency's year: 300,000 by phone, of which one in twenty a
 booked callback, 50,000 e-mails and 60,000 tickets) on the working days of the 364 days
 before today, in the opening hours of config/contactd.toml's calendars, of about a third as
 many clients, in a few statements: the contacts table's own trigger keys each address, and a
