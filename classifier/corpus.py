@@ -1,4 +1,6 @@
-"""The corpus in classifier/data: one JSONL file per case type, with a fixed test split."""
+"""The corpus in classifier/data: one JSONL file per case type, with a fixed test split, and
+styles.jsonl, training texts written as clients and staff really write (one-liners, staff
+notes, non-native English, missing diacritics)."""
 
 from __future__ import annotations
 

@@ -77,6 +77,28 @@ _DA = frozenset(
         "ansøgning",
         "opholdstilladelse",
         "også",
+        # words of the case types, for one-liners and notes without function words
+        "ophold",
+        "opholdskort",
+        "tilladelse",
+        "arbejdstilladelse",
+        "familiesammenføring",
+        "genindrejsetilladelse",
+        "forlængelse",
+        "visum",
+        "ægtefælle",
+        "opkald",
+        "ringede",
+        "borgeren",
+        "ingen",
+        "besked",
+        "hurtigst",
+        "muligt",
+        "hvordan",
+        "hvorfor",
+        "kort",
+        "gebyr",
+        "svar",
     ]
 )
 _EN = frozenset(
@@ -143,16 +165,59 @@ _EN = frozenset(
         "have",
         "has",
         "not",
+        # words of the case types, for one-liners and notes without function words
+        "am",
+        "residence",
+        "status",
+        "requirements",
+        "requirement",
+        "card",
+        "received",
+        "new",
+        "after",
+        "student",
+        "study",
+        "work",
+        "hours",
+        "limit",
+        "processing",
+        "time",
+        "family",
+        "spouse",
+        "reunification",
+        "housing",
+        "permanent",
+        "years",
+        "many",
+        "abroad",
+        "still",
+        "valid",
+        "phone",
+        "number",
+        "list",
+        "scheme",
+        "wants",
+        "asked",
+        "called",
+        "back",
     ]
 )
 
 
+SHORT = 8  # words: a text this short is told by one known word, a longer one needs two
+
+
 def detect(text: str) -> str:
-    """'da', 'en' or 'other' (also for text with too few words to tell)."""
+    """'da', 'en' or 'other' (also for text with too few known words to tell).
+
+    A one-liner or a staff note ("PR requirements 2026", "residence card not received")
+    rarely has two function words; one known word tells it, as long as the text is short
+    and not in another script."""
     words = _WORD.findall(text.lower())
     danish = sum(w in _DA for w in words) + 2 * sum(c in "æøå" for c in text.lower()[:2000])
     english = sum(w in _EN for w in words)
-    if max(danish, english) < 2:
+    needed = 1 if len(words) <= SHORT and script_language(text) is None else 2
+    if max(danish, english) < needed:
         return "other"
     return "da" if danish >= english else "en"
 

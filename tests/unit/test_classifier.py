@@ -98,6 +98,10 @@ def test_clean_keeps_the_clients_words_and_drops_the_thread() -> None:
         ("Hello, I have a question about my application", "en"),
         ("Guten Tag, ich habe eine Frage", "other"),
         ("", "other"),
+        ("residence card not received", "en"),  # a one-liner: one known word is enough
+        ("PR requirements 2026", "en"),
+        ("ingen besked, nr skjult", "da"),
+        ("asdfghjkl", "other"),
     ],
 )
 def test_language_is_told_apart(sample: str, expected: str) -> None:
@@ -154,6 +158,58 @@ def test_a_file_that_is_not_a_model_is_refused_and_kept(tmp_path: Path) -> None:
 )
 def test_the_usual_reply_and_forward_headers_end_the_clients_words(reply: str) -> None:
     assert text.clean(reply) == "Tak"
+
+
+@pytest.mark.parametrize(
+    "closing",
+    [
+        "Kind regards\nAnna Berg\nSenior Engineer\nExample A/S",
+        "Med venlig hilsen\nAnna Jensen",
+        "Mvh.\nAnna",
+        "Sent from my iPhone\nBegin forwarded message:",
+        "Begin forwarded message:\nFrom: Visa office",
+        "CONFIDENTIALITY NOTICE: This e-mail and any attachments are intended solely for ...",
+        "This message has been scanned for viruses.",
+    ],
+)
+def test_sign_offs_phone_footers_and_disclaimers_end_the_clients_words(closing: str) -> None:
+    assert text.clean(f"Can I renew my permit now?\n{closing}") == "Can I renew my permit now?"
+
+
+def test_a_sign_off_inside_a_line_is_kept() -> None:
+    note = "Thanks for the letter. Is my visa approved?\nMvh Rasmus"
+    assert text.clean(note) == note
+
+
+def test_folding_spells_out_danish_letters_and_drops_accents() -> None:
+    assert text.fold("Ægtefælle, Søren på Ærø, André") == "aegtefaelle, soeren paa aeroe, andre"
+
+
+def test_thresholds_meet_the_target_precision_on_held_out_predictions() -> None:
+    def held(
+        case_type: str, guess: str, confidence: float
+    ) -> tuple[corpus.Example, model.Prediction]:
+        example = corpus.Example(
+            id="x", case_type=case_type, channel="email", language="en", text="x", split="train"
+        )
+        prediction = model.Prediction(
+            case_type=guess,
+            guess=guess,
+            confidence=confidence,
+            runner_up=guess,
+            runner_up_confidence=0.0,
+            language="en",
+            unsure=False,
+        )
+        return example, prediction
+
+    # visa: 20 right guesses from 0.60 up, 4 wrong ones at 0.30-0.45. rare: 3 guesses only.
+    visa = [held("visa", "visa", 0.60 + i / 100) for i in range(20)]
+    visa += [held("family", "visa", 0.30 + i / 20) for i in range(4)]
+    rare = [held("rare", "rare", 0.9) for _ in range(3)]
+    thresholds = model.choose_thresholds(visa + rare, ["visa", "rare"])
+    assert thresholds["visa"] == 0.6  # the wrong guesses are all below it
+    assert thresholds["rare"] == 0.6  # too few of its own: the threshold of all together
 
 
 def test_a_line_of_the_clients_own_that_starts_with_fra_is_kept() -> None:
