@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from tests import mailserver
+from tests.processes import stop
 from tests.unit.test_docker_files import parse_yaml_subset
 
 pytestmark = pytest.mark.slow
@@ -118,12 +119,7 @@ class Alertmanager:
             assert response.status == 200
 
     def close(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
+        stop(self.process)
         self.log.close()
 
 

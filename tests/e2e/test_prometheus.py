@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.daemon import Daemon, staff_token
+from tests.processes import stop
 
 pytestmark = pytest.mark.slow
 
@@ -123,12 +124,7 @@ class Prometheus:
             return False
 
     def close(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
+        stop(self.process)
         self.log.close()
 
 
