@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import re
 import sys
 from collections.abc import Callable
@@ -60,18 +59,16 @@ def run(config: Settings, args: argparse.Namespace, clock: Clock, open_db: OpenD
 
     async def read() -> improvement.Improvement:
         async with open_db() as conn:
-            return await improvement.gather(
-                conn, config.queues, config.timezone, period, now=now, follow_up_days=follow_up,
-                csat_goal=config.csat.goal, search=args.search, region=config.phone.region,
-            )  # fmt: skip
+            return await improvement.of_agency(
+                conn, config, period, now=now, follow_up_days=follow_up, search=args.search
+            )
 
     found = asyncio.run(read())
     for line in improvement_output.text(found):
         print(line)
     try:
         if args.csv is not None:
-            with args.csv.open("w", newline="", encoding="utf-8") as out:
-                csv.writer(out).writerows(improvement_output.csv_rows(found))
+            args.csv.write_text(improvement_output.csv_text(found), "utf-8", newline="")
         if args.png is not None:
             improvement_output.draw(found, args.png)
     except OSError as exc:

@@ -42,9 +42,6 @@ from contactd.settings import Settings
 from contactd.store import database
 from routing.engine import Policy
 from whatif import files, policies
-from whatif.channels import per_channel
-from whatif.play import play_seeds
-from whatif.results import summarise
 from whatif.scenario import Agent, Scenario, Traffic
 from whatif.staffing import MAX_ABANDONMENT, erlang_hours, search, staffed
 
@@ -238,13 +235,13 @@ def _search(
         print(file=sys.stderr)  # end the counting line
     teams = {a.team: a for a in scenario.staffing}
     planned = scenario.with_staffing(staffed(found.plan, teams))
-    again = play_seeds(planned, policy, CHECK_SEEDS, workers=args.workers)
+    again = compare(planned, policy, CHECK_SEEDS, workers=args.workers)
     return whatif_report.Searched(
         policy=name,
         found=found,
         erlang=tuple(erlang_hours(scenario)),
-        check=summarise(again, scenario.queues),
-        check_channels=per_channel(again),
+        check=again.summary,
+        check_channels=again.channels,
         check_seeds=CHECK_SEEDS,
     )
 

@@ -5,8 +5,6 @@ the clients' comments: it is audited."""
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 from datetime import date, timedelta
 from typing import Annotated, Literal
 
@@ -48,13 +46,11 @@ async def read(request: web.Request) -> web.StreamResponse:
     )  # fmt: skip
     name = f"improvement-{period.first}-{period.last}"
     if query.format == "csv":
-        out = io.StringIO(newline="")
-        csv.writer(out).writerows(improvement_output.csv_rows(found))
-        return _file(out.getvalue().encode(), "text/csv; charset=utf-8", f"{name}.csv")
+        body = improvement_output.csv_text(found).encode()
+        return _file(body, "text/csv; charset=utf-8", f"{name}.csv")
     if query.format == "png":
-        chart = io.BytesIO()
-        await asyncio.to_thread(improvement_output.draw, found, chart)  # a second of CPU
-        return _file(chart.getvalue(), "image/png", f"{name}.png")
+        chart = await asyncio.to_thread(improvement_output.png, found)  # off the event loop
+        return _file(chart, "image/png", f"{name}.png")
     return web.json_response(improvement_output.as_json(found))
 
 

@@ -242,8 +242,27 @@ async def gather(
     )
 
 
+async def of_agency(
+    conn: database.Conn,
+    settings: Settings,
+    period: Period,
+    *,
+    now: datetime,
+    follow_up_days: int | None = None,
+    search: str | None = None,
+) -> Improvement:
+    """The report as the agency's configuration sets it: its queues, time zone, follow-up
+    window (unless given), satisfaction goal and phone region (for masking numbers)."""
+    s = settings
+    return await gather(
+        conn, s.queues, s.timezone, period, now=now,
+        follow_up_days=s.improvement.follow_up_days if follow_up_days is None else follow_up_days,
+        csat_goal=s.csat.goal, search=search, region=s.phone.region,
+    )  # fmt: skip
+
+
 class Reports:
-    """The improvement report of a period, as the agency's configuration sets it."""
+    """The improvement report of a period, for the console."""
 
     def __init__(self, pool: asyncpg.Pool, settings: Settings, *, clock: Clock) -> None:
         self._pool, self._settings, self._clock = pool, settings, clock
@@ -254,13 +273,9 @@ class Reports:
     async def of(
         self, period: Period, *, follow_up_days: int | None = None, search: str | None = None
     ) -> Improvement:
-        s = self._settings
         async with self._pool.acquire() as conn:
-            return await gather(
-                conn, s.queues, s.timezone, period, now=self._clock(),
-                follow_up_days=follow_up_days or s.improvement.follow_up_days,
-                csat_goal=s.csat.goal, search=search, region=s.phone.region,
-            )  # fmt: skip
+            return await of_agency(conn, self._settings, period, now=self._clock(),
+                                   follow_up_days=follow_up_days, search=search)  # fmt: skip
 
 
 def _repeats(row: asyncpg.Record) -> Repeats:

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -217,7 +219,21 @@ def csv_rows(r: Improvement) -> Iterator[Sequence[str]]:
                str(m.score), "", "", m.text)  # fmt: skip
 
 
+def csv_text(r: Improvement) -> str:
+    """The CSV as RFC 4180 text (CRLF line ends), for a file, a download or a mail."""
+    out = io.StringIO(newline="")
+    csv.writer(out).writerows(csv_rows(r))
+    return out.getvalue()
+
+
 # The chart --------------------------------------------------------------------------------
+
+
+def png(r: Improvement) -> bytes:
+    """The chart as PNG bytes, for a download or a mail (about a second of CPU)."""
+    chart = io.BytesIO()
+    draw(r, chart)
+    return chart.getvalue()
 
 
 def draw(r: Improvement, out: Path | IO[bytes]) -> None:
