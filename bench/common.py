@@ -17,6 +17,12 @@ ROOT = Path(__file__).resolve().parent.parent
 READY = re.compile(r"ready on (http://\S+)")
 
 
+def further_names(label: object) -> str:
+    """A bench queue's or case type's names in the further languages the shipped agency
+    serves, as a TOML inline table: its configuration check wants every one named."""
+    return f'{{ ar = "مقعد {label}", uk = "Лава {label}", tr = "Tezgah {label}" }}'
+
+
 def apt_install(*packages: str) -> None:
     """Debian packages a benchmark needs (wrk), when root and missing."""
     missing = [p for p in packages if shutil.which(p) is None]

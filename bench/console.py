@@ -26,7 +26,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.common import ROOT, Daemon, store_connection
+from bench.common import ROOT, Daemon, further_names, store_connection
 from bench.fixtures import add_agents
 from contactd.store import staff as store_staff
 from routing.agents import AgentState
@@ -44,11 +44,13 @@ def widened_config(folder: Path, queues: int) -> Path:
     codes = [f"bench_{n:02d}" for n in range(1, queues - SHIPPED_QUEUES)]
     for n, code in enumerate(codes, 1):
         types += (
-            f'\n[{code}]\nda = "Bænk {n}"\nen = "Bench {n}"\nprocessing_goal = "1 month"\n'
+            f'\n[{code}]\nda = "Bænk {n}"\nen = "Bench {n}"\nnames = {further_names(n)}\n'
+            'processing_goal = "1 month"\n'
             f'checklist_url = "https://example.dk/{code}"\nscope = "Benchmark queue {n}."\n'
         )
         config += (
             f'\n[queues.{code}]\nname_da = "Bænk {n}"\nname_en = "Bench {n}"\n'
+            f"names = {further_names(n)}\n"
             f'case_types = ["{code}"]\nchannels = ["call", "callback", "email"]\n'
             'priority = 10\ncalendar = "phone"\n'
             'goals.call = { threshold = "5 minutes", target = 0.8, sl_variant = 1 }\n'
@@ -57,6 +59,7 @@ def widened_config(folder: Path, queues: int) -> Path:
         )
     config += (
         '\n[queues.bench_tickets]\nname_da = "Bænk, skranke"\nname_en = "Bench, counter"\n'
+        f"names = {further_names(0)}\n"
         f'case_types = {json.dumps(codes)}\nchannels = ["ticket"]\npriority = 10\n'
         'calendar = "service_centre"\n'
         'goals.ticket = { threshold = "30 minutes", target = 0.8, sl_variant = 3 }\n'

@@ -103,7 +103,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from bench import fixtures
-from bench.common import ROOT, Daemon
+from bench.common import ROOT, Daemon, further_names
 from channels.ports import OUTBOX_KINDS
 from contactd import logs, metrics, settings
 from contactd.services import statistics, statistics_export
@@ -212,7 +212,7 @@ def fifty_queues_config(folder: Path, count: int, statistics_seconds: float) -> 
             )
         blocks.append(
             f"[queues.{code}]\n"
-            f'name_da = "Kø {code}"\nname_en = "Queue {code}"\n'
+            f'name_da = "Kø {code}"\nname_en = "Queue {code}"\nnames = {further_names(code)}\n'
             f"case_types = {json.dumps(types)}\nchannels = {json.dumps(channels)}\n"
             f'priority = {(20, 10, 30)[i % 3]}\ncalendar = "phone"\n'
             "bullseye = [[0, 3], [120, 2], [300, 1]]\n" + "\n".join(goals) + "\n"
@@ -542,9 +542,9 @@ def series_formula(config: settings.Settings, *, mailboxes: int = 0) -> dict[str
     b = len(metrics.wait_buckets(queues))
     # offered 1, answered 2, abandoned 3, finished 1, wait B + 3, handle H + 3, csat 2
     per_pair = 1 + 2 + 3 + 1 + (b + 3) + (HANDLE_BUCKETS + 3) + 2
-    per_instance = (
-        p * per_pair + 6 * k + 3 * o + len(LIVE_STREAMS) + 4 + CONFIDENCE_SAMPLES
-    )  # build info, leader, retention purged, csat goal
+    # build info, leader, retention purged, csat goal, booking SMS capped, desk snapshots;
+    # mail quarantined for each mailbox and reason
+    per_instance = p * per_pair + 6 * k + 3 * o + len(LIVE_STREAMS) + 6 + CONFIDENCE_SAMPLES + 2 * m
     leader = 13 * p + pw + 7 * r + 2 * qcb + qe + 4 * q + qs + AGENT_STATES + o + 2 * m + 3
     return {
         "terms": dict(Q=q, P=p, Pw=pw, R=r, Qcb=qcb, Qe=qe, Qs=qs, K=k, O=o, M=m, B=b),
@@ -558,11 +558,10 @@ def series_formula(config: settings.Settings, *, mailboxes: int = 0) -> dict[str
 
 def fresh_per_instance(config: settings.Settings) -> int:
     """A daemon just started: the 9 counters of every queue and channel (started at zero),
-    build info, leader, the confidence histogram, board and status."""
+    the confidence histogram, board and status, build info, leader, retention purged, csat
+    goal, booking SMS capped and desk snapshots."""
     pairs = sum(len(q.channels) for q in config.queues)
-    return (
-        9 * pairs + 3 + CONFIDENCE_SAMPLES + 3
-    )  # + build info, leader, retention purged, csat goal
+    return 9 * pairs + 3 + CONFIDENCE_SAMPLES + 5
 
 
 def check_series(scraped: dict[str, Any]) -> dict[str, Any]:
