@@ -9,12 +9,26 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import asyncpg
 
 ROOT = Path(__file__).resolve().parent.parent
 READY = re.compile(r"ready on (http://\S+)")
+
+
+def fill(sql: str, values: Mapping[str, str]) -> str:
+    """A query of the daemon's with each parameter ($1, $2, ...) replaced by its SQL text
+    in `values`, for pgbench; a parameter not given stops the bench here, naming it (the
+    query gained one since the script was written), rather than in pgbench."""
+
+    def value(found: re.Match[str]) -> str:
+        if found.group(0) not in values:
+            raise SystemExit(f"pgbench script: no value for {found.group(0)} in:\n{sql}")
+        return values[found.group(0)]
+
+    return re.sub(r"\$\d+", value, sql)
 
 
 def further_names(label: object) -> str:

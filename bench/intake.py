@@ -19,7 +19,7 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-from bench.common import Daemon, apt_install, contactd, pg_bin
+from bench.common import Daemon, apt_install, contactd, fill, pg_bin
 from contactd.store import queries
 
 WRK_SCRIPT = """
@@ -57,12 +57,12 @@ def pgbench_script(token_hash_hex: str) -> str:
         "$15": "'staff-bench'",  # not 'staff:bench': pgbench would read ':bench' as a variable
         "$17": "NULL",  # the classifier's guesses: none for a case type staff chose
         "$18": "NULL",  # not_before: offered at once
+        "$19": "NULL",  # the language the client reads: none asked at the counter
     }
-    for key in sorted(values, key=len, reverse=True):  # $18 before $1
-        insert = insert.replace(key, values[key])
-    # A parameter of the query not given above would reach pgbench as text: stop here instead.
-    assert not re.search(r"\$\d", insert), f"pgbench_script: unfilled parameter in {insert}"
-    lookup = queries.get("staff_by_token").replace("$1", f"'\\x{token_hash_hex}'::bytea")
+    insert = fill(insert, values)
+    lookup = fill(
+        queries.get("staff_by_token"), {"$1": f"'\\x{token_hash_hex}'::bytea", "$2": "now()"}
+    )
     lookup = "\n".join(line for line in lookup.splitlines() if not line.startswith("--"))
     insert = "\n".join(line for line in insert.splitlines() if not line.startswith("--"))
     return (

@@ -69,7 +69,7 @@ from typing import Any
 import aiohttp
 import psutil
 
-from bench.common import ROOT, Daemon, apt_install, pg_bin, store_connection
+from bench.common import ROOT, Daemon, apt_install, fill, pg_bin, store_connection
 from contactd import settings
 from contactd.clock import wall_clock
 from contactd.metrics import NOT_RECORDED
@@ -377,9 +377,7 @@ def pgbench_script(token_hash_hex: str, case_types: list[str], queue_of: dict[st
         "string_to_array(" + pick([f"'{served_by[queue_of[c]]}'" for c in case_types]) + ", ',')"
     )
     external_id = "'kiosk' || chr(58) || 'pgbench-' || CAST(:r AS text)"  # no ':' for pgbench
-    known = queries.get("contact_by_external_id").replace("$1", "'ticket'")
-    known = known.replace("$2", external_id)
-    insert = queries.get("insert_contact")
+    known = fill(queries.get("contact_by_external_id"), {"$1": "'ticket'", "$2": external_id})
     values = {
         "$1": "'P' || CAST(:r AS text)",
         "$2": "'ticket'",
@@ -399,27 +397,21 @@ def pgbench_script(token_hash_hex: str, case_types: list[str], queue_of: dict[st
         "$16": '\'{"queue_rule": "case_type"}\'',
         "$17": "NULL",
         "$18": "NULL",
+        "$19": "'da'",  # the language the client reads, chosen at the kiosk
     }
-    for key in sorted(values, key=len, reverse=True):
-        insert = insert.replace(key, values[key])
-    ticket = queries.get("number_ticket")
-    for key, value in {
-        "$1": ":id",
-        "$2": letter,
-        "$3": "'2000-01-01'",
-        "$4": queue,
-        "$5": ":s_id",
-    }.items():
-        ticket = ticket.replace(key, value)
-    place = queries.get("ticket_place")
-    for key, value in {
-        "$1": ":id",
-        "$2": served,
-        "$3": "now() - interval '120 minutes'",
-    }.items():
-        place = place.replace(key, value)
-    lookup = queries.get("staff_by_token").replace("$1", f"'\\x{token_hash_hex}'::bytea")
-    of = queries.get("ticket_of").replace("$1", ":id")
+    insert = fill(queries.get("insert_contact"), values)
+    ticket = fill(
+        queries.get("number_ticket"),
+        {"$1": ":id", "$2": letter, "$3": "'2000-01-01'", "$4": queue, "$5": ":s_id"},
+    )
+    place = fill(
+        queries.get("ticket_place"),
+        {"$1": ":id", "$2": served, "$3": "now() - interval '120 minutes'"},
+    )
+    lookup = fill(
+        queries.get("staff_by_token"), {"$1": f"'\\x{token_hash_hex}'::bytea", "$2": "now()"}
+    )
+    of = fill(queries.get("ticket_of"), {"$1": ":id"})
     return "\n".join(
         [
             "\\set r random(1, 999999999999999)",
