@@ -64,9 +64,7 @@ def run(config: Settings, args: argparse.Namespace, clock: Clock, open_db: OpenD
             )
 
     found = asyncio.run(read())
-    for line in improvement_output.text(found):
-        print(line)
-    try:
+    try:  # the files first, as `contactd report` does
         if args.csv is not None:
             args.csv.write_text(improvement_output.csv_text(found), "utf-8", newline="")
         if args.png is not None:
@@ -74,6 +72,8 @@ def run(config: Settings, args: argparse.Namespace, clock: Clock, open_db: OpenD
     except OSError as exc:
         print(f"contactd: cannot write {exc.filename}: {exc.strerror}", file=sys.stderr)
         return 1
+    for line in improvement_output.text(found):
+        print(line)
     return 0
 
 

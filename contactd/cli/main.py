@@ -73,6 +73,11 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return _dispatch(config, args, clock)
+    except BrokenPipeError:
+        # The reader of the output went away (`contactd report | head`): what it read is
+        # all it wanted. Stdout to /dev/null, so that the flush at exit does not fail too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (
         database.DatabaseUnavailable,
         embedded.EmbeddedError,

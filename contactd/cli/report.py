@@ -47,8 +47,7 @@ async def run(
         return 2
     async with open_db() as conn:
         days = await report.gather(conn, config.queues, config.timezone, first, last, now)
-    for line in report_output.table(days, config.timezone):
-        print(line)
+    # The files before the table: a reader that stops early (`| head`) loses none of them.
     for path, write in ((args.csv, report_output.write_csv), (args.png, report_output.draw)):
         if path is None:
             continue
@@ -57,4 +56,6 @@ async def run(
         except OSError as exc:
             print(f"contactd: cannot write {path}: {exc.strerror}", file=sys.stderr)
             return 1
+    for line in report_output.table(days, config.timezone):
+        print(line)
     return 0

@@ -134,13 +134,13 @@ def run(
         },
         searched=_search(scenario, *next(iter(chosen.items())), args) if args.search else None,
     )
-    for line in whatif_output.table(report):
-        print(line)
-    try:
+    try:  # the files first, as `contactd report` does
         _write(report, args.csv, args.png)
     except OSError as exc:
         print(f"contactd: cannot write {exc.filename}: {exc.strerror}", file=sys.stderr)
         return 1
+    for line in whatif_output.table(report):
+        print(line)
     return 0
 
 

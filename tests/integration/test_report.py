@@ -26,7 +26,7 @@ from contactd.clock import wall_clock
 from contactd.services import report
 from contactd.settings import Settings
 from tests.conftest import WORKDAY
-from tests.integration.command import contactd
+from tests.integration.command import contactd, contactd_read_by_no_one
 from tests.integration.history import insert_contacts
 
 CPH = ZoneInfo("Europe/Copenhagen")
@@ -374,3 +374,17 @@ async def test_bad_dates_exit_2_with_a_clear_message_and_write_nothing(
     assert out == ""
     assert not out_csv.exists()
     assert not out_png.exists()
+
+
+async def test_output_read_by_no_one_still_writes_the_files_and_exits_quietly(
+    pool: asyncpg.Pool, db_url: str, tmp_path: Path
+) -> None:
+    # `contactd report ... | head`: the reader goes away; the files asked for are written.
+    await _the_day(pool)
+    out_csv, out_png = tmp_path / "r.csv", tmp_path / "r.png"
+    status, err = await contactd_read_by_no_one(
+        db_url, "report", "--date", DAY.isoformat(), "--csv", str(out_csv), "--png", str(out_png)
+    )
+    assert (status, err) == (0, "")
+    assert _read_csv(out_csv)[DAY.isoformat(), "family", "call"]["offered"] != "0"
+    _assert_png(out_png)
