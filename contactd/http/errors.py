@@ -80,8 +80,15 @@ def invalid_body(exc: pydantic.ValidationError) -> ApiError:
         }
         for e in exc.errors()
     ]
-    fields = ", ".join(d["field"] or "body" for d in details)
-    return ApiError(422, "invalid_body", f"the request body has invalid fields: {fields}", details)
+    named = [d["field"] for d in details if d["field"]]
+    # A check of the body as a whole (field ""): its problem is the message, not "body".
+    whole = [d["problem"] for d in details if not d["field"]]
+    if named:
+        message = f"the request body has invalid fields: {', '.join(named)}"
+        message += "".join(f"; {problem}" for problem in whole)
+    else:
+        message = f"the request body is refused: {'; '.join(whole)}"
+    return ApiError(422, "invalid_body", message, details)
 
 
 async def read_json(request: web.Request) -> Any:

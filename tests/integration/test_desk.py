@@ -146,6 +146,10 @@ async def test_only_the_holder_may_act_and_stale_actions_are_refused(
     for request, expected in bad:
         response = await request
         assert response.status == expected, await response.text()
+    nowhere = await client.post(f"/api/desk/contacts/{ref}/transfer", json={}, headers=karin)
+    assert (await nowhere.json())["error"]["message"] == (
+        "the request body is refused: name the queue, the corrected case type, or a colleague"
+    )
     agents = await (await client.get("/api/agents", headers=supervisor)).json()
     assert {a["login"]: a["skills"] for a in agents["agents"]} == {
         "jens": PROFILE["skills"],
