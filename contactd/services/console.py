@@ -20,11 +20,12 @@ from contactd.clock import Clock
 from contactd.metrics import Recorder, threshold_seconds
 from contactd.services import statistics
 from contactd.services.audit import Audit
+from contactd.services.desk import NotAccepted
 from contactd.store import agents, contacts, queries, staff
 from contactd.store.staff import Staff, StaffNotFound
 from routing import figures
 from routing.agents import AgentState
-from routing.contact import Action, Channel, Contact, IllegalTransition
+from routing.contact import Action, Channel, Contact, IllegalTransition, State
 from routing.errors import DomainError, Kind
 from routing.figures import Counts
 from routing.queues import Queue
@@ -35,6 +36,23 @@ AMBER_BELOW = 0.05  # a service level this close under its target is amber, furt
 class NotTakenBack(DomainError):
     kind = Kind.CONFLICT
     code = "not_taken_back"
+
+
+class NoAgentProfileOf(DomainError):
+    kind = Kind.NOT_FOUND
+    code = "no_agent_profile"
+
+    def __init__(self, login: str) -> None:
+        super().__init__(f"{login} has no agent profile: give them one under Agents first")
+
+
+def _not_held(state: State) -> str:
+    """Why a contact in `state` cannot be taken back, in a supervisor's words."""
+    if state is State.OFFERED:
+        return "is being offered, not held: unless it is accepted it goes back to its queue"
+    if state is State.QUEUED:
+        return "is waiting in its queue already"
+    return f"is not held by anyone now ({state})"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -113,9 +131,9 @@ class Console:
         """A supervisor sets an agent available, away or offline (someone who went home)."""
         person = await self._person(login)
         if state is AgentState.WRAP_UP:
-            raise NotTakenBack("wrap-up starts by itself when a contact is finished")
+            raise NotAccepted("wrap-up starts by itself when a contact is finished")
         if await agents.set_state(self._pool, person.id, state, now=self._clock()) is None:
-            raise StaffNotFound(login)
+            raise NoAgentProfileOf(login)
         await self._audit.record(by, "agent.state_set", target=login, details={"state": state})
 
     async def take_back(self, reference: str, *, by: Staff) -> Contact:
@@ -138,9 +156,7 @@ class Console:
                 since=contact.state_changed_at,
             )
         except IllegalTransition:
-            raise NotTakenBack(
-                f"{contact.reference} is not held by anyone now ({contact.state})"
-            ) from None
+            raise NotTakenBack(f"{contact.reference} {_not_held(contact.state)}") from None
         await self._audit.record(by, "contact.taken_back", reference=contact.reference)
         return back
 

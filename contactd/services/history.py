@@ -20,7 +20,7 @@ from contactd.store import contacts, history
 from contactd.store.contacts import NotHolder
 from contactd.store.history import Earlier, Note
 from contactd.store.staff import Role, Staff
-from routing.contact import Contact
+from routing.contact import Contact, normalise_reference
 from routing.errors import DomainError, Kind
 
 LIMIT = 200  # earlier contacts shown, newest first; older ones beyond are left out
@@ -83,9 +83,13 @@ class ClientHistory:
             try:
                 kind, address = "phone", numbers.normalise(query, self._region)
             except numbers.BadNumber:
-                raise NotSearchable(
-                    "search by a reference (AAAA-AAAA), a phone number or an e-mail address"
-                ) from None
+                if not _is_reference(query):
+                    raise NotSearchable(
+                        "search by a reference (AAAA-AAAA), a phone number or an e-mail address"
+                    ) from None
+                # A reference no contact has (mistyped, or purged): found, none.
+                await self._audit.record(person, "client.searched", details={"by": "reference"})
+                return Found(kind="reference", contacts=[])
         await self._audit.record(person, "client.searched", details={"by": kind})
         return Found(kind=kind, contacts=await history.of_address(self._pool, address, limit=LIMIT))
 
@@ -105,3 +109,11 @@ class ClientHistory:
     def _may_read(person: Staff, contact: Contact) -> None:
         if not may_read_personal(contact, person):
             raise NotHolder(f"contact {contact.reference} is not offered to or held by you")
+
+
+def _is_reference(text: str) -> bool:
+    try:
+        normalise_reference(text)
+    except ValueError:
+        return False
+    return True

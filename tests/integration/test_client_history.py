@@ -150,9 +150,12 @@ async def test_a_supervisor_finds_a_client_however_the_number_is_written(
     )
     nonsense = await client.get("/api/search", params={"q": "hello"}, headers=supervisor)
     assert (nonsense.status, (await nonsense.json())["error"]["code"]) == (422, "bad_search")
+    # A reference no contact has (mistyped, or purged long ago) is a search that found none.
+    unknown = await client.get("/api/search", params={"q": "XXXX-XXX9"}, headers=supervisor)
+    assert (unknown.status, await unknown.json()) == (200, {"by": "reference", "contacts": []})
     assert (await client.get("/api/search", params={"q": ANNA}, headers=karin)).status == 403
     searches = await app_pool.fetch(
         "SELECT details FROM audit_log WHERE action = 'client.searched' ORDER BY id"
     )
-    assert [r["details"]["by"] for r in searches] == ["phone"] * 3 + ["email", "reference"]
+    assert [r["details"]["by"] for r in searches] == ["phone"] * 3 + ["email"] + ["reference"] * 2
     assert "2012" not in str([r["details"] for r in searches])  # what was searched is not kept

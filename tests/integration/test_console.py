@@ -89,7 +89,22 @@ async def test_a_supervisor_sets_an_agent_away_and_takes_back_what_they_held(
     assert (_agent(view, "karin")["state"], _agent(view, "karin")["holding"]) == ("away", [])
 
     again = await client.post(f"/api/contacts/{reference}/take-back", headers=supervisor)
-    assert (again.status, (await again.json())["error"]["code"]) == (409, "not_taken_back")
+    assert (again.status, (await again.json())["error"]) == (
+        409,
+        {"code": "not_taken_back", "message": f"{reference} is waiting in its queue already"},
+    )
+    for login, state, expected in [
+        ("karin", "wrap_up",
+         (422, "not_accepted", "wrap-up starts by itself when a contact is finished")),
+        ("frida", "away",
+         (404, "no_agent_profile", "frida has no agent profile: give them one under Agents first")),
+        ("nobody", "away", (404, "not_found", "no staff member with login 'nobody'")),
+    ]:  # fmt: skip
+        refused = await client.post(
+            f"/api/agents/{login}/state", json={"state": state}, headers=supervisor
+        )
+        error = (await refused.json())["error"]
+        assert (refused.status, error["code"], error["message"]) == expected
     assert await _audited(app_pool, "agent.state_set") == [("sofie", "karin", None)]
     assert await _audited(app_pool, "contact.taken_back") == [("sofie", None, reference)]
     # The agent's own console is closed to them.
