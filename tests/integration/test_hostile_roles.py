@@ -40,7 +40,7 @@ def documented_roles() -> dict[tuple[str, str], Who]:
             who = frozenset({PUBLIC})
         elif cell.startswith("any signed-in"):
             who = STAFF
-        else:  # "supervisor (any contact); agent, frontdesk, admin: only ..." names all four
+        else:  # "supervisor, admin (any contact); agent, frontdesk: only ..." names all four
             who = frozenset(re.findall(r"\b(agent|frontdesk|supervisor|admin)\b", cell))
         method = ""
         for item in re.findall(r"`([^`]+)`", first):  # "`POST /twilio/voice`, `/twilio/menu`"
