@@ -42,6 +42,7 @@ def routing(
         listener.subscribe(CONTACTS_CHANNEL, AGENTS_CHANNEL),
         clock=clock,
         expiry_seconds=config.offer_expiry_seconds,
+        passed_over_seconds=config.passed_over_seconds,
         batch_size=config.batch_size,
         poll_seconds=config.poll_seconds,
     )

@@ -10,7 +10,7 @@ room.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 import structlog
@@ -29,17 +29,20 @@ async def route_once(
     rules: Mapping[str, QueueRules],
     *,
     expiry_seconds: Mapping[Channel, int],
+    passed_over_seconds: int,
     batch_size: int,
     now: datetime,
 ) -> list[Offer]:
-    """One routing pass at `now`; returns the offers that were made."""
+    """One routing pass at `now`; returns the offers that were made. Agents who passed a
+    contact on are passed over for it until `passed_over_seconds` after the latest pass."""
     free = await agents.available_views(pool)
     if not free:
         return []
     # The query orders by each contact's priority above its queue's, so it needs the queues';
     # it loads no contact of a queue removed from the configuration (that waits for staff).
     priorities = {code: queue.priority for code, queue in rules.items()}
-    rows = await pool.fetch(queries.get("waiting_contacts"), batch_size, now, priorities)
+    honoured = now - timedelta(seconds=passed_over_seconds)
+    rows = await pool.fetch(queries.get("waiting_contacts"), batch_size, now, priorities, honoured)
     # Agents who cannot call a numbered ticket (no counter) are passed over for it, as if
     # they had declined it: the engine then finds the next one who can.
     no_counter = frozenset(view.id for view in free if not view.at_counter)
@@ -95,13 +98,19 @@ async def run(
     *,
     clock: Clock,
     expiry_seconds: Mapping[Channel, int],
+    passed_over_seconds: int,
     batch_size: int,
     poll_seconds: float,
 ) -> None:
     """Route whenever woken (a new contact, an agent change) or every `poll_seconds`."""
     while True:
         offers = await route_once(
-            pool, rules, expiry_seconds=expiry_seconds, batch_size=batch_size, now=clock()
+            pool,
+            rules,
+            expiry_seconds=expiry_seconds,
+            passed_over_seconds=passed_over_seconds,
+            batch_size=batch_size,
+            now=clock(),
         )
         if offers:
             log.info("router.offered", offers=len(offers))

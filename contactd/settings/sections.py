@@ -83,6 +83,11 @@ class RoutingConfig(StrictSection):
     poll_seconds: Annotated[float, Field(gt=0, le=300)] = 2
     max_missed_offers: Annotated[int, Field(ge=1, le=100)] = 3
     wrap_up_seconds: Annotated[int, Field(ge=0, le=3600)] = 30
+    # An agent who passed a contact on (declined it, let its offer expire, transferred it)
+    # is not offered it again for this long after its latest pass; then they may be, so
+    # that a contact only they can take (the one caseworker at a counter) does not wait for
+    # ever.
+    passed_over_seconds: Annotated[int, Field(ge=30, le=86_400)] = 600
     offer_expiry_seconds: dict[Channel, Annotated[int, Field(ge=5, le=3600)]] = {
         Channel.CALL: 20,
         Channel.CALLBACK: 60,

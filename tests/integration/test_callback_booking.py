@@ -132,7 +132,7 @@ async def test_a_booking_gets_its_window_and_an_sms_with_the_reference_once(
     # Not offered before its window opens (the router's query, given the contact's queue with
     # its priority, which is the queue's).
     queues = {contact["queue"]: contact["priority"]}
-    waiting = await pool.fetch(queries.get("waiting_contacts"), 100, WORKDAY, queues)
+    waiting = await pool.fetch(queries.get("waiting_contacts"), 100, WORKDAY, queues, WORKDAY)
     assert waiting == []
 
 

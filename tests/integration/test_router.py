@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import datetime, timedelta
 
 import asyncpg
 import pytest
@@ -71,6 +72,7 @@ async def _route(pool: asyncpg.Pool, config: Settings, clock: Clock) -> list[obj
         pool,
         {q.code: q.rules() for q in config.queues},
         expiry_seconds=config.routing.offer_expiry_seconds,
+        passed_over_seconds=config.routing.passed_over_seconds,
         batch_size=1000,
         now=clock(),
     )
@@ -263,6 +265,32 @@ async def test_a_declined_contact_goes_to_someone_else_keeping_its_place(
     assert await pool.fetchval("SELECT queued_at FROM contacts") == queued_at
     outcomes = await pool.fetch("SELECT outcome FROM offers ORDER BY id")
     assert [r["outcome"] for r in outcomes] == ["declined", None]
+
+
+async def test_a_contact_only_the_decliner_can_take_comes_back_to_them_after_a_while(
+    pool: asyncpg.Pool, config: Settings, still: FixedClock
+) -> None:
+    # The one caseworker who can take it declines (or lets it expire): it does not wait for
+    # ever; after routing.passed_over_seconds from the pass it is offered to them again.
+    karin = await _agent(pool, config, still, "karin", {"family": 5})
+    await _contacts(pool, config, still, 1, case_type="family", channel=Channel.EMAIL)
+    [offer] = await _route(pool, config, still)
+    await store.transition(
+        pool, offer.contact_id, Action.DECLINE, now=still(), actor="staff:karin",  # type: ignore[attr-defined]
+        recorder=NOT_RECORDED,
+    )  # fmt: skip
+    passed_over = timedelta(seconds=config.routing.passed_over_seconds)
+
+    async def route_at(at: datetime) -> list[tuple[int, int]]:
+        made = await router.route_once(
+            pool, {q.code: q.rules() for q in config.queues},
+            expiry_seconds=config.routing.offer_expiry_seconds,
+            passed_over_seconds=config.routing.passed_over_seconds, batch_size=100, now=at,
+        )  # fmt: skip
+        return [(o.contact_id, o.agent_id) for o in made]
+
+    assert await route_at(still() + passed_over - timedelta(seconds=1)) == []
+    assert await route_at(still() + passed_over) == [(offer.contact_id, karin)]  # type: ignore[attr-defined]
 
 
 async def test_an_expired_offer_requeues_the_contact_and_three_misses_set_the_agent_away(

@@ -95,7 +95,7 @@ async def test_the_routers_query_gives_the_engines_order_and_its_head_in_a_small
     assert 200 < len(expected) < 400, "and contacts the router does not load"
 
     for batch in (1000, len(expected), 60, 7, 1):
-        rows = await pool.fetch(queries.get("waiting_contacts"), batch, NOW, priorities)
+        rows = await pool.fetch(queries.get("waiting_contacts"), batch, NOW, priorities, NOW)
         assert [r["id"] for r in rows] == expected[:batch], batch
 
 
@@ -128,6 +128,7 @@ async def _offered_to_one_agent(pool: asyncpg.Pool, config: Settings) -> list[in
         pool,
         {q.code: q.rules() for q in config.queues},
         expiry_seconds=config.routing.offer_expiry_seconds,
+        passed_over_seconds=config.routing.passed_over_seconds,
         batch_size=100,
         now=NOW,
     )

@@ -65,6 +65,10 @@ WITH old AS (
                          THEN array_append(c.passed_by, c.agent_id)
                          WHEN $4 = 'reopen' THEN '{}'  -- a new message: anyone may take it
                          ELSE c.passed_by END,
+        passed_at = CASE WHEN $4 IN ('decline', 'expire', 'requeue') AND c.agent_id IS NOT NULL
+                         THEN $14
+                         WHEN $4 = 'reopen' THEN NULL
+                         ELSE c.passed_at END,
         queue = coalesce($11, c.queue),
         priority = greatest(c.priority, coalesce($16::int, c.priority)),
         -- A transfer starts the wait in the new queue again; a ticket keeps its place by
@@ -169,7 +173,8 @@ WHERE a.state = 'available';
 
 -- name: waiting_contacts
 -- Queued contacts in routing order, at most $1, at $2 (now); $3 the configured queues with
--- their priorities, {"family": 20, ...} (a contact of another queue is not loaded). The order
+-- their priorities, {"family": 20, ...} (a contact of another queue is not loaded); $4 the
+-- oldest pass on a contact still honoured (now - routing.passed_over_seconds). The order
 -- is routing.engine.order_of(CONTACTD, ...), so the engine need not sort them again: a
 -- contact's own priority (its priority above its queue's) first, the higher the sooner;
 -- then the earliest due_at, the higher priority, the earliest queued_at, the lowest id.
@@ -184,7 +189,8 @@ WITH queue AS (
     (SELECT c.*, c.priority - q.priority AS own
      FROM queue q CROSS JOIN LATERAL (
          -- ORDER BY and LIMIT keep this a scan of the index per queue (not a join).
-         SELECT id, channel, language, case_type, queue, priority, due_at, queued_at, passed_by
+         SELECT id, channel, language, case_type, queue, priority, due_at, queued_at, passed_by,
+                passed_at
          FROM contacts
          WHERE state = 'queued' AND queue = q.code AND priority > q.priority
            AND (not_before IS NULL OR not_before <= $2)
@@ -193,14 +199,18 @@ WITH queue AS (
      ORDER BY own DESC, due_at, priority DESC, queued_at, id
      LIMIT $1)
     UNION ALL
-    (SELECT id, channel, language, case_type, queue, priority, due_at, queued_at, passed_by, 0
+    (SELECT id, channel, language, case_type, queue, priority, due_at, queued_at, passed_by,
+            passed_at, 0
      FROM contacts
      WHERE state = 'queued' AND priority <= ($3::jsonb ->> queue)::int
        AND (not_before IS NULL OR not_before <= $2)
      ORDER BY due_at, priority DESC, queued_at, id
      LIMIT $1)
 )
-SELECT id, channel, language, case_type, queue, priority, due_at, queued_at, passed_by,
+SELECT id, channel, language, case_type, queue, priority, due_at, queued_at,
+       -- Passed over only for a while ($4: the oldest pass still honoured), so that a contact
+       -- only those agents can take is offered to them again rather than wait for ever.
+       CASE WHEN passed_at > $4 THEN passed_by ELSE '{}' END AS passed_by,
        CASE WHEN channel = 'ticket'
             THEN EXISTS (SELECT 1 FROM tickets t WHERE t.contact_id = waiting.id)
             ELSE false END AS numbered
@@ -444,7 +454,7 @@ WHERE kind = 'sms' AND idempotency_key LIKE 'sms:booked:%'
 
 -- name: callback_retry_at
 -- A client not reached is called again from $2, by any agent (also the one who tried).
-UPDATE contacts SET not_before = $2, passed_by = '{}' WHERE id = $1;
+UPDATE contacts SET not_before = $2, passed_by = '{}', passed_at = NULL WHERE id = $1;
 
 -- name: waiting_callbacks_of
 -- Callbacks to this number about this case type still waiting: merged into a call from the

@@ -448,3 +448,7 @@ CREATE TABLE improvement_mailings (
     enqueued_at timestamptz NOT NULL,
     PRIMARY KEY (kind, first_day)
 );
+
+-- 0020: when the contact was last passed on; passed_by counts for routing.passed_over_seconds
+-- after it.
+ALTER TABLE contacts ADD COLUMN passed_at timestamptz;
