@@ -1,4 +1,5 @@
-"""The leader's timers: offers that expire, agents who miss too many, wrap-up that ends."""
+"""The leader's timers: offers that expire, agents who miss too many, wrap-up that ends,
+contacts left with someone who was disabled."""
 
 from __future__ import annotations
 
@@ -69,6 +70,31 @@ async def expire_offer(
     return True
 
 
+async def release_from_disabled(
+    pool: asyncpg.Pool, *, now: datetime, recorder: Recorder, batch: int = 500
+) -> int:
+    """Put the e-mails and tickets held by someone since disabled back in their queue, with
+    their place kept, as a supervisor's take-back would: whoever disabled them (in the console
+    or with `contactd staff disable`) need not find them first. Returns how many."""
+    released = 0
+    for held in await pool.fetch(queries.get("held_by_disabled"), batch):
+        try:
+            await store.transition(
+                pool,
+                held["id"],
+                Action.REQUEUE,
+                now=now,
+                actor="router",
+                recorder=recorder,
+                reason={"why": "its holder was disabled"},
+                holder=held["agent_id"],
+            )
+        except (IllegalTransition, store.NotHolder):
+            continue  # finished or moved meanwhile
+        released += 1
+    return released
+
+
 async def end_wrap_ups(pool: asyncpg.Pool, *, now: datetime, wrap_up_seconds: int) -> int:
     return len(await pool.fetch(queries.get("end_wrap_ups"), wrap_up_seconds, now))
 
@@ -87,4 +113,7 @@ async def run(
         if expired:
             log.info("router.offers_expired", offers=expired)
         await end_wrap_ups(pool, now=clock(), wrap_up_seconds=wrap_up_seconds)
+        released = await release_from_disabled(pool, now=clock(), recorder=recorder)
+        if released:
+            log.info("router.released_from_disabled", contacts=released)
         await asyncio.sleep(tick)

@@ -181,3 +181,33 @@ async def test_the_days_satisfaction_comments_by_queue_and_channel(
     bad = await client.get("/api/csat?channel=fax", headers=supervisor)
     assert bad.status == 422
     assert [t for _, t, _ in await _audited(app_pool, "csat.comments_read")] == [None, None]
+
+
+async def test_what_a_disabled_person_held_goes_back_to_its_queue_by_itself(
+    client: Client, app_pool: asyncpg.Pool
+) -> None:
+    # Karin leaves with an e-mail on her desk; the admin disables her and need not find it.
+    _, karin, _, front = await _team(client, app_pool)
+    admin = await token_for(app_pool, "ada", Role.ADMIN)
+    reference = await _accepted_family_email(client, karin, front)
+    queued_at = await app_pool.fetchval(
+        "SELECT queued_at FROM contacts WHERE reference = $1", reference
+    )
+    assert (await client.post("/api/staff/karin/disable", headers=admin)).status == 200
+    for _ in range(50):  # the leader's timers look once a second
+        contact = await (await client.get(f"/api/contacts/{reference}", headers=admin)).json()
+        if contact["state"] == "queued":
+            break
+        await asyncio.sleep(0.1)
+    assert contact["state"] == "queued"
+    row = await app_pool.fetchrow(
+        "SELECT agent_id, queued_at FROM contacts WHERE reference = $1", reference
+    )
+    assert row is not None
+    assert (row["agent_id"], row["queued_at"]) == (None, queued_at)  # its place kept
+    reason = await app_pool.fetchval(
+        "SELECT reason FROM contact_events e JOIN contacts c ON c.id = e.contact_id"
+        " WHERE c.reference = $1 AND e.action = 'requeue'",
+        reference,
+    )
+    assert reason == {"why": "its holder was disabled"}

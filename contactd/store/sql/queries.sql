@@ -261,6 +261,14 @@ SELECT id, contact_id, agent_id FROM offers
 WHERE outcome IS NULL AND expires_at <= $2
 ORDER BY expires_at LIMIT $1;
 
+-- name: held_by_disabled
+-- E-mails and tickets held by someone since disabled (they left): back to their queue. A call
+-- or a callback is on the line and ends with its call.
+SELECT c.id, c.agent_id FROM staff s
+JOIN contacts c ON c.agent_id = s.id AND c.state = 'active'
+WHERE s.disabled_at IS NOT NULL AND c.channel IN ('email', 'ticket')
+ORDER BY c.id LIMIT $1;
+
 -- name: lock_due_offer
 -- The same offer, still open and due, locked: not one accepted, declined or made anew since.
 SELECT id FROM offers
