@@ -67,14 +67,17 @@ async def _contacts(
         await intake.submit(new, actor="test")
 
 
-async def _route(pool: asyncpg.Pool, config: Settings, clock: Clock) -> list[object]:
+async def _route(
+    pool: asyncpg.Pool, config: Settings, clock: Clock, *, at: datetime | None = None
+) -> list[object]:
+    """One routing pass at the clock's now, or `at`."""
     return await router.route_once(  # type: ignore[return-value]
         pool,
         {q.code: q.rules() for q in config.queues},
         expiry_seconds=config.routing.offer_expiry_seconds,
         passed_over_seconds=config.routing.passed_over_seconds,
         batch_size=1000,
-        now=clock(),
+        now=at or clock(),
     )
 
 
@@ -281,16 +284,9 @@ async def test_a_contact_only_the_decliner_can_take_comes_back_to_them_after_a_w
     )  # fmt: skip
     passed_over = timedelta(seconds=config.routing.passed_over_seconds)
 
-    async def route_at(at: datetime) -> list[tuple[int, int]]:
-        made = await router.route_once(
-            pool, {q.code: q.rules() for q in config.queues},
-            expiry_seconds=config.routing.offer_expiry_seconds,
-            passed_over_seconds=config.routing.passed_over_seconds, batch_size=100, now=at,
-        )  # fmt: skip
-        return [(o.contact_id, o.agent_id) for o in made]
-
-    assert await route_at(still() + passed_over - timedelta(seconds=1)) == []
-    assert await route_at(still() + passed_over) == [(offer.contact_id, karin)]  # type: ignore[attr-defined]
+    assert await _route(pool, config, still, at=still() + passed_over - timedelta(seconds=1)) == []
+    [again] = await _route(pool, config, still, at=still() + passed_over)
+    assert (again.contact_id, again.agent_id) == (offer.contact_id, karin)  # type: ignore[attr-defined]
 
 
 async def test_an_expired_offer_requeues_the_contact_and_three_misses_set_the_agent_away(
