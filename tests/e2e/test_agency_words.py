@@ -168,7 +168,9 @@ async def test_the_kiosk_prints_borgerservice_on_the_ticket(
     await expect(ticket.locator("#ticketChecklist")).to_contain_text(
         f"https://{WEBSITE}/{checklist}"
     )
-    await page.wait_for_function("window.printed === 1")
+    # A function, not an expression: Playwright evals an expression on every poll, which
+    # the pages' CSP refuses once the first check has failed.
+    await page.wait_for_function("() => window.printed === 1")
     await assert_never_the_shipped_agency(page)
 
 

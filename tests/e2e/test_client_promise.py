@@ -88,7 +88,9 @@ async def test_the_kiosk_prints_the_goal_and_checklist_in_the_language_the_visit
     )
     # The address reads left to right inside the Arabic line.
     await expect(kiosk.locator("#ticketChecklist .ticketUrl")).to_have_attribute("dir", "ltr")
-    await kiosk.wait_for_function("window.printed === 1")
+    # A function, not an expression: Playwright evals an expression on every poll, which
+    # the pages' CSP refuses once the first check has failed.
+    await kiosk.wait_for_function("() => window.printed === 1")
     await assert_accessible(kiosk, "an Arabic ticket")
     # Served in English at the counter (the staff's languages), printed in Arabic.
     stored = await _pool(site).fetchrow("SELECT language, client_language FROM contacts")
@@ -108,7 +110,7 @@ async def test_the_kiosk_prints_the_goal_and_checklist_in_the_language_the_visit
     await expect(kiosk.locator("#ticketChecklist")).to_have_text(
         f"Tjekliste til din ansøgning: {FAMILY_CHECKLIST_DA}"
     )
-    await kiosk.wait_for_function("window.printed === 2")
+    await kiosk.wait_for_function("() => window.printed === 2")
     await assert_accessible(kiosk, "a Danish ticket")
 
 

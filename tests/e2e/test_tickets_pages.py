@@ -134,7 +134,9 @@ async def test_a_kiosk_ticket_called_to_counter_3_shows_live_on_the_board_and_th
     await expect(ticket).to_contain_text("Udskrevet 12. marts 2025 kl. 10.00")
     await expect(ticket).to_contain_text("Følg køen på")
     await expect(ticket.locator("#ticketUrl")).to_have_text(str(centre.make_url("/status")))
-    await kiosk.wait_for_function("window.printed === 1")  # printed on the next frame
+    # A function, not an expression: Playwright evals an expression on every poll, which
+    # the pages' CSP refuses once the first check has failed.
+    await kiosk.wait_for_function("() => window.printed === 1")  # printed on the next frame
     await expect(family.locator(".waiting")).to_have_text("1", timeout=10_000)
 
     # The next visitor speaks English: their ticket is in English.
@@ -146,7 +148,7 @@ async def test_a_kiosk_ticket_called_to_counter_3_shows_live_on_the_board_and_th
     await expect(ticket.locator(".ticketQueue")).to_have_text("Family reunification")
     await expect(ticket).to_contain_text("Estimated wait: approx. 10 min")
     await expect(ticket).to_contain_text("1 ahead of you")
-    await kiosk.wait_for_function("window.printed === 2")  # printed on the next frame
+    await kiosk.wait_for_function("() => window.printed === 2")  # printed on the next frame
     await expect(family.locator(".waiting")).to_have_text("2", timeout=10_000)
     await expect(family.locator(".wait")).to_have_text("ca. 20 min")
 
@@ -189,7 +191,7 @@ async def test_a_double_click_on_the_kiosk_prints_one_ticket(
     await kiosk.get_by_role("button", name="Udskriv nummer").dblclick()
     await expect(kiosk.locator(".ticketNumber")).to_have_text("E001")
     assert await pool.fetchval("SELECT count(*) FROM tickets") == 1
-    await kiosk.wait_for_function("window.printed === 1")  # printed on the next frame
+    await kiosk.wait_for_function("() => window.printed === 1")  # printed on the next frame
     await kiosk.wait_for_timeout(300)  # and not a second time
     assert await kiosk.evaluate("window.printed") == 1
 
