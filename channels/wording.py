@@ -208,8 +208,16 @@ def _compare(reference: Catalog, catalog: Catalog, name: str, agency: set[str]) 
             continue
         key = message.id if isinstance(message.id, str) else message.id[0]
         found = catalog.get(message.id)
-        strings = _strings(found.string) if found is not None else ()
-        if not strings or not all(strings) or (found is not None and found.fuzzy):
+        if found is None or found.fuzzy:
+            problems.append(f"{name}: {key!r} is not translated")
+            continue
+        strings = _strings(found.string)
+        given = [s for s in strings if s]
+        if message.pluralizable and given and len(given) < forms:
+            # Babel pads the forms a catalog left out with empty strings.
+            problems.append(f"{name}: {key!r} needs {forms} plural forms, has {len(given)}")
+            continue
+        if not strings or not all(strings):
             problems.append(f"{name}: {key!r} is not translated")
             continue
         if message.pluralizable and len(strings) != forms:

@@ -84,6 +84,20 @@ def test_plurals_follow_each_languages_rules(tmp_path: Path) -> None:
     ]  # fmt: skip
 
 
+def test_a_plural_form_left_out_is_named_as_such(tmp_path: Path) -> None:
+    # Babel pads a message's missing forms with empty strings: the operator is told how many
+    # forms the language needs, not that the message is untranslated.
+    _po(tmp_path, "en", {"n.calls": ["Called {n} time.", "Called {n} times."]},
+        "nplurals=2; plural=(n != 1);")  # fmt: skip
+    _po(tmp_path, "ar", {"n.calls": [f"form {i} {{n}}" for i in range(5)]},
+        "nplurals=6; plural=(n==0 ? 0 : n==1 ? 1 : n==2 ? 2 : n%100>=3 && n%100<=10 ? 3 "
+        ": n%100>=11 ? 4 : 5);")  # fmt: skip
+
+    problems = _problems(["en", "ar"], {}, shipped=tmp_path, domains=("phone",))
+
+    assert problems == ["ar/phone.po: 'n.calls' needs 6 plural forms, has 5"]
+
+
 def test_a_language_whose_catalog_lacks_a_message_is_refused(tmp_path: Path) -> None:
     _po(tmp_path, "sv", {"ivr.welcome": "Välkommen till {agency}."})
     words = {**WORDS, "sv": WORDS["en"]}
