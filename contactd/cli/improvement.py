@@ -96,5 +96,7 @@ def _period(args: argparse.Namespace, today: date) -> Period:
         return Period.week_of(monday)
     if args.first is None and args.last is None:
         return Period.week_of(today - timedelta(days=7))
+    if args.first is None or args.last is None:  # `report`'s words would offer --date
+        raise report.PeriodError("give both --from D1 and --to D2 (or --week)")
     first, last = report.period(day=None, first=args.first, last=args.last, today=today)
     return Period(first, last)

@@ -124,7 +124,7 @@ def _dispatch(config: settings.Settings, args: argparse.Namespace, clock: Clock)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="contactd", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="contactd", description=" ".join(__doc__.split()))
     parser.add_argument("--version", action="version", version=f"contactd {__version__}")
     parser.add_argument(
         "--config",
@@ -170,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     with_data_dir(report_cli.add_parser(sub))
     with_data_dir(improvement.add_parser(sub))
-    whatif.add_parser(sub)
+    with_data_dir(whatif.add_parser(sub))  # --history and --staff-from-db read the database
     _demo_parsers(sub)
     return parser
 
@@ -191,7 +191,8 @@ def _demo_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         dest="demo_data_dir",
         metavar="DIR",
         type=Path,
-        help="the demo's PostgreSQL, model, configuration, log and tokens "
+        help="the demo's PostgreSQL, model, log (contactd.log), tokens (demo-tokens.txt) and "
+        "the day it played (demo-last-day) "
         "(default: the user's data dir, contactd-demo; contactd-demo-<folder> for another config)",
     )
     demo_cmd.add_argument(

@@ -9,7 +9,8 @@ Erlang C and A, and plays that plan again on seeds the search never saw.
 
 Every input is checked before anything is played: a bad day or policies file, an unknown
 policy or a bad number is one line per problem on stderr and exit status 2, and nothing is
-written. It reads no database (docs/how-to/whatif.md).
+written. It reads the database only for --history and --staff-from-db (the daemon's, or the
+embedded one in --data-dir), docs/how-to/whatif-inputs.md.
 """
 
 from __future__ import annotations
@@ -53,8 +54,8 @@ T = TypeVar("T")
 OpenDatabase = Callable[[], AbstractAsyncContextManager[database.Conn]]
 
 
-def add_parser(sub: Any) -> None:
-    cmd = sub.add_parser(
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    cmd: argparse.ArgumentParser = sub.add_parser(
         "whatif",
         help="play days offline on the routing engine: policies side by side, the staffing "
         "that meets every goal",
@@ -105,6 +106,7 @@ def add_parser(sub: Any) -> None:
                      "(with --search, the plan to FILE-plan.csv)")  # fmt: skip
     cmd.add_argument("--png", type=Path, metavar="FILE", help="also draw the service levels "
                      "(with --search, the plan to FILE-plan.png)")  # fmt: skip
+    return cmd
 
 
 def run(
@@ -154,7 +156,9 @@ def _prepare(
         if value < least:
             raise Refused(f"{flag} {value}: give at least {least}")
     if not 0 < args.max_abandonment <= 100:
-        raise Refused(f"--max-abandonment {args.max_abandonment:g}: give a percentage above 0")
+        raise Refused(
+            f"--max-abandonment {args.max_abandonment:g}: give a percentage above 0, at most 100"
+        )
     if not 0 < args.scale <= 100:
         raise Refused(f"--scale {args.scale:g}: give a factor above 0, at most 100")
     extra = readable(args.policies, policies.read) if args.policies is not None else {}

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from contactd.services.plain_text import NO_FIGURE, aligned, duration, percent
+from contactd.services.plain_text import NO_FIGURE, aligned, counted, duration, percent
 from contactd.services.report import VARIANTS
 from contactd.services.whatif_report import Compared, Report, Searched, clipped
 from contactd.services.whatif_report import teams as teams_of
@@ -41,10 +41,11 @@ def _heading(report: Report) -> Iterator[str]:
     s = report.scenario
     days, first, last = len(s.days), s.days[0], s.days[-1]
     span = f"{first} {first:%A}" if days == 1 else f"{days} working days, {first} to {last}"
-    yield f"What-if: {span} ({s.timezone.key}), {report.seeds} seeds per policy"
+    yield f"What-if: {span} ({s.timezone.key}), {counted(report.seeds, 'seed')} per policy"
     teams = teams_of(s)
     yield (
-        f"staffing: {len(s.staffing)} agents in {len(teams)} teams ({report.day_file}); traffic "
+        f"staffing: {counted(len(s.staffing), 'agent')} in {counted(len(teams), 'team')} "
+        f"({report.day_file}); traffic "
         f"a day: {_per_day(s.traffic.per_day)}"
         + (f" (times {report.scale:g})" if report.scale != 1 else "")
     )

@@ -28,7 +28,8 @@ def _change(value: float | None) -> str:
 
 def text(r: Improvement, *, short: bool = False) -> Iterator[str]:
     """The report as text; `short`, the daily mail's: goals, satisfaction, failure demand."""
-    yield f"Improvement report {r.period.label} ({r.period.first} to {r.period.last})"
+    label, days = r.period.label, f"{r.period.first} to {r.period.last}"
+    yield f"Improvement report {label}" + (f" ({days})" if "W" in label else "")
     yield f"compared with {r.period.before().label}; repeat contacts within {r.follow_up_days} days"
     yield ""
     yield from _goals(r)
@@ -80,6 +81,9 @@ def _satisfaction(r: Improvement) -> Iterator[str]:
 
 def _repeats(r: Improvement) -> Iterator[str]:
     every = r.repeats_in_all()
+    if not every.contacts:
+        yield "Failure demand: no contacts in the period"
+        return
     yield (
         f"Failure demand: {percent(every.failure_demand)} of {every.contacts} contacts were "
         f"followed by another from the same client; first-contact resolution "

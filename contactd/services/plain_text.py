@@ -12,6 +12,11 @@ def percent(value: float | None) -> str:
     return NO_FIGURE if value is None else f"{value:.1%}"
 
 
+def counted(n: int, word: str) -> str:
+    """'1 agent', '3 agents': the staff-facing texts are English, whose plural is an s."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def duration(seconds: float | None) -> str:
     """H:MM:SS; hours go past 24 (an e-mail's wait may be days)."""
     if seconds is None:

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from contactd.services.plain_text import NO_FIGURE
+from contactd.services.plain_text import NO_FIGURE, counted
 from contactd.services.report import decimal
 from routing.contact import Channel
 from whatif.channels import ChannelRow
@@ -217,7 +217,7 @@ def draw(report: Report, out: Path | IO[bytes]) -> None:
         ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small")
     days = report.scenario.days
     span = f"{days[0]}" if len(days) == 1 else f"{days[0]} to {days[-1]}"
-    figure.suptitle(f"What-if, {span}: {report.seeds} seeds per policy")
+    figure.suptitle(f"What-if, {span}: {counted(report.seeds, 'seed')} per policy")
     figure.tight_layout()
     figure.savefig(out, dpi=100, format="png")
     plt.close(figure)

@@ -49,10 +49,18 @@ async def test_last_weeks_report_with_its_csv_and_chart(
             ("--week", "2026-W48", "--from", "2026-11-23"),
             "give --week, or --from and --to, not both",
         ),
-        (("--from", "2026-11-23"), "give --date D, or both --from D1 and --to D2"),
+        (("--from", "2026-11-23"), "give both --from D1 and --to D2 (or --week)"),
         (("--follow-up-days", "0"), "--follow-up-days 0: give 1 to 90"),
     ],
 )
 async def test_bad_options_are_refused(db_url: str, args: tuple[str, ...], said: str) -> None:
     code, _, err = await _improvement(db_url, *args)
     assert (code, err.strip()) == (2, f"contactd: {said}")
+
+
+async def test_a_quiet_period_names_itself_once_and_says_it_had_no_contacts(db_url: str) -> None:
+    code, out, err = await _improvement(db_url, "--from", "2026-11-02", "--to", "2026-11-13")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "Improvement report 2026-11-02 to 2026-11-13"
+    assert "Failure demand: no contacts in the period" in lines

@@ -209,6 +209,8 @@ def test_a_policies_file_adds_its_policies_to_the_comparison(
         (["--days", "0"], None, "contactd: --days 0: give at least 1"),
         (["--start", "1.12.2026"], None,
          "contactd: --start '1.12.2026' is not a date; use YYYY-MM-DD"),
+        (["--search", "--max-abandonment", "101"], None,
+         "contactd: --max-abandonment 101: give a percentage above 0, at most 100"),
     ],
 )  # fmt: skip
 def test_a_bad_input_is_one_line_and_exit_2_with_nothing_written(
@@ -230,3 +232,13 @@ def test_a_bad_input_is_one_line_and_exit_2_with_nothing_written(
     assert (code, out) == (2, "")
     assert err.startswith(message.format(tmp=tmp_path, day=day))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["day.toml", "policies.toml"]
+
+
+def test_a_data_directory_is_taken_and_left_alone_when_no_input_reads_the_database(
+    day: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # --data-dir points --history and --staff-from-db at the daemon's embedded server; a
+    # what-if of the day file alone opens no database there.
+    assert whatif(day, "--data-dir", str(tmp_path / "data")) == 0
+    assert "contactd" in capsys.readouterr().out
+    assert not (tmp_path / "data").exists()
