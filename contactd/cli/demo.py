@@ -7,7 +7,8 @@ The demo runs in one process, without network beyond localhost:
   words. Only the stand-ins' addresses and two limits come on top, as the environment
   overrides an operator would set (`overrides` below);
 - the daemon and the simulated clients share one simulated clock (contactd/clock.py): it
-  stands at 07:00 of the next working day while the daemon starts and then runs at the
+  stands at 07:00 of the day it plays (the first day from today on that the hotline opens and
+  no run has played) while the daemon starts and then runs at the
   speed, so the 07:00 opening, the lunchtime peak and the 15:00 closing of the hotline happen
   as on a real day, whatever the hour outside;
 - a stand-in for Twilio's REST API on localhost takes the SMS, the callbacks dialled and the

@@ -55,7 +55,7 @@ def welcome(
         f"{hours}), goals and timers, on a clock that runs {speed:g} times as fast. "
         f"{agents} simulated caseworkers take {share:.0%} of an average day "
         f"(calls through signed Twilio webhooks, e-mails {mails}, tickets "
-        "from the kiosk). Each run plays the next working day."
+        "from the kiosk). Each run plays the first day the hotline opens that no run has played."
     )
     say("Ctrl-C stops everything.")
 

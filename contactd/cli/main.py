@@ -176,8 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _demo_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    # demo's --data-dir and --port have their own names: run_cli applies `data_dir` and
-    # `port` to the loaded configuration, and the demo writes a configuration of its own.
+    # demo's --data-dir and --port have their own names: run_cli would apply `data_dir` and
+    # `port` to the loaded configuration, while the demo has defaults of its own (a data
+    # directory apart from the daemon's).
     demo_cmd = sub.add_parser(
         "demo",
         help="the daemon with demo staff and a simulated agency day, sped up, live in the terminal",

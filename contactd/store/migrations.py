@@ -48,7 +48,8 @@ def shipped() -> list[Migration]:
 
 
 def latest_version() -> int:
-    return len(shipped())
+    """The newest shipped migration's number (not how many there are: a gap is allowed)."""
+    return max((m.version for m in shipped()), default=0)
 
 
 async def migrate_database(url: str) -> list[int]:
