@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -77,18 +79,36 @@ class Daemon:
         self.url = ""
         self.ready_after = 0.0
 
-    def wait_ready(self, within: float = 60) -> float:
+    def wait_ready(self, within: float = 60, *, model: bool = True) -> float:
+        """Until the daemon serves; with `model`, also until its case-type model is there: a
+        fresh data directory trains it at start on the daemon's CPU (about 15 s on two cores),
+        and a rate measured meanwhile would measure the training too."""
         deadline = time.perf_counter() + within
         while time.perf_counter() < deadline:
             match = READY.search(self.log.read_text(errors="replace"))
             if match:
                 self.ready_after = time.perf_counter() - self.started
                 self.url = match.group(1)
+                if model:
+                    self.wait_model()
                 return self.ready_after
             if self.process.poll() is not None:
                 sys.exit(f"contactd exited:\n{self.log.read_text()}")
             time.sleep(0.005)
         sys.exit(f"contactd not ready:\n{self.log.read_text()}")
+
+    def wait_model(self, within: float = 300) -> float:
+        """Seconds from the start until /health says the case-type model is ready (or off)."""
+        deadline = time.perf_counter() + within
+        while time.perf_counter() < deadline:
+            with urllib.request.urlopen(self.url + "/health") as r:  # noqa: S310 - its own URL
+                state = json.loads(r.read())["classifier"]
+            if state in ("ready", "off"):
+                return time.perf_counter() - self.started
+            if state != "loading":
+                sys.exit(f"classifier {state}:\n{self.log.read_text()}")
+            time.sleep(0.02)
+        sys.exit(f"classifier not ready:\n{self.log.read_text()}")
 
     def stop(self) -> None:
         self.process.send_signal(2)

@@ -37,17 +37,6 @@ def _postgres_rss_mib(data_dir: Path) -> float:
     return sum(p.memory_full_info().pss for p in procs) / 2**20
 
 
-def _classifier_ready(d: Daemon) -> float:
-    while True:
-        with urllib.request.urlopen(d.url + "/health") as r:  # noqa: S310 - its own URL
-            state = json.loads(r.read())["classifier"]
-        if state == "ready":
-            return time.perf_counter() - d.started
-        if state != "loading":
-            raise SystemExit(f"classifier {state}:\n{d.log.read_text()}")
-        time.sleep(0.02)
-
-
 def _summary(values: list[float]) -> dict[str, float]:
     return {"median": round(statistics.median(values), 3), "max": round(max(values), 3)}
 
@@ -61,14 +50,14 @@ def main() -> None:
     for _ in range(args.runs):
         shutil.rmtree(data, ignore_errors=True)
         d = Daemon(data)
-        fresh.append(d.wait_ready())
-        trained.append(_classifier_ready(d))
+        fresh.append(d.wait_ready(model=False))
+        trained.append(d.wait_model())
         d.stop()
     rss = pg_rss = 0.0
     for i in range(args.runs):
         d = Daemon(data)
-        existing.append(d.wait_ready())
-        loaded.append(_classifier_ready(d))
+        existing.append(d.wait_ready(model=False))
+        loaded.append(d.wait_model())
         if i == args.runs - 1:
             with urllib.request.urlopen(d.url + "/ready") as r:  # noqa: S310 - its own URL
                 assert r.status == 200
