@@ -1,9 +1,10 @@
 """`python -m bench`: the figures read from each benchmark's JSON, the table, --compare, and
 what a crashed or skipped benchmark does to the run (bench/summary.py, bench/__main__.py).
 
-The samples in data/bench/ are real outputs of `python -m bench.<name>` (some with short
-arguments), trimmed of lists the figures do not use. No benchmark runs here: a crashing or
-skipping one is a `python -c`.
+The samples in data/bench/ are real outputs of `python -m bench.<name>` with short
+arguments, trimmed of lists the figures do not use; intake's is from its script with the two
+parameters the intake statement gained since ($17, $18) given to pgbench, as the script
+itself failed then. No benchmark runs here: a crashing or skipping one is a `python -c`.
 """
 
 from __future__ import annotations
