@@ -29,7 +29,9 @@ def _change(value: float | None) -> str:
 def text(r: Improvement, *, short: bool = False) -> Iterator[str]:
     """The report as text; `short`, the daily mail's: goals, satisfaction, failure demand."""
     label, days = r.period.label, f"{r.period.first} to {r.period.last}"
-    yield f"Improvement report {label}" + (f" ({days})" if "W" in label else "")
+    # A week's label is its ISO name: its dates beside it; a day's or a period's are its dates.
+    named = label not in (days, str(r.period.first))
+    yield f"Improvement report {label}" + (f" ({days})" if named else "")
     yield f"compared with {r.period.before().label}; repeat contacts within {r.follow_up_days} days"
     yield ""
     yield from _goals(r)
